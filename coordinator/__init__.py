@@ -1,0 +1,59 @@
+"""The embedded AgentDraft coordinator: exactly one agent wins each contested slot.
+
+Quickstart::
+
+    from coordinator import Coordinator, Conflict
+    coord = Coordinator.embedded()
+    owner = coord.owners.create(timezone="Europe/Berlin")
+    bot = coord.agents.create(owner.user_id, name="sales-bot", priority=1)
+    client = coord.client(bot.api_key)
+    booking = client.bookings.commit(start=start, end=end, idempotency_key="ik_1")
+"""
+
+from .coordinator import Coordinator
+from .errors import (
+    AgentDraftError,
+    AuthError,
+    Conflict,
+    Gone,
+    IdempotencyMismatch,
+    InvalidState,
+    NotFound,
+    StoreUnavailable,
+    ValidationError,
+)
+from .models import (
+    Agent,
+    AgentCreated,
+    AgentIdentity,
+    AuditEntry,
+    AuditVerification,
+    Booking,
+    Displacement,
+    Owner,
+)
+from .settings import Settings
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Agent",
+    "AgentCreated",
+    "AgentDraftError",
+    "AgentIdentity",
+    "AuditEntry",
+    "AuditVerification",
+    "AuthError",
+    "Booking",
+    "Conflict",
+    "Coordinator",
+    "Displacement",
+    "Gone",
+    "IdempotencyMismatch",
+    "InvalidState",
+    "NotFound",
+    "Owner",
+    "Settings",
+    "StoreUnavailable",
+    "ValidationError",
+]

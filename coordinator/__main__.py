@@ -1,0 +1,112 @@
+"""Command line: ``python -m coordinator {race,audit,embedded}`` (or ``coordinator …``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from .coordinator import Coordinator
+
+
+def _open(args: argparse.Namespace, **settings: object) -> Coordinator:
+    if args.redis_url:
+        return Coordinator.from_url(args.redis_url, **settings)  # type: ignore[arg-type]
+    return Coordinator.embedded(args.data_dir, **settings)  # type: ignore[arg-type]
+
+
+def _store_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--redis-url", help="redis://, rediss://, unix:// or a Cluster node; "
+                   "default: the embedded engine")
+    p.add_argument("--data-dir", help="embedded engine folder (default $AGENTDRAFT_DATA_DIR "
+                   "or ~/.agentdraft/data)")
+
+
+def cmd_race(args: argparse.Namespace) -> int:
+    from .race import format_race, run_race
+
+    settings = {}
+    if args.window_ms is not None:
+        settings["arbitration_window_ms"] = args.window_ms
+    with _open(args, **settings) as coord:
+        result = run_race(coord, args.agents)
+        print(format_race(result))
+        return 0 if len(result.winners) == 1 and result.audit_ok else 1
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    with _open(args) as coord:
+        users = [args.user] if args.user else coord.owners.list()
+        bad = 0
+        for uid in users:
+            v = coord.audit.verify(uid)
+            if args.json:
+                print(json.dumps(v.model_dump(mode="json")))
+            else:
+                state = "ok" if v.ok else "TAMPERED"
+                print(f"{uid}: {state}, {v.entries} entries, head {v.head}")
+                for p in v.problems:
+                    print(f"  {p.entry_id}: {p.problem}: {p.detail}")
+            bad += not v.ok
+        return 1 if bad else 0
+
+
+def cmd_audit_show(args: argparse.Namespace) -> int:
+    with _open(args) as coord:
+        entries = (coord.audit.for_booking(args.user, args.booking) if args.booking
+                   else coord.audit.range(args.user, args.start, args.end, limit=args.limit))
+        for e in entries:
+            print(json.dumps({"id": e.id, **e.fields}))
+    return 0
+
+
+def cmd_embedded_stop(args: argparse.Namespace) -> int:
+    from .store.connect import stop_embedded
+
+    print("stopped" if stop_embedded(args.data_dir) else "no embedded engine was running")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coordinator", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    race = sub.add_parser("race", help="N agents race for one slot; prints outcomes and audit")
+    _store_args(race)
+    race.add_argument("--agents", type=int, default=5)
+    race.add_argument("--window-ms", type=int, default=None,
+                      help="arbitration window in ms (default: the coordinator's)")
+    race.set_defaults(func=cmd_race)
+
+    audit = sub.add_parser("audit", help="query or verify audit streams")
+    asub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = asub.add_parser("verify", help="re-walk the hash chain of one or all calendars")
+    _store_args(verify)
+    verify.add_argument("--user", help="owner id (default: every owner)")
+    verify.add_argument("--json", action="store_true")
+    verify.set_defaults(func=cmd_audit_verify)
+    show = asub.add_parser("show", help="print entries of a calendar or a booking")
+    _store_args(show)
+    show.add_argument("--user", required=True)
+    show.add_argument("--booking")
+    show.add_argument("--start")
+    show.add_argument("--end")
+    show.add_argument("--limit", type=int)
+    show.set_defaults(func=cmd_audit_show)
+
+    emb = sub.add_parser("embedded", help="manage the embedded engine")
+    esub = emb.add_subparsers(dest="embedded_command", required=True)
+    stop = esub.add_parser("stop", help="shut down the embedded engine of a data folder")
+    stop.add_argument("--data-dir")
+    stop.set_defaults(func=cmd_embedded_stop)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Time → 5-minute buckets, and the input checks every write passes first.
+
+A booking covers every bucket its ``[start - buffer_before, end + buffer_after)``
+touches. Buckets are numbered from the Unix epoch and grouped by UTC day so one
+Redis hash per calendar-day holds them (about a third of the memory of one key
+per bucket). Validation lives here so a bad request is refused before any
+round trip, naming the field, and never reaches the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from .errors import ValidationError
+
+BUCKET_MINUTES = 5
+BUCKET_MS = BUCKET_MINUTES * 60 * 1000
+BUCKETS_PER_DAY = 24 * 60 // BUCKET_MINUTES
+
+#: Earliest and latest instants a booking may touch. Outside them a datetime is a bug.
+MIN_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_TIME = datetime(2200, 1, 1, tzinfo=UTC)
+#: Buffers are minutes on either side; more than a day is never meant.
+MAX_BUFFER_MINUTES = 24 * 60
+
+
+def parse_time(value: datetime | str, field: str) -> datetime:
+    """An aware datetime from a datetime or ISO 8601 text; naive input is refused.
+
+    A naive time has no single meaning across agents in different zones, so it is
+    an error rather than a guess. ``Z`` and offsets are accepted.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(field, f"not an ISO 8601 datetime: {value!r}") from None
+    if not isinstance(value, datetime):
+        raise ValidationError(field, f"expected a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise ValidationError(
+            field, "naive datetime: give a timezone (e.g. 2026-05-01T16:00:00+02:00 or ...Z)"
+        )
+    if not MIN_TIME <= value <= MAX_TIME:
+        raise ValidationError(field, f"{value.isoformat()} is outside 2000-01-01..2200-01-01")
+    return value.astimezone(UTC)
+
+
+def to_ms(value: datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+def from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+@dataclass(frozen=True)
+class Cover:
+    """The buckets a booking occupies: ``first`` inclusive, ``last`` exclusive."""
+
+    first: int
+    last: int
+
+    def days(self) -> Iterator[tuple[int, int, int]]:
+        """Yield ``(day, first_field, last_field_inclusive)`` for each UTC day touched."""
+        b = self.first
+        while b < self.last:
+            day = b // BUCKETS_PER_DAY
+            day_end = (day + 1) * BUCKETS_PER_DAY
+            stop = min(self.last, day_end)
+            yield day, b % BUCKETS_PER_DAY, (stop - 1) % BUCKETS_PER_DAY
+            b = stop
+
+    def overlaps(self, other: Cover) -> bool:
+        return self.first < other.last and other.first < self.last
+
+    def __len__(self) -> int:
+        return self.last - self.first
+
+
+def cover(start: datetime, end: datetime, buffer_before_min: int, buffer_after_min: int) -> Cover:
+    """Buckets touched by ``[start - before, end + after)``."""
+    lo = to_ms(start - timedelta(minutes=buffer_before_min))
+    hi = to_ms(end + timedelta(minutes=buffer_after_min))
+    return Cover(lo // BUCKET_MS, -(-hi // BUCKET_MS))
+
+
+def check_interval(start: datetime, end: datetime, max_minutes: int) -> None:
+    """Refuse empty, reversed and absurdly long bookings."""
+    if end <= start:
+        field = "end"
+        what = "zero-length" if end == start else "before start"
+        raise ValidationError(field, f"{what}: end {end.isoformat()} vs start {start.isoformat()}")
+    if end - start > timedelta(minutes=max_minutes):
+        raise ValidationError(
+            "end", f"booking longer than the maximum of {max_minutes} minutes"
+        )
+
+
+def check_buffer(value: object, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field, f"expected whole minutes, got {value!r}")
+    if not 0 <= value <= MAX_BUFFER_MINUTES:
+        raise ValidationError(field, f"must be between 0 and {MAX_BUFFER_MINUTES} minutes")
+    return value

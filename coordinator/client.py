@@ -1,0 +1,155 @@
+"""The in-process client: the official ``agentdraft.Client`` surface over the engine.
+
+``coord.client(api_key)`` returns one of these. Its ``bookings``, ``agents``
+and ``audit`` attributes take the same arguments as the SDK's, so code written
+against the hosted service runs unchanged on the embedded coordinator, and the
+agent's identity is bound here, once, never passed per call.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .models import AgentIdentity, AuditEntry, Booking
+
+if TYPE_CHECKING:
+    from .coordinator import Coordinator
+
+
+class _Bookings:
+    def __init__(self, client: LocalClient) -> None:
+        self._c = client
+
+    def commit(
+        self,
+        *,
+        start: datetime | str,
+        end: datetime | str,
+        idempotency_key: str | None = None,
+        buffer_before_min: int = 0,
+        buffer_after_min: int = 0,
+        bump_window_seconds: float | None = None,
+        metadata: dict[str, Any] | None = None,
+        with_conferencing: bool = False,
+        title: str | None = None,
+        invitee: dict[str, Any] | None = None,
+    ) -> Booking:
+        """Commit ``[start, end)``. Raises :class:`~coordinator.Conflict` on a lost race."""
+        del with_conferencing  # accepted for SDK compatibility; no conferencing provider here
+        return self._c._write(
+            "commit", start=start, end=end, idempotency_key=idempotency_key,
+            buffer_before_min=buffer_before_min, buffer_after_min=buffer_after_min,
+            bump_window_seconds=bump_window_seconds, metadata=metadata, title=title,
+            invitee=invitee,
+        )
+
+    def hold(
+        self,
+        *,
+        start: datetime | str,
+        end: datetime | str,
+        idempotency_key: str | None = None,
+        buffer_before_min: int = 0,
+        buffer_after_min: int = 0,
+        metadata: dict[str, Any] | None = None,
+        title: str | None = None,
+        invitee: dict[str, Any] | None = None,
+        hold_ttl_seconds: float | None = None,
+    ) -> Booking:
+        """Place a hold that expires after ``hold_ttl_seconds`` (default 30 s)."""
+        return self._c._write(
+            "hold", start=start, end=end, idempotency_key=idempotency_key,
+            buffer_before_min=buffer_before_min, buffer_after_min=buffer_after_min,
+            metadata=metadata, title=title, invitee=invitee, hold_ttl_seconds=hold_ttl_seconds,
+        )
+
+    def promote(self, hold_id: str, *, idempotency_key: str | None = None,
+                bump_window_seconds: float | None = None) -> Booking:
+        """Turn the caller's own live hold into a commit over the same range."""
+        h = self.get(hold_id)
+        return self.commit(
+            start=h.start, end=h.end, idempotency_key=idempotency_key,
+            buffer_before_min=h.buffer_before_min, buffer_after_min=h.buffer_after_min,
+            bump_window_seconds=bump_window_seconds, metadata=h.metadata, title=h.title,
+            invitee=h.invitee,
+        )
+
+    def release(self, hold_id: str) -> Booking:
+        c = self._c
+        return c._coord.engine.release(
+            user_id=c.user_id, agent_id=c.agent_id, key_hash=c._key_hash, hold_id=hold_id
+        )
+
+    def cancel(self, booking_id: str) -> Booking:
+        c = self._c
+        return c._coord.engine.cancel(
+            user_id=c.user_id, agent_id=c.agent_id, key_hash=c._key_hash, booking_id=booking_id
+        )
+
+    def get(self, booking_id: str) -> Booking:
+        """Any booking on the owner's calendar, with who ended it and when."""
+        return self._c._coord.engine.get(self._c.user_id, booking_id)
+
+
+class _Agents:
+    def __init__(self, client: LocalClient) -> None:
+        self._c = client
+
+    def me(self) -> AgentIdentity:
+        c = self._c
+        a = c._coord.agents.get(c.user_id, c.agent_id)
+        tz = c._coord.owners.get(c.user_id).timezone
+        return AgentIdentity(
+            agent_id=a.agent_id, user_id=a.user_id, priority=a.priority,
+            scopes=list(a.scopes), timezone=tz, name=a.name,
+        )
+
+
+class _Audit:
+    def __init__(self, client: LocalClient) -> None:
+        self._c = client
+
+    def list(
+        self,
+        resource: str | None = None,
+        *,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+        limit: int | None = None,
+    ) -> list[AuditEntry]:
+        """Entries for one booking (``resource=bkg_…``) or the calendar in a time range."""
+        log = self._c._coord.audit
+        if resource:
+            return log.for_booking(self._c.user_id, resource)
+        return log.range(self._c.user_id, start, end, limit=limit)
+
+
+class LocalClient:
+    """An agent's handle on an in-process coordinator, bound to one API key."""
+
+    def __init__(self, coordinator: Coordinator, api_key: str) -> None:
+        self._coord = coordinator
+        self.user_id, self.agent_id, self._key_hash = coordinator.agents.authenticate(api_key)
+        self.bookings = _Bookings(self)
+        self.agents = _Agents(self)
+        self.audit = _Audit(self)
+
+    def _write(self, mode: str, **kw: Any) -> Booking:
+        return self._coord.engine.write(
+            user_id=self.user_id, agent_id=self.agent_id, key_hash=self._key_hash,
+            mode=mode,  # type: ignore[arg-type]
+            **kw,
+        )
+
+    def close(self) -> None:
+        """Nothing to release: clients share the coordinator's connection pool."""
+
+    def __enter__(self) -> LocalClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"LocalClient(agent_id={self.agent_id!r}, user_id={self.user_id!r})"

@@ -1,0 +1,68 @@
+"""The ``Coordinator``: one Redis, its scripts, and the registries around them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import Any
+
+from .agents import Agents
+from .audit import AuditLog
+from .client import LocalClient
+from .engine import Engine
+from .owners import Owners
+from .settings import Settings
+
+
+class Coordinator:
+    """Arbitrates bookings for every calendar stored in one Redis.
+
+    Build it with :meth:`embedded` (a Redis engine the package runs itself, no
+    install needed) or :meth:`from_url` (a Redis server, unix socket, TLS or
+    Cluster). Every process that opens the same Redis is the same coordinator.
+    """
+
+    def __init__(self, redis_client: Any, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.redis = redis_client
+        self.engine = Engine(redis_client, self.settings)
+        self.owners = Owners(self.engine)
+        self.agents = Agents(self.engine)
+        self.audit = AuditLog(self.engine)
+
+    @classmethod
+    def embedded(
+        cls, data_dir: str | os.PathLike[str] | None = None, **settings: Any
+    ) -> Coordinator:
+        """Open (or start) the embedded Redis engine whose data lives in ``data_dir``.
+
+        Processes opening the same folder share one engine, so they really race.
+        Defaults to ``$AGENTDRAFT_DATA_DIR`` or ``~/.agentdraft/data``.
+        """
+        from .store.connect import open_embedded
+
+        return cls(open_embedded(data_dir), Settings(**settings))
+
+    @classmethod
+    def from_url(cls, url: str, *, cluster: bool | None = None, **settings: Any) -> Coordinator:
+        """Connect to ``redis://``, ``rediss://``, ``unix://`` or a Redis Cluster."""
+        from .store.connect import connect
+
+        return cls(connect(url, cluster=cluster), Settings(**settings))
+
+    def with_settings(self, **changes: Any) -> Coordinator:
+        """The same Redis with other defaults (for example a shorter arbitration window)."""
+        return Coordinator(self.redis, replace(self.settings, **changes))
+
+    def client(self, api_key: str) -> LocalClient:
+        """A client bound to one agent's key, with the official SDK's surface."""
+        return LocalClient(self, api_key)
+
+    def close(self) -> None:
+        self.redis.close()
+
+    def __enter__(self) -> Coordinator:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -1,0 +1,193 @@
+"""Pydantic models shared by the Python API and (later) the HTTP server.
+
+Field names follow the official ``agentdraft`` SDK (``booking_id``, ``status``,
+``expires_at``, ``audit_event_id``, ``title``, ``invitee``) so results read the
+same whichever client produced them; the extra fields say what the SDK cannot
+(who displaced whom, when the answer became certain).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .buckets import from_ms
+
+BookingStatus = Literal[
+    "HOLD",
+    "COMMITTED",
+    "RELEASED",
+    "CANCELLED",
+    "EVICTED",
+    "INVALIDATED",
+    "EXPIRED",
+    "PROMOTED",
+    "REPLACED",
+]
+
+ALL_SCOPES: tuple[str, ...] = (
+    "availability:read",
+    "bookings:read",
+    "bookings:write",
+    "rules:read",
+    "mailbox:read",
+    "mailbox:write",
+    "approvals:request",
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Displacement(_Model):
+    """A booking that a successful write pushed off the calendar."""
+
+    booking_id: str
+    agent_id: str
+    priority: int
+    status: Literal["EVICTED", "INVALIDATED"]
+    in_arbitration_window: bool
+
+
+class Booking(_Model):
+    """A hold or commit as the coordinator sees it now."""
+
+    booking_id: str
+    status: BookingStatus
+    agent_id: str
+    user_id: str
+    priority: int
+    mode: Literal["hold", "commit"]
+    start: datetime
+    end: datetime
+    buffer_before_min: int = 0
+    buffer_after_min: int = 0
+    created_at: datetime
+    expires_at: datetime | None = None
+    bump_until: datetime | None = None
+    audit_event_id: str | None = None
+    title: str | None = None
+    invitee: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    #: What this write pushed off the calendar (only on the answer to the write).
+    displaced: tuple[Displacement, ...] = ()
+    #: How long the answer waited for the arbitration window (ms, server clock).
+    waited_ms: int = 0
+    ended_at: datetime | None = None
+    ended_by_booking_id: str | None = None
+    ended_by_agent_id: str | None = None
+    ended_by_priority: int | None = None
+    end_audit_event_id: str | None = None
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in ("HOLD", "COMMITTED")
+
+    @classmethod
+    def from_record(
+        cls, rec: dict[str, Any], user_id: str, now_ms: int | None = None, **extra: Any
+    ) -> Booking:
+        status = rec["status"]
+        if status == "HOLD" and now_ms is not None and rec["expires_ms"] <= now_ms:
+            status = "EXPIRED"
+        ended = rec.get("ended_ms")
+        if status == "EXPIRED" and not ended:
+            ended = rec["expires_ms"]
+        return cls(
+            booking_id=rec["id"],
+            status=status,
+            agent_id=rec["agent_id"],
+            user_id=user_id,
+            priority=int(rec["priority"]),
+            mode=rec["mode"],
+            start=from_ms(rec["start_ms"]),
+            end=from_ms(rec["end_ms"]),
+            buffer_before_min=rec.get("buffer_before_min", 0),
+            buffer_after_min=rec.get("buffer_after_min", 0),
+            created_at=from_ms(rec["created_ms"]),
+            expires_at=from_ms(rec["expires_ms"]) if rec.get("expires_ms") else None,
+            bump_until=from_ms(rec["bump_until_ms"]) if rec.get("bump_until_ms") else None,
+            audit_event_id=rec.get("audit_event_id"),
+            title=rec.get("title") or None,
+            invitee=rec.get("invitee") or None,
+            metadata=rec.get("metadata") or None,
+            ended_at=from_ms(ended) if ended else None,
+            ended_by_booking_id=rec.get("ended_by"),
+            ended_by_agent_id=rec.get("ended_by_agent_id"),
+            ended_by_priority=rec.get("ended_by_priority"),
+            end_audit_event_id=rec.get("end_audit_id"),
+            **extra,
+        )
+
+
+class Owner(_Model):
+    """A calendar owner. One owner, one calendar."""
+
+    user_id: str
+    timezone: str = "UTC"
+    created_at: datetime
+
+
+class Agent(_Model):
+    """An agent acting for an owner. ``priority`` 1 is the most trusted."""
+
+    agent_id: str
+    user_id: str
+    name: str
+    priority: int
+    scopes: tuple[str, ...] = ALL_SCOPES
+    status: Literal["active", "revoked"] = "active"
+    created_at: datetime
+
+
+class AgentCreated(Agent):
+    """The answer to creating an agent: the only time the plaintext key is shown."""
+
+    api_key: str = Field(repr=False)
+
+
+class AgentIdentity(_Model):
+    """What ``client.agents.me()`` returns, the same shape as the SDK's."""
+
+    agent_id: str
+    user_id: str
+    priority: int
+    scopes: list[str]
+    timezone: str = "UTC"
+    name: str | None = None
+
+
+class AuditEntry(_Model):
+    """One entry of a calendar's hash-chained audit stream."""
+
+    id: str
+    type: str
+    ts: datetime
+    fields: dict[str, str]
+
+    @property
+    def booking_id(self) -> str | None:
+        return self.fields.get("booking_id")
+
+    @property
+    def agent_id(self) -> str | None:
+        return self.fields.get("agent_id")
+
+
+class AuditProblem(_Model):
+    entry_id: str
+    problem: Literal["edited", "chain_broken", "head_mismatch", "missing_head"]
+    detail: str
+
+
+class AuditVerification(_Model):
+    """The result of re-walking a calendar's hash chain."""
+
+    user_id: str
+    entries: int
+    ok: bool
+    head: str | None
+    problems: tuple[AuditProblem, ...] = ()

@@ -1,0 +1,74 @@
+"""Calendar owners: one owner, one calendar, one hash tag."""
+
+from __future__ import annotations
+
+import json
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from .buckets import from_ms
+from .engine import Engine, new_id, store_errors
+from .errors import NotFound, ValidationError
+from .models import Owner
+
+
+def check_timezone(name: object) -> str:
+    """An IANA zone name, or a :class:`ValidationError` naming ``timezone``."""
+    if not isinstance(name, str) or not name:
+        raise ValidationError("timezone", "must be an IANA zone name such as Europe/Berlin")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError("timezone", f"unknown IANA zone {name!r}") from None
+    if name not in available_timezones() and name != "UTC":
+        raise ValidationError("timezone", f"unknown IANA zone {name!r}")
+    return name
+
+
+class Owners:
+    """Create and look up calendar owners."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create(self, timezone: str = "UTC", *, user_id: str | None = None) -> Owner:
+        """Register an owner. With no rules set, every hour is bookable."""
+        tz = check_timezone(timezone)
+        uid = user_id or new_id("usr")
+        if not isinstance(uid, str) or not uid.startswith("usr_") or any(c in uid for c in "{}: "):
+            raise ValidationError("user_id", "must look like usr_… without '{', '}', ':' or spaces")
+        k = self._engine.keys
+        with store_errors("owners.create"):
+            reply = json.loads(self._engine.scripts.create_owner(
+                keys=[k.owner(uid), k.audit(uid)], args=[uid, tz]
+            ))
+            if reply["r"] != "ok":
+                raise ValidationError("user_id", f"owner {uid} already exists", error="exists")
+            self._engine.redis.sadd(k.owners_index(), uid)
+        o = reply["owner"]
+        return Owner(user_id=uid, timezone=tz, created_at=from_ms(o["created_ms"]))
+
+    def get(self, user_id: str) -> Owner:
+        with store_errors("owners.get"):
+            h = self._engine.redis.hgetall(self._engine.keys.owner(user_id))
+        if not h:
+            raise NotFound(f"no owner {user_id}", error="owner_not_found")
+        return Owner(
+            user_id=user_id, timezone=h.get("timezone", "UTC"),
+            created_at=from_ms(int(h["created_ms"])),
+        )
+
+    def list(self) -> list[str]:
+        with store_errors("owners.list"):
+            return sorted(self._engine.redis.smembers(self._engine.keys.owners_index()))
+
+    def set_arbitration_window(self, user_id: str, ms: int | None) -> None:
+        """Override the coordinator's arbitration window for one owner (None clears it)."""
+        self.get(user_id)
+        key = self._engine.keys.owner(user_id)
+        with store_errors("owners.set_arbitration_window"):
+            if ms is None:
+                self._engine.redis.hdel(key, "arb_window_ms")
+                return
+            if isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms <= 10_000:
+                raise ValidationError("arbitration_window_ms", "must be 0..10000 ms")
+            self._engine.redis.hset(key, "arb_window_ms", ms)

@@ -1,0 +1,52 @@
+"""Coordinator-wide defaults. Every duration is configurable so tests never sleep 30 s."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from .errors import ValidationError
+
+#: Chosen by measurement (see README, "Arbitration window"): five agents that each
+#: build a client in a thread pool reach the coordinator spread over up to ~75 ms
+#: here, so 150 ms covers the spread with a 2x margin. Only a winning write of an
+#: agent that is not its owner's top-ranked one pays it; losers are answered as
+#: soon as a better write takes the slot.
+DEFAULT_ARBITRATION_WINDOW_MS = 150
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Defaults used when neither the owner nor the request says otherwise."""
+
+    #: Writes for overlapping slots arriving within this many ms are arbitrated by
+    #: priority; 0 disables the window (pure first-writer-wins among equals).
+    arbitration_window_ms: int = DEFAULT_ARBITRATION_WINDOW_MS
+    #: A hold lives this long unless promoted or released.
+    hold_ttl_seconds: float = 30.0
+    #: A commit can be evicted by a strictly better commit for this long.
+    bump_window_seconds: float = 30.0
+    #: Longest booking accepted, in minutes.
+    max_booking_minutes: int = 24 * 60
+    #: How long an idempotency key remembers its result.
+    idempotency_ttl_seconds: int = 24 * 3600
+    #: Prefix of every Redis key, so several coordinators can share one Redis.
+    namespace: str = "ad"
+
+    def __post_init__(self) -> None:
+        limits = {
+            "arbitration_window_ms": (0, 10_000),
+            "hold_ttl_seconds": (0.001, 24 * 3600),
+            "bump_window_seconds": (0, 7 * 24 * 3600),
+            "max_booking_minutes": (5, 31 * 24 * 60),
+            "idempotency_ttl_seconds": (1, 30 * 24 * 3600),
+        }
+        for f in fields(self):
+            if f.name not in limits:
+                continue
+            value = getattr(self, f.name)
+            lo, hi = limits[f.name]
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not number or not lo <= value <= hi:
+                raise ValidationError(f.name, f"must be a number between {lo} and {hi}")
+        if not self.namespace or any(c in self.namespace for c in "{}: "):
+            raise ValidationError("namespace", "must be non-empty without '{', '}', ':' or spaces")

@@ -1,0 +1,57 @@
+"""Every Redis key name the coordinator uses, built in one place.
+
+All keys of one calendar carry the owner's id as a ``{hash tag}``, so a
+transition that touches buckets, the booking record, the audit stream and the
+idempotency record lands in a single Redis Cluster slot and can run as one
+script. The only untagged keys are the API-key index entries, which are looked
+up before the calendar is known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key builder for one namespace (several coordinators can share a Redis)."""
+
+    namespace: str = "ad"
+
+    def prefix(self, user_id: str) -> str:
+        return f"{self.namespace}:{{{user_id}}}:"
+
+    def owner(self, user_id: str) -> str:
+        return self.prefix(user_id) + "owner"
+
+    def agents(self, user_id: str) -> str:
+        return self.prefix(user_id) + "agents"
+
+    def agent(self, user_id: str, agent_id: str) -> str:
+        return self.prefix(user_id) + f"agent:{agent_id}"
+
+    def bookings(self, user_id: str) -> str:
+        return self.prefix(user_id) + "bookings"
+
+    def audit(self, user_id: str) -> str:
+        return self.prefix(user_id) + "audit"
+
+    def booking_audit(self, user_id: str, booking_id: str) -> str:
+        return self.prefix(user_id) + f"bkgaudit:{booking_id}"
+
+    def day(self, user_id: str, day: int) -> str:
+        return self.prefix(user_id) + f"day:{day}"
+
+    def wake(self, user_id: str, booking_id: str) -> str:
+        return self.prefix(user_id) + f"wake:{booking_id}"
+
+    def idempotency(self, user_id: str, agent_id: str, key: str) -> str:
+        return self.prefix(user_id) + f"idem:{agent_id}:{key}"
+
+    def api_key(self, key_hash: str) -> str:
+        """Untagged: maps a key's SHA-256 to its owner and agent."""
+        return f"{self.namespace}:apikey:{key_hash}"
+
+    def owners_index(self) -> str:
+        """Untagged set of every owner id, for listing and the CLI."""
+        return f"{self.namespace}:owners"

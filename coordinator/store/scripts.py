@@ -1,0 +1,57 @@
+"""Load the Lua transition scripts shipped in ``coordinator/lua`` and register them.
+
+Each script file is one state transition. Shared helpers live in ``_lib.lua``
+(prepended to every script) and ``-- @include NAME`` lines pull in another
+shared file, because Redis Lua has no ``require``. Registration goes through
+redis-py's ``Script`` object, which calls EVALSHA and falls back to loading the
+script on NOSCRIPT (after a restart or failover), so we never hand-roll that.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+_INCLUDE = re.compile(r"^--\s*@include\s+(\S+)\s*$", re.MULTILINE)
+
+TRANSITIONS = (
+    "hold",
+    "commit",
+    "release",
+    "cancel",
+    "read_booking",
+    "create_owner",
+    "create_agent",
+)
+
+
+def _read(name: str) -> str:
+    return resources.files("coordinator").joinpath("lua", name).read_text(encoding="utf-8")
+
+
+@cache
+def script_source(name: str) -> str:
+    """The full text sent to Redis for transition ``name`` (library + includes + body)."""
+    body = _read(f"{name}.lua")
+    includes = [_read(inc) for inc in _INCLUDE.findall(body)]
+    return "\n".join([_read("_lib.lua"), *includes, body])
+
+
+@dataclass
+class Scripts:
+    """The registered scripts of one Redis client, one attribute per transition."""
+
+    hold: Any
+    commit: Any
+    release: Any
+    cancel: Any
+    read_booking: Any
+    create_owner: Any
+    create_agent: Any
+
+    @classmethod
+    def register(cls, client: Any) -> Scripts:
+        return cls(**{name: client.register_script(script_source(name)) for name in TRANSITIONS})
