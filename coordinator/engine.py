@@ -43,6 +43,8 @@ MAX_TITLE = 500
 MAX_METADATA_BYTES = 8 * 1024
 MAX_IDEMPOTENCY_KEY = 255
 _MAX_WINNER_CHAIN = 16
+#: Longest single BLPOP; kept under the client's socket timeout (longer waits loop).
+_MAX_BLOCK_MS = 5000
 
 
 @contextmanager
@@ -225,7 +227,9 @@ class Engine:
                     rec, user_id, now, displaced=displaced, waited_ms=max(0, now - started)
                 )
             with store_errors("arbitration wait"):
-                self.redis.blpop([self.keys.wake(user_id, rec["id"])], max(remaining, 1) / 1000)
+                self.redis.blpop(
+                    [self.keys.wake(user_id, rec["id"])], min(max(remaining, 1), _MAX_BLOCK_MS) / 1000
+                )
             rec, now = self._read(user_id, rec["id"])
 
     def release(self, *, user_id: str, agent_id: str, key_hash: str, hold_id: str) -> Booking:

@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import redis
 import redis.exceptions as rex
@@ -94,19 +94,23 @@ def _retry() -> Retry:
 
 
 def redact(url: str) -> str:
-    """``url`` with any password replaced by ``***``, for error messages and logs."""
+    """``url`` with any password (in the userinfo or a ``password=`` query) as ``***``."""
     try:
         parts = urlsplit(url)
+        port = parts.port
     except ValueError:
         return "<unparseable url>"
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    netloc = f"{user}:***@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    netloc = parts.netloc
+    if parts.password is not None:
+        host = parts.hostname or ""
+        if port is not None:
+            host = f"{host}:{port}"
+        netloc = f"{parts.username or ''}:***@{host}"
+    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+    shown = f"{parts.scheme}://{netloc}{parts.path}"  # urlunsplit would drop unix:// slashes
+    if query:
+        shown += f"?{query}"
+    return shown
 
 
 def unavailable(exc: Exception, where: str) -> StoreUnavailable:
@@ -153,6 +157,8 @@ def connect(url: str, *, cluster: bool | None = None, **kwargs: Any) -> RedisCli
     ``StoreUnavailable`` when the server cannot be reached now.
     """
     scheme, rest = _split_scheme(url)
+    if scheme == "unix" and not urlsplit(url).path:
+        raise ValidationError("url", "a unix:// URL needs a socket path, e.g. unix:///run/redis.sock")
     if scheme in _CLUSTER_SCHEMES:
         if cluster is False:
             raise ValidationError("url", f"{scheme}:// asks for Redis Cluster but cluster=False")
@@ -381,8 +387,11 @@ def open_embedded(
             pid = _live_pid(engine)
             if pid is None:
                 _clear_stale(engine)
+                log_offset = _log_size(engine)
                 _start(engine)
-            _wait_ready(engine, deadline)
+                _wait_ready(engine, deadline, log_offset)
+            else:
+                _wait_ready(engine, deadline, None)
     return _client(engine)
 
 
@@ -458,7 +467,7 @@ def _answers(engine: _Engine) -> bool:
     probe = _probe_client(engine)
     try:
         probe.ping()
-        served = Path(probe.config_get("dir")["dir"]).resolve()
+        served = Path(str(probe.config_get("dir")["dir"])).resolve()
     except STORE_ERRORS:
         return False
     finally:
@@ -527,8 +536,12 @@ def _live_pid(engine: _Engine) -> int | None:
 
 def _clear_stale(engine: _Engine) -> None:
     for leftover in (engine.socket, engine.pidfile):
-        with contextlib.suppress(FileNotFoundError):
+        try:
             leftover.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot clear the stale {leftover}: {exc}") from exc
 
 
 def _quote(value: str | Path) -> str:
@@ -611,15 +624,28 @@ def _choose_binary(engine: _Engine) -> str:
     return redis_server_binary()
 
 
-def _wait_ready(engine: _Engine, deadline: float) -> None:
-    """Poll the socket until the server answers (it may be loading its data first)."""
+def _wait_ready(engine: _Engine, deadline: float, log_offset: int | None) -> None:
+    """Poll the socket until the server answers (it may be loading its data first).
+
+    ``log_offset`` (where the log ended before we launched a server) lets us find the
+    daemon's pid in its first log lines, so a server that dies before writing its
+    pidfile (say, it cannot bind the socket) fails fast instead of at the deadline.
+    """
     while True:
         if _answers(engine):
             return
-        started = engine.pidfile.exists()
-        if started and _live_pid(engine) is None:
+        pid = _live_pid(engine)
+        if pid is None and log_offset is not None:
+            logged = _pid_from_log(engine, log_offset)
+            pid = logged if logged is not None and _pid_alive(logged) else None
+            if logged is not None and pid is None:
+                raise StoreUnavailable(
+                    f"the embedded Redis for {engine.data_dir} exited during start-up: "
+                    f"{_log_tail(engine)}"
+                )
+        elif pid is None:
             raise StoreUnavailable(
-                f"the embedded Redis for {engine.data_dir} exited during start-up: "
+                f"the embedded Redis for {engine.data_dir} stopped while starting: "
                 f"{_log_tail(engine)}"
             )
         if time.monotonic() > deadline:
@@ -628,6 +654,25 @@ def _wait_ready(engine: _Engine, deadline: float) -> None:
                 f"{engine.socket} in time: {_log_tail(engine)}"
             )
         time.sleep(0.02)
+
+
+def _log_size(engine: _Engine) -> int:
+    try:
+        return engine.logfile.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _pid_from_log(engine: _Engine, offset: int) -> int | None:
+    """The daemon's pid: the first ``<pid>:M`` (main process) log line after ``offset``."""
+    try:
+        with engine.logfile.open("rb") as log:
+            log.seek(offset)
+            text = log.read().decode(errors="replace")
+    except OSError:
+        return None
+    match = re.search(r"^(\d+):M ", text, re.MULTILINE)
+    return int(match.group(1)) if match else None
 
 
 def _wait_exit(pid: int, deadline: float) -> bool:
