@@ -83,7 +83,9 @@ def noop_lua(ctx: BenchContext, *, claim_too: bool = True, label: str = "") -> l
                 return None if ok == 1 else "taken"
 
             res = run_load(claim_op, threads=t, seconds=ctx.seconds, warmup=ctx.warmup)
-            rows.append(res.row("bare 6-bucket claim Lua", "hash per cal-day, distinct slots"))
+            rows.append(
+                ctx.paired(res.row("bare 6-bucket claim Lua", "hash per cal-day, distinct slots"))
+            )
         client.delete(*client.keys(f"bench:{{c{run_id}-*"))  # keep the shared server small
     finally:
         client.close()
@@ -177,7 +179,9 @@ def _pg_uncontended(ctx: BenchContext, psycopg: Any, table: str, meta: dict[str,
         finally:
             for c in conns:
                 c.close()
-        rows.append(res.row("postgres EXCLUDE insert, uncontended", "distinct slots", **meta))
+        rows.append(
+            ctx.paired(res.row("postgres EXCLUDE insert, uncontended", "distinct slots", **meta))
+        )
     return rows
 
 
@@ -240,7 +244,8 @@ def _pg_contended(ctx: BenchContext, psycopg: Any, table: str, meta: dict[str, A
                 f"; excl.viol {o['exclusion_violation']}, deadlocks {o['deadlock']}"
                 f" (deadlock_timeout {meta['deadlock_timeout']})"
             )
-            rows.append(res.row(f"postgres race, {shape} (ops = attempts)", notes, **summ, **meta))
+            row = res.row(f"postgres race, {shape} (ops = attempts)", notes, **summ, **meta)
+            rows.append(ctx.paired(row))
     return rows
 
 

@@ -493,6 +493,8 @@ class BenchContext:
     contenders: list[int] = field(default_factory=lambda: [5])
     #: time cap per race case (checked between rounds)
     race_seconds: float = 1.0
+    #: length of the adjacent no-op run measured after each throughput row
+    paired_seconds: float = 0.3
     server_cpus: set[int] | None = None
     pg_dsn: str = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
     notes: list[str] = field(default_factory=list)
@@ -503,6 +505,30 @@ class BenchContext:
 
     def fresh_redis(self) -> contextlib.AbstractContextManager[RedisServer]:
         return private_redis(self.server_cpus)
+
+    def paired(self, row: Row) -> Row:
+        """Measure the no-op EVALSHA rate right after ``row``, at its thread count.
+
+        Why: this box is shared, and background load moves the no-op rate by tens of
+        percent within one run; a baseline taken seconds apart from the row it divides
+        is the only ratio that survives that. run.py prefers it over the section mean.
+        """
+        if row.threads is None or row.ops_per_s is None:
+            return row
+        client = self.redis.client()
+        try:
+            script = client.register_script("return 1")
+            script()
+
+            def op(_t: int, _i: int) -> str | None:
+                script()
+                return None
+
+            res = run_load(op, threads=row.threads, seconds=self.paired_seconds, warmup=20)
+        finally:
+            client.close()
+        row.data["noop_adjacent_ops_per_s"] = res.ops_per_s
+        return row
 
     def note(self, msg: str) -> None:
         """Record (and print at once) a skip/unavailable message for the report."""

@@ -37,7 +37,9 @@ def _threads(values: list[str]) -> list[int]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="short runs (< 30 s total)")
-    p.add_argument("--threads", nargs="+", default=["1", "4", "8"], help="thread counts")
+    p.add_argument(
+        "--threads", nargs="+", default=None, help="thread counts (default 1 4 8; quick: 1 4)"
+    )
     p.add_argument(
         "--pin",
         nargs="?",
@@ -59,10 +61,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def add_ratios(rows: list[Row]) -> list[str]:
-    """Fill ``ratio`` = ops/s ÷ no-op ops/s at the same (else the nearest) thread count.
+    """Fill ``ratio`` = ops/s ÷ no-op ops/s at the same thread count.
 
-    The no-op reference is the mean of the start and end no-op runs; returns notes on
-    how far they drifted apart (background load on a shared machine).
+    Reference: the no-op run measured right after the row (``adj``) where there is
+    one, else the mean of the start and end no-op runs at the same (else nearest,
+    marked ``@Nt``) thread count. Returns notes on how far the start and end no-op
+    runs drifted apart (background load on a shared machine).
     """
     runs: dict[int, list[float]] = {}
     for r in rows:
@@ -79,6 +83,11 @@ def add_ratios(rows: list[Row]) -> list[str]:
     for r in rows:
         n = r.threads
         if r.ops_per_s is None or n is None:
+            continue
+        adjacent = r.data.get("noop_adjacent_ops_per_s")
+        if adjacent:
+            r.ratio = r.ops_per_s / adjacent
+            r.ratio_ref = "adj"
             continue
         t = n if n in ref else min(ref, key=lambda k: (abs(k - n), k))
         r.ratio = r.ops_per_s / ref[t]
@@ -124,7 +133,7 @@ def _section(name: str, fn: Any, ctx: BenchContext) -> list[Row]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    threads = _threads(args.threads)
+    threads = _threads(args.threads or (["1", "4"] if args.quick else ["1", "4", "8"]))
     pinned = None
     if args.pin is not None:
         pinned = pin_process(None if args.pin < 0 else args.pin)
@@ -138,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             warmup=30 if args.quick else 300,
             redis=srv,
             contenders=[5] if args.quick else [2, 5, 8],
+            paired_seconds=0.3 if args.quick else 1.0,
             race_seconds=1.0 if args.quick else 4.0,
             server_cpus=server_cpus,
             pg_dsn=args.pg_dsn,

@@ -15,6 +15,7 @@ commit's bump window is either 0 (frozen at once) or an hour (open all test long
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,7 @@ starts = st.integers(0, 11).map(lambda i: i * BUCKET_MIN)
 lengths = st.integers(5, 30)
 bumps = st.sampled_from([0, HOUR_S])
 agent_picks = st.integers(0, 3)
+enders = st.one_of(st.none(), agent_picks)
 
 MACHINE_SETTINGS = settings(
     max_examples=40,
@@ -173,8 +175,9 @@ class EngineMatchesModel(RuleBasedStateMachine):
     holds = Bundle("holds")
     commits = Bundle("commits")
 
-    def __init__(self, coord: Coordinator) -> None:
+    def __init__(self, coord: Coordinator, seen: Counter[str]) -> None:
         super().__init__()
+        self.seen = seen
         self.coord = coord
         self.user_id = coord.owners.create().user_id
         self.clients: list[LocalClient] = []
@@ -209,14 +212,18 @@ class EngineMatchesModel(RuleBasedStateMachine):
             assert lost.winning_agent_priority == expected.winner.priority
             assert lost.your_priority == self.model.priorities[agent]
             assert lost.booking_id is None
+            self.seen[f"{mode} lost: {lost.reason}"] += 1
             return multiple()
         assert isinstance(expected, Win), (
             f"engine accepted, model expected {expected.reason} by {expected.winner}"
         )
+        self.seen[f"{mode} won"] += 1
         assert got.status == ("COMMITTED" if mode == "commit" else "HOLD")
         assert got.priority == self.model.priorities[agent]
         assert {d.booking_id: d.status for d in got.displaced} == expected.displaced
         assert all(not d.in_arbitration_window for d in got.displaced)
+        for status in sorted(set(expected.displaced.values()) | set(expected.absorbed.values())):
+            self.seen[f"{mode} won, ended a booking as {status}"] += 1
         self.model.apply_win(expected, MBooking(
             id=got.booking_id, agent=agent, priority=self.model.priorities[agent], mode=mode,
             status=got.status, first=first, last=last, bump_open=(mode == "commit" and bump > 0),
@@ -254,11 +261,13 @@ class EngineMatchesModel(RuleBasedStateMachine):
         ))
         return got.booking_id
 
-    def _end(self, what: str, who: int, bid: str) -> None:
-        agent = self._agent(who)
+    def _end(self, what: str, who: int | None, bid: str) -> None:
+        # None: the booking's own agent (half the calls, so the happy path is common too).
+        agent = self.model.bookings[bid].agent if who is None else self._agent(who)
         expected = self.model.predict_end(agent, bid, what)
         bookings = self.clients[agent].bookings
         call = bookings.release if what == "release" else bookings.cancel
+        self.seen[f"{what}: {expected}"] += 1
         try:
             ended = call(bid)
         except AuthError as denied:
@@ -274,12 +283,12 @@ class EngineMatchesModel(RuleBasedStateMachine):
         assert ended.status == status
         self.model.bookings[bid].status = status
 
-    @rule(who=agent_picks, hold_id=holds)
-    def release(self, who: int, hold_id: str) -> None:
+    @rule(who=enders, hold_id=holds)
+    def release(self, who: int | None, hold_id: str) -> None:
         self._end("release", who, hold_id)
 
-    @rule(who=agent_picks, booking_id=st.one_of(commits, holds))
-    def cancel(self, who: int, booking_id: str) -> None:
+    @rule(who=enders, booking_id=st.one_of(commits, holds))
+    def cancel(self, who: int | None, booking_id: str) -> None:
         self._end("cancel", who, booking_id)
 
     # -- invariants ------------------------------------------------------------------------
@@ -325,7 +334,9 @@ def coord(store: Any) -> Coordinator:
 
 
 def test_the_engine_agrees_with_the_model_of_the_rules_on_every_step(coord: Coordinator) -> None:
-    run_state_machine_as_test(lambda: EngineMatchesModel(coord), settings=MACHINE_SETTINGS)
+    seen: Counter[str] = Counter()
+    run_state_machine_as_test(lambda: EngineMatchesModel(coord, seen), settings=MACHINE_SETTINGS)
+    print(sorted(seen.items()))
 
 
 def test_the_models_bucket_math_agrees_with_the_engines_cover() -> None:
