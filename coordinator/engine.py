@@ -18,8 +18,6 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Literal
 
-import redis
-
 from .buckets import check_buffer, check_interval, cover, parse_time, to_ms
 from .errors import (
     AgentDraftError,
@@ -29,11 +27,11 @@ from .errors import (
     IdempotencyMismatch,
     InvalidState,
     NotFound,
-    StoreUnavailable,
     ValidationError,
 )
 from .models import Booking, Displacement
 from .settings import Settings
+from .store.connect import MAX_BLOCK_SECONDS, STORE_ERRORS, unavailable
 from .store.keys import Keys
 from .store.scripts import Scripts
 
@@ -44,7 +42,7 @@ MAX_METADATA_BYTES = 8 * 1024
 MAX_IDEMPOTENCY_KEY = 255
 _MAX_WINNER_CHAIN = 16
 #: Longest single BLPOP; kept under the client's socket timeout (longer waits loop).
-_MAX_BLOCK_MS = 5000
+_MAX_BLOCK_MS = int(MAX_BLOCK_SECONDS * 1000)
 
 
 @contextmanager
@@ -52,13 +50,8 @@ def store_errors(where: str) -> Iterator[None]:
     """Turn a lost Redis connection into :class:`StoreUnavailable`."""
     try:
         yield
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-        raise StoreUnavailable(
-            f"cannot reach Redis during {where}: {exc}. Retry with the same idempotency key; "
-            "a write that landed is returned, never duplicated."
-        ) from exc
-    except redis.exceptions.ClusterDownError as exc:
-        raise StoreUnavailable(f"Redis Cluster is down during {where}: {exc}") from exc
+    except STORE_ERRORS as exc:
+        raise unavailable(exc, where) from exc
 
 
 def new_id(prefix: str) -> str:
@@ -227,9 +220,8 @@ class Engine:
                     rec, user_id, now, displaced=displaced, waited_ms=max(0, now - started)
                 )
             with store_errors("arbitration wait"):
-                self.redis.blpop(
-                    [self.keys.wake(user_id, rec["id"])], min(max(remaining, 1), _MAX_BLOCK_MS) / 1000
-                )
+                timeout_ms = min(max(remaining, 1), _MAX_BLOCK_MS)
+                self.redis.blpop([self.keys.wake(user_id, rec["id"])], timeout_ms / 1000)
             rec, now = self._read(user_id, rec["id"])
 
     def release(self, *, user_id: str, agent_id: str, key_hash: str, hold_id: str) -> Booking:
