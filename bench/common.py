@@ -349,8 +349,11 @@ class RedisServer:
     Killed on :meth:`stop`, on context exit, and at interpreter exit.
     """
 
-    def __init__(self, *, cpus: set[int] | frozenset[int] | None = None) -> None:
+    def __init__(self, *, cpus: set[int] | frozenset[int] | None = None, hz: int = 100) -> None:
         self.binary = redis_server_binary()
+        # hz 100 like the embedded engine: blocking-call timeouts (the arbitration
+        # window's BLPOP) fire on server ticks, so hz 10 would add up to 100 ms.
+        self.hz = hz
         self.cpus = set(cpus) if cpus else set(ORIGINAL_AFFINITY)
         self.dir = Path(tempfile.mkdtemp(prefix="bench-redis-"))
         self.port = 0
@@ -387,6 +390,8 @@ class RedisServer:
                     "no",
                     "--protected-mode",
                     "yes",
+                    "--hz",
+                    str(self.hz),
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -427,6 +432,7 @@ class RedisServer:
                 "binary": self.binary,
                 "redis_version": srv.get("redis_version"),
                 "mem_allocator": mem.get("mem_allocator"),
+                "hz": self.hz,
                 "port": self.port,
                 "cpus": sorted(self.cpus),
             }
@@ -463,9 +469,11 @@ def _kill_live_servers() -> None:
 
 
 @contextlib.contextmanager
-def private_redis(cpus: set[int] | frozenset[int] | None = None) -> Iterator[RedisServer]:
+def private_redis(
+    cpus: set[int] | frozenset[int] | None = None, hz: int = 100
+) -> Iterator[RedisServer]:
     """``with private_redis() as srv:`` — a fresh empty server for one measurement."""
-    srv = RedisServer(cpus=cpus).start()
+    srv = RedisServer(cpus=cpus, hz=hz).start()
     try:
         yield srv
     finally:
@@ -504,7 +512,7 @@ class BenchContext:
         return self.redis.url
 
     def fresh_redis(self) -> contextlib.AbstractContextManager[RedisServer]:
-        return private_redis(self.server_cpus)
+        return private_redis(self.server_cpus, self.redis.hz)
 
     def paired(self, row: Row) -> Row:
         """Measure the no-op EVALSHA rate right after ``row``, at its thread count.

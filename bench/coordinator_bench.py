@@ -263,6 +263,9 @@ def coordinator_benchmarks(ctx: BenchContext) -> list[Row]:
         rows += unc
         rows += _window_cost(ctx, coord, Conflict, unc)
         rows += _contended(ctx, coord, Conflict)
+        from bench.arrival_spread import arrival_rows
+
+        rows += arrival_rows(ctx, coord, rounds=30 if ctx.quick else 100)
     finally:
         _close(coord)
     rows += _memory(ctx, Coordinator)

@@ -17,6 +17,7 @@ import platform
 import sys
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -54,6 +55,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         metavar="LIST",
         help="CPU list for the private redis-servers, e.g. 0 (default: all CPUs at start)",
+    )
+    p.add_argument(
+        "--redis-hz",
+        type=int,
+        default=100,
+        help="hz of the private redis-servers (100 = the embedded engine's; 10 = Redis default)",
     )
     p.add_argument("--pg-dsn", default=BenchContext.pg_dsn, help="PostgreSQL DSN (loopback)")
     p.add_argument("--json", default=None, metavar="FILE", help="also write results as JSON")
@@ -139,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         pinned = pin_process(None if args.pin < 0 else args.pin)
     server_cpus = {int(x) for x in args.server_cpus.split(",")} if args.server_cpus else None
     t_all = time.perf_counter()
-    with RedisServer(cpus=server_cpus).start() as srv:
+    with RedisServer(cpus=server_cpus, hz=args.redis_hz).start() as srv:
         ctx = BenchContext(
             quick=args.quick,
             threads=threads,
@@ -147,8 +154,8 @@ def main(argv: list[str] | None = None) -> int:
             warmup=30 if args.quick else 300,
             redis=srv,
             contenders=[5] if args.quick else [2, 5, 8],
-            paired_seconds=0.3 if args.quick else 1.0,
-            race_seconds=1.0 if args.quick else 4.0,
+            paired_seconds=0.2 if args.quick else 1.0,
+            race_seconds=0.5 if args.quick else 4.0,
             server_cpus=server_cpus,
             pg_dsn=args.pg_dsn,
         )
@@ -176,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"Command: `python -m bench.run {' '.join(sys.argv[1:] if argv is None else argv)}`"
         f" · {env['mode']} · {elapsed:.0f}s · Python {env['python']}, redis-py {env['redis_py']},"
-        f" redis-server {srv_info['redis_version']} ({srv_info['mem_allocator']})"
+        f" redis-server {srv_info['redis_version']} ({srv_info['mem_allocator']}, hz {srv.hz})"
         f" · CPUs {env['affinity_at_start']}, client pinned: {pinned}"
         f", server CPUs {srv_info['cpus']} · loadavg {env['loadavg']}\n"
     )
@@ -185,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n- {n}", end="")
     print()
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(
                 {
