@@ -21,6 +21,8 @@ from .errors import ValidationError
 from .models import AuditEntry, AuditProblem, AuditVerification
 
 _PAGE = 1000
+#: How much later than its ``ts`` an entry's stream id can be (a long script's run time).
+_ID_SLACK_MS = 60_000
 
 
 def chain_text(prev: str, fields: dict[str, str]) -> str:
@@ -61,13 +63,21 @@ class AuditLog:
         limit: int | None = None,
     ) -> list[AuditEntry]:
         """Entries of a calendar written between ``start`` and ``end`` (server time)."""
-        lo = "-" if start is None else str(to_ms(parse_time(start, "start")))
-        hi = "+" if end is None else str(to_ms(parse_time(end, "end")))
+        lo_ms = None if start is None else to_ms(parse_time(start, "start"))
+        hi_ms = None if end is None else to_ms(parse_time(end, "end"))
         if limit is not None and (not isinstance(limit, int) or limit < 1):
             raise ValidationError("limit", "must be a positive integer")
+        # An entry's ``ts`` is its script's clock at the start; ``XADD *`` stamps the id
+        # a little later. Scan ids from ``lo`` to ``hi`` plus a slack, filter on ``ts``.
+        lo = "-" if lo_ms is None else str(lo_ms)
+        hi = "+" if hi_ms is None else str(hi_ms + _ID_SLACK_MS)
         out: list[AuditEntry] = []
         for eid, fields in self._scan(user_id, lo, hi):
-            out.append(_entry(eid, fields))
+            entry = _entry(eid, fields)
+            ts = int(fields.get("ts") or eid.split("-")[0])
+            if (lo_ms is not None and ts < lo_ms) or (hi_ms is not None and ts > hi_ms):
+                continue
+            out.append(entry)
             if limit is not None and len(out) >= limit:
                 break
         return out

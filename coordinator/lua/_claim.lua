@@ -108,10 +108,13 @@ local function claim(mode)
 
   if #blockers > 0 then
     -- Report the strongest blocker: best priority, then the earliest writer.
+    -- Arrival order is the booking's audit stream id: it strictly increases per
+    -- calendar, so two writers in the same millisecond are still ordered.
     local w = blockers[1]
     for _, b in ipairs(blockers) do
       if b.live_priority < w.live_priority
-          or (b.live_priority == w.live_priority and b.created_ms < w.created_ms) then
+          or (b.live_priority == w.live_priority and stream_id_before(b.audit_event_id,
+            w.audit_event_id)) then
         w = b
       end
     end

@@ -122,7 +122,9 @@ local function end_booking(P, rec, status, now, extra, audit_type, audit_fields)
     'cover', ms(rec.cover_first) .. '-' .. ms(rec.cover_last),
   }
   if audit_fields then for i = 1, #audit_fields do fields[#fields + 1] = audit_fields[i] end end
-  local aid = audit(P, fields, { rec.id })
+  -- Index the entry under the booking that ended and the one that ended it, so
+  -- both bookings' histories show the eviction.
+  local aid = audit(P, fields, { rec.id, extra and extra.ended_by or nil })
   rec.end_audit_id = aid
   save_booking(P, rec)
   return aid
@@ -136,4 +138,13 @@ local function check_agent(agent_key, key_hash)
   if not a[1] then return 'unauthorized' end
   if a[2] ~= 'active' or a[1] ~= key_hash then return 'unauthorized' end
   return nil
+end
+
+-- Is stream id a ("ms-seq") strictly before b? Compared as numbers, not text.
+local function stream_id_before(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  if am ~= bm then return am < bm end
+  return as < bs
 end
