@@ -1,4 +1,4 @@
-"""Command line: ``python -m coordinator {race,audit,embedded}`` (or ``coordinator …``)."""
+"""Command line: ``python -m coordinator {race,serve,audit,owners,embedded}``."""
 
 from __future__ import annotations
 
@@ -61,6 +61,37 @@ def cmd_audit_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
+    try:
+        import uvicorn
+    except ImportError:
+        print("the HTTP server needs the 'server' extra: pip install 'agentdraft-agents[server]'",
+              file=sys.stderr)
+        return 2
+    if args.redis_url:
+        os.environ["AGENTDRAFT_REDIS_URL"] = args.redis_url
+    if args.data_dir:
+        os.environ["AGENTDRAFT_DATA_DIR"] = args.data_dir
+    if args.dev:
+        os.environ["AGENTDRAFT_DEV"] = "1"
+    if args.window_ms is not None:
+        os.environ["AGENTDRAFT_ARBITRATION_WINDOW_MS"] = str(args.window_ms)
+    uvicorn.run("coordinator.server.app:app_from_env", factory=True, host=args.host,
+                port=args.port, workers=args.workers, log_level=args.log_level)
+    return 0
+
+
+def cmd_owner_token(args: argparse.Namespace) -> int:
+    from .server.sessions import Sessions
+
+    with _open(args) as coord:
+        token = Sessions(coord).login_token(args.email)
+        print(token)
+    return 0
+
+
 def cmd_embedded_stop(args: argparse.Namespace) -> int:
     from .store.connect import stop_embedded
 
@@ -94,6 +125,24 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--end")
     show.add_argument("--limit", type=int)
     show.set_defaults(func=cmd_audit_show)
+
+    serve = sub.add_parser("serve", help="run the HTTP server (protocol v0.1)")
+    _store_args(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--dev", action="store_true",
+                       help="dev mode: magic-link sign-in returns the token in the body")
+    serve.add_argument("--window-ms", type=int, default=None)
+    serve.add_argument("--log-level", default="warning")
+    serve.set_defaults(func=cmd_serve)
+
+    owners = sub.add_parser("owners", help="owner sign-in credentials")
+    osub = owners.add_subparsers(dest="owners_command", required=True)
+    token = osub.add_parser("token", help="mint a login token for an owner (creates the owner)")
+    _store_args(token)
+    token.add_argument("--email", required=True)
+    token.set_defaults(func=cmd_owner_token)
 
     emb = sub.add_parser("embedded", help="manage the embedded engine")
     esub = emb.add_subparsers(dest="embedded_command", required=True)

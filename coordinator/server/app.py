@@ -1,0 +1,69 @@
+"""The FastAPI application: protocol v0.1 over any coordinator.
+
+Several server processes (uvicorn workers or separate servers) sharing one
+Redis behave as one coordinator: every decision is made by a Lua script in
+Redis, none in the process. Handlers are plain functions run in a thread pool,
+since a lower-ranked winner blocks while its arbitration window runs out.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI
+
+from .. import __version__
+from ..coordinator import Coordinator
+from . import errors
+from .routes import agents, audit, auth, bookings, dashboard
+from .sessions import Sessions
+
+#: Threads serving requests; each waiting writer holds one for up to its window.
+WORKER_THREADS = 200
+
+
+def create_app(coord: Coordinator, *, dev: bool = False) -> FastAPI:
+    """An app serving ``coord``. ``dev`` enables magic-link sign-in with tokens in the body."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+        yield
+
+    app = FastAPI(
+        title="AgentDraft coordinator",
+        version=__version__,
+        summary="Protocol v0.1: exactly one agent wins each contested slot.",
+        lifespan=lifespan,
+    )
+    app.state.coordinator = coord
+    app.state.sessions = Sessions(coord)
+    app.state.dev = dev
+    errors.install(app)
+    for module in (bookings, agents, audit, auth, dashboard):
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        coord.redis.ping()
+        return {"status": "ok", "version": __version__}
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` workers: configuration comes from the environment.
+
+    ``AGENTDRAFT_REDIS_URL`` (else the embedded engine in ``AGENTDRAFT_DATA_DIR``),
+    ``AGENTDRAFT_DEV=1`` for dev mode, ``AGENTDRAFT_ARBITRATION_WINDOW_MS`` optional.
+    """
+    settings = {}
+    if os.environ.get("AGENTDRAFT_ARBITRATION_WINDOW_MS"):
+        settings["arbitration_window_ms"] = int(os.environ["AGENTDRAFT_ARBITRATION_WINDOW_MS"])
+    url = os.environ.get("AGENTDRAFT_REDIS_URL")
+    coord = (Coordinator.from_url(url, **settings) if url
+             else Coordinator.embedded(os.environ.get("AGENTDRAFT_DATA_DIR"), **settings))
+    return create_app(coord, dev=os.environ.get("AGENTDRAFT_DEV") == "1")

@@ -1,0 +1,64 @@
+"""Map every failure to a typed JSON body: ``{"error": code, "detail": sentence, ...}``.
+
+The official SDK branches on status and ``error``; a body without them would
+surface as an untyped ``AgentDraftError``, so no response escapes this mapping,
+including FastAPI's own validation errors, unknown routes and crashes.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import AgentDraftError
+
+log = logging.getLogger("coordinator.server")
+
+_STATUS_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 410: "gone", 413: "payload_too_large",
+    415: "unsupported_media_type", 422: "invalid_request", 429: "rate_limited",
+}
+
+
+def error_response(exc: AgentDraftError) -> JSONResponse:
+    headers = {}
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(max(1, int(-(-float(retry_after) // 1))))
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(exc.body, status_code=exc.status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(AgentDraftError)
+    async def _domain(_: Request, exc: AgentDraftError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(loc) or "body"
+        return JSONResponse(
+            {"error": "invalid_request", "detail": f"{field}: {first.get('msg', 'invalid')}",
+             "field": field},
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        return JSONResponse({"error": code, "detail": str(exc.detail)},
+                            status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _crash(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse({"error": "internal_error", "detail": "internal error"},
+                            status_code=500)

@@ -1,0 +1,15 @@
+"""``GET /v1/agents/me``: the caller's identity, priority, scopes and owner timezone."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ..auth import Agent
+from ..schemas import AgentMe, ErrorBody
+
+router = APIRouter(prefix="/v1", tags=["agents"])
+
+
+@router.get("/agents/me", response_model=AgentMe, responses={401: {"model": ErrorBody}})
+def me(client: Agent) -> AgentMe:
+    return AgentMe(**client.agents.me().model_dump())

@@ -1,0 +1,135 @@
+"""Wire shapes of protocol v0.1, as the official ``agentdraft`` SDK sends and reads them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..models import ALL_SCOPES, Booking
+
+
+class _In(BaseModel):
+    # Unknown fields are ignored, not refused: newer clients may send additive fields.
+    model_config = ConfigDict(extra="ignore")
+
+
+class Invitee(_In):
+    name: str | None = None
+    email: str | None = None
+    notes: str | None = None
+
+
+class BookingRequest(_In):
+    """``POST /v1/bookings``. Times are ISO 8601 with an offset; naive times are refused."""
+
+    start: str
+    end: str
+    mode: Literal["commit", "hold"] = "commit"
+    buffer_before_min: int = 0
+    buffer_after_min: int = 0
+    bump_window_seconds: float | None = None
+    hold_ttl_seconds: float | None = None
+    metadata: dict[str, Any] | None = None
+    title: str | None = None
+    invitee: Invitee | None = None
+    with_conferencing: bool = False
+
+
+class BookingOut(BaseModel):
+    """201 body; the SDK's ``Booking.from_json`` reads the first seven fields."""
+
+    booking_id: str
+    status: str
+    expires_at: datetime | None = None
+    audit_event_id: str | None = None
+    title: str | None = None
+    invitee: dict[str, Any] | None = None
+    conferencing: dict[str, Any] | None = None
+    start: datetime
+    end: datetime
+    agent_id: str
+    user_id: str
+    priority: int
+    mode: str
+    created_at: datetime
+    bump_until: datetime | None = None
+    displaced: list[dict[str, Any]] = Field(default_factory=list)
+    waited_ms: int = 0
+    ended_at: datetime | None = None
+    ended_by_booking_id: str | None = None
+    ended_by_agent_id: str | None = None
+    ended_by_priority: int | None = None
+
+    @classmethod
+    def of(cls, b: Booking) -> BookingOut:
+        data = b.model_dump(exclude={"metadata", "buffer_before_min", "buffer_after_min",
+                                     "end_audit_event_id"})
+        data["displaced"] = [d.model_dump() for d in b.displaced]
+        return cls(**data)
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx body: a machine code and a human sentence, plus context fields."""
+
+    model_config = ConfigDict(extra="allow")
+    error: str
+    detail: str
+
+
+class AgentMe(BaseModel):
+    agent_id: str
+    user_id: str
+    priority: int
+    scopes: list[str]
+    timezone: str
+    name: str | None = None
+
+
+class AuditEvent(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    type: str
+    ts: datetime
+    fields: dict[str, str]
+
+
+class AuditPage(BaseModel):
+    events: list[AuditEvent]
+    count: int
+
+
+class MagicLinkIn(_In):
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+
+
+class MagicLinkOut(BaseModel):
+    sent: bool
+    dev_token: str | None = None
+
+
+class VerifyIn(_In):
+    token: str = Field(min_length=8, max_length=200)
+
+
+class SessionOut(BaseModel):
+    user_id: str
+    email: str
+
+
+class DashboardAgentIn(_In):
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[str] = Field(default_factory=lambda: list(ALL_SCOPES))
+    priority: int | None = Field(default=None, ge=1, le=10_000)
+
+
+class DashboardAgentOut(BaseModel):
+    agent_id: str
+    user_id: str
+    name: str
+    priority: int
+    scopes: list[str]
+    status: str
+    created_at: datetime
+    plaintext_key: str | None = None
