@@ -19,7 +19,7 @@ demo: $(BIN)/python
 	$(BIN)/python examples/race.py
 
 test: $(BIN)/python
-	$(PIP) -e '.[dev]'
+	$(PIP) -e '.[dev,server]'
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
