@@ -114,7 +114,7 @@ class Model:
                 absorbed[o.id] = "PROMOTED" if mode == "commit" else "REPLACED"
             elif o.status == "HOLD" and mode == "commit" and prio <= o.priority:
                 displaced[o.id] = "INVALIDATED"
-            elif o.status == "COMMITTED" and mode == "commit" and prio <= o.priority \
+            elif o.status == "COMMITTED" and mode == "commit" and prio < o.priority \
                     and o.bump_open:
                 displaced[o.id] = "EVICTED"
             elif o.status == "COMMITTED" and mode == "commit" and prio < o.priority:
