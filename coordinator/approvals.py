@@ -77,13 +77,17 @@ def public(a: dict[str, Any], user_id: str) -> dict[str, Any]:
     }
 
 
+def _check_id(approval_id: object) -> None:
+    if not isinstance(approval_id, str) or not approval_id.startswith("apr_") \
+            or len(approval_id) > 64:
+        raise ValidationError("approval_id", "must be an approval id such as apr_…")
+
+
 def _read(
     engine: Engine, user_id: str, approval_id: str, *, agent_id: str = "", key_hash: str = ""
 ) -> tuple[dict[str, Any], int]:
     """The stored record (lapsed first if due) and the server clock, in one script."""
-    if not isinstance(approval_id, str) or not approval_id.startswith("apr_") \
-            or len(approval_id) > 64:
-        raise ValidationError("approval_id", "must be an approval id such as apr_…")
+    _check_id(approval_id)
     k = engine.keys
     with store_errors("approvals.get"):
         reply = json.loads(engine.scripts.approval_read(
@@ -108,6 +112,7 @@ class Approvals:
         self._engine = engine
 
     def _owner(self, approval_id: str) -> str:
+        _check_id(approval_id)
         with store_errors("approvals"):
             user_id = self._engine.redis.get(self._engine.keys.approval_index(approval_id))
         if user_id is None:

@@ -265,7 +265,9 @@ class Engine:
         if q.mode == "hold":
             script = self.scripts.hold
         k = self.keys
+        booking_id = q.booking_id
         if verdict.consent and not verdict.violation:
+            booking_id = "hld_" + booking_id.split("_", 1)[1]  # it is parked as a hold
             gate = rules.require_approval
             assert gate is not None
             script, ttl_ms = self.scripts.hold, int(gate.ttl_seconds * 1000)
@@ -306,7 +308,7 @@ class Engine:
             *(k.day(user_id, d) for d in cap_days),
         ]
         args: list[Any] = [
-            agent_id, q.booking_id, q.request_hash, json.dumps(static),
+            agent_id, booking_id, q.request_hash, json.dumps(static),
             ttl_ms, int(q.bump * 1000), self.settings.arbitration_window_ms,
             self.settings.idempotency_ttl_seconds if q.idempotency_key else 0,
             len(days), q.key_hash,
