@@ -13,6 +13,7 @@ call in every process: there is no grace period and no cache to expire.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import secrets
@@ -72,8 +73,8 @@ class Agents:
         if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
             raise ValidationError("name", f"must be 1..{MAX_NAME} characters")
         sc = _check_scopes(scopes)
-        rate = "" if rate_limit_per_second is None else check_per_second(rate_limit_per_second)
-        burst = "" if rate_limit_burst is None else check_burst(rate_limit_burst)
+        rate = None if rate_limit_per_second is None else check_per_second(rate_limit_per_second)
+        burst = None if rate_limit_burst is None else check_burst(rate_limit_burst)
         r = self._engine.redis
         k = self._engine.keys
         if priority is None:
@@ -91,7 +92,8 @@ class Agents:
             reply = json.loads(self._engine.scripts.create_agent(
                 keys=[k.owner(user_id), k.agents(user_id), k.agent(user_id, agent_id),
                       k.audit(user_id)],
-                args=[agent_id, json.dumps(record), priority, kh, " ".join(sc), rate, burst],
+                args=[agent_id, json.dumps(record), priority, kh, " ".join(sc),
+                      "" if rate is None else rate, "" if burst is None else burst],
             ))
             if reply["r"] != "ok":
                 raise NotFound(f"no owner {user_id}", error="owner_not_found")
@@ -101,7 +103,7 @@ class Agents:
         return AgentCreated(
             agent_id=agent_id, user_id=user_id, name=name, priority=priority, scopes=sc,
             created_at=from_ms(a["created_ms"]), api_key=api_key,
-            rate_limit_per_second=rate or None, rate_limit_burst=burst or None,
+            rate_limit_per_second=rate, rate_limit_burst=burst,
         )
 
     def get(self, user_id: str, agent_id: str) -> Agent:
@@ -213,7 +215,7 @@ class Agents:
         """Reinstate a revoked agent with a newly minted key (the old key stays dead)."""
         return self._new_key(agent_id, "unrevoke")
 
-    def rerank(self, user_id: str, agent_ids: Sequence[str]) -> list[Agent]:
+    def rerank(self, user_id: str, agent_ids: Sequence[str]) -> builtins.list[Agent]:
         """Rank the owner's agents: ``agent_ids`` best first get priorities 1, 2, ….
 
         Agents left out follow, in their current order. Priority is read live by

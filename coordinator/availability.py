@@ -17,6 +17,7 @@ bookings elsewhere on the calendar.
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections import Counter
 from collections.abc import Iterable
@@ -177,7 +178,7 @@ class Availability:
             slots, etag=make_etag(c.user_id, fresh.version), rules_version=fresh.version
         )
 
-    def _read(self, days: list[int]) -> dict[str, Any]:
+    def _read(self, days: builtins.list[int]) -> dict[str, Any]:
         c, eng = self._c, self._engine
         k = eng.keys
         keys = [k.owner(c.user_id), k.bookings(c.user_id), k.agent(c.user_id, c.agent_id),

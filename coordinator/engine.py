@@ -510,6 +510,9 @@ class Engine:
         if code == "approval_expired":
             return Gone("the approval request expired; its hold was released",
                         error="approval_expired")
+        if code == "approval_agent_revoked":
+            return InvalidState("the agent that asked was revoked; deny the request instead",
+                                error="agent_revoked")
         if code == "approval_decided":
             return InvalidState(f"the approval request is already {reply.get('status')}",
                                 approval_status=reply.get("status"))

@@ -74,7 +74,7 @@ local function gate_rules(g, P, rec, now)
       return { r = 'error', error = 'approval_decided', status = a.status }
     end
     if redis.call('HGET', KEYS[6], 'status') ~= 'active' then
-      return { r = 'error', error = 'unauthorized' }
+      return { r = 'error', error = 'approval_agent_revoked' }
     end
     g.approval = a
   end

@@ -8,6 +8,7 @@ so whatever it sees changing was changed in Redis by another process.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime
 from multiprocessing.synchronize import Barrier, Event
 from typing import Any
@@ -81,4 +82,50 @@ def spend_tokens(
     for t in pool:
         t.join()
     results.put((counts["ok"], counts["limited"], min(waits) if waits else None))
+    coord.close()
+
+
+#: Refused calls the hammer makes before telling the parent it has seen enough.
+REFUSED_ENOUGH = 20
+
+
+def hammer(
+    url: str | None, data_dir: str | None, api_key: str, threads: int, stop: Event,
+    results: Any,
+) -> None:
+    """Threads call ``agents.me()`` back to back until ``stop``; report every call.
+
+    Each call is reported as (monotonic start time, outcome). CLOCK_MONOTONIC is one
+    clock for every process on a Linux host, so the parent can compare its own times.
+    Puts "warm" after the first call and "refused" after ``REFUSED_ENOUGH`` refusals.
+    """
+    coord = open_coordinator(url, data_dir, 0)
+    client = coord.client(api_key)
+    lock = threading.Lock()
+    calls: list[tuple[float, str]] = []
+    refused = [0]
+
+    def run() -> None:
+        while not stop.is_set():
+            t0 = time.monotonic()
+            try:
+                client.agents.me()
+                err = None
+            except AgentDraftError as exc:
+                err = exc
+            with lock:
+                calls.append((t0, outcome(err)))
+                if len(calls) == 1:
+                    results.put("warm")
+                if err is not None:
+                    refused[0] += 1
+                    if refused[0] == REFUSED_ENOUGH:
+                        results.put("refused")
+
+    pool = [threading.Thread(target=run) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    results.put(calls)
     coord.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ from servers import Backend
 from coordinator import AuthError, Conflict, InvalidState, NotFound, ValidationError
 from coordinator.agents import hash_key
 
-from .access_worker import scripted_calls
+from .access_worker import hammer, scripted_calls
 from .conftest import Calendar, at
 from .test_bad_input import snapshot
 
@@ -274,3 +275,35 @@ def test_a_rules_change_in_one_process_decides_the_next_write_in_another(
     cal.coord.rules.update(cal.user_id, working_hours={"sun": [("09:00", "17:00")]})
     assert step(1) == "RuleViolation:422:outside_working_hours"
     finish(step)
+
+
+@pytest.mark.parametrize("change", ["rotate", "revoke"])
+def test_no_call_that_starts_after_a_rotation_or_revocation_succeeds_in_a_busy_process(
+    backend: Backend, make_calendar: Any, change: str
+) -> None:
+    """A child process hammers the key from four threads while this one changes it."""
+    cal = make_calendar()
+    made = cal.coord.agents.create(cal.user_id, name="busy", priority=1,
+                                   rate_limit_per_second=1_000_000, rate_limit_burst=1_000_000)
+    ctx = mp.get_context("spawn")
+    stop, results = ctx.Event(), ctx.Queue()
+    proc = ctx.Process(target=hammer, args=(
+        backend.url, str(backend.data_dir) if backend.data_dir else None, made.api_key, 4,
+        stop, results,
+    ))
+    proc.start()
+    try:
+        assert results.get(timeout=60) == "warm"
+        getattr(cal.coord.agents, change)(made.agent_id)
+        changed_at = time.monotonic()
+        assert results.get(timeout=60) == "refused"  # the child kept calling after it
+    finally:
+        stop.set()
+    calls = results.get(timeout=60)
+    proc.join(timeout=60)
+    assert proc.exitcode == 0
+    before = [o for t, o in calls if t < changed_at]
+    after = [o for t, o in calls if t > changed_at]
+    assert "ok" in before
+    assert after, "the child made no call after the change"
+    assert set(after) == {"AuthError:401:unauthorized"}

@@ -116,6 +116,17 @@ def test_approval_after_a_better_agent_took_the_slot_records_the_conflict(
     assert low.bookings.get(c.hold_id).status == "INVALIDATED"
 
 
+def test_a_revoked_agents_parked_commit_cannot_be_approved_only_denied(cal: Calendar) -> None:
+    gate(cal)
+    a = cal.agent(1)
+    c = park(a)
+    cal.coord.agents.revoke(a.agent_id)
+    with pytest.raises(InvalidState) as err:
+        cal.coord.approvals.approve(c.consent_request_id)
+    assert err.value.error == "agent_revoked"
+    assert cal.coord.approvals.deny(c.consent_request_id)["status"] == "denied"
+
+
 def test_only_commits_above_the_duration_wait_for_a_person(cal: Calendar) -> None:
     gate(cal, above_minutes=60)
     a = cal.agent(1)
