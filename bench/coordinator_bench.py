@@ -19,7 +19,9 @@
 #     range, and overlapping ranges), with per-round checks: exactly one winner, and
 #     how often priority 1 won;
 #   * Redis memory per booking (whole footprint: buckets, booking record, audit
-#     entry, idempotency entry) via ``bench.baselines.measure_memory``.
+#     entry, idempotency entry) via ``bench.baselines.measure_memory``;
+#   * availability.list latency: a one-week query on a calendar of 2,000 bookings, and
+#     how it moves with the range (1 day / 1 week / 4 weeks) and the calendar's size.
 # While ``from coordinator import Coordinator`` fails it returns [] and run.py notes
 # the skip; any other failure is reported by run.py as a note, not a crash.
 # Why only the public API: the figures must be what a user's agent gets, and the
@@ -249,6 +251,76 @@ def _memory(ctx: BenchContext, coordinator_cls: Any) -> list[Row]:
     ]
 
 
+def _availability_calendar(coord: Any, bookings: int, tag: str) -> tuple[Any, datetime]:
+    """An owner with ``bookings`` commits, 20 a day (every 40 min from 06:00 UTC), then
+    realistic rules (Berlin, 07:00-21:00 every day, buffers, a weekly focus block, a cap).
+
+    Returns a reader client (rate limit lifted: the benchmark measures the query, not
+    the bucket) and the first day. Rules are set after the bookings so they all land.
+    """
+    owner = coord.owners.create(timezone="Europe/Berlin")
+    fast = {"rate_limit_per_second": 1_000_000, "rate_limit_burst": 1_000_000}
+    writer = coord.client(coord.agents.create(owner.user_id, name=f"{tag}-w", priority=1,
+                                              **fast).api_key)
+    reader = coord.client(coord.agents.create(owner.user_id, name=f"{tag}-r", priority=2,
+                                              **fast).api_key)
+    day0 = _base_time(400)
+    for i in range(bookings):
+        day, k = divmod(i, 20)
+        start = day0 + timedelta(days=day, hours=6, minutes=40 * k)
+        writer.bookings.commit(start=start, end=start + BOOKING, buffer_before_min=0,
+                               buffer_after_min=0)
+    coord.rules.update(
+        owner.user_id,
+        working_hours={d: [("07:00", "21:00")]
+                       for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+        buffer_before_min=5, buffer_after_min=5, daily_cap=25,
+        focus_blocks=[{"weekday": "wed", "start": "12:00", "end": "13:00"}],
+    )
+    return reader, day0
+
+
+def _availability(ctx: BenchContext, coord: Any) -> list[Row]:
+    """``client.availability.list`` latency by range length and by calendar size.
+
+    Same density (20 bookings a day) everywhere, so the rows separate the two costs:
+    the range (days read, bookings in it, candidate slots) and the calendar's total
+    size (which should not matter: days outside the range are never read).
+    """
+    cases: list[tuple[str, int, int, int]] = [  # label, bookings, first query day, days
+        ("1 week, 2,000 bookings", 2000, 50, 7),
+        ("1 day, 2,000 bookings", 2000, 50, 1),
+        ("4 weeks, 2,000 bookings", 2000, 50, 28),
+        ("1 week, 500 bookings", 500, 10, 7),
+        ("1 week, empty calendar", 0, 10, 7),
+    ]
+    calendars: dict[int, tuple[Any, datetime]] = {}
+    rows: list[Row] = []
+    for label, n, first_day, days in cases:
+        if n not in calendars:
+            calendars[n] = _availability_calendar(coord, n, f"av{n}")
+        reader, day0 = calendars[n]
+        lo = day0 + timedelta(days=first_day)
+        hi = lo + timedelta(days=days)
+        sizes: list[int] = []
+
+        def op(_t: int, _i: int, _r: Any = reader, _lo: datetime = lo, _hi: datetime = hi,
+               _sizes: list[int] = sizes) -> str | None:
+            _sizes.append(len(_r.availability.list(start=_lo, end=_hi)))
+            return None
+
+        res = run_load(op, threads=1, ops_per_thread=50 if ctx.quick else 300,
+                       seconds=ctx.seconds, warmup=5)
+        in_range = min(n, 20 * days) if n else 0
+        rows.append(res.row(
+            f"availability.list, {label}",
+            f"{in_range} bookings in range, {sizes[-1] if sizes else 0} slots; rules: Berlin "
+            "hours, buffers, focus, cap",
+            bookings=n, range_days=days, bookings_in_range=in_range,
+        ))
+    return rows
+
+
 def coordinator_benchmarks(ctx: BenchContext) -> list[Row]:
     """The coordinator rows for the report; [] until the engine's public API exists."""
     try:
@@ -263,6 +335,7 @@ def coordinator_benchmarks(ctx: BenchContext) -> list[Row]:
         rows += unc
         rows += _window_cost(ctx, coord, Conflict, unc)
         rows += _contended(ctx, coord, Conflict)
+        rows += _availability(ctx, coord)
         from bench.arrival_spread import arrival_rows
 
         rows += arrival_rows(ctx, coord, rounds=30 if ctx.quick else 100)
