@@ -30,21 +30,17 @@ from .access import BOOKINGS_READ, BOOKINGS_WRITE, access_error
 from .buckets import check_buffer, check_interval, cover, from_ms, parse_time, to_ms
 from .errors import (
     AgentDraftError,
-    AuthError,
     Conflict,
-    ConsentRequired,
     Gone,
-    IdempotencyMismatch,
     InvalidState,
     NotFound,
-    RuleViolation,
-    StaleAvailability,
     ValidationError,
 )
 from .etag import etag_version
 from .models import Booking, Displacement
 from .policy import cap_window, judge
 from .ratelimit import RateLimit
+from .replies import conflict, consent_required, script_error
 from .ruleset import RulesSnapshot, SnapshotCache
 from .settings import Settings
 from .store.connect import MAX_BLOCK_SECONDS, STORE_ERRORS, unavailable
@@ -148,15 +144,6 @@ class _Request:
             "metadata": self.metadata or False,
         }
         return hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
-
-
-def _consent_required(consent_id: str, hold_id: str, expires_ms: int) -> ConsentRequired:
-    expires_at = from_ms(int(expires_ms)).isoformat()
-    return ConsentRequired(
-        f"the owner approves this commit in person; slot parked as hold {hold_id} until "
-        f"{expires_at} (approval {consent_id})",
-        consent_request_id=consent_id, hold_id=hold_id, expires_at=expires_at,
-    )
 
 
 class Engine:
@@ -322,13 +309,13 @@ class Engine:
     def _settle_write(self, user_id: str, reply: dict[str, Any]) -> Booking:
         r = reply["r"]
         if r == "error":
-            raise self._error(reply, user_id)
+            raise script_error(reply, user_id)
         if r == "conflict":
-            raise self._conflict(reply)
+            raise conflict(reply)
         if r == "replay":
             stored = reply["stored"]
             if stored["r"] == "conflict":
-                raise self._conflict(stored["c"])
+                raise conflict(stored["c"])
             booking, now = self._read(user_id, stored["id"])
             if booking.get("consent_id"):
                 return self._replayed_consent(user_id, booking)
@@ -341,7 +328,7 @@ class Engine:
             won = self._await_window(user_id, rec, reply["now"], displaced)
         consent = reply.get("consent")
         if consent:
-            raise _consent_required(consent["consent_request_id"], won.booking_id,
+            raise consent_required(consent["consent_request_id"], won.booking_id,
                                     consent["expires_ms"])
         return won
 
@@ -352,7 +339,7 @@ class Engine:
         approval = json.loads(raw) if raw else {}
         if approval.get("status") == "approved" and approval.get("booking_id"):
             return self.get(user_id, approval["booking_id"])
-        raise _consent_required(hold["consent_id"], hold["id"], hold["expires_ms"])
+        raise consent_required(hold["consent_id"], hold["id"], hold["expires_ms"])
 
     def _await_window(
         self, user_id: str, rec: dict[str, Any], now: int, displaced: tuple[Displacement, ...]
@@ -408,7 +395,7 @@ class Engine:
             if status == "HOLD":
                 status = "EXPIRED"
             raise InvalidState(f"cannot {what} {bid}: it is {status}", booking_status=status)
-        raise self._error(reply, user_id, bid)
+        raise script_error(reply, user_id, bid)
 
     # -- reads -------------------------------------------------------------------------
 
@@ -449,21 +436,7 @@ class Engine:
             raise NotFound(f"no booking {booking_id} on calendar {user_id}")
         return Booking.from_record(reply["booking"], user_id, reply["now"])
 
-    # -- error mapping -----------------------------------------------------------------
-
-    def _conflict(self, c: dict[str, Any]) -> Conflict:
-        reason = c["reason"]
-        return Conflict(
-            f"{reason}: slot held by {c['winning_agent_id']} (priority "
-            f"{c['winning_agent_priority']}, booking {c['winning_booking_id']}); your priority "
-            f"is {c['your_priority']}",
-            reason=reason,
-            winning_booking_id=c["winning_booking_id"],
-            winning_agent_id=c["winning_agent_id"],
-            winning_agent_priority=int(c["winning_agent_priority"]),
-            your_priority=int(c["your_priority"]),
-            audit_event_id=c.get("audit_event_id"),
-        )
+    # -- losing inside the window -------------------------------------------------------
 
     def _lost_in_window(self, user_id: str, rec: dict[str, Any]) -> Conflict:
         """The conflict for a write displaced while it waited: name the current winner."""
@@ -489,62 +462,3 @@ class Engine:
             audit_event_id=rec.get("end_audit_id"),
             booking_id=rec["id"],
         )
-
-    def _error(
-        self, reply: dict[str, Any], user_id: str, what: str | None = None
-    ) -> AgentDraftError:
-        code = reply["error"]
-        refused = access_error(reply)
-        if refused is not None:
-            return refused
-        if code == "rule_violation":
-            return _rule_violation(reply)
-        if code == "stale_availability":
-            return StaleAvailability(
-                "the availability this write was planned on is stale: the owner's rules "
-                f"changed (now version {reply.get('rules_version')}); list availability again",
-                rules_version=reply.get("rules_version"),
-            )
-        if code == "approval_not_found":
-            return NotFound("no such approval request", error="approval_not_found")
-        if code == "approval_expired":
-            return Gone("the approval request expired; its hold was released",
-                        error="approval_expired")
-        if code == "approval_agent_revoked":
-            return InvalidState("the agent that asked was revoked; deny the request instead",
-                                error="agent_revoked")
-        if code == "approval_decided":
-            return InvalidState(f"the approval request is already {reply.get('status')}",
-                                approval_status=reply.get("status"))
-        if code == "owner_unknown":
-            return NotFound(f"no owner {user_id}", error="owner_not_found")
-        if code == "idempotency_mismatch":
-            return IdempotencyMismatch(
-                "this idempotency key was used with a different request; use a new key"
-            )
-        if code == "not_found":
-            return NotFound(f"no booking {what} on this calendar")
-        if code == "forbidden":
-            return AuthError(
-                f"{what} belongs to another agent; agents may only end their own bookings",
-                error="forbidden",
-                status=403,
-            )
-        return AgentDraftError(f"unexpected script reply {code!r}")
-
-
-def _rule_violation(reply: dict[str, Any]) -> RuleViolation:
-    rule = reply["rule"]
-    if rule == "lead_time_not_met":
-        earliest = from_ms(int(reply["earliest_ms"])).isoformat()
-        return RuleViolation(
-            rule, f"the owner needs more notice: the earliest start now is {earliest}",
-            earliest_start=earliest,
-        )
-    if rule == "daily_cap_reached":
-        return RuleViolation(
-            rule, f"the owner's cap of {reply['daily_cap']} meetings on {reply['local_date']} "
-            "(their local day) is reached",
-            daily_cap=reply["daily_cap"], local_date=reply["local_date"],
-        )
-    return RuleViolation(rule, reply.get("detail") or rule)
