@@ -18,7 +18,17 @@ from fastapi import FastAPI
 from .. import __version__
 from ..coordinator import Coordinator
 from . import errors
-from .routes import agents, audit, auth, bookings, dashboard
+from .routes import (
+    agents,
+    approvals,
+    audit,
+    auth,
+    availability,
+    bookings,
+    dashboard,
+    owner,
+    rules,
+)
 from .sessions import Sessions
 
 #: Threads serving requests; each waiting writer holds one for up to its window.
@@ -43,7 +53,8 @@ def create_app(coord: Coordinator, *, dev: bool = False) -> FastAPI:
     app.state.sessions = Sessions(coord)
     app.state.dev = dev
     errors.install(app)
-    for module in (bookings, agents, audit, auth, dashboard):
+    for module in (bookings, availability, agents, audit, approvals, rules, auth, dashboard,
+                   owner):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["ops"])

@@ -27,14 +27,17 @@ class BookingRequest(_In):
     start: str
     end: str
     mode: Literal["commit", "hold"] = "commit"
-    buffer_before_min: int = 0
-    buffer_after_min: int = 0
+    #: Omitted: the owner's default buffers apply.
+    buffer_before_min: int | None = None
+    buffer_after_min: int | None = None
     bump_window_seconds: float | None = None
     hold_ttl_seconds: float | None = None
     metadata: dict[str, Any] | None = None
     title: str | None = None
     invitee: Invitee | None = None
     with_conferencing: bool = False
+    #: The etag of the availability answer this write was chosen from (410 if stale).
+    availability_etag: str | None = None
 
 
 class BookingOut(BaseModel):

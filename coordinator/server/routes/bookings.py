@@ -31,6 +31,7 @@ def create_booking(
         "buffer_before_min": body.buffer_before_min, "buffer_after_min": body.buffer_after_min,
         "metadata": body.metadata, "title": body.title,
         "invitee": body.invitee.model_dump(exclude_none=True) if body.invitee else None,
+        "availability_etag": body.availability_etag,
     }
     if body.mode == "hold":
         booking = client.bookings.hold(**kwargs, hold_ttl_seconds=body.hold_ttl_seconds)

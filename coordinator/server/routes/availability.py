@@ -1,0 +1,51 @@
+"""``GET /v1/availability``: open slots filtered through the owner's rules, with an etag."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
+
+from ..auth import Agent
+from ..schemas import ErrorBody
+
+router = APIRouter(prefix="/v1", tags=["availability"])
+
+
+class SlotOut(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class AvailabilityOut(BaseModel):
+    user_id: str
+    slots: list[SlotOut]
+    etag: str
+    rules_version: int
+
+
+@router.get("/availability", response_model=AvailabilityOut,
+            responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody},
+                       422: {"model": ErrorBody}, 429: {"model": ErrorBody}})
+def availability(
+    client: Agent,
+    response: Response,
+    range_start: Annotated[str, Query(max_length=64)],
+    range_end: Annotated[str, Query(max_length=64)],
+    user_id: Annotated[str | None, Query(max_length=64)] = None,
+    duration_minutes: Annotated[int, Query(ge=5, le=24 * 60)] = 30,
+    granularity_minutes: Annotated[int, Query(ge=5, le=24 * 60)] = 15,
+    include_holds: bool = True,
+) -> AvailabilityOut:
+    """Pass the ``etag`` back as ``availability_etag`` on a write to refuse stale rules."""
+    found = client.availability.list(
+        start=range_start, end=range_end, duration_minutes=duration_minutes,
+        granularity_minutes=granularity_minutes, include_holds=include_holds, user_id=user_id,
+    )
+    response.headers["ETag"] = f'"{found.etag}"'
+    return AvailabilityOut(
+        user_id=client.user_id, etag=found.etag, rules_version=found.rules_version,
+        slots=[SlotOut(start=s.start, end=s.end) for s in found],
+    )
