@@ -10,15 +10,21 @@ Quickstart::
     booking = client.bookings.commit(start=start, end=end, idempotency_key="ik_1")
 """
 
+from .availability import AvailabilityList
 from .coordinator import Coordinator
 from .errors import (
     AgentDraftError,
+    ApprovalTimeout,
     AuthError,
     Conflict,
+    ConsentRequired,
     Gone,
     IdempotencyMismatch,
     InvalidState,
     NotFound,
+    RateLimited,
+    RuleViolation,
+    StaleAvailability,
     StoreUnavailable,
     ValidationError,
 )
@@ -31,7 +37,9 @@ from .models import (
     Booking,
     Displacement,
     Owner,
+    Slot,
 )
+from .ruleset import OwnerRules, RuleSet
 from .settings import Settings
 
 __version__ = "0.1.0"
@@ -41,11 +49,14 @@ __all__ = [
     "AgentCreated",
     "AgentDraftError",
     "AgentIdentity",
+    "ApprovalTimeout",
     "AuditEntry",
     "AuditVerification",
     "AuthError",
+    "AvailabilityList",
     "Booking",
     "Conflict",
+    "ConsentRequired",
     "Coordinator",
     "Displacement",
     "Gone",
@@ -53,7 +64,13 @@ __all__ = [
     "InvalidState",
     "NotFound",
     "Owner",
+    "OwnerRules",
+    "RateLimited",
+    "RuleSet",
+    "RuleViolation",
     "Settings",
+    "Slot",
+    "StaleAvailability",
     "StoreUnavailable",
     "ValidationError",
 ]

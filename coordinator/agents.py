@@ -5,6 +5,10 @@ as its SHA-256. The key index (hash → owner, agent) is untagged because it is
 read before the calendar is known; the agent record lives under the owner's
 tag so the booking scripts can check the key and read the live priority in
 the same atomic step.
+
+Rotating, revoking and re-ranking change only that record (one script each,
+audited), and every call's script reads it, so the change decides the very next
+call in every process: there is no grace period and no cache to expire.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from .buckets import from_ms
 from .engine import Engine, new_id, store_errors
-from .errors import AuthError, NotFound, ValidationError
+from .errors import AgentDraftError, AuthError, InvalidState, NotFound, ValidationError
 from .models import ALL_SCOPES, Agent, AgentCreated
+from .ratelimit import check_burst, check_per_second
 
 KEY_PREFIX = "avs_live_"
 MAX_NAME = 100
@@ -54,15 +60,20 @@ class Agents:
         name: str,
         priority: int | None = None,
         scopes: Iterable[str] = ALL_SCOPES,
+        rate_limit_per_second: float | None = None,
+        rate_limit_burst: int | None = None,
     ) -> AgentCreated:
         """Register an agent for ``user_id``; ``priority`` 1 is the most trusted.
 
         Without a priority the agent ranks below every existing one. The returned
-        ``api_key`` is the only copy: it is stored as a hash.
+        ``api_key`` is the only copy: it is stored as a hash. Rate limits left as
+        None follow the coordinator's defaults (60 requests/s, burst 600).
         """
         if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
             raise ValidationError("name", f"must be 1..{MAX_NAME} characters")
         sc = _check_scopes(scopes)
+        rate = "" if rate_limit_per_second is None else check_per_second(rate_limit_per_second)
+        burst = "" if rate_limit_burst is None else check_burst(rate_limit_burst)
         r = self._engine.redis
         k = self._engine.keys
         if priority is None:
@@ -80,22 +91,26 @@ class Agents:
             reply = json.loads(self._engine.scripts.create_agent(
                 keys=[k.owner(user_id), k.agents(user_id), k.agent(user_id, agent_id),
                       k.audit(user_id)],
-                args=[agent_id, json.dumps(record), priority, kh],
+                args=[agent_id, json.dumps(record), priority, kh, " ".join(sc), rate, burst],
             ))
             if reply["r"] != "ok":
                 raise NotFound(f"no owner {user_id}", error="owner_not_found")
             r.set(k.api_key(kh), json.dumps({"user_id": user_id, "agent_id": agent_id}))
+            r.set(k.agent_index(agent_id), user_id)
         a = reply["agent"]
         return AgentCreated(
             agent_id=agent_id, user_id=user_id, name=name, priority=priority, scopes=sc,
             created_at=from_ms(a["created_ms"]), api_key=api_key,
+            rate_limit_per_second=rate or None, rate_limit_burst=burst or None,
         )
 
     def get(self, user_id: str, agent_id: str) -> Agent:
         r = self._engine.redis
         k = self._engine.keys
         with store_errors("agents.get"):
-            raw, status = r.hmget(k.agent(user_id, agent_id), ["json", "status"])
+            raw, status, rate, burst = r.hmget(
+                k.agent(user_id, agent_id), ["json", "status", "rl_rate", "rl_burst"]
+            )
             prio = r.zscore(k.agents(user_id), agent_id)
         if raw is None:
             raise NotFound(f"no agent {agent_id} for owner {user_id}", error="agent_not_found")
@@ -105,6 +120,8 @@ class Agents:
             priority=int(prio) if prio is not None else int(rec["priority"]),
             scopes=tuple(rec["scopes"]), status=status or "active",
             created_at=from_ms(rec["created_ms"]),
+            rate_limit_per_second=float(rate) if rate else None,
+            rate_limit_burst=int(burst) if burst else None,
         )
 
     def list(self, user_id: str) -> list[Agent]:
@@ -130,3 +147,103 @@ class Agents:
         if stored != kh or status != "active":
             raise AuthError("API key is unknown, rotated or revoked")
         return ids["user_id"], ids["agent_id"], kh
+
+    # -- keys, standing and rank ------------------------------------------------------
+
+    def owner_of(self, agent_id: str) -> str:
+        """The owner an agent acts for, from the untagged agent index."""
+        if not isinstance(agent_id, str) or not agent_id.startswith("agt_"):
+            raise ValidationError("agent_id", "must be an agent id such as agt_…")
+        with store_errors("agents.owner_of"):
+            user_id = self._engine.redis.get(self._engine.keys.agent_index(agent_id))
+        if user_id is None:
+            raise NotFound(f"no agent {agent_id}", error="agent_not_found")
+        return str(user_id)
+
+    def _update(self, agent_id: str, op: str, *args: Any) -> tuple[str, dict[str, Any]]:
+        user_id = self.owner_of(agent_id)
+        k = self._engine.keys
+        with store_errors(f"agents.{op}"):
+            reply = json.loads(self._engine.scripts.agent_update(
+                keys=[k.owner(user_id), k.agent(user_id, agent_id), k.audit(user_id)],
+                args=[agent_id, op, *args],
+            ))
+        if reply["r"] == "ok":
+            return user_id, reply
+        if reply["error"] == "invalid_state":
+            hint = {"rotate": "unrevoke it instead", "revoke": "it is already revoked",
+                    "unrevoke": "it is not revoked"}.get(op, "")
+            raise InvalidState(f"cannot {op} agent {agent_id}: it is {reply['status']}; {hint}",
+                               agent_status=reply["status"])
+        raise NotFound(f"no agent {agent_id}", error="agent_not_found")
+
+    def _new_key(self, agent_id: str, op: str) -> AgentCreated:
+        """Rotate or unrevoke: mint a key, switch the record to it, retire the old index."""
+        user_id = self.owner_of(agent_id)
+        api_key = new_key()
+        kh = hash_key(api_key)
+        r = self._engine.redis
+        k = self._engine.keys
+        with store_errors(f"agents.{op}"):
+            # Index first: a crash after it leaves an entry the record does not honour.
+            r.set(k.api_key(kh), json.dumps({"user_id": user_id, "agent_id": agent_id}))
+        try:
+            _, reply = self._update(agent_id, op, kh, "")
+        except AgentDraftError:
+            with store_errors(f"agents.{op}"):
+                r.delete(k.api_key(kh))
+            raise
+        with store_errors(f"agents.{op}"):
+            r.delete(k.api_key(reply["old_key_hash"]))
+        a = self.get(user_id, agent_id)
+        return AgentCreated(**a.model_dump(), api_key=api_key)
+
+    def rotate(self, agent_id: str) -> AgentCreated:
+        """A new key for an active agent; the old one fails from its next call on."""
+        return self._new_key(agent_id, "rotate")
+
+    def revoke(self, agent_id: str) -> Agent:
+        """Stop the agent's key at once; the agent's record and bookings stay."""
+        user_id, reply = self._update(agent_id, "revoke", "", "")
+        with store_errors("agents.revoke"):
+            self._engine.redis.delete(self._engine.keys.api_key(reply["old_key_hash"]))
+        return self.get(user_id, agent_id)
+
+    def unrevoke(self, agent_id: str) -> AgentCreated:
+        """Reinstate a revoked agent with a newly minted key (the old key stays dead)."""
+        return self._new_key(agent_id, "unrevoke")
+
+    def rerank(self, user_id: str, agent_ids: Sequence[str]) -> list[Agent]:
+        """Rank the owner's agents: ``agent_ids`` best first get priorities 1, 2, ….
+
+        Agents left out follow, in their current order. Priority is read live by
+        every claim, so the new ranking decides the next call in every process.
+        Bumps ``rules_version`` and appends an ``agents.reranked`` audit entry.
+        """
+        if isinstance(agent_ids, str) or not isinstance(agent_ids, Sequence) or not agent_ids:
+            raise ValidationError("agent_ids", "must be a non-empty list of agent ids, best first")
+        ids = list(agent_ids)
+        if len(set(ids)) != len(ids) or not all(isinstance(a, str) for a in ids):
+            raise ValidationError("agent_ids", "must name each agent once")
+        k = self._engine.keys
+        with store_errors("agents.rerank"):
+            reply = json.loads(self._engine.scripts.rerank(
+                keys=[k.owner(user_id), k.agents(user_id), k.audit(user_id)],
+                args=[json.dumps(ids)],
+            ))
+        if reply["r"] != "ok":
+            if reply["error"] == "agent_unknown":
+                raise ValidationError(
+                    "agent_ids", f"{reply['agent_id']} is not an agent of {user_id}"
+                )
+            raise NotFound(f"no owner {user_id}", error="owner_not_found")
+        return self.list(user_id)
+
+    def set_rate_limit(
+        self, agent_id: str, *, per_second: float | None = None, burst: int | None = None
+    ) -> Agent:
+        """Give one agent its own token bucket (None: back to the coordinator's default)."""
+        rate = "" if per_second is None else check_per_second(per_second, "per_second")
+        size = "" if burst is None else check_burst(burst, "burst")
+        user_id, _ = self._update(agent_id, "rate_limit", rate, size)
+        return self.get(user_id, agent_id)

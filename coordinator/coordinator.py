@@ -7,10 +7,12 @@ from dataclasses import replace
 from typing import Any
 
 from .agents import Agents
+from .approvals import Approvals
 from .audit import AuditLog
 from .client import LocalClient
 from .engine import Engine
 from .owners import Owners
+from .rules import Rules
 from .settings import Settings
 
 
@@ -29,6 +31,8 @@ class Coordinator:
         self.owners = Owners(self.engine)
         self.agents = Agents(self.engine)
         self.audit = AuditLog(self.engine)
+        self.rules = Rules(self.engine)
+        self.approvals = Approvals(self.engine)
 
     @classmethod
     def embedded(

@@ -6,6 +6,13 @@ small JSON reply into a :class:`~coordinator.models.Booking` or a typed error.
 The only extra round trips are the arbitration-window wait of a winning write
 from an agent that is not its owner's top-ranked one (a BLPOP that returns the
 moment a better write displaces it) and a read to confirm the outcome.
+
+The owner's rules ride along with every write: the wall-clock verdict made here
+against a cached :class:`~coordinator.ruleset.RulesSnapshot` (see
+:mod:`coordinator.policy`), and the key, scope, rate-limit, lead-time and daily-cap
+checks made by the script itself. A script that finds the rules changed since the
+snapshot says so (with the new rules), and the write is judged again and resent;
+this happens once per process after each rules change.
 """
 
 from __future__ import annotations
@@ -15,21 +22,30 @@ import json
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from .buckets import check_buffer, check_interval, cover, parse_time, to_ms
+from .access import BOOKINGS_READ, BOOKINGS_WRITE, access_error
+from .buckets import check_buffer, check_interval, cover, from_ms, parse_time, to_ms
 from .errors import (
     AgentDraftError,
     AuthError,
     Conflict,
+    ConsentRequired,
     Gone,
     IdempotencyMismatch,
     InvalidState,
     NotFound,
+    RuleViolation,
+    StaleAvailability,
     ValidationError,
 )
+from .etag import etag_version
 from .models import Booking, Displacement
+from .policy import cap_window, judge
+from .ratelimit import RateLimit
+from .ruleset import RulesSnapshot, SnapshotCache
 from .settings import Settings
 from .store.connect import MAX_BLOCK_SECONDS, STORE_ERRORS, unavailable
 from .store.keys import Keys
@@ -41,6 +57,8 @@ MAX_TITLE = 500
 MAX_METADATA_BYTES = 8 * 1024
 MAX_IDEMPOTENCY_KEY = 255
 _MAX_WINNER_CHAIN = 16
+#: Resends after "the rules changed since your snapshot"; each needs a rules change.
+_MAX_RULE_RETRIES = 8
 #: Longest single BLPOP; kept under the client's socket timeout (longer waits loop).
 _MAX_BLOCK_MS = int(MAX_BLOCK_SECONDS * 1000)
 
@@ -92,6 +110,55 @@ def _seconds(value: Any, field: str, hi: float) -> float:
     return float(value)
 
 
+@dataclass(frozen=True)
+class _Request:
+    """One validated write, as sent again after a rules change (same booking id)."""
+
+    user_id: str
+    agent_id: str
+    key_hash: str
+    mode: Mode
+    start_ms: int
+    end_ms: int
+    before: int | None
+    after: int | None
+    bump: float
+    ttl: float
+    idempotency_key: str | None
+    title: str | None
+    invitee: dict[str, Any] | None
+    metadata: dict[str, Any] | None
+    etag_rv: int | None
+    approval_id: str | None
+    booking_id: str
+
+    @property
+    def request_hash(self) -> str:
+        """What the caller asked for, so a reused idempotency key can be told apart.
+
+        Buffers are hashed as given (None = the owner's default), so a retry after the
+        owner changed the defaults is still the same request.
+        """
+        asked = {
+            "mode": self.mode, "bump": self.bump,
+            "ttl": self.ttl if self.mode == "hold" else None,
+            "start_ms": self.start_ms, "end_ms": self.end_ms,
+            "buffer_before_min": self.before, "buffer_after_min": self.after,
+            "title": self.title or "", "invitee": self.invitee or False,
+            "metadata": self.metadata or False,
+        }
+        return hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
+
+
+def _consent_required(consent_id: str, hold_id: str, expires_ms: int) -> ConsentRequired:
+    expires_at = from_ms(int(expires_ms)).isoformat()
+    return ConsentRequired(
+        f"the owner approves this commit in person; slot parked as hold {hold_id} until "
+        f"{expires_at} (approval {consent_id})",
+        consent_request_id=consent_id, hold_id=hold_id, expires_at=expires_at,
+    )
+
+
 class Engine:
     """The booking state machine of one Redis, shared by every client of a coordinator."""
 
@@ -100,6 +167,10 @@ class Engine:
         self.settings = settings
         self.keys = Keys(settings.namespace)
         self.scripts = Scripts.register(client)
+        #: The default token bucket of every key, as the scripts take it.
+        self.limits = RateLimit(settings.rate_limit_per_second, settings.rate_limit_burst).as_arg()
+        #: The last rules snapshot seen per owner; the scripts catch a stale one.
+        self.rules_cache = SnapshotCache()
 
     # -- writes ------------------------------------------------------------------------
 
@@ -112,27 +183,36 @@ class Engine:
         mode: Mode,
         start: datetime | str,
         end: datetime | str,
-        buffer_before_min: int = 0,
-        buffer_after_min: int = 0,
+        buffer_before_min: int | None = None,
+        buffer_after_min: int | None = None,
         bump_window_seconds: float | None = None,
         hold_ttl_seconds: float | None = None,
         idempotency_key: str | None = None,
         title: str | None = None,
         invitee: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
+        availability_etag: str | None = None,
+        approval_id: str | None = None,
     ) -> Booking:
         """Place a hold or a commit: all of its buckets or none.
 
-        Returns the booking once its win is certain; raises :class:`Conflict` if
-        it lost, now or inside the arbitration window.
+        Returns the booking once its win is certain; raises :class:`Conflict` if it
+        lost (now or inside the arbitration window), :class:`RuleViolation` if it
+        breaks an owner's rule, :class:`StaleAvailability` if ``availability_etag``
+        predates a rules change, and :class:`ConsentRequired` if the owner wants a
+        person to approve it (the slot is then parked as a hold). Buffers left as
+        None take the owner's defaults. ``approval_id`` is the coordinator committing
+        a parked write that a person approved (``key_hash`` is then '').
         """
         if mode not in ("hold", "commit"):
             raise ValidationError("mode", "must be 'hold' or 'commit'")
         s = parse_time(start, "start")
         e = parse_time(end, "end")
         check_interval(s, e, self.settings.max_booking_minutes)
-        before = check_buffer(buffer_before_min, "buffer_before_min")
-        after = check_buffer(buffer_after_min, "buffer_after_min")
+        before = None if buffer_before_min is None else check_buffer(
+            buffer_before_min, "buffer_before_min")
+        after = None if buffer_after_min is None else check_buffer(
+            buffer_after_min, "buffer_after_min")
         bump = _seconds(
             self.settings.bump_window_seconds if bump_window_seconds is None
             else bump_window_seconds,
@@ -146,46 +226,101 @@ class Engine:
             raise ValidationError("hold_ttl_seconds", "must be positive")
         _check_idempotency_key(idempotency_key)
         _check_extras(title, invitee, metadata)
+        etag_rv = None if availability_etag is None else etag_version(availability_etag, user_id)
 
-        c = cover(s, e, before, after)
+        request = _Request(
+            user_id=user_id, agent_id=agent_id, key_hash=key_hash, mode=mode,
+            start_ms=to_ms(s), end_ms=to_ms(e), before=before, after=after, bump=bump,
+            ttl=ttl, idempotency_key=idempotency_key, title=title, invitee=invitee,
+            metadata=metadata, etag_rv=etag_rv, approval_id=approval_id,
+            booking_id=new_id("hld" if mode == "hold" else "bkg"),
+        )
+        snap = self.rules_cache.get(user_id)
+        for _ in range(_MAX_RULE_RETRIES):
+            reply = self._claim(request, snap)
+            if reply["r"] != "rules_changed":
+                return self._settle_write(user_id, reply)
+            snap = self.rules_cache.put(user_id, RulesSnapshot.from_reply(reply))
+        raise AgentDraftError("the owner's rules kept changing during this write; retry it")
+
+    def _claim(self, q: _Request, snap: RulesSnapshot) -> dict[str, Any]:
+        """One claim script call for ``q``, judged against ``snap``."""
+        rules = snap.rules
+        before = q.before if q.before is not None else (rules.buffer_before_min or 0)
+        after = q.after if q.after is not None else (rules.buffer_after_min or 0)
+        verdict = judge(
+            snap, q.agent_id, q.mode, q.start_ms, q.end_ms, approved=q.approval_id is not None
+        )
+        checks: dict[str, Any] = {
+            "scope": BOOKINGS_WRITE, "limits": self.limits, "rv": snap.version,
+            "lead_ms": (rules.min_lead_minutes or 0) * 60_000,
+        }
+        if q.etag_rv is not None:
+            checks["etag_rv"] = q.etag_rv
+        if verdict.violation:
+            checks["violation"], checks["detail"] = verdict.violation, verdict.detail
+        if q.approval_id:
+            checks["approve"] = q.approval_id
+        script, ttl_ms = self.scripts.commit, int(q.ttl * 1000)
+        if q.mode == "hold":
+            script = self.scripts.hold
+        k = self.keys
+        if verdict.consent and not verdict.violation:
+            gate = rules.require_approval
+            assert gate is not None
+            script, ttl_ms = self.scripts.hold, int(gate.ttl_seconds * 1000)
+            consent_id = new_id("apr")
+            checks["consent"] = {
+                "id": consent_id, "action": "bookings.commit", "reason": verdict.consent_reason,
+                "request_json": json.dumps({
+                    "start": from_ms(q.start_ms).isoformat(),
+                    "end": from_ms(q.end_ms).isoformat(),
+                    "title": q.title, "bump_window_seconds": q.bump,
+                }),
+            }
+            with store_errors("approval index"):
+                self.redis.set(k.approval_index(consent_id), q.user_id)
+        cap_days: list[int] = []
+        if rules.daily_cap:
+            cw = cap_window(snap, q.start_ms)
+            cap_days = cw.utc_days
+            checks.update(cap=rules.daily_cap, cap_lo_ms=cw.lo_ms, cap_hi_ms=cw.hi_ms,
+                          cap_days=cap_days, local_date=cw.local_date.isoformat())
+
+        c = cover(from_ms(q.start_ms), from_ms(q.end_ms), before, after)
         static = {
-            "start_ms": to_ms(s), "end_ms": to_ms(e),
+            "start_ms": q.start_ms, "end_ms": q.end_ms,
             "cover_first": c.first, "cover_last": c.last,
             "buffer_before_min": before, "buffer_after_min": after,
-            "title": title or "", "invitee": invitee or False, "metadata": metadata or False,
+            "title": q.title or "", "invitee": q.invitee or False,
+            "metadata": q.metadata or False,
         }
-        request_hash = hashlib.sha256(
-            json.dumps(
-                {"mode": mode, "bump": bump, "ttl": ttl if mode == "hold" else None, **static},
-                sort_keys=True,
-            ).encode()
-        ).hexdigest()
-        booking_id = new_id("hld" if mode == "hold" else "bkg")
-        k = self.keys
         days = list(c.days())
+        user_id, agent_id = q.user_id, q.agent_id
         keys = [
             k.owner(user_id), k.bookings(user_id), k.agents(user_id), k.audit(user_id),
-            k.idempotency(user_id, agent_id, idempotency_key or "-"),
+            k.idempotency(user_id, agent_id, q.idempotency_key or "-"),
             k.agent(user_id, agent_id),
             *(k.day(user_id, d) for d, _, _ in days),
+            k.rate_limit(user_id, agent_id), k.approvals(user_id),
+            *(k.day(user_id, d) for d in cap_days),
         ]
         args: list[Any] = [
-            agent_id, booking_id, request_hash, json.dumps(static),
-            int(ttl * 1000), int(bump * 1000), self.settings.arbitration_window_ms,
-            self.settings.idempotency_ttl_seconds if idempotency_key else 0,
-            len(days), key_hash,
+            agent_id, q.booking_id, q.request_hash, json.dumps(static),
+            ttl_ms, int(q.bump * 1000), self.settings.arbitration_window_ms,
+            self.settings.idempotency_ttl_seconds if q.idempotency_key else 0,
+            len(days), q.key_hash,
         ]
         for _, first, last in days:
             args += [first, last]
-        script = self.scripts.hold if mode == "hold" else self.scripts.commit
-        with store_errors(mode):
-            reply = json.loads(script(keys=keys, args=args))
-        return self._settle_write(user_id, reply)
+        args.append(json.dumps(checks))
+        with store_errors(q.mode):
+            return json.loads(script(keys=keys, args=args))
 
     def _settle_write(self, user_id: str, reply: dict[str, Any]) -> Booking:
         r = reply["r"]
         if r == "error":
-            raise self._error(reply["error"], user_id)
+            raise self._error(reply, user_id)
         if r == "conflict":
             raise self._conflict(reply)
         if r == "replay":
@@ -193,12 +328,29 @@ class Engine:
             if stored["r"] == "conflict":
                 raise self._conflict(stored["c"])
             booking, now = self._read(user_id, stored["id"])
+            if booking.get("consent_id"):
+                return self._replayed_consent(user_id, booking)
             return self._await_window(user_id, booking, now, ())
         rec = reply["booking"]
         displaced = tuple(Displacement(**d) for d in (reply.get("displaced") or []))
         if reply["wait_ms"] <= 0:
-            return Booking.from_record(rec, user_id, displaced=displaced)
-        return self._await_window(user_id, rec, reply["now"], displaced)
+            won = Booking.from_record(rec, user_id, displaced=displaced)
+        else:
+            won = self._await_window(user_id, rec, reply["now"], displaced)
+        consent = reply.get("consent")
+        if consent:
+            raise _consent_required(consent["consent_request_id"], won.booking_id,
+                                    consent["expires_ms"])
+        return won
+
+    def _replayed_consent(self, user_id: str, hold: dict[str, Any]) -> Booking:
+        """A retried parked commit: the approved booking if there is one, else the 409 again."""
+        with store_errors("approval read"):
+            raw = self.redis.hget(self.keys.approvals(user_id), hold["consent_id"])
+        approval = json.loads(raw) if raw else {}
+        if approval.get("status") == "approved" and approval.get("booking_id"):
+            return self.get(user_id, approval["booking_id"])
+        raise _consent_required(hold["consent_id"], hold["id"], hold["expires_ms"])
 
     def _await_window(
         self, user_id: str, rec: dict[str, Any], now: int, displaced: tuple[Displacement, ...]
@@ -239,9 +391,11 @@ class Engine:
             raise ValidationError("booking_id", "must be a booking id such as bkg_… or hld_…")
         k = self.keys
         keys = [k.owner(user_id), k.bookings(user_id), k.agents(user_id), k.audit(user_id),
-                k.agent(user_id, agent_id)]
+                k.agent(user_id, agent_id), k.rate_limit(user_id, agent_id)]
         with store_errors(what):
-            reply = json.loads(script(keys=keys, args=[agent_id, bid, key_hash]))
+            reply = json.loads(script(
+                keys=keys, args=[agent_id, bid, key_hash, json.dumps(self.limits)]
+            ))
         if reply["r"] == "ok":
             return Booking.from_record(reply["booking"], user_id)
         code = reply["error"]
@@ -252,7 +406,7 @@ class Engine:
             if status == "HOLD":
                 status = "EXPIRED"
             raise InvalidState(f"cannot {what} {bid}: it is {status}", booking_status=status)
-        raise self._error(code, user_id, bid)
+        raise self._error(reply, user_id, bid)
 
     # -- reads -------------------------------------------------------------------------
 
@@ -268,12 +422,30 @@ class Engine:
             raise NotFound(f"no booking {booking_id} on calendar {user_id}")
         return reply["booking"], reply["now"]
 
-    def get(self, user_id: str, booking_id: str) -> Booking:
-        """A booking's current state: a victim sees who displaced it and when."""
+    def get(
+        self, user_id: str, booking_id: str, *, agent_id: str = "", key_hash: str = ""
+    ) -> Booking:
+        """A booking's current state: a victim sees who displaced it and when.
+
+        With an agent's ``key_hash`` the read checks the key, the ``bookings:read``
+        scope and the rate limit in the same script; without one it is the owner's.
+        """
         if not isinstance(booking_id, str) or not booking_id or len(booking_id) > 64:
             raise ValidationError("booking_id", "must be a booking id such as bkg_…")
-        rec, now = self._read(user_id, booking_id)
-        return Booking.from_record(rec, user_id, now)
+        k = self.keys
+        keys = [k.owner(user_id), k.bookings(user_id)]
+        args: list[Any] = [booking_id]
+        if key_hash:
+            keys += [k.agent(user_id, agent_id), k.rate_limit(user_id, agent_id)]
+            args += [key_hash, BOOKINGS_READ, json.dumps(self.limits)]
+        with store_errors("read"):
+            reply = json.loads(self.scripts.read_booking(keys=keys, args=args))
+        if reply["r"] != "ok":
+            refused = access_error(reply)
+            if refused:
+                raise refused
+            raise NotFound(f"no booking {booking_id} on calendar {user_id}")
+        return Booking.from_record(reply["booking"], user_id, reply["now"])
 
     # -- error mapping -----------------------------------------------------------------
 
@@ -316,11 +488,31 @@ class Engine:
             booking_id=rec["id"],
         )
 
-    def _error(self, code: str, user_id: str, what: str | None = None) -> AgentDraftError:
+    def _error(
+        self, reply: dict[str, Any], user_id: str, what: str | None = None
+    ) -> AgentDraftError:
+        code = reply["error"]
+        refused = access_error(reply)
+        if refused is not None:
+            return refused
+        if code == "rule_violation":
+            return _rule_violation(reply)
+        if code == "stale_availability":
+            return StaleAvailability(
+                "the availability this write was planned on is stale: the owner's rules "
+                f"changed (now version {reply.get('rules_version')}); list availability again",
+                rules_version=reply.get("rules_version"),
+            )
+        if code == "approval_not_found":
+            return NotFound("no such approval request", error="approval_not_found")
+        if code == "approval_expired":
+            return Gone("the approval request expired; its hold was released",
+                        error="approval_expired")
+        if code == "approval_decided":
+            return InvalidState(f"the approval request is already {reply.get('status')}",
+                                approval_status=reply.get("status"))
         if code == "owner_unknown":
             return NotFound(f"no owner {user_id}", error="owner_not_found")
-        if code in ("agent_unknown", "unauthorized"):
-            return AuthError("API key is unknown, rotated or revoked", error="unauthorized")
         if code == "idempotency_mismatch":
             return IdempotencyMismatch(
                 "this idempotency key was used with a different request; use a new key"
@@ -334,3 +526,20 @@ class Engine:
                 status=403,
             )
         return AgentDraftError(f"unexpected script reply {code!r}")
+
+
+def _rule_violation(reply: dict[str, Any]) -> RuleViolation:
+    rule = reply["rule"]
+    if rule == "lead_time_not_met":
+        earliest = from_ms(int(reply["earliest_ms"])).isoformat()
+        return RuleViolation(
+            rule, f"the owner needs more notice: the earliest start now is {earliest}",
+            earliest_start=earliest,
+        )
+    if rule == "daily_cap_reached":
+        return RuleViolation(
+            rule, f"the owner's cap of {reply['daily_cap']} meetings on {reply['local_date']} "
+            "(their local day) is reached",
+            daily_cap=reply["daily_cap"], local_date=reply["local_date"],
+        )
+    return RuleViolation(rule, reply.get("detail") or rule)

@@ -124,10 +124,117 @@ class Gone(AgentDraftError):
 
 
 class AuthError(AgentDraftError):
-    """401/403: the key is missing, unknown, rotated, revoked, or lacks a scope."""
+    """401/403: the key is missing, unknown, rotated or revoked (401), or it may not do this.
+
+    403 carries ``error="insufficient_scope"`` (the key lacks ``required_scope``) or
+    ``error="forbidden"`` (another agent's booking, another owner's calendar). The
+    status follows the code unless given, so callers never pick a wrong pair.
+    """
 
     error = "unauthorized"
     status = 401
+
+    #: Codes that mean "we know who you are, and you may not": HTTP 403.
+    FORBIDDEN_CODES = frozenset({"insufficient_scope", "forbidden"})
+
+    def __init__(
+        self, detail: str, *, error: str | None = None, status: int | None = None, **context: Any
+    ) -> None:
+        if status is None and error in self.FORBIDDEN_CODES:
+            status = 403
+        super().__init__(detail, error=error, status=status, **context)
+        self.required_scope: str | None = context.get("required_scope")
+
+
+class RuleViolation(AgentDraftError):
+    """422: the booking breaks one of the owner's rules; nothing was written.
+
+    ``error`` (also ``rule``) is one of :data:`RULE_CODES`. The context says what
+    would have been needed (``local_date`` and ``daily_cap``, ``earliest_start``, ...).
+    """
+
+    status = 422
+    RULE_CODES = (
+        "outside_working_hours", "focus_block", "lead_time_not_met", "daily_cap_reached",
+    )
+
+    def __init__(self, rule: str, detail: str, **context: Any) -> None:
+        super().__init__(detail, error=rule, **context)
+        self.rule = rule
+
+
+class RateLimited(AgentDraftError):
+    """429: the key's token bucket is empty. Retry after ``retry_after`` seconds.
+
+    ``retry_after`` is whole seconds, rounded up, as the HTTP ``Retry-After`` header
+    carries it (and the official SDK reads it); ``retry_after_ms`` is the exact wait.
+    """
+
+    error = "rate_limited"
+    status = 429
+
+    def __init__(self, detail: str, *, retry_after_ms: int) -> None:
+        retry_after = max(1, -(-int(retry_after_ms) // 1000))
+        super().__init__(
+            detail, retry_after=retry_after, retry_after_ms=int(retry_after_ms)
+        )
+        self.retry_after = retry_after
+        self.retry_after_ms = int(retry_after_ms)
+
+
+class ConsentRequired(AgentDraftError):
+    """409: the owner wants a person to approve this commit; the slot is parked as a HOLD.
+
+    Not a lost race: ``hold_id`` keeps the slot until ``expires_at`` while a person
+    approves (the commit then goes through the normal conflict path) or denies
+    (the hold is released) ``consent_request_id``.
+    """
+
+    error = "consent_required"
+    status = 409
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        consent_request_id: str,
+        hold_id: str,
+        expires_at: str,
+        action: str = "bookings.commit",
+    ) -> None:
+        super().__init__(
+            detail, consent_request_id=consent_request_id, hold_id=hold_id,
+            expires_at=expires_at, action=action,
+        )
+        self.consent_request_id = consent_request_id
+        self.hold_id = hold_id
+        self.expires_at = expires_at
+        self.action = action
+
+
+class ApprovalTimeout(AgentDraftError):
+    """``approvals.wait(timeout=…)`` gave up first; the request is still pending.
+
+    Client-side only, as in the official SDK: treat it as "not yet", not "denied".
+    """
+
+    error = "approval_timeout"
+    status = 408
+
+    def __init__(self, detail: str, *, approval_id: str, waited_seconds: float) -> None:
+        super().__init__(detail, approval_id=approval_id, waited_seconds=waited_seconds)
+        self.approval_id = approval_id
+        self.waited_seconds = waited_seconds
+
+
+class StaleAvailability(Gone):
+    """410: the availability etag presented with a write predates a rules change.
+
+    Re-read availability (its slots reflect the new rules) and book from that.
+    """
+
+    error = "stale_availability"
+    status = 410
 
 
 class StoreUnavailable(AgentDraftError):
@@ -143,12 +250,17 @@ class StoreUnavailable(AgentDraftError):
 
 __all__ = [
     "AgentDraftError",
+    "ApprovalTimeout",
     "AuthError",
     "Conflict",
+    "ConsentRequired",
     "Gone",
     "IdempotencyMismatch",
     "InvalidState",
     "NotFound",
+    "RateLimited",
+    "RuleViolation",
+    "StaleAvailability",
     "StoreUnavailable",
     "ValidationError",
 ]

@@ -129,6 +129,8 @@ class Owner(_Model):
     user_id: str
     timezone: str = "UTC"
     created_at: datetime
+    #: Bumped by every change of rules, timezone or ranking.
+    rules_version: int = 1
 
 
 class Agent(_Model):
@@ -141,12 +143,22 @@ class Agent(_Model):
     scopes: tuple[str, ...] = ALL_SCOPES
     status: Literal["active", "revoked"] = "active"
     created_at: datetime
+    #: This agent's own token bucket; None = the coordinator's defaults.
+    rate_limit_per_second: float | None = None
+    rate_limit_burst: int | None = None
 
 
 class AgentCreated(Agent):
     """The answer to creating an agent: the only time the plaintext key is shown."""
 
     api_key: str = Field(repr=False)
+
+
+class Slot(_Model):
+    """An open slot, the same shape as the official SDK's ``Slot`` (``start``, ``end``)."""
+
+    start: datetime
+    end: datetime
 
 
 class AgentIdentity(_Model):

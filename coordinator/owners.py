@@ -55,11 +55,23 @@ class Owners:
         return Owner(
             user_id=user_id, timezone=h.get("timezone", "UTC"),
             created_at=from_ms(int(h["created_ms"])),
+            rules_version=int(h.get("rules_version") or 1),
         )
 
     def list(self) -> list[str]:
         with store_errors("owners.list"):
             return sorted(self._engine.redis.smembers(self._engine.keys.owners_index()))
+
+    def set_timezone(self, user_id: str, timezone: str) -> Owner:
+        """Set the IANA zone every wall-clock rule is read in (default UTC).
+
+        An unknown zone raises :class:`ValidationError` on ``timezone`` and changes
+        nothing. Bumps ``rules_version`` (availability etags go stale) and is audited.
+        """
+        from .rules import Rules  # rules imports this module for check_timezone
+
+        Rules(self._engine).set_timezone(user_id, timezone)
+        return self.get(user_id)
 
     def set_arbitration_window(self, user_id: str, ms: int | None) -> None:
         """Override the coordinator's arbitration window for one owner (None clears it)."""

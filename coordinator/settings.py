@@ -30,6 +30,12 @@ class Settings:
     max_booking_minutes: int = 24 * 60
     #: How long an idempotency key remembers its result.
     idempotency_ttl_seconds: int = 24 * 3600
+    #: Default token bucket per API key: refill rate (requests/s) and size (burst).
+    #: An owner can set other limits for one agent.
+    rate_limit_per_second: float = 60.0
+    rate_limit_burst: int = 600
+    #: How long a generic approval request waits for a person unless it says otherwise.
+    approval_ttl_seconds: float = 3600.0
     #: Prefix of every Redis key, so several coordinators can share one Redis.
     namespace: str = "ad"
 
@@ -40,6 +46,9 @@ class Settings:
             "bump_window_seconds": (0, 7 * 24 * 3600),
             "max_booking_minutes": (5, 31 * 24 * 60),
             "idempotency_ttl_seconds": (1, 30 * 24 * 3600),
+            "rate_limit_per_second": (0.0001, 1_000_000),
+            "rate_limit_burst": (1, 1_000_000),
+            "approval_ttl_seconds": (0.05, 30 * 24 * 3600),
         }
         for f in fields(self):
             if f.name not in limits:

@@ -14,8 +14,14 @@
 -- ARGV[8]  idempotency TTL (s), '0' = no idempotency key
 -- ARGV[9]  n = number of day keys   ARGV[10] SHA-256 of the caller's API key
 -- ARGV[11+2i], ARGV[12+2i] = first and last (inclusive) bucket field of day i
--- Returns a JSON string: {r='ok', booking, now, wait_ms, displaced} |
---   {r='conflict', ...winner fields} | {r='replay', stored} | {r='error', error}
+-- KEYS[7+n..] and ARGV[11+2n]: the owner's rules, scope and rate limit; see _gate.lua.
+-- Returns a JSON string: {r='ok', booking, now, wait_ms, displaced, consent?} |
+--   {r='conflict', ...winner fields} | {r='replay', stored} | {r='error', error} |
+--   {r='rules_changed', rules_version, timezone, rules}
+--
+-- Order of refusals: unknown owner, bad key (401), missing scope (403), rules changed
+-- since the caller's verdict (retry), rate limit (429), idempotent replay, stale etag
+-- (410), rule violation (422), lost slot (409), daily cap (422).
 --
 -- Rules, in the order they are checked for each booking found in a wanted bucket:
 --   expired hold                                  -> free (expired, audited)
@@ -36,6 +42,8 @@ local function claim(mode)
 
   local denied = check_agent(KEYS[6], ARGV[10])
   if denied then return cjson.encode({ r = 'error', error = denied }) end
+  local gate = gate_open(now, tonumber(ARGV[9]))
+  if gate.reply then return cjson.encode(gate.reply) end
 
   -- A retried call (the reply was lost, the client resent it) finds its own booking.
   if redis.call('HEXISTS', KEYS[2], bid) == 1 then
@@ -61,6 +69,8 @@ local function claim(mode)
   prio = tonumber(prio)
 
   local rec = cjson.decode(ARGV[4])
+  local refused = gate_rules(gate, P, rec, now)
+  if refused then return cjson.encode(refused) end
 
   -- Gather the distinct bookings that sit in any wanted bucket.
   local n_days = tonumber(ARGV[9])
@@ -134,9 +144,17 @@ local function claim(mode)
       redis.call('SET', KEYS[5], cjson.encode({ h = req_hash, r = 'conflict', c = c }),
         'EX', idem_ttl)
     end
+    gate_lost(gate, P, c, now)
     c.r = 'conflict'
     return cjson.encode(c)
   end
+
+  local ending = {}
+  for _, group in ipairs({ expire, absorb, displace }) do
+    for _, o in ipairs(group) do ending[o.id] = true end
+  end
+  local capped = gate_cap(gate, P, ending, now)
+  if capped then return cjson.encode(capped) end
 
   -- The write wins: end what it replaces, then take every bucket.
   for _, o in ipairs(expire) do
@@ -210,11 +228,13 @@ local function claim(mode)
     'displaced', table.concat(displaced_ids, ','),
     'arb_until', ms(rec.arb_until_ms),
   }, ids)
+  local consent = gate_won(gate, P, rec, now)
   save_booking(P, rec)
   if idem_ttl > 0 then
     redis.call('SET', KEYS[5], cjson.encode({ h = req_hash, r = 'ok', id = bid }), 'EX', idem_ttl)
   end
   return cjson.encode({
     r = 'ok', booking = rec, now = now, wait_ms = rec.arb_until_ms - now, displaced = report,
+    consent = consent,
   })
 end

@@ -2,6 +2,8 @@
 -- KEYS[1] P..'owner'  KEYS[2] P..'agents'  KEYS[3] P..'agent:<id>'  KEYS[4] P..'audit'
 -- ARGV[1] agent_id  ARGV[2] JSON of the agent record (name, scopes, key_hash, ...)
 -- ARGV[3] priority (1 = best)  ARGV[4] SHA-256 of the agent's API key
+-- ARGV[5] scopes, space-separated  ARGV[6] rate limit (tokens/s, '' = default)
+-- ARGV[7] burst (tokens, '' = default)
 -- Returns JSON {r='ok', agent} | {r='error', error='owner_unknown'|'exists'}
 local P = prefix_of(KEYS[1])
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -16,7 +18,10 @@ rec.agent_id = ARGV[1]
 rec.priority = tonumber(ARGV[3])
 rec.created_ms = now
 rec.status = 'active'
-redis.call('HSET', KEYS[3], 'json', cjson.encode(rec), 'key_hash', ARGV[4], 'status', 'active')
+redis.call('HSET', KEYS[3], 'json', cjson.encode(rec), 'key_hash', ARGV[4], 'status', 'active',
+  'scopes', ARGV[5])
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[3], 'rl_rate', ARGV[6]) end
+if ARGV[7] ~= '' then redis.call('HSET', KEYS[3], 'rl_burst', ARGV[7]) end
 redis.call('ZADD', KEYS[2], rec.priority, ARGV[1])
 rec.audit_event_id = audit(P, { 'type', 'agent.created', 'ts', ms(now), 'agent_id', ARGV[1],
   'name', rec.name, 'priority', ARGV[3] }, nil)

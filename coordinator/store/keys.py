@@ -3,8 +3,8 @@
 All keys of one calendar carry the owner's id as a ``{hash tag}``, so a
 transition that touches buckets, the booking record, the audit stream and the
 idempotency record lands in a single Redis Cluster slot and can run as one
-script. The only untagged keys are the API-key index entries, which are looked
-up before the calendar is known.
+script. The only untagged keys are the index entries (API key, agent id and
+approval id to owner), which are looked up before the calendar is known.
 """
 
 from __future__ import annotations
@@ -48,9 +48,29 @@ class Keys:
     def idempotency(self, user_id: str, agent_id: str, key: str) -> str:
         return self.prefix(user_id) + f"idem:{agent_id}:{key}"
 
+    def rate_limit(self, user_id: str, agent_id: str) -> str:
+        """The agent's token bucket (one live key per agent, so it is the key's bucket)."""
+        return self.prefix(user_id) + f"rl:{agent_id}"
+
+    def approvals(self, user_id: str) -> str:
+        """Hash of the calendar's approval requests: approval id -> JSON record."""
+        return self.prefix(user_id) + "approvals"
+
+    def approval_wake(self, user_id: str, approval_id: str) -> str:
+        """Pushed when an approval is decided, to wake ``approvals.wait``."""
+        return self.prefix(user_id) + f"apwake:{approval_id}"
+
     def api_key(self, key_hash: str) -> str:
         """Untagged: maps a key's SHA-256 to its owner and agent."""
         return f"{self.namespace}:apikey:{key_hash}"
+
+    def agent_index(self, agent_id: str) -> str:
+        """Untagged: agent id -> owner id, so ``agents.rotate(agent_id)`` needs no owner."""
+        return f"{self.namespace}:agentidx:{agent_id}"
+
+    def approval_index(self, approval_id: str) -> str:
+        """Untagged: approval id -> owner id, so ``approvals.approve(id)`` needs no owner."""
+        return f"{self.namespace}:approvalidx:{approval_id}"
 
     def owners_index(self) -> str:
         """Untagged set of every owner id, for listing and the CLI."""

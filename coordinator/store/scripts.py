@@ -25,6 +25,14 @@ TRANSITIONS = (
     "read_booking",
     "create_owner",
     "create_agent",
+    "authorize",
+    "update_rules",
+    "rerank",
+    "agent_update",
+    "read_availability",
+    "approval_request",
+    "approval_read",
+    "approval_resolve",
 )
 
 
@@ -51,6 +59,14 @@ class Scripts:
     read_booking: Any
     create_owner: Any
     create_agent: Any
+    authorize: Any
+    update_rules: Any
+    rerank: Any
+    agent_update: Any
+    read_availability: Any
+    approval_request: Any
+    approval_read: Any
+    approval_resolve: Any
 
     @classmethod
     def register(cls, client: Any) -> Scripts:

@@ -1,0 +1,61 @@
+"""Every agent call starts here: is the key live, does it carry the scope, is there a token.
+
+Writes and the availability read make these checks inside their own script; the
+reads that are plain Redis reads (audit, ``agents.me``, rules as an agent sees
+them) call ``authorize.lua`` first. Either way the check runs on every call, so a
+rotated or revoked key, a removed scope or an empty bucket takes effect at once in
+every process. The replies map to one set of errors here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from .errors import AgentDraftError, AuthError, RateLimited
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+AVAILABILITY_READ = "availability:read"
+BOOKINGS_READ = "bookings:read"
+BOOKINGS_WRITE = "bookings:write"
+RULES_READ = "rules:read"
+APPROVALS_REQUEST = "approvals:request"
+#: Any live key may ask who it is.
+ANY = ""
+
+ACCESS_CODES = frozenset({"unauthorized", "agent_unknown", "insufficient_scope", "rate_limited"})
+
+
+def access_error(reply: dict[str, Any]) -> AgentDraftError | None:
+    """The typed error for a refused key, scope or token; None for any other reply."""
+    code = reply.get("error")
+    if code in ("unauthorized", "agent_unknown"):
+        return AuthError("API key is unknown, rotated or revoked", error="unauthorized")
+    if code == "insufficient_scope":
+        scope = reply.get("scope")
+        return AuthError(
+            f"this API key lacks the scope {scope!r}; the owner can grant it",
+            error="insufficient_scope", required_scope=scope,
+        )
+    if code == "rate_limited":
+        wait = int(reply.get("retry_after_ms") or 1000)
+        return RateLimited(
+            f"rate limit reached for this API key; retry in {wait} ms", retry_after_ms=wait
+        )
+    return None
+
+
+def authorize(engine: Engine, user_id: str, agent_id: str, key_hash: str, scope: str) -> None:
+    """Check the key and scope and take a token, or raise the typed error."""
+    from .engine import store_errors
+
+    k = engine.keys
+    with store_errors("authorize"):
+        reply = json.loads(engine.scripts.authorize(
+            keys=[k.agent(user_id, agent_id), k.rate_limit(user_id, agent_id)],
+            args=[key_hash, scope, json.dumps(engine.limits)],
+        ))
+    if reply["r"] != "ok":
+        raise access_error(reply) or AgentDraftError(f"unexpected reply {reply!r}")

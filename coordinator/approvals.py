@@ -1,0 +1,295 @@
+"""Human approvals: an agent asks, a person decides, the answer is final.
+
+Two kinds share one record and one state machine (``pending`` → ``approved`` |
+``denied`` | ``expired``, see ``lua/_approvals.lua``):
+
+* **generic**, as in the official SDK: ``client.approvals.request(action_type,
+  summary, evidence=…)`` for any action (a refund, a deploy), then ``get`` or
+  ``wait``;
+* **booking**: the owner's ``require_approval`` rule turned a commit into a parked
+  hold and raised :class:`~coordinator.ConsentRequired`. Approving it commits the
+  slot through the normal claim (it can still lose to a better booking, and the
+  approval records that outcome); denying it, or letting it lapse, releases the hold.
+
+Every step is one script and one audit entry. Lapsing happens on the first read
+after the deadline (nothing runs in the background), so every reader sees the same
+terminal state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from .access import access_error
+from .buckets import from_ms
+from .engine import Engine, new_id, store_errors
+from .errors import (
+    AgentDraftError,
+    ApprovalTimeout,
+    AuthError,
+    Conflict,
+    Gone,
+    InvalidState,
+    NotFound,
+    ValidationError,
+)
+from .store.connect import MAX_BLOCK_SECONDS
+
+if TYPE_CHECKING:
+    from .client import LocalClient
+
+TERMINAL = frozenset({"approved", "denied", "expired"})
+MAX_ACTION_TYPE = 100
+MAX_SUMMARY = 2000
+MAX_EVIDENCE_BYTES = 16 * 1024
+MAX_TTL_SECONDS = 30 * 24 * 3600.0
+MAX_NOTE = 2000
+
+
+def _iso(ms: Any) -> str | None:
+    return from_ms(int(ms)).isoformat() if ms else None
+
+
+def public(a: dict[str, Any], user_id: str) -> dict[str, Any]:
+    """The approval as the SDK's ``approvals.get`` returns it (a plain dict)."""
+    evidence = a.get("evidence_json")
+    return {
+        "approval_id": a["id"],
+        "status": a["status"],
+        "kind": a["kind"],
+        "action_type": a.get("action_type"),
+        "summary": a.get("summary"),
+        "evidence": json.loads(evidence) if evidence else None,
+        "agent_id": a["agent_id"],
+        "user_id": user_id,
+        "created_at": _iso(a.get("created_ms")),
+        "expires_at": _iso(a.get("expires_ms")),
+        "decided_at": _iso(a.get("decided_ms")),
+        "note": a.get("note"),
+        "hold_id": a.get("hold_id"),
+        "booking_id": a.get("booking_id"),
+        "outcome": a.get("outcome"),
+        "winning_booking_id": a.get("winning_booking_id"),
+        "audit_event_id": a.get("audit_event_id"),
+    }
+
+
+def _read(
+    engine: Engine, user_id: str, approval_id: str, *, agent_id: str = "", key_hash: str = ""
+) -> tuple[dict[str, Any], int]:
+    """The stored record (lapsed first if due) and the server clock, in one script."""
+    if not isinstance(approval_id, str) or not approval_id.startswith("apr_") \
+            or len(approval_id) > 64:
+        raise ValidationError("approval_id", "must be an approval id such as apr_…")
+    k = engine.keys
+    with store_errors("approvals.get"):
+        reply = json.loads(engine.scripts.approval_read(
+            keys=[k.owner(user_id), k.approvals(user_id), k.bookings(user_id), k.audit(user_id),
+                  k.agent(user_id, agent_id or "-"), k.rate_limit(user_id, agent_id or "-")],
+            args=[approval_id, key_hash, json.dumps(engine.limits), agent_id],
+        ))
+    if reply["r"] != "ok":
+        refused = access_error(reply)
+        if refused:
+            raise refused
+        if reply["error"] == "forbidden":
+            raise AuthError(f"{approval_id} was requested by another agent", error="forbidden")
+        raise NotFound(f"no approval {approval_id}", error="approval_not_found")
+    return reply["approval"], int(reply["now"])
+
+
+class Approvals:
+    """``coord.approvals``: the owner's side (decide, look up, list)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def _owner(self, approval_id: str) -> str:
+        with store_errors("approvals"):
+            user_id = self._engine.redis.get(self._engine.keys.approval_index(approval_id))
+        if user_id is None:
+            raise NotFound(f"no approval {approval_id}", error="approval_not_found")
+        return str(user_id)
+
+    def get(self, approval_id: str) -> dict[str, Any]:
+        user_id = self._owner(approval_id)
+        return public(_read(self._engine, user_id, approval_id)[0], user_id)
+
+    def list(self, user_id: str, status: str | None = None) -> list[dict[str, Any]]:
+        """The owner's approval requests, oldest first (``status`` filters)."""
+        with store_errors("approvals.list"):
+            ids = self._engine.redis.hkeys(self._engine.keys.approvals(user_id))
+        out = [public(_read(self._engine, user_id, i)[0], user_id) for i in ids]
+        out.sort(key=lambda a: a["created_at"] or "")
+        return [a for a in out if status is None or a["status"] == status]
+
+    def approve(self, approval_id: str, *, note: str | None = None) -> dict[str, Any]:
+        """Approve. A parked commit is committed now, through the normal claim.
+
+        Returns the decided approval: for a booking, ``outcome`` is ``committed``
+        (``booking_id`` is the new commit) or ``conflict`` (a better booking took the
+        slot meanwhile; ``winning_booking_id`` names it). A rule the commit now breaks
+        (the lead time has passed, say) raises :class:`RuleViolation` and leaves the
+        request pending. ``note`` is kept on generic approvals and on denials.
+        """
+        user_id = self._owner(approval_id)
+        a, _ = _read(self._engine, user_id, approval_id)
+        _check_pending(a, approval_id)
+        if a["kind"] != "booking":
+            return self._resolve(user_id, approval_id, "approved", note)
+        eng = self._engine
+        hold, _ = eng._read(user_id, a["hold_id"])
+        req = json.loads(a.get("request_json") or "{}")
+        try:
+            eng.write(
+                user_id=user_id, agent_id=a["agent_id"], key_hash="", mode="commit",
+                start=from_ms(hold["start_ms"]), end=from_ms(hold["end_ms"]),
+                buffer_before_min=hold.get("buffer_before_min"),
+                buffer_after_min=hold.get("buffer_after_min"),
+                bump_window_seconds=req.get("bump_window_seconds"),
+                title=hold.get("title") or None, invitee=hold.get("invitee") or None,
+                metadata=hold.get("metadata") or None, approval_id=approval_id,
+            )
+        except Conflict:
+            pass  # the approval records the outcome and the winner
+        return self.get(approval_id)
+
+    def deny(self, approval_id: str, *, note: str | None = None) -> dict[str, Any]:
+        """Deny. A parked commit's hold is released in the same step."""
+        user_id = self._owner(approval_id)
+        return self._resolve(user_id, approval_id, "denied", note)
+
+    def _resolve(
+        self, user_id: str, approval_id: str, decision: str, note: str | None
+    ) -> dict[str, Any]:
+        if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE):
+            raise ValidationError("note", f"must be text of at most {MAX_NOTE} characters")
+        k = self._engine.keys
+        with store_errors(f"approvals.{decision}"):
+            reply = json.loads(self._engine.scripts.approval_resolve(
+                keys=[k.owner(user_id), k.approvals(user_id), k.bookings(user_id),
+                      k.audit(user_id)],
+                args=[approval_id, decision, note or ""],
+            ))
+        if reply["r"] != "ok":
+            if "approval" in reply:
+                _check_pending(reply["approval"], approval_id)
+            raise NotFound(f"no approval {approval_id}", error="approval_not_found")
+        return public(reply["approval"], user_id)
+
+
+def _check_pending(a: dict[str, Any], approval_id: str) -> None:
+    if a["status"] == "expired":
+        raise Gone(f"approval {approval_id} expired", error="approval_expired")
+    if a["status"] != "pending":
+        raise InvalidState(f"approval {approval_id} is already {a['status']}",
+                           approval_status=a["status"])
+
+
+class ClientApprovals:
+    """``client.approvals``: the official SDK's ``request``, ``get`` and ``wait``.
+
+    Needs the ``approvals:request`` scope. An agent sees only its own requests.
+    """
+
+    def __init__(self, client: LocalClient) -> None:
+        self._c = client
+
+    @property
+    def _engine(self) -> Engine:
+        return self._c._coord.engine
+
+    def request(
+        self,
+        action_type: str,
+        summary: str,
+        *,
+        evidence: dict[str, Any] | None = None,
+        ttl_seconds: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Open a request and return at once with ``{approval_id, status, expires_at, …}``."""
+        if not isinstance(action_type, str) or not 1 <= len(action_type) <= MAX_ACTION_TYPE:
+            raise ValidationError("action_type", f"must be 1..{MAX_ACTION_TYPE} characters")
+        if not isinstance(summary, str) or not 1 <= len(summary) <= MAX_SUMMARY:
+            raise ValidationError("summary", f"must be 1..{MAX_SUMMARY} characters")
+        evidence_json = ""
+        if evidence is not None:
+            if not isinstance(evidence, dict):
+                raise ValidationError("evidence", "must be a JSON object")
+            try:
+                evidence_json = json.dumps(evidence)
+            except (TypeError, ValueError) as exc:
+                raise ValidationError("evidence", f"not JSON-serialisable: {exc}") from None
+            if len(evidence_json) > MAX_EVIDENCE_BYTES:
+                raise ValidationError("evidence", f"larger than {MAX_EVIDENCE_BYTES} bytes")
+        eng = self._engine
+        ttl = eng.settings.approval_ttl_seconds if ttl_seconds is None else ttl_seconds
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float) \
+                or not 0.05 <= ttl <= MAX_TTL_SECONDS:
+            raise ValidationError("ttl_seconds", f"must be 0.05..{MAX_TTL_SECONDS:g} seconds")
+        c = self._c
+        if idempotency_key is not None:
+            if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 255:
+                raise ValidationError("idempotency_key", "must be 1..255 characters")
+            digest = hashlib.sha256(f"{c.agent_id}\n{idempotency_key}".encode()).hexdigest()
+            approval_id = f"apr_{digest[:16]}"
+        else:
+            approval_id = new_id("apr")
+        k = eng.keys
+        with store_errors("approvals.request"):
+            eng.redis.set(k.approval_index(approval_id), c.user_id)
+            reply = json.loads(eng.scripts.approval_request(
+                keys=[k.owner(c.user_id), k.approvals(c.user_id), k.agent(c.user_id, c.agent_id),
+                      k.rate_limit(c.user_id, c.agent_id), k.audit(c.user_id)],
+                args=[c._key_hash, json.dumps(eng.limits), c.agent_id, approval_id,
+                      json.dumps({"action_type": action_type, "summary": summary,
+                                  "evidence_json": evidence_json, "ttl_ms": int(ttl * 1000)})],
+            ))
+        if reply["r"] != "ok":
+            raise access_error(reply) or AgentDraftError(f"unexpected reply {reply!r}")
+        if reply["approval"]["agent_id"] != c.agent_id:
+            raise AuthError("that idempotency key names another agent's request", error="forbidden")
+        return public(reply["approval"], c.user_id)
+
+    def get(self, approval_id: str) -> dict[str, Any]:
+        """The request as it stands; a lapsed one reads ``expired``."""
+        return public(self._get(approval_id)[0], self._c.user_id)
+
+    def _get(self, approval_id: str) -> tuple[dict[str, Any], int]:
+        c = self._c
+        return _read(self._engine, c.user_id, approval_id, agent_id=c.agent_id,
+                     key_hash=c._key_hash)
+
+    def wait(
+        self, approval_id: str, *, timeout: float | None = None, poll_interval: float = 5.0
+    ) -> dict[str, Any]:
+        """Block until a person decides or the request lapses; return it then.
+
+        Returns on any terminal status (``approved``, ``denied``, ``expired``), so check
+        ``status``. It wakes the moment a decision is recorded (a blocking pop on the
+        request's wake-up list), not on a polling tick; ``poll_interval`` is accepted
+        for SDK compatibility and bounds each blocking wait. ``timeout`` raises
+        :class:`ApprovalTimeout` with the request still pending.
+        """
+        started = time.monotonic()
+        wake = self._engine.keys.approval_wake(self._c.user_id, approval_id)
+        while True:
+            a, now = self._get(approval_id)
+            if a["status"] in TERMINAL:
+                return public(a, self._c.user_id)
+            block = max(0.01, (int(a["expires_ms"]) - now) / 1000 + 0.005)
+            block = min(block, MAX_BLOCK_SECONDS, max(0.01, poll_interval))
+            if timeout is not None:
+                left = timeout - (time.monotonic() - started)
+                if left <= 0:
+                    raise ApprovalTimeout(
+                        f"approval {approval_id} still pending after {timeout:g}s",
+                        approval_id=approval_id, waited_seconds=time.monotonic() - started,
+                    )
+                block = min(block, left)
+            with store_errors("approvals.wait"):
+                self._engine.redis.blpop([wake], block)

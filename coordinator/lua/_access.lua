@@ -1,0 +1,74 @@
+-- _access.lua: who may call, with which scope, and how often. Included (with
+-- `-- @include _access.lua`) by every script an agent's key reaches, reads as well
+-- as writes, so a rotated or revoked key, a missing scope or an empty token bucket
+-- stops the call inside the same atomic step as the work, on the next call, in
+-- every process: there is nothing cached outside Redis to go stale.
+--
+-- Keys (always passed in KEYS by the caller):
+--   P..'agent:'..id  hash   key_hash, status, scopes (space-separated),
+--                           rl_rate? (tokens/s), rl_burst? (tokens): per-agent limits
+--   P..'rl:'..id     hash   tokens (float), ts (ms, server clock): the token bucket.
+--                           It expires once it would be full again, so an idle agent
+--                           costs no memory. An agent has one live key at a time, so
+--                           this is the per-key bucket; rotating does not refill it.
+--
+-- key_hash '' is the coordinator acting for the owner (dashboard calls, approvals):
+-- no key, no scope, no bucket.
+
+local function agent_scopes(agent_key, stored)
+  if stored then return stored end
+  -- Agents registered before scopes had their own field keep them in the JSON.
+  local raw = redis.call('HGET', agent_key, 'json')
+  if not raw then return '' end
+  local rec = cjson.decode(raw)
+  if type(rec.scopes) ~= 'table' then return '' end
+  return table.concat(rec.scopes, ' ')
+end
+
+-- nil when the key is live and carries `scope` ('' = any live key), else an error reply.
+local function check_key(agent_key, key_hash, scope)
+  if key_hash == '' then return nil end
+  local a = redis.call('HMGET', agent_key, 'key_hash', 'status', 'scopes')
+  if not a[1] or a[2] ~= 'active' or a[1] ~= key_hash then
+    return { r = 'error', error = 'unauthorized' }
+  end
+  if scope ~= '' then
+    local scopes = ' ' .. agent_scopes(agent_key, a[3]) .. ' '
+    if not string.find(scopes, ' ' .. scope .. ' ', 1, true) then
+      return { r = 'error', error = 'insufficient_scope', scope = scope }
+    end
+  end
+  return nil
+end
+
+-- Take one token from the agent's bucket. `limits` = {rate=<tokens/s>, burst=<tokens>}
+-- are the coordinator's defaults; the agent hash may override either. Returns nil
+-- when a token was taken, else an error reply with the ms until one is available
+-- (and nothing is written).
+local function take_token(agent_key, rl_key, limits, now)
+  local o = redis.call('HMGET', agent_key, 'rl_rate', 'rl_burst')
+  local rate = tonumber(o[1]) or tonumber(limits.rate)
+  local burst = tonumber(o[2]) or tonumber(limits.burst)
+  local st = redis.call('HMGET', rl_key, 'tokens', 'ts')
+  local tokens, ts = tonumber(st[1]), tonumber(st[2])
+  if not tokens or not ts then tokens, ts = burst, now end
+  if now > ts then
+    tokens = math.min(burst, tokens + (now - ts) * rate / 1000)
+    ts = now
+  end
+  if tokens < 1 then
+    return { r = 'error', error = 'rate_limited',
+      retry_after_ms = math.max(1, math.ceil((1 - tokens) * 1000 / rate)) }
+  end
+  redis.call('HSET', rl_key, 'tokens', tostring(tokens - 1), 'ts', ms(ts))
+  redis.call('PEXPIRE', rl_key, math.ceil(burst * 1000 / rate) + 1000)
+  return nil
+end
+
+-- Both checks, in the order the HTTP layer reports them: 401, 403, then 429.
+local function authorize(agent_key, rl_key, key_hash, scope, limits, now)
+  local denied = check_key(agent_key, key_hash, scope)
+  if denied then return denied end
+  if key_hash == '' then return nil end
+  return take_token(agent_key, rl_key, limits, now)
+end

@@ -1,0 +1,44 @@
+-- agent_update.lua: rotate, revoke or unrevoke an agent's key, or set its rate limit.
+-- KEYS[1] P..'owner'  KEYS[2] P..'agent:<agent_id>'  KEYS[3] P..'audit'
+-- ARGV[1] agent_id  ARGV[2] op: 'rotate' | 'revoke' | 'unrevoke' | 'rate_limit'
+-- ARGV[3] rotate/unrevoke: SHA-256 of the new key; rate_limit: tokens/s ('' = default)
+-- ARGV[4] rate_limit: burst ('' = default)
+-- Returns JSON {r='ok', old_key_hash, status, audit_event_id} |
+--   {r='error', error='agent_unknown'|'invalid_state', status}
+-- Every claim and read compares the caller's key hash with this record inside its own
+-- script, so a rotated or revoked key fails on its very next call, in any process.
+local P = prefix_of(KEYS[1])
+local agent_id, op = ARGV[1], ARGV[2]
+local a = redis.call('HMGET', KEYS[2], 'key_hash', 'status')
+if not a[1] then return cjson.encode({ r = 'error', error = 'agent_unknown' }) end
+local old, status = a[1], a[2]
+local need = { rotate = 'active', revoke = 'active', unrevoke = 'revoked' }
+if need[op] and status ~= need[op] then
+  return cjson.encode({ r = 'error', error = 'invalid_state', status = status })
+end
+local now = now_ms()
+local fields = { 'type', 'agent.' .. op, 'ts', ms(now), 'agent_id', agent_id }
+if op == 'rotate' then
+  redis.call('HSET', KEYS[2], 'key_hash', ARGV[3])
+  fields[2] = 'agent.key_rotated'
+elseif op == 'revoke' then
+  redis.call('HSET', KEYS[2], 'status', 'revoked')
+  status = 'revoked'
+  fields[2] = 'agent.revoked'
+elseif op == 'unrevoke' then
+  redis.call('HSET', KEYS[2], 'status', 'active', 'key_hash', ARGV[3])
+  status = 'active'
+  fields[2] = 'agent.unrevoked'
+elseif op == 'rate_limit' then
+  for i, f in ipairs({ 'rl_rate', 'rl_burst' }) do
+    local v = ARGV[2 + i]
+    if v == '' then redis.call('HDEL', KEYS[2], f) else redis.call('HSET', KEYS[2], f, v) end
+    fields[#fields + 1] = f
+    fields[#fields + 1] = (v == '' and 'default') or v
+  end
+  fields[2] = 'agent.rate_limit_set'
+else
+  return cjson.encode({ r = 'error', error = 'bad_op' })
+end
+local aid = audit(P, fields, nil)
+return cjson.encode({ r = 'ok', old_key_hash = old, status = status, audit_event_id = aid })

@@ -1,0 +1,25 @@
+-- approval_read.lua: one approval as it stands, lapsing it first if its time ran out.
+-- @include _access.lua
+-- @include _approvals.lua
+-- KEYS[1] P..'owner'  KEYS[2] P..'approvals'  KEYS[3] P..'bookings'  KEYS[4] P..'audit'
+-- KEYS[5] P..'agent:<agent_id>'  KEYS[6] P..'rl:<agent_id>'  (for an agent's read)
+-- ARGV[1] approval id  ARGV[2] SHA-256 of the caller's API key ('' = the owner)
+-- ARGV[3] JSON {rate, burst} default limits  ARGV[4] the caller's agent_id
+-- Returns JSON {r='ok', approval, now} | {r='error', error='not_found'|'forbidden'|...}
+-- Lapsing is a state change (audited, the parked hold ends with it), so it happens
+-- here, once, and every reader sees the same terminal state.
+local P = prefix_of(KEYS[1])
+local now = now_ms()
+if ARGV[2] ~= '' then
+  local refused = authorize(KEYS[5], KEYS[6], ARGV[2], 'approvals:request',
+    cjson.decode(ARGV[3]), now)
+  if refused then return cjson.encode(refused) end
+end
+local raw = redis.call('HGET', KEYS[2], ARGV[1])
+if not raw then return cjson.encode({ r = 'error', error = 'not_found' }) end
+local a = cjson.decode(raw)
+if ARGV[2] ~= '' and a.agent_id ~= ARGV[4] then
+  return cjson.encode({ r = 'error', error = 'forbidden' })
+end
+a = expire_approval_if_due(P, KEYS[2], a, now)
+return cjson.encode({ r = 'ok', approval = a, now = now })

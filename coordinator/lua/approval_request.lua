@@ -1,0 +1,36 @@
+-- approval_request.lua: an agent asks a person to approve an action (any action).
+-- @include _access.lua
+-- @include _approvals.lua
+-- KEYS[1] P..'owner'  KEYS[2] P..'approvals'  KEYS[3] P..'agent:<agent_id>'
+-- KEYS[4] P..'rl:<agent_id>'  KEYS[5] P..'audit'
+-- ARGV[1] SHA-256 of the caller's API key (scope approvals:request)
+-- ARGV[2] JSON {rate, burst} default limits  ARGV[3] agent_id  ARGV[4] approval id
+-- ARGV[5] JSON {action_type, summary, evidence_json, ttl_ms}
+-- Returns JSON {r='ok', approval, replay?} | {r='error', error=...}
+-- The id is derived from the caller's idempotency key when it gave one, so a retried
+-- request finds (and returns) the approval it opened.
+local P = prefix_of(KEYS[1])
+local now = now_ms()
+local refused = authorize(KEYS[3], KEYS[4], ARGV[1], 'approvals:request',
+  cjson.decode(ARGV[2]), now)
+if refused then return cjson.encode(refused) end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return cjson.encode({ r = 'error', error = 'owner_unknown' })
+end
+local id = ARGV[4]
+local raw = redis.call('HGET', KEYS[2], id)
+if raw then
+  local a = expire_approval_if_due(P, KEYS[2], cjson.decode(raw), now)
+  return cjson.encode({ r = 'ok', approval = a, now = now, replay = true })
+end
+local req = cjson.decode(ARGV[5])
+local a = {
+  id = id, kind = 'generic', status = 'pending', agent_id = ARGV[3],
+  action_type = req.action_type, summary = req.summary, evidence_json = req.evidence_json,
+  created_ms = now, expires_ms = now + tonumber(req.ttl_ms),
+}
+a.audit_event_id = audit(P, { 'type', 'approval.requested', 'ts', ms(now), 'approval_id', id,
+  'kind', 'generic', 'agent_id', ARGV[3], 'action_type', req.action_type,
+  'summary', req.summary, 'expires', ms(a.expires_ms) }, nil)
+save_approval(KEYS[2], a)
+return cjson.encode({ r = 'ok', approval = a, now = now })

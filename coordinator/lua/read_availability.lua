@@ -1,0 +1,41 @@
+-- read_availability.lua: everything an availability answer needs, in one round trip.
+-- @include _access.lua
+-- KEYS[1] P..'owner'  KEYS[2] P..'bookings'
+-- KEYS[3] P..'agent:<agent_id>'  KEYS[4] P..'rl:<agent_id>'
+-- KEYS[5..4+n] P..'day:<N>' for each UTC day the query (plus buffers, plus whole local
+--              days when a daily cap is set) touches
+-- ARGV[1] SHA-256 of the caller's API key ('' = the owner)  ARGV[2] scope
+-- ARGV[3] JSON {rate, burst} default limits  ARGV[4] the caller's agent_id
+-- Returns JSON {r='ok', now, rules_version, timezone, rules,
+--   live = flat array, 4 numbers per live booking in those days:
+--     cover_first, cover_last (exclusive bucket), kind, start_ms
+--   where kind 0 = commit, 1 = another agent's live hold, 2 = the caller's own live hold}
+--   | {r='error', error='owner_unknown'|'unauthorized'|'insufficient_scope'|'rate_limited'}
+-- Cost: one HVALS per day key and one HGET per distinct booking found; bookings on
+-- other days are never read, however many the calendar holds. Writes only the token.
+local P = prefix_of(KEYS[1])
+local now = now_ms()
+local refused = authorize(KEYS[3], KEYS[4], ARGV[1], ARGV[2], cjson.decode(ARGV[3]), now)
+if refused then return cjson.encode(refused) end
+local o = redis.call('HMGET', KEYS[1], 'user_id', 'rules_version', 'timezone', 'rules')
+if not o[1] then return cjson.encode({ r = 'error', error = 'owner_unknown' }) end
+local me = ARGV[4]
+local seen, live = {}, {}
+for i = 5, #KEYS do
+  for _, id in ipairs(redis.call('HVALS', KEYS[i])) do
+    if not seen[id] then
+      seen[id] = true
+      local rec = load_booking(P, id)
+      if rec and is_live(rec, now) then
+        local kind = 0
+        if rec.status == 'HOLD' then kind = (rec.agent_id == me) and 2 or 1 end
+        live[#live + 1] = rec.cover_first
+        live[#live + 1] = rec.cover_last
+        live[#live + 1] = kind
+        live[#live + 1] = rec.start_ms
+      end
+    end
+  end
+end
+return cjson.encode({ r = 'ok', now = now, rules_version = tonumber(o[2]) or 1,
+  timezone = o[3] or 'UTC', rules = o[4] or '', live = live })

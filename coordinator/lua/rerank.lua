@@ -1,0 +1,34 @@
+-- rerank.lua: the owner's new ranking of agents, best first; bumps rules_version.
+-- KEYS[1] P..'owner'  KEYS[2] P..'agents'  KEYS[3] P..'audit'
+-- ARGV[1] JSON array of agent ids, best first: they get priorities 1..k; agents left
+--         out follow them in their current order (k+1, ...)
+-- Returns JSON {r='ok', ranking=[[agent_id, priority], ...], rules_version,
+--   audit_event_id} | {r='error', error='owner_unknown'|'agent_unknown', agent_id?}
+-- Priority is read live by every claim, so the new ranking decides the next call.
+local P = prefix_of(KEYS[1])
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return cjson.encode({ r = 'error', error = 'owner_unknown' })
+end
+local wanted = cjson.decode(ARGV[1])
+local listed = {}
+for _, id in ipairs(wanted) do
+  if not redis.call('ZSCORE', KEYS[2], id) then
+    return cjson.encode({ r = 'error', error = 'agent_unknown', agent_id = id })
+  end
+  listed[id] = true
+end
+local order = {}
+for _, id in ipairs(wanted) do order[#order + 1] = id end
+for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  if not listed[id] then order[#order + 1] = id end
+end
+local ranking = {}
+for i, id in ipairs(order) do
+  redis.call('ZADD', KEYS[2], i, id)
+  ranking[#ranking + 1] = { id, i }
+end
+local now = now_ms()
+local rv = redis.call('HINCRBY', KEYS[1], 'rules_version', 1)
+local aid = audit(P, { 'type', 'agents.reranked', 'ts', ms(now), 'rules_version', ms(rv),
+  'ranking', table.concat(order, ',') }, nil)
+return cjson.encode({ r = 'ok', ranking = ranking, rules_version = rv, audit_event_id = aid })
