@@ -139,3 +139,31 @@ def test_the_console_server_speaks_mcp_over_stdio(embedded_dir: Path) -> None:
     assert me.structuredContent["agent_id"] == agent.agent_id
     assert booked.structuredContent["status"] == "COMMITTED"
     assert coord.engine.get(owner.user_id, booked.structuredContent["booking_id"]).start == at(0)
+
+
+def test_an_mcp_client_that_lost_books_the_first_alternative_offered(local_cal: Calendar) -> None:
+    local_cal.agent(1).bookings.commit(start=at(0), end=at(30))
+    me = local_cal.agent(2)
+
+    async def body(s: ClientSession) -> tuple[Any, Any]:
+        lost = await s.call_tool("commit_booking", {"start": iso(0), "end": iso(30)})
+        offer = lost.structuredContent["alternatives"][0]
+        return lost, await s.call_tool("commit_booking", offer)
+
+    lost, booked = session_run(me, body)
+    assert len(lost.structuredContent["alternatives"]) == 3
+    assert lost.structuredContent["requested"]["start"] == "2031-03-03T10:00:00Z"
+    assert booked.isError is False and booked.structuredContent["status"] == "COMMITTED"
+    assert booked.structuredContent["start"] == lost.structuredContent["alternatives"][0]["start"]
+    assert [p for _, p in local_cal.live()] == [2, 1]
+
+
+def test_availability_lists_open_slots_as_structured_data(local_cal: Calendar) -> None:
+    local_cal.agent(1).bookings.commit(start=at(0), end=at(30))
+
+    async def body(s: ClientSession) -> Any:
+        return await s.call_tool("get_availability", {"start": iso(0), "end": iso(60)})
+
+    out = session_run(local_cal.agent(2), body)
+    assert out.structuredContent == {"slots": [
+        {"start": "2031-03-03T10:30:00Z", "end": "2031-03-03T11:00:00Z"}]}
