@@ -27,13 +27,24 @@ Errors
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .results import Availability, Booked, Cancelled, Failed, Identity, Lost, Released, Slot
+from .results import (
+    Availability,
+    Booked,
+    Cancelled,
+    Failed,
+    Identity,
+    Lost,
+    Released,
+    Result,
+    Slot,
+)
 
 #: Owner rules whose refusal is worth a counter-proposal, like a lost race.
 RULE_ERRORS = frozenset(
@@ -184,13 +195,28 @@ def find_alternatives(
     return ranked[:count]
 
 
+_M = TypeVar("_M", bound=Callable[..., Any])
+
+
+def _observed(method: _M) -> _M:
+    """Hand every result to ``on_result`` too, so code sees it whatever the framework."""
+    @functools.wraps(method)
+    def wrapper(self: BookingService, *args: Any, **kw: Any) -> Any:
+        result = method(self, *args, **kw)
+        if self.on_result is not None:
+            self.on_result(result)
+        return result
+    return wrapper  # type: ignore[return-value]
+
+
 class BookingService:
     """One agent's booking calls, as typed results; sync, with async twins.
 
     ``client`` is any object with the SDK surface. ``alternatives`` is how many
     counter-proposals a lost race (or a broken owner rule) carries; 0 turns the
-    search off. The async methods run the same code in a worker thread, so
-    both flavours behave identically.
+    search off. ``on_result`` is called with every result (frameworks whose tool
+    messages carry only text can still hand the data to code). The async methods
+    run the same code in a worker thread, so both flavours behave identically.
     """
 
     def __init__(
@@ -200,14 +226,17 @@ class BookingService:
         alternatives: int = 3,
         granularity_minutes: int = 15,
         search: Sequence[timedelta] = DEFAULT_SEARCH,
+        on_result: Callable[[Result], None] | None = None,
     ) -> None:
         self.client = client
+        self.on_result = on_result
         self.alternatives = alternatives
         self.granularity_minutes = granularity_minutes
         self.search = tuple(search)
 
     # -- calls ---------------------------------------------------------------------------
 
+    @_observed
     def identity(self) -> Identity:
         """Who these tools act as, the owner's timezone, the agent's live priority."""
         me = self.client.agents.me()
@@ -217,6 +246,7 @@ class BookingService:
             timezone=getattr(me, "timezone", None) or "UTC",
         )
 
+    @_observed
     def availability(
         self,
         start: datetime | str,
@@ -240,6 +270,7 @@ class BookingService:
             return self._fail_or_raise(exc)
         return Availability(start=s, end=e, duration_minutes=duration_minutes, slots=out)
 
+    @_observed
     def commit(self, start: datetime | str, end: datetime | str, **options: Any) -> (
         Booked | Lost | Failed
     ):
@@ -250,12 +281,14 @@ class BookingService:
         """
         return self._write("commit", start, end, options)
 
+    @_observed
     def hold(self, start: datetime | str, end: datetime | str, **options: Any) -> (
         Booked | Lost | Failed
     ):
         """Hold ``[start, end)`` until its TTL; commit the same range to make it final."""
         return self._write("hold", start, end, options)
 
+    @_observed
     def release(self, hold_id: str) -> Released | Failed:
         """Give a hold back before its TTL runs out."""
         try:
@@ -264,6 +297,7 @@ class BookingService:
             return self._fail_or_raise(exc)
         return Released(hold_id=hold_id)
 
+    @_observed
     def cancel(self, booking_id: str) -> Cancelled | Failed:
         """Cancel one of this agent's own bookings."""
         try:
