@@ -8,6 +8,8 @@ loop, and the backends are already covered underneath it.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,6 +21,12 @@ from servers import Backend
 
 from coordinator import Coordinator, Settings
 from coordinator.client import LocalClient
+
+# CrewAI reads these when it is first imported: no telemetry host (which would block
+# 5 s on a fresh HOME), no tracing prompt, its storage in a temp folder.
+os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("CREWAI_TRACING_ENABLED", "false")
+os.environ.setdefault("CREWAI_STORAGE_DIR", tempfile.mkdtemp(prefix="crewai-storage-"))
 
 #: A Monday far ahead, so no rule about lead time or the past gets in the way.
 BASE = datetime(2031, 3, 3, 10, 0, tzinfo=UTC)
