@@ -1,6 +1,7 @@
 # The two commands a newcomer needs (see README.md):
 #   make demo   - five agents race for one slot on the embedded coordinator
-#   make test   - lint, then the whole test suite against real Redis engines it starts itself
+#   make test   - lint, then the whole test suite against real Redis engines it starts itself,
+#                 including real LangChain/LangGraph, CrewAI, AutoGen and MCP agent loops
 # Each creates .venv with the interpreter in $(PY) and installs what it needs.
 
 PY ?= python3
@@ -18,8 +19,12 @@ demo: $(BIN)/python
 	$(PIP) -e .
 	$(BIN)/python examples/race.py
 
+# The suite drives every agent framework's real loop, so it installs their extras
+# (crewai is the big one: ~800 MB; a fresh venv installs in about a minute here).
+TEST_EXTRAS := dev,server,agents
+
 test: $(BIN)/python
-	$(PIP) -e '.[dev,server]'
+	$(PIP) -e '.[$(TEST_EXTRAS)]'
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

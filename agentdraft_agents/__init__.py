@@ -1,9 +1,95 @@
-"""Agent-framework integrations for the AgentDraft coordinator.
+"""Agent-framework tools for the AgentDraft coordinator.
 
-Each framework lives in its own module and is imported only when used, so a
+Hand these to an agent and it books without colliding with its siblings; after a
+lost race it is told who won, at what priority, and offered the nearest open
+slots of the same length::
+
+    from agentdraft_agents import get_tools            # LangChain / LangGraph
+    tools = get_tools()                                 # embedded default, or from env
+
+Each framework lives in its own module and is imported only when one of its names
+is first used, so ``import agentdraft_agents`` imports no agent framework and a
 LangChain user never imports CrewAI or AutoGen. Install the extra you need:
-``pip install 'agentdraft-agents[langchain]'`` (or ``langgraph``, ``crewai``,
-``autogen``, ``mcp``).
+``pip install 'agentdraft-agents[langchain]'`` (or ``crewai``, ``autogen``, ``mcp``).
+
+* :mod:`agentdraft_agents.core`: the framework-free :class:`BookingService`.
+* :mod:`agentdraft_agents.langchain_tools`: the names below (``get_tools`` included).
+* :mod:`agentdraft_agents.crewai_tools`, :mod:`agentdraft_agents.autogen_tools`.
+* :mod:`agentdraft_agents.mcp_server`: the ``agentdraft-mcp-local`` stdio server.
 """
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .core import BookingService, TimeInputError, find_alternatives, parse_time
+from .environment import resolve_client
+from .results import Availability, Booked, Cancelled, Failed, Identity, Lost, Released, Slot
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only; runtime uses __getattr__
+    from .langchain_tools import (
+        AvailabilityTool,
+        BookingTool,
+        CancelBookingTool,
+        ConflictAwareBookingTool,
+        HoldTool,
+        OutrankedToolException,
+        ReleaseHoldTool,
+        WhoAmITool,
+        get_tools,
+    )
+
+_LAZY = {
+    name: "langchain_tools"
+    for name in (
+        "AvailabilityTool",
+        "BookingTool",
+        "CancelBookingTool",
+        "ConflictAwareBookingTool",
+        "HoldTool",
+        "OutrankedToolException",
+        "ReleaseHoldTool",
+        "WhoAmITool",
+        "get_tools",
+    )
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentdraft_agents' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+__all__ = [
+    "Availability",
+    "AvailabilityTool",
+    "Booked",
+    "BookingService",
+    "BookingTool",
+    "CancelBookingTool",
+    "Cancelled",
+    "ConflictAwareBookingTool",
+    "Failed",
+    "HoldTool",
+    "Identity",
+    "Lost",
+    "OutrankedToolException",
+    "ReleaseHoldTool",
+    "Released",
+    "Slot",
+    "TimeInputError",
+    "WhoAmITool",
+    "find_alternatives",
+    "get_tools",
+    "parse_time",
+    "resolve_client",
+]

@@ -1,0 +1,432 @@
+"""Framework-free booking logic shared by every integration.
+
+:class:`BookingService` wraps any client with the official SDK's surface (the
+embedded ``coord.client(key)``, this project's HTTP server through the SDK, or
+the hosted service through ``agentdraft.Client``) and turns each call into a
+typed result from :mod:`agentdraft_agents.results`. Framework adapters only
+translate arguments in and results out, so the behaviour after a lost race is
+written once, here.
+
+The agent's identity lives in the client, bound when the service is built; no
+method takes an agent id, so a model can never act as a sibling.
+
+Time input
+    Models write times as text. ISO 8601 with ``Z`` or an offset is accepted.
+    A time without an offset (``2026-06-01T14:00:00``) is *refused*, never read in
+    some assumed zone: agents of one calendar may run in different zones, and a
+    guessed hour books the wrong slot silently while a refusal costs one more
+    call. The refusal names the owner's timezone and spells the corrected value,
+    so the model can fix it in that call.
+
+Errors
+    Input the model can fix comes back as :class:`~agentdraft_agents.results.Failed`;
+    infrastructure errors (store down, key unknown or revoked, rate limited,
+    network) propagate to the code running the agent, which can retry or stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import math
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .results import (
+    Availability,
+    Booked,
+    Cancelled,
+    Failed,
+    Identity,
+    Lost,
+    Released,
+    Result,
+    Slot,
+)
+
+#: Owner rules whose refusal is worth a counter-proposal, like a lost race.
+RULE_ERRORS = frozenset(
+    {"outside_working_hours", "focus_block", "lead_time_not_met", "daily_cap_reached"}
+)
+#: HTTP statuses a model can act on; everything else (401, 402, 429, 5xx) propagates.
+_MODEL_ACTIONABLE = frozenset({400, 403, 404, 409, 410, 422})
+#: How far around a lost slot alternatives are looked for, nearest window first.
+DEFAULT_SEARCH = (timedelta(hours=4), timedelta(days=2))
+
+
+class TimeInputError(ValueError):
+    """A time the tools will not guess about; ``code`` and ``field`` say which and why."""
+
+    def __init__(self, field: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.code = code
+        self.message = message
+
+
+def parse_time(value: datetime | str, field: str, *, owner_timezone: str | None = None) -> datetime:
+    """An aware UTC datetime from ISO 8601 text (``Z`` or offset) or an aware datetime.
+
+    Naive input raises :class:`TimeInputError` whose message spells the value with
+    the owner's offset at that moment, so a model that meant the owner's wall clock
+    can resend it as is.
+    """
+    raw = value
+    if isinstance(value, str):
+        text = value.strip()
+        if text[-1:] in ("Z", "z"):
+            text = text[:-1] + "+00:00"
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise TimeInputError(
+                field, "invalid_time",
+                f"{field}={raw!r} is not an ISO 8601 date-time. "
+                "Send e.g. 2026-06-01T14:00:00Z (UTC) or 2026-06-01T16:00:00+02:00.",
+            ) from None
+    if not isinstance(value, datetime):
+        raise TimeInputError(field, "invalid_time", f"{field} must be ISO 8601 text")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise TimeInputError(field, "naive_time", _naive_message(field, raw, value, owner_timezone))
+    return value.astimezone(UTC)
+
+
+def _naive_message(field: str, raw: object, naive: datetime, owner_timezone: str | None) -> str:
+    wall = naive.replace(tzinfo=None).isoformat()
+    msg = (
+        f"{field}={raw!r} has no UTC offset, so it could mean a different instant for each "
+        "agent; nothing was booked. Resend it with Z for UTC or with an explicit offset, "
+        f"e.g. {wall}Z"
+    )
+    try:
+        tz = ZoneInfo(owner_timezone) if owner_timezone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = None
+    if tz is not None and owner_timezone != "UTC":
+        return (
+            f"{msg}, or {naive.replace(tzinfo=tz).isoformat()} if you meant that wall-clock "
+            f"time in the calendar owner's timezone ({owner_timezone})."
+        )
+    return msg + "."
+
+
+def _error_code(exc: BaseException) -> str:
+    body = getattr(exc, "body", None)
+    code = getattr(exc, "error", None) or (body.get("error") if isinstance(body, dict) else None)
+    if isinstance(code, str) and code:
+        return code
+    name = type(exc).__name__
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+def _as_failed(exc: BaseException) -> Failed | None:
+    """A :class:`Failed` for a client error the model can act on, else ``None``.
+
+    Works on this package's errors and the official SDK's alike: both carry an
+    HTTP ``status``; the codes and details live on the exception or in ``body``.
+    """
+    status = getattr(exc, "status", None)
+    if not isinstance(status, int) or status not in _MODEL_ACTIONABLE:
+        return None
+    body = getattr(exc, "body", None)
+    body = body if isinstance(body, dict) else {}
+    message = getattr(exc, "detail", None) or body.get("detail") or str(exc)
+    field = getattr(exc, "field", None) or body.get("field")
+    code = _error_code(exc)
+    if code == "consent_required":
+        hold = getattr(exc, "hold_id", None) or body.get("hold_id")
+        message = (
+            f"a person must approve this booking first; the slot is parked as hold {hold}. "
+            "Do not retry; tell your user it awaits their approval."
+        )
+    return Failed(error=code, message=str(message), field=field, status=status)
+
+
+def _is_conflict(exc: BaseException) -> bool:
+    """A lost race, from either client family: 409 carrying the winner's identity."""
+    return getattr(exc, "status", None) == 409 and hasattr(exc, "winning_agent_id") and (
+        getattr(exc, "reason", None) or _error_code(exc)
+    ) != "consent_required"
+
+
+def find_alternatives(
+    client: Any,
+    start: datetime,
+    end: datetime,
+    *,
+    count: int = 3,
+    granularity_minutes: int = 15,
+    search: Sequence[timedelta] = DEFAULT_SEARCH,
+    now: datetime | None = None,
+) -> list[Slot]:
+    """The ``count`` open slots as long as ``[start, end)`` whose starts lie nearest to it.
+
+    Asks ``client.availability.list`` (the SDK's call, so it works on every backend)
+    over ``start ± span`` for each span in ``search`` until enough are found. Free
+    ranges longer than the booking are cut at ``granularity_minutes`` steps; slots
+    overlapping the lost one or starting before ``now`` are skipped, ties go to the
+    earlier slot. ``now`` is this machine's clock: it only keeps stale past slots out
+    of a suggestion, the coordinator still judges the booking by its own clock.
+    """
+    length = end - start
+    minutes = math.ceil(length.total_seconds() / 60)
+    step = timedelta(minutes=granularity_minutes)
+    floor = now or datetime.now(UTC)
+    found: dict[datetime, Slot] = {}
+    for span in search:
+        lo, hi = max(start - span, floor), end + span
+        if hi - lo < length:
+            continue
+        ranges = client.availability.list(
+            start=lo, end=hi, duration_minutes=minutes,
+            granularity_minutes=granularity_minutes, include_holds=True,
+        )
+        for r in ranges:
+            s, e = parse_time(r.start, "slot.start"), parse_time(r.end, "slot.end")
+            while s + length <= e:
+                if s >= floor and not (s < end and start < s + length):
+                    found.setdefault(s, Slot(start=s, end=s + length))
+                s += step
+        if len(found) >= count:
+            break
+    ranked = sorted(found.values(), key=lambda x: (abs(x.start - start), x.start))
+    return ranked[:count]
+
+
+_M = TypeVar("_M", bound=Callable[..., Any])
+
+
+def _observed(method: _M) -> _M:
+    """Hand every result to ``on_result`` too, so code sees it whatever the framework."""
+    @functools.wraps(method)
+    def wrapper(self: BookingService, *args: Any, **kw: Any) -> Any:
+        result = method(self, *args, **kw)
+        if self.on_result is not None:
+            self.on_result(result)
+        return result
+    return wrapper  # type: ignore[return-value]
+
+
+class BookingService:
+    """One agent's booking calls, as typed results; sync, with async twins.
+
+    ``client`` is any object with the SDK surface. ``alternatives`` is how many
+    counter-proposals a lost race (or a broken owner rule) carries; 0 turns the
+    search off. ``on_result`` is called with every result (frameworks whose tool
+    messages carry only text can still hand the data to code). The async methods
+    run the same code in a worker thread, so both flavours behave identically.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        alternatives: int = 3,
+        granularity_minutes: int = 15,
+        search: Sequence[timedelta] = DEFAULT_SEARCH,
+        on_result: Callable[[Result], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.on_result = on_result
+        self.alternatives = alternatives
+        self.granularity_minutes = granularity_minutes
+        self.search = tuple(search)
+
+    # -- calls ---------------------------------------------------------------------------
+
+    @_observed
+    def identity(self) -> Identity:
+        """Who these tools act as, the owner's timezone, the agent's live priority."""
+        me = self.client.agents.me()
+        return Identity(
+            agent_id=me.agent_id, user_id=getattr(me, "user_id", None), priority=me.priority,
+            scopes=list(getattr(me, "scopes", []) or []),
+            timezone=getattr(me, "timezone", None) or "UTC",
+        )
+
+    @_observed
+    def availability(
+        self,
+        start: datetime | str,
+        end: datetime | str,
+        duration_minutes: int = 30,
+        granularity_minutes: int = 15,
+        include_holds: bool = True,
+    ) -> Availability | Failed:
+        """Open slots of ``duration_minutes`` in ``[start, end)``."""
+        try:
+            s, e = self._interval(start, end)
+            slots = self.client.availability.list(
+                start=s, end=e, duration_minutes=duration_minutes,
+                granularity_minutes=granularity_minutes, include_holds=include_holds,
+            )
+            out = [Slot(start=parse_time(x.start, "start"), end=parse_time(x.end, "end"))
+                   for x in slots]
+        except TimeInputError as exc:
+            return Failed(error=exc.code, message=exc.message, field=exc.field, status=422)
+        except Exception as exc:
+            return self._fail_or_raise(exc)
+        return Availability(start=s, end=e, duration_minutes=duration_minutes, slots=out)
+
+    @_observed
+    def commit(self, start: datetime | str, end: datetime | str, **options: Any) -> (
+        Booked | Lost | Failed
+    ):
+        """Commit ``[start, end)``; a lost race is a :class:`Lost` with alternatives.
+
+        ``options`` are the SDK's: ``title``, ``idempotency_key``, ``invitee``,
+        ``metadata``, ``buffer_before_min``, ``buffer_after_min``, …
+        """
+        return self._write("commit", start, end, options)
+
+    @_observed
+    def hold(self, start: datetime | str, end: datetime | str, **options: Any) -> (
+        Booked | Lost | Failed
+    ):
+        """Hold ``[start, end)`` until its TTL; commit the same range to make it final."""
+        return self._write("hold", start, end, options)
+
+    @_observed
+    def release(self, hold_id: str) -> Released | Failed:
+        """Give a hold back before its TTL runs out."""
+        try:
+            self.client.bookings.release(hold_id)
+        except Exception as exc:
+            return self._fail_or_raise(exc)
+        return Released(hold_id=hold_id)
+
+    @_observed
+    def cancel(self, booking_id: str) -> Cancelled | Failed:
+        """Cancel one of this agent's own bookings."""
+        try:
+            self.client.bookings.cancel(booking_id)
+        except Exception as exc:
+            return self._fail_or_raise(exc)
+        return Cancelled(booking_id=booking_id)
+
+    # -- async twins: the same code on a worker thread ---------------------------------
+
+    async def aidentity(self) -> Identity:
+        return await asyncio.to_thread(self.identity)
+
+    async def aavailability(self, *args: Any, **kw: Any) -> Availability | Failed:
+        return await asyncio.to_thread(self.availability, *args, **kw)
+
+    async def acommit(self, *args: Any, **kw: Any) -> Booked | Lost | Failed:
+        return await asyncio.to_thread(self.commit, *args, **kw)
+
+    async def ahold(self, *args: Any, **kw: Any) -> Booked | Lost | Failed:
+        return await asyncio.to_thread(self.hold, *args, **kw)
+
+    async def arelease(self, hold_id: str) -> Released | Failed:
+        return await asyncio.to_thread(self.release, hold_id)
+
+    async def acancel(self, booking_id: str) -> Cancelled | Failed:
+        return await asyncio.to_thread(self.cancel, booking_id)
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _owner_timezone(self) -> str | None:
+        """Only read on the error path, to make a naive-time refusal actionable."""
+        try:
+            return getattr(self.client.agents.me(), "timezone", None)
+        except Exception:
+            return None
+
+    def _interval(self, start: datetime | str, end: datetime | str) -> tuple[datetime, datetime]:
+        try:
+            s = parse_time(start, "start")
+            e = parse_time(end, "end")
+        except TimeInputError as exc:
+            if exc.code != "naive_time":
+                raise
+            # Parse again knowing the owner's zone: the refusal then spells the fix.
+            tz = self._owner_timezone()
+            parse_time(start, "start", owner_timezone=tz)
+            parse_time(end, "end", owner_timezone=tz)
+            raise
+        if e <= s:
+            raise TimeInputError("end", "invalid_interval",
+                                 f"end ({e.isoformat()}) must be after start ({s.isoformat()}).")
+        return s, e
+
+    def _fail_or_raise(self, exc: Exception) -> Failed:
+        failed = _as_failed(exc)
+        if failed is None:
+            raise exc
+        return failed
+
+    def _write(
+        self, mode: Literal["commit", "hold"], start: datetime | str, end: datetime | str,
+        options: dict[str, Any],
+    ) -> Booked | Lost | Failed:
+        try:
+            s, e = self._interval(start, end)
+        except TimeInputError as exc:
+            return Failed(error=exc.code, message=exc.message, field=exc.field, status=422)
+        options = {k: v for k, v in options.items() if v is not None}
+        call = self.client.bookings.commit if mode == "commit" else self.client.bookings.hold
+        try:
+            b = call(start=s, end=e, **options)
+        except Exception as exc:
+            if _is_conflict(exc):
+                return self._lost(mode, s, e, exc)
+            failed = self._fail_or_raise(exc)
+            if failed.error in RULE_ERRORS:
+                alts, _ = self._alternatives(s, e)
+                failed = failed.model_copy(update={"alternatives": alts})
+            return failed
+        return Booked(
+            booking_id=b.booking_id, status=b.status, mode=mode,
+            start=getattr(b, "start", None) or s, end=getattr(b, "end", None) or e,
+            expires_at=getattr(b, "expires_at", None),
+            audit_event_id=getattr(b, "audit_event_id", None),
+            title=getattr(b, "title", None),
+        )
+
+    def _lost(self, mode: Literal["commit", "hold"], s: datetime, e: datetime,
+              exc: Exception) -> Lost:
+        body = getattr(exc, "body", None)
+        body = body if isinstance(body, dict) else {}
+        alts, note = self._alternatives(s, e)
+        return Lost(
+            mode=mode,
+            reason=getattr(exc, "reason", None) or body.get("error") or "outranked",
+            requested=Slot(start=s, end=e),
+            winning_booking_id=getattr(exc, "winning_booking_id", None),
+            winning_agent_id=getattr(exc, "winning_agent_id", None),
+            winning_agent_priority=getattr(exc, "winning_agent_priority", None),
+            your_priority=getattr(exc, "your_priority", None),
+            audit_event_id=getattr(exc, "audit_event_id", None) or body.get("audit_event_id"),
+            alternatives=alts,
+            alternatives_note=note,
+        )
+
+    def _alternatives(self, s: datetime, e: datetime) -> tuple[list[Slot], str | None]:
+        """Counter-proposals, or none plus the reason; never turns a result into an error."""
+        if self.alternatives <= 0:
+            return [], "alternatives are turned off"
+        if not hasattr(self.client, "availability"):
+            return [], "this client cannot list availability"
+        try:
+            alts = find_alternatives(
+                self.client, s, e, count=self.alternatives,
+                granularity_minutes=self.granularity_minutes, search=self.search,
+            )
+        except Exception as exc:
+            if not isinstance(getattr(exc, "status", None), int):
+                raise
+            return [], f"availability lookup failed: {_error_code(exc)}"
+        return alts, None if alts else "no open slot of that length nearby"
+
+
+__all__ = [
+    "DEFAULT_SEARCH",
+    "RULE_ERRORS",
+    "BookingService",
+    "TimeInputError",
+    "find_alternatives",
+    "parse_time",
+]

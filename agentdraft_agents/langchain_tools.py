@@ -1,0 +1,207 @@
+"""LangChain tools (usable by LangGraph and ``langchain.agents.create_agent``).
+
+Drop-in compatible with the ``agentdraft-langchain`` package: the same class
+names, tool names (``agentdraft_get_availability``, ``agentdraft_commit_booking``,
+``agentdraft_commit_booking_safe``), argument shapes and construction
+(``ConflictAwareBookingTool(client=client)``), so prompts written for it keep
+working. What it adds:
+
+* after a lost race the tool names the winner and its priority *and* offers the
+  nearest open slots of the same length, which the model can book in one call;
+* every tool answers with text for the model and a JSON artifact for code
+  (``response_format="content_and_artifact"``; ``ToolMessage.artifact``);
+* hold, release, cancel and who-am-I tools, async, and times without an offset
+  refused with the corrected value spelled out (see :mod:`agentdraft_agents.core`).
+
+The agent's identity is the client's, bound when the tool is built; no tool has
+an argument naming an agent. Errors the model can fix become ``ToolException``
+and, because ``handle_tool_error`` is on, an error ``ToolMessage`` the model reads;
+infrastructure errors propagate to the code running the agent.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+try:
+    from langchain_core.tools import BaseTool, ToolException
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "agentdraft_agents' LangChain tools need langchain-core: "
+        "pip install 'agentdraft-agents[langchain]'"
+    ) from exc
+from pydantic import BaseModel, Field, SkipValidation, model_validator
+
+from . import specs
+from .core import BookingService
+from .environment import resolve_client
+from .results import Failed, Lost, Result
+
+
+class AgentDraftToolException(ToolException):
+    """A ``ToolException`` that keeps the typed result for code that catches it."""
+
+    def __init__(self, message: str, result: Failed | Lost) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class OutrankedToolException(AgentDraftToolException):
+    """Raised by :class:`BookingTool` on a lost race; ``.result`` is the :class:`Lost`."""
+
+
+class _AgentDraftTool(BaseTool):
+    """One :class:`~agentdraft_agents.specs.ToolSpec` over a bound :class:`BookingService`."""
+
+    spec: ClassVar[specs.ToolSpec]
+    client: SkipValidation[Any] = None
+    service: SkipValidation[Any] = Field(default=None, exclude=True)
+    response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
+    handle_tool_error: Any = True
+
+    @model_validator(mode="after")
+    def _bind(self) -> _AgentDraftTool:
+        if self.service is None:
+            self.service = BookingService(resolve_client(self.client))
+        if self.client is None:
+            self.client = self.service.client
+        return self
+
+    def _run(self, run_manager: Any = None, **arguments: Any) -> tuple[str, Any]:
+        return self._deliver(self.spec.run(self.service, arguments))
+
+    async def _arun(self, run_manager: Any = None, **arguments: Any) -> tuple[str, Any]:
+        return self._deliver(await self.spec.arun(self.service, arguments))
+
+    def _deliver(self, result: Result) -> tuple[str, Any]:
+        if isinstance(result, Failed):
+            raise AgentDraftToolException(result.text(self.name), result)
+        if isinstance(result, Lost):
+            text = result.text(self.name)
+            if self.spec.lost_is_error:
+                raise OutrankedToolException(text, result)
+            return text, result.data()
+        return result.text(), result.data()
+
+
+class AvailabilityTool(_AgentDraftTool):
+    """List the calendar slots currently open to the calling agent."""
+
+    spec = specs.AVAILABILITY
+    name: str = specs.AVAILABILITY.name
+    description: str = specs.AVAILABILITY.description
+    args_schema: type[BaseModel] = specs.AVAILABILITY.args
+
+
+class BookingTool(_AgentDraftTool):
+    """Commit a booking; a lost race raises :class:`OutrankedToolException`.
+
+    With ``handle_tool_error`` on (the default) the agent loop turns it into an error
+    message naming the winner and the alternatives; set it to ``False`` to let the
+    exception reach your code.
+    """
+
+    spec = specs.COMMIT
+    name: str = specs.COMMIT.name
+    description: str = specs.COMMIT.description
+    args_schema: type[BaseModel] = specs.COMMIT.args
+
+
+class ConflictAwareBookingTool(_AgentDraftTool):
+    """Commit a booking; a lost race is a normal result with a counter-proposal.
+
+    The recommended booking tool for autonomous agents: losing to a better-ranked
+    sibling is the coordinator working, not a failure. The result says who won, at
+    what priority, and lists the nearest open slots of the same length; the artifact
+    carries the same as data (``outcome`` is ``booked`` or ``lost``).
+    """
+
+    spec = specs.COMMIT_SAFE
+    name: str = specs.COMMIT_SAFE.name
+    description: str = specs.COMMIT_SAFE.description
+    args_schema: type[BaseModel] = specs.COMMIT_SAFE.args
+
+
+class HoldTool(_AgentDraftTool):
+    """Hold a slot tentatively; commit the same start and end to make it final."""
+
+    spec = specs.HOLD
+    name: str = specs.HOLD.name
+    description: str = specs.HOLD.description
+    args_schema: type[BaseModel] = specs.HOLD.args
+
+
+class ReleaseHoldTool(_AgentDraftTool):
+    """Give a hold back before it expires."""
+
+    spec = specs.RELEASE
+    name: str = specs.RELEASE.name
+    description: str = specs.RELEASE.description
+    args_schema: type[BaseModel] = specs.RELEASE.args
+
+
+class CancelBookingTool(_AgentDraftTool):
+    """Cancel one of the agent's own bookings."""
+
+    spec = specs.CANCEL
+    name: str = specs.CANCEL.name
+    description: str = specs.CANCEL.description
+    args_schema: type[BaseModel] = specs.CANCEL.args
+
+
+class WhoAmITool(_AgentDraftTool):
+    """Who the tools act as, at what priority, and the owner's timezone."""
+
+    spec = specs.WHOAMI
+    name: str = specs.WHOAMI.name
+    description: str = specs.WHOAMI.description
+    args_schema: type[BaseModel] = specs.WHOAMI.args
+
+
+_CLASSES: dict[str, type[_AgentDraftTool]] = {
+    cls.spec.name: cls
+    for cls in (AvailabilityTool, BookingTool, ConflictAwareBookingTool, HoldTool,
+                ReleaseHoldTool, CancelBookingTool, WhoAmITool)
+}
+
+
+def get_tools(
+    client: Any = None,
+    *,
+    conflict_aware: bool = True,
+    holds: bool = True,
+    alternatives: int = 3,
+    **environment: Any,
+) -> list[BaseTool]:
+    """The recommended tool set, all bound to one client (one agent identity).
+
+    ``client`` defaults to what :func:`agentdraft_agents.environment.resolve_client`
+    picks from the environment (``AGENTDRAFT_BASE_URL``/``AGENTDRAFT_API_KEY``, else the
+    embedded default agent); ``environment`` passes ``data_dir``/``agent_name`` to it.
+    ``conflict_aware`` picks :class:`ConflictAwareBookingTool` (default) over
+    :class:`BookingTool`; ``holds`` adds the hold and release tools; ``alternatives`` is
+    how many slots a lost race offers (0 turns the search off).
+    """
+    service = BookingService(resolve_client(client, **environment), alternatives=alternatives)
+    return [
+        _CLASSES[spec.name](client=service.client, service=service)
+        for spec in specs.recommended(conflict_aware=conflict_aware, holds=holds)
+    ]
+
+
+#: The name ``agentdraft-langchain`` uses, for drop-in replacement.
+get_agentdraft_tools = get_tools
+
+__all__ = [
+    "AgentDraftToolException",
+    "AvailabilityTool",
+    "BookingTool",
+    "CancelBookingTool",
+    "ConflictAwareBookingTool",
+    "HoldTool",
+    "OutrankedToolException",
+    "ReleaseHoldTool",
+    "WhoAmITool",
+    "get_agentdraft_tools",
+    "get_tools",
+]

@@ -1,0 +1,244 @@
+"""What a tool call produced, as data for code and as a sentence for the model.
+
+Every framework adapter returns one of these models: LangChain puts the text in
+the ``ToolMessage`` and the model's JSON in its artifact, MCP sends the JSON as
+``structuredContent``, CrewAI and AutoGen hand the text to their model. So the
+wording a model sees after a lost race is written once, here, and is the same
+in every framework.
+
+A lost race is an ordinary :class:`Lost` result, not an error: losing to a
+better-ranked sibling is the coordinator working as designed, and the model's
+next move (take an offered alternative, or ask its user) is a normal one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: How many slots an availability answer lists in its text; the artifact has all of them.
+MAX_SLOTS_IN_TEXT = 40
+
+
+def iso(value: datetime) -> str:
+    """One spelling of an instant for every tool text: ISO 8601 with its offset."""
+    return value.isoformat()
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def text(self) -> str:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    def data(self) -> dict[str, Any]:
+        """The JSON-ready form (datetimes as ISO text), for artifacts and MCP payloads."""
+        return self.model_dump(mode="json")
+
+
+class Slot(BaseModel):
+    """A half-open range ``[start, end)``, timezone-aware."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: datetime
+    end: datetime
+
+    def text(self) -> str:
+        return f"start={iso(self.start)} end={iso(self.end)}"
+
+
+class Booked(_Result):
+    """The write won: the slot is the agent's (committed, or held until ``expires_at``)."""
+
+    outcome: Literal["booked"] = "booked"
+    booking_id: str
+    status: str
+    mode: Literal["commit", "hold"]
+    start: datetime
+    end: datetime
+    expires_at: datetime | None = None
+    audit_event_id: str | None = None
+    title: str | None = None
+
+    def text(self) -> str:
+        if self.mode == "hold":
+            until = f" until {iso(self.expires_at)}" if self.expires_at else ""
+            return (
+                f"HELD {iso(self.start)} to {iso(self.end)}{until} as {self.booking_id}. "
+                "Commit the same start and end to make it final, or release the hold."
+            )
+        return (
+            f"Committed booking {self.booking_id} (status={self.status}) from "
+            f"{iso(self.start)} to {iso(self.end)}."
+        )
+
+
+class Lost(_Result):
+    """The write lost the slot to another agent; nothing of it is on the calendar.
+
+    Carries who won (agent, priority, booking, audit entry) and, when the client
+    can list availability, the nearest open slots of the same length.
+    """
+
+    outcome: Literal["lost"] = "lost"
+    mode: Literal["commit", "hold"]
+    #: ``outranked`` (equal or better priority holds it) or ``frozen`` (a worse-ranked
+    #: commit holds it but can no longer be bumped).
+    reason: str
+    requested: Slot
+    winning_booking_id: str | None = None
+    winning_agent_id: str | None = None
+    winning_agent_priority: int | None = None
+    your_priority: int | None = None
+    audit_event_id: str | None = None
+    alternatives: list[Slot] = Field(default_factory=list)
+    #: Why ``alternatives`` is empty, when it is.
+    alternatives_note: str | None = None
+
+    def text(self, booking_tool: str = "the booking tool") -> str:
+        who = f"agent {self.winning_agent_id} (priority {self.winning_agent_priority})"
+        slot = f"{iso(self.requested.start)} to {iso(self.requested.end)}"
+        if self.reason == "frozen":
+            why = (
+                f"{who} holds it and that booking is final (its bump window has closed), "
+                f"so your priority {self.your_priority} cannot displace it."
+            )
+        else:
+            why = f"{who} holds it; you are priority {self.your_priority}."
+        lines = [
+            f"OUTRANKED — not booked. {slot} is taken: {why} "
+            "Do not retry this slot."
+        ]
+        if self.alternatives:
+            lines.append(
+                "Nearest open slots of the same length (call "
+                f"{booking_tool} with one of them, or offer them to your user):"
+            )
+            lines += [f"{i}. {s.text()}" for i, s in enumerate(self.alternatives, 1)]
+        else:
+            lines.append(
+                "No alternative slot was found"
+                + (f" ({self.alternatives_note})" if self.alternatives_note else "")
+                + ". Look up availability for another window or ask your user."
+            )
+        return "\n".join(lines)
+
+    def mcp_payload(self) -> dict[str, Any]:
+        """agentdraft-mcp's outranked payload (``error: "outranked"``) plus what we add."""
+        return {
+            "error": "outranked",
+            "message": self.text("commit_booking"),
+            **self.data(),
+        }
+
+
+class Failed(_Result):
+    """The request could not be carried out for a reason the model can act on.
+
+    Bad input (a naive time, end before start), a broken owner rule, a hold that
+    already ended, someone else's booking. Infrastructure failures (the store is
+    down, the key is invalid, rate limits) are raised instead: no rewording of the
+    request fixes them.
+    """
+
+    outcome: Literal["error"] = "error"
+    #: Machine code: ``naive_time``, ``invalid_request``, ``outside_working_hours``, …
+    error: str
+    message: str
+    field: str | None = None
+    status: int | None = None
+    #: For a broken owner rule on a write: open slots of the same length nearby.
+    alternatives: list[Slot] = Field(default_factory=list)
+
+    def text(self, booking_tool: str = "the booking tool") -> str:
+        where = f" ({self.field})" if self.field else ""
+        out = f"ERROR {self.error}{where}: {self.message}"
+        if self.alternatives:
+            out += (
+                f"\nOpen slots of the same length nearby (call {booking_tool} with one):\n"
+                + "\n".join(f"{i}. {s.text()}" for i, s in enumerate(self.alternatives, 1))
+            )
+        return out
+
+
+class Released(_Result):
+    """A hold given back before its TTL ran out."""
+
+    outcome: Literal["released"] = "released"
+    hold_id: str
+
+    def text(self) -> str:
+        return f"Released hold {self.hold_id}; the slot is open to other agents again."
+
+
+class Cancelled(_Result):
+    """A booking the agent itself made, cancelled."""
+
+    outcome: Literal["cancelled"] = "cancelled"
+    booking_id: str
+
+    def text(self) -> str:
+        return f"Cancelled booking {self.booking_id}; the slot is open to other agents again."
+
+
+class Availability(_Result):
+    """Open slots of one length inside a search window."""
+
+    outcome: Literal["availability"] = "availability"
+    start: datetime
+    end: datetime
+    duration_minutes: int
+    slots: list[Slot]
+
+    def text(self) -> str:
+        if not self.slots:
+            return (
+                f"No open {self.duration_minutes}-minute slots between {iso(self.start)} and "
+                f"{iso(self.end)}. Try a different window or ask your user."
+            )
+        shown = self.slots[:MAX_SLOTS_IN_TEXT]
+        lines = [f"{len(self.slots)} open slot(s):"]
+        lines += [f"- {iso(s.start)} to {iso(s.end)}" for s in shown]
+        if len(self.slots) > len(shown):
+            lines.append(f"... and {len(self.slots) - len(shown)} more; narrow the window.")
+        return "\n".join(lines)
+
+
+class Identity(_Result):
+    """Who the tools act as: bound when they were built, never chosen by the model."""
+
+    outcome: Literal["identity"] = "identity"
+    agent_id: str
+    user_id: str | None = None
+    priority: int
+    scopes: list[str] = Field(default_factory=list)
+    timezone: str = "UTC"
+
+    def text(self) -> str:
+        return (
+            f"You are agent {self.agent_id} (priority {self.priority}; 1 is highest) booking on "
+            f"calendar {self.user_id}, whose owner's timezone is {self.timezone}."
+        )
+
+
+WriteResult = Annotated[Booked | Lost | Failed, Field(discriminator="outcome")]
+"""What a commit or hold returns."""
+
+Result = Booked | Lost | Failed | Released | Cancelled | Availability | Identity
+
+__all__ = [
+    "Availability",
+    "Booked",
+    "Cancelled",
+    "Failed",
+    "Identity",
+    "Lost",
+    "Released",
+    "Result",
+    "Slot",
+    "WriteResult",
+    "iso",
+]

@@ -1,0 +1,38 @@
+"""The agent examples really run offline, show the race, and show how the loser recovered."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+EXAMPLES = [
+    ("langchain_agents.py", "langchain.agents"),
+    ("crewai_crew.py", "crewai"),
+    ("autogen_agents.py", "autogen_agentchat"),
+    ("mcp_session.py", "mcp"),
+]
+
+
+@pytest.mark.parametrize(("script", "framework"), EXAMPLES, ids=[e[0] for e in EXAMPLES])
+def test_each_agent_example_shows_the_lost_race_and_the_booked_alternative(
+    script: str, framework: str
+) -> None:
+    pytest.importorskip(framework, reason=f"{framework} (its extra) is not installed")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, f"examples/{script}"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "OUTRANKED" in out or '"error": "outranked"' in out
+    calendar = out.split("Calendar (committed):")[1].split("Audit trail")[0]
+    booked = [line.split()[3:6] for line in calendar.strip().splitlines()]
+    # The loser sits on the first offer (09:30), the sales bot on the contested 10:00.
+    assert [(who, prio) for who, _, prio in booked] == [("recruiter", "2"), ("sales-bot", "1")]
+    assert calendar.strip().splitlines()[0].split()[1] == "09:30-10:00"
