@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only; runtime uses __g
         OutrankedToolException,
         ReleaseHoldTool,
         WhoAmITool,
+        get_agentdraft_tools,
         get_tools,
     )
 
@@ -51,6 +52,7 @@ _LAZY = {
         "OutrankedToolException",
         "ReleaseHoldTool",
         "WhoAmITool",
+        "get_agentdraft_tools",
         "get_tools",
     )
 }
@@ -89,6 +91,7 @@ __all__ = [
     "TimeInputError",
     "WhoAmITool",
     "find_alternatives",
+    "get_agentdraft_tools",
     "get_tools",
     "parse_time",
     "resolve_client",

@@ -158,7 +158,7 @@ class WhoAmITool(_AgentDraftTool):
     args_schema: type[BaseModel] = specs.WHOAMI.args
 
 
-_CLASSES: dict[str, type[_AgentDraftTool]] = {
+_CLASSES: dict[str, Any] = {
     cls.spec.name: cls
     for cls in (AvailabilityTool, BookingTool, ConflictAwareBookingTool, HoldTool,
                 ReleaseHoldTool, CancelBookingTool, WhoAmITool)

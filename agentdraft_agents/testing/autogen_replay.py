@@ -55,8 +55,9 @@ class ReactiveReplayClient(ReplayChatCompletionClient):
 
     async def create(self, messages: Sequence[LLMMessage], **kwargs: Any) -> CreateResult:
         i = self._current_index
-        if i < len(self.chat_completions) and callable(self.chat_completions[i]):
-            self.chat_completions[i] = self.chat_completions[i](list(messages))
+        step: Any = self.chat_completions[i] if i < len(self.chat_completions) else None
+        if callable(step):
+            self.chat_completions[i] = step(list(messages))
         return await super().create(messages, **kwargs)
 
     def _tokenize(self, messages: Any) -> tuple[list[str], int]:

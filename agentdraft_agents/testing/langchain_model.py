@@ -55,7 +55,7 @@ class ScriptedChatModel(BaseChatModel):
 
     def bind_tools(self, tools: Sequence[Any], **_: Any) -> ScriptedChatModel:
         """Record the tool names the agent offers; the script already knows what to call."""
-        self.bound_tools = [getattr(t, "name", None) or getattr(t, "__name__", str(t))
+        self.bound_tools = [str(getattr(t, "name", None) or getattr(t, "__name__", t))
                             for t in tools]
         return self
 

@@ -112,3 +112,23 @@ def test_importing_the_package_imports_no_agent_framework() -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, timeout=60, check=True)
     assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize(("module", "framework", "extra"), [
+    ("langchain_tools", "langchain_core", "langchain"),
+    ("crewai_tools", "crewai", "crewai"),
+    ("autogen_tools", "autogen_core", "autogen"),
+    ("mcp_server", "mcp", "mcp"),
+])
+def test_a_missing_framework_names_the_extra_to_install(
+    module: str, framework: str, extra: str
+) -> None:
+    code = (
+        f"import sys; sys.modules[{framework!r}] = None\n"
+        f"try:\n    import agentdraft_agents.{module}\n"
+        "except ImportError as e:\n    print(e)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=60, check=True)
+    assert f"pip install 'agentdraft-agents[{extra}]'" in out.stdout
