@@ -44,15 +44,28 @@ def iso(minutes: float) -> str:
 
 @dataclass
 class Calendar:
-    """One owner on a coordinator, plus ranked agents (clients bound to their keys)."""
+    """One owner on a coordinator, plus ranked agents (clients bound to their keys).
+
+    With ``server_url`` set, agents get the official ``agentdraft.Client`` pointed
+    at this project's HTTP server instead of the in-process client: the tools must
+    behave the same through either.
+    """
 
     coord: Coordinator
     user_id: str
-    clients: dict[int, LocalClient] = field(default_factory=dict)
+    clients: dict[int, Any] = field(default_factory=dict)
+    server_url: str | None = None
 
     def agent(self, priority: int, name: str | None = None) -> LocalClient:
         a = self.coord.agents.create(self.user_id, name=name or f"p{priority}", priority=priority)
-        self.clients[priority] = self.coord.client(a.api_key)
+        if self.server_url is None:
+            self.clients[priority] = self.coord.client(a.api_key)
+        else:
+            import agentdraft
+
+            client = agentdraft.Client(api_key=a.api_key, base_url=self.server_url)
+            client.agent_id = a.agent_id  # type: ignore[attr-defined]
+            self.clients[priority] = client
         return self.clients[priority]
 
     def live(self) -> list[tuple[str, int]]:
@@ -112,6 +125,22 @@ def make_local_cal(local_store: Any) -> Callable[..., Calendar]:
     return _maker(local_store)
 
 
-@pytest.fixture
-def local_cal(make_local_cal: Callable[..., Calendar]) -> Calendar:
-    return make_local_cal()
+@pytest.fixture(scope="session")
+def local_http_server(embedded_dir: Path) -> Iterator[str]:
+    """``coordinator serve`` on the embedded engine the framework tests use."""
+    from server.conftest import start_server_on
+
+    server = start_server_on(["--data-dir", str(embedded_dir)])
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(params=["embedded", "http"])
+def local_cal(request: pytest.FixtureRequest,
+              make_local_cal: Callable[..., Calendar]) -> Calendar:
+    """A calendar whose agents use the in-process client, or the official SDK over HTTP."""
+    cal = make_local_cal()
+    if request.param == "http":
+        pytest.importorskip("agentdraft", reason="the official SDK is in the dev extra")
+        cal.server_url = request.getfixturevalue("local_http_server")
+    return cal

@@ -97,7 +97,8 @@ def test_a_naive_time_is_an_error_result_that_spells_the_fix(local_cal: Calendar
 def test_a_hold_can_be_released_and_a_siblings_booking_not_cancelled(
     local_cal: Calendar,
 ) -> None:
-    theirs = local_cal.agent(1).bookings.commit(start=at(60), end=at(90))
+    sibling = local_cal.agent(1)
+    theirs = sibling.bookings.commit(start=at(60), end=at(90))
 
     async def body(s: ClientSession) -> tuple[Any, Any, Any]:
         held = await s.call_tool("create_hold", {"start": iso(0), "end": iso(30)})
@@ -111,7 +112,7 @@ def test_a_hold_can_be_released_and_a_siblings_booking_not_cancelled(
     assert released.structuredContent == {
         "released": True, "hold_id": held.structuredContent["booking_id"]}
     assert refused.isError is True and refused.structuredContent["error"] == "forbidden"
-    assert local_cal.live() == [(theirs.agent_id, 1)]
+    assert local_cal.live() == [(sibling.agent_id, 1)]
 
 
 def test_the_console_server_speaks_mcp_over_stdio(embedded_dir: Path) -> None:

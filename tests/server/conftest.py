@@ -32,9 +32,16 @@ class HttpServer:
 
 def start_server(redis_url: str, *, dev: bool = True, window_ms: int | None = None,
                  workers: int = 1) -> HttpServer:
+    return start_server_on(["--redis-url", redis_url], dev=dev, window_ms=window_ms,
+                           workers=workers)
+
+
+def start_server_on(store_args: list[str], *, dev: bool = True, window_ms: int | None = None,
+                    workers: int = 1) -> HttpServer:
+    """Start ``coordinator serve`` with the given store arguments; wait until it answers."""
     port = free_port()
     cmd = [sys.executable, "-m", "coordinator", "serve", "--port", str(port),
-           "--redis-url", redis_url, "--workers", str(workers)]
+           *store_args, "--workers", str(workers)]
     if dev:
         cmd.append("--dev")
     if window_ms is not None:
