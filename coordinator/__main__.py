@@ -92,6 +92,26 @@ def cmd_owner_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_webhooks_dispatch(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from .webhooks.dispatcher import Dispatcher, DispatchSettings
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with _open(args) as coord:
+        d = Dispatcher(coord, DispatchSettings(visibility_ms=args.visibility_ms,
+                                               backoff_base_ms=args.backoff_ms))
+        try:
+            d.run_forever(stop)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            d.close()
+    return 0
+
+
 def cmd_embedded_stop(args: argparse.Namespace) -> int:
     from .store.connect import stop_embedded
 
@@ -143,6 +163,15 @@ def build_parser() -> argparse.ArgumentParser:
     _store_args(token)
     token.add_argument("--email", required=True)
     token.set_defaults(func=cmd_owner_token)
+
+    hooks = sub.add_parser("webhooks", help="webhook delivery")
+    hsub = hooks.add_subparsers(dest="webhooks_command", required=True)
+    dispatch = hsub.add_parser("dispatch", help="deliver outbox events until stopped")
+    _store_args(dispatch)
+    dispatch.add_argument("--visibility-ms", type=int, default=30_000,
+                          help="reclaim an unacknowledged event after this idle time")
+    dispatch.add_argument("--backoff-ms", type=int, default=1_000)
+    dispatch.set_defaults(func=cmd_webhooks_dispatch)
 
     emb = sub.add_parser("embedded", help="manage the embedded engine")
     esub = emb.add_subparsers(dest="embedded_command", required=True)

@@ -14,6 +14,7 @@ from .engine import Engine
 from .owners import Owners
 from .rules import Rules
 from .settings import Settings
+from .webhooks.registry import Webhooks
 
 
 class Coordinator:
@@ -31,6 +32,7 @@ class Coordinator:
         self.owners = Owners(self.engine)
         self.agents = Agents(self.engine)
         self.audit = AuditLog(self.engine)
+        self.webhooks = Webhooks(self.engine)
         self.rules = Rules(self.engine)
         self.approvals = Approvals(self.engine)
 

@@ -230,6 +230,9 @@ local function claim(mode)
   }, ids)
   local consent = gate_won(gate, P, rec, now)
   save_booking(P, rec)
+  if rec.status == 'COMMITTED' then
+    emit(P, 'booking.committed', rec.audit_event_id, rec, rec.arb_until_ms)
+  end
   if idem_ttl > 0 then
     redis.call('SET', KEYS[5], cjson.encode({ h = req_hash, r = 'ok', id = bid }), 'EX', idem_ttl)
   end

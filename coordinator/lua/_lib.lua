@@ -103,6 +103,30 @@ local function audit(P, fields, booking_ids)
   return id
 end
 
+-- Webhook outbox: persisted by the same script as the change, and only while the
+-- owner has endpoints registered (P..'hooks'), so a calendar without webhooks pays
+-- one EXISTS. The dispatcher (coordinator/webhooks) delivers and acknowledges.
+-- ``not_before_ms`` holds a commit back until its arbitration window has closed.
+local ENDED_EVENTS = {
+  EVICTED = 'booking.evicted', INVALIDATED = 'hold.invalidated',
+  CANCELLED = 'booking.cancelled',
+}
+
+local function emit(P, event_type, audit_id, rec, not_before_ms)
+  if redis.call('EXISTS', P .. 'hooks') == 0 then return end
+  local user = string.match(P, '{(.-)}')
+  local data = {
+    id = 'evt_' .. user .. '_' .. audit_id, booking_id = rec.id, user_id = user,
+    agent_id = rec.agent_id, priority = rec.priority, status = rec.status,
+    mode = rec.mode, start_ms = rec.start_ms, end_ms = rec.end_ms,
+    title = rec.title, audit_event_id = audit_id,
+    ended_by_booking_id = rec.ended_by, ended_by_agent_id = rec.ended_by_agent_id,
+    ended_by_priority = rec.ended_by_priority,
+  }
+  redis.call('XADD', P .. 'outbox', '*', 'id', data.id, 'type', event_type,
+    'not_before_ms', ms(not_before_ms), 'data', cjson.encode(data))
+end
+
 local function is_live(rec, now)
   if rec.status == 'COMMITTED' then return true end
   if rec.status == 'HOLD' then return rec.expires_ms > now end
@@ -127,6 +151,11 @@ local function end_booking(P, rec, status, now, extra, audit_type, audit_fields)
   local aid = audit(P, fields, { rec.id, extra and extra.ended_by or nil })
   rec.end_audit_id = aid
   save_booking(P, rec)
+  -- A booking displaced inside its arbitration window never won: nothing to announce.
+  local event = ENDED_EVENTS[status]
+  if event and not (extra and extra.lost_in_window) then
+    emit(P, event, aid, rec, 0)
+  end
   return aid
 end
 

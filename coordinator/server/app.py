@@ -28,6 +28,7 @@ from .routes import (
     dashboard,
     owner,
     rules,
+    webhooks,
 )
 from .sessions import Sessions
 
@@ -54,7 +55,7 @@ def create_app(coord: Coordinator, *, dev: bool = False) -> FastAPI:
     app.state.dev = dev
     errors.install(app)
     for module in (bookings, availability, agents, audit, approvals, rules, auth, dashboard,
-                   owner):
+                   owner, webhooks):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["ops"])

@@ -97,3 +97,21 @@ def test_a_missing_field_from_an_authenticated_agent_is_a_422_naming_it(sdk, htt
     assert r.status_code == 422
     assert r.json()["error"] == "invalid_request"
     assert r.json()["field"] == "end"
+
+
+def test_an_owner_registers_lists_and_removes_a_webhook_endpoint(http_server) -> None:
+    with httpx.Client(base_url=http_server.url) as web:
+        token = web.post("/v1/auth/magic-link", json={"email": "hooks@example.com"}).json()
+        web.post("/v1/auth/verify", json={"token": token["dev_token"]})
+        made = web.post("/v1/dashboard/webhooks", json={"url": "https://example.com/hook",
+                                                        "events": ["booking.evicted"]})
+        assert made.status_code == 201
+        assert made.json()["secret"].startswith("whsec_")
+        listed = web.get("/v1/dashboard/webhooks").json()
+        assert [(w["url"], w["events"], w["secret"]) for w in listed] == [
+            ("https://example.com/hook", ["booking.evicted"], None)]
+        bad = web.post("/v1/dashboard/webhooks", json={"url": "ftp://nope.example"})
+        assert bad.status_code == 422 and bad.json()["field"] == "url"
+        gone = web.delete(f"/v1/dashboard/webhooks/{made.json()['endpoint_id']}")
+        assert gone.status_code == 204
+        assert web.get("/v1/dashboard/webhooks").json() == []

@@ -1,0 +1,177 @@
+"""Deliver outbox events to webhook endpoints: at least once, with backoff, crash-safe.
+
+Events are already persisted (by the Lua step that made the change) before any
+network call. Each calendar's outbox is a Redis Stream read through a consumer
+group, so an event a dispatcher read but never acknowledged stays pending: a
+dispatcher killed mid-delivery leaves it there, and the next one claims it once
+it has been idle long enough and delivers it. An event is acknowledged only
+when every subscribed endpoint answered 2xx; the endpoints that already
+answered are remembered so a retry goes only to the others. After
+``max_attempts`` an event moves to the calendar's dead-letter stream.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import redis
+
+from ..coordinator import Coordinator
+from .registry import Endpoint, Webhooks
+from .signing import HEADER, sign
+
+log = logging.getLogger("coordinator.webhooks")
+GROUP = "dispatch"
+_DONE_TTL_SECONDS = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    #: An unacknowledged event is reclaimed from its reader after this long idle.
+    visibility_ms: int = 30_000
+    #: Retry n waits ``backoff_base_ms * 2**(n-1)`` (capped), and at least visibility.
+    backoff_base_ms: int = 1_000
+    backoff_cap_ms: int = 10 * 60_000
+    max_attempts: int = 10
+    http_timeout_seconds: float = 10.0
+    batch: int = 100
+
+
+def _iso(ms: Any) -> str | None:
+    return datetime.fromtimestamp(int(ms) / 1000, tz=UTC).isoformat() if ms else None
+
+
+def envelope(fields: dict[str, str]) -> bytes:
+    """The delivered JSON body: ``{id, type, created, data}``; receivers dedupe on data.id."""
+    data = json.loads(fields["data"])
+    data["start"], data["end"] = _iso(data.pop("start_ms", None)), _iso(data.pop("end_ms", None))
+    created = int(fields["id"].rsplit("_", 1)[1].split("-")[0])
+    body = {"id": fields["id"], "type": fields["type"], "created": _iso(created), "data": data}
+    return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+
+
+class Dispatcher:
+    """One delivery worker; several may run at once (they share the consumer group)."""
+
+    def __init__(self, coord: Coordinator, settings: DispatchSettings | None = None,
+                 *, consumer: str | None = None) -> None:
+        self.coord = coord
+        self.r = coord.redis
+        self.hooks = Webhooks(coord.engine)
+        self.settings = settings or DispatchSettings()
+        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
+        self.http = httpx.Client(timeout=self.settings.http_timeout_seconds)
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- one pass ------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Read new and reclaimable events of every calendar; return deliveries made."""
+        delivered = 0
+        for user_id in self.hooks.owners():
+            delivered += self._calendar(user_id)
+        return delivered
+
+    def run_forever(self, stop: threading.Event, idle_wait_seconds: float = 0.2) -> None:
+        while not stop.is_set():
+            try:
+                if self.run_once() == 0:
+                    stop.wait(idle_wait_seconds)
+            except redis.exceptions.ConnectionError as exc:
+                log.warning("webhook dispatcher lost Redis: %s", exc)
+                stop.wait(1.0)
+
+    def _calendar(self, user_id: str) -> int:
+        k = self.coord.engine.keys
+        stream = k.prefix(user_id) + "outbox"
+        try:
+            self.r.xgroup_create(stream, GROUP, id="0", mkstream=True)
+        except redis.exceptions.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        now_ms = self._now_ms(user_id)
+        entries = list(self._reclaim(stream, now_ms))
+        fresh = self.r.xreadgroup(GROUP, self.consumer, {stream: ">"}, count=self.settings.batch)
+        for _, items in fresh or []:
+            entries += [(eid, fields, 1) for eid, fields in items]
+        endpoints = self.hooks.list(user_id)
+        return sum(self._handle(user_id, stream, eid, f, n, endpoints, now_ms)
+                   for eid, f, n in entries)
+
+    def _now_ms(self, user_id: str) -> int:
+        """The Redis server's clock: the same one that set ``not_before_ms``."""
+        if hasattr(self.r, "get_node_from_key"):
+            node = self.r.get_node_from_key(self.coord.engine.keys.owner(user_id))
+            secs, micros = self.r.time(target_nodes=node)
+        else:
+            secs, micros = self.r.time()
+        return int(secs) * 1000 + int(micros) // 1000
+
+    def _reclaim(self, stream: str, now_ms: int) -> Any:
+        s = self.settings
+        pending = self.r.xpending_range(stream, GROUP, min="-", max="+", count=s.batch,
+                                        idle=s.visibility_ms)
+        for p in pending:
+            n = int(p["times_delivered"])
+            wait = max(s.visibility_ms, min(s.backoff_cap_ms, s.backoff_base_ms * 2 ** (n - 1)))
+            if int(p["time_since_delivered"]) < wait:
+                continue
+            for eid, fields in self.r.xclaim(stream, GROUP, self.consumer, wait,
+                                             [p["message_id"]]):
+                if fields:
+                    yield eid, fields, n + 1
+
+    def _handle(self, user_id: str, stream: str, eid: str, fields: dict[str, str],
+                attempt: int, endpoints: list[Endpoint], now_ms: int) -> int:
+        if now_ms < int(fields.get("not_before_ms") or 0):
+            return 0  # still inside its arbitration window: stays pending, retried later
+        if fields["type"] == "booking.committed" and self._lost_in_window(user_id, fields):
+            self.r.xack(stream, GROUP, eid)
+            return 0
+        done_key = self.coord.engine.keys.prefix(user_id) + f"whdone:{fields['id']}"
+        done = set(self.r.smembers(done_key))
+        body = envelope(fields)
+        ok = True
+        sent = 0
+        for ep in endpoints:
+            if fields["type"] not in ep.events or ep.endpoint_id in done:
+                continue
+            if self._post(ep, body, fields):
+                self.r.sadd(done_key, ep.endpoint_id)
+                self.r.expire(done_key, _DONE_TTL_SECONDS)
+                sent += 1
+            else:
+                ok = False
+        if ok:
+            self.r.xack(stream, GROUP, eid)
+        elif attempt >= self.settings.max_attempts:
+            dead = self.coord.engine.keys.prefix(user_id) + "outbox:dead"
+            self.r.xadd(dead, {**fields, "attempts": str(attempt)})
+            self.r.xack(stream, GROUP, eid)
+            log.error("webhook event %s dead-lettered after %d attempts", fields["id"], attempt)
+        return sent
+
+    def _lost_in_window(self, user_id: str, fields: dict[str, str]) -> bool:
+        bid = json.loads(fields["data"])["booking_id"]
+        raw = self.r.hget(self.coord.engine.keys.bookings(user_id), bid)
+        return bool(raw and json.loads(raw).get("lost_in_window"))
+
+    def _post(self, ep: Endpoint, body: bytes, fields: dict[str, str]) -> bool:
+        headers = {"Content-Type": "application/json", HEADER: sign(ep.secret, body),
+                   "X-AgentDraft-Event": fields["type"], "X-AgentDraft-Event-Id": fields["id"]}
+        try:
+            resp = self.http.post(ep.url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            log.info("webhook %s to %s failed: %s", fields["id"], ep.url, exc)
+            return False
+        return 200 <= resp.status_code < 300

@@ -1,0 +1,96 @@
+"""Webhook endpoints an owner registers: URL, secret, event types.
+
+Endpoints live in the calendar's ``hooks`` hash, whose mere existence switches
+the outbox on in the Lua scripts; the untagged ``hooks_owners`` set tells the
+dispatcher which calendars' outboxes to read.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..engine import Engine, new_id, store_errors
+from ..errors import NotFound, ValidationError
+
+EVENT_TYPES: tuple[str, ...] = (
+    "booking.committed", "booking.evicted", "hold.invalidated", "booking.cancelled",
+    "proposal.created", "proposal.responded", "proposal.confirmed", "proposal.cancelled",
+    "proposal.expired",
+)
+
+
+class Endpoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    endpoint_id: str
+    user_id: str
+    url: str
+    events: tuple[str, ...]
+    secret: str = Field(repr=False)
+
+
+def _check_url(url: object) -> str:
+    if not isinstance(url, str) or len(url) > 2000:
+        raise ValidationError("url", "must be an http(s) URL")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationError("url", f"must be an http(s) URL, got {url!r}")
+    return url
+
+
+def _check_events(events: Iterable[str] | None) -> tuple[str, ...]:
+    if events is None:
+        return EVENT_TYPES
+    if isinstance(events, str):
+        raise ValidationError("events", "must be a list of event types")
+    out = tuple(events)
+    unknown = [e for e in out if e not in EVENT_TYPES]
+    if unknown or not out:
+        raise ValidationError("events", f"unknown or empty {unknown}; known: {list(EVENT_TYPES)}")
+    return out
+
+
+class Webhooks:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def _hooks(self, user_id: str) -> str:
+        return self._engine.keys.prefix(user_id) + "hooks"
+
+    def owners_key(self) -> str:
+        return f"{self._engine.keys.namespace}:hooks_owners"
+
+    def register(self, user_id: str, url: str, *, events: Iterable[str] | None = None,
+                 secret: str | None = None) -> Endpoint:
+        """Add an endpoint; the secret (generated unless given) signs every delivery."""
+        url = _check_url(url)
+        evs = _check_events(events)
+        if secret is not None and (not isinstance(secret, str) or len(secret) < 16):
+            raise ValidationError("secret", "must be at least 16 characters")
+        r = self._engine.redis
+        with store_errors("webhooks.register"):
+            if not r.exists(self._engine.keys.owner(user_id)):
+                raise NotFound(f"no owner {user_id}", error="owner_not_found")
+            ep = Endpoint(endpoint_id=new_id("whe"), user_id=user_id, url=url, events=evs,
+                          secret=secret or "whsec_" + secrets.token_urlsafe(24))
+            r.hset(self._hooks(user_id), ep.endpoint_id, ep.model_dump_json())
+            r.sadd(self.owners_key(), user_id)
+        return ep
+
+    def list(self, user_id: str) -> list[Endpoint]:
+        with store_errors("webhooks.list"):
+            raw = self._engine.redis.hgetall(self._hooks(user_id))
+        return [Endpoint(**json.loads(v)) for _, v in sorted(raw.items())]
+
+    def delete(self, user_id: str, endpoint_id: str) -> None:
+        with store_errors("webhooks.delete"):
+            if not self._engine.redis.hdel(self._hooks(user_id), endpoint_id):
+                raise NotFound(f"no webhook endpoint {endpoint_id}", error="not_found")
+
+    def owners(self) -> list[str]:
+        with store_errors("webhooks.owners"):
+            return sorted(self._engine.redis.smembers(self.owners_key()))

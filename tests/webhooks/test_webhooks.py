@@ -1,0 +1,243 @@
+"""Webhooks end to end: outbox in the same step, signed at-least-once delivery, crash-safe.
+
+The receiver is a real HTTP server on loopback; the dispatcher is the real one,
+in this process or in a subprocess that the test kills mid-delivery.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from servers import RedisServer
+
+from coordinator import Conflict, Coordinator
+from coordinator.webhooks import HEADER, WebhookSignatureError, sign, verify_signature
+from coordinator.webhooks.dispatcher import Dispatcher, DispatchSettings
+
+BASE = datetime(2031, 7, 7, 10, tzinfo=UTC)
+FAST = DispatchSettings(visibility_ms=200, backoff_base_ms=50)
+
+
+def at(minutes: int) -> datetime:
+    return BASE + timedelta(minutes=minutes)
+
+
+class Receiver:
+    """Records every delivery; answers from ``statuses`` (then 200); can hold requests."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[tuple[dict[str, str], bytes]] = []
+        self.statuses: list[int] = []
+        self.hold = threading.Event()
+        self.hold.set()
+        self.arrived = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.deliveries.append((dict(self.headers), body))
+                outer.arrived.set()
+                outer.hold.wait(30)
+                status = outer.statuses.pop(0) if outer.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(b) for _, b in self.deliveries]
+
+    def close(self) -> None:
+        self.hold.set()
+        self.server.shutdown()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def coord(redis_server: RedisServer) -> Iterator[Coordinator]:
+    c = Coordinator.from_url(redis_server.url, arbitration_window_ms=0)
+    yield c
+    c.close()
+
+
+def drain(d: Dispatcher, until: Any, deadline_s: float = 10.0) -> None:
+    """Run dispatcher passes until a condition holds (bounded; no fixed sleeps)."""
+    end = time.monotonic() + deadline_s
+    while True:
+        delivered = d.run_once()
+        if until():
+            return
+        assert time.monotonic() < end, "condition not reached"
+        if delivered == 0:
+            time.sleep(0.02)
+
+
+def test_a_calendar_without_endpoints_writes_no_outbox(coord: Coordinator) -> None:
+    owner = coord.owners.create()
+    bot = coord.client(coord.agents.create(owner.user_id, name="a", priority=1).api_key)
+    bot.bookings.commit(start=at(0), end=at(30))
+    assert coord.redis.exists(coord.engine.keys.prefix(owner.user_id) + "outbox") == 0
+
+
+def test_every_change_persists_its_event_in_the_same_step(coord: Coordinator,
+                                                           receiver: Receiver) -> None:
+    owner = coord.owners.create()
+    coord.webhooks.register(owner.user_id, receiver.url)
+    low = coord.client(coord.agents.create(owner.user_id, name="low", priority=3).api_key)
+    high = coord.client(coord.agents.create(owner.user_id, name="high", priority=1).api_key)
+    hold = low.bookings.hold(start=at(60), end=at(90))
+    victim = low.bookings.commit(start=at(0), end=at(30), bump_window_seconds=3600)
+    winner = high.bookings.commit(start=at(0), end=at(30))   # evicts
+    high.bookings.commit(start=at(60), end=at(90))            # invalidates the hold
+    high.bookings.cancel(winner.booking_id)
+    outbox = coord.redis.xrange(coord.engine.keys.prefix(owner.user_id) + "outbox")
+    seen = [(f["type"], json.loads(f["data"])["booking_id"]) for _, f in outbox]
+    assert ("booking.evicted", victim.booking_id) in seen
+    assert ("hold.invalidated", hold.booking_id) in seen
+    assert ("booking.cancelled", winner.booking_id) in seen
+    assert [t for t, _ in seen].count("booking.committed") == 3
+    # Each event names the audit entry written by the same script.
+    audit_ids = {e.id for e in coord.audit.range(owner.user_id)}
+    assert all(json.loads(f["data"])["audit_event_id"] in audit_ids for _, f in outbox)
+
+
+def test_deliveries_are_signed_and_carry_a_dedupe_id(coord: Coordinator,
+                                                     receiver: Receiver) -> None:
+    owner = coord.owners.create()
+    ep = coord.webhooks.register(owner.user_id, receiver.url, events=["booking.committed"])
+    bot = coord.client(coord.agents.create(owner.user_id, name="a", priority=1).api_key)
+    b = bot.bookings.commit(start=at(0), end=at(30), title="Demo")
+    d = Dispatcher(coord, FAST)
+    drain(d, lambda: len(receiver.deliveries) == 1)
+    headers, body = receiver.deliveries[0]
+    event = verify_signature(body, headers[HEADER], ep.secret)
+    assert event["type"] == "booking.committed"
+    assert event["data"]["booking_id"] == b.booking_id
+    assert event["data"]["id"] == event["id"]
+    assert event["data"]["start"] == at(0).isoformat()
+    with pytest.raises(WebhookSignatureError):
+        verify_signature(body.replace(b"Demo", b"Evil"), headers[HEADER], ep.secret)
+    with pytest.raises(WebhookSignatureError):
+        verify_signature(body, headers[HEADER], "whsec_wrong_secret_value")
+    with pytest.raises(WebhookSignatureError):
+        verify_signature(body, sign(ep.secret, body, int(time.time()) - 3600), ep.secret)
+    d.close()
+
+
+def test_a_failing_endpoint_is_retried_until_it_accepts(coord: Coordinator,
+                                                         receiver: Receiver) -> None:
+    owner = coord.owners.create()
+    coord.webhooks.register(owner.user_id, receiver.url)
+    bot = coord.client(coord.agents.create(owner.user_id, name="a", priority=1).api_key)
+    bot.bookings.commit(start=at(0), end=at(30))
+    receiver.statuses = [500, 503]
+    d = Dispatcher(coord, FAST)
+    drain(d, lambda: len(receiver.deliveries) == 3)
+    ids = {e["data"]["id"] for e in receiver.events()}
+    assert len(ids) == 1  # the same event three times: receivers dedupe on data.id
+    stream = coord.engine.keys.prefix(owner.user_id) + "outbox"
+    drain(d, lambda: coord.redis.xpending(stream, "dispatch")["pending"] == 0)
+    d.close()
+
+
+def test_a_commit_inside_its_window_is_announced_only_if_it_won(redis_server,
+                                                                 receiver: Receiver) -> None:
+    coord = Coordinator.from_url(redis_server.url, arbitration_window_ms=2000)
+    owner = coord.owners.create()
+    coord.webhooks.register(owner.user_id, receiver.url, events=["booking.committed",
+                                                                 "booking.evicted"])
+    top = coord.client(coord.agents.create(owner.user_id, name="top", priority=1).api_key)
+    low = coord.client(coord.agents.create(owner.user_id, name="low", priority=2).api_key)
+    out: dict[str, Any] = {}
+    t = threading.Thread(target=lambda: out.setdefault("r", _try(low)))
+    t.start()
+    stream = coord.engine.keys.prefix(owner.user_id) + "outbox"
+    end = time.monotonic() + 10
+    while coord.redis.xlen(stream) == 0:
+        assert time.monotonic() < end
+        time.sleep(0.005)
+    won = top.bookings.commit(start=at(0), end=at(30))
+    t.join(10)
+    assert isinstance(out["r"], Conflict)
+    d = Dispatcher(coord, FAST)
+    drain(d, lambda: coord.redis.xpending(stream, "dispatch")["pending"] == 0
+          and len(receiver.deliveries) >= 1)
+    events = receiver.events()
+    assert [(e["type"], e["data"]["booking_id"]) for e in events] == [
+        ("booking.committed", won.booking_id)]
+    d.close()
+    coord.close()
+
+
+def _try(client: Any) -> Any:
+    try:
+        return client.bookings.commit(start=at(0), end=at(30))
+    except Conflict as c:
+        return c
+
+
+def test_a_dispatcher_killed_mid_delivery_loses_nothing(redis_server: RedisServer,
+                                                        coord: Coordinator,
+                                                        receiver: Receiver) -> None:
+    owner = coord.owners.create()
+    coord.webhooks.register(owner.user_id, receiver.url)
+    bot = coord.client(coord.agents.create(owner.user_id, name="a", priority=1).api_key)
+    b = bot.bookings.commit(start=at(0), end=at(30))
+    receiver.hold.clear()  # the first delivery hangs until the test lets it go
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coordinator", "webhooks", "dispatch", "--redis-url",
+         redis_server.url, "--visibility-ms", "200", "--backoff-ms", "50"],
+        env={**os.environ},
+    )
+    try:
+        assert receiver.arrived.wait(30), "the dispatcher never delivered"
+        proc.send_signal(signal.SIGKILL)  # killed between reading the event and its ack
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    receiver.hold.set()
+    stream = coord.engine.keys.prefix(owner.user_id) + "outbox"
+    assert coord.redis.xpending(stream, "dispatch")["pending"] == 1
+    d = Dispatcher(coord, FAST)
+    drain(d, lambda: coord.redis.xpending(stream, "dispatch")["pending"] == 0)
+    assert {e["data"]["booking_id"] for e in receiver.events()} == {b.booking_id}
+    assert len(receiver.deliveries) == 2  # the interrupted attempt, then the redelivery
+    d.close()
+
+
+def test_bad_registrations_name_the_field(coord: Coordinator) -> None:
+    from coordinator import ValidationError
+
+    owner = coord.owners.create()
+    for kwargs, field in [({"url": "ftp://x"}, "url"),
+                          ({"url": "http://x", "events": ["booking.exploded"]}, "events"),
+                          ({"url": "http://x", "secret": "short"}, "secret")]:
+        with pytest.raises(ValidationError) as err:
+            coord.webhooks.register(owner.user_id, **kwargs)
+        assert err.value.field == field
+    assert coord.webhooks.list(owner.user_id) == []
