@@ -159,15 +159,6 @@ local function end_booking(P, rec, status, now, extra, audit_type, audit_fields)
   return aid
 end
 
--- Authenticate inside the atomic step: nil when the key hash matches an active
--- agent, else the error code. An empty hash is the coordinator acting for itself.
-local function check_agent(agent_key, key_hash)
-  if key_hash == '' then return nil end
-  local a = redis.call('HMGET', agent_key, 'key_hash', 'status')
-  if not a[1] then return 'unauthorized' end
-  if a[2] ~= 'active' or a[1] ~= key_hash then return 'unauthorized' end
-  return nil
-end
 
 -- Is stream id a ("ms-seq") strictly before b? Compared as numbers, not text.
 local function stream_id_before(a, b)

@@ -10,8 +10,6 @@
 local P = prefix_of(KEYS[1])
 local agent_id, id = ARGV[1], ARGV[2]
 local now = now_ms()
-local denied = check_agent(KEYS[5], ARGV[3])
-if denied then return cjson.encode({ r = 'error', error = denied }) end
 local refused = authorize(KEYS[5], KEYS[6], ARGV[3], 'bookings:write',
   cjson.decode(ARGV[4]), now)
 if refused then return cjson.encode(refused) end
