@@ -18,11 +18,14 @@ from .errors import (
     AuthError,
     Conflict,
     ConsentRequired,
+    DuplicateResponse,
     Gone,
     IdempotencyMismatch,
     InvalidState,
     NotFound,
     RateLimited,
+    ResolutionFailed,
+    ResolutionInProgress,
     RuleViolation,
     StaleAvailability,
     StoreUnavailable,
@@ -39,6 +42,7 @@ from .models import (
     Owner,
     Slot,
 )
+from .proposals import Proposal, ProposalSlot, Resolution
 from .ruleset import OwnerRules, RuleSet
 from .settings import Settings
 
@@ -59,13 +63,19 @@ __all__ = [
     "ConsentRequired",
     "Coordinator",
     "Displacement",
+    "DuplicateResponse",
     "Gone",
     "IdempotencyMismatch",
     "InvalidState",
     "NotFound",
     "Owner",
     "OwnerRules",
+    "Proposal",
+    "ProposalSlot",
     "RateLimited",
+    "Resolution",
+    "ResolutionFailed",
+    "ResolutionInProgress",
     "RuleSet",
     "RuleViolation",
     "Settings",

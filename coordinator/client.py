@@ -17,6 +17,7 @@ from .access import ANY, BOOKINGS_READ, RULES_READ, authorize
 from .approvals import ClientApprovals
 from .availability import Availability
 from .models import AgentIdentity, AuditEntry, Booking
+from .proposals.api import ClientProposals
 from .ruleset import OwnerRules
 
 if TYPE_CHECKING:
@@ -167,6 +168,7 @@ class LocalClient:
         self.approvals = ClientApprovals(self)
         self.rules = _Rules(self)
         self.audit = _Audit(self)
+        self.proposals = ClientProposals(self)
 
     def _authorize(self, scope: str) -> None:
         authorize(self._coord.engine, self.user_id, self.agent_id, self._key_hash, scope)

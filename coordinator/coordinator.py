@@ -12,6 +12,7 @@ from .audit import AuditLog
 from .client import LocalClient
 from .engine import Engine
 from .owners import Owners
+from .proposals import Proposals, ProposalService, ProposalTimers
 from .rules import Rules
 from .settings import Settings
 from .webhooks.registry import Webhooks
@@ -35,6 +36,9 @@ class Coordinator:
         self.webhooks = Webhooks(self.engine)
         self.rules = Rules(self.engine)
         self.approvals = Approvals(self.engine)
+        timers = ProposalTimers(self.engine)
+        timers.service = ProposalService(self.engine, timers)
+        self.proposals = Proposals(timers.service)
 
     @classmethod
     def embedded(
@@ -47,7 +51,10 @@ class Coordinator:
         """
         from .store.connect import open_embedded
 
-        return cls(open_embedded(data_dir), Settings(**settings))
+        coord = cls(open_embedded(data_dir), Settings(**settings))
+        # A restarted embedded coordinator fires the deadlines it missed at once.
+        coord.proposals.timers.start_if_pending()
+        return coord
 
     @classmethod
     def from_url(cls, url: str, *, cluster: bool | None = None, **settings: Any) -> Coordinator:
@@ -65,6 +72,7 @@ class Coordinator:
         return LocalClient(self, api_key)
 
     def close(self) -> None:
+        self.proposals.timers.stop()
         self.redis.close()
 
     def __enter__(self) -> Coordinator:

@@ -237,6 +237,64 @@ class StaleAvailability(Gone):
     status = 410
 
 
+class DuplicateResponse(InvalidState):
+    """409: this participant already answered the proposal; an answer is final."""
+
+    error = "duplicate_response"
+
+
+class ResolutionInProgress(InvalidState):
+    """409: a resolution of this proposal is booking its slot right now.
+
+    It settles within the arbitration window (or, if its resolver died, once its
+    lease runs out); retry after ``retry_after_ms``.
+    """
+
+    error = "resolution_in_progress"
+
+
+class ResolutionFailed(Conflict):
+    """409: a proposal's resolution could not book its winning slot; it stays pending.
+
+    The booking went through the normal commit path with the organizer's priority,
+    so a better-ranked agent (``winning_agent_id`` at ``winning_agent_priority``),
+    an owner's rule or the approval gate can refuse it: ``cause`` says which
+    (``outranked``, ``frozen``, ``evicted``, a rule code, ``consent_required``,
+    ``no_slot_left``). The slot is marked failed on the proposal and skipped from
+    now on: resolve again to book the next-best of ``remaining_slot_ids``, or
+    cancel and open a new proposal.
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        proposal_id: str,
+        slot_id: str | None,
+        cause: str,
+        remaining_slot_ids: list[str],
+        winning_booking_id: str | None = None,
+        winning_agent_id: str | None = None,
+        winning_agent_priority: int | None = None,
+        your_priority: int | None = None,
+        audit_event_id: str | None = None,
+    ) -> None:
+        super().__init__(
+            detail, reason=cause, winning_booking_id=winning_booking_id,
+            winning_agent_id=winning_agent_id, winning_agent_priority=winning_agent_priority,
+            your_priority=your_priority, audit_event_id=audit_event_id,
+        )
+        self.error = "resolution_failed"
+        self.cause = cause
+        self.proposal_id = proposal_id
+        self.slot_id = slot_id
+        self.remaining_slot_ids = remaining_slot_ids
+        self.context.update(
+            proposal_id=proposal_id, slot_id=slot_id, cause=cause,
+            remaining_slot_ids=remaining_slot_ids, proposal_status="pending",
+        )
+
+
 class StoreUnavailable(AgentDraftError):
     """503: the coordinator cannot reach its Redis.
 
@@ -254,11 +312,14 @@ __all__ = [
     "AuthError",
     "Conflict",
     "ConsentRequired",
+    "DuplicateResponse",
     "Gone",
     "IdempotencyMismatch",
     "InvalidState",
     "NotFound",
     "RateLimited",
+    "ResolutionFailed",
+    "ResolutionInProgress",
     "RuleViolation",
     "StaleAvailability",
     "StoreUnavailable",

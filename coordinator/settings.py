@@ -36,6 +36,13 @@ class Settings:
     rate_limit_burst: int = 600
     #: How long a generic approval request waits for a person unless it says otherwise.
     approval_ttl_seconds: float = 3600.0
+    #: A proposal created without ``expires_at`` lapses after this long.
+    proposal_ttl_seconds: float = 7 * 24 * 3600.0
+    #: A resolution booking its slot holds the proposal this long; if its resolver
+    #: dies, the timer (or the next call) settles it from what the commit left behind.
+    proposal_resolution_lease_seconds: float = 30.0
+    #: Run the proposal timer (expiry without API calls) in this process.
+    run_proposal_timer: bool = True
     #: Prefix of every Redis key, so several coordinators can share one Redis.
     namespace: str = "ad"
 
@@ -49,6 +56,8 @@ class Settings:
             "rate_limit_per_second": (0.0001, 1_000_000),
             "rate_limit_burst": (1, 1_000_000),
             "approval_ttl_seconds": (0.05, 30 * 24 * 3600),
+            "proposal_ttl_seconds": (0.05, 90 * 24 * 3600),
+            "proposal_resolution_lease_seconds": (0.05, 3600),
         }
         for f in fields(self):
             if f.name not in limits:

@@ -60,6 +60,30 @@ class Keys:
         """Pushed when an approval is decided, to wake ``approvals.wait``."""
         return self.prefix(user_id) + f"apwake:{approval_id}"
 
+    def proposals(self, user_id: str) -> str:
+        """Hash of the calendar's multi-slot proposals: proposal id -> JSON record."""
+        return self.prefix(user_id) + "proposals"
+
+    def proposal_index(self, proposal_id: str) -> str:
+        """Untagged: proposal id -> owner id, so ``proposals.get(id)`` needs no owner."""
+        return f"{self.namespace}:proposalidx:{proposal_id}"
+
+    def proposal_timers(self) -> str:
+        """Sorted set ``<user_id> <proposal_id>`` -> when the timer must visit (ms).
+
+        One per namespace, tagged ``{proposal-timers}`` with its wake-up lists so a
+        timer can block on them together even on a Cluster.
+        """
+        return f"{self.namespace}:{{proposal-timers}}:due"
+
+    def proposal_timers_wake(self) -> str:
+        """Pushed when a timer is added, so a sleeping timer re-reads the next deadline."""
+        return f"{self.namespace}:{{proposal-timers}}:wake"
+
+    def proposal_timers_stop(self, token: str) -> str:
+        """Pushed to stop one timer thread without waiting out its block."""
+        return f"{self.namespace}:{{proposal-timers}}:stop:{token}"
+
     def api_key(self, key_hash: str) -> str:
         """Untagged: maps a key's SHA-256 to its owner and agent."""
         return f"{self.namespace}:apikey:{key_hash}"

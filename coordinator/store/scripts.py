@@ -33,6 +33,13 @@ TRANSITIONS = (
     "approval_request",
     "approval_read",
     "approval_resolve",
+    "proposal_create",
+    "proposal_read",
+    "proposal_respond",
+    "proposal_resolve",
+    "proposal_finish",
+    "proposal_cancel",
+    "proposal_tick",
 )
 
 
@@ -67,6 +74,13 @@ class Scripts:
     approval_request: Any
     approval_read: Any
     approval_resolve: Any
+    proposal_create: Any
+    proposal_read: Any
+    proposal_respond: Any
+    proposal_resolve: Any
+    proposal_finish: Any
+    proposal_cancel: Any
+    proposal_tick: Any
 
     @classmethod
     def register(cls, client: Any) -> Scripts:

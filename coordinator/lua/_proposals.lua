@@ -1,0 +1,256 @@
+-- _proposals.lua: the multi-slot proposal state machine (seed 004), shared by every
+-- proposal_*.lua script. Each script is one transition; all of them run the same
+-- checks here, so two participants answering at once, an answer racing a resolve,
+-- or a resolve racing the expiry are serialised by Redis and cannot corrupt a record.
+--
+-- Every proposal script takes the same KEYS and ARGV:
+--   KEYS[1] P..'owner'   KEYS[2] P..'proposals'   KEYS[3] P..'audit'
+--   KEYS[4] P..'agent:<caller>'   KEYS[5] P..'rl:<caller>'   KEYS[6] P..'agents'
+--   ARGV[1] SHA-256 of the caller's API key ('' = the coordinator acting for the owner)
+--   ARGV[2] JSON {rate, burst} default limits   ARGV[3] caller agent_id ('' = owner)
+--   ARGV[4] proposal id   ARGV[5] JSON payload of the transition
+--
+-- P..'proposals' is a hash: proposal id -> JSON record
+--   id, title, description, calendar_id, organizer_agent_id, participant_agent_ids[],
+--   slots[{id, start_ms, end_ms, weight_u, calendar_id}]  (weight_u = weight in
+--     millionths, so scores add exactly: no 0.1 + 0.2 surprises in a tie)
+--   responses {agent_id -> {response, selected_slot_id?, counter_slots?, message?,
+--     responded_ms, audit_event_id}}, n_responses
+--   status pending|confirmed|cancelled|expired, reason?, expires_ms, created_ms, updated_ms
+--   resolving? {slot_id, token, lease_ms, idem_key, by}: a resolution is booking its
+--     slot through the normal commit path (outside this script, so it waits out the
+--     arbitration window like every other write); the lease lets anyone settle it if
+--     the resolver died
+--   failures[{slot_id, cause, detail, winning_*, audit_event_id, at_ms}]: slots a
+--     resolution could not book; later resolutions skip them
+--   resolved_slot_id?, created_event_id? (the booking), attempts
+
+local SCORE_U = { accept = 1000000, counter = 300000, decline = 0 }
+
+local function load_proposal(P, id)
+  local raw = redis.call('HGET', P .. 'proposals', id)
+  if not raw then return nil end
+  local p = cjson.decode(raw)
+  -- cjson turns an empty array into {}; keep the arrays arrays.
+  if next(p.failures or {}) == nil then p.failures = {} end
+  return p
+end
+
+local function save_proposal(P, p, now)
+  p.updated_ms = now
+  local raw = cjson.encode(p)
+  -- An empty Lua table encodes as {}; the Python side reads it as an empty list.
+  redis.call('HSET', P .. 'proposals', p.id, raw)
+end
+
+local function find_slot(p, slot_id)
+  for _, s in ipairs(p.slots) do
+    if s.id == slot_id then return s end
+  end
+  return nil
+end
+
+local function is_participant(p, agent_id)
+  for _, a in ipairs(p.participant_agent_ids) do
+    if a == agent_id then return true end
+  end
+  return false
+end
+
+-- The webhook outbox entry for a proposal event (only when the owner has endpoints).
+local function emit_proposal(P, event_type, audit_id, p, extra)
+  if redis.call('EXISTS', P .. 'hooks') == 0 then return end
+  local user = string.match(P, '{(.-)}')
+  local data = {
+    id = 'evt_' .. user .. '_' .. audit_id, proposal_id = p.id, user_id = user,
+    calendar_id = p.calendar_id, status = p.status, title = p.title,
+    organizer_agent_id = p.organizer_agent_id, audit_event_id = audit_id,
+  }
+  if extra then for k, v in pairs(extra) do data[k] = v end end
+  redis.call('XADD', P .. 'outbox', '*', 'id', data.id, 'type', event_type,
+    'not_before_ms', '0', 'data', cjson.encode(data))
+end
+
+local function proposal_audit(P, kind, p, now, fields, booking_ids)
+  local f = { 'type', kind, 'ts', ms(now), 'proposal_id', p.id }
+  for i = 1, #fields do f[#f + 1] = fields[i] end
+  return audit(P, f, booking_ids)
+end
+
+local function slot_event(s)
+  return { id = s.id, start_ms = s.start_ms, end_ms = s.end_ms,
+    weight = s.weight_u / 1000000, calendar_id = s.calendar_id }
+end
+
+-- A terminal transition: confirmed, cancelled or expired. Audited and announced.
+local function finish(P, p, status, reason, now, fields, extra, booking_ids)
+  p.status = status
+  p.reason = reason
+  p.resolving = nil
+  p.ended_ms = now
+  local f = fields or {}
+  if reason then f[#f + 1] = 'reason'; f[#f + 1] = reason end
+  local aid = proposal_audit(P, 'proposal.' .. status, p, now, f, booking_ids)
+  p.end_audit_id = aid
+  save_proposal(P, p, now)
+  local data = extra or {}
+  if reason then data.reason = reason end
+  emit_proposal(P, 'proposal.' .. status, aid, p, data)
+  return aid
+end
+
+local function confirm(P, p, slot, booking_id, now)
+  p.resolved_slot_id = slot.id
+  p.created_event_id = booking_id
+  return finish(P, p, 'confirmed', nil, now,
+    { 'slot_id', slot.id, 'booking_id', booking_id, 'agent_id', p.organizer_agent_id },
+    { resolved_slot = slot_event(slot), created_event_id = booking_id }, { booking_id })
+end
+
+-- Record that a resolution could not book its slot; the proposal stays pending.
+local function record_failure(P, p, outcome, now)
+  local slot_id = p.resolving.slot_id
+  p.resolving = nil
+  local f = {
+    slot_id = slot_id, cause = outcome.cause or 'failed', detail = outcome.detail,
+    winning_booking_id = outcome.winning_booking_id,
+    winning_agent_id = outcome.winning_agent_id,
+    winning_agent_priority = outcome.winning_agent_priority,
+    your_priority = outcome.your_priority, consent_request_id = outcome.consent_request_id,
+    booking_id = outcome.booking_id, at_ms = now,
+  }
+  local fields = { 'slot_id', slot_id, 'cause', f.cause }
+  if f.winning_booking_id then
+    fields[#fields + 1] = 'winning_booking_id'; fields[#fields + 1] = f.winning_booking_id
+  end
+  if f.winning_agent_id then
+    fields[#fields + 1] = 'winning_agent_id'; fields[#fields + 1] = f.winning_agent_id
+    fields[#fields + 1] = 'winning_agent_priority'
+    fields[#fields + 1] = ms(f.winning_agent_priority or 0)
+  end
+  f.audit_event_id = proposal_audit(P, 'proposal.resolution_failed', p, now, fields,
+    { f.booking_id, f.winning_booking_id })
+  p.failures[#p.failures + 1] = f
+  save_proposal(P, p, now)
+  return f
+end
+
+-- A resolution whose lease ran out (its resolver died, or is very late): settle it from
+-- what the commit path left behind, found by the resolution's own idempotency key.
+-- Returns 'busy' while the lease holds (or the booking's window is still open).
+local function settle_stale(P, p, now)
+  local r = p.resolving
+  if not r then return 'none' end
+  if r.lease_ms > now then return 'busy' end
+  local stored = redis.call('GET', P .. 'idem:' .. p.organizer_agent_id .. ':' .. r.idem_key)
+  if stored then
+    local s = cjson.decode(stored)
+    if s.r == 'ok' then
+      local b = load_booking(P, s.id)
+      if b and b.status == 'COMMITTED' then
+        if (b.arb_until_ms or 0) > now then return 'busy' end
+        confirm(P, p, find_slot(p, r.slot_id), b.id, now)
+        return 'confirmed'
+      end
+      record_failure(P, p, { cause = 'lost', booking_id = s.id,
+        winning_booking_id = b and b.ended_by or nil,
+        winning_agent_id = b and b.ended_by_agent_id or nil,
+        winning_agent_priority = b and b.ended_by_priority or nil,
+        detail = 'the resolution booking did not survive' }, now)
+      return 'failed'
+    end
+    local c = s.c or {}
+    record_failure(P, p, { cause = c.reason or 'outranked', detail = 'slot taken',
+      winning_booking_id = c.winning_booking_id, winning_agent_id = c.winning_agent_id,
+      winning_agent_priority = c.winning_agent_priority }, now)
+    return 'failed'
+  end
+  -- The resolver never reached the commit: nothing to undo, nothing learned.
+  p.resolving = nil
+  proposal_audit(P, 'proposal.resolution_abandoned', p, now, { 'slot_id', r.slot_id }, nil)
+  save_proposal(P, p, now)
+  return 'abandoned'
+end
+
+-- Lapse a pending proposal whose expires_at has passed. A resolution in flight gets
+-- to finish first (it started before the deadline); the timer comes back for it.
+local function expire_if_due(P, p, now)
+  if p.status ~= 'pending' or now < p.expires_ms then return p end
+  if p.resolving then
+    local st = settle_stale(P, p, now)
+    if st == 'busy' or st == 'confirmed' then return p end
+  end
+  finish(P, p, 'expired', nil, now, {}, nil, nil)
+  return p
+end
+
+-- seed 004's pickBestSlot: score = weight + sum over answers naming the slot
+-- (accept 1.0, counter 0.3, decline 0); ties go to the earliest start, then to the
+-- order the organizer listed. Slots a resolution already failed to book are skipped.
+-- Returns slot, nil | nil, 'all_declined' | nil, 'no_slot_left'.
+local function pick_slot(p)
+  local scores, n, declines = {}, 0, 0
+  for _, r in pairs(p.responses) do
+    n = n + 1
+    if r.response == 'decline' then declines = declines + 1 end
+    if r.selected_slot_id then
+      scores[r.selected_slot_id] = (scores[r.selected_slot_id] or 0) + SCORE_U[r.response]
+    end
+  end
+  if n > 0 and declines == n then return nil, 'all_declined' end
+  local failed = {}
+  for _, f in ipairs(p.failures) do failed[f.slot_id] = true end
+  local best, best_score = nil, nil
+  for _, s in ipairs(p.slots) do
+    if not failed[s.id] then
+      local sc = s.weight_u + (scores[s.id] or 0)
+      if not best or sc > best_score or (sc == best_score and s.start_ms < best.start_ms) then
+        best, best_score = s, sc
+      end
+    end
+  end
+  if not best then return nil, 'no_slot_left' end
+  return best, nil
+end
+
+-- Start a resolution: pick the slot and take the lease, or end the proposal
+-- (all declined). Returns a reply table for the caller to act on.
+local function begin_resolution(P, p, now, by, lease_ms)
+  local slot, why = pick_slot(p)
+  if why == 'all_declined' then
+    finish(P, p, 'cancelled', 'all_declined', now, { 'by', by }, nil, nil)
+    return { outcome = 'cancelled' }
+  end
+  if not slot then
+    return { outcome = 'no_slot_left' }
+  end
+  local st = redis.call('HGET', P .. 'agent:' .. p.organizer_agent_id, 'status')
+  if st ~= 'active' then
+    return { outcome = 'organizer_inactive' }
+  end
+  p.attempts = (p.attempts or 0) + 1
+  p.resolving = {
+    slot_id = slot.id, token = p.id .. ':' .. ms(p.attempts), lease_ms = now + lease_ms,
+    idem_key = 'proposal:' .. p.id .. ':' .. ms(p.attempts), by = by,
+  }
+  proposal_audit(P, 'proposal.resolving', p, now,
+    { 'slot_id', slot.id, 'by', by, 'agent_id', p.organizer_agent_id }, nil)
+  save_proposal(P, p, now)
+  return { outcome = 'booking', slot = slot, resolving = p.resolving }
+end
+
+-- The common head of every agent-facing proposal script: key, scope, token, record,
+-- lazy expiry. Returns P, now, p or nil, error reply.
+local function open_proposal(scope, need_record)
+  local P = prefix_of(KEYS[1])
+  local now = now_ms()
+  local refused = authorize(KEYS[4], KEYS[5], ARGV[1], scope, cjson.decode(ARGV[2]), now)
+  if refused then return nil, nil, nil, refused end
+  if redis.call('EXISTS', KEYS[1]) == 0 then
+    return nil, nil, nil, { r = 'error', error = 'owner_unknown' }
+  end
+  if not need_record then return P, now, nil, nil end
+  local p = load_proposal(P, ARGV[4])
+  if not p then return nil, nil, nil, { r = 'error', error = 'not_found' } end
+  return P, now, expire_if_due(P, p, now), nil
+end

@@ -1,0 +1,64 @@
+-- proposal_create.lua: an organizer agent offers candidate slots to participant agents.
+-- @include _access.lua
+-- @include _proposals.lua
+-- KEYS/ARGV: see _proposals.lua. ARGV[5] = JSON of the new record as validated by
+-- coordinator/proposals (id, title, description, calendar_id, organizer_agent_id,
+-- participant_agent_ids, slots with ids and weight_u, expires_ms?, default_ttl_ms,
+-- max_ttl_ms); without expires_ms the proposal lapses default_ttl_ms from now.
+-- Returns JSON {r='ok', proposal, now, replay?} | {r='error', error='agent_unknown'|
+--   'organizer_inactive'|'expires_in_past'|'forbidden'|..., agent_id?}
+-- The id is derived from the caller's idempotency key when it gave one, so a retried
+-- create returns the proposal it made instead of opening a second one.
+local P, now, _, refused = open_proposal('bookings:write', false)
+if refused then return cjson.encode(refused) end
+local req = cjson.decode(ARGV[5])
+if ARGV[3] ~= '' and ARGV[3] ~= req.organizer_agent_id then
+  return cjson.encode({ r = 'error', error = 'forbidden' })
+end
+local existing = load_proposal(P, ARGV[4])
+if existing then
+  if existing.organizer_agent_id ~= req.organizer_agent_id then
+    return cjson.encode({ r = 'error', error = 'forbidden' })
+  end
+  return cjson.encode({ r = 'ok', proposal = expire_if_due(P, existing, now), now = now,
+    replay = true })
+end
+if redis.call('ZSCORE', KEYS[6], req.organizer_agent_id) == false then
+  return cjson.encode({ r = 'error', error = 'agent_unknown', agent_id = req.organizer_agent_id,
+    field = 'organizer_agent_id' })
+end
+if redis.call('HGET', P .. 'agent:' .. req.organizer_agent_id, 'status') ~= 'active' then
+  return cjson.encode({ r = 'error', error = 'organizer_inactive' })
+end
+for i, a in ipairs(req.participant_agent_ids) do
+  if redis.call('ZSCORE', KEYS[6], a) == false then
+    return cjson.encode({ r = 'error', error = 'agent_unknown', agent_id = a,
+      field = 'participant_agent_ids[' .. (i - 1) .. ']' })
+  end
+end
+if not req.expires_ms then req.expires_ms = now + req.default_ttl_ms end
+req.default_ttl_ms = nil
+if req.expires_ms <= now then
+  return cjson.encode({ r = 'error', error = 'expires_in_past', now = now })
+end
+if req.expires_ms - now > req.max_ttl_ms then
+  return cjson.encode({ r = 'error', error = 'expires_too_far', now = now })
+end
+req.max_ttl_ms = nil
+local p = req
+p.status = 'pending'
+p.responses = {}
+p.n_responses = 0
+p.failures = {}
+p.attempts = 0
+p.created_ms = now
+local slots = {}
+for _, s in ipairs(p.slots) do slots[#slots + 1] = slot_event(s) end
+p.audit_event_id = proposal_audit(P, 'proposal.created', p, now, {
+  'agent_id', p.organizer_agent_id, 'participants', table.concat(p.participant_agent_ids, ' '),
+  'slots', ms(#p.slots), 'expires', ms(p.expires_ms) }, nil)
+save_proposal(P, p, now)
+emit_proposal(P, 'proposal.created', p.audit_event_id, p, {
+  description = p.description, participant_agent_ids = p.participant_agent_ids,
+  slots = slots, expires_ms = p.expires_ms })
+return cjson.encode({ r = 'ok', proposal = p, now = now })

@@ -1,0 +1,12 @@
+-- proposal_read.lua: one proposal as it stands, lapsing it first if its time ran out.
+-- @include _access.lua
+-- @include _proposals.lua
+-- KEYS/ARGV: see _proposals.lua (ARGV[5] unused).
+-- Returns JSON {r='ok', proposal, now} | {r='error', error='not_found'|'forbidden'|...}
+-- An agent sees the proposals it organises or was invited to; the owner sees all.
+local P, now, p, refused = open_proposal('bookings:read', true)
+if refused then return cjson.encode(refused) end
+if ARGV[3] ~= '' and ARGV[3] ~= p.organizer_agent_id and not is_participant(p, ARGV[3]) then
+  return cjson.encode({ r = 'error', error = 'forbidden' })
+end
+return cjson.encode({ r = 'ok', proposal = p, now = now })

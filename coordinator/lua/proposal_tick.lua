@@ -1,0 +1,19 @@
+-- proposal_tick.lua: the timer's visit (coordinator-internal, no key): lapse a proposal
+-- whose expires_at passed, or settle a resolution whose resolver died.
+-- @include _access.lua
+-- @include _proposals.lua
+-- KEYS/ARGV: see _proposals.lua (ARGV[1] = '', ARGV[5] unused).
+-- Returns JSON {r='ok', status, next_ms?}: next_ms = when the timer should come back
+-- (the proposal is still pending), absent when it is terminal or gone.
+local P, now, _, refused = open_proposal('', false)
+if refused then return cjson.encode({ r = 'ok', status = 'gone' }) end
+local p = load_proposal(P, ARGV[4])
+if not p then return cjson.encode({ r = 'ok', status = 'gone' }) end
+if p.status == 'pending' and p.resolving then settle_stale(P, p, now) end
+p = expire_if_due(P, p, now)
+if p.status ~= 'pending' then
+  return cjson.encode({ r = 'ok', status = p.status, now = now })
+end
+local next_ms = p.expires_ms
+if p.resolving and p.resolving.lease_ms < next_ms then next_ms = p.resolving.lease_ms end
+return cjson.encode({ r = 'ok', status = p.status, next_ms = next_ms, now = now })
