@@ -112,6 +112,24 @@ def cmd_webhooks_dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_proposals_timer(args: argparse.Namespace) -> int:
+    """Fire proposal deadlines (expiry, dead resolvers) until stopped."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with _open(args) as coord:
+        timers = coord.proposals.timers
+        timers.ensure_running()
+        print(f"proposal timer running; {timers.pending()} deadline(s) waiting", flush=True)
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
 def cmd_embedded_stop(args: argparse.Namespace) -> int:
     from .store.connect import stop_embedded
 
@@ -172,6 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
                           help="reclaim an unacknowledged event after this idle time")
     dispatch.add_argument("--backoff-ms", type=int, default=1_000)
     dispatch.set_defaults(func=cmd_webhooks_dispatch)
+
+    props = sub.add_parser("proposals", help="multi-slot proposals")
+    psub = props.add_subparsers(dest="proposals_command", required=True)
+    timer = psub.add_parser("timer", help="fire proposal deadlines until stopped "
+                            "(serve and every proposal-creating process run one already)")
+    _store_args(timer)
+    timer.set_defaults(func=cmd_proposals_timer)
 
     emb = sub.add_parser("embedded", help="manage the embedded engine")
     esub = emb.add_subparsers(dest="embedded_command", required=True)

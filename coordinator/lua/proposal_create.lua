@@ -5,8 +5,8 @@
 -- coordinator/proposals (id, title, description, calendar_id, organizer_agent_id,
 -- participant_agent_ids, slots with ids and weight_u, expires_ms?, default_ttl_ms,
 -- max_ttl_ms); without expires_ms the proposal lapses default_ttl_ms from now.
--- Returns JSON {r='ok', proposal, now, replay?} | {r='error', error='agent_unknown'|
---   'organizer_inactive'|'expires_in_past'|'forbidden'|..., agent_id?}
+-- Returns JSON {r='ok', proposal, now, replay?} | {r='error', error='unknown_agent'|
+--   'organizer_inactive'|'expires_in_past'|'unknown_agent'|'forbidden'|..., agent_id?}
 -- The id is derived from the caller's idempotency key when it gave one, so a retried
 -- create returns the proposal it made instead of opening a second one.
 local P, now, _, refused = open_proposal('bookings:write', false)
@@ -24,7 +24,7 @@ if existing then
     replay = true })
 end
 if redis.call('ZSCORE', KEYS[6], req.organizer_agent_id) == false then
-  return cjson.encode({ r = 'error', error = 'agent_unknown', agent_id = req.organizer_agent_id,
+  return cjson.encode({ r = 'error', error = 'unknown_agent', agent_id = req.organizer_agent_id,
     field = 'organizer_agent_id' })
 end
 if redis.call('HGET', P .. 'agent:' .. req.organizer_agent_id, 'status') ~= 'active' then
@@ -32,7 +32,7 @@ if redis.call('HGET', P .. 'agent:' .. req.organizer_agent_id, 'status') ~= 'act
 end
 for i, a in ipairs(req.participant_agent_ids) do
   if redis.call('ZSCORE', KEYS[6], a) == false then
-    return cjson.encode({ r = 'error', error = 'agent_unknown', agent_id = a,
+    return cjson.encode({ r = 'error', error = 'unknown_agent', agent_id = a,
       field = 'participant_agent_ids[' .. (i - 1) .. ']' })
   end
 end

@@ -29,6 +29,12 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else []
 
 
+def _answer_order(r: dict[str, Any]) -> tuple[int, int]:
+    """Answers in the order they were recorded: their audit stream id breaks ms ties."""
+    ms, _, seq = str(r.get("audit_event_id") or "0-0").partition("-")
+    return int(ms), int(seq or 0)
+
+
 class ProposalSlot(_Model):
     """One candidate slot; ``id`` is assigned by the coordinator (``slt_…``)."""
 
@@ -134,7 +140,7 @@ class Proposal(_Model):
                 message=r.get("message"), responded_at=from_ms(r["responded_ms"]),
                 audit_event_id=r.get("audit_event_id"),
             )
-            for agent_id, r in sorted(answers.items(), key=lambda kv: kv[1]["responded_ms"])
+            for agent_id, r in sorted(answers.items(), key=lambda kv: _answer_order(kv[1]))
         ]
         failures = [
             SlotFailure(

@@ -109,7 +109,7 @@ class ProposalService:
         if code == "unknown_slot":
             ids = [s["id"] for s in reply["proposal"]["slots"]]
             raise ValidationError("selected_slot_id", f"is not a slot of this proposal: {ids}")
-        if code == "agent_unknown":
+        if code == "unknown_agent":
             raise ValidationError(reply.get("field") or "agent_id",
                                   f"no agent {reply.get('agent_id')} on calendar {user_id}")
         if code == "organizer_inactive":
@@ -161,6 +161,9 @@ class ProposalService:
             self.engine.redis.set(self.engine.keys.proposal_index(pid), user_id)
         reply = self._call("proposal_create", user_id, caller, pid, record)
         if reply["r"] != "ok":
+            with store_errors("proposals.create"):  # refused: leave no trace behind
+                self.engine.redis.delete(self.engine.keys.proposal_index(pid))
+            self.timers.schedule(user_id, pid, None, exact=True)
             self._raise(reply, user_id, pid, caller)
         p = reply["proposal"]
         self.timers.schedule(user_id, pid, int(p["expires_ms"]), exact=True)

@@ -27,6 +27,7 @@ from .routes import (
     bookings,
     dashboard,
     owner,
+    proposals,
     rules,
     webhooks,
 )
@@ -42,7 +43,10 @@ def create_app(coord: Coordinator, *, dev: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+        # Proposal deadlines fire from here even when no request comes in.
+        coord.proposals.timers.ensure_running()
         yield
+        coord.proposals.timers.stop()
 
     app = FastAPI(
         title="AgentDraft coordinator",
@@ -54,8 +58,8 @@ def create_app(coord: Coordinator, *, dev: bool = False) -> FastAPI:
     app.state.sessions = Sessions(coord)
     app.state.dev = dev
     errors.install(app)
-    for module in (bookings, availability, agents, audit, approvals, rules, auth, dashboard,
-                   owner, webhooks):
+    for module in (bookings, availability, agents, audit, approvals, proposals, rules, auth,
+                   dashboard, owner, webhooks):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["ops"])

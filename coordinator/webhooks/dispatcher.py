@@ -52,7 +52,15 @@ def _iso(ms: Any) -> str | None:
 def envelope(fields: dict[str, str]) -> bytes:
     """The delivered JSON body: ``{id, type, created, data}``; receivers dedupe on data.id."""
     data = json.loads(fields["data"])
-    data["start"], data["end"] = _iso(data.pop("start_ms", None)), _iso(data.pop("end_ms", None))
+    if "start_ms" in data:
+        data["start"], data["end"] = _iso(data.pop("start_ms")), _iso(data.pop("end_ms", None))
+    for slot in [*(data.get("slots") or []), data.get("resolved_slot") or {},
+                 *(data.get("counter_slots") or [])]:
+        if "start_ms" in slot:
+            slot["start_time"] = _iso(slot.pop("start_ms"))
+            slot["end_time"] = _iso(slot.pop("end_ms", None))
+    if "expires_ms" in data:
+        data["expires_at"] = _iso(data.pop("expires_ms"))
     created = int(fields["id"].rsplit("_", 1)[1].split("-")[0])
     body = {"id": fields["id"], "type": fields["type"], "created": _iso(created), "data": data}
     return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
