@@ -72,7 +72,9 @@ class Coordinator:
         return LocalClient(self, api_key)
 
     def close(self) -> None:
-        self.proposals.timers.stop()
+        # Any timer thread on this connection (whichever coordinator started it) goes
+        # with it, rather than retrying a closed client forever.
+        ProposalTimers.stop_for(self.redis)
         self.redis.close()
 
     def __enter__(self) -> Coordinator:

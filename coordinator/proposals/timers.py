@@ -169,6 +169,14 @@ class ProposalTimers:
                 if timers is self:
                     del _running[key]
 
+    @staticmethod
+    def stop_for(redis_client: Any) -> None:
+        """Stop every timer thread running on ``redis_client`` (it is about to close)."""
+        with _running_lock:
+            running = [t for (rid, _), t in _running.items() if rid == id(redis_client)]
+        for timers in running:
+            timers.stop()
+
     def _loop(self) -> None:
         k = self.engine.keys
         stop_key = k.proposal_timers_stop(self._token)
