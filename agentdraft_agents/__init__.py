@@ -16,6 +16,8 @@ LangChain user never imports CrewAI or AutoGen. Install the extra you need:
 * :mod:`agentdraft_agents.langchain_tools`: the names below (``get_tools`` included).
 * :mod:`agentdraft_agents.crewai_tools`, :mod:`agentdraft_agents.autogen_tools`.
 * :mod:`agentdraft_agents.mcp_server`: the ``agentdraft-mcp-local`` stdio server.
+* :mod:`agentdraft_agents.negotiation`: LangGraph graphs that book or negotiate a slot
+  and pause for a person's approval (the graph names below are its main entry points).
 """
 
 from __future__ import annotations
@@ -40,6 +42,29 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only; runtime uses __g
         get_agentdraft_tools,
         get_tools,
     )
+    from .negotiation import (
+        ChatModelPolicy,
+        Constraints,
+        NearestPolicy,
+        NegotiationContext,
+        build_book_or_negotiate_graph,
+        build_consent_graph,
+        compile_book_or_negotiate,
+        compile_consent_graph,
+        negotiation_input,
+    )
+
+_NEGOTIATION = (
+    "ChatModelPolicy",
+    "Constraints",
+    "NearestPolicy",
+    "NegotiationContext",
+    "build_book_or_negotiate_graph",
+    "build_consent_graph",
+    "compile_book_or_negotiate",
+    "compile_consent_graph",
+    "negotiation_input",
+)
 
 _LAZY = {
     name: "langchain_tools"
@@ -55,7 +80,7 @@ _LAZY = {
         "get_agentdraft_tools",
         "get_tools",
     )
-}
+} | dict.fromkeys(_NEGOTIATION, "negotiation")
 
 
 def __getattr__(name: str) -> Any:
@@ -79,20 +104,29 @@ __all__ = [
     "BookingTool",
     "CancelBookingTool",
     "Cancelled",
+    "ChatModelPolicy",
     "ConflictAwareBookingTool",
+    "Constraints",
     "Failed",
     "HoldTool",
     "Identity",
     "Lost",
+    "NearestPolicy",
+    "NegotiationContext",
     "OutrankedToolException",
     "ReleaseHoldTool",
     "Released",
     "Slot",
     "TimeInputError",
     "WhoAmITool",
+    "build_book_or_negotiate_graph",
+    "build_consent_graph",
+    "compile_book_or_negotiate",
+    "compile_consent_graph",
     "find_alternatives",
     "get_agentdraft_tools",
     "get_tools",
+    "negotiation_input",
     "parse_time",
     "resolve_client",
 ]

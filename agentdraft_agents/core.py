@@ -135,13 +135,15 @@ def _as_failed(exc: BaseException) -> Failed | None:
     message = getattr(exc, "detail", None) or body.get("detail") or str(exc)
     field = getattr(exc, "field", None) or body.get("field")
     code = _error_code(exc)
+    consent: dict[str, Any] = {}
     if code == "consent_required":
-        hold = getattr(exc, "hold_id", None) or body.get("hold_id")
+        consent = {k: getattr(exc, k, None) or body.get(k)
+                   for k in ("consent_request_id", "hold_id", "expires_at")}
         message = (
-            f"a person must approve this booking first; the slot is parked as hold {hold}. "
-            "Do not retry; tell your user it awaits their approval."
+            "a person must approve this booking first; the slot is parked as hold "
+            f"{consent['hold_id']}. Do not retry; tell your user it awaits their approval."
         )
-    return Failed(error=code, message=str(message), field=field, status=status)
+    return Failed(error=code, message=str(message), field=field, status=status, **consent)
 
 
 def _is_conflict(exc: BaseException) -> bool:

@@ -152,6 +152,11 @@ class Failed(_Result):
     status: int | None = None
     #: For a broken owner rule on a write: open slots of the same length nearby.
     alternatives: list[Slot] = Field(default_factory=list)
+    #: For ``consent_required``: the request a person approves or denies, the hold that
+    #: parks the slot meanwhile, and when both lapse. Code waits on these, not on text.
+    consent_request_id: str | None = None
+    hold_id: str | None = None
+    expires_at: datetime | None = None
 
     def text(self, booking_tool: str = "the booking tool") -> str:
         where = f" ({self.field})" if self.field else ""

@@ -1,0 +1,142 @@
+"""LangGraph graphs that book a slot and, when another agent or a rule says no, negotiate.
+
+* :mod:`.book_or_negotiate`: commit the wanted slot; on a lost race or an owner-rule
+  refusal, counter-propose open slots inside the requester's constraints, bounded by
+  ``max_rounds``; ends ``booked``, ``exhausted``, ``no_alternatives``, ``denied``,
+  ``expired`` or ``failed``.
+* :mod:`.consent`: when the owner's approval gate parks a commit, pause with
+  ``interrupt`` until a person decided, then read the decision from the coordinator.
+* :mod:`.policies` (deterministic, framework-free) and :mod:`.llm_policy` (a chat
+  model picks): how the next slot is chosen; shared by every negotiation graph.
+* :mod:`.state`, :mod:`.constraints`, :mod:`.context`: typed, JSON-ready state and the
+  Runtime context that carries the client, policy and settings (never checkpointed).
+
+Each graph comes as a builder returning the uncompiled ``StateGraph``, a ``compile_*``
+helper, and its nodes and routers. Names are imported on first use, so importing this
+package imports neither LangGraph nor LangChain; install
+``pip install 'agentdraft-agents[langgraph]'`` to use the graphs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only; runtime uses __getattr__
+    from .book_or_negotiate import (
+        DEFAULT_MAX_ROUNDS,
+        NEGOTIATION_PATHS,
+        build_book_or_negotiate_graph,
+        compile_book_or_negotiate,
+        counter_propose,
+        prepare,
+        route_after_counter,
+        try_commit,
+    )
+    from .candidates import open_slots_near
+    from .commit import commit_slot, route_booking_step
+    from .consent import (
+        CONSENT_PATHS,
+        await_consent,
+        build_consent_graph,
+        compile_consent_graph,
+        consent_payload,
+        request_commit,
+        settle_consent,
+    )
+    from .constraints import Constraints
+    from .context import NegotiationContext
+    from .llm_policy import ChatModelPolicy, ChooseSlot, DeclineAll, render_request
+    from .policies import (
+        Choice,
+        ChoiceRequest,
+        InvalidChoice,
+        NearestPolicy,
+        PolicyError,
+        SlotPolicy,
+        validate_choice,
+    )
+    from .state import (
+        Attempt,
+        ConsentRequest,
+        ConsentState,
+        NegotiationState,
+        Outcome,
+        SlotText,
+        negotiation_input,
+    )
+
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(
+        ("DEFAULT_MAX_ROUNDS", "NEGOTIATION_PATHS", "build_book_or_negotiate_graph",
+         "compile_book_or_negotiate", "counter_propose", "prepare", "route_after_counter",
+         "try_commit"), "book_or_negotiate"),
+    "open_slots_near": "candidates",
+    **dict.fromkeys(("commit_slot", "route_booking_step"), "commit"),
+    **dict.fromkeys(
+        ("CONSENT_PATHS", "await_consent", "build_consent_graph", "compile_consent_graph",
+         "consent_payload", "request_commit", "settle_consent"), "consent"),
+    "Constraints": "constraints",
+    "NegotiationContext": "context",
+    **dict.fromkeys(("ChatModelPolicy", "ChooseSlot", "DeclineAll", "render_request"),
+                    "llm_policy"),
+    **dict.fromkeys(("Choice", "ChoiceRequest", "InvalidChoice", "NearestPolicy",
+                     "PolicyError", "SlotPolicy", "validate_choice"), "policies"),
+    **dict.fromkeys(("Attempt", "ConsentRequest", "ConsentState", "NegotiationState",
+                     "Outcome", "SlotText", "negotiation_input"), "state"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+__all__ = [
+    "CONSENT_PATHS",
+    "DEFAULT_MAX_ROUNDS",
+    "NEGOTIATION_PATHS",
+    "Attempt",
+    "ChatModelPolicy",
+    "Choice",
+    "ChoiceRequest",
+    "ChooseSlot",
+    "ConsentRequest",
+    "ConsentState",
+    "Constraints",
+    "DeclineAll",
+    "InvalidChoice",
+    "NearestPolicy",
+    "NegotiationContext",
+    "NegotiationState",
+    "Outcome",
+    "PolicyError",
+    "SlotPolicy",
+    "SlotText",
+    "await_consent",
+    "build_book_or_negotiate_graph",
+    "build_consent_graph",
+    "commit_slot",
+    "compile_book_or_negotiate",
+    "compile_consent_graph",
+    "consent_payload",
+    "counter_propose",
+    "negotiation_input",
+    "open_slots_near",
+    "prepare",
+    "render_request",
+    "request_commit",
+    "route_after_counter",
+    "route_booking_step",
+    "settle_consent",
+    "try_commit",
+    "validate_choice",
+]
