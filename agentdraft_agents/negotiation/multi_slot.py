@@ -52,6 +52,11 @@ class MultiSlotState(TypedDict, total=False):
     participant_agent_ids: list[str]
     max_rounds: int
     slots_per_round: int
+    #: Keep a confirmed slot only if some participant accepted it. Seed 004's scorer
+    #: can confirm on the organizer's weights alone (counters and declines add nothing
+    #: to a slot); with this on, such a booking is cancelled and the next round offers
+    #: the counter slots instead.
+    require_acceptance: bool
     #: Progress.
     round: int
     proposal_id: str | None
@@ -100,9 +105,11 @@ def _tried(state: MultiSlotState) -> set[tuple[str, str]]:
             for s in r.get("slots", [])}
 
 
-def candidate_slots(state: MultiSlotState, organizer: Any, granularity: int) -> list[dict[str, Any]]:
+def candidate_slots(
+    state: MultiSlotState, organizer: Any, granularity: int
+) -> list[dict[str, Any]]:
     """This round's slots: last round's counter slots that are open (most-asked first),
-    then the earliest open slots, never a slot already proposed."""
+    then the earliest open slots that overlap none picked, never a slot already proposed."""
     dur = int(state["duration_minutes"])
     lo, hi = parse_time(state["earliest"], "earliest"), parse_time(state["latest"], "latest")
     opened = organizer.availability.list(start=lo, end=hi, duration_minutes=dur,
@@ -125,7 +132,8 @@ def candidate_slots(state: MultiSlotState, organizer: Any, granularity: int) -> 
     for s, e in open_slots:
         if len(picked) >= int(state.get("slots_per_round", 3)):
             break
-        if (_iso(s), _iso(e)) not in tried and all(p[0] != s for p in picked):
+        # Distinct alternatives: never two candidates that overlap each other.
+        if (_iso(s), _iso(e)) not in tried and all(e <= ps or pe <= s for ps, pe, _ in picked):
             picked.append((s, e, 1.0))
     picked = picked[: int(state.get("slots_per_round", 3))]
     return [{"start_time": _iso(s), "end_time": _iso(e), "weight": w} for s, e, w in picked]
@@ -196,7 +204,25 @@ def _confirmed(p: Proposal) -> dict[str, Any]:
             "resolved_slot": {"id": p.resolved_slot.id,
                               "start_time": _iso(p.resolved_slot.start_time),
                               "end_time": _iso(p.resolved_slot.end_time)},
-            "detail": f"confirmed in round {p.id and ''}".rstrip() or "confirmed"}
+            "detail": "confirmed"}
+
+
+def _keep_or_undo(state: MultiSlotState, p: Proposal, organizer: Any,
+                  how: str) -> dict[str, Any]:
+    """A confirmed proposal ends the graph, unless nobody accepted its slot."""
+    assert p.resolved_slot is not None
+    accepted = [r for r in p.responses
+                if r.response == "accept" and r.selected_slot_id == p.resolved_slot.id]
+    if accepted or not state.get("require_acceptance", True):
+        return _confirmed(p) | {"detail": f"confirmed in round {state.get('round')}{how}"}
+    organizer.bookings.cancel(str(p.created_event_id))
+    out = _ended(state, p)
+    out["rounds"][0].update(status="undone", reason="confirmed_without_acceptance",
+                            booking_id=p.created_event_id)
+    if out.get("outcome"):
+        out["detail"] = (f"no participant accepted any slot in {state.get('round')} round(s); "
+                         "the last confirmation was undone")
+    return out
 
 
 def _ended(state: MultiSlotState, p: Proposal) -> dict[str, Any]:
@@ -214,17 +240,22 @@ def _ended(state: MultiSlotState, p: Proposal) -> dict[str, Any]:
 
 def review(state: MultiSlotState, runtime: Runtime[MultiSlotContext]) -> dict[str, Any]:
     """Fan-in: read what the answers (and the automatic resolution) produced."""
-    p: Proposal = runtime.context.organizer.proposals.get(str(state["proposal_id"]))
+    organizer = runtime.context.organizer
+    p: Proposal = organizer.proposals.get(str(state["proposal_id"]))
     if p.status == "confirmed":
-        return _confirmed(p) | {"detail": f"confirmed in round {state.get('round')}"}
+        return _keep_or_undo(state, p, organizer, "")
     if p.status in ("cancelled", "expired"):
         return _ended(state, p)
     return {}  # pending: the resolution lost its slot, or someone did not answer
 
 
 def route_review(state: MultiSlotState) -> str:
+    """Done, resolve the pending proposal, or open the next round."""
     if state.get("outcome"):
         return END
+    last = (state.get("rounds") or [{}])[-1]
+    if last.get("proposal_id") == state.get("proposal_id") and last.get("status"):
+        return "propose"  # this round ended: declined, expired, or undone
     return "resolve"
 
 
@@ -240,8 +271,7 @@ def resolve(state: MultiSlotState, runtime: Runtime[MultiSlotContext]) -> dict[s
                 continue
             break
         if res.status == "confirmed":
-            return _confirmed(res.proposal) | {
-                "detail": f"confirmed in round {state.get('round')} after a lost slot"}
+            return _keep_or_undo(state, res.proposal, ctx.organizer, " after a lost slot")
         return _ended(state, res.proposal)
     p = ctx.organizer.proposals.get(pid)
     if p.status == "pending":
@@ -267,7 +297,7 @@ def build_multi_slot_graph() -> StateGraph:
     g.add_edge(START, "propose")
     g.add_conditional_edges("propose", fan_out, ["answer", END])
     g.add_edge("answer", "review")
-    g.add_conditional_edges("review", route_review, ["resolve", END])
+    g.add_conditional_edges("review", route_review, ["resolve", "propose", END])
     g.add_conditional_edges("resolve", route_resolve, ["propose", END])
     return g
 
@@ -277,9 +307,10 @@ def compile_multi_slot_graph(**compile_kwargs: Any) -> Any:
     return build_multi_slot_graph().compile(**compile_kwargs)
 
 
-def start_state(
+def multi_slot_input(
     *, title: str, duration_minutes: int, earliest: datetime | str, latest: datetime | str,
     participant_agent_ids: list[str], max_rounds: int = 3, slots_per_round: int = 3,
+    require_acceptance: bool = True,
 ) -> MultiSlotState:
     """The input state, checked: times need an offset, the window must hold the meeting."""
     lo, hi = parse_time(earliest, "earliest"), parse_time(latest, "latest")
@@ -289,5 +320,6 @@ def start_state(
         raise ValueError("max_rounds must be 1..10 and slots_per_round 1..20")
     return MultiSlotState(title=title, duration_minutes=duration_minutes, earliest=_iso(lo),
                           latest=_iso(hi), participant_agent_ids=list(participant_agent_ids),
-                          max_rounds=max_rounds, slots_per_round=slots_per_round, round=0,
+                          max_rounds=max_rounds, slots_per_round=slots_per_round,
+                          require_acceptance=require_acceptance, round=0,
                           proposal_id=None, answers=[], rounds=[])
