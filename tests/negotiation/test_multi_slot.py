@@ -225,3 +225,18 @@ def test_bad_input_is_refused_before_anything_runs() -> None:
         multi_slot_input(title="t", duration_minutes=60, earliest=at(0), latest=at(300),
                          participant_agent_ids=["agt_x"], max_rounds=0)
     assert isinstance(at(0), datetime)
+
+
+def test_the_graph_draws_offline() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from agentdraft_agents.negotiation.drawing import draw_graph, layers
+
+    graph = compile_multi_slot_graph()
+    rows = layers(graph)
+    assert rows["__start__"] == 0 and rows["propose"] == 1 and rows["answer"] == 2
+    assert rows["__end__"] == max(rows.values())
+    fig = draw_graph(graph, title="multi-slot")
+    assert {t.get_text() for t in fig.axes[0].texts} >= {"propose", "answer", "review",
+                                                          "resolve", "start", "end"}
