@@ -18,14 +18,13 @@ terminal state.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from typing import TYPE_CHECKING, Any
 
 from .access import access_error
 from .buckets import from_ms
-from .engine import Engine, new_id, store_errors
+from .engine import Engine, keyed_id, store_errors
 from .errors import (
     AgentDraftError,
     ApprovalTimeout,
@@ -237,13 +236,7 @@ class ClientApprovals:
                 or not 0.05 <= ttl <= MAX_TTL_SECONDS:
             raise ValidationError("ttl_seconds", f"must be 0.05..{MAX_TTL_SECONDS:g} seconds")
         c = self._c
-        if idempotency_key is not None:
-            if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 255:
-                raise ValidationError("idempotency_key", "must be 1..255 characters")
-            digest = hashlib.sha256(f"{c.agent_id}\n{idempotency_key}".encode()).hexdigest()
-            approval_id = f"apr_{digest[:16]}"
-        else:
-            approval_id = new_id("apr")
+        approval_id = keyed_id("apr", c.agent_id, idempotency_key)
         k = eng.keys
         with store_errors("approvals.request"):
             eng.redis.set(k.approval_index(approval_id), c.user_id)

@@ -72,6 +72,17 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(8)}"
 
 
+def keyed_id(prefix: str, agent_id: str, idempotency_key: str | None) -> str:
+    """A new id, or one derived from the caller's idempotency key, so a retried create
+    finds what the first attempt made instead of making a second one."""
+    if idempotency_key is None:
+        return new_id(prefix)
+    if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 255:
+        raise ValidationError("idempotency_key", "must be 1..255 characters")
+    digest = hashlib.sha256(f"{agent_id}\n{idempotency_key}".encode()).hexdigest()
+    return f"{prefix}_{digest[:16]}"
+
+
 def _check_idempotency_key(key: str | None) -> None:
     if key is None:
         return

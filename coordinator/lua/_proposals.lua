@@ -254,3 +254,20 @@ local function open_proposal(scope, need_record)
   if not p then return nil, nil, nil, { r = 'error', error = 'not_found' } end
   return P, now, expire_if_due(P, p, now), nil
 end
+
+-- The organizer's gate, shared by resolve and cancel: only the organizer (or the owner,
+-- ARGV[3] = ''), only while pending, and not while a live resolution holds the lease
+-- (acting under it would strand its booking). Returns an error reply or nil.
+local function organizer_gate(P, p, now)
+  if ARGV[3] ~= '' and ARGV[3] ~= p.organizer_agent_id then
+    return { r = 'error', error = 'forbidden' }
+  end
+  if p.status == 'pending' and p.resolving and settle_stale(P, p, now) == 'busy' then
+    return { r = 'error', error = 'resolution_in_progress', proposal = p,
+      retry_after_ms = math.max(1, p.resolving.lease_ms - now) }
+  end
+  if p.status ~= 'pending' then
+    return { r = 'error', error = 'not_pending', proposal = p }
+  end
+  return nil
+end

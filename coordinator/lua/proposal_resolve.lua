@@ -9,19 +9,8 @@
 -- 'no_slot_left' or 'organizer_inactive' (nothing changed).
 local P, now, p, refused = open_proposal('bookings:write', true)
 if refused then return cjson.encode(refused) end
-if ARGV[3] ~= '' and ARGV[3] ~= p.organizer_agent_id then
-  return cjson.encode({ r = 'error', error = 'forbidden' })
-end
-if p.status ~= 'pending' then
-  return cjson.encode({ r = 'error', error = 'not_pending', proposal = p })
-end
-if p.resolving and settle_stale(P, p, now) == 'busy' then
-  return cjson.encode({ r = 'error', error = 'resolution_in_progress', proposal = p,
-    retry_after_ms = math.max(1, p.resolving.lease_ms - now) })
-end
-if p.status ~= 'pending' then
-  return cjson.encode({ r = 'error', error = 'not_pending', proposal = p })
-end
+local gate = organizer_gate(P, p, now)
+if gate then return cjson.encode(gate) end
 local req = cjson.decode(ARGV[5])
 local by = 'organizer'
 if ARGV[3] == '' then by = 'owner' end

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..access import access_error
 from ..buckets import from_ms
-from ..engine import Engine, new_id, store_errors
+from ..engine import Engine, keyed_id, store_errors
 from ..errors import (
     AgentDraftError,
     AuthError,
@@ -144,13 +144,7 @@ class ProposalService:
         expires = v.expires_ms(expires_at, record["default_ttl_ms"])
         if expires is not None:
             record["expires_ms"] = expires
-        if idempotency_key is not None:
-            if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 255:
-                raise ValidationError("idempotency_key", "must be 1..255 characters")
-            digest = hashlib.sha256(f"{organizer}\n{idempotency_key}".encode()).hexdigest()
-            pid = f"spr_{digest[:16]}"
-        else:
-            pid = new_id("spr")
+        pid = keyed_id("spr", organizer, idempotency_key)
         record["id"] = pid
         for i, s in enumerate(record["slots"]):
             s["id"] = f"slt_{hashlib.sha256(f'{pid}:{i}'.encode()).hexdigest()[:16]}"

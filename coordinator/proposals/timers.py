@@ -180,9 +180,13 @@ class ProposalTimers:
     def _loop(self) -> None:
         k = self.engine.keys
         stop_key = k.proposal_timers_stop(self._token)
+        failing = False
         while not self._stop.is_set():
             try:
                 self.run_due()
+                if failing:
+                    log.warning("proposal timer: the store is back")
+                    failing = False
                 nxt = self.next_due_ms()
                 block = MAX_BLOCK_SECONDS
                 if nxt is not None:
@@ -191,7 +195,9 @@ class ProposalTimers:
             except Exception as exc:  # a timer must outlive store hiccups
                 if self._stop.is_set():
                     break
-                log.warning("proposal timer: %s; retrying in 1 s", exc)
+                if not failing:  # once per outage, not once a second
+                    log.warning("proposal timer: %s; retrying every second", exc)
+                    failing = True
                 self._stop.wait(1.0)
         try:
             self.engine.redis.delete(stop_key)

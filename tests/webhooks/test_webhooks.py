@@ -77,6 +77,15 @@ def receiver() -> Iterator[Receiver]:
     r.close()
 
 
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    """This module's own Redis: a dispatcher delivers every calendar's outbox, so events
+    other suites leave behind (for endpoints long gone, on ports since reused) must not
+    be in its way."""
+    with RedisServer() as server:
+        yield server
+
+
 @pytest.fixture
 def coord(redis_server: RedisServer) -> Iterator[Coordinator]:
     c = Coordinator.from_url(redis_server.url, arbitration_window_ms=0)
@@ -241,3 +250,32 @@ def test_bad_registrations_name_the_field(coord: Coordinator) -> None:
             coord.webhooks.register(owner.user_id, **kwargs)
         assert err.value.field == field
     assert coord.webhooks.list(owner.user_id) == []
+
+
+def test_proposal_events_are_delivered_signed(coord: Coordinator, receiver: Receiver) -> None:
+    owner = coord.owners.create()
+    ep = coord.webhooks.register(owner.user_id, receiver.url, events=[
+        "proposal.created", "proposal.responded", "proposal.confirmed", "proposal.cancelled"])
+    org = coord.agents.create(owner.user_id, name="org", priority=1)
+    guest = coord.agents.create(owner.user_id, name="guest", priority=2)
+    slots = [{"start_time": at(0).isoformat(), "end_time": at(60).isoformat(), "weight": 2}]
+    p = coord.proposals.create(calendar_id=owner.user_id, organizer_agent_id=org.agent_id,
+                               participant_agent_ids=[guest.agent_id], slots=slots,
+                               title="sync")
+    coord.proposals.respond(p.id, agent_id=guest.agent_id, response="accept",
+                            selected_slot_id=p.slots[0].id)
+    d = Dispatcher(coord, FAST)
+    drain(d, lambda: len(receiver.deliveries) == 3)
+    events = [verify_signature(body, headers[HEADER], ep.secret)
+              for headers, body in receiver.deliveries]
+    assert [e["type"] for e in events] == ["proposal.created", "proposal.responded",
+                                           "proposal.confirmed"]
+    created, responded, confirmed = (e["data"] for e in events)
+    assert created["proposal_id"] == p.id and created["slots"][0]["weight"] == 2
+    assert created["slots"][0]["start_time"] == at(0).isoformat()
+    assert created["expires_at"] == p.expires_at.isoformat()
+    assert (responded["agent_id"], responded["response"]) == (guest.agent_id, "accept")
+    assert confirmed["resolved_slot"]["id"] == p.slots[0].id
+    assert confirmed["created_event_id"] == coord.proposals.get(p.id).created_event_id
+    assert "start" not in created  # booking-only fields are not invented for proposals
+    d.close()
