@@ -165,22 +165,24 @@ class Timeline:
         return {b: s.booking_id for s in self.spans if s.is_open for b in s.buckets}
 
 
-def build_timeline(entries: Iterable[AuditEntry], *, t0_ms: int | None = None) -> Timeline:
+def build_timeline(entries: Iterable[AuditEntry]) -> Timeline:
     """Rebuild bucket occupancy from audit entries given oldest first (as the stream reads).
 
-    Entries of other kinds (owner, agents, rules, approvals) are skipped. An ending
-    whose booking started before the first entry given still counts as an eviction
-    or rejection but closes no span, so a window of the stream can be plotted too.
+    Times are the entries' server ``ts``; the first booking-related entry is the
+    origin of :meth:`Timeline.rel`. Entries of other kinds (owner, agents, rules,
+    approvals) are skipped. An ending whose booking started before the first entry
+    given still counts as an eviction but closes no span, so a window of the stream
+    can be plotted too.
     """
     tl = Timeline()
     live: dict[str, Span] = {}
-    first: int | None = None
+    origin: int | None = None
     for e in entries:
         if e.type not in STARTS and e.type not in ENDS and e.type != "booking.rejected":
             continue
         f = e.fields
         at = _ms(e)
-        first = at if first is None else first
+        origin = at if origin is None else origin
         tl.last_ms = max(tl.last_ms, at)
         if e.type in STARTS:
             span = Span(
@@ -191,13 +193,11 @@ def build_timeline(entries: Iterable[AuditEntry], *, t0_ms: int | None = None) -
             live[span.booking_id] = span
             tl.spans.append(span)
         elif e.type in ENDS:
-            span_or_none = live.pop(f["booking_id"], None)
-            if span_or_none is not None:
-                span_or_none.end_ms = at
-                span_or_none.end_entry = e.id
-                span_or_none.end_type = e.type
-                span_or_none.ended_by_booking_id = f.get("by_booking_id")
-                span_or_none.ended_by_agent_id = f.get("by_agent_id")
+            ended = live.pop(f["booking_id"], None)
+            if ended is not None:
+                ended.end_ms, ended.end_entry, ended.end_type = at, e.id, e.type
+                ended.ended_by_booking_id = f.get("by_booking_id")
+                ended.ended_by_agent_id = f.get("by_agent_id")
             if e.type in DISPLACEMENTS:
                 tl.evictions.append(Eviction(
                     entry_id=e.id, type=e.type, at_ms=at, booking_id=f["booking_id"],
@@ -214,5 +214,5 @@ def build_timeline(entries: Iterable[AuditEntry], *, t0_ms: int | None = None) -
                 buckets=_cover(e), reason=f["reason"], winner_agent_id=f["winner_agent_id"],
                 winner_priority=int(f["winner_priority"]),
             ))
-    tl.t0_ms = t0_ms if t0_ms is not None else (first or 0)
+    tl.t0_ms = origin or 0
     return tl
