@@ -9,7 +9,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench notebooks clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -20,8 +20,9 @@ demo: $(BIN)/python
 	$(BIN)/python examples/race.py
 
 # The suite drives every agent framework's real loop, so it installs their extras
-# (crewai is the big one: ~800 MB; a fresh venv installs in about a minute here).
-TEST_EXTRAS := dev,server,agents
+# (crewai is the big one: ~800 MB; a fresh venv installs in about a minute here), and
+# runs every notebook in a python3 kernel (ipykernel in the venv provides it).
+TEST_EXTRAS := dev,server,agents,notebooks
 
 test: $(BIN)/python
 	$(PIP) -e '.[$(TEST_EXTRAS)]'
@@ -32,6 +33,11 @@ lint: $(BIN)/python
 	$(PIP) -e '.[dev]'
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Re-run notebooks/*.ipynb top to bottom and save them with their outputs (plots).
+notebooks: $(BIN)/python
+	$(PIP) -e '.[notebooks]'
+	$(BIN)/python notebooks/execute.py
 
 bench: $(BIN)/python
 	$(PIP) -e '.[bench]'
