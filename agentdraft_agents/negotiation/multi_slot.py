@@ -5,7 +5,7 @@
     propose ──Send×N──▶ answer ──▶ review ──▶ END (confirmed)
        ▲                              │
        │                              ├──▶ resolve ──▶ END | resolve (next-best) | propose
-       └──────── everyone declined, expired, or every slot was lost ◀──┘
+       └── all declined, expired, nobody accepted, or every slot lost ◀──┘
 
 ``propose``: the organizer picks candidate slots (open on the calendar, so inside
 the owner's rules; counter slots from the last round first) and opens a proposal.
@@ -13,7 +13,8 @@ the owner's rules; counter slots from the last round first) and opens a proposal
 own client and :class:`~.answers.AnswerPolicy`; the last answer resolves the
 proposal in the coordinator. ``review`` reads the outcome: confirmed ends it; a
 resolution that lost its slot goes to ``resolve`` (the next-best slot); everyone
-declining (or the deadline) starts another round, up to ``max_rounds``.
+declining, the deadline, or a confirmation nobody accepted (``require_acceptance``:
+the booking is cancelled) starts another round, up to ``max_rounds``.
 
 Dependencies come through the runtime context (:class:`MultiSlotContext`), so the
 state stays plain data: it checkpoints, and the graph drops into a parent graph
