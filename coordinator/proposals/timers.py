@@ -52,7 +52,8 @@ class ProposalTimers:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._token = secrets.token_hex(6)
-        #: Visits that changed a proposal (expired or settled), for operators and tests.
+        #: Entries retired because their proposal was terminal (expired by this visit or
+        #: ended before it), for operators.
         self.fired = 0
 
     # -- the set -----------------------------------------------------------------------
@@ -98,7 +99,7 @@ class ProposalTimers:
         return r.time(target_nodes=node)
 
     def run_due(self) -> int:
-        """Visit every entry that is due now; return how many proposals changed."""
+        """Visit every entry that is due now; return how many it retired as terminal."""
         assert self.service is not None
         k = self.engine.keys
         changed = 0
