@@ -211,10 +211,11 @@ def test_expiry_survives_a_coordinator_restart(tmp_path: Path) -> None:
 
 def test_a_resolver_that_died_after_booking_is_confirmed_by_the_timer(
         make_calendar: Callable[..., Calendar]) -> None:
-    team = make_team(make_calendar(proposal_resolution_lease_seconds=0.2), participants=1)
+    # A lease long enough that the cancel below surely meets it on a loaded machine.
+    team = make_team(make_calendar(proposal_resolution_lease_seconds=1.5), participants=1)
     svc = team.coord.proposals._s
     p = team.propose([slot(0)])
-    reply = svc._call("proposal_resolve", team.user_id, OWNER, p.id, {"lease_ms": 200})
+    reply = svc._call("proposal_resolve", team.user_id, OWNER, p.id, {"lease_ms": 1500})
     lease = reply["resolution"]["resolving"]
     svc.timers.schedule(team.user_id, p.id, int(lease["lease_ms"]))
     # The resolver commits its slot ... and dies before recording it.
