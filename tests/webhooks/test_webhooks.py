@@ -68,6 +68,11 @@ class Receiver:
     def close(self) -> None:
         self.hold.set()
         self.server.shutdown()
+        # Close the listening socket now, not whenever the garbage collector breaks the
+        # Receiver <-> Handler cycle: a later test's dispatcher still sees this owner's
+        # undelivered events, and a socket left listening makes its POST hang for the
+        # whole HTTP timeout instead of being refused at once.
+        self.server.server_close()
 
 
 @pytest.fixture
