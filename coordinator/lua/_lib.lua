@@ -112,19 +112,32 @@ local ENDED_EVENTS = {
   CANCELLED = 'booking.cancelled',
 }
 
-local function emit(P, event_type, audit_id, rec, not_before_ms)
-  if redis.call('EXISTS', P .. 'hooks') == 0 then return end
+-- Does the owner have webhook endpoints? Callers ask before building an event, so a
+-- calendar without webhooks pays one EXISTS and nothing else.
+local function has_hooks(P)
+  return redis.call('EXISTS', P .. 'hooks') == 1
+end
+
+-- Append one event to the calendar's outbox (the caller checked has_hooks). `data`
+-- gets the event id (derived from the change's audit entry, so a receiver can dedupe)
+-- and the owner; booking and proposal events both go through here.
+local function outbox_add(P, event_type, audit_id, data, not_before_ms)
   local user = string.match(P, '{(.-)}')
-  local data = {
-    id = 'evt_' .. user .. '_' .. audit_id, booking_id = rec.id, user_id = user,
-    agent_id = rec.agent_id, priority = rec.priority, status = rec.status,
-    mode = rec.mode, start_ms = rec.start_ms, end_ms = rec.end_ms,
-    title = rec.title, audit_event_id = audit_id,
-    ended_by_booking_id = rec.ended_by, ended_by_agent_id = rec.ended_by_agent_id,
-    ended_by_priority = rec.ended_by_priority,
-  }
+  data.id = 'evt_' .. user .. '_' .. audit_id
+  data.user_id = user
+  data.audit_event_id = audit_id
   redis.call('XADD', P .. 'outbox', '*', 'id', data.id, 'type', event_type,
     'not_before_ms', ms(not_before_ms), 'data', cjson.encode(data))
+end
+
+local function emit(P, event_type, audit_id, rec, not_before_ms)
+  if not has_hooks(P) then return end
+  outbox_add(P, event_type, audit_id, {
+    booking_id = rec.id, agent_id = rec.agent_id, priority = rec.priority,
+    status = rec.status, mode = rec.mode, start_ms = rec.start_ms, end_ms = rec.end_ms,
+    title = rec.title, ended_by_booking_id = rec.ended_by,
+    ended_by_agent_id = rec.ended_by_agent_id, ended_by_priority = rec.ended_by_priority,
+  }, not_before_ms)
 end
 
 local function is_live(rec, now)

@@ -59,16 +59,13 @@ end
 
 -- The webhook outbox entry for a proposal event (only when the owner has endpoints).
 local function emit_proposal(P, event_type, audit_id, p, extra)
-  if redis.call('EXISTS', P .. 'hooks') == 0 then return end
-  local user = string.match(P, '{(.-)}')
+  if not has_hooks(P) then return end
   local data = {
-    id = 'evt_' .. user .. '_' .. audit_id, proposal_id = p.id, user_id = user,
-    calendar_id = p.calendar_id, status = p.status, title = p.title,
-    organizer_agent_id = p.organizer_agent_id, audit_event_id = audit_id,
+    proposal_id = p.id, calendar_id = p.calendar_id, status = p.status, title = p.title,
+    organizer_agent_id = p.organizer_agent_id,
   }
   if extra then for k, v in pairs(extra) do data[k] = v end end
-  redis.call('XADD', P .. 'outbox', '*', 'id', data.id, 'type', event_type,
-    'not_before_ms', '0', 'data', cjson.encode(data))
+  outbox_add(P, event_type, audit_id, data, 0)
 end
 
 local function proposal_audit(P, kind, p, now, fields, booking_ids)
