@@ -163,12 +163,23 @@ class ProposalService:
         self.timers.schedule(user_id, pid, int(p["expires_ms"]), exact=True)
         return Proposal.from_record(p)
 
-    def get(self, user_id: str, caller: Caller, proposal_id: str) -> Proposal:
+    def _one(self, name: str, user_id: str, caller: Caller, proposal_id: str) -> Proposal:
+        """A transition that takes nothing but the proposal id and answers the record."""
         v.check_id(proposal_id, "proposal_id", "spr_")
-        reply = self._call("proposal_read", user_id, caller, proposal_id)
+        reply = self._call(name, user_id, caller, proposal_id)
         if reply["r"] != "ok":
             self._raise(reply, user_id, proposal_id, caller)
-        return Proposal.from_record(reply["proposal"])
+        return self._settled(user_id, reply["proposal"])
+
+    def _settled(self, user_id: str, record: dict[str, Any]) -> Proposal:
+        """The proposal, with its timer entry gone once it has ended: the deadline set
+        holds pending proposals only, so a restart finds no stale work."""
+        if record["status"] != "pending":
+            self.timers.schedule(user_id, record["id"], None, exact=True)
+        return Proposal.from_record(record)
+
+    def get(self, user_id: str, caller: Caller, proposal_id: str) -> Proposal:
+        return self._one("proposal_read", user_id, caller, proposal_id)
 
     def list(self, user_id: str, caller: Caller, status: str | None = None) -> list[Proposal]:
         """The calendar's proposals, oldest first; an agent's key sees only its own.
@@ -227,11 +238,7 @@ class ProposalService:
                           created_event_id=proposal.created_event_id, proposal=proposal)
 
     def cancel(self, user_id: str, caller: Caller, proposal_id: str) -> Proposal:
-        v.check_id(proposal_id, "proposal_id", "spr_")
-        reply = self._call("proposal_cancel", user_id, caller, proposal_id)
-        if reply["r"] != "ok":
-            self._raise(reply, user_id, proposal_id, caller)
-        return Proposal.from_record(reply["proposal"])
+        return self._one("proposal_cancel", user_id, caller, proposal_id)
 
     def tick(self, user_id: str, proposal_id: str) -> dict[str, Any]:
         """The timer's visit: lapse or settle if due; says when to come back."""
@@ -249,7 +256,7 @@ class ProposalService:
         pid = record["id"]
         outcome = resolution["outcome"]
         if outcome != "booking":
-            proposal = Proposal.from_record(record)
+            proposal = self._settled(user_id, record)
             if outcome == "cancelled":
                 return proposal, None
             cause = "organizer_revoked" if outcome == "organizer_inactive" else "no_slot_left"
@@ -299,9 +306,9 @@ class ProposalService:
             raise InvalidState(
                 f"the resolution of proposal {pid} outlived its lease and was settled "
                 "without it; read the proposal", error="resolution_stale")
-        proposal = Proposal.from_record(reply["proposal"])
-        self.timers.schedule(user_id, pid, None if proposal.status != "pending"
-                             else int(reply["proposal"]["expires_ms"]), exact=True)
+        proposal = self._settled(user_id, reply["proposal"])
+        if proposal.status == "pending":  # back to waiting for its deadline, not the lease
+            self.timers.schedule(user_id, pid, int(reply["proposal"]["expires_ms"]), exact=True)
         f = reply.get("failure")
         if not f:
             return proposal, None
