@@ -22,9 +22,9 @@ LangChain user never imports CrewAI or AutoGen. Install the extra you need:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ._lazy import lazy_getattr
 from .core import BookingService, TimeInputError, find_alternatives, parse_time
 from .environment import resolve_client
 from .results import Availability, Booked, Cancelled, Failed, Identity, Lost, Released, Slot
@@ -83,13 +83,7 @@ _LAZY = {
 } | dict.fromkeys(_NEGOTIATION, "negotiation")
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agentdraft_agents' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:
