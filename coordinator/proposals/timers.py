@@ -75,13 +75,13 @@ class ProposalTimers:
             if due_ms is None:
                 due_ms = int(time.time() * 1000
                              + self.engine.settings.proposal_ttl_seconds * 1000)
-            if exact:
-                self.engine.redis.zadd(k.proposal_timers(), {member: due_ms})
-            else:
-                # LT adds a new entry, or moves an existing one only earlier.
-                self.engine.redis.zadd(k.proposal_timers(), {member: due_ms}, lt=True)
-            self.engine.redis.lpush(k.proposal_timers_wake(), "1")
-            self.engine.redis.ltrim(k.proposal_timers_wake(), 0, 0)
+            # One round trip: the three keys share the {proposal-timers} slot.
+            pipe = self.engine.redis.pipeline(transaction=False)
+            # LT adds a new entry, or moves an existing one only earlier.
+            pipe.zadd(k.proposal_timers(), {member: due_ms}, lt=not exact)
+            pipe.lpush(k.proposal_timers_wake(), "1")
+            pipe.ltrim(k.proposal_timers_wake(), 0, 0)
+            pipe.execute()
         self.ensure_running()
 
     def pending(self) -> int:
