@@ -48,8 +48,9 @@ class AgentDraftAutoGenTool(BaseTool[BaseModel, BaseModel]):
     """One :class:`~agentdraft_agents.specs.ToolSpec` as an AutoGen tool."""
 
     def __init__(self, spec: specs.ToolSpec, service: BookingService) -> None:
-        super().__init__(args_type=spec.args, return_type=BaseModel, name=spec.name,
-                         description=spec.description)
+        super().__init__(
+            args_type=spec.args, return_type=BaseModel, name=spec.name, description=spec.description
+        )
         self.spec = spec
         self.service = service
 
@@ -83,10 +84,13 @@ def get_tools(
     Same options as :func:`agentdraft_agents.langchain_tools.get_tools`, plus
     ``on_result`` to receive each typed result.
     """
-    service = BookingService(resolve_client(client, **environment), alternatives=alternatives,
-                             on_result=on_result)
-    return [AgentDraftAutoGenTool(s, service)
-            for s in specs.recommended(conflict_aware=conflict_aware, holds=holds)]
+    service = BookingService(
+        resolve_client(client, **environment), alternatives=alternatives, on_result=on_result
+    )
+    return [
+        AgentDraftAutoGenTool(s, service)
+        for s in specs.recommended(conflict_aware=conflict_aware, holds=holds)
+    ]
 
 
 __all__ = ["AgentDraftAutoGenTool", "AgentDraftToolError", "get_tools"]

@@ -82,7 +82,8 @@ def parse_time(value: datetime | str, field: str, *, owner_timezone: str | None 
             value = datetime.fromisoformat(text)
         except ValueError:
             raise TimeInputError(
-                field, "invalid_time",
+                field,
+                "invalid_time",
                 f"{field}={raw!r} is not an ISO 8601 date-time. "
                 "Send e.g. 2026-06-01T14:00:00Z (UTC) or 2026-06-01T16:00:00+02:00.",
             ) from None
@@ -137,8 +138,10 @@ def _as_failed(exc: BaseException) -> Failed | None:
     code = _error_code(exc)
     consent: dict[str, Any] = {}
     if code == "consent_required":
-        consent = {k: getattr(exc, k, None) or body.get(k)
-                   for k in ("consent_request_id", "hold_id", "expires_at")}
+        consent = {
+            k: getattr(exc, k, None) or body.get(k)
+            for k in ("consent_request_id", "hold_id", "expires_at")
+        }
         message = (
             "a person must approve this booking first; the slot is parked as hold "
             f"{consent['hold_id']}. Do not retry; tell your user it awaits their approval."
@@ -148,9 +151,11 @@ def _as_failed(exc: BaseException) -> Failed | None:
 
 def _is_conflict(exc: BaseException) -> bool:
     """A lost race, from either client family: 409 carrying the winner's identity."""
-    return getattr(exc, "status", None) == 409 and hasattr(exc, "winning_agent_id") and (
-        getattr(exc, "reason", None) or _error_code(exc)
-    ) != "consent_required"
+    return (
+        getattr(exc, "status", None) == 409
+        and hasattr(exc, "winning_agent_id")
+        and (getattr(exc, "reason", None) or _error_code(exc)) != "consent_required"
+    )
 
 
 def find_alternatives(
@@ -182,8 +187,11 @@ def find_alternatives(
         if hi - lo < length:
             continue
         ranges = client.availability.list(
-            start=lo, end=hi, duration_minutes=minutes,
-            granularity_minutes=granularity_minutes, include_holds=True,
+            start=lo,
+            end=hi,
+            duration_minutes=minutes,
+            granularity_minutes=granularity_minutes,
+            include_holds=True,
         )
         for r in ranges:
             s, e = parse_time(r.start, "slot.start"), parse_time(r.end, "slot.end")
@@ -202,12 +210,14 @@ _M = TypeVar("_M", bound=Callable[..., Any])
 
 def _observed(method: _M) -> _M:
     """Hand every result to ``on_result`` too, so code sees it whatever the framework."""
+
     @functools.wraps(method)
     def wrapper(self: BookingService, *args: Any, **kw: Any) -> Any:
         result = method(self, *args, **kw)
         if self.on_result is not None:
             self.on_result(result)
         return result
+
     return wrapper  # type: ignore[return-value]
 
 
@@ -243,7 +253,9 @@ class BookingService:
         """Who these tools act as, the owner's timezone, the agent's live priority."""
         me = self.client.agents.me()
         return Identity(
-            agent_id=me.agent_id, user_id=getattr(me, "user_id", None), priority=me.priority,
+            agent_id=me.agent_id,
+            user_id=getattr(me, "user_id", None),
+            priority=me.priority,
             scopes=list(getattr(me, "scopes", []) or []),
             timezone=getattr(me, "timezone", None) or "UTC",
         )
@@ -261,11 +273,16 @@ class BookingService:
         try:
             s, e = self._interval(start, end)
             slots = self.client.availability.list(
-                start=s, end=e, duration_minutes=duration_minutes,
-                granularity_minutes=granularity_minutes, include_holds=include_holds,
+                start=s,
+                end=e,
+                duration_minutes=duration_minutes,
+                granularity_minutes=granularity_minutes,
+                include_holds=include_holds,
             )
-            out = [Slot(start=parse_time(x.start, "start"), end=parse_time(x.end, "end"))
-                   for x in slots]
+            out = [
+                Slot(start=parse_time(x.start, "start"), end=parse_time(x.end, "end"))
+                for x in slots
+            ]
         except TimeInputError as exc:
             return Failed(error=exc.code, message=exc.message, field=exc.field, status=422)
         except Exception as exc:
@@ -273,9 +290,9 @@ class BookingService:
         return Availability(start=s, end=e, duration_minutes=duration_minutes, slots=out)
 
     @_observed
-    def commit(self, start: datetime | str, end: datetime | str, **options: Any) -> (
-        Booked | Lost | Failed
-    ):
+    def commit(
+        self, start: datetime | str, end: datetime | str, **options: Any
+    ) -> Booked | Lost | Failed:
         """Commit ``[start, end)``; a lost race is a :class:`Lost` with alternatives.
 
         ``options`` are the SDK's: ``title``, ``idempotency_key``, ``invitee``,
@@ -284,9 +301,9 @@ class BookingService:
         return self._write("commit", start, end, options)
 
     @_observed
-    def hold(self, start: datetime | str, end: datetime | str, **options: Any) -> (
-        Booked | Lost | Failed
-    ):
+    def hold(
+        self, start: datetime | str, end: datetime | str, **options: Any
+    ) -> Booked | Lost | Failed:
         """Hold ``[start, end)`` until its TTL; commit the same range to make it final."""
         return self._write("hold", start, end, options)
 
@@ -350,8 +367,11 @@ class BookingService:
             parse_time(end, "end", owner_timezone=tz)
             raise
         if e <= s:
-            raise TimeInputError("end", "invalid_interval",
-                                 f"end ({e.isoformat()}) must be after start ({s.isoformat()}).")
+            raise TimeInputError(
+                "end",
+                "invalid_interval",
+                f"end ({e.isoformat()}) must be after start ({s.isoformat()}).",
+            )
         return s, e
 
     def _fail_or_raise(self, exc: Exception) -> Failed:
@@ -361,7 +381,10 @@ class BookingService:
         return failed
 
     def _write(
-        self, mode: Literal["commit", "hold"], start: datetime | str, end: datetime | str,
+        self,
+        mode: Literal["commit", "hold"],
+        start: datetime | str,
+        end: datetime | str,
         options: dict[str, Any],
     ) -> Booked | Lost | Failed:
         try:
@@ -381,15 +404,19 @@ class BookingService:
                 failed = failed.model_copy(update={"alternatives": alts})
             return failed
         return Booked(
-            booking_id=b.booking_id, status=b.status, mode=mode,
-            start=getattr(b, "start", None) or s, end=getattr(b, "end", None) or e,
+            booking_id=b.booking_id,
+            status=b.status,
+            mode=mode,
+            start=getattr(b, "start", None) or s,
+            end=getattr(b, "end", None) or e,
             expires_at=getattr(b, "expires_at", None),
             audit_event_id=getattr(b, "audit_event_id", None),
             title=getattr(b, "title", None),
         )
 
-    def _lost(self, mode: Literal["commit", "hold"], s: datetime, e: datetime,
-              exc: Exception) -> Lost:
+    def _lost(
+        self, mode: Literal["commit", "hold"], s: datetime, e: datetime, exc: Exception
+    ) -> Lost:
         body = getattr(exc, "body", None)
         body = body if isinstance(body, dict) else {}
         alts, note = self._alternatives(s, e)
@@ -414,8 +441,12 @@ class BookingService:
             return [], "this client cannot list availability"
         try:
             alts = find_alternatives(
-                self.client, s, e, count=self.alternatives,
-                granularity_minutes=self.granularity_minutes, search=self.search,
+                self.client,
+                s,
+                e,
+                count=self.alternatives,
+                granularity_minutes=self.granularity_minutes,
+                search=self.search,
             )
         except Exception as exc:
             if not isinstance(getattr(exc, "status", None), int):

@@ -58,11 +58,13 @@ class AgentDraftCrewTool(BaseTool):
 
     def _deliver(self, result: Result) -> Any:
         if isinstance(result, Failed):
-            return ToolFailure(message=result.text(self.name), code=result.error,
-                               details=result.data())
+            return ToolFailure(
+                message=result.text(self.name), code=result.error, details=result.data()
+            )
         if isinstance(result, Lost) and self.spec.lost_is_error:
-            return ToolFailure(message=result.text(self.name), code="outranked",
-                               details=result.data())
+            return ToolFailure(
+                message=result.text(self.name), code="outranked", details=result.data()
+            )
         return result
 
     def format_output_for_agent(self, raw_result: Any) -> str:
@@ -79,8 +81,11 @@ class AgentDraftCrewTool(BaseTool):
 def make_tool(spec: specs.ToolSpec, service: BookingService) -> AgentDraftCrewTool:
     """A CrewAI tool for ``spec`` bound to ``service`` (and so to one agent)."""
     return AgentDraftCrewTool(
-        name=spec.name, description=spec.description, args_schema=spec.args,
-        spec=spec, service=service,
+        name=spec.name,
+        description=spec.description,
+        args_schema=spec.args,
+        spec=spec,
+        service=service,
     )
 
 
@@ -98,10 +103,12 @@ def get_tools(
     Same options as :func:`agentdraft_agents.langchain_tools.get_tools`, plus
     ``on_result`` to receive each typed result.
     """
-    service = BookingService(resolve_client(client, **environment), alternatives=alternatives,
-                             on_result=on_result)
-    return [make_tool(s, service)
-            for s in specs.recommended(conflict_aware=conflict_aware, holds=holds)]
+    service = BookingService(
+        resolve_client(client, **environment), alternatives=alternatives, on_result=on_result
+    )
+    return [
+        make_tool(s, service) for s in specs.recommended(conflict_aware=conflict_aware, holds=holds)
+    ]
 
 
 __all__ = ["AgentDraftCrewTool", "get_tools", "make_tool"]

@@ -77,7 +77,8 @@ def resolve_client(
             raise AuthError(
                 f"{ENV_API_KEY} is not a key of the embedded coordinator in "
                 f"{_data_dir(data_dir)} ({exc.detail}). To use a server, also set "
-                f"{ENV_BASE_URL}.", status=401,
+                f"{ENV_BASE_URL}.",
+                status=401,
             ) from None
     return default_local_client(coord, data_dir, agent_name)
 

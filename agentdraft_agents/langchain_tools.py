@@ -160,8 +160,15 @@ class WhoAmITool(_AgentDraftTool):
 
 _CLASSES: dict[str, Any] = {
     cls.spec.name: cls
-    for cls in (AvailabilityTool, BookingTool, ConflictAwareBookingTool, HoldTool,
-                ReleaseHoldTool, CancelBookingTool, WhoAmITool)
+    for cls in (
+        AvailabilityTool,
+        BookingTool,
+        ConflictAwareBookingTool,
+        HoldTool,
+        ReleaseHoldTool,
+        CancelBookingTool,
+        WhoAmITool,
+    )
 }
 
 

@@ -55,8 +55,11 @@ def payload(result: Result) -> dict[str, Any]:
         return {
             "error": result.error,
             "message": result.text("commit_booking"),
-            "detail": {"field": result.field, "status": result.status,
-                       "alternatives": result.data()["alternatives"]},
+            "detail": {
+                "field": result.field,
+                "status": result.status,
+                "alternatives": result.data()["alternatives"],
+            },
         }
     data = result.data()
     data.pop("outcome", None)
@@ -104,29 +107,47 @@ def build_server(client: Any = None, *, name: str = "agentdraft", **environment:
 
     @mcp.tool()
     async def get_availability(
-        start: str, end: str, duration_minutes: int = 30, granularity_minutes: int = 15,
+        start: str,
+        end: str,
+        duration_minutes: int = 30,
+        granularity_minutes: int = 15,
         include_holds: bool = True,
     ) -> CallToolResult:
         """List slots open to the calling agent within [start, end).
 
         Times are ISO 8601 with Z or an offset (`2026-06-01T14:00:00Z`). The result is
         filtered through the owner's rules and live holds of sibling agents."""
-        return to_mcp(await service.aavailability(
-            start, end, duration_minutes=duration_minutes,
-            granularity_minutes=granularity_minutes, include_holds=include_holds,
-        ))
+        return to_mcp(
+            await service.aavailability(
+                start,
+                end,
+                duration_minutes=duration_minutes,
+                granularity_minutes=granularity_minutes,
+                include_holds=include_holds,
+            )
+        )
 
     @mcp.tool()
     async def create_hold(
-        start: str, end: str, idempotency_key: str | None = None,
-        metadata: dict[str, Any] | None = None, title: str | None = None,
+        start: str,
+        end: str,
+        idempotency_key: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        title: str | None = None,
         invitee: dict[str, Any] | None = None,
     ) -> CallToolResult:
         """Reserve a slot tentatively. Holds expire automatically (30 s by default); a
         commit_booking of the same start and end makes it final. Returns an outranked
         payload with nearby alternatives if another agent has the slot."""
-        return to_mcp(await service.ahold(start, end, **_options(
-            idempotency_key=idempotency_key, metadata=metadata, title=title, invitee=invitee)))
+        return to_mcp(
+            await service.ahold(
+                start,
+                end,
+                **_options(
+                    idempotency_key=idempotency_key, metadata=metadata, title=title, invitee=invitee
+                ),
+            )
+        )
 
     @mcp.tool()
     async def release_hold(hold_id: str) -> CallToolResult:
@@ -135,16 +156,30 @@ def build_server(client: Any = None, *, name: str = "agentdraft", **environment:
 
     @mcp.tool()
     async def commit_booking(
-        start: str, end: str, idempotency_key: str | None = None,
-        metadata: dict[str, Any] | None = None, with_conferencing: bool = False,
-        title: str | None = None, invitee: dict[str, Any] | None = None,
+        start: str,
+        end: str,
+        idempotency_key: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        with_conferencing: bool = False,
+        title: str | None = None,
+        invitee: dict[str, Any] | None = None,
     ) -> CallToolResult:
         """Finalize a booking: exactly one agent wins each contested slot, decided by the
         owner's ranking. On a lost race returns an outranked payload naming the winner
         and listing the nearest open slots of the same length; book one of those."""
-        return to_mcp(await service.acommit(start, end, **_options(
-            idempotency_key=idempotency_key, metadata=metadata, title=title, invitee=invitee,
-            with_conferencing=with_conferencing)))
+        return to_mcp(
+            await service.acommit(
+                start,
+                end,
+                **_options(
+                    idempotency_key=idempotency_key,
+                    metadata=metadata,
+                    title=title,
+                    invitee=invitee,
+                    with_conferencing=with_conferencing,
+                ),
+            )
+        )
 
     @mcp.tool()
     async def cancel_booking(booking_id: str) -> CallToolResult:
@@ -160,10 +195,15 @@ def main(argv: list[str] | None = None) -> None:
         prog="agentdraft-mcp-local",
         description="MCP server for AgentDraft (embedded coordinator by default).",
     )
-    parser.add_argument("--data-dir", help="embedded engine folder (default $AGENTDRAFT_DATA_DIR "
-                        "or ~/.agentdraft/data)")
-    parser.add_argument("--agent-name", help="local agent to act as when no key is set "
-                        "(default $AGENTDRAFT_AGENT_NAME or local-agent)")
+    parser.add_argument(
+        "--data-dir",
+        help="embedded engine folder (default $AGENTDRAFT_DATA_DIR or ~/.agentdraft/data)",
+    )
+    parser.add_argument(
+        "--agent-name",
+        help="local agent to act as when no key is set "
+        "(default $AGENTDRAFT_AGENT_NAME or local-agent)",
+    )
     args = parser.parse_args(argv)
     build_server(data_dir=args.data_dir, agent_name=args.agent_name).run("stdio")
 

@@ -108,10 +108,7 @@ class Lost(_Result):
             )
         else:
             why = f"{who} holds it; you are priority {self.your_priority}."
-        lines = [
-            f"OUTRANKED — not booked. {slot} is taken: {why} "
-            "Do not retry this slot."
-        ]
+        lines = [f"OUTRANKED — not booked. {slot} is taken: {why} Do not retry this slot."]
         if self.alternatives:
             lines.append(
                 "Nearest open slots of the same length (call "

@@ -77,6 +77,7 @@ def _write(kind: str) -> Callable[[BookingService, Any], Result]:
     def call(svc: BookingService, a: BookingInput) -> Result:
         method = svc.commit if kind == "commit" else svc.hold
         return method(a.start, a.end, title=a.title, idempotency_key=a.idempotency_key)
+
     return call
 
 
@@ -94,8 +95,12 @@ AVAILABILITY = ToolSpec(
     "means propose a different window. Times are ISO 8601 with Z or an offset "
     "(2026-06-01T14:00:00Z).",
     AvailabilityInput,
-    lambda svc, a: svc.availability(a.start, a.end, duration_minutes=a.duration_minutes,
-                                    granularity_minutes=a.granularity_minutes),
+    lambda svc, a: svc.availability(
+        a.start,
+        a.end,
+        duration_minutes=a.duration_minutes,
+        granularity_minutes=a.granularity_minutes,
+    ),
 )
 COMMIT = ToolSpec(
     "agentdraft_commit_booking",

@@ -47,8 +47,9 @@ def measure(coord: Any, rounds: int, agents: int) -> dict[str, Any]:
     from coordinator import Conflict
 
     owner = coord.owners.create()
-    made = [coord.agents.create(owner.user_id, name=f"a{p}", priority=p)
-            for p in range(1, agents + 1)]
+    made = [
+        coord.agents.create(owner.user_id, name=f"a{p}", priority=p) for p in range(1, agents + 1)
+    ]
     prio_of = {a.agent_id: a.priority for a in made}
     base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=60)
     spreads: list[int] = []
@@ -86,8 +87,9 @@ def measure(coord: Any, rounds: int, agents: int) -> dict[str, Any]:
         "spread_max_ms": spreads[-1],
         "spread_mean_ms": round(statistics.fmean(spreads), 1),
         "top_arrived_first": top_first / rounds,
-        "covered_by_window": {w: sum(s <= w for s in spreads) / rounds
-                              for w in CANDIDATE_WINDOWS_MS},
+        "covered_by_window": {
+            w: sum(s <= w for s in spreads) / rounds for w in CANDIDATE_WINDOWS_MS
+        },
         "exactly_one_winner": one_winner / rounds,
         "top_won": top_won / rounds,
         "window_ms": coord.settings.arbitration_window_ms,
@@ -97,16 +99,20 @@ def measure(coord: Any, rounds: int, agents: int) -> dict[str, Any]:
 def arrival_rows(ctx: BenchContext, coord: Any, rounds: int = 100) -> list[Row]:
     m = measure(coord, rounds, 5)
     covered = ", ".join(f"{w}ms:{c:.0%}" for w, c in m["covered_by_window"].items())
-    return [Row(
-        what="arrival spread, 5 agents (thread pool, new HTTP client each)",
-        threads=5,
-        p50_ms=m["spread_p50_ms"],
-        p99_ms=m["spread_p99_ms"],
-        notes=(f"max {m['spread_max_ms']} ms; top-ranked first {m['top_arrived_first']:.0%}; "
-               f"window covers {covered}; at window {m['window_ms']} ms: one winner "
-               f"{m['exactly_one_winner']:.0%}, top won {m['top_won']:.0%}"),
-        data=m,
-    )]
+    return [
+        Row(
+            what="arrival spread, 5 agents (thread pool, new HTTP client each)",
+            threads=5,
+            p50_ms=m["spread_p50_ms"],
+            p99_ms=m["spread_p99_ms"],
+            notes=(
+                f"max {m['spread_max_ms']} ms; top-ranked first {m['top_arrived_first']:.0%}; "
+                f"window covers {covered}; at window {m['window_ms']} ms: one winner "
+                f"{m['exactly_one_winner']:.0%}, top won {m['top_won']:.0%}"
+            ),
+            data=m,
+        )
+    ]
 
 
 def main() -> None:

@@ -260,21 +260,27 @@ def _availability_calendar(coord: Any, bookings: int, tag: str) -> tuple[Any, da
     """
     owner = coord.owners.create(timezone="Europe/Berlin")
     fast = {"rate_limit_per_second": 1_000_000, "rate_limit_burst": 1_000_000}
-    writer = coord.client(coord.agents.create(owner.user_id, name=f"{tag}-w", priority=1,
-                                              **fast).api_key)
-    reader = coord.client(coord.agents.create(owner.user_id, name=f"{tag}-r", priority=2,
-                                              **fast).api_key)
+    writer = coord.client(
+        coord.agents.create(owner.user_id, name=f"{tag}-w", priority=1, **fast).api_key
+    )
+    reader = coord.client(
+        coord.agents.create(owner.user_id, name=f"{tag}-r", priority=2, **fast).api_key
+    )
     day0 = _base_time(400)
     for i in range(bookings):
         day, k = divmod(i, 20)
         start = day0 + timedelta(days=day, hours=6, minutes=40 * k)
-        writer.bookings.commit(start=start, end=start + BOOKING, buffer_before_min=0,
-                               buffer_after_min=0)
+        writer.bookings.commit(
+            start=start, end=start + BOOKING, buffer_before_min=0, buffer_after_min=0
+        )
     coord.rules.update(
         owner.user_id,
-        working_hours={d: [("07:00", "21:00")]
-                       for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
-        buffer_before_min=5, buffer_after_min=5, daily_cap=25,
+        working_hours={
+            d: [("07:00", "21:00")] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        },
+        buffer_before_min=5,
+        buffer_after_min=5,
+        daily_cap=25,
         focus_blocks=[{"weekday": "wed", "start": "12:00", "end": "13:00"}],
     )
     return reader, day0
@@ -304,20 +310,31 @@ def _availability(ctx: BenchContext, coord: Any) -> list[Row]:
         hi = lo + timedelta(days=days)
         sizes: list[int] = []
 
-        def op(_t: int, _i: int, _r: Any = reader, _lo: datetime = lo, _hi: datetime = hi,
-               _sizes: list[int] = sizes) -> str | None:
+        def op(
+            _t: int,
+            _i: int,
+            _r: Any = reader,
+            _lo: datetime = lo,
+            _hi: datetime = hi,
+            _sizes: list[int] = sizes,
+        ) -> str | None:
             _sizes.append(len(_r.availability.list(start=_lo, end=_hi)))
             return None
 
-        res = run_load(op, threads=1, ops_per_thread=50 if ctx.quick else 300,
-                       seconds=ctx.seconds, warmup=5)
+        res = run_load(
+            op, threads=1, ops_per_thread=50 if ctx.quick else 300, seconds=ctx.seconds, warmup=5
+        )
         in_range = min(n, 20 * days) if n else 0
-        rows.append(res.row(
-            f"availability.list, {label}",
-            f"{in_range} bookings in range, {sizes[-1] if sizes else 0} slots; rules: Berlin "
-            "hours, buffers, focus, cap",
-            bookings=n, range_days=days, bookings_in_range=in_range,
-        ))
+        rows.append(
+            res.row(
+                f"availability.list, {label}",
+                f"{in_range} bookings in range, {sizes[-1] if sizes else 0} slots; rules: Berlin "
+                "hours, buffers, focus, cap",
+                bookings=n,
+                range_days=days,
+                bookings_in_range=in_range,
+            )
+        )
     return rows
 
 

@@ -75,7 +75,10 @@ def run_rounds(url: str, keys: list[tuple[int, str]], rounds: int, day0: datetim
             latencies += [ms for *_, ms in results]
     latencies.sort()
     return {
-        "rounds": rounds, "exactly_one_201": one, "double_201": double, "no_201": none,
+        "rounds": rounds,
+        "exactly_one_201": one,
+        "double_201": double,
+        "no_201": none,
         "top_won": top_won,
         "p50_ms": latencies[len(latencies) // 2],
         "p99_ms": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
@@ -86,8 +89,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--agents", type=int, default=5)
-    parser.add_argument("--window-ms", type=int, default=None,
-                        help="arbitration window (default: the coordinator's default)")
+    parser.add_argument(
+        "--window-ms",
+        type=int,
+        default=None,
+        help="arbitration window (default: the coordinator's default)",
+    )
     args = parser.parse_args()
     from coordinator import Coordinator
     from coordinator.store.connect import stop_embedded
@@ -95,12 +102,22 @@ def main() -> None:
     data_dir = tempfile.mkdtemp(prefix="agentdraft-collision-")
     coord = Coordinator.embedded(data_dir)
     owner = coord.owners.create()
-    keys = [(p, coord.agents.create(owner.user_id, name=f"p{p}", priority=p).api_key)
-            for p in range(1, args.agents + 1)]
+    keys = [
+        (p, coord.agents.create(owner.user_id, name=f"p{p}", priority=p).api_key)
+        for p in range(1, args.agents + 1)
+    ]
     port, null_port = _free_port(), _free_port()
     env = {**os.environ, "AGENTDRAFT_DATA_DIR": data_dir}
-    cmd = [sys.executable, "-m", "coordinator", "serve", "--port", str(port),
-           "--data-dir", data_dir]
+    cmd = [
+        sys.executable,
+        "-m",
+        "coordinator",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        data_dir,
+    ]
     if args.window_ms is not None:
         cmd += ["--window-ms", str(args.window_ms)]
     server = subprocess.Popen(cmd, env=env)
@@ -120,15 +137,21 @@ def main() -> None:
         coord.close()
         stop_embedded(data_dir)
     window = args.window_ms if args.window_ms is not None else coord.settings.arbitration_window_ms
-    print(f"{args.rounds} rounds x {args.agents} agents, window {window} ms, "
-          f"official SDK, one client per agent per round, thread pool")
+    print(
+        f"{args.rounds} rounds x {args.agents} agents, window {window} ms, "
+        f"official SDK, one client per agent per round, thread pool"
+    )
     print("| server | exactly one 201 | double 201 | top won | p50 ms | p99 ms |")
     print("|---|--:|--:|--:|--:|--:|")
     for name, m in (("null (client floor)", nul), ("coordinator", real)):
-        print(f"| {name} | {m['exactly_one_201']}/{m['rounds']} | {m['double_201']} | "
-              f"{m['top_won']}/{m['rounds']} | {m['p50_ms']:.1f} | {m['p99_ms']:.1f} |")
-    print(f"coordinator cost at p99: {real['p99_ms'] - nul['p99_ms']:+.1f} ms, "
-          f"p50: {real['p50_ms'] - nul['p50_ms']:+.1f} ms")
+        print(
+            f"| {name} | {m['exactly_one_201']}/{m['rounds']} | {m['double_201']} | "
+            f"{m['top_won']}/{m['rounds']} | {m['p50_ms']:.1f} | {m['p99_ms']:.1f} |"
+        )
+    print(
+        f"coordinator cost at p99: {real['p99_ms'] - nul['p99_ms']:+.1f} ms, "
+        f"p50: {real['p50_ms'] - nul['p50_ms']:+.1f} ms"
+    )
 
 
 if __name__ == "__main__":

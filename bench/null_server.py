@@ -20,16 +20,19 @@ _ids = count()
 
 
 async def booking(_: Request) -> JSONResponse:
-    return JSONResponse({"booking_id": f"bkg_null{next(_ids)}", "status": "COMMITTED",
-                         "audit_event_id": "0-0"}, status_code=201)
+    return JSONResponse(
+        {"booking_id": f"bkg_null{next(_ids)}", "status": "COMMITTED", "audit_event_id": "0-0"},
+        status_code=201,
+    )
 
 
 async def health(_: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-app = Starlette(routes=[Route("/v1/bookings", booking, methods=["POST"]),
-                        Route("/healthz", health)])
+app = Starlette(
+    routes=[Route("/v1/bookings", booking, methods=["POST"]), Route("/healthz", health)]
+)
 
 if __name__ == "__main__":
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")

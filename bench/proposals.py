@@ -39,9 +39,10 @@ def main() -> None:
     try:
         owner = coord.owners.create()
         org = coord.client(coord.agents.create(owner.user_id, name="org", priority=1).api_key)
-        people = [coord.client(coord.agents.create(owner.user_id, name=f"p{i}",
-                                                   priority=2 + i).api_key)
-                  for i in range(args.participants)]
+        people = [
+            coord.client(coord.agents.create(owner.user_id, name=f"p{i}", priority=2 + i).api_key)
+            for i in range(args.participants)
+        ]
         base = datetime(2031, 1, 6, tzinfo=UTC)
         commit, proposal = [], []
         for r in range(args.rounds):
@@ -49,15 +50,19 @@ def main() -> None:
             t0 = time.perf_counter()
             org.bookings.commit(start=s, end=s + timedelta(minutes=30))
             commit.append((time.perf_counter() - t0) * 1000)
-            slots = [{"start_time": (s + timedelta(minutes=30 * (k + 1))).isoformat(),
-                      "end_time": (s + timedelta(minutes=30 * (k + 2))).isoformat()}
-                     for k in range(3)]
+            slots = [
+                {
+                    "start_time": (s + timedelta(minutes=30 * (k + 1))).isoformat(),
+                    "end_time": (s + timedelta(minutes=30 * (k + 2))).isoformat(),
+                }
+                for k in range(3)
+            ]
             t0 = time.perf_counter()
-            p = org.proposals.create(participant_agent_ids=[c.agent_id for c in people],
-                                     slots=slots)
+            p = org.proposals.create(
+                participant_agent_ids=[c.agent_id for c in people], slots=slots
+            )
             for c in people:
-                out = c.proposals.respond(p.id, response="accept",
-                                          selected_slot_id=p.slots[0].id)
+                out = c.proposals.respond(p.id, response="accept", selected_slot_id=p.slots[0].id)
             proposal.append((time.perf_counter() - t0) * 1000)
             assert out.status == "confirmed"
         (c50, c99), (p50, p99) = _ms(commit), _ms(proposal)
@@ -65,9 +70,11 @@ def main() -> None:
         print(f"{'':28}{'p50 ms':>9}{'p99 ms':>9}")
         print(f"{'commit (baseline)':28}{c50:9.2f}{c99:9.2f}")
         print(f"{'proposal, create→confirmed':28}{p50:9.2f}{p99:9.2f}")
-        print(f"ratio (p50): one agreed meeting costs {p50 / c50:.1f}x a commit "
-              f"(create, {args.participants} answers, the resolution's commit and finish, "
-              "the deadline timer's writes)")
+        print(
+            f"ratio (p50): one agreed meeting costs {p50 / c50:.1f}x a commit "
+            f"(create, {args.participants} answers, the resolution's commit and finish, "
+            "the deadline timer's writes)"
+        )
     finally:
         coord.close()
         stop_embedded(folder)

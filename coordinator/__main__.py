@@ -17,10 +17,14 @@ def _open(args: argparse.Namespace, **settings: object) -> Coordinator:
 
 
 def _store_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--redis-url", help="redis://, rediss://, unix:// or a Cluster node; "
-                   "default: the embedded engine")
-    p.add_argument("--data-dir", help="embedded engine folder (default $AGENTDRAFT_DATA_DIR "
-                   "or ~/.agentdraft/data)")
+    p.add_argument(
+        "--redis-url",
+        help="redis://, rediss://, unix:// or a Cluster node; default: the embedded engine",
+    )
+    p.add_argument(
+        "--data-dir",
+        help="embedded engine folder (default $AGENTDRAFT_DATA_DIR or ~/.agentdraft/data)",
+    )
 
 
 def cmd_race(args: argparse.Namespace) -> int:
@@ -54,8 +58,11 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 def cmd_audit_show(args: argparse.Namespace) -> int:
     with _open(args) as coord:
-        entries = (coord.audit.for_booking(args.user, args.booking) if args.booking
-                   else coord.audit.range(args.user, args.start, args.end, limit=args.limit))
+        entries = (
+            coord.audit.for_booking(args.user, args.booking)
+            if args.booking
+            else coord.audit.range(args.user, args.start, args.end, limit=args.limit)
+        )
         for e in entries:
             print(json.dumps({"id": e.id, **e.fields}))
     return 0
@@ -67,8 +74,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
     except ImportError:
-        print("the HTTP server needs the 'server' extra: pip install 'agentdraft-agents[server]'",
-              file=sys.stderr)
+        print(
+            "the HTTP server needs the 'server' extra: pip install 'agentdraft-agents[server]'",
+            file=sys.stderr,
+        )
         return 2
     if args.redis_url:
         os.environ["AGENTDRAFT_REDIS_URL"] = args.redis_url
@@ -78,8 +87,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["AGENTDRAFT_DEV"] = "1"
     if args.window_ms is not None:
         os.environ["AGENTDRAFT_ARBITRATION_WINDOW_MS"] = str(args.window_ms)
-    uvicorn.run("coordinator.server.app:app_from_env", factory=True, host=args.host,
-                port=args.port, workers=args.workers, log_level=args.log_level)
+    uvicorn.run(
+        "coordinator.server.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+    )
     return 0
 
 
@@ -101,8 +116,10 @@ def cmd_webhooks_dispatch(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with _open(args) as coord:
-        d = Dispatcher(coord, DispatchSettings(visibility_ms=args.visibility_ms,
-                                               backoff_base_ms=args.backoff_ms))
+        d = Dispatcher(
+            coord,
+            DispatchSettings(visibility_ms=args.visibility_ms, backoff_base_ms=args.backoff_ms),
+        )
         try:
             d.run_forever(stop)
         except KeyboardInterrupt:
@@ -144,8 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
     race = sub.add_parser("race", help="N agents race for one slot; prints outcomes and audit")
     _store_args(race)
     race.add_argument("--agents", type=int, default=5)
-    race.add_argument("--window-ms", type=int, default=None,
-                      help="arbitration window in ms (default: the coordinator's)")
+    race.add_argument(
+        "--window-ms",
+        type=int,
+        default=None,
+        help="arbitration window in ms (default: the coordinator's)",
+    )
     race.set_defaults(func=cmd_race)
 
     audit = sub.add_parser("audit", help="query or verify audit streams")
@@ -169,8 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--dev", action="store_true",
-                       help="dev mode: magic-link sign-in returns the token in the body")
+    serve.add_argument(
+        "--dev",
+        action="store_true",
+        help="dev mode: magic-link sign-in returns the token in the body",
+    )
     serve.add_argument("--window-ms", type=int, default=None)
     serve.add_argument("--log-level", default="warning")
     serve.set_defaults(func=cmd_serve)
@@ -186,15 +210,22 @@ def build_parser() -> argparse.ArgumentParser:
     hsub = hooks.add_subparsers(dest="webhooks_command", required=True)
     dispatch = hsub.add_parser("dispatch", help="deliver outbox events until stopped")
     _store_args(dispatch)
-    dispatch.add_argument("--visibility-ms", type=int, default=30_000,
-                          help="reclaim an unacknowledged event after this idle time")
+    dispatch.add_argument(
+        "--visibility-ms",
+        type=int,
+        default=30_000,
+        help="reclaim an unacknowledged event after this idle time",
+    )
     dispatch.add_argument("--backoff-ms", type=int, default=1_000)
     dispatch.set_defaults(func=cmd_webhooks_dispatch)
 
     props = sub.add_parser("proposals", help="multi-slot proposals")
     psub = props.add_subparsers(dest="proposals_command", required=True)
-    timer = psub.add_parser("timer", help="fire proposal deadlines until stopped "
-                            "(serve and every proposal-creating process run one already)")
+    timer = psub.add_parser(
+        "timer",
+        help="fire proposal deadlines until stopped "
+        "(serve and every proposal-creating process run one already)",
+    )
     _store_args(timer)
     timer.set_defaults(func=cmd_proposals_timer)
 

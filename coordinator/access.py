@@ -37,7 +37,8 @@ def access_error(reply: dict[str, Any]) -> AgentDraftError | None:
         scope = reply.get("scope")
         return AuthError(
             f"this API key lacks the scope {scope!r}; the owner can grant it",
-            error="insufficient_scope", required_scope=scope,
+            error="insufficient_scope",
+            required_scope=scope,
         )
     if code == "rate_limited":
         wait = int(reply.get("retry_after_ms") or 1000)
@@ -53,9 +54,11 @@ def authorize(engine: Engine, user_id: str, agent_id: str, key_hash: str, scope:
 
     k = engine.keys
     with store_errors("authorize"):
-        reply = json.loads(engine.scripts.authorize(
-            keys=[k.agent(user_id, agent_id), k.rate_limit(user_id, agent_id)],
-            args=[key_hash, scope, json.dumps(engine.limits)],
-        ))
+        reply = json.loads(
+            engine.scripts.authorize(
+                keys=[k.agent(user_id, agent_id), k.rate_limit(user_id, agent_id)],
+                args=[key_hash, scope, json.dumps(engine.limits)],
+            )
+        )
     if reply["r"] != "ok":
         raise access_error(reply) or AgentDraftError(f"unexpected reply {reply!r}")

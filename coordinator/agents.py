@@ -81,29 +81,51 @@ class Agents:
             with store_errors("agents.create"):
                 worst = r.zrange(k.agents(user_id), -1, -1, withscores=True)
             priority = int(worst[0][1]) + 1 if worst else 1
-        if isinstance(priority, bool) or not isinstance(priority, int) \
-                or not 1 <= priority <= 10_000:
+        if (
+            isinstance(priority, bool)
+            or not isinstance(priority, int)
+            or not 1 <= priority <= 10_000
+        ):
             raise ValidationError("priority", "must be an integer from 1 (highest) to 10000")
         agent_id = new_id("agt")
         api_key = new_key()
         kh = hash_key(api_key)
         record = {"name": name, "user_id": user_id, "scopes": list(sc)}
         with store_errors("agents.create"):
-            reply = json.loads(self._engine.scripts.create_agent(
-                keys=[k.owner(user_id), k.agents(user_id), k.agent(user_id, agent_id),
-                      k.audit(user_id)],
-                args=[agent_id, json.dumps(record), priority, kh, " ".join(sc),
-                      "" if rate is None else rate, "" if burst is None else burst],
-            ))
+            reply = json.loads(
+                self._engine.scripts.create_agent(
+                    keys=[
+                        k.owner(user_id),
+                        k.agents(user_id),
+                        k.agent(user_id, agent_id),
+                        k.audit(user_id),
+                    ],
+                    args=[
+                        agent_id,
+                        json.dumps(record),
+                        priority,
+                        kh,
+                        " ".join(sc),
+                        "" if rate is None else rate,
+                        "" if burst is None else burst,
+                    ],
+                )
+            )
             if reply["r"] != "ok":
                 raise NotFound(f"no owner {user_id}", error="owner_not_found")
             r.set(k.api_key(kh), json.dumps({"user_id": user_id, "agent_id": agent_id}))
             r.set(k.agent_index(agent_id), user_id)
         a = reply["agent"]
         return AgentCreated(
-            agent_id=agent_id, user_id=user_id, name=name, priority=priority, scopes=sc,
-            created_at=from_ms(a["created_ms"]), api_key=api_key,
-            rate_limit_per_second=rate, rate_limit_burst=burst,
+            agent_id=agent_id,
+            user_id=user_id,
+            name=name,
+            priority=priority,
+            scopes=sc,
+            created_at=from_ms(a["created_ms"]),
+            api_key=api_key,
+            rate_limit_per_second=rate,
+            rate_limit_burst=burst,
         )
 
     def get(self, user_id: str, agent_id: str) -> Agent:
@@ -118,9 +140,12 @@ class Agents:
             raise NotFound(f"no agent {agent_id} for owner {user_id}", error="agent_not_found")
         rec = json.loads(raw)
         return Agent(
-            agent_id=agent_id, user_id=user_id, name=rec["name"],
+            agent_id=agent_id,
+            user_id=user_id,
+            name=rec["name"],
             priority=int(prio) if prio is not None else int(rec["priority"]),
-            scopes=tuple(rec["scopes"]), status=status or "active",
+            scopes=tuple(rec["scopes"]),
+            status=status or "active",
             created_at=from_ms(rec["created_ms"]),
             rate_limit_per_second=float(rate) if rate else None,
             rate_limit_burst=int(burst) if burst else None,
@@ -144,8 +169,9 @@ class Agents:
             if raw is None:
                 raise AuthError("API key is unknown, rotated or revoked")
             ids = json.loads(raw)
-            stored, status = r.hmget(k.agent(ids["user_id"], ids["agent_id"]),
-                                     ["key_hash", "status"])
+            stored, status = r.hmget(
+                k.agent(ids["user_id"], ids["agent_id"]), ["key_hash", "status"]
+            )
         if stored != kh or status != "active":
             raise AuthError("API key is unknown, rotated or revoked")
         return ids["user_id"], ids["agent_id"], kh
@@ -166,17 +192,24 @@ class Agents:
         user_id = self.owner_of(agent_id)
         k = self._engine.keys
         with store_errors(f"agents.{op}"):
-            reply = json.loads(self._engine.scripts.agent_update(
-                keys=[k.owner(user_id), k.agent(user_id, agent_id), k.audit(user_id)],
-                args=[agent_id, op, *args],
-            ))
+            reply = json.loads(
+                self._engine.scripts.agent_update(
+                    keys=[k.owner(user_id), k.agent(user_id, agent_id), k.audit(user_id)],
+                    args=[agent_id, op, *args],
+                )
+            )
         if reply["r"] == "ok":
             return user_id, reply
         if reply["error"] == "invalid_state":
-            hint = {"rotate": "unrevoke it instead", "revoke": "it is already revoked",
-                    "unrevoke": "it is not revoked"}.get(op, "")
-            raise InvalidState(f"cannot {op} agent {agent_id}: it is {reply['status']}; {hint}",
-                               agent_status=reply["status"])
+            hint = {
+                "rotate": "unrevoke it instead",
+                "revoke": "it is already revoked",
+                "unrevoke": "it is not revoked",
+            }.get(op, "")
+            raise InvalidState(
+                f"cannot {op} agent {agent_id}: it is {reply['status']}; {hint}",
+                agent_status=reply["status"],
+            )
         raise NotFound(f"no agent {agent_id}", error="agent_not_found")
 
     def _new_key(self, agent_id: str, op: str) -> AgentCreated:
@@ -229,10 +262,12 @@ class Agents:
             raise ValidationError("agent_ids", "must name each agent once")
         k = self._engine.keys
         with store_errors("agents.rerank"):
-            reply = json.loads(self._engine.scripts.rerank(
-                keys=[k.owner(user_id), k.agents(user_id), k.audit(user_id)],
-                args=[json.dumps(ids)],
-            ))
+            reply = json.loads(
+                self._engine.scripts.rerank(
+                    keys=[k.owner(user_id), k.agents(user_id), k.audit(user_id)],
+                    args=[json.dumps(ids)],
+                )
+            )
         if reply["r"] != "ok":
             if reply["error"] == "agent_unknown":
                 raise ValidationError(

@@ -77,8 +77,11 @@ def public(a: dict[str, Any], user_id: str) -> dict[str, Any]:
 
 
 def _check_id(approval_id: object) -> None:
-    if not isinstance(approval_id, str) or not approval_id.startswith("apr_") \
-            or len(approval_id) > 64:
+    if (
+        not isinstance(approval_id, str)
+        or not approval_id.startswith("apr_")
+        or len(approval_id) > 64
+    ):
         raise ValidationError("approval_id", "must be an approval id such as apr_…")
 
 
@@ -89,11 +92,19 @@ def _read(
     _check_id(approval_id)
     k = engine.keys
     with store_errors("approvals.get"):
-        reply = json.loads(engine.scripts.approval_read(
-            keys=[k.owner(user_id), k.approvals(user_id), k.bookings(user_id), k.audit(user_id),
-                  k.agent(user_id, agent_id or "-"), k.rate_limit(user_id, agent_id or "-")],
-            args=[approval_id, key_hash, json.dumps(engine.limits), agent_id],
-        ))
+        reply = json.loads(
+            engine.scripts.approval_read(
+                keys=[
+                    k.owner(user_id),
+                    k.approvals(user_id),
+                    k.bookings(user_id),
+                    k.audit(user_id),
+                    k.agent(user_id, agent_id or "-"),
+                    k.rate_limit(user_id, agent_id or "-"),
+                ],
+                args=[approval_id, key_hash, json.dumps(engine.limits), agent_id],
+            )
+        )
     if reply["r"] != "ok":
         refused = access_error(reply)
         if refused:
@@ -149,13 +160,19 @@ class Approvals:
         req = json.loads(a.get("request_json") or "{}")
         try:
             eng.write(
-                user_id=user_id, agent_id=a["agent_id"], key_hash="", mode="commit",
-                start=from_ms(hold["start_ms"]), end=from_ms(hold["end_ms"]),
+                user_id=user_id,
+                agent_id=a["agent_id"],
+                key_hash="",
+                mode="commit",
+                start=from_ms(hold["start_ms"]),
+                end=from_ms(hold["end_ms"]),
                 buffer_before_min=hold.get("buffer_before_min"),
                 buffer_after_min=hold.get("buffer_after_min"),
                 bump_window_seconds=req.get("bump_window_seconds"),
-                title=hold.get("title") or None, invitee=hold.get("invitee") or None,
-                metadata=hold.get("metadata") or None, approval_id=approval_id,
+                title=hold.get("title") or None,
+                invitee=hold.get("invitee") or None,
+                metadata=hold.get("metadata") or None,
+                approval_id=approval_id,
             )
         except Conflict:
             pass  # the approval records the outcome and the winner
@@ -173,11 +190,17 @@ class Approvals:
             raise ValidationError("note", f"must be text of at most {MAX_NOTE} characters")
         k = self._engine.keys
         with store_errors(f"approvals.{decision}"):
-            reply = json.loads(self._engine.scripts.approval_resolve(
-                keys=[k.owner(user_id), k.approvals(user_id), k.bookings(user_id),
-                      k.audit(user_id)],
-                args=[approval_id, decision, note or ""],
-            ))
+            reply = json.loads(
+                self._engine.scripts.approval_resolve(
+                    keys=[
+                        k.owner(user_id),
+                        k.approvals(user_id),
+                        k.bookings(user_id),
+                        k.audit(user_id),
+                    ],
+                    args=[approval_id, decision, note or ""],
+                )
+            )
         if reply["r"] != "ok":
             if "approval" in reply:
                 _check_pending(reply["approval"], approval_id)
@@ -189,8 +212,9 @@ def _check_pending(a: dict[str, Any], approval_id: str) -> None:
     if a["status"] == "expired":
         raise Gone(f"approval {approval_id} expired", error="approval_expired")
     if a["status"] != "pending":
-        raise InvalidState(f"approval {approval_id} is already {a['status']}",
-                           approval_status=a["status"])
+        raise InvalidState(
+            f"approval {approval_id} is already {a['status']}", approval_status=a["status"]
+        )
 
 
 class ClientApprovals:
@@ -232,21 +256,42 @@ class ClientApprovals:
                 raise ValidationError("evidence", f"larger than {MAX_EVIDENCE_BYTES} bytes")
         eng = self._engine
         ttl = eng.settings.approval_ttl_seconds if ttl_seconds is None else ttl_seconds
-        if isinstance(ttl, bool) or not isinstance(ttl, int | float) \
-                or not 0.05 <= ttl <= MAX_TTL_SECONDS:
+        if (
+            isinstance(ttl, bool)
+            or not isinstance(ttl, int | float)
+            or not 0.05 <= ttl <= MAX_TTL_SECONDS
+        ):
             raise ValidationError("ttl_seconds", f"must be 0.05..{MAX_TTL_SECONDS:g} seconds")
         c = self._c
         approval_id = keyed_id("apr", c.agent_id, idempotency_key)
         k = eng.keys
         with store_errors("approvals.request"):
             eng.redis.set(k.approval_index(approval_id), c.user_id)
-            reply = json.loads(eng.scripts.approval_request(
-                keys=[k.owner(c.user_id), k.approvals(c.user_id), k.agent(c.user_id, c.agent_id),
-                      k.rate_limit(c.user_id, c.agent_id), k.audit(c.user_id)],
-                args=[c._key_hash, json.dumps(eng.limits), c.agent_id, approval_id,
-                      json.dumps({"action_type": action_type, "summary": summary,
-                                  "evidence_json": evidence_json, "ttl_ms": int(ttl * 1000)})],
-            ))
+            reply = json.loads(
+                eng.scripts.approval_request(
+                    keys=[
+                        k.owner(c.user_id),
+                        k.approvals(c.user_id),
+                        k.agent(c.user_id, c.agent_id),
+                        k.rate_limit(c.user_id, c.agent_id),
+                        k.audit(c.user_id),
+                    ],
+                    args=[
+                        c._key_hash,
+                        json.dumps(eng.limits),
+                        c.agent_id,
+                        approval_id,
+                        json.dumps(
+                            {
+                                "action_type": action_type,
+                                "summary": summary,
+                                "evidence_json": evidence_json,
+                                "ttl_ms": int(ttl * 1000),
+                            }
+                        ),
+                    ],
+                )
+            )
         if reply["r"] != "ok":
             raise access_error(reply) or AgentDraftError(f"unexpected reply {reply!r}")
         if reply["approval"]["agent_id"] != c.agent_id:
@@ -259,8 +304,9 @@ class ClientApprovals:
 
     def _get(self, approval_id: str) -> tuple[dict[str, Any], int]:
         c = self._c
-        return _read(self._engine, c.user_id, approval_id, agent_id=c.agent_id,
-                     key_hash=c._key_hash)
+        return _read(
+            self._engine, c.user_id, approval_id, agent_id=c.agent_id, key_hash=c._key_hash
+        )
 
     def wait(
         self, approval_id: str, *, timeout: float | None = None, poll_interval: float = 5.0
@@ -286,7 +332,8 @@ class ClientApprovals:
                 if left <= 0:
                     raise ApprovalTimeout(
                         f"approval {approval_id} still pending after {timeout:g}s",
-                        approval_id=approval_id, waited_seconds=time.monotonic() - started,
+                        approval_id=approval_id,
+                        waited_seconds=time.monotonic() - started,
                     )
                 block = min(block, left)
             with store_errors("approvals.wait"):

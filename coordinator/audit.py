@@ -105,31 +105,45 @@ class AuditLog:
             n += 1
             last_id = eid
             if fields.get("prev") != prev:
-                problems.append(AuditProblem(
-                    entry_id=eid, problem="chain_broken",
-                    detail=f"prev is {fields.get('prev')!r}, expected {prev!r}: an entry before "
-                    "it was deleted, inserted or reordered",
-                ))
+                problems.append(
+                    AuditProblem(
+                        entry_id=eid,
+                        problem="chain_broken",
+                        detail=f"prev is {fields.get('prev')!r}, expected {prev!r}: an entry before "
+                        "it was deleted, inserted or reordered",
+                    )
+                )
             claimed = fields.get("hash", "")
             actual = hashlib.sha1(
                 chain_text(fields.get("prev", ""), fields).encode(), usedforsecurity=False
             ).hexdigest()
             if claimed != actual:
-                problems.append(AuditProblem(
-                    entry_id=eid, problem="edited",
-                    detail="stored hash does not match the entry's fields",
-                ))
+                problems.append(
+                    AuditProblem(
+                        entry_id=eid,
+                        problem="edited",
+                        detail="stored hash does not match the entry's fields",
+                    )
+                )
             prev = claimed
         with store_errors("audit verify"):
             head = self._engine.redis.hget(self._engine.keys.owner(user_id), "audit_head")
         if n and head is None:
-            problems.append(AuditProblem(entry_id=last_id, problem="missing_head",
-                                         detail="owner record has no audit head"))
+            problems.append(
+                AuditProblem(
+                    entry_id=last_id,
+                    problem="missing_head",
+                    detail="owner record has no audit head",
+                )
+            )
         elif head is not None and head != prev:
-            problems.append(AuditProblem(
-                entry_id=last_id or "-", problem="head_mismatch",
-                detail="the last entry is not the recorded head: entries were cut off the end",
-            ))
+            problems.append(
+                AuditProblem(
+                    entry_id=last_id or "-",
+                    problem="head_mismatch",
+                    detail="the last entry is not the recorded head: entries were cut off the end",
+                )
+            )
         return AuditVerification(
             user_id=user_id, entries=n, ok=not problems, head=head, problems=tuple(problems)
         )

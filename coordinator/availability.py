@@ -112,9 +112,12 @@ def free_slots(
     out: list[Slot] = []
     while s + dur <= hi_ms:
         e = s + dur
-        if (hours is None or hours.covers(s, e)) and not focus.overlaps(s, e) \
-                and not busy.overlaps((s - before) // BUCKET_MS, -(-(e + after) // BUCKET_MS)) \
-                and not (full_days and local_date(s, snap.tz) in full_days):
+        if (
+            (hours is None or hours.covers(s, e))
+            and not focus.overlaps(s, e)
+            and not busy.overlaps((s - before) // BUCKET_MS, -(-(e + after) // BUCKET_MS))
+            and not (full_days and local_date(s, snap.tz) in full_days)
+        ):
             out.append(Slot(start=from_ms(s), end=from_ms(e)))
         s += step
     return out
@@ -181,13 +184,20 @@ class Availability:
     def _read(self, days: builtins.list[int]) -> dict[str, Any]:
         c, eng = self._c, self._engine
         k = eng.keys
-        keys = [k.owner(c.user_id), k.bookings(c.user_id), k.agent(c.user_id, c.agent_id),
-                k.rate_limit(c.user_id, c.agent_id), *(k.day(c.user_id, d) for d in days)]
+        keys = [
+            k.owner(c.user_id),
+            k.bookings(c.user_id),
+            k.agent(c.user_id, c.agent_id),
+            k.rate_limit(c.user_id, c.agent_id),
+            *(k.day(c.user_id, d) for d in days),
+        ]
         with store_errors("availability"):
-            reply: dict[str, Any] = json.loads(eng.scripts.read_availability(
-                keys=keys,
-                args=[c._key_hash, AVAILABILITY_READ, json.dumps(eng.limits), c.agent_id],
-            ))
+            reply: dict[str, Any] = json.loads(
+                eng.scripts.read_availability(
+                    keys=keys,
+                    args=[c._key_hash, AVAILABILITY_READ, json.dumps(eng.limits), c.agent_id],
+                )
+            )
         if reply["r"] != "ok":
             refused = access_error(reply)
             if refused:

@@ -97,9 +97,7 @@ def check_interval(start: datetime, end: datetime, max_minutes: int) -> None:
         what = "zero-length" if end == start else "before start"
         raise ValidationError(field, f"{what}: end {end.isoformat()} vs start {start.isoformat()}")
     if end - start > timedelta(minutes=max_minutes):
-        raise ValidationError(
-            "end", f"booking longer than the maximum of {max_minutes} minutes"
-        )
+        raise ValidationError("end", f"booking longer than the maximum of {max_minutes} minutes")
 
 
 def check_buffer(value: object, field: str) -> int:

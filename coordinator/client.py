@@ -51,10 +51,17 @@ class _Bookings:
         """
         del with_conferencing  # accepted for SDK compatibility; no conferencing provider here
         return self._c._write(
-            "commit", start=start, end=end, idempotency_key=idempotency_key,
-            buffer_before_min=buffer_before_min, buffer_after_min=buffer_after_min,
-            bump_window_seconds=bump_window_seconds, metadata=metadata, title=title,
-            invitee=invitee, availability_etag=availability_etag,
+            "commit",
+            start=start,
+            end=end,
+            idempotency_key=idempotency_key,
+            buffer_before_min=buffer_before_min,
+            buffer_after_min=buffer_after_min,
+            bump_window_seconds=bump_window_seconds,
+            metadata=metadata,
+            title=title,
+            invitee=invitee,
+            availability_etag=availability_etag,
         )
 
     def hold(
@@ -73,20 +80,37 @@ class _Bookings:
     ) -> Booking:
         """Place a hold that expires after ``hold_ttl_seconds`` (default 30 s)."""
         return self._c._write(
-            "hold", start=start, end=end, idempotency_key=idempotency_key,
-            buffer_before_min=buffer_before_min, buffer_after_min=buffer_after_min,
-            metadata=metadata, title=title, invitee=invitee, hold_ttl_seconds=hold_ttl_seconds,
+            "hold",
+            start=start,
+            end=end,
+            idempotency_key=idempotency_key,
+            buffer_before_min=buffer_before_min,
+            buffer_after_min=buffer_after_min,
+            metadata=metadata,
+            title=title,
+            invitee=invitee,
+            hold_ttl_seconds=hold_ttl_seconds,
             availability_etag=availability_etag,
         )
 
-    def promote(self, hold_id: str, *, idempotency_key: str | None = None,
-                bump_window_seconds: float | None = None) -> Booking:
+    def promote(
+        self,
+        hold_id: str,
+        *,
+        idempotency_key: str | None = None,
+        bump_window_seconds: float | None = None,
+    ) -> Booking:
         """Turn the caller's own live hold into a commit over the same range."""
         h = self.get(hold_id)
         return self.commit(
-            start=h.start, end=h.end, idempotency_key=idempotency_key,
-            buffer_before_min=h.buffer_before_min, buffer_after_min=h.buffer_after_min,
-            bump_window_seconds=bump_window_seconds, metadata=h.metadata, title=h.title,
+            start=h.start,
+            end=h.end,
+            idempotency_key=idempotency_key,
+            buffer_before_min=h.buffer_before_min,
+            buffer_after_min=h.buffer_after_min,
+            bump_window_seconds=bump_window_seconds,
+            metadata=h.metadata,
+            title=h.title,
             invitee=h.invitee,
         )
 
@@ -105,9 +129,7 @@ class _Bookings:
     def get(self, booking_id: str) -> Booking:
         """Any booking on the owner's calendar, with who ended it and when."""
         c = self._c
-        return c._coord.engine.get(
-            c.user_id, booking_id, agent_id=c.agent_id, key_hash=c._key_hash
-        )
+        return c._coord.engine.get(c.user_id, booking_id, agent_id=c.agent_id, key_hash=c._key_hash)
 
 
 class _Agents:
@@ -120,8 +142,12 @@ class _Agents:
         a = c._coord.agents.get(c.user_id, c.agent_id)
         tz = c._coord.owners.get(c.user_id).timezone
         return AgentIdentity(
-            agent_id=a.agent_id, user_id=a.user_id, priority=a.priority,
-            scopes=list(a.scopes), timezone=tz, name=a.name,
+            agent_id=a.agent_id,
+            user_id=a.user_id,
+            priority=a.priority,
+            scopes=list(a.scopes),
+            timezone=tz,
+            name=a.name,
         )
 
 
@@ -175,7 +201,9 @@ class LocalClient:
 
     def _write(self, mode: str, **kw: Any) -> Booking:
         return self._coord.engine.write(
-            user_id=self.user_id, agent_id=self.agent_id, key_hash=self._key_hash,
+            user_id=self.user_id,
+            agent_id=self.agent_id,
+            key_hash=self._key_hash,
             mode=mode,  # type: ignore[arg-type]
             **kw,
         )

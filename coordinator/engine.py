@@ -147,11 +147,15 @@ class _Request:
         owner changed the defaults is still the same request.
         """
         asked = {
-            "mode": self.mode, "bump": self.bump,
+            "mode": self.mode,
+            "bump": self.bump,
             "ttl": self.ttl if self.mode == "hold" else None,
-            "start_ms": self.start_ms, "end_ms": self.end_ms,
-            "buffer_before_min": self.before, "buffer_after_min": self.after,
-            "title": self.title or "", "invitee": self.invitee or False,
+            "start_ms": self.start_ms,
+            "end_ms": self.end_ms,
+            "buffer_before_min": self.before,
+            "buffer_after_min": self.after,
+            "title": self.title or "",
+            "invitee": self.invitee or False,
             "metadata": self.metadata or False,
         }
         return hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
@@ -207,18 +211,25 @@ class Engine:
         s = parse_time(start, "start")
         e = parse_time(end, "end")
         check_interval(s, e, self.settings.max_booking_minutes)
-        before = None if buffer_before_min is None else check_buffer(
-            buffer_before_min, "buffer_before_min")
-        after = None if buffer_after_min is None else check_buffer(
-            buffer_after_min, "buffer_after_min")
+        before = (
+            None
+            if buffer_before_min is None
+            else check_buffer(buffer_before_min, "buffer_before_min")
+        )
+        after = (
+            None if buffer_after_min is None else check_buffer(buffer_after_min, "buffer_after_min")
+        )
         bump = _seconds(
-            self.settings.bump_window_seconds if bump_window_seconds is None
+            self.settings.bump_window_seconds
+            if bump_window_seconds is None
             else bump_window_seconds,
-            "bump_window_seconds", 7 * 24 * 3600,
+            "bump_window_seconds",
+            7 * 24 * 3600,
         )
         ttl = _seconds(
             self.settings.hold_ttl_seconds if hold_ttl_seconds is None else hold_ttl_seconds,
-            "hold_ttl_seconds", 24 * 3600,
+            "hold_ttl_seconds",
+            24 * 3600,
         )
         if mode == "hold" and ttl <= 0:
             raise ValidationError("hold_ttl_seconds", "must be positive")
@@ -227,10 +238,22 @@ class Engine:
         etag_rv = None if availability_etag is None else etag_version(availability_etag, user_id)
 
         request = _Request(
-            user_id=user_id, agent_id=agent_id, key_hash=key_hash, mode=mode,
-            start_ms=to_ms(s), end_ms=to_ms(e), before=before, after=after, bump=bump,
-            ttl=ttl, idempotency_key=idempotency_key, title=title, invitee=invitee,
-            metadata=metadata, etag_rv=etag_rv, approval_id=approval_id,
+            user_id=user_id,
+            agent_id=agent_id,
+            key_hash=key_hash,
+            mode=mode,
+            start_ms=to_ms(s),
+            end_ms=to_ms(e),
+            before=before,
+            after=after,
+            bump=bump,
+            ttl=ttl,
+            idempotency_key=idempotency_key,
+            title=title,
+            invitee=invitee,
+            metadata=metadata,
+            etag_rv=etag_rv,
+            approval_id=approval_id,
             booking_id=new_id("hld" if mode == "hold" else "bkg"),
         )
         snap = self.rules_cache.get(user_id)
@@ -250,7 +273,9 @@ class Engine:
             snap, q.agent_id, q.mode, q.start_ms, q.end_ms, approved=q.approval_id is not None
         )
         checks: dict[str, Any] = {
-            "scope": BOOKINGS_WRITE, "limits": self.limits, "rv": snap.version,
+            "scope": BOOKINGS_WRITE,
+            "limits": self.limits,
+            "rv": snap.version,
             "lead_ms": (rules.min_lead_minutes or 0) * 60_000,
         }
         if q.etag_rv is not None:
@@ -271,12 +296,17 @@ class Engine:
             script, ttl_ms = self.scripts.hold, int(gate.ttl_seconds * 1000)
             consent_id = new_id("apr")
             checks["consent"] = {
-                "id": consent_id, "action": "bookings.commit", "reason": verdict.consent_reason,
-                "request_json": json.dumps({
-                    "start": from_ms(q.start_ms).isoformat(),
-                    "end": from_ms(q.end_ms).isoformat(),
-                    "title": q.title, "bump_window_seconds": q.bump,
-                }),
+                "id": consent_id,
+                "action": "bookings.commit",
+                "reason": verdict.consent_reason,
+                "request_json": json.dumps(
+                    {
+                        "start": from_ms(q.start_ms).isoformat(),
+                        "end": from_ms(q.end_ms).isoformat(),
+                        "title": q.title,
+                        "bump_window_seconds": q.bump,
+                    }
+                ),
             }
             with store_errors("approval index"):
                 self.redis.set(k.approval_index(consent_id), q.user_id)
@@ -284,32 +314,51 @@ class Engine:
         if rules.daily_cap:
             cw = cap_window(snap, q.start_ms)
             cap_days = cw.utc_days
-            checks.update(cap=rules.daily_cap, cap_lo_ms=cw.lo_ms, cap_hi_ms=cw.hi_ms,
-                          cap_days=cap_days, local_date=cw.local_date.isoformat())
+            checks.update(
+                cap=rules.daily_cap,
+                cap_lo_ms=cw.lo_ms,
+                cap_hi_ms=cw.hi_ms,
+                cap_days=cap_days,
+                local_date=cw.local_date.isoformat(),
+            )
 
         c = cover(from_ms(q.start_ms), from_ms(q.end_ms), before, after)
         static = {
-            "start_ms": q.start_ms, "end_ms": q.end_ms,
-            "cover_first": c.first, "cover_last": c.last,
-            "buffer_before_min": before, "buffer_after_min": after,
-            "title": q.title or "", "invitee": q.invitee or False,
+            "start_ms": q.start_ms,
+            "end_ms": q.end_ms,
+            "cover_first": c.first,
+            "cover_last": c.last,
+            "buffer_before_min": before,
+            "buffer_after_min": after,
+            "title": q.title or "",
+            "invitee": q.invitee or False,
             "metadata": q.metadata or False,
         }
         days = list(c.days())
         user_id, agent_id = q.user_id, q.agent_id
         keys = [
-            k.owner(user_id), k.bookings(user_id), k.agents(user_id), k.audit(user_id),
+            k.owner(user_id),
+            k.bookings(user_id),
+            k.agents(user_id),
+            k.audit(user_id),
             k.idempotency(user_id, agent_id, q.idempotency_key or "-"),
             k.agent(user_id, agent_id),
             *(k.day(user_id, d) for d, _, _ in days),
-            k.rate_limit(user_id, agent_id), k.approvals(user_id),
+            k.rate_limit(user_id, agent_id),
+            k.approvals(user_id),
             *(k.day(user_id, d) for d in cap_days),
         ]
         args: list[Any] = [
-            agent_id, booking_id, q.request_hash, json.dumps(static),
-            ttl_ms, int(q.bump * 1000), self.settings.arbitration_window_ms,
+            agent_id,
+            booking_id,
+            q.request_hash,
+            json.dumps(static),
+            ttl_ms,
+            int(q.bump * 1000),
+            self.settings.arbitration_window_ms,
             self.settings.idempotency_ttl_seconds if q.idempotency_key else 0,
-            len(days), q.key_hash,
+            len(days),
+            q.key_hash,
         ]
         for _, first, last in days:
             args += [first, last]
@@ -339,8 +388,9 @@ class Engine:
             won = self._await_window(user_id, rec, reply["now"], displaced)
         consent = reply.get("consent")
         if consent:
-            raise consent_required(consent["consent_request_id"], won.booking_id,
-                                    consent["expires_ms"])
+            raise consent_required(
+                consent["consent_request_id"], won.booking_id, consent["expires_ms"]
+            )
         return won
 
     def _replayed_consent(self, user_id: str, hold: dict[str, Any]) -> Booking:
@@ -390,12 +440,18 @@ class Engine:
         if not isinstance(bid, str) or not bid or len(bid) > 64:
             raise ValidationError("booking_id", "must be a booking id such as bkg_… or hld_…")
         k = self.keys
-        keys = [k.owner(user_id), k.bookings(user_id), k.agents(user_id), k.audit(user_id),
-                k.agent(user_id, agent_id), k.rate_limit(user_id, agent_id)]
+        keys = [
+            k.owner(user_id),
+            k.bookings(user_id),
+            k.agents(user_id),
+            k.audit(user_id),
+            k.agent(user_id, agent_id),
+            k.rate_limit(user_id, agent_id),
+        ]
         with store_errors(what):
-            reply = json.loads(script(
-                keys=keys, args=[agent_id, bid, key_hash, json.dumps(self.limits)]
-            ))
+            reply = json.loads(
+                script(keys=keys, args=[agent_id, bid, key_hash, json.dumps(self.limits)])
+            )
         if reply["r"] == "ok":
             return Booking.from_record(reply["booking"], user_id)
         code = reply["error"]

@@ -155,7 +155,10 @@ class RuleViolation(AgentDraftError):
 
     status = 422
     RULE_CODES = (
-        "outside_working_hours", "focus_block", "lead_time_not_met", "daily_cap_reached",
+        "outside_working_hours",
+        "focus_block",
+        "lead_time_not_met",
+        "daily_cap_reached",
     )
 
     def __init__(self, rule: str, detail: str, **context: Any) -> None:
@@ -175,9 +178,7 @@ class RateLimited(AgentDraftError):
 
     def __init__(self, detail: str, *, retry_after_ms: int) -> None:
         retry_after = max(1, -(-int(retry_after_ms) // 1000))
-        super().__init__(
-            detail, retry_after=retry_after, retry_after_ms=int(retry_after_ms)
-        )
+        super().__init__(detail, retry_after=retry_after, retry_after_ms=int(retry_after_ms))
         self.retry_after = retry_after
         self.retry_after_ms = int(retry_after_ms)
 
@@ -203,8 +204,11 @@ class ConsentRequired(AgentDraftError):
         action: str = "bookings.commit",
     ) -> None:
         super().__init__(
-            detail, consent_request_id=consent_request_id, hold_id=hold_id,
-            expires_at=expires_at, action=action,
+            detail,
+            consent_request_id=consent_request_id,
+            hold_id=hold_id,
+            expires_at=expires_at,
+            action=action,
         )
         self.consent_request_id = consent_request_id
         self.hold_id = hold_id
@@ -280,9 +284,13 @@ class ResolutionFailed(Conflict):
         audit_event_id: str | None = None,
     ) -> None:
         super().__init__(
-            detail, reason=cause, winning_booking_id=winning_booking_id,
-            winning_agent_id=winning_agent_id, winning_agent_priority=winning_agent_priority,
-            your_priority=your_priority, audit_event_id=audit_event_id,
+            detail,
+            reason=cause,
+            winning_booking_id=winning_booking_id,
+            winning_agent_id=winning_agent_id,
+            winning_agent_priority=winning_agent_priority,
+            your_priority=your_priority,
+            audit_event_id=audit_event_id,
         )
         self.error = "resolution_failed"
         self.cause = cause
@@ -290,8 +298,11 @@ class ResolutionFailed(Conflict):
         self.slot_id = slot_id
         self.remaining_slot_ids = remaining_slot_ids
         self.context.update(
-            proposal_id=proposal_id, slot_id=slot_id, cause=cause,
-            remaining_slot_ids=remaining_slot_ids, proposal_status="pending",
+            proposal_id=proposal_id,
+            slot_id=slot_id,
+            cause=cause,
+            remaining_slot_ids=remaining_slot_ids,
+            proposal_status="pending",
         )
 
 

@@ -38,9 +38,9 @@ class Owners:
             raise ValidationError("user_id", "must look like usr_… without '{', '}', ':' or spaces")
         k = self._engine.keys
         with store_errors("owners.create"):
-            reply = json.loads(self._engine.scripts.create_owner(
-                keys=[k.owner(uid), k.audit(uid)], args=[uid, tz]
-            ))
+            reply = json.loads(
+                self._engine.scripts.create_owner(keys=[k.owner(uid), k.audit(uid)], args=[uid, tz])
+            )
             if reply["r"] != "ok":
                 raise ValidationError("user_id", f"owner {uid} already exists", error="exists")
             self._engine.redis.sadd(k.owners_index(), uid)
@@ -53,7 +53,8 @@ class Owners:
         if not h:
             raise NotFound(f"no owner {user_id}", error="owner_not_found")
         return Owner(
-            user_id=user_id, timezone=h.get("timezone", "UTC"),
+            user_id=user_id,
+            timezone=h.get("timezone", "UTC"),
             created_at=from_ms(int(h["created_ms"])),
             rules_version=int(h.get("rules_version") or 1),
         )

@@ -56,16 +56,24 @@ def working_hours(snap: RulesSnapshot, lo_ms: int, hi_ms: int) -> Intervals | No
 
 def focus_time(snap: RulesSnapshot, lo_ms: int, hi_ms: int) -> Intervals:
     """Focus blocks (weekly and one-off) meeting ``[lo, hi)``."""
-    weekly = weekly_intervals(snap.weekly_focus, lo_ms, hi_ms, snap.tz) \
-        if snap.weekly_focus else Intervals(())
+    weekly = (
+        weekly_intervals(snap.weekly_focus, lo_ms, hi_ms, snap.tz)
+        if snap.weekly_focus
+        else Intervals(())
+    )
     spans = list(zip(weekly.starts, weekly.ends, strict=True))
     spans += [(s, e) for s, e in snap.once_focus if s < hi_ms and e > lo_ms]
     return Intervals(spans)
 
 
 def judge(
-    snap: RulesSnapshot, agent_id: str, mode: str, start_ms: int, end_ms: int,
-    *, approved: bool = False,
+    snap: RulesSnapshot,
+    agent_id: str,
+    mode: str,
+    start_ms: int,
+    end_ms: int,
+    *,
+    approved: bool = False,
 ) -> Verdict:
     """The verdict for ``[start, end)``: the meeting itself, buffers not included.
 

@@ -92,8 +92,9 @@ def _default_start() -> datetime:
 
 
 def _collect_audit(coord: Coordinator, result: RaceResult) -> RaceResult:
-    result.audit = [e for e in coord.audit.range(result.user_id)
-                    if e.type.startswith(("booking", "hold"))]
+    result.audit = [
+        e for e in coord.audit.range(result.user_id) if e.type.startswith(("booking", "hold"))
+    ]
     result.audit_ok = coord.audit.verify(result.user_id).ok
     return result
 
@@ -103,11 +104,25 @@ def _timed(a: AgentCreated, write: Callable[[], Booking], step: Step | None = No
     t0 = time.perf_counter()
     try:
         b = write()
-        return Outcome(a.name, a.agent_id, a.priority, True,
-                       (time.perf_counter() - t0) * 1000, booking=b, step=step)
+        return Outcome(
+            a.name,
+            a.agent_id,
+            a.priority,
+            True,
+            (time.perf_counter() - t0) * 1000,
+            booking=b,
+            step=step,
+        )
     except Conflict as c:
-        return Outcome(a.name, a.agent_id, a.priority, False,
-                       (time.perf_counter() - t0) * 1000, conflict=c, step=step)
+        return Outcome(
+            a.name,
+            a.agent_id,
+            a.priority,
+            False,
+            (time.perf_counter() - t0) * 1000,
+            conflict=c,
+            step=step,
+        )
 
 
 def run_race(
@@ -130,17 +145,21 @@ def run_race(
         a = created[i]
         client = coord.client(a.api_key)
         barrier.wait()
-        outcomes[i] = _timed(a, lambda: client.bookings.commit(
-            start=start, end=end, idempotency_key=f"race-{a.agent_id}"))
+        outcomes[i] = _timed(
+            a,
+            lambda: client.bookings.commit(
+                start=start, end=end, idempotency_key=f"race-{a.agent_id}"
+            ),
+        )
 
-    threads = [threading.Thread(target=run, args=(i,), name=created[i].name)
-               for i in range(agents)]
+    threads = [threading.Thread(target=run, args=(i,), name=created[i].name) for i in range(agents)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    result = RaceResult(user_id=owner.user_id, start=start, end=end,
-                        outcomes=[o for o in outcomes if o is not None])
+    result = RaceResult(
+        user_id=owner.user_id, start=start, end=end, outcomes=[o for o in outcomes if o is not None]
+    )
     return _collect_audit(coord, result)
 
 
@@ -252,13 +271,17 @@ def run_staggered_race(
                     if last_hold is None:
                         continue
                     hold_id, last_hold = last_hold, None
-                    o = _timed(a, partial(client.bookings.promote, hold_id, idempotency_key=key),
-                               step)
+                    o = _timed(
+                        a, partial(client.bookings.promote, hold_id, idempotency_key=key), step
+                    )
                 else:
                     lo = start + timedelta(minutes=step.offset_min)
                     hi = lo + timedelta(minutes=step.minutes)
-                    write = client.bookings.commit if step.action == "commit" else (
-                        client.bookings.hold)
+                    write = (
+                        client.bookings.commit
+                        if step.action == "commit"
+                        else (client.bookings.hold)
+                    )
                     o = _timed(a, partial(write, start=lo, end=hi, idempotency_key=key), step)
                     if step.action == "hold" and o.booking is not None:
                         last_hold = o.booking.booking_id
@@ -277,8 +300,9 @@ def run_staggered_race(
     if failures:
         raise failures[0]
     outcomes.sort(key=lambda o: o.step.at_ms if o.step else 0.0)
-    result = RaceResult(user_id=owner.user_id, start=start,
-                        end=start + timedelta(minutes=span), outcomes=outcomes)
+    result = RaceResult(
+        user_id=owner.user_id, start=start, end=start + timedelta(minutes=span), outcomes=outcomes
+    )
     return _collect_audit(coord, result)
 
 
@@ -303,12 +327,16 @@ def format_race(result: RaceResult) -> str:
     lines.append("")
     if len(winners) == 1:
         w = winners[0]
-        lines.append(f"Winner: {w.name} (priority {w.priority}), exactly one of "
-                     f"{len(result.outcomes)} agents was told it won.")
+        lines.append(
+            f"Winner: {w.name} (priority {w.priority}), exactly one of "
+            f"{len(result.outcomes)} agents was told it won."
+        )
     else:
         lines.append(f"WINNERS: {len(winners)} -- this should never happen")
-    lines += ["", "Audit trail (hash-chained, "
-              + ("verified" if result.audit_ok else "VERIFY FAILED") + "):"]
+    lines += [
+        "",
+        "Audit trail (hash-chained, " + ("verified" if result.audit_ok else "VERIFY FAILED") + "):",
+    ]
     names = {o.agent_id: o.name for o in result.outcomes}
     for e in result.audit:
         f = e.fields
@@ -319,6 +347,8 @@ def format_race(result: RaceResult) -> str:
             extra = f" lost to {winner} ({f['reason']})"
         elif e.type in ("booking.evicted", "hold.invalidated"):
             extra = f" by {names.get(f['by_agent_id'], f['by_agent_id'])}"
-        lines.append(f"  {e.id:<16} {e.type:<18} {who:<10} prio {f.get('priority', '?'):>2} "
-                     f"{f.get('booking_id', '')}{extra}")
+        lines.append(
+            f"  {e.id:<16} {e.type:<18} {who:<10} prio {f.get('priority', '?'):>2} "
+            f"{f.get('booking_id', '')}{extra}"
+        )
     return "\n".join(lines)

@@ -38,8 +38,11 @@ class RateLimit:
 
 
 def check_per_second(value: Any, field: str = "rate_limit_per_second") -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) \
-            or not 0.0001 <= value <= MAX_PER_SECOND:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0.0001 <= value <= MAX_PER_SECOND
+    ):
         raise ValidationError(field, f"must be requests/s in 0.0001..{MAX_PER_SECOND:g}")
     return float(value)
 

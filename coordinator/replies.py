@@ -46,7 +46,9 @@ def consent_required(consent_id: str, hold_id: str, expires_ms: int) -> ConsentR
     return ConsentRequired(
         f"the owner approves this commit in person; slot parked as hold {hold_id} until "
         f"{expires_at} (approval {consent_id})",
-        consent_request_id=consent_id, hold_id=hold_id, expires_at=expires_at,
+        consent_request_id=consent_id,
+        hold_id=hold_id,
+        expires_at=expires_at,
     )
 
 
@@ -67,14 +69,16 @@ def script_error(reply: dict[str, Any], user_id: str, what: str | None = None) -
     if code == "approval_not_found":
         return NotFound("no such approval request", error="approval_not_found")
     if code == "approval_expired":
-        return Gone("the approval request expired; its hold was released",
-                    error="approval_expired")
+        return Gone("the approval request expired; its hold was released", error="approval_expired")
     if code == "approval_agent_revoked":
-        return InvalidState("the agent that asked was revoked; deny the request instead",
-                            error="agent_revoked")
+        return InvalidState(
+            "the agent that asked was revoked; deny the request instead", error="agent_revoked"
+        )
     if code == "approval_decided":
-        return InvalidState(f"the approval request is already {reply.get('status')}",
-                            approval_status=reply.get("status"))
+        return InvalidState(
+            f"the approval request is already {reply.get('status')}",
+            approval_status=reply.get("status"),
+        )
     if code == "owner_unknown":
         return NotFound(f"no owner {user_id}", error="owner_not_found")
     if code == "idempotency_mismatch":
@@ -98,13 +102,16 @@ def rule_violation(reply: dict[str, Any]) -> RuleViolation:
     if rule == "lead_time_not_met":
         earliest = from_ms(int(reply["earliest_ms"])).isoformat()
         return RuleViolation(
-            rule, f"the owner needs more notice: the earliest start now is {earliest}",
+            rule,
+            f"the owner needs more notice: the earliest start now is {earliest}",
             earliest_start=earliest,
         )
     if rule == "daily_cap_reached":
         return RuleViolation(
-            rule, f"the owner's cap of {reply['daily_cap']} meetings on {reply['local_date']} "
+            rule,
+            f"the owner's cap of {reply['daily_cap']} meetings on {reply['local_date']} "
             "(their local day) is reached",
-            daily_cap=reply["daily_cap"], local_date=reply["local_date"],
+            daily_cap=reply["daily_cap"],
+            local_date=reply["local_date"],
         )
     return RuleViolation(rule, reply.get("detail") or rule)

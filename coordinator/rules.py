@@ -42,8 +42,13 @@ MAX_APPROVAL_TTL_SECONDS = 7 * 24 * 3600.0
 _MAX_MERGE_RETRIES = 8
 
 RULE_NAMES = (
-    "working_hours", "buffer_before_min", "buffer_after_min", "focus_blocks",
-    "min_lead_minutes", "daily_cap", "require_approval",
+    "working_hours",
+    "buffer_before_min",
+    "buffer_after_min",
+    "focus_blocks",
+    "min_lead_minutes",
+    "daily_cap",
+    "require_approval",
 )
 
 # -- validation: input as a person writes it -> the stored JSON shape -------------------
@@ -66,8 +71,8 @@ def _span(value: Any, field_name: str) -> tuple[str, str]:
         raise ValidationError(field_name, str(exc)) from None
     if b <= a:
         raise ValidationError(
-            field_name, f"{value[0]}-{value[1]} ends before it starts; split a night "
-            "shift into two days"
+            field_name,
+            f"{value[0]}-{value[1]} ends before it starts; split a night shift into two days",
         )
     return value[0], value[1]
 
@@ -76,8 +81,9 @@ def check_working_hours(value: Any) -> dict[str, list[tuple[str, str]]]:
     """``{"mon": [("09:00", "17:00")], ...}``; a weekday left out is not bookable."""
     if not isinstance(value, dict) or not value:
         raise ValidationError(
-            "working_hours", "must map weekdays (mon..sun) to lists of ('HH:MM', 'HH:MM'); "
-            "pass None to remove the rule"
+            "working_hours",
+            "must map weekdays (mon..sun) to lists of ('HH:MM', 'HH:MM'); "
+            "pass None to remove the rule",
         )
     out: dict[str, list[tuple[str, str]]] = {}
     for day, spans in value.items():
@@ -103,8 +109,11 @@ def check_focus_blocks(value: Any) -> list[dict[str, Any]]:
         raise ValidationError("focus_blocks", f"at most {MAX_FOCUS_BLOCKS} blocks")
     out: list[dict[str, Any]] = []
     for block in value:
-        if not isinstance(block, dict) or not {"start", "end"} <= set(block) \
-                or not set(block) <= {"start", "end", "weekday", "title", "kind"}:
+        if (
+            not isinstance(block, dict)
+            or not {"start", "end"} <= set(block)
+            or not set(block) <= {"start", "end", "weekday", "title", "kind"}
+        ):
             raise ValidationError(
                 "focus_blocks", f"each block is {{start, end[, weekday][, title]}}, got {block!r}"
             )
@@ -115,15 +124,23 @@ def check_focus_blocks(value: Any) -> list[dict[str, Any]]:
             if block["weekday"] not in WEEKDAYS:
                 raise ValidationError("focus_blocks", f"unknown weekday {block['weekday']!r}")
             start, end = _span((block["start"], block["end"]), "focus_blocks")
-            out.append({"kind": "weekly", "weekday": block["weekday"], "start": start,
-                        "end": end, "title": title})
+            out.append(
+                {
+                    "kind": "weekly",
+                    "weekday": block["weekday"],
+                    "start": start,
+                    "end": end,
+                    "title": title,
+                }
+            )
         else:
             s = parse_time(block["start"], "focus_blocks")
             e = parse_time(block["end"], "focus_blocks")
             if e <= s:
                 raise ValidationError("focus_blocks", "a one-off block must end after it starts")
-            out.append({"kind": "once", "start": s.isoformat(), "end": e.isoformat(),
-                        "title": title})
+            out.append(
+                {"kind": "once", "start": s.isoformat(), "end": e.isoformat(), "title": title}
+            )
     return out
 
 
@@ -137,8 +154,12 @@ def check_require_approval(value: Any) -> dict[str, Any]:
         )
     ids = value.get("agent_ids")
     if ids is not None:
-        if isinstance(ids, str) or not isinstance(ids, list | tuple) or not ids \
-                or not all(isinstance(i, str) and i.startswith("agt_") for i in ids):
+        if (
+            isinstance(ids, str)
+            or not isinstance(ids, list | tuple)
+            or not ids
+            or not all(isinstance(i, str) and i.startswith("agt_") for i in ids)
+        ):
             raise ValidationError("require_approval", "agent_ids must be a non-empty list of agt_…")
         ids = list(dict.fromkeys(ids))
     above = value.get("above_minutes")
@@ -148,13 +169,20 @@ def check_require_approval(value: Any) -> dict[str, Any]:
     if not isinstance(outside, bool):
         raise ValidationError("require_approval", "outside_working_hours must be True or False")
     ttl = value.get("ttl_seconds", DEFAULT_APPROVAL_TTL_SECONDS)
-    if isinstance(ttl, bool) or not isinstance(ttl, int | float) \
-            or not 0.05 <= ttl <= MAX_APPROVAL_TTL_SECONDS:
+    if (
+        isinstance(ttl, bool)
+        or not isinstance(ttl, int | float)
+        or not 0.05 <= ttl <= MAX_APPROVAL_TTL_SECONDS
+    ):
         raise ValidationError(
             "require_approval", f"ttl_seconds must be 0.05..{MAX_APPROVAL_TTL_SECONDS:g}"
         )
-    return {"agent_ids": ids, "above_minutes": above, "outside_working_hours": outside,
-            "ttl_seconds": float(ttl)}
+    return {
+        "agent_ids": ids,
+        "above_minutes": above,
+        "outside_working_hours": outside,
+        "ttl_seconds": float(ttl),
+    }
 
 
 def normalize(name: str, value: Any) -> Any:
@@ -208,7 +236,9 @@ class Rules:
                 self._engine.keys.agents(user_id), 0, -1, withscores=True
             )
         return OwnerRules(
-            **snap.rules.model_dump(), user_id=user_id, timezone=snap.timezone,
+            **snap.rules.model_dump(),
+            user_id=user_id,
+            timezone=snap.timezone,
             rules_version=snap.version,
             ranking=tuple(RankedAgent(agent_id=a, priority=int(p)) for a, p in ranking),
         )
@@ -232,9 +262,12 @@ class Rules:
         audit entry. Takes effect on the next write in every process.
         """
         given = {
-            "working_hours": working_hours, "buffer_before_min": buffer_before_min,
-            "buffer_after_min": buffer_after_min, "focus_blocks": focus_blocks,
-            "min_lead_minutes": min_lead_minutes, "daily_cap": daily_cap,
+            "working_hours": working_hours,
+            "buffer_before_min": buffer_before_min,
+            "buffer_after_min": buffer_after_min,
+            "focus_blocks": focus_blocks,
+            "min_lead_minutes": min_lead_minutes,
+            "daily_cap": daily_cap,
             "require_approval": require_approval,
         }
         patch = {name: normalize(name, v) for name, v in given.items() if v is not _UNSET}
@@ -261,10 +294,12 @@ class Rules:
             text = RuleSet.model_validate(merged).model_dump_json(exclude_none=True)
             text = "" if text == "{}" else text
             with store_errors("rules.update"):
-                reply = json.loads(self._engine.scripts.update_rules(
-                    keys=[k.owner(user_id), k.audit(user_id)],
-                    args=[snap.version, text, timezone, changed],
-                ))
+                reply = json.loads(
+                    self._engine.scripts.update_rules(
+                        keys=[k.owner(user_id), k.audit(user_id)],
+                        args=[snap.version, text, timezone, changed],
+                    )
+                )
             if reply["r"] == "error":
                 raise NotFound(f"no owner {user_id}", error="owner_not_found")
             snap = self._engine.rules_cache.put(user_id, RulesSnapshot.from_reply(reply))

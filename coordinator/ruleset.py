@@ -25,6 +25,7 @@ DEFAULT_APPROVAL_TTL_SECONDS = 1800.0
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
+
 class WeeklyFocus(_Model):
     """A focus block every week on ``weekday``, ``start``-``end`` local time."""
 
@@ -130,8 +131,11 @@ class RulesSnapshot:
 
     @cached_property
     def once_focus(self) -> list[tuple[int, int]]:
-        return [(to_ms(f.start), to_ms(f.end)) for f in self.rules.focus_blocks or ()
-                if isinstance(f, OneOffFocus)]
+        return [
+            (to_ms(f.start), to_ms(f.end))
+            for f in self.rules.focus_blocks or ()
+            if isinstance(f, OneOffFocus)
+        ]
 
 
 #: The snapshot a process starts with: no version matches it, so the first claim is

@@ -35,10 +35,17 @@ Mode = Literal["hold", "commit"]
 #: Entries that put a booking on the calendar.
 STARTS = frozenset({"booking.committed", "hold.created"})
 #: Entries that take a booking off the calendar, and why.
-ENDS = frozenset({
-    "booking.evicted", "hold.invalidated", "hold.promoted", "hold.replaced",
-    "hold.released", "booking.cancelled", "hold.expired",
-})
+ENDS = frozenset(
+    {
+        "booking.evicted",
+        "hold.invalidated",
+        "hold.promoted",
+        "hold.replaced",
+        "hold.released",
+        "booking.cancelled",
+        "hold.expired",
+    }
+)
 #: Endings forced by a better-ranked writer.
 DISPLACEMENTS = frozenset({"booking.evicted", "hold.invalidated"})
 
@@ -153,8 +160,9 @@ class Timeline:
     def intervals(self) -> list[Interval]:
         """Per-bucket occupancy, ordered by bucket then start."""
         out = [
-            Interval(b, s.booking_id, s.agent_id, s.priority, s.mode, s.start_ms, s.end_ms,
-                     s.end_type)
+            Interval(
+                b, s.booking_id, s.agent_id, s.priority, s.mode, s.start_ms, s.end_ms, s.end_type
+            )
             for s in self.spans
             for b in s.buckets
         ]
@@ -186,9 +194,13 @@ def build_timeline(entries: Iterable[AuditEntry]) -> Timeline:
         tl.last_ms = max(tl.last_ms, at)
         if e.type in STARTS:
             span = Span(
-                booking_id=f["booking_id"], agent_id=f["agent_id"], priority=int(f["priority"]),
-                mode=_mode(e), buckets=_cover(e),
-                start_ms=at, start_entry=e.id,
+                booking_id=f["booking_id"],
+                agent_id=f["agent_id"],
+                priority=int(f["priority"]),
+                mode=_mode(e),
+                buckets=_cover(e),
+                start_ms=at,
+                start_entry=e.id,
             )
             live[span.booking_id] = span
             tl.spans.append(span)
@@ -199,20 +211,36 @@ def build_timeline(entries: Iterable[AuditEntry]) -> Timeline:
                 ended.ended_by_booking_id = f.get("by_booking_id")
                 ended.ended_by_agent_id = f.get("by_agent_id")
             if e.type in DISPLACEMENTS:
-                tl.evictions.append(Eviction(
-                    entry_id=e.id, type=e.type, at_ms=at, booking_id=f["booking_id"],
-                    agent_id=f["agent_id"], priority=int(f["priority"]),
-                    mode=_mode(e), buckets=_cover(e),
-                    by_booking_id=f["by_booking_id"], by_agent_id=f["by_agent_id"],
-                    by_priority=int(f["by_priority"]),
-                    in_arbitration_window=f.get("in_arbitration_window") == "1",
-                ))
+                tl.evictions.append(
+                    Eviction(
+                        entry_id=e.id,
+                        type=e.type,
+                        at_ms=at,
+                        booking_id=f["booking_id"],
+                        agent_id=f["agent_id"],
+                        priority=int(f["priority"]),
+                        mode=_mode(e),
+                        buckets=_cover(e),
+                        by_booking_id=f["by_booking_id"],
+                        by_agent_id=f["by_agent_id"],
+                        by_priority=int(f["by_priority"]),
+                        in_arbitration_window=f.get("in_arbitration_window") == "1",
+                    )
+                )
         else:
-            tl.rejections.append(Rejection(
-                entry_id=e.id, at_ms=at, booking_id=f["booking_id"], agent_id=f["agent_id"],
-                priority=int(f["priority"]), mode=_mode(e),
-                buckets=_cover(e), reason=f["reason"], winner_agent_id=f["winner_agent_id"],
-                winner_priority=int(f["winner_priority"]),
-            ))
+            tl.rejections.append(
+                Rejection(
+                    entry_id=e.id,
+                    at_ms=at,
+                    booking_id=f["booking_id"],
+                    agent_id=f["agent_id"],
+                    priority=int(f["priority"]),
+                    mode=_mode(e),
+                    buckets=_cover(e),
+                    reason=f["reason"],
+                    winner_agent_id=f["winner_agent_id"],
+                    winner_priority=int(f["winner_priority"]),
+                )
+            )
     tl.t0_ms = origin or 0
     return tl

@@ -18,7 +18,8 @@ from coordinator import Coordinator
 from coordinator.store.connect import stop_embedded
 
 TOMORROW_10 = (datetime.now(UTC) + timedelta(days=1)).replace(
-    hour=10, minute=0, second=0, microsecond=0)
+    hour=10, minute=0, second=0, microsecond=0
+)
 START = TOMORROW_10.isoformat().replace("+00:00", "Z")
 END = (TOMORROW_10 + timedelta(minutes=30)).isoformat().replace("+00:00", "Z")
 TASK = f"Book a 30 minute intro call with Ada from {START} to {END}."
@@ -35,18 +36,22 @@ class Demo:
 
     def name(self, agent_id: str) -> str:
         return {self.sales.agent_id: "sales-bot", self.recruiter.agent_id: "recruiter"}.get(
-            agent_id, agent_id)
+            agent_id, agent_id
+        )
 
     def print_calendar(self) -> None:
         keys = self.coord.engine.keys
         ids = self.coord.redis.hkeys(keys.bookings(self.user_id))
-        booked = sorted((self.coord.engine.get(self.user_id, b) for b in ids),
-                        key=lambda b: b.start)
+        booked = sorted(
+            (self.coord.engine.get(self.user_id, b) for b in ids), key=lambda b: b.start
+        )
         print("\nCalendar (committed):")
         for b in booked:
             if b.status == "COMMITTED":
-                print(f"  {b.start:%Y-%m-%d %H:%M}-{b.end:%H:%M} UTC  {self.name(b.agent_id):<10}"
-                      f" prio {b.priority}  {b.booking_id}")
+                print(
+                    f"  {b.start:%Y-%m-%d %H:%M}-{b.end:%H:%M} UTC  {self.name(b.agent_id):<10}"
+                    f" prio {b.priority}  {b.booking_id}"
+                )
         print("\nAudit trail (who reached the coordinator first, and who won):")
         for e in self.coord.audit.range(self.user_id):
             if not e.type.startswith("booking."):
@@ -57,8 +62,10 @@ class Demo:
                 extra = f" lost to {self.name(f['winner_agent_id'])} ({f['reason']})"
             elif e.type == "booking.evicted":
                 extra = f" by {self.name(f['by_agent_id'])}"
-            print(f"  {e.type:<18} {self.name(f.get('agent_id', '')):<10} "
-                  f"{f.get('booking_id', '')}{extra}")
+            print(
+                f"  {e.type:<18} {self.name(f.get('agent_id', '')):<10} "
+                f"{f.get('booking_id', '')}{extra}"
+            )
 
 
 @contextmanager
@@ -70,8 +77,13 @@ def demo_calendar() -> Iterator[Demo]:
             owner = coord.owners.create(timezone="UTC")
             sales = coord.agents.create(owner.user_id, name="sales-bot", priority=1)
             recruiter = coord.agents.create(owner.user_id, name="recruiter", priority=2)
-            yield Demo(coord, owner.user_id, coord.client(sales.api_key),
-                       coord.client(recruiter.api_key), folder,
-                       {"sales-bot": sales.api_key, "recruiter": recruiter.api_key})
+            yield Demo(
+                coord,
+                owner.user_id,
+                coord.client(sales.api_key),
+                coord.client(recruiter.api_key),
+                folder,
+                {"sales-bot": sales.api_key, "recruiter": recruiter.api_key},
+            )
     finally:
         stop_embedded(folder)

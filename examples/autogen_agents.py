@@ -39,10 +39,13 @@ def scripted() -> ReactiveReplayClient:
             return f"Booked {START}. TERMINATE"
         return tool_call(SAFE, start=offers[0][0], end=offers[0][1], title="Intro call")
 
-    return ReactiveReplayClient([
-        tool_call(SAFE, start=START, end=END, title="Intro call"), after_first_try,
-        "Outranked at 10:00; booked the first alternative offered. TERMINATE",
-    ])
+    return ReactiveReplayClient(
+        [
+            tool_call(SAFE, start=START, end=END, title="Intro call"),
+            after_first_try,
+            "Outranked at 10:00; booked the first alternative offered. TERMINATE",
+        ]
+    )
 
 
 def model_client(model: str | None) -> Any:
@@ -68,10 +71,16 @@ def show(name: str, result: TaskResult) -> None:
 
 async def race(demo: Demo, model: str | None) -> None:
     agents = {
-        name: AssistantAgent(name.split()[0].replace("-", "_"), model_client=model_client(model),
-                             tools=get_tools(client), max_tool_iterations=3)  # type: ignore[arg-type]
-        for name, client in (("recruiter (priority 2)", demo.recruiter),
-                             ("sales-bot (priority 1)", demo.sales))
+        name: AssistantAgent(
+            name.split()[0].replace("-", "_"),
+            model_client=model_client(model),
+            tools=get_tools(client),
+            max_tool_iterations=3,
+        )  # type: ignore[arg-type]
+        for name, client in (
+            ("recruiter (priority 2)", demo.recruiter),
+            ("sales-bot (priority 1)", demo.sales),
+        )
     }
     results = await asyncio.gather(*(a.run(task=TASK) for a in agents.values()))
     for name, result in zip(agents, results, strict=True):

@@ -40,36 +40,46 @@ SAFE = "agentdraft_commit_booking_safe"
 
 def scripted() -> ScriptedLLM:
     """Try the slot; if outranked, book the first offer; then report."""
+
     def after_first_try(messages: Any) -> Any:
         offers = offered_slots(last_tool_result(messages))
         if not offers:
             return f"Booked {START}."
         return tool_call(SAFE, start=offers[0][0], end=offers[0][1], title="Intro call")
 
-    return ScriptedLLM(steps=[
-        tool_call(SAFE, start=START, end=END, title="Intro call"), after_first_try,
-        "Lost the slot to a higher-priority agent and booked the first alternative offered.",
-    ])
+    return ScriptedLLM(
+        steps=[
+            tool_call(SAFE, start=START, end=END, title="Intro call"),
+            after_first_try,
+            "Lost the slot to a higher-priority agent and booked the first alternative offered.",
+        ]
+    )
 
 
 def printer(who: str) -> Any:
     def show(result: Result) -> None:
         text = result.text()
         print(f"[{who}] " + text.replace("\n", "\n" + " " * (len(who) + 3)))
+
     return show
 
 
 def crew(demo: Demo, model: str | None) -> Crew:
     def agent(role: str, client: Any) -> Agent:
-        return Agent(role=role, goal="Book the intro call for the owner",
-                     backstory="Schedules meetings; if outranked, takes an offered slot.",
-                     llm=LLM(model=model) if model else scripted(),
-                     tools=get_tools(client, on_result=printer(role)), max_iter=5)
+        return Agent(
+            role=role,
+            goal="Book the intro call for the owner",
+            backstory="Schedules meetings; if outranked, takes an offered slot.",
+            llm=LLM(model=model) if model else scripted(),
+            tools=get_tools(client, on_result=printer(role)),
+            max_iter=5,
+        )
 
     sales, recruiter = agent("sales-bot", demo.sales), agent("recruiter", demo.recruiter)
     tasks = [
-        Task(description=TASK, expected_output="What was booked", agent=sales,
-             async_execution=True),  # runs alongside the next task: a real race
+        Task(
+            description=TASK, expected_output="What was booked", agent=sales, async_execution=True
+        ),  # runs alongside the next task: a real race
         Task(description=TASK, expected_output="What was booked", agent=recruiter),
     ]
     return Crew(agents=[sales, recruiter], tasks=tasks, process=Process.sequential)

@@ -36,12 +36,15 @@ from agentdraft_agents.testing.langchain_model import (
 )
 
 SAFE = "agentdraft_commit_booking_safe"
-SYSTEM = ("You book meetings for your owner with the agentdraft tools. If a booking is "
-          "OUTRANKED, book the first alternative it offers, then say what you booked.")
+SYSTEM = (
+    "You book meetings for your owner with the agentdraft tools. If a booking is "
+    "OUTRANKED, book the first alternative it offers, then say what you booked."
+)
 
 
 def scripted() -> ScriptedChatModel:
     """What a model does here: try the slot; if outranked, take the first offer."""
+
     def after_first_try(messages: list[BaseMessage]) -> AIMessage:
         offers = offered_slots(str(last_tool_message(messages).content))
         if not offers:
@@ -52,9 +55,13 @@ def scripted() -> ScriptedChatModel:
         art = last_tool_message(messages).artifact
         return reply(f"Lost {START} to a higher-priority agent; booked {art['start']} instead.")
 
-    return ScriptedChatModel(steps=[
-        tool_call(SAFE, start=START, end=END, title="Intro call"), after_first_try, summary,
-    ])
+    return ScriptedChatModel(
+        steps=[
+            tool_call(SAFE, start=START, end=END, title="Intro call"),
+            after_first_try,
+            summary,
+        ]
+    )
 
 
 def model_for(name: str | None) -> Any:
@@ -86,17 +93,22 @@ async def main(model: str | None) -> None:
 async def race(demo: Demo, model: str | None) -> None:
     agents = {
         name: create_agent(model_for(model), get_tools(client), system_prompt=SYSTEM)
-        for name, client in (("recruiter (priority 2)", demo.recruiter),
-                             ("sales-bot (priority 1)", demo.sales))
+        for name, client in (
+            ("recruiter (priority 2)", demo.recruiter),
+            ("sales-bot (priority 1)", demo.sales),
+        )
     }
-    states = await asyncio.gather(*(
-        a.ainvoke({"messages": [("user", TASK)]}) for a in agents.values()))
+    states = await asyncio.gather(
+        *(a.ainvoke({"messages": [("user", TASK)]}) for a in agents.values())
+    )
     for name, state in zip(agents, states, strict=True):
         transcript(name, state)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", help="a real model for init_chat_model, e.g. "
-                        "openai:gpt-4o-mini (needs the provider's key)")
+    parser.add_argument(
+        "--model",
+        help="a real model for init_chat_model, e.g. openai:gpt-4o-mini (needs the provider's key)",
+    )
     asyncio.run(main(parser.parse_args().model))

@@ -31,12 +31,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def server(demo: Demo, name: str) -> StdioServerParameters:
-    env = {**os.environ, "AGENTDRAFT_API_KEY": demo.keys[name],
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "AGENTDRAFT_API_KEY": demo.keys[name],
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     env.pop("AGENTDRAFT_BASE_URL", None)
     return StdioServerParameters(
         command=sys.executable,
-        args=["-m", "agentdraft_agents.mcp_server", "--data-dir", demo.folder], env=env)
+        args=["-m", "agentdraft_agents.mcp_server", "--data-dir", demo.folder],
+        env=env,
+    )
 
 
 def show(who: str, call: str, args: dict[str, Any], result: Any) -> None:
@@ -45,8 +50,10 @@ def show(who: str, call: str, args: dict[str, Any], result: Any) -> None:
 
 
 async def agent(demo: Demo, name: str, ready: asyncio.Barrier) -> None:
-    async with stdio_client(server(demo, name)) as (read, write), \
-            ClientSession(read, write) as session:
+    async with (
+        stdio_client(server(demo, name)) as (read, write),
+        ClientSession(read, write) as session,
+    ):
         await session.initialize()
         await ready.wait()  # both servers up: now book at the same moment
         args = {"start": START, "end": END, "title": "Intro call"}

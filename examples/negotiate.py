@@ -39,11 +39,14 @@ from agentdraft_agents.testing.langchain_model import ScriptedChatModel, tool_ca
 
 def scripted() -> ScriptedChatModel:
     """What a model does here: read the numbered offers and choose the first."""
+
     def choose_first(messages: list[BaseMessage]) -> AIMessage:
         prompt = next(m for m in messages if isinstance(m, HumanMessage))
         start, end = offered_slots(str(prompt.content))[0]
-        return tool_call("choose_slot", start=start, end=end,
-                         reason="the earliest offer Ada can make")
+        return tool_call(
+            "choose_slot", start=start, end=end, reason="the earliest offer Ada can make"
+        )
+
     return ScriptedChatModel(steps=[choose_first])
 
 
@@ -62,8 +65,10 @@ def report(demo: Demo, who: str, out: dict[str, Any]) -> None:
     for a in out["attempts"]:
         line = f"  round {a['round']}: {a['slot']['start']} -> {a['result']}"
         if a.get("winning_agent_id"):
-            line += (f" (taken by {demo.name(a['winning_agent_id'])}, "
-                     f"priority {a['winning_agent_priority']})")
+            line += (
+                f" (taken by {demo.name(a['winning_agent_id'])}, "
+                f"priority {a['winning_agent_priority']})"
+            )
         if a["chosen_by"] != "requested":
             line += f"  [chosen by {a['chosen_by']}: {a.get('choice_reason')}]"
         print(line)
@@ -72,23 +77,31 @@ def report(demo: Demo, who: str, out: dict[str, Any]) -> None:
 def main(policy: str, model: str | None) -> None:
     graph = compile_book_or_negotiate()
     with demo_calendar() as demo:
-        sales = graph.invoke(negotiation_input(START, END, title="Demo"),
-                             context=NegotiationContext.for_client(demo.sales))
+        sales = graph.invoke(
+            negotiation_input(START, END, title="Demo"),
+            context=NegotiationContext.for_client(demo.sales),
+        )
         report(demo, "sales-bot (priority 1)", sales)
         ada = Constraints(earliest_start=TOMORROW_10)  # Ada cannot start before 10:00
         recruiter = graph.invoke(
             negotiation_input(START, END, constraints=ada, title="Intro call with Ada"),
-            context=NegotiationContext.for_client(demo.recruiter,
-                                                  policy=policy_for(policy, model)))
+            context=NegotiationContext.for_client(demo.recruiter, policy=policy_for(policy, model)),
+        )
         report(demo, "recruiter (priority 2)", recruiter)
         demo.print_calendar()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--policy", choices=["model", "nearest"], default="model",
-                        help="who picks the counter-proposal (default: a chat model)")
-    parser.add_argument("--model", help="a real model for init_chat_model, e.g. "
-                        "openai:gpt-4o-mini (needs the provider's key)")
+    parser.add_argument(
+        "--policy",
+        choices=["model", "nearest"],
+        default="model",
+        help="who picks the counter-proposal (default: a chat model)",
+    )
+    parser.add_argument(
+        "--model",
+        help="a real model for init_chat_model, e.g. openai:gpt-4o-mini (needs the provider's key)",
+    )
     args = parser.parse_args()
     main(args.policy, args.model)

@@ -67,7 +67,10 @@ def execute(
     """
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name=KERNEL, record_timing=False,
+        nb,
+        timeout=timeout,
+        kernel_name=KERNEL,
+        record_timing=False,
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute(env=kernel_env(env))

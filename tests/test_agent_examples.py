@@ -24,10 +24,18 @@ def test_each_agent_example_shows_the_lost_race_and_the_booked_alternative(
     script: str, framework: str
 ) -> None:
     pytest.importorskip(framework, reason=f"{framework} (its extra) is not installed")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, f"examples/{script}"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    done = subprocess.run(
+        [sys.executable, f"examples/{script}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "OUTRANKED" in out or '"error": "outranked"' in out

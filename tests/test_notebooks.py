@@ -27,8 +27,12 @@ def code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
 
 
 def errors(nb: nbformat.NotebookNode) -> list[str]:
-    return [f"{o.ename}: {o.evalue}" for c in code_cells(nb) for o in c.outputs
-            if o.output_type == "error"]
+    return [
+        f"{o.ename}: {o.evalue}"
+        for c in code_cells(nb)
+        for o in c.outputs
+        if o.output_type == "error"
+    ]
 
 
 def test_the_notebooks_folder_has_notebooks() -> None:
@@ -60,12 +64,19 @@ def test_the_notebook_runs_top_to_bottom_without_errors(path: Path, tmp_path: Pa
 @pytest.mark.timeout(NOTEBOOK_TIMEOUT)
 def test_a_failing_cell_fails_the_run_and_leaves_no_engine_running(tmp_path: Path) -> None:
     bad = tmp_path / "bad.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("import tempfile\nfrom coordinator import Coordinator\n"
-                                  "coord = Coordinator.embedded(tempfile.mkdtemp())"),
-        nbformat.v4.new_code_cell("raise RuntimeError('broken on purpose')"),
-        nbformat.v4.new_code_cell("print('never reached')"),
-    ]), bad)
+    nbformat.write(
+        nbformat.v4.new_notebook(
+            cells=[
+                nbformat.v4.new_code_cell(
+                    "import tempfile\nfrom coordinator import Coordinator\n"
+                    "coord = Coordinator.embedded(tempfile.mkdtemp())"
+                ),
+                nbformat.v4.new_code_cell("raise RuntimeError('broken on purpose')"),
+                nbformat.v4.new_code_cell("print('never reached')"),
+            ]
+        ),
+        bad,
+    )
     kernel_tmp = tmp_path / "kernel-tmp"
     kernel_tmp.mkdir()
     with pytest.raises(CellExecutionError, match="broken on purpose"):
@@ -81,9 +92,11 @@ def test_the_saved_copy_shows_outputs_of_its_current_code(path: Path) -> None:
     cells = code_cells(nb)
     refresh = "re-run `make notebooks` (python notebooks/execute.py) and commit the result"
     assert [c.execution_count for c in cells] == list(range(1, len(cells) + 1)), (
-        f"not run top to bottom in one kernel: {refresh}")
+        f"not run top to bottom in one kernel: {refresh}"
+    )
     assert nb.metadata.get(STAMP, {}).get("sources_sha256") == sources_hash(nb), (
-        f"cells changed since the outputs were saved: {refresh}")
+        f"cells changed since the outputs were saved: {refresh}"
+    )
     assert errors(nb) == []
     outputs = [o for c in cells for o in c.outputs]
     assert outputs, f"saved without outputs: {refresh}"

@@ -27,17 +27,24 @@ from coordinator.timeline import DISPLACEMENTS, Timeline, build_timeline
 BASE = datetime(2031, 3, 3, 10, 0, tzinfo=UTC)
 #: Booking status -> the audit entry that ended it.
 ENDED_BY = {
-    "EVICTED": "booking.evicted", "INVALIDATED": "hold.invalidated",
-    "PROMOTED": "hold.promoted", "REPLACED": "hold.replaced", "RELEASED": "hold.released",
-    "CANCELLED": "booking.cancelled", "EXPIRED": "hold.expired",
+    "EVICTED": "booking.evicted",
+    "INVALIDATED": "hold.invalidated",
+    "PROMOTED": "hold.promoted",
+    "REPLACED": "hold.replaced",
+    "RELEASED": "hold.released",
+    "CANCELLED": "booking.cancelled",
+    "EXPIRED": "hold.expired",
 }
 
 
 @pytest.fixture(scope="module")
 def coord(backend: Backend) -> Iterator[Coordinator]:
     """A coordinator with the default settings (150 ms arbitration window) on one backend."""
-    c = (Coordinator.embedded(backend.data_dir) if backend.url is None
-         else Coordinator.from_url(backend.url))
+    c = (
+        Coordinator.embedded(backend.data_dir)
+        if backend.url is None
+        else Coordinator.from_url(backend.url)
+    )
     yield c
     c.close()
 
@@ -120,7 +127,10 @@ def test_every_eviction_is_an_audit_entry_by_a_better_writer(staggered: Raced) -
         assert int(entry.fields["ts"]) == ev.at_ms
         victim, winner = spans[ev.booking_id], spans[ev.by_booking_id]
         assert (victim.end_entry, victim.end_ms, victim.ended_by_agent_id) == (
-            ev.entry_id, ev.at_ms, ev.by_agent_id)
+            ev.entry_id,
+            ev.at_ms,
+            ev.by_agent_id,
+        )
         assert winner.start_ms == ev.at_ms  # the same script wrote both entries
         assert set(ev.buckets) & set(winner.buckets), "evicted by a booking elsewhere"
         # The engine's rules: a hold yields to a same-or-better commit, a commit only
@@ -163,33 +173,43 @@ def test_each_kind_of_ending_closes_the_right_interval(coord: Coordinator) -> No
     """Driven one write at a time (no window), so the expected timeline is exact."""
     c = coord.with_settings(arbitration_window_ms=0)
     user = c.owners.create().user_id
-    p1, p2, p3 = (c.client(c.agents.create(user, name=f"p{p}", priority=p).api_key)
-                  for p in (1, 2, 3))
+    p1, p2, p3 = (
+        c.client(c.agents.create(user, name=f"p{p}", priority=p).api_key) for p in (1, 2, 3)
+    )
 
     def slot(a: int, b: int) -> dict[str, Any]:
         return {"start": BASE + timedelta(minutes=a), "end": BASE + timedelta(minutes=b)}
 
-    p3.bookings.commit(**slot(0, 30))                       # evicted by p1 below
+    p3.bookings.commit(**slot(0, 30))  # evicted by p1 below
     p1.bookings.commit(**slot(15, 45))
     h = p2.bookings.hold(**slot(60, 75))
-    p2.bookings.promote(h.booking_id)                       # hold.promoted, commit stays
-    p3.bookings.hold(**slot(90, 100))                       # invalidated by p2's commit
+    p2.bookings.promote(h.booking_id)  # hold.promoted, commit stays
+    p3.bookings.hold(**slot(90, 100))  # invalidated by p2's commit
     p2.bookings.commit(**slot(90, 105))
     p3.bookings.release(p3.bookings.hold(**slot(120, 130)).booking_id)
     p1.bookings.cancel(p1.bookings.commit(**slot(150, 160)).booking_id)
     with pytest.raises(Conflict):
-        p3.bookings.commit(**slot(20, 30))                  # rejected: p1 holds 15..45
+        p3.bookings.commit(**slot(20, 30))  # rejected: p1 holds 15..45
     short = p2.bookings.hold(**slot(180, 190), hold_ttl_seconds=0.001)
     deadline = time.monotonic() + 10
     while c.engine.get(user, short.booking_id).status != "EXPIRED":  # poll the server clock
         assert time.monotonic() < deadline
-    p3.bookings.commit(**slot(180, 190))                    # finds and frees the expired hold
+    p3.bookings.commit(**slot(180, 190))  # finds and frees the expired hold
 
     tl = build_timeline(c.audit.range(user))
     names = {a.agent_id: a.name for a in c.agents.list(user)}
     first = tl.spans[0].buckets.start
-    got = [(names[s.agent_id], s.mode, s.buckets.start - first, len(s.buckets), s.end_type,
-            names.get(s.ended_by_agent_id or "")) for s in tl.spans]
+    got = [
+        (
+            names[s.agent_id],
+            s.mode,
+            s.buckets.start - first,
+            len(s.buckets),
+            s.end_type,
+            names.get(s.ended_by_agent_id or ""),
+        )
+        for s in tl.spans
+    ]
     assert got == [
         ("p3", "commit", 0, 6, "booking.evicted", "p1"),
         ("p1", "commit", 3, 6, None, None),
@@ -203,16 +223,18 @@ def test_each_kind_of_ending_closes_the_right_interval(coord: Coordinator) -> No
         ("p3", "commit", 36, 2, None, None),
     ]
     assert [(names[e.agent_id], e.type, names[e.by_agent_id]) for e in tl.evictions] == [
-        ("p3", "booking.evicted", "p1"), ("p3", "hold.invalidated", "p2")]
+        ("p3", "booking.evicted", "p1"),
+        ("p3", "hold.invalidated", "p2"),
+    ]
     assert [(names[r.agent_id], r.reason, names[r.winner_agent_id]) for r in tl.rejections] == [
-        ("p3", "outranked", "p1")]
+        ("p3", "outranked", "p1")
+    ]
     assert tl.occupants() == bucket_map(c, user, tl.buckets)
     assert tl.rel(tl.spans[0].start_ms) == 0 and tl.last_ms >= tl.spans[-1].start_ms
     # A window of the stream: endings of bookings that began before it close nothing.
     entries = c.audit.range(user)
-    tail = build_timeline(entries[[e.type for e in entries].index("hold.created"):])
+    tail = build_timeline(entries[[e.type for e in entries].index("hold.created") :])
     assert [e.type for e in tail.evictions] == ["hold.invalidated"]
-
 
 
 def test_a_staggered_plan_sends_the_worst_first_and_never_books_an_agent_against_itself() -> None:
@@ -233,8 +255,9 @@ def test_a_staggered_plan_sends_the_worst_first_and_never_books_an_agent_against
     assert all(0 <= s.offset_min and s.offset_min + s.minutes <= 150 for s in writes)
 
 
-@pytest.mark.parametrize("kwargs", [{"agents": 0}, {"rounds": 0}, {"lengths": (7,)},
-                                    {"lengths": (180,)}])
+@pytest.mark.parametrize(
+    "kwargs", [{"agents": 0}, {"rounds": 0}, {"lengths": (7,)}, {"lengths": (180,)}]
+)
 def test_a_staggered_plan_refuses_what_it_cannot_lay_out(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         staggered_plan(**kwargs)

@@ -51,8 +51,7 @@ class AnswerError(ValueError):
 class AnswerPolicy(Protocol):
     """Decides one participant's answer to one proposal."""
 
-    def answer(self, proposal: Proposal, agent_id: str) -> Answer:
-        ...
+    def answer(self, proposal: Proposal, agent_id: str) -> Answer: ...
 
 
 def check_answer(proposal: Proposal, answer: Answer) -> Answer:
@@ -63,8 +62,10 @@ def check_answer(proposal: Proposal, answer: Answer) -> Answer:
     if answer.response == "accept" and answer.selected_slot_id is None:
         raise AnswerError("an accept must name one of the slots " + ", ".join(ids))
     if answer.selected_slot_id is not None and answer.selected_slot_id not in ids:
-        raise AnswerError(f"{answer.selected_slot_id!r} is not a slot of this proposal "
-                          f"(its slots: {', '.join(ids)})")
+        raise AnswerError(
+            f"{answer.selected_slot_id!r} is not a slot of this proposal "
+            f"(its slots: {', '.join(ids)})"
+        )
     if answer.response != "counter" and answer.counter_slots:
         raise AnswerError("only a counter carries counter slots")
     if len(answer.counter_slots) > 20:
@@ -90,14 +91,19 @@ class WindowPolicy:
     name: str = "windows"
 
     def answer(self, proposal: Proposal, agent_id: str) -> Answer:
-        fits = [s for s in proposal.slots
-                if any(w.fits(s.start_time, s.end_time) for w in self.windows)]
+        fits = [
+            s for s in proposal.slots if any(w.fits(s.start_time, s.end_time) for w in self.windows)
+        ]
         if fits:
             best = _best(fits)
             return Answer("accept", best.id, message="fits my window", decided_by=self.name)
         if self.suggest:
-            return Answer("counter", counter_slots=self.suggest,
-                          message="none of these fit; these would", decided_by=self.name)
+            return Answer(
+                "counter",
+                counter_slots=self.suggest,
+                message="none of these fit; these would",
+                decided_by=self.name,
+            )
         return Answer("decline", message="none of these fit", decided_by=self.name)
 
 
@@ -121,16 +127,22 @@ SYSTEM = (
 
 def render_proposal(proposal: Proposal, agent_id: str, notes: str = "") -> str:
     """The user turn a model reads: the proposal's slots with ids, weights and answers."""
-    lines = [f"Proposal {proposal.id}: {proposal.title or '(untitled)'}",
-             f"You answer as agent {agent_id}."]
+    lines = [
+        f"Proposal {proposal.id}: {proposal.title or '(untitled)'}",
+        f"You answer as agent {agent_id}.",
+    ]
     if notes:
         lines.append(f"About your user: {notes}")
     lines.append("Slots (id, start, end, organizer's weight):")
-    lines += [f"- {s.id}: {s.start_time.isoformat()} to {s.end_time.isoformat()} "
-              f"(weight {s.weight:g})" for s in proposal.slots]
+    lines += [
+        f"- {s.id}: {s.start_time.isoformat()} to {s.end_time.isoformat()} (weight {s.weight:g})"
+        for s in proposal.slots
+    ]
     for r in proposal.responses:
-        lines.append(f"Agent {r.agent_id} answered {r.response}"
-                     + (f" {r.selected_slot_id}" if r.selected_slot_id else ""))
+        lines.append(
+            f"Agent {r.agent_id} answered {r.response}"
+            + (f" {r.selected_slot_id}" if r.selected_slot_id else "")
+        )
     return "\n".join(lines)
 
 
@@ -173,12 +185,15 @@ class ChatModelAnswerPolicy:
 
             model_config = ConfigDict(title="counter")
             slots: list[dict[str, str]] = Field(
-                default_factory=list, description="[{start, end}] ISO 8601 with offset")
+                default_factory=list, description="[{start, end}] ISO 8601 with offset"
+            )
             message: str = ""
 
         bound = self.model.bind_tools([AcceptSlot, Decline, Counter])
-        messages: list[Any] = [SystemMessage(SYSTEM),
-                               HumanMessage(render_proposal(proposal, agent_id, self.notes))]
+        messages: list[Any] = [
+            SystemMessage(SYSTEM),
+            HumanMessage(render_proposal(proposal, agent_id, self.notes)),
+        ]
         problem = "the model answered without calling a tool"
         for _ in range(self.retries + 1):
             reply = bound.invoke(messages)
@@ -194,8 +209,11 @@ class ChatModelAnswerPolicy:
                 return check_answer(proposal, _from_call(call))
             except (AnswerError, ValueError, KeyError, TypeError) as exc:
                 problem = str(exc)
-                messages.append(ToolMessage(f"Error: {exc}. Try again.", tool_call_id=call["id"],
-                                            status="error"))
+                messages.append(
+                    ToolMessage(
+                        f"Error: {exc}. Try again.", tool_call_id=call["id"], status="error"
+                    )
+                )
         if self.fallback is not None:
             return self.fallback.answer(proposal, agent_id)
         raise AnswerError(f"no usable answer from the model: {problem}")
@@ -206,13 +224,23 @@ def _from_call(call: dict[str, Any]) -> Answer:
 
     name, args = call["name"], call.get("args") or {}
     if name == "accept_slot":
-        return Answer("accept", str(args["slot_id"]), message=args.get("reason") or None,
-                      decided_by="chat-model")
+        return Answer(
+            "accept",
+            str(args["slot_id"]),
+            message=args.get("reason") or None,
+            decided_by="chat-model",
+        )
     if name == "decline":
         return Answer("decline", message=args.get("reason") or None, decided_by="chat-model")
     if name == "counter":
-        slots = tuple((parse_time(s["start"], "start"), parse_time(s["end"], "end"))
-                      for s in args.get("slots") or [])
-        return Answer("counter", counter_slots=slots, message=args.get("message") or None,
-                      decided_by="chat-model")
+        slots = tuple(
+            (parse_time(s["start"], "start"), parse_time(s["end"], "end"))
+            for s in args.get("slots") or []
+        )
+        return Answer(
+            "counter",
+            counter_slots=slots,
+            message=args.get("message") or None,
+            decided_by="chat-model",
+        )
     raise AnswerError(f"unknown tool {name!r}")

@@ -57,7 +57,9 @@ DEFAULT_MAX_ROUNDS = 3
 MAX_ROUNDS_LIMIT = 20
 #: How the commit router's labels map to nodes here: negotiate on a loss or refusal.
 NEGOTIATION_PATHS: dict[Hashable, str] = {
-    "consent": "await_consent", "retry": "counter_propose", "done": END,
+    "consent": "await_consent",
+    "retry": "counter_propose",
+    "done": END,
 }
 
 
@@ -71,21 +73,37 @@ def prepare(state: NegotiationState) -> dict[str, Any]:
         raise ValueError("state['wanted'] is required: {'start': ISO text, 'end': ISO text}")
     to_slot(wanted, "wanted")
     rounds = state.get("max_rounds", DEFAULT_MAX_ROUNDS)
-    if isinstance(rounds, bool) or not isinstance(rounds, int) \
-            or not 1 <= rounds <= MAX_ROUNDS_LIMIT:
-        raise ValueError(f"max_rounds must be a whole number from 1 to {MAX_ROUNDS_LIMIT}, "
-                         f"got {rounds!r}")
+    if (
+        isinstance(rounds, bool)
+        or not isinstance(rounds, int)
+        or not 1 <= rounds <= MAX_ROUNDS_LIMIT
+    ):
+        raise ValueError(
+            f"max_rounds must be a whole number from 1 to {MAX_ROUNDS_LIMIT}, got {rounds!r}"
+        )
     constraints = Constraints.model_validate(state.get("constraints") or {})
-    return {"current": wanted, "max_rounds": rounds, "constraints": constraints.to_state(),
-            "chosen_by": "requested", "choice_reason": "", "offers": [], "consent": None,
-            "outcome": None, "detail": ""}
+    return {
+        "current": wanted,
+        "max_rounds": rounds,
+        "constraints": constraints.to_state(),
+        "chosen_by": "requested",
+        "choice_reason": "",
+        "offers": [],
+        "consent": None,
+        "outcome": None,
+        "detail": "",
+    }
 
 
 def try_commit(state: NegotiationState, runtime: Runtime[NegotiationContext]) -> dict[str, Any]:
     """Commit the current slot; the outcome says whether to stop, wait or counter-propose."""
-    return commit_slot(runtime.context, state["current"], state,
-                       chosen_by=state.get("chosen_by") or "requested",
-                       choice_reason=state.get("choice_reason") or "")
+    return commit_slot(
+        runtime.context,
+        state["current"],
+        state,
+        chosen_by=state.get("chosen_by") or "requested",
+        choice_reason=state.get("choice_reason") or "",
+    )
 
 
 def counter_propose(
@@ -100,26 +118,48 @@ def counter_propose(
     constraints = Constraints.model_validate(state.get("constraints") or {})
     tried = {parse_time(a["slot"]["start"], "slot.start") for a in attempts if "slot" in a}
     offers = open_slots_near(
-        ctx.service, wanted, constraints, exclude=tried, horizon=ctx.horizon,
-        granularity_minutes=ctx.granularity_minutes, limit=ctx.max_offers,
+        ctx.service,
+        wanted,
+        constraints,
+        exclude=tried,
+        horizon=ctx.horizon,
+        granularity_minutes=ctx.granularity_minutes,
+        limit=ctx.max_offers,
     )
     if isinstance(offers, Failed):
         return {"outcome": "failed", "detail": f"availability: {offers.error}: {offers.message}"}
     offered = [slot_text(o) for o in offers]
     if not offers:
-        return {"outcome": "no_alternatives", "offers": [],
-                "detail": "no open slot within the owner's rules and the constraints "
-                          f"after {len(attempts)} attempt(s)"}
-    request = ChoiceRequest(wanted=wanted, offers=tuple(offers), constraints=constraints,
-                            history=tuple(attempts), title=state.get("title"))
+        return {
+            "outcome": "no_alternatives",
+            "offers": [],
+            "detail": "no open slot within the owner's rules and the constraints "
+            f"after {len(attempts)} attempt(s)",
+        }
+    request = ChoiceRequest(
+        wanted=wanted,
+        offers=tuple(offers),
+        constraints=constraints,
+        history=tuple(attempts),
+        title=state.get("title"),
+    )
     choice = ctx.policy.choose(request)
     name = policy_name(ctx.policy)
     if choice.slot is None:
-        return {"outcome": "no_alternatives", "offers": offered,
-                "detail": f"policy {name} took none of {len(offers)} offers: {choice.reason}"}
+        return {
+            "outcome": "no_alternatives",
+            "offers": offered,
+            "detail": f"policy {name} took none of {len(offers)} offers: {choice.reason}",
+        }
     chosen = validate_choice(request, choice.slot.start, choice.slot.end)
-    return {"current": slot_text(chosen), "chosen_by": name, "choice_reason": choice.reason,
-            "offers": offered, "outcome": None, "detail": ""}
+    return {
+        "current": slot_text(chosen),
+        "chosen_by": name,
+        "choice_reason": choice.reason,
+        "offers": offered,
+        "outcome": None,
+        "detail": "",
+    }
 
 
 def route_after_counter(state: NegotiationState) -> Literal["commit", "done"]:
@@ -163,8 +203,7 @@ def compile_book_or_negotiate(
 ) -> CompiledStateGraph[NegotiationState, NegotiationContext, NegotiationState, NegotiationState]:
     """The graph compiled. Without a checkpointer (here or in a parent graph) a consent
     pause still stops the run (outcome ``awaiting_consent``) but it cannot be resumed."""
-    return build_book_or_negotiate_graph().compile(checkpointer=checkpointer, name=name,
-                                                   **options)
+    return build_book_or_negotiate_graph().compile(checkpointer=checkpointer, name=name, **options)
 
 
 __all__ = [

@@ -45,8 +45,11 @@ def open_slots_near(
     if hi < lo:
         return []
     free = service.availability(
-        lo, hi + length, duration_minutes=max(5, math.ceil(length.total_seconds() / 60)),
-        granularity_minutes=granularity_minutes, include_holds=True,
+        lo,
+        hi + length,
+        duration_minutes=max(5, math.ceil(length.total_seconds() / 60)),
+        granularity_minutes=granularity_minutes,
+        include_holds=True,
     )
     if isinstance(free, Failed):
         return free

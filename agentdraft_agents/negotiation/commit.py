@@ -34,26 +34,42 @@ def commit_slot(
         options["idempotency_key"] = f"{state['idempotency_key']}:{slot['start']}"
     result = ctx.service.commit(slot["start"], slot["end"], **options)
     attempt: Attempt = {
-        "round": len(state.get("attempts") or []) + 1, "slot": slot,
-        "chosen_by": chosen_by, "choice_reason": choice_reason,
+        "round": len(state.get("attempts") or []) + 1,
+        "slot": slot,
+        "chosen_by": chosen_by,
+        "choice_reason": choice_reason,
     }
     if isinstance(result, Booked):
         booked: SlotText = {"start": iso(result.start), "end": iso(result.end)}
-        attempt.update({"result": "booked", "booking_id": result.booking_id, "reason": None,
-                        "detail": f"committed as {result.booking_id}"})
-        return {"attempts": [attempt], "outcome": "booked", "booking_id": result.booking_id,
-                "booked": booked, "consent": None,
-                "detail": f"booked {booked['start']} to {booked['end']} "
-                          f"as {result.booking_id} in round {attempt['round']}"}
+        attempt.update(
+            {
+                "result": "booked",
+                "booking_id": result.booking_id,
+                "reason": None,
+                "detail": f"committed as {result.booking_id}",
+            }
+        )
+        return {
+            "attempts": [attempt],
+            "outcome": "booked",
+            "booking_id": result.booking_id,
+            "booked": booked,
+            "consent": None,
+            "detail": f"booked {booked['start']} to {booked['end']} "
+            f"as {result.booking_id} in round {attempt['round']}",
+        }
     if isinstance(result, Lost):
-        attempt.update({
-            "result": "lost", "reason": result.reason,
-            "winning_agent_id": result.winning_agent_id,
-            "winning_agent_priority": result.winning_agent_priority,
-            "winning_booking_id": result.winning_booking_id,
-            "detail": f"lost to agent {result.winning_agent_id} (priority "
-                      f"{result.winning_agent_priority}; ours {result.your_priority})",
-        })
+        attempt.update(
+            {
+                "result": "lost",
+                "reason": result.reason,
+                "winning_agent_id": result.winning_agent_id,
+                "winning_agent_priority": result.winning_agent_priority,
+                "winning_booking_id": result.winning_booking_id,
+                "detail": f"lost to agent {result.winning_agent_id} (priority "
+                f"{result.winning_agent_priority}; ours {result.your_priority})",
+            }
+        )
         return {"attempts": [attempt], "outcome": "lost", "detail": attempt["detail"]}
     return _failed(result, slot, attempt)
 
@@ -61,18 +77,31 @@ def commit_slot(
 def _failed(result: Failed, slot: SlotText, attempt: Attempt) -> dict[str, Any]:
     if result.error == "consent_required" and result.consent_request_id:
         consent: ConsentRequest = {
-            "consent_request_id": result.consent_request_id, "hold_id": result.hold_id,
+            "consent_request_id": result.consent_request_id,
+            "hold_id": result.hold_id,
             "expires_at": iso(result.expires_at) if result.expires_at else None,
-            "slot": slot, "status": "pending",
+            "slot": slot,
+            "status": "pending",
         }
-        return {"consent": consent, "outcome": "awaiting_consent",
-                "detail": f"{slot['start']} awaits a person's approval "
-                          f"({result.consent_request_id}); parked as hold {result.hold_id}"}
+        return {
+            "consent": consent,
+            "outcome": "awaiting_consent",
+            "detail": f"{slot['start']} awaits a person's approval "
+            f"({result.consent_request_id}); parked as hold {result.hold_id}",
+        }
     refused = result.error in RULE_ERRORS
-    attempt.update({"result": "refused" if refused else "failed", "reason": result.error,
-                    "detail": result.message})
-    return {"attempts": [attempt], "outcome": "refused" if refused else "failed",
-            "detail": f"{result.error}: {result.message}"}
+    attempt.update(
+        {
+            "result": "refused" if refused else "failed",
+            "reason": result.error,
+            "detail": result.message,
+        }
+    )
+    return {
+        "attempts": [attempt],
+        "outcome": "refused" if refused else "failed",
+        "detail": f"{result.error}: {result.message}",
+    }
 
 
 def route_booking_step(state: BookingSteps) -> Literal["consent", "retry", "done"]:

@@ -64,8 +64,9 @@ def await_consent(state: BookingSteps, runtime: Runtime[NegotiationContext]) -> 
     """Pause until resumed, then record what the person decided, as the coordinator says."""
     consent = state.get("consent")
     if not consent:
-        raise ValueError("await_consent runs after a commit answered consent_required; "
-                         "state['consent'] is empty")
+        raise ValueError(
+            "await_consent runs after a commit answered consent_required; state['consent'] is empty"
+        )
     interrupt(consent_payload(consent, state))
     return settle_consent(runtime.context, consent, state)
 
@@ -78,10 +79,14 @@ def settle_consent(
     a = client.approvals.get(consent["consent_request_id"])
     status = a.get("status")
     if status == "pending":
-        return {"consent": {**consent, "status": "pending"}, "outcome": "awaiting_consent",
-                "detail": f"{consent['consent_request_id']} is still pending"}
+        return {
+            "consent": {**consent, "status": "pending"},
+            "outcome": "awaiting_consent",
+            "detail": f"{consent['consent_request_id']} is still pending",
+        }
     attempt: Attempt = {
-        "round": len(state.get("attempts") or []) + 1, "slot": consent["slot"],
+        "round": len(state.get("attempts") or []) + 1,
+        "slot": consent["slot"],
         "chosen_by": state.get("chosen_by") or "requested",
         "choice_reason": state.get("choice_reason") or "",
         "consent_request_id": consent["consent_request_id"],
@@ -90,26 +95,54 @@ def settle_consent(
     update: dict[str, Any] = {"consent": settled}
     if status == "approved" and a.get("outcome") == "committed":
         booking_id = a.get("booking_id")
-        attempt.update({"result": "booked", "booking_id": booking_id, "reason": None,
-                        "detail": "approved by a person and committed"})
-        return {**update, "attempts": [attempt], "outcome": "booked", "booking_id": booking_id,
-                "booked": consent["slot"],
-                "detail": f"approved and booked {consent['slot']['start']} as {booking_id}"}
+        attempt.update(
+            {
+                "result": "booked",
+                "booking_id": booking_id,
+                "reason": None,
+                "detail": "approved by a person and committed",
+            }
+        )
+        return {
+            **update,
+            "attempts": [attempt],
+            "outcome": "booked",
+            "booking_id": booking_id,
+            "booked": consent["slot"],
+            "detail": f"approved and booked {consent['slot']['start']} as {booking_id}",
+        }
     if status == "approved" and a.get("outcome") == "conflict":
-        attempt.update({"result": "lost", "reason": "outranked",
-                        "winning_booking_id": a.get("winning_booking_id"),
-                        "detail": "approved, but a better booking took the slot meanwhile"})
+        attempt.update(
+            {
+                "result": "lost",
+                "reason": "outranked",
+                "winning_booking_id": a.get("winning_booking_id"),
+                "detail": "approved, but a better booking took the slot meanwhile",
+            }
+        )
         attempt.update(_winner(client, a.get("winning_booking_id")))
         return {**update, "attempts": [attempt], "outcome": "lost", "detail": attempt["detail"]}
     if status in ("denied", "expired"):
         note = f": {a['note']}" if a.get("note") else ""
-        detail = (f"a person denied {consent['consent_request_id']}{note}" if status == "denied"
-                  else f"nobody decided {consent['consent_request_id']} in time")
+        detail = (
+            f"a person denied {consent['consent_request_id']}{note}"
+            if status == "denied"
+            else f"nobody decided {consent['consent_request_id']} in time"
+        )
         attempt.update({"result": status, "reason": status, "detail": detail})
-        return {**update, "attempts": [attempt], "outcome": status,
-                "detail": detail + "; the parked hold was released"}
-    attempt.update({"result": "failed", "reason": str(status),
-                    "detail": f"unexpected approval state {status!r} / {a.get('outcome')!r}"})
+        return {
+            **update,
+            "attempts": [attempt],
+            "outcome": status,
+            "detail": detail + "; the parked hold was released",
+        }
+    attempt.update(
+        {
+            "result": "failed",
+            "reason": str(status),
+            "detail": f"unexpected approval state {status!r} / {a.get('outcome')!r}",
+        }
+    )
     return {**update, "attempts": [attempt], "outcome": "failed", "detail": attempt["detail"]}
 
 
@@ -124,8 +157,10 @@ def _winner(client: Any, booking_id: str | None) -> Attempt:
         if not isinstance(getattr(exc, "status", None), int):
             raise
         return {}
-    return {"winning_agent_id": getattr(b, "agent_id", None),
-            "winning_agent_priority": getattr(b, "priority", None)}
+    return {
+        "winning_agent_id": getattr(b, "agent_id", None),
+        "winning_agent_priority": getattr(b, "priority", None),
+    }
 
 
 def build_consent_graph() -> StateGraph[

@@ -78,8 +78,9 @@ class Constraints(BaseModel):
             out.append(f"starts before earliest_start {iso(self.earliest_start)}")
         if self.latest_start and slot.start > self.latest_start:
             out.append(f"starts after latest_start {iso(self.latest_start)}")
-        if self.max_distance_minutes is not None and \
-                abs(slot.start - wanted.start) > timedelta(minutes=self.max_distance_minutes):
+        if self.max_distance_minutes is not None and abs(slot.start - wanted.start) > timedelta(
+            minutes=self.max_distance_minutes
+        ):
             out.append(f"starts more than {self.max_distance_minutes} min from the wanted time")
         tz = ZoneInfo(self.timezone)
         local_start, local_end = slot.start.astimezone(tz), slot.end.astimezone(tz)
@@ -87,8 +88,9 @@ class Constraints(BaseModel):
             out.append(f"falls on {WEEKDAYS[local_start.weekday()]} ({self.timezone})")
         if self.not_before and local_start.time() < self.not_before:
             out.append(f"starts before {self.not_before:%H:%M} {self.timezone}")
-        if self.not_after and (local_end.date() != local_start.date()
-                               or local_end.time() > self.not_after):
+        if self.not_after and (
+            local_end.date() != local_start.date() or local_end.time() > self.not_after
+        ):
             out.append(f"ends after {self.not_after:%H:%M} {self.timezone}")
         return out
 

@@ -51,9 +51,16 @@ def draw_graph(graph: Any, *, title: str | None = None, ax: Any = None) -> Any:
         fig = ax.figure
     for n, (x, y) in pos.items():
         terminal = n in ("__start__", "__end__")
-        ax.add_patch(FancyBboxPatch((x - 1.0, y - 0.3), 2.0, 0.6,
-                                    boxstyle="round,pad=0.05",
-                                    fc="#eeeeee" if terminal else "#cfe3ff", ec="#333333"))
+        ax.add_patch(
+            FancyBboxPatch(
+                (x - 1.0, y - 0.3),
+                2.0,
+                0.6,
+                boxstyle="round,pad=0.05",
+                fc="#eeeeee" if terminal else "#cfe3ff",
+                ec="#333333",
+            )
+        )
         ax.text(x, y, n.strip("_"), ha="center", va="center", fontsize=10)
     seen: dict[tuple[str, str], int] = {}
     for e in g.edges:
@@ -62,10 +69,17 @@ def draw_graph(graph: Any, *, title: str | None = None, ax: Any = None) -> Any:
         skip = (y0 - y1) / 1.5  # rows travelled: 1 = the next row down
         # Back edges curve right, edges skipping rows curve left: neither crosses a box.
         bend = 0.45 * k if y1 >= y0 else (-0.35 if skip > 1 and x0 == x1 else 0.0)
-        ax.add_patch(FancyArrowPatch(
-            (x0, y0 - 0.3 if y1 < y0 else y0), (x1, y1 + 0.3 if y1 < y0 else y1),
-            connectionstyle=f"arc3,rad={bend}", arrowstyle="-|>", mutation_scale=14,
-            linestyle="--" if e.conditional else "-", color="#444444"))
+        ax.add_patch(
+            FancyArrowPatch(
+                (x0, y0 - 0.3 if y1 < y0 else y0),
+                (x1, y1 + 0.3 if y1 < y0 else y1),
+                connectionstyle=f"arc3,rad={bend}",
+                arrowstyle="-|>",
+                mutation_scale=14,
+                linestyle="--" if e.conditional else "-",
+                color="#444444",
+            )
+        )
         if e.data:
             ax.text((x0 + x1) / 2, (y0 + y1) / 2, str(e.data), fontsize=8, color="#555555")
     xs = [p[0] for p in pos.values()]

@@ -55,16 +55,20 @@ def render_request(request: ChoiceRequest) -> str:
     Offers are listed as ``N. start=… end=…`` lines, as the booking tools list them.
     """
     w = request.wanted
-    lines = [f"Wanted: {iso(w.start)} to {iso(w.end)}"
-             + (f" ({request.title})" if request.title else "") + "."]
+    lines = [
+        f"Wanted: {iso(w.start)} to {iso(w.end)}"
+        + (f" ({request.title})" if request.title else "")
+        + "."
+    ]
     for a in request.history:
         slot = a.get("slot") or {"start": "?", "end": "?"}
         who = ""
         if a.get("winning_agent_id"):
-            who = (f" to agent {a['winning_agent_id']} "
-                   f"(priority {a.get('winning_agent_priority')})")
-        lines.append(f"Round {a.get('round')}: {slot.get('start')} to {slot.get('end')} -> "
-                     f"{a.get('result')}{who}" + (f" [{a['reason']}]" if a.get("reason") else ""))
+            who = f" to agent {a['winning_agent_id']} (priority {a.get('winning_agent_priority')})"
+        lines.append(
+            f"Round {a.get('round')}: {slot.get('start')} to {slot.get('end')} -> "
+            f"{a.get('result')}{who}" + (f" [{a['reason']}]" if a.get("reason") else "")
+        )
     limits = request.constraints.describe()
     if limits:
         lines.append("The user's limits: " + "; ".join(limits) + ".")
@@ -102,8 +106,10 @@ class ChatModelPolicy:
     def choose(self, request: ChoiceRequest) -> Choice:
         kw: dict[str, Any] = {} if self.tool_choice is None else {"tool_choice": self.tool_choice}
         bound = self.model.bind_tools([ChooseSlot, DeclineAll], **kw)
-        messages: list[BaseMessage] = [SystemMessage(self.instructions),
-                                       HumanMessage(render_request(request))]
+        messages: list[BaseMessage] = [
+            SystemMessage(self.instructions),
+            HumanMessage(render_request(request)),
+        ]
         error: InvalidChoice | None = None
         for _ in range(self.retries + 1):
             answer = bound.invoke(messages)
@@ -117,8 +123,9 @@ class ChatModelPolicy:
         assert error is not None
         if self.fallback is not None:
             chosen = self.fallback.choose(request)
-            return Choice(chosen.slot, f"model answer rejected ({error}); fallback: "
-                                       f"{chosen.reason}")
+            return Choice(
+                chosen.slot, f"model answer rejected ({error}); fallback: {chosen.reason}"
+            )
         raise error
 
     @staticmethod
@@ -134,7 +141,8 @@ class ChatModelPolicy:
         raise InvalidChoice(
             "the model did not call choose_slot or decline_all"
             + (f" (it said: {text[:200]!r})" if text else ""),
-            answer=text, offers=request.offers,
+            answer=text,
+            offers=request.offers,
         )
 
 
@@ -142,8 +150,10 @@ def _correction(answer: AIMessage, error: InvalidChoice) -> list[BaseMessage]:
     """Tell the model what was wrong, answering every tool call it made."""
     text = f"ERROR: {error} Call choose_slot with one offered slot, or decline_all."
     if answer.tool_calls:
-        return [ToolMessage(content=text, tool_call_id=c["id"] or "", status="error")
-                for c in answer.tool_calls]
+        return [
+            ToolMessage(content=text, tool_call_id=c["id"] or "", status="error")
+            for c in answer.tool_calls
+        ]
     return [HumanMessage(text)]
 
 

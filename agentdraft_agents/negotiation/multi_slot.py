@@ -102,8 +102,11 @@ def _iso(d: datetime) -> str:
 
 
 def _tried(state: MultiSlotState) -> set[tuple[str, str]]:
-    return {(s["start_time"], s["end_time"]) for r in state.get("rounds", [])
-            for s in r.get("slots", [])}
+    return {
+        (s["start_time"], s["end_time"])
+        for r in state.get("rounds", [])
+        for s in r.get("slots", [])
+    }
 
 
 def candidate_slots(
@@ -113,8 +116,9 @@ def candidate_slots(
     then the earliest open slots that overlap none picked, never a slot already proposed."""
     dur = int(state["duration_minutes"])
     lo, hi = parse_time(state["earliest"], "earliest"), parse_time(state["latest"], "latest")
-    opened = organizer.availability.list(start=lo, end=hi, duration_minutes=dur,
-                                         granularity_minutes=granularity)
+    opened = organizer.availability.list(
+        start=lo, end=hi, duration_minutes=dur, granularity_minutes=granularity
+    )
     open_slots = [(s.start, s.end) for s in opened]
     is_open = set(open_slots)
     tried = _tried(state)
@@ -146,26 +150,52 @@ def propose(state: MultiSlotState, runtime: Runtime[MultiSlotContext]) -> dict[s
     n = int(state.get("round", 0)) + 1
     slots = candidate_slots(state, ctx.organizer, ctx.granularity_minutes)
     if not slots:
-        return {"outcome": "no_slots", "round": n,
-                "detail": "no open slot is left in the search window that was not tried"}
+        return {
+            "outcome": "no_slots",
+            "round": n,
+            "detail": "no open slot is left in the search window that was not tried",
+        }
     expires = datetime.now().astimezone() + ctx.expires_in
     p = ctx.organizer.proposals.create(
-        participant_agent_ids=list(state["participant_agent_ids"]), slots=slots,
-        title=state.get("title"), expires_at=expires)
-    return {"proposal_id": p.id, "round": n,
-            "rounds": [{"round": n, "proposal_id": p.id,
-                        "slots": [{"id": s.id, "start_time": _iso(s.start_time),
-                                   "end_time": _iso(s.end_time), "weight": s.weight}
-                                  for s in p.slots]}]}
+        participant_agent_ids=list(state["participant_agent_ids"]),
+        slots=slots,
+        title=state.get("title"),
+        expires_at=expires,
+    )
+    return {
+        "proposal_id": p.id,
+        "round": n,
+        "rounds": [
+            {
+                "round": n,
+                "proposal_id": p.id,
+                "slots": [
+                    {
+                        "id": s.id,
+                        "start_time": _iso(s.start_time),
+                        "end_time": _iso(s.end_time),
+                        "weight": s.weight,
+                    }
+                    for s in p.slots
+                ],
+            }
+        ],
+    }
 
 
 def fan_out(state: MultiSlotState) -> list[Send] | str:
     """One ``answer`` branch per participant, run in parallel; or stop."""
     if state.get("outcome"):
         return END
-    return [Send("answer", AnswerTask(proposal_id=str(state["proposal_id"]), agent_id=a,
-                                      round=int(state["round"])))
-            for a in state["participant_agent_ids"]]
+    return [
+        Send(
+            "answer",
+            AnswerTask(
+                proposal_id=str(state["proposal_id"]), agent_id=a, round=int(state["round"])
+            ),
+        )
+        for a in state["participant_agent_ids"]
+    ]
 
 
 def answer(task: AnswerTask, runtime: Runtime[MultiSlotContext]) -> dict[str, Any]:
@@ -175,25 +205,36 @@ def answer(task: AnswerTask, runtime: Runtime[MultiSlotContext]) -> dict[str, An
     client = ctx.participants[agent_id]
     policy = ctx.policies.get(agent_id) or AcceptBestPolicy()
     proposal: Proposal = client.proposals.get(task["proposal_id"])
-    record: dict[str, Any] = {"proposal_id": task["proposal_id"], "round": task["round"],
-                              "agent_id": agent_id}
+    record: dict[str, Any] = {
+        "proposal_id": task["proposal_id"],
+        "round": task["round"],
+        "agent_id": agent_id,
+    }
     try:
         a = check_answer(proposal, policy.answer(proposal, agent_id))
     except AnswerError as exc:
         a = None
         record.update(response="decline", error=str(exc))
     if a is None:
-        client.proposals.respond(task["proposal_id"], response="decline",
-                                 message="could not decide")
+        client.proposals.respond(
+            task["proposal_id"], response="decline", message="could not decide"
+        )
         return {"answers": [record]}
-    record.update(response=a.response, selected_slot_id=a.selected_slot_id,
-                  counter_slots=[[_iso(s), _iso(e)] for s, e in a.counter_slots],
-                  message=a.message, decided_by=a.decided_by)
+    record.update(
+        response=a.response,
+        selected_slot_id=a.selected_slot_id,
+        counter_slots=[[_iso(s), _iso(e)] for s, e in a.counter_slots],
+        message=a.message,
+        decided_by=a.decided_by,
+    )
     try:
         client.proposals.respond(
-            task["proposal_id"], response=a.response, selected_slot_id=a.selected_slot_id,
+            task["proposal_id"],
+            response=a.response,
+            selected_slot_id=a.selected_slot_id,
             counter_slots=[{"start_time": s, "end_time": e} for s, e in a.counter_slots] or None,
-            message=a.message)
+            message=a.message,
+        )
     except InvalidState as exc:  # expired or resolved before this answer landed
         record["error"] = exc.error
     return {"answers": [record]}
@@ -201,41 +242,60 @@ def answer(task: AnswerTask, runtime: Runtime[MultiSlotContext]) -> dict[str, An
 
 def _confirmed(p: Proposal) -> dict[str, Any]:
     assert p.resolved_slot is not None
-    return {"outcome": "confirmed", "booking_id": p.created_event_id,
-            "resolved_slot": {"id": p.resolved_slot.id,
-                              "start_time": _iso(p.resolved_slot.start_time),
-                              "end_time": _iso(p.resolved_slot.end_time)},
-            "detail": "confirmed"}
+    return {
+        "outcome": "confirmed",
+        "booking_id": p.created_event_id,
+        "resolved_slot": {
+            "id": p.resolved_slot.id,
+            "start_time": _iso(p.resolved_slot.start_time),
+            "end_time": _iso(p.resolved_slot.end_time),
+        },
+        "detail": "confirmed",
+    }
 
 
-def _keep_or_undo(state: MultiSlotState, p: Proposal, organizer: Any,
-                  how: str) -> dict[str, Any]:
+def _keep_or_undo(state: MultiSlotState, p: Proposal, organizer: Any, how: str) -> dict[str, Any]:
     """A confirmed proposal ends the graph, unless nobody accepted its slot."""
     assert p.resolved_slot is not None
-    accepted = [r for r in p.responses
-                if r.response == "accept" and r.selected_slot_id == p.resolved_slot.id]
+    accepted = [
+        r
+        for r in p.responses
+        if r.response == "accept" and r.selected_slot_id == p.resolved_slot.id
+    ]
     if accepted or not state.get("require_acceptance", True):
         return _confirmed(p) | {"detail": f"confirmed in round {state.get('round')}{how}"}
     organizer.bookings.cancel(str(p.created_event_id))
     out = _ended(state, p)
-    out["rounds"][0].update(status="undone", reason="confirmed_without_acceptance",
-                            booking_id=p.created_event_id)
+    out["rounds"][0].update(
+        status="undone", reason="confirmed_without_acceptance", booking_id=p.created_event_id
+    )
     if out.get("outcome"):
-        out["detail"] = (f"no participant accepted any slot in {state.get('round')} round(s); "
-                         "the last confirmation was undone")
+        out["detail"] = (
+            f"no participant accepted any slot in {state.get('round')} round(s); "
+            "the last confirmation was undone"
+        )
     return out
 
 
 def _ended(state: MultiSlotState, p: Proposal) -> dict[str, Any]:
     """Record how this round ended; stop if it was the last round."""
-    out: dict[str, Any] = {"rounds": [{"round": state.get("round"), "proposal_id": p.id,
-                                       "status": p.status, "reason": p.reason,
-                                       "failed_slots": [f.model_dump(mode="json")
-                                                        for f in p.failed_slots]}]}
+    out: dict[str, Any] = {
+        "rounds": [
+            {
+                "round": state.get("round"),
+                "proposal_id": p.id,
+                "status": p.status,
+                "reason": p.reason,
+                "failed_slots": [f.model_dump(mode="json") for f in p.failed_slots],
+            }
+        ]
+    }
     if int(state.get("round", 0)) >= int(state.get("max_rounds", 3)):
-        out.update(outcome="no_agreement",
-                   detail=f"no agreement after {state.get('round')} round(s); last proposal "
-                          f"{p.status}" + (f" ({p.reason})" if p.reason else ""))
+        out.update(
+            outcome="no_agreement",
+            detail=f"no agreement after {state.get('round')} round(s); last proposal "
+            f"{p.status}" + (f" ({p.reason})" if p.reason else ""),
+        )
     return out
 
 
@@ -279,8 +339,10 @@ def resolve(state: MultiSlotState, runtime: Runtime[MultiSlotContext]) -> dict[s
         p = ctx.organizer.proposals.cancel(pid)
     out = _ended(state, p)
     if out.get("outcome"):
-        out.update(outcome="lost", detail=f"every slot of round {state.get('round')} was "
-                   "taken by a better-ranked agent")
+        out.update(
+            outcome="lost",
+            detail=f"every slot of round {state.get('round')} was taken by a better-ranked agent",
+        )
     return out
 
 
@@ -309,8 +371,14 @@ def compile_multi_slot_graph(**compile_kwargs: Any) -> Any:
 
 
 def multi_slot_input(
-    *, title: str, duration_minutes: int, earliest: datetime | str, latest: datetime | str,
-    participant_agent_ids: list[str], max_rounds: int = 3, slots_per_round: int = 3,
+    *,
+    title: str,
+    duration_minutes: int,
+    earliest: datetime | str,
+    latest: datetime | str,
+    participant_agent_ids: list[str],
+    max_rounds: int = 3,
+    slots_per_round: int = 3,
     require_acceptance: bool = True,
 ) -> MultiSlotState:
     """The input state, checked: times need an offset, the window must hold the meeting."""
@@ -319,8 +387,17 @@ def multi_slot_input(
         raise ValueError("latest - earliest must hold at least one meeting")
     if not 1 <= max_rounds <= 10 or not 1 <= slots_per_round <= 20:
         raise ValueError("max_rounds must be 1..10 and slots_per_round 1..20")
-    return MultiSlotState(title=title, duration_minutes=duration_minutes, earliest=_iso(lo),
-                          latest=_iso(hi), participant_agent_ids=list(participant_agent_ids),
-                          max_rounds=max_rounds, slots_per_round=slots_per_round,
-                          require_acceptance=require_acceptance, round=0,
-                          proposal_id=None, answers=[], rounds=[])
+    return MultiSlotState(
+        title=title,
+        duration_minutes=duration_minutes,
+        earliest=_iso(lo),
+        latest=_iso(hi),
+        participant_agent_ids=list(participant_agent_ids),
+        max_rounds=max_rounds,
+        slots_per_round=slots_per_round,
+        require_acceptance=require_acceptance,
+        round=0,
+        proposal_id=None,
+        answers=[],
+        rounds=[],
+    )

@@ -76,9 +76,7 @@ def distance(slot: Slot, wanted: Slot) -> tuple[float, datetime]:
     return abs((slot.start - wanted.start).total_seconds()), slot.start
 
 
-def validate_choice(
-    request: ChoiceRequest, start: datetime | str, end: datetime | str
-) -> Slot:
+def validate_choice(request: ChoiceRequest, start: datetime | str, end: datetime | str) -> Slot:
     """The offered slot with exactly this start and end, or :class:`InvalidChoice`.
 
     Instants are compared, not spellings: ``10:00Z`` and ``12:00+02:00`` match.
@@ -87,15 +85,19 @@ def validate_choice(
     try:
         s, e = parse_time(start, "start"), parse_time(end, "end")
     except ValueError as exc:
-        raise InvalidChoice(f"the chosen slot is not a valid time: {exc}. Offered: {offered}",
-                            answer=(start, end), offers=request.offers) from None
+        raise InvalidChoice(
+            f"the chosen slot is not a valid time: {exc}. Offered: {offered}",
+            answer=(start, end),
+            offers=request.offers,
+        ) from None
     for o in request.offers:
         if o.start == s and o.end == e:
             return o
     raise InvalidChoice(
         f"{iso(s)} to {iso(e)} is not one of the offered slots ({offered}); "
         "only an offered slot is open and allowed by the owner's rules and the constraints",
-        answer=(start, end), offers=request.offers,
+        answer=(start, end),
+        offers=request.offers,
     )
 
 

@@ -28,8 +28,15 @@ from .constraints import Constraints
 #: ``denied``, ``expired`` or ``failed``; ``lost`` and ``refused`` are how the last
 #: commit ended and are final only in the consent graph, which does not negotiate.
 Outcome = Literal[
-    "booked", "exhausted", "no_alternatives", "denied", "expired", "lost", "refused",
-    "failed", "awaiting_consent",
+    "booked",
+    "exhausted",
+    "no_alternatives",
+    "denied",
+    "expired",
+    "lost",
+    "refused",
+    "failed",
+    "awaiting_consent",
 ]
 #: How one commit ended: won, lost to another agent, refused by an owner rule,
 #: refused for another reason, or decided by a person (denied, expired).
@@ -147,8 +154,11 @@ def negotiation_input(
     wanted = to_slot({"start": _text(start), "end": _text(end)}, "wanted")
     state: NegotiationState = {"wanted": slot_text(wanted), "max_rounds": max_rounds}
     if constraints is not None:
-        c = constraints if isinstance(constraints, Constraints) else \
-            Constraints.model_validate(constraints)
+        c = (
+            constraints
+            if isinstance(constraints, Constraints)
+            else Constraints.model_validate(constraints)
+        )
         state["constraints"] = c.to_state()
     if title is not None:
         state["title"] = title

@@ -24,8 +24,13 @@ from autogen_core.models import (
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
 #: The replay client's default says ``function_calling=False`` and tools are refused.
-TOOL_CALLING = ModelInfo(vision=False, function_calling=True, json_output=False,
-                         family=ModelFamily.UNKNOWN, structured_output=False)
+TOOL_CALLING = ModelInfo(
+    vision=False,
+    function_calling=True,
+    json_output=False,
+    family=ModelFamily.UNKNOWN,
+    structured_output=False,
+)
 _ids = itertools.count(1)
 
 
@@ -34,7 +39,8 @@ def tool_call(name: str, **args: Any) -> CreateResult:
     return CreateResult(
         finish_reason="function_calls",
         content=[FunctionCall(id=f"call_{next(_ids)}", name=name, arguments=json.dumps(args))],
-        usage=RequestUsage(prompt_tokens=0, completion_tokens=0), cached=False,
+        usage=RequestUsage(prompt_tokens=0, completion_tokens=0),
+        cached=False,
     )
 
 

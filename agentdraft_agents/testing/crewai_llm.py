@@ -20,8 +20,13 @@ _ids = itertools.count(1)
 
 def tool_call(name: str, **args: Any) -> list[dict[str, Any]]:
     """A turn that calls one tool, in the OpenAI shape CrewAI's executor reads."""
-    return [{"id": f"call_{next(_ids)}", "type": "function",
-             "function": {"name": name, "arguments": json.dumps(args)}}]
+    return [
+        {
+            "id": f"call_{next(_ids)}",
+            "type": "function",
+            "function": {"name": name, "arguments": json.dumps(args)},
+        }
+    ]
 
 
 def last_tool_result(messages: Sequence[dict[str, Any]] | str) -> str:
@@ -59,8 +64,9 @@ class ScriptedLLM(BaseLLM):
         self._cursor += 1
         return step(messages) if callable(step) else step
 
-    def get_input_tokens_count(self, messages: Any, tools: Any = None,
-                               response_model: Any = None) -> int:
+    def get_input_tokens_count(
+        self, messages: Any, tools: Any = None, response_model: Any = None
+    ) -> int:
         """A rough count, without the base class's warning about it being rough."""
         return len(str(messages)) // 4
 

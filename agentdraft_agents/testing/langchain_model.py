@@ -24,9 +24,10 @@ _ids = itertools.count(1)
 
 def tool_call(name: str, **args: Any) -> AIMessage:
     """An assistant turn that calls one tool, as a real model's would look."""
-    return AIMessage(content="", tool_calls=[
-        {"name": name, "args": args, "id": f"call_{next(_ids)}", "type": "tool_call"}
-    ])
+    return AIMessage(
+        content="",
+        tool_calls=[{"name": name, "args": args, "id": f"call_{next(_ids)}", "type": "tool_call"}],
+    )
 
 
 def reply(text: str) -> AIMessage:
@@ -55,8 +56,9 @@ class ScriptedChatModel(BaseChatModel):
 
     def bind_tools(self, tools: Sequence[Any], **_: Any) -> ScriptedChatModel:
         """Record the tool names the agent offers; the script already knows what to call."""
-        self.bound_tools = [str(getattr(t, "name", None) or getattr(t, "__name__", t))
-                            for t in tools]
+        self.bound_tools = [
+            str(getattr(t, "name", None) or getattr(t, "__name__", t)) for t in tools
+        ]
         return self
 
     def _generate(

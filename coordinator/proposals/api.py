@@ -58,9 +58,16 @@ class Proposals:
         ``Settings.proposal_ttl_seconds`` from now; the proposal lapses then on its own."""
         v.check_id(calendar_id, "calendar_id")
         return self._s.create(
-            calendar_id, OWNER, organizer_agent_id=organizer_agent_id,
-            participant_agent_ids=participant_agent_ids, slots=slots, expires_at=expires_at,
-            title=title, description=description, idempotency_key=idempotency_key)
+            calendar_id,
+            OWNER,
+            organizer_agent_id=organizer_agent_id,
+            participant_agent_ids=participant_agent_ids,
+            slots=slots,
+            expires_at=expires_at,
+            title=title,
+            description=description,
+            idempotency_key=idempotency_key,
+        )
 
     def get(self, proposal_id: str) -> Proposal:
         return self._s.get(self._owner(proposal_id), OWNER, proposal_id)
@@ -70,16 +77,26 @@ class Proposals:
         return self._s.list(calendar_id, OWNER, status)
 
     def respond(
-        self, proposal_id: str, *, agent_id: str, response: str,
+        self,
+        proposal_id: str,
+        *,
+        agent_id: str,
+        response: str,
         selected_slot_id: str | None = None,
         counter_slots: builtins.list[dict[str, Any]] | None = None,
         message: str | None = None,
     ) -> Proposal:
         """Record ``agent_id``'s one answer. The last answer resolves the proposal."""
         return self._s.respond(
-            self._owner(proposal_id), OWNER, proposal_id, agent_id=agent_id,
-            response=response, selected_slot_id=selected_slot_id, counter_slots=counter_slots,
-            message=message)
+            self._owner(proposal_id),
+            OWNER,
+            proposal_id,
+            agent_id=agent_id,
+            response=response,
+            selected_slot_id=selected_slot_id,
+            counter_slots=counter_slots,
+            message=message,
+        )
 
     def resolve(self, proposal_id: str) -> Resolution:
         """Pick the best slot now and book it with the organizer's priority.
@@ -124,14 +141,20 @@ class ClientProposals:
         and ``calendar_id`` may be given but must be this agent and its calendar)."""
         c = self._c
         if organizer_agent_id is not None and organizer_agent_id != c.agent_id:
-            raise ValidationError("organizer_agent_id",
-                                  f"must be this key's agent {c.agent_id}")
+            raise ValidationError("organizer_agent_id", f"must be this key's agent {c.agent_id}")
         if calendar_id is not None and calendar_id != c.user_id:
             raise ValidationError("calendar_id", f"must be this agent's calendar {c.user_id}")
         return self._s.create(
-            c.user_id, self._me, organizer_agent_id=c.agent_id,
-            participant_agent_ids=participant_agent_ids, slots=slots, expires_at=expires_at,
-            title=title, description=description, idempotency_key=idempotency_key)
+            c.user_id,
+            self._me,
+            organizer_agent_id=c.agent_id,
+            participant_agent_ids=participant_agent_ids,
+            slots=slots,
+            expires_at=expires_at,
+            title=title,
+            description=description,
+            idempotency_key=idempotency_key,
+        )
 
     def get(self, proposal_id: str) -> Proposal:
         return self._s.get(self._c.user_id, self._me, proposal_id)
@@ -142,17 +165,29 @@ class ClientProposals:
         return self._s.list(self._c.user_id, self._me, status)
 
     def respond(
-        self, proposal_id: str, *, response: str, selected_slot_id: str | None = None,
+        self,
+        proposal_id: str,
+        *,
+        response: str,
+        selected_slot_id: str | None = None,
         counter_slots: builtins.list[dict[str, Any]] | None = None,
-        message: str | None = None, agent_id: str | None = None,
+        message: str | None = None,
+        agent_id: str | None = None,
     ) -> Proposal:
         """Answer as this agent (``agent_id``, if given, must be this agent)."""
         c = self._c
         if agent_id is not None and agent_id != c.agent_id:
             raise ValidationError("agent_id", f"must be this key's agent {c.agent_id}")
         return self._s.respond(
-            c.user_id, self._me, proposal_id, agent_id=c.agent_id, response=response,
-            selected_slot_id=selected_slot_id, counter_slots=counter_slots, message=message)
+            c.user_id,
+            self._me,
+            proposal_id,
+            agent_id=c.agent_id,
+            response=response,
+            selected_slot_id=selected_slot_id,
+            counter_slots=counter_slots,
+            message=message,
+        )
 
     def resolve(self, proposal_id: str) -> Resolution:
         return self._s.resolve(self._c.user_id, self._me, proposal_id)

@@ -46,8 +46,13 @@ class ProposalSlot(_Model):
 
     @classmethod
     def from_record(cls, s: dict[str, Any]) -> ProposalSlot:
-        return cls(id=s["id"], start_time=from_ms(s["start_ms"]), end_time=from_ms(s["end_ms"]),
-                   weight=s["weight_u"] / 1_000_000, calendar_id=s["calendar_id"])
+        return cls(
+            id=s["id"],
+            start_time=from_ms(s["start_ms"]),
+            end_time=from_ms(s["end_ms"]),
+            weight=s["weight_u"] / 1_000_000,
+            calendar_id=s["calendar_id"],
+        )
 
 
 class CounterSlot(_Model):
@@ -132,41 +137,55 @@ class Proposal(_Model):
         answers = p.get("responses") or {}
         responses = [
             ProposalResponse(
-                agent_id=agent_id, response=r["response"],
+                agent_id=agent_id,
+                response=r["response"],
                 selected_slot_id=r.get("selected_slot_id"),
-                counter_slots=[CounterSlot(start_time=from_ms(c["start_ms"]),
-                                           end_time=from_ms(c["end_ms"]))
-                               for c in _as_list(r.get("counter_slots"))],
-                message=r.get("message"), responded_at=from_ms(r["responded_ms"]),
+                counter_slots=[
+                    CounterSlot(start_time=from_ms(c["start_ms"]), end_time=from_ms(c["end_ms"]))
+                    for c in _as_list(r.get("counter_slots"))
+                ],
+                message=r.get("message"),
+                responded_at=from_ms(r["responded_ms"]),
                 audit_event_id=r.get("audit_event_id"),
             )
             for agent_id, r in sorted(answers.items(), key=lambda kv: _answer_order(kv[1]))
         ]
         failures = [
             SlotFailure(
-                slot_id=f["slot_id"], cause=f["cause"], detail=f.get("detail"),
+                slot_id=f["slot_id"],
+                cause=f["cause"],
+                detail=f.get("detail"),
                 winning_booking_id=f.get("winning_booking_id"),
                 winning_agent_id=f.get("winning_agent_id"),
                 winning_agent_priority=f.get("winning_agent_priority"),
                 your_priority=f.get("your_priority"),
                 consent_request_id=f.get("consent_request_id"),
-                booking_id=f.get("booking_id"), audit_event_id=f.get("audit_event_id"),
+                booking_id=f.get("booking_id"),
+                audit_event_id=f.get("audit_event_id"),
                 at=from_ms(f["at_ms"]),
             )
             for f in _as_list(p.get("failures"))
         ]
         resolved = p.get("resolved_slot_id")
         return cls(
-            id=p["id"], title=p.get("title"), description=p.get("description"),
-            status=p["status"], reason=p.get("reason"),
+            id=p["id"],
+            title=p.get("title"),
+            description=p.get("description"),
+            status=p["status"],
+            reason=p.get("reason"),
             organizer_agent_id=p["organizer_agent_id"],
             participant_agent_ids=list(p["participant_agent_ids"]),
-            calendar_id=p["calendar_id"], slots=slots, responses=responses,
-            expires_at=from_ms(p["expires_ms"]), created_at=from_ms(p["created_ms"]),
+            calendar_id=p["calendar_id"],
+            slots=slots,
+            responses=responses,
+            expires_at=from_ms(p["expires_ms"]),
+            created_at=from_ms(p["created_ms"]),
             updated_at=from_ms(p["updated_ms"]),
             resolved_slot=by_id.get(resolved) if resolved else None,
-            created_event_id=p.get("created_event_id"), failed_slots=failures,
-            resolving=bool(p.get("resolving")), audit_event_id=p.get("audit_event_id"),
+            created_event_id=p.get("created_event_id"),
+            failed_slots=failures,
+            resolving=bool(p.get("resolving")),
+            audit_event_id=p.get("audit_event_id"),
         )
 
 

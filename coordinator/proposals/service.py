@@ -65,22 +65,38 @@ class ProposalService:
     # -- the one script call -----------------------------------------------------------
 
     def _call(
-        self, name: str, user_id: str, caller: Caller, proposal_id: str,
+        self,
+        name: str,
+        user_id: str,
+        caller: Caller,
+        proposal_id: str,
         payload: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         k = self.engine.keys
         agent = caller.agent_id or "-"
         script = getattr(self.engine.scripts, name)
         with store_errors(name.replace("_", ".", 1)):
-            return json.loads(script(
-                keys=[k.owner(user_id), k.proposals(user_id), k.audit(user_id),
-                      k.agent(user_id, agent), k.rate_limit(user_id, agent), k.agents(user_id)],
-                args=[caller.key_hash, json.dumps(self.engine.limits), caller.agent_id,
-                      proposal_id, json.dumps(payload or {})],
-            ))
+            return json.loads(
+                script(
+                    keys=[
+                        k.owner(user_id),
+                        k.proposals(user_id),
+                        k.audit(user_id),
+                        k.agent(user_id, agent),
+                        k.rate_limit(user_id, agent),
+                        k.agents(user_id),
+                    ],
+                    args=[
+                        caller.key_hash,
+                        json.dumps(self.engine.limits),
+                        caller.agent_id,
+                        proposal_id,
+                        json.dumps(payload or {}),
+                    ],
+                )
+            )
 
-    def _raise(self, reply: dict[str, Any], user_id: str, proposal_id: str,
-               caller: Caller) -> None:
+    def _raise(self, reply: dict[str, Any], user_id: str, proposal_id: str, caller: Caller) -> None:
         code = reply["error"]
         refused = access_error(reply)
         if refused:
@@ -94,24 +110,34 @@ class ProposalService:
             raise AuthError(
                 f"agent {caller.agent_id or '(none)'} may not do this to proposal "
                 f"{proposal_id}: answering needs a participant, resolving and cancelling "
-                "the organizer", error="forbidden")
+                "the organizer",
+                error="forbidden",
+            )
         if code == "not_pending":
-            raise InvalidState(f"proposal {proposal_id} is {status}, not pending",
-                               error="proposal_not_pending", proposal_status=status)
+            raise InvalidState(
+                f"proposal {proposal_id} is {status}, not pending",
+                error="proposal_not_pending",
+                proposal_status=status,
+            )
         if code == "duplicate_response":
             raise DuplicateResponse(
                 f"{caller.agent_id or 'this participant'} already answered proposal "
-                f"{proposal_id}; an answer is final", proposal_status=status)
+                f"{proposal_id}; an answer is final",
+                proposal_status=status,
+            )
         if code == "resolution_in_progress":
             raise ResolutionInProgress(
                 f"proposal {proposal_id} is being resolved right now; retry shortly",
-                retry_after_ms=int(reply.get("retry_after_ms") or 1))
+                retry_after_ms=int(reply.get("retry_after_ms") or 1),
+            )
         if code == "unknown_slot":
             ids = [s["id"] for s in reply["proposal"]["slots"]]
             raise ValidationError("selected_slot_id", f"is not a slot of this proposal: {ids}")
         if code == "unknown_agent":
-            raise ValidationError(reply.get("field") or "agent_id",
-                                  f"no agent {reply.get('agent_id')} on calendar {user_id}")
+            raise ValidationError(
+                reply.get("field") or "agent_id",
+                f"no agent {reply.get('agent_id')} on calendar {user_id}",
+            )
         if code == "organizer_inactive":
             raise ValidationError("organizer_agent_id", "the organizer agent is revoked")
         if code == "expires_in_past":
@@ -123,9 +149,17 @@ class ProposalService:
     # -- transitions -------------------------------------------------------------------
 
     def create(
-        self, user_id: str, caller: Caller, *, organizer_agent_id: str,
-        participant_agent_ids: Any, slots: Any, expires_at: Any = None,
-        title: Any = None, description: Any = None, idempotency_key: str | None = None,
+        self,
+        user_id: str,
+        caller: Caller,
+        *,
+        organizer_agent_id: str,
+        participant_agent_ids: Any,
+        slots: Any,
+        expires_at: Any = None,
+        title: Any = None,
+        description: Any = None,
+        idempotency_key: str | None = None,
     ) -> Proposal:
         organizer = v.check_id(organizer_agent_id, "organizer_agent_id")
         record: dict[str, Any] = {
@@ -136,8 +170,10 @@ class ProposalService:
             "default_ttl_ms": int(self.engine.settings.proposal_ttl_seconds * 1000),
             "max_ttl_ms": v.MAX_TTL_MS,
         }
-        for name, value, limit in (("title", title, v.MAX_TITLE),
-                                   ("description", description, v.MAX_TEXT)):
+        for name, value, limit in (
+            ("title", title, v.MAX_TITLE),
+            ("description", description, v.MAX_TEXT),
+        ):
             checked = v.text(value, name, limit)
             if checked is not None:
                 record[name] = checked
@@ -197,22 +233,37 @@ class ProposalService:
             if reply["r"] != "ok":
                 continue  # removed between the listing and the read
             p = Proposal.from_record(reply["proposal"])
-            if caller.agent_id and caller.agent_id != p.organizer_agent_id \
-                    and caller.agent_id not in p.participant_agent_ids:
+            if (
+                caller.agent_id
+                and caller.agent_id != p.organizer_agent_id
+                and caller.agent_id not in p.participant_agent_ids
+            ):
                 continue
             out.append(p)
         out.sort(key=lambda p: p.created_at)
         return [p for p in out if status is None or p.status == status]
 
     def respond(
-        self, user_id: str, caller: Caller, proposal_id: str, *, agent_id: str,
-        response: Any, selected_slot_id: Any = None, counter_slots: Any = None,
+        self,
+        user_id: str,
+        caller: Caller,
+        proposal_id: str,
+        *,
+        agent_id: str,
+        response: Any,
+        selected_slot_id: Any = None,
+        counter_slots: Any = None,
         message: Any = None,
     ) -> Proposal:
         v.check_id(proposal_id, "proposal_id", "spr_")
         v.check_id(agent_id, "agent_id")
-        payload = v.response(response, selected_slot_id, counter_slots, message,
-                             self.engine.settings.max_booking_minutes)
+        payload = v.response(
+            response,
+            selected_slot_id,
+            counter_slots,
+            message,
+            self.engine.settings.max_booking_minutes,
+        )
         payload.update(agent_id=agent_id, lease_ms=self._lease_ms())
         reply = self._call("proposal_respond", user_id, caller, proposal_id, payload)
         if reply["r"] != "ok":
@@ -225,8 +276,9 @@ class ProposalService:
 
     def resolve(self, user_id: str, caller: Caller, proposal_id: str) -> Resolution:
         v.check_id(proposal_id, "proposal_id", "spr_")
-        reply = self._call("proposal_resolve", user_id, caller, proposal_id,
-                           {"lease_ms": self._lease_ms()})
+        reply = self._call(
+            "proposal_resolve", user_id, caller, proposal_id, {"lease_ms": self._lease_ms()}
+        )
         if reply["r"] != "ok":
             self._raise(reply, user_id, proposal_id, caller)
         proposal, failure = self._drive(user_id, reply["proposal"], reply["resolution"])
@@ -234,8 +286,12 @@ class ProposalService:
             raise failure
         if proposal.status == "cancelled":
             return Resolution(status="cancelled", reason=proposal.reason, proposal=proposal)
-        return Resolution(status="confirmed", resolved_slot=proposal.resolved_slot,
-                          created_event_id=proposal.created_event_id, proposal=proposal)
+        return Resolution(
+            status="confirmed",
+            resolved_slot=proposal.resolved_slot,
+            created_event_id=proposal.created_event_id,
+            proposal=proposal,
+        )
 
     def cancel(self, user_id: str, caller: Caller, proposal_id: str) -> Proposal:
         return self._one("proposal_cancel", user_id, caller, proposal_id)
@@ -262,9 +318,13 @@ class ProposalService:
             cause = "organizer_revoked" if outcome == "organizer_inactive" else "no_slot_left"
             return proposal, ResolutionFailed(
                 f"proposal {pid} has no slot left to book: every candidate failed"
-                if cause == "no_slot_left" else
-                f"the organizer {record['organizer_agent_id']} is revoked; it cannot book",
-                proposal_id=pid, slot_id=None, cause=cause, remaining_slot_ids=[])
+                if cause == "no_slot_left"
+                else f"the organizer {record['organizer_agent_id']} is revoked; it cannot book",
+                proposal_id=pid,
+                slot_id=None,
+                cause=cause,
+                remaining_slot_ids=[],
+            )
         slot, lease = resolution["slot"], resolution["resolving"]
         self.timers.schedule(user_id, pid, int(lease["lease_ms"]))
         organizer = record["organizer_agent_id"]
@@ -272,8 +332,12 @@ class ProposalService:
         booked_id: str | None = None
         try:
             booking = self.engine.write(
-                user_id=user_id, agent_id=organizer, key_hash="", mode="commit",
-                start=from_ms(slot["start_ms"]), end=from_ms(slot["end_ms"]),
+                user_id=user_id,
+                agent_id=organizer,
+                key_hash="",
+                mode="commit",
+                start=from_ms(slot["start_ms"]),
+                end=from_ms(slot["end_ms"]),
                 title=record.get("title") or f"proposal {pid}",
                 idempotency_key=lease["idem_key"],
                 metadata={"proposal_id": pid, "slot_id": slot["id"]},
@@ -281,31 +345,47 @@ class ProposalService:
             booked_id = booking.booking_id
             out.update(ok=True, booking_id=booked_id)
         except ConsentRequired as exc:
-            out.update(cause="consent_required", detail=exc.detail,
-                       consent_request_id=exc.consent_request_id, booking_id=exc.hold_id)
+            out.update(
+                cause="consent_required",
+                detail=exc.detail,
+                consent_request_id=exc.consent_request_id,
+                booking_id=exc.hold_id,
+            )
         except Conflict as exc:
-            out.update(cause=exc.reason, detail=exc.detail,
-                       winning_booking_id=exc.winning_booking_id,
-                       winning_agent_id=exc.winning_agent_id,
-                       winning_agent_priority=exc.winning_agent_priority,
-                       your_priority=exc.your_priority, booking_id=exc.booking_id)
+            out.update(
+                cause=exc.reason,
+                detail=exc.detail,
+                winning_booking_id=exc.winning_booking_id,
+                winning_agent_id=exc.winning_agent_id,
+                winning_agent_priority=exc.winning_agent_priority,
+                your_priority=exc.your_priority,
+                booking_id=exc.booking_id,
+            )
         except RuleViolation as exc:
             out.update(cause=exc.rule, detail=exc.detail)
         except StoreUnavailable:
             raise  # the lease runs out and the timer settles it from the commit's record
         except AgentDraftError as exc:
             out.update(cause=exc.error, detail=exc.detail)
-        reply = self._call("proposal_finish", user_id, OWNER, pid,
-                           {k: val for k, val in out.items() if val is not None})
+        reply = self._call(
+            "proposal_finish",
+            user_id,
+            OWNER,
+            pid,
+            {k: val for k, val in out.items() if val is not None},
+        )
         if reply["r"] != "ok":
             if booked_id is not None:
                 # Settled by someone else after our lease ran out: this booking belongs
                 # to no proposal any more, so give the slot back.
-                self.engine.cancel(user_id=user_id, agent_id=organizer, key_hash="",
-                                   booking_id=booked_id)
+                self.engine.cancel(
+                    user_id=user_id, agent_id=organizer, key_hash="", booking_id=booked_id
+                )
             raise InvalidState(
                 f"the resolution of proposal {pid} outlived its lease and was settled "
-                "without it; read the proposal", error="resolution_stale")
+                "without it; read the proposal",
+                error="resolution_stale",
+            )
         proposal = self._settled(user_id, reply["proposal"])
         if proposal.status == "pending":  # back to waiting for its deadline, not the lease
             self.timers.schedule(user_id, pid, int(reply["proposal"]["expires_ms"]), exact=True)
@@ -313,17 +393,25 @@ class ProposalService:
         if not f:
             return proposal, None
         remaining = [s.id for s in _open_slots(proposal)]
-        who = (f" to {f['winning_agent_id']} (priority {f.get('winning_agent_priority')}, "
-               f"booking {f.get('winning_booking_id')})" if f.get("winning_agent_id") else "")
+        who = (
+            f" to {f['winning_agent_id']} (priority {f.get('winning_agent_priority')}, "
+            f"booking {f.get('winning_booking_id')})"
+            if f.get("winning_agent_id")
+            else ""
+        )
         return proposal, ResolutionFailed(
             f"proposal {pid} could not book slot {f['slot_id']}: {f['cause']}{who}. The "
             f"proposal is still {proposal.status}; resolve again to try the next-best slot "
             f"({len(remaining)} left) or cancel it",
-            proposal_id=pid, slot_id=f["slot_id"], cause=f["cause"],
-            remaining_slot_ids=remaining, winning_booking_id=f.get("winning_booking_id"),
+            proposal_id=pid,
+            slot_id=f["slot_id"],
+            cause=f["cause"],
+            remaining_slot_ids=remaining,
+            winning_booking_id=f.get("winning_booking_id"),
             winning_agent_id=f.get("winning_agent_id"),
             winning_agent_priority=f.get("winning_agent_priority"),
-            your_priority=f.get("your_priority"), audit_event_id=f.get("audit_event_id"),
+            your_priority=f.get("your_priority"),
+            audit_event_id=f.get("audit_event_id"),
         )
 
 

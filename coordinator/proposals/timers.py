@@ -58,8 +58,9 @@ class ProposalTimers:
 
     # -- the set -----------------------------------------------------------------------
 
-    def schedule(self, user_id: str, proposal_id: str, due_ms: int | None, *,
-                 exact: bool = False) -> None:
+    def schedule(
+        self, user_id: str, proposal_id: str, due_ms: int | None, *, exact: bool = False
+    ) -> None:
         """Make sure a visit is due no later than ``due_ms`` (``exact``: at ``due_ms``;
         ``None`` with ``exact``: no visit needed any more).
 
@@ -73,8 +74,7 @@ class ProposalTimers:
                 self.engine.redis.zrem(k.proposal_timers(), member)
                 return
             if due_ms is None:
-                due_ms = int(time.time() * 1000
-                             + self.engine.settings.proposal_ttl_seconds * 1000)
+                due_ms = int(time.time() * 1000 + self.engine.settings.proposal_ttl_seconds * 1000)
             # One round trip: the three keys share the {proposal-timers} slot.
             pipe = self.engine.redis.pipeline(transaction=False)
             # LT adds a new entry, or moves an existing one only earlier.
@@ -89,8 +89,11 @@ class ProposalTimers:
             return int(self.engine.redis.zcard(self.engine.keys.proposal_timers()))
 
     def _now_ms(self) -> int:
-        secs, micros = self.engine.redis.time() if not hasattr(
-            self.engine.redis, "get_node_from_key") else self._cluster_time()
+        secs, micros = (
+            self.engine.redis.time()
+            if not hasattr(self.engine.redis, "get_node_from_key")
+            else self._cluster_time()
+        )
         return int(secs) * 1000 + int(micros) // 1000
 
     def _cluster_time(self) -> Any:
@@ -105,8 +108,9 @@ class ProposalTimers:
         changed = 0
         with store_errors("proposal timer"):
             now = self._now_ms()
-            due = self.engine.redis.zrangebyscore(k.proposal_timers(), "-inf", now,
-                                                  start=0, num=100)
+            due = self.engine.redis.zrangebyscore(
+                k.proposal_timers(), "-inf", now, start=0, num=100
+            )
         for member in due:
             user_id, _, pid = str(member).partition(" ")
             reply = self.service.tick(user_id, pid)
@@ -123,8 +127,9 @@ class ProposalTimers:
 
     def next_due_ms(self) -> int | None:
         with store_errors("proposal timer"):
-            first = self.engine.redis.zrange(self.engine.keys.proposal_timers(), 0, 0,
-                                             withscores=True)
+            first = self.engine.redis.zrange(
+                self.engine.keys.proposal_timers(), 0, 0, withscores=True
+            )
         return int(first[0][1]) if first else None
 
     # -- the thread --------------------------------------------------------------------
@@ -136,13 +141,11 @@ class ProposalTimers:
         key = (id(self.engine.redis), self.engine.settings.namespace)
         with _running_lock:
             current = _running.get(key)
-            if current is not None and current._thread is not None \
-                    and current._thread.is_alive():
+            if current is not None and current._thread is not None and current._thread.is_alive():
                 return
             _running[key] = self
             self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="proposal-timer",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self._loop, name="proposal-timer", daemon=True)
             self._thread.start()
 
     def start_if_pending(self) -> None:

@@ -24,8 +24,13 @@ RESPONSES = ("accept", "decline", "counter")
 
 
 def check_id(value: object, field: str, prefix: str = "") -> str:
-    if not isinstance(value, str) or not value or len(value) > MAX_ID or " " in value \
-            or (prefix and not value.startswith(prefix)):
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > MAX_ID
+        or " " in value
+        or (prefix and not value.startswith(prefix))
+    ):
         example = f" such as {prefix}…" if prefix else ""
         raise ValidationError(field, f"must be an id{example} (1..{MAX_ID} characters)")
     return value
@@ -64,15 +69,22 @@ def weight_u(value: object, field: str) -> int:
     """The weight in millionths (default 1.0): integers add exactly, so ties are ties."""
     if value is None:
         return 1_000_000
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-            or not 0 <= value <= MAX_WEIGHT:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 <= value <= MAX_WEIGHT
+    ):
         raise ValidationError(field, f"must be a number between 0 and {MAX_WEIGHT:g}")
     return round(value * 1_000_000)
 
 
 def slots(value: object, calendar_id: str, max_minutes: int) -> list[dict[str, Any]]:
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence) \
-            or not 1 <= len(value) <= MAX_SLOTS:
+    if (
+        isinstance(value, str | bytes)
+        or not isinstance(value, Sequence)
+        or not 1 <= len(value) <= MAX_SLOTS
+    ):
         raise ValidationError("slots", f"must be a list of 1..{MAX_SLOTS} candidate slots")
     out: list[dict[str, Any]] = []
     seen: set[tuple[int, int]] = set()
@@ -82,26 +94,42 @@ def slots(value: object, calendar_id: str, max_minutes: int) -> list[dict[str, A
         if (start_ms, end_ms) in seen:
             raise ValidationError(field, "the same slot is listed twice")
         seen.add((start_ms, end_ms))
-        cal = _get(item, "calendar_id", field) if isinstance(item, Mapping) \
-            or hasattr(item, "calendar_id") else None
+        cal = (
+            _get(item, "calendar_id", field)
+            if isinstance(item, Mapping) or hasattr(item, "calendar_id")
+            else None
+        )
         if cal is not None and cal != calendar_id:
             raise ValidationError(
                 f"{field}.calendar_id",
                 f"must be the proposal's calendar {calendar_id!r}: a resolution books on the "
                 "calendar its organizer belongs to",
             )
-        out.append({"start_ms": start_ms, "end_ms": end_ms, "calendar_id": calendar_id,
-                    "weight_u": weight_u(_get(item, "weight", field)
-                                         if isinstance(item, Mapping) or hasattr(item, "weight")
-                                         else None, f"{field}.weight")})
+        out.append(
+            {
+                "start_ms": start_ms,
+                "end_ms": end_ms,
+                "calendar_id": calendar_id,
+                "weight_u": weight_u(
+                    _get(item, "weight", field)
+                    if isinstance(item, Mapping) or hasattr(item, "weight")
+                    else None,
+                    f"{field}.weight",
+                ),
+            }
+        )
     return out
 
 
 def participants(value: object, organizer: str) -> list[str]:
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence) \
-            or not 1 <= len(value) <= MAX_PARTICIPANTS:
-        raise ValidationError("participant_agent_ids",
-                              f"must be a list of 1..{MAX_PARTICIPANTS} agent ids")
+    if (
+        isinstance(value, str | bytes)
+        or not isinstance(value, Sequence)
+        or not 1 <= len(value) <= MAX_PARTICIPANTS
+    ):
+        raise ValidationError(
+            "participant_agent_ids", f"must be a list of 1..{MAX_PARTICIPANTS} agent ids"
+        )
     out = [check_id(a, f"participant_agent_ids[{i}]") for i, a in enumerate(value)]
     if len(set(out)) != len(out):
         raise ValidationError("participant_agent_ids", "lists the same agent twice")
@@ -121,10 +149,14 @@ def expires_ms(value: object, default_ttl_ms: int) -> int | None:
 def counter_slots(value: object, max_minutes: int) -> list[dict[str, int]]:
     if value is None:
         return []
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence) \
-            or len(value) > MAX_COUNTER_SLOTS:
-        raise ValidationError("counter_slots",
-                              f"must be a list of at most {MAX_COUNTER_SLOTS} slots")
+    if (
+        isinstance(value, str | bytes)
+        or not isinstance(value, Sequence)
+        or len(value) > MAX_COUNTER_SLOTS
+    ):
+        raise ValidationError(
+            "counter_slots", f"must be a list of at most {MAX_COUNTER_SLOTS} slots"
+        )
     out = []
     for i, item in enumerate(value):
         s, e = interval(item, f"counter_slots[{i}]", max_minutes)

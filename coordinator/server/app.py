@@ -58,8 +58,19 @@ def create_app(coord: Coordinator, *, dev: bool = False) -> FastAPI:
     app.state.sessions = Sessions(coord)
     app.state.dev = dev
     errors.install(app)
-    for module in (bookings, availability, agents, audit, approvals, proposals, rules, auth,
-                   dashboard, owner, webhooks):
+    for module in (
+        bookings,
+        availability,
+        agents,
+        audit,
+        approvals,
+        proposals,
+        rules,
+        auth,
+        dashboard,
+        owner,
+        webhooks,
+    ):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["ops"])
@@ -80,6 +91,9 @@ def app_from_env() -> FastAPI:
     if os.environ.get("AGENTDRAFT_ARBITRATION_WINDOW_MS"):
         settings["arbitration_window_ms"] = int(os.environ["AGENTDRAFT_ARBITRATION_WINDOW_MS"])
     url = os.environ.get("AGENTDRAFT_REDIS_URL")
-    coord = (Coordinator.from_url(url, **settings) if url
-             else Coordinator.embedded(os.environ.get("AGENTDRAFT_DATA_DIR"), **settings))
+    coord = (
+        Coordinator.from_url(url, **settings)
+        if url
+        else Coordinator.embedded(os.environ.get("AGENTDRAFT_DATA_DIR"), **settings)
+    )
     return create_app(coord, dev=os.environ.get("AGENTDRAFT_DEV") == "1")

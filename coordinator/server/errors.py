@@ -19,9 +19,17 @@ from ..errors import AgentDraftError
 log = logging.getLogger("coordinator.server")
 
 _STATUS_CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 410: "gone", 413: "payload_too_large",
-    415: "unsupported_media_type", 422: "invalid_request", 429: "rate_limited",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    410: "gone",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
 }
 
 
@@ -46,19 +54,26 @@ def install(app: FastAPI) -> None:
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(loc) or "body"
         return JSONResponse(
-            {"error": "invalid_request", "detail": f"{field}: {first.get('msg', 'invalid')}",
-             "field": field},
+            {
+                "error": "invalid_request",
+                "detail": f"{field}: {first.get('msg', 'invalid')}",
+                "field": field,
+            },
             status_code=422,
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "error")
-        return JSONResponse({"error": code, "detail": str(exc.detail)},
-                            status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(
+            {"error": code, "detail": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
 
     @app.exception_handler(Exception)
     async def _crash(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return JSONResponse({"error": "internal_error", "detail": "internal error"},
-                            status_code=500)
+        return JSONResponse(
+            {"error": "internal_error", "detail": "internal error"}, status_code=500
+        )

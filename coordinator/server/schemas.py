@@ -67,8 +67,9 @@ class BookingOut(BaseModel):
 
     @classmethod
     def of(cls, b: Booking) -> BookingOut:
-        data = b.model_dump(exclude={"metadata", "buffer_before_min", "buffer_after_min",
-                                     "end_audit_event_id"})
+        data = b.model_dump(
+            exclude={"metadata", "buffer_before_min", "buffer_after_min", "end_audit_event_id"}
+        )
         data["displaced"] = [d.model_dump() for d in b.displaced]
         return cls(**data)
 

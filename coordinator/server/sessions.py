@@ -86,9 +86,11 @@ class Sessions:
         session = OwnerSession(self.owner_for_email(email, create=False), email)
         sid = "ses_" + secrets.token_urlsafe(32)
         with store_errors("session"):
-            self.r.set(self._key("session", _h(sid)),
-                       json.dumps({"user_id": session.user_id, "email": session.email}),
-                       ex=SESSION_TTL_SECONDS)
+            self.r.set(
+                self._key("session", _h(sid)),
+                json.dumps({"user_id": session.user_id, "email": session.email}),
+                ex=SESSION_TTL_SECONDS,
+            )
         return sid, session
 
     def get(self, sid: str | None) -> OwnerSession:

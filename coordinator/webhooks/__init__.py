@@ -8,5 +8,12 @@
 from .registry import EVENT_TYPES, Endpoint, Webhooks
 from .signing import HEADER, WebhookSignatureError, sign, verify_signature
 
-__all__ = ["EVENT_TYPES", "HEADER", "Endpoint", "WebhookSignatureError", "Webhooks", "sign",
-           "verify_signature"]
+__all__ = [
+    "EVENT_TYPES",
+    "HEADER",
+    "Endpoint",
+    "WebhookSignatureError",
+    "Webhooks",
+    "sign",
+    "verify_signature",
+]

@@ -54,8 +54,11 @@ def envelope(fields: dict[str, str]) -> bytes:
     data = json.loads(fields["data"])
     if "start_ms" in data:
         data["start"], data["end"] = _iso(data.pop("start_ms")), _iso(data.pop("end_ms", None))
-    for slot in [*(data.get("slots") or []), data.get("resolved_slot") or {},
-                 *(data.get("counter_slots") or [])]:
+    for slot in [
+        *(data.get("slots") or []),
+        data.get("resolved_slot") or {},
+        *(data.get("counter_slots") or []),
+    ]:
         if "start_ms" in slot:
             slot["start_time"] = _iso(slot.pop("start_ms"))
             slot["end_time"] = _iso(slot.pop("end_ms", None))
@@ -69,8 +72,13 @@ def envelope(fields: dict[str, str]) -> bytes:
 class Dispatcher:
     """One delivery worker; several may run at once (they share the consumer group)."""
 
-    def __init__(self, coord: Coordinator, settings: DispatchSettings | None = None,
-                 *, consumer: str | None = None) -> None:
+    def __init__(
+        self,
+        coord: Coordinator,
+        settings: DispatchSettings | None = None,
+        *,
+        consumer: str | None = None,
+    ) -> None:
         self.coord = coord
         self.r = coord.redis
         self.hooks = Webhooks(coord.engine)
@@ -113,8 +121,9 @@ class Dispatcher:
         for _, items in fresh or []:
             entries += [(eid, fields, 1) for eid, fields in items]
         endpoints = self.hooks.list(user_id)
-        return sum(self._handle(user_id, stream, eid, f, n, endpoints, now_ms)
-                   for eid, f, n in entries)
+        return sum(
+            self._handle(user_id, stream, eid, f, n, endpoints, now_ms) for eid, f, n in entries
+        )
 
     def _now_ms(self, user_id: str) -> int:
         """The Redis server's clock: the same one that set ``not_before_ms``."""
@@ -127,20 +136,28 @@ class Dispatcher:
 
     def _reclaim(self, stream: str, now_ms: int) -> Any:
         s = self.settings
-        pending = self.r.xpending_range(stream, GROUP, min="-", max="+", count=s.batch,
-                                        idle=s.visibility_ms)
+        pending = self.r.xpending_range(
+            stream, GROUP, min="-", max="+", count=s.batch, idle=s.visibility_ms
+        )
         for p in pending:
             n = int(p["times_delivered"])
             wait = max(s.visibility_ms, min(s.backoff_cap_ms, s.backoff_base_ms * 2 ** (n - 1)))
             if int(p["time_since_delivered"]) < wait:
                 continue
-            for eid, fields in self.r.xclaim(stream, GROUP, self.consumer, wait,
-                                             [p["message_id"]]):
+            for eid, fields in self.r.xclaim(stream, GROUP, self.consumer, wait, [p["message_id"]]):
                 if fields:
                     yield eid, fields, n + 1
 
-    def _handle(self, user_id: str, stream: str, eid: str, fields: dict[str, str],
-                attempt: int, endpoints: list[Endpoint], now_ms: int) -> int:
+    def _handle(
+        self,
+        user_id: str,
+        stream: str,
+        eid: str,
+        fields: dict[str, str],
+        attempt: int,
+        endpoints: list[Endpoint],
+        now_ms: int,
+    ) -> int:
         if now_ms < int(fields.get("not_before_ms") or 0):
             return 0  # still inside its arbitration window: stays pending, retried later
         if fields["type"] == "booking.committed" and self._lost_in_window(user_id, fields):
@@ -175,8 +192,12 @@ class Dispatcher:
         return bool(raw and json.loads(raw).get("lost_in_window"))
 
     def _post(self, ep: Endpoint, body: bytes, fields: dict[str, str]) -> bool:
-        headers = {"Content-Type": "application/json", HEADER: sign(ep.secret, body),
-                   "X-AgentDraft-Event": fields["type"], "X-AgentDraft-Event-Id": fields["id"]}
+        headers = {
+            "Content-Type": "application/json",
+            HEADER: sign(ep.secret, body),
+            "X-AgentDraft-Event": fields["type"],
+            "X-AgentDraft-Event-Id": fields["id"],
+        }
         try:
             resp = self.http.post(ep.url, content=body, headers=headers)
         except httpx.HTTPError as exc:

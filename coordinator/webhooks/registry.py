@@ -18,8 +18,14 @@ from ..engine import Engine, new_id, store_errors
 from ..errors import NotFound, ValidationError
 
 EVENT_TYPES: tuple[str, ...] = (
-    "booking.committed", "booking.evicted", "hold.invalidated", "booking.cancelled",
-    "proposal.created", "proposal.responded", "proposal.confirmed", "proposal.cancelled",
+    "booking.committed",
+    "booking.evicted",
+    "hold.invalidated",
+    "booking.cancelled",
+    "proposal.created",
+    "proposal.responded",
+    "proposal.confirmed",
+    "proposal.cancelled",
     "proposal.expired",
 )
 
@@ -64,8 +70,14 @@ class Webhooks:
     def owners_key(self) -> str:
         return f"{self._engine.keys.namespace}:hooks_owners"
 
-    def register(self, user_id: str, url: str, *, events: Iterable[str] | None = None,
-                 secret: str | None = None) -> Endpoint:
+    def register(
+        self,
+        user_id: str,
+        url: str,
+        *,
+        events: Iterable[str] | None = None,
+        secret: str | None = None,
+    ) -> Endpoint:
         """Add an endpoint; the secret (generated unless given) signs every delivery."""
         url = _check_url(url)
         evs = _check_events(events)
@@ -75,8 +87,13 @@ class Webhooks:
         with store_errors("webhooks.register"):
             if not r.exists(self._engine.keys.owner(user_id)):
                 raise NotFound(f"no owner {user_id}", error="owner_not_found")
-            ep = Endpoint(endpoint_id=new_id("whe"), user_id=user_id, url=url, events=evs,
-                          secret=secret or "whsec_" + secrets.token_urlsafe(24))
+            ep = Endpoint(
+                endpoint_id=new_id("whe"),
+                user_id=user_id,
+                url=url,
+                events=evs,
+                secret=secret or "whsec_" + secrets.token_urlsafe(24),
+            )
             r.hset(self._hooks(user_id), ep.endpoint_id, ep.model_dump_json())
             r.sadd(self.owners_key(), user_id)
         return ep

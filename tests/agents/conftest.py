@@ -73,8 +73,11 @@ class Calendar:
         k = self.coord.engine.keys
         ids = self.coord.redis.hkeys(k.bookings(self.user_id))
         out = [self.coord.engine.get(self.user_id, b) for b in ids]
-        return [(b.agent_id, b.priority) for b in sorted(out, key=lambda b: b.start)
-                if b.status == "COMMITTED"]
+        return [
+            (b.agent_id, b.priority)
+            for b in sorted(out, key=lambda b: b.start)
+            if b.status == "COMMITTED"
+        ]
 
 
 def _coordinator_for(backend: Backend) -> Coordinator:
@@ -136,8 +139,7 @@ def local_http_server(embedded_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture(params=["embedded", "http"])
-def local_cal(request: pytest.FixtureRequest,
-              make_local_cal: Callable[..., Calendar]) -> Calendar:
+def local_cal(request: pytest.FixtureRequest, make_local_cal: Callable[..., Calendar]) -> Calendar:
     """A calendar whose agents use the in-process client, or the official SDK over HTTP."""
     cal = make_local_cal()
     if request.param == "http":

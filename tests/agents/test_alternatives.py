@@ -77,8 +77,9 @@ def test_a_booking_outside_working_hours_is_refused_with_slots_inside_them(
 
 def test_without_the_availability_scope_the_loss_is_still_reported(cal: Calendar) -> None:
     cal.agent(1).bookings.commit(start=at(0), end=at(30))
-    a = cal.coord.agents.create(cal.user_id, name="writer", priority=2,
-                                scopes=["bookings:read", "bookings:write"])
+    a = cal.coord.agents.create(
+        cal.user_id, name="writer", priority=2, scopes=["bookings:read", "bookings:write"]
+    )
     out = BookingService(cal.coord.client(a.api_key)).commit(iso(0), iso(30))
     assert isinstance(out, Lost) and out.winning_agent_priority == 1
     assert out.alternatives == []

@@ -23,8 +23,13 @@ from .conftest import Calendar, at, iso
 
 @pytest.mark.parametrize(
     "text",
-    ["2031-03-03T10:00:00Z", "2031-03-03T10:00:00z", "2031-03-03T11:00:00+01:00",
-     "2031-03-03 05:00-05:00", " 2031-03-03T10:00:00.000+00:00 "],
+    [
+        "2031-03-03T10:00:00Z",
+        "2031-03-03T10:00:00z",
+        "2031-03-03T11:00:00+01:00",
+        "2031-03-03 05:00-05:00",
+        " 2031-03-03T10:00:00.000+00:00 ",
+    ],
 )
 def test_iso_times_with_z_or_an_offset_are_read_as_one_utc_instant(text: str) -> None:
     assert parse_time(text, "start") == datetime(2031, 3, 3, 10, tzinfo=UTC)
@@ -164,7 +169,11 @@ def test_identity_is_the_bound_agent_with_its_live_priority(cal: Calendar) -> No
     client = cal.agent(3)
     me = BookingService(client).identity()
     assert (me.agent_id, me.user_id, me.priority, me.timezone) == (
-        client.agent_id, cal.user_id, 3, "UTC")
+        client.agent_id,
+        cal.user_id,
+        3,
+        "UTC",
+    )
     assert "priority 3" in me.text()
 
 

@@ -49,8 +49,14 @@ def test_another_process_with_the_same_name_is_the_same_agent(
         f"print(resolve_client(data_dir={str(embedded_dir)!r}).agent_id)"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "AGENTDRAFT_AGENT_NAME": "env-shared"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert out.stdout.strip() == mine.agent_id
 
 
@@ -109,17 +115,26 @@ def test_importing_the_package_imports_no_agent_framework() -> None:
         "print(','.join(bad))"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert out.stdout.strip() == ""
 
 
-@pytest.mark.parametrize(("module", "framework", "extra"), [
-    ("langchain_tools", "langchain_core", "langchain"),
-    ("crewai_tools", "crewai", "crewai"),
-    ("autogen_tools", "autogen_core", "autogen"),
-    ("mcp_server", "mcp", "mcp"),
-])
+@pytest.mark.parametrize(
+    ("module", "framework", "extra"),
+    [
+        ("langchain_tools", "langchain_core", "langchain"),
+        ("crewai_tools", "crewai", "crewai"),
+        ("autogen_tools", "autogen_core", "autogen"),
+        ("mcp_server", "mcp", "mcp"),
+    ],
+)
 def test_a_missing_framework_names_the_extra_to_install(
     module: str, framework: str, extra: str
 ) -> None:
@@ -129,6 +144,12 @@ def test_a_missing_framework_names_the_extra_to_install(
         "except ImportError as e:\n    print(e)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert f"pip install 'agentdraft-agents[{extra}]'" in out.stdout

@@ -34,22 +34,26 @@ SAFE = "agentdraft_commit_booking_safe"
 
 def take_first_offer(tool: str) -> Callable[[list[BaseMessage]], Any]:
     """The step a model takes after losing: book the first slot the tool offered."""
+
     def step(messages: list[BaseMessage]) -> Any:
         offers = offered_slots(str(last_tool_message(messages).content))
         if not offers:  # it won after all: nothing to recover from
             return reply("Booked the slot I asked for.")
         start, end = offers[0]
         return tool_call(tool, start=start, end=end)
+
     return step
 
 
 def booker(client: Any, tool: str = SAFE, **tool_options: Any) -> Any:
     """An agent that tries 10:00-10:30, and on losing takes the first offer."""
-    model = ScriptedChatModel(steps=[
-        tool_call(tool, start=iso(0), end=iso(30), title="Intro call"),
-        take_first_offer(tool),
-        reply("Done."),
-    ])
+    model = ScriptedChatModel(
+        steps=[
+            tool_call(tool, start=iso(0), end=iso(30), title="Intro call"),
+            take_first_offer(tool),
+            reply("Done."),
+        ]
+    )
     return create_agent(model, get_tools(client, conflict_aware=tool == SAFE, **tool_options))
 
 
@@ -65,7 +69,9 @@ def assert_recovered(cal: Calendar, loser_state: dict[str, Any]) -> None:
     first_offer = lost.artifact["alternatives"][0]
     assert rebooked.artifact["outcome"] == "booked"
     assert (rebooked.artifact["start"], rebooked.artifact["end"]) == (
-        first_offer["start"], first_offer["end"])
+        first_offer["start"],
+        first_offer["end"],
+    )
     # Exactly two bookings: the winner at 10:00, the loser on the offered 09:30.
     assert cal.live() == [(cal.clients[2].agent_id, 2), (cal.clients[1].agent_id, 1)]
     assert cal.coord.engine.get(cal.user_id, rebooked.artifact["booking_id"]).start == at(-30)
@@ -87,7 +93,8 @@ def test_the_raising_tool_recovers_the_same_way_from_its_error_message(
     sibling, me = local_cal.agent(1), local_cal.agent(2)
     sibling.bookings.commit(start=at(0), end=at(30))
     state = booker(me, tool="agentdraft_commit_booking").invoke(
-        {"messages": [("user", "Book the intro call.")]})
+        {"messages": [("user", "Book the intro call.")]}
+    )
     lost, rebooked = tool_results(state)
     assert lost.status == "error" and "OUTRANKED" in lost.content
     assert rebooked.status == "success" and "Committed booking" in rebooked.content

@@ -46,13 +46,15 @@ def run_agent(client: Any, steps: list[Any], **tool_options: Any) -> dict[str, A
 def test_tool_names_and_arguments_match_agentdraft_langchain(local_cal: Calendar) -> None:
     client = local_cal.agent(1)
     shapes = {
-        t.name: sorted(t.args) for t in
-        (AvailabilityTool(client=client), BookingTool(client=client),
-         ConflictAwareBookingTool(client=client))
+        t.name: sorted(t.args)
+        for t in (
+            AvailabilityTool(client=client),
+            BookingTool(client=client),
+            ConflictAwareBookingTool(client=client),
+        )
     }
     assert shapes == {
-        "agentdraft_get_availability": ["duration_minutes", "end", "granularity_minutes",
-                                        "start"],
+        "agentdraft_get_availability": ["duration_minutes", "end", "granularity_minutes", "start"],
         "agentdraft_commit_booking": ["end", "idempotency_key", "start", "title"],
         "agentdraft_commit_booking_safe": ["end", "idempotency_key", "start", "title"],
     }
@@ -61,8 +63,12 @@ def test_tool_names_and_arguments_match_agentdraft_langchain(local_cal: Calendar
 def test_no_tool_lets_the_model_choose_which_agent_it_acts_as(local_cal: Calendar) -> None:
     tools = get_tools(local_cal.agent(1))
     assert [t.name for t in tools] == [
-        "agentdraft_whoami", "agentdraft_get_availability", "agentdraft_commit_booking_safe",
-        "agentdraft_create_hold", "agentdraft_release_hold", "agentdraft_cancel_booking",
+        "agentdraft_whoami",
+        "agentdraft_get_availability",
+        "agentdraft_commit_booking_safe",
+        "agentdraft_create_hold",
+        "agentdraft_release_hold",
+        "agentdraft_cancel_booking",
     ]
     for t in tools:
         assert not {"agent_id", "user_id", "api_key", "client"} & set(t.args), t.name
@@ -71,10 +77,13 @@ def test_no_tool_lets_the_model_choose_which_agent_it_acts_as(local_cal: Calenda
 
 def test_an_agent_books_a_free_slot_and_code_reads_the_artifact(local_cal: Calendar) -> None:
     client = local_cal.agent(1)
-    state = run_agent(client, [
-        tool_call("agentdraft_commit_booking_safe", start=iso(0), end=iso(30), title="Intro"),
-        reply("Booked."),
-    ])
+    state = run_agent(
+        client,
+        [
+            tool_call("agentdraft_commit_booking_safe", start=iso(0), end=iso(30), title="Intro"),
+            reply("Booked."),
+        ],
+    )
     (msg,) = tool_messages(state)
     assert msg.status == "success" and "Committed booking" in msg.content
     assert msg.artifact["outcome"] == "booked" and msg.artifact["title"] == "Intro"
@@ -86,27 +95,33 @@ def test_a_lost_race_is_a_normal_result_naming_the_winner_and_priority(
 ) -> None:
     winner = local_cal.agent(1)
     winner.bookings.commit(start=at(0), end=at(30))
-    state = run_agent(local_cal.agent(2), [
-        tool_call("agentdraft_commit_booking_safe", start=iso(0), end=iso(30)),
-        reply("Lost it."),
-    ])
+    state = run_agent(
+        local_cal.agent(2),
+        [
+            tool_call("agentdraft_commit_booking_safe", start=iso(0), end=iso(30)),
+            reply("Lost it."),
+        ],
+    )
     (msg,) = tool_messages(state)
     assert msg.status == "success"
     assert msg.content.startswith("OUTRANKED")
     assert f"agent {winner.agent_id} (priority 1)" in msg.content
     assert msg.artifact["outcome"] == "lost"
-    assert (msg.artifact["winning_agent_id"], msg.artifact["your_priority"]) == (
-        winner.agent_id, 2)
+    assert (msg.artifact["winning_agent_id"], msg.artifact["your_priority"]) == (winner.agent_id, 2)
 
 
 def test_the_raising_booking_tool_turns_a_lost_race_into_an_error_message(
     local_cal: Calendar,
 ) -> None:
     local_cal.agent(1).bookings.commit(start=at(0), end=at(30))
-    state = run_agent(local_cal.agent(2), [
-        tool_call("agentdraft_commit_booking", start=iso(0), end=iso(30)),
-        reply("Lost it."),
-    ], conflict_aware=False)
+    state = run_agent(
+        local_cal.agent(2),
+        [
+            tool_call("agentdraft_commit_booking", start=iso(0), end=iso(30)),
+            reply("Lost it."),
+        ],
+        conflict_aware=False,
+    )
     (msg,) = tool_messages(state)
     assert msg.status == "error" and "OUTRANKED" in msg.content and "priority 1" in msg.content
 
@@ -134,15 +149,22 @@ def test_a_naive_time_comes_back_as_an_error_the_model_fixes_in_one_call(
         # The refusal spells the owner's-zone reading; a model would copy it.
         fixed = "2031-03-03T10:00:00-05:00"
         assert fixed in error.content
-        return tool_call("agentdraft_commit_booking_safe", start=fixed,
-                         end="2031-03-03T10:30:00-05:00")
+        return tool_call(
+            "agentdraft_commit_booking_safe", start=fixed, end="2031-03-03T10:30:00-05:00"
+        )
 
-    state = run_agent(client, [
-        tool_call("agentdraft_commit_booking_safe", start="2031-03-03T10:00:00",
-                  end="2031-03-03T10:30:00"),
-        resend_with_offset,
-        reply("Booked at 10:00 New York time."),
-    ])
+    state = run_agent(
+        client,
+        [
+            tool_call(
+                "agentdraft_commit_booking_safe",
+                start="2031-03-03T10:00:00",
+                end="2031-03-03T10:30:00",
+            ),
+            resend_with_offset,
+            reply("Booked at 10:00 New York time."),
+        ],
+    )
     first, second = tool_messages(state)
     assert "naive_time" in first.content
     assert second.artifact["outcome"] == "booked"
@@ -157,16 +179,20 @@ def test_an_agent_holds_then_commits_and_releases_another_hold(local_cal: Calend
         return tool_call("agentdraft_commit_booking_safe", start=held["start"], end=held["end"])
 
     def release_second(messages: list[BaseMessage]) -> Any:
-        return tool_call("agentdraft_release_hold",
-                         hold_id=last_tool_message(messages).artifact["booking_id"])
+        return tool_call(
+            "agentdraft_release_hold", hold_id=last_tool_message(messages).artifact["booking_id"]
+        )
 
-    state = run_agent(client, [
-        tool_call("agentdraft_create_hold", start=iso(0), end=iso(30)),
-        commit_the_hold,
-        tool_call("agentdraft_create_hold", start=iso(60), end=iso(90)),
-        release_second,
-        reply("Done."),
-    ])
+    state = run_agent(
+        client,
+        [
+            tool_call("agentdraft_create_hold", start=iso(0), end=iso(30)),
+            commit_the_hold,
+            tool_call("agentdraft_create_hold", start=iso(60), end=iso(90)),
+            release_second,
+            reply("Done."),
+        ],
+    )
     outcomes = [m.artifact["outcome"] for m in tool_messages(state)]
     assert outcomes == ["booked", "booked", "booked", "released"]
     assert local_cal.live() == [(client.agent_id, 2)]
@@ -181,10 +207,15 @@ def test_whoami_reports_the_bound_identity_through_the_agent(local_cal: Calendar
 
 def test_the_async_agent_loop_uses_the_async_tools(local_cal: Calendar) -> None:
     local_cal.agent(1).bookings.commit(start=at(0), end=at(30))
-    agent = create_agent(ScriptedChatModel(steps=[
-        tool_call("agentdraft_commit_booking_safe", start=iso(0), end=iso(30)),
-        tool_call("agentdraft_commit_booking_safe", start=iso(60), end=iso(90)),
-        reply("Booked the later slot."),
-    ]), get_tools(local_cal.agent(2)))
+    agent = create_agent(
+        ScriptedChatModel(
+            steps=[
+                tool_call("agentdraft_commit_booking_safe", start=iso(0), end=iso(30)),
+                tool_call("agentdraft_commit_booking_safe", start=iso(60), end=iso(90)),
+                reply("Booked the later slot."),
+            ]
+        ),
+        get_tools(local_cal.agent(2)),
+    )
     state = asyncio.run(agent.ainvoke({"messages": [("user", "Book it.")]}))
     assert [m.artifact["outcome"] for m in tool_messages(state)] == ["lost", "booked"]

@@ -23,12 +23,19 @@ from coordinator import Coordinator
 from .conftest import Calendar, at, iso
 
 ROOT = Path(__file__).resolve().parents[2]
-TOOLS = ["whoami", "get_availability", "create_hold", "release_hold", "commit_booking",
-         "cancel_booking"]
+TOOLS = [
+    "whoami",
+    "get_availability",
+    "create_hold",
+    "release_hold",
+    "commit_booking",
+    "cancel_booking",
+]
 
 
 def session_run(client: Any, body: Callable[[ClientSession], Awaitable[Any]]) -> Any:
     """Run ``body`` against a server bound to ``client``, through an MCP client session."""
+
     async def main() -> Any:
         async with create_connected_server_and_client_session(build_server(client)) as s:
             return await body(s)
@@ -57,8 +64,9 @@ def test_whoami_is_the_agent_bound_at_start(local_cal: Calendar) -> None:
 
 def test_a_commit_on_a_free_slot_returns_the_booking(local_cal: Calendar) -> None:
     async def body(s: ClientSession) -> Any:
-        return await s.call_tool("commit_booking", {"start": iso(0), "end": iso(30),
-                                                    "title": "Intro"})
+        return await s.call_tool(
+            "commit_booking", {"start": iso(0), "end": iso(30), "title": "Intro"}
+        )
 
     out = session_run(local_cal.agent(1), body)
     assert out.isError is False
@@ -79,14 +87,18 @@ def test_a_lost_race_is_a_structured_outranked_payload_not_an_error(local_cal: C
     p = out.structuredContent
     assert (p["error"], p["reason"]) == ("outranked", "outranked")
     assert (p["winning_agent_id"], p["winning_agent_priority"], p["your_priority"]) == (
-        winner.agent_id, 1, 2)
+        winner.agent_id,
+        1,
+        2,
+    )
     assert p["audit_event_id"] and "OUTRANKED" in p["message"]
 
 
 def test_a_naive_time_is_an_error_result_that_spells_the_fix(local_cal: Calendar) -> None:
     async def body(s: ClientSession) -> Any:
-        return await s.call_tool("create_hold", {"start": "2031-03-03T10:00:00",
-                                                 "end": "2031-03-03T10:30:00Z"})
+        return await s.call_tool(
+            "create_hold", {"start": "2031-03-03T10:00:00", "end": "2031-03-03T10:30:00Z"}
+        )
 
     out = session_run(local_cal.agent(1), body)
     assert out.isError is True
@@ -103,14 +115,17 @@ def test_a_hold_can_be_released_and_a_siblings_booking_not_cancelled(
     async def body(s: ClientSession) -> tuple[Any, Any, Any]:
         held = await s.call_tool("create_hold", {"start": iso(0), "end": iso(30)})
         released = await s.call_tool(
-            "release_hold", {"hold_id": held.structuredContent["booking_id"]})
+            "release_hold", {"hold_id": held.structuredContent["booking_id"]}
+        )
         refused = await s.call_tool("cancel_booking", {"booking_id": theirs.booking_id})
         return held, released, refused
 
     held, released, refused = session_run(local_cal.agent(2), body)
     assert held.structuredContent["status"] == "HOLD"
     assert released.structuredContent == {
-        "released": True, "hold_id": held.structuredContent["booking_id"]}
+        "released": True,
+        "hold_id": held.structuredContent["booking_id"],
+    }
     assert refused.isError is True and refused.structuredContent["error"] == "forbidden"
     assert local_cal.live() == [(sibling.agent_id, 1)]
 
@@ -166,5 +181,6 @@ def test_availability_lists_open_slots_as_structured_data(local_cal: Calendar) -
         return await s.call_tool("get_availability", {"start": iso(0), "end": iso(60)})
 
     out = session_run(local_cal.agent(2), body)
-    assert out.structuredContent == {"slots": [
-        {"start": "2031-03-03T10:30:00Z", "end": "2031-03-03T11:00:00Z"}]}
+    assert out.structuredContent == {
+        "slots": [{"start": "2031-03-03T10:30:00Z", "end": "2031-03-03T11:00:00Z"}]
+    }

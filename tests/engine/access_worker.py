@@ -25,8 +25,12 @@ def outcome(exc: AgentDraftError | None) -> str:
 
 
 def scripted_calls(
-    url: str | None, data_dir: str | None, api_key: str,
-    steps: list[tuple[str, ...]], go: list[Event], results: Any,
+    url: str | None,
+    data_dir: str | None,
+    api_key: str,
+    steps: list[tuple[str, ...]],
+    go: list[Event],
+    results: Any,
 ) -> None:
     """Build one client, then run ``steps[i]`` each time ``go[i]`` is set; report outcomes.
 
@@ -53,8 +57,13 @@ def scripted_calls(
 
 
 def spend_tokens(
-    url: str | None, data_dir: str | None, api_key: str, threads: int, calls: int,
-    barrier: Barrier, results: Any,
+    url: str | None,
+    data_dir: str | None,
+    api_key: str,
+    threads: int,
+    calls: int,
+    barrier: Barrier,
+    results: Any,
 ) -> None:
     """``threads`` threads each make ``calls`` reads at once; report (ok, limited, waits)."""
     coord = open_coordinator(url, data_dir, 0)
@@ -90,7 +99,11 @@ REFUSED_ENOUGH = 20
 
 
 def hammer(
-    url: str | None, data_dir: str | None, api_key: str, threads: int, stop: Event,
+    url: str | None,
+    data_dir: str | None,
+    api_key: str,
+    threads: int,
+    stop: Event,
     results: Any,
 ) -> None:
     """Threads call ``agents.me()`` back to back until ``stop``; report every call.

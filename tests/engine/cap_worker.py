@@ -13,8 +13,13 @@ from .race_worker import open_coordinator
 
 
 def cap_rounds(
-    url: str | None, data_dir: str | None, keys: list[tuple[int, str]], base_iso: str,
-    rounds: int, barrier: Barrier, results: Any,
+    url: str | None,
+    data_dir: str | None,
+    keys: list[tuple[int, str]],
+    base_iso: str,
+    rounds: int,
+    barrier: Barrier,
+    results: Any,
 ) -> None:
     """Every round, every agent commits its OWN slot (no bucket overlaps) on one day.
 

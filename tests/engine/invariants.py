@@ -13,8 +13,13 @@ from coordinator.buckets import BUCKETS_PER_DAY
 
 CLAIMS = ("booking.committed", "hold.created")
 ENDS = (
-    "booking.evicted", "hold.invalidated", "hold.expired", "hold.promoted", "hold.replaced",
-    "hold.released", "booking.cancelled",
+    "booking.evicted",
+    "hold.invalidated",
+    "hold.expired",
+    "hold.promoted",
+    "hold.replaced",
+    "hold.released",
+    "booking.cancelled",
 )
 
 
@@ -25,9 +30,13 @@ def _records(coord: Coordinator, user_id: str) -> dict[str, dict[str, Any]]:
 
 def _server_ms(coord: Coordinator, user_id: str) -> int:
     # TIME on the node that owns this calendar's slot (matters only on a cluster).
-    secs, micros = coord.redis.execute_command("TIME") if not hasattr(coord.redis, "get_nodes") \
-        else coord.redis.time(target_nodes=coord.redis.get_node_from_key(
-            coord.engine.keys.owner(user_id)))
+    secs, micros = (
+        coord.redis.execute_command("TIME")
+        if not hasattr(coord.redis, "get_nodes")
+        else coord.redis.time(
+            target_nodes=coord.redis.get_node_from_key(coord.engine.keys.owner(user_id))
+        )
+    )
     return int(secs) * 1000 + int(micros) // 1000
 
 
@@ -36,11 +45,15 @@ def live_from_state(coord: Coordinator, user_id: str) -> dict[str, tuple[int, in
     recs = _records(coord, user_id)
     now = _server_ms(coord, user_id)
     live = {
-        bid: r for bid, r in recs.items()
+        bid: r
+        for bid, r in recs.items()
         if r["status"] == "COMMITTED" or (r["status"] == "HOLD" and r["expires_ms"] > now)
     }
-    days = {b // BUCKETS_PER_DAY for r in recs.values()
-            for b in range(r["cover_first"], r["cover_last"])}
+    days = {
+        b // BUCKETS_PER_DAY
+        for r in recs.values()
+        for b in range(r["cover_first"], r["cover_last"])
+    }
     owner_of: dict[int, str] = {}
     for day in days:
         for field, bid in coord.redis.hgetall(coord.engine.keys.day(user_id, day)).items():
@@ -79,8 +92,9 @@ def check_invariant(coord: Coordinator, user_id: str) -> dict[str, tuple[int, in
     from_audit = live_from_audit(coord, user_id)
     # Holds whose TTL ran out without anyone touching them are live in the replay only.
     recs = _records(coord, user_id)
-    from_audit = {b: c for b, c in from_audit.items()
-                  if b in from_state or recs[b]["status"] != "HOLD"}
+    from_audit = {
+        b: c for b, c in from_audit.items() if b in from_state or recs[b]["status"] != "HOLD"
+    }
     assert from_state == from_audit
     assert coord.audit.verify(user_id).ok
     return from_state

@@ -14,8 +14,10 @@ from .conftest import BASE, Calendar
 
 
 def slot(minutes: float, length: int = 60, weight: float | None = None) -> dict[str, Any]:
-    s: dict[str, Any] = {"start_time": (BASE + timedelta(minutes=minutes)).isoformat(),
-                         "end_time": (BASE + timedelta(minutes=minutes + length)).isoformat()}
+    s: dict[str, Any] = {
+        "start_time": (BASE + timedelta(minutes=minutes)).isoformat(),
+        "end_time": (BASE + timedelta(minutes=minutes + length)).isoformat(),
+    }
     if weight is not None:
         s["weight"] = weight
     return s
@@ -54,8 +56,11 @@ class Team:
         """Everything a bad call must leave alone: proposals, audit length, outbox length."""
         k = self.coord.engine.keys
         r = self.coord.redis
-        return (r.hgetall(k.proposals(self.user_id)), r.xlen(k.audit(self.user_id)),
-                len(r.hkeys(k.bookings(self.user_id))))
+        return (
+            r.hgetall(k.proposals(self.user_id)),
+            r.xlen(k.audit(self.user_id)),
+            len(r.hkeys(k.bookings(self.user_id))),
+        )
 
     def bookings_for(self, proposal_id: str) -> list[Any]:
         """Every booking a resolution of ``proposal_id`` made (found by its metadata)."""
@@ -63,8 +68,10 @@ class Team:
         out = []
         for raw in self.coord.redis.hvals(k.bookings(self.user_id)):
             rec = json.loads(raw)
-            if isinstance(rec.get("metadata"), dict) \
-                    and rec["metadata"].get("proposal_id") == proposal_id:
+            if (
+                isinstance(rec.get("metadata"), dict)
+                and rec["metadata"].get("proposal_id") == proposal_id
+            ):
                 out.append(rec)
         return out
 

@@ -34,11 +34,13 @@ def test_a_rotated_key_stops_at_once_and_the_new_one_works(cal: Calendar) -> Non
     old = cal.coord.client(made.api_key)
     booked = old.bookings.commit(start=at(0), end=at(30))
     fresh = cal.coord.agents.rotate(old.agent_id)
-    for call in (lambda: old.bookings.get(booked.booking_id),
-                 lambda: old.bookings.commit(start=at(60), end=at(90)),
-                 lambda: old.bookings.cancel(booked.booking_id),
-                 lambda: old.availability.list(start=at(0), end=at(60)),
-                 old.agents.me):
+    for call in (
+        lambda: old.bookings.get(booked.booking_id),
+        lambda: old.bookings.commit(start=at(60), end=at(90)),
+        lambda: old.bookings.cancel(booked.booking_id),
+        lambda: old.availability.list(start=at(0), end=at(60)),
+        old.agents.me,
+    ):
         with pytest.raises(AuthError) as err:
             call()
         assert (err.value.status, err.value.error) == (401, "unauthorized")
@@ -133,8 +135,9 @@ SCOPED_CALLS = [
 ]
 
 
-@pytest.mark.parametrize(("scope", "call"), SCOPED_CALLS,
-                         ids=[f"{s}-{i}" for i, (s, _) in enumerate(SCOPED_CALLS)])
+@pytest.mark.parametrize(
+    ("scope", "call"), SCOPED_CALLS, ids=[f"{s}-{i}" for i, (s, _) in enumerate(SCOPED_CALLS)]
+)
 def test_a_call_without_its_scope_is_a_403_and_writes_nothing(
     cal: Calendar, scope: str, call: Any
 ) -> None:
@@ -175,14 +178,27 @@ def test_an_agent_of_owner_a_can_neither_read_nor_write_owner_bs_calendar(
     # Even pointed at B's calendar directly, A's key is not B's agent's key.
     engine = cal.coord.engine
     with pytest.raises(AuthError):
-        engine.write(user_id=other.user_id, agent_id=mine.agent_id, key_hash=mine._key_hash,
-                     mode="commit", start=at(60), end=at(90))
+        engine.write(
+            user_id=other.user_id,
+            agent_id=mine.agent_id,
+            key_hash=mine._key_hash,
+            mode="commit",
+            start=at(60),
+            end=at(90),
+        )
     with pytest.raises(AuthError):
-        engine.write(user_id=other.user_id, agent_id=theirs.agent_id, key_hash=mine._key_hash,
-                     mode="commit", start=at(60), end=at(90))
+        engine.write(
+            user_id=other.user_id,
+            agent_id=theirs.agent_id,
+            key_hash=mine._key_hash,
+            mode="commit",
+            start=at(60),
+            end=at(90),
+        )
     with pytest.raises(AuthError):
-        engine.get(other.user_id, their_booking.booking_id, agent_id=mine.agent_id,
-                   key_hash=mine._key_hash)
+        engine.get(
+            other.user_id, their_booking.booking_id, agent_id=mine.agent_id, key_hash=mine._key_hash
+        )
     assert snapshot(other) == before
     assert their_booking.booking_id not in {e.booking_id for e in mine.audit.list()}
 
@@ -195,10 +211,17 @@ def run_child(backend: Backend, api_key: str, steps: list[tuple[str, ...]]) -> A
     ctx = mp.get_context("spawn")
     go = [ctx.Event() for _ in steps]
     results = ctx.Queue()
-    proc = ctx.Process(target=scripted_calls, args=(
-        backend.url, str(backend.data_dir) if backend.data_dir else None, api_key, steps, go,
-        results,
-    ))
+    proc = ctx.Process(
+        target=scripted_calls,
+        args=(
+            backend.url,
+            str(backend.data_dir) if backend.data_dir else None,
+            api_key,
+            steps,
+            go,
+            results,
+        ),
+    )
     proc.start()
     assert results.get(timeout=60) == ("ready", "ok")
 
@@ -236,8 +259,9 @@ def test_a_key_revoked_in_one_process_fails_at_once_in_another(
 ) -> None:
     cal = make_calendar()
     made = cal.coord.agents.create(cal.user_id, name="remote", priority=1)
-    step = run_child(backend, made.api_key, [("me",), ("commit", at(0).isoformat(),
-                                                       at(30).isoformat())])
+    step = run_child(
+        backend, made.api_key, [("me",), ("commit", at(0).isoformat(), at(30).isoformat())]
+    )
     assert step(0) == "ok"
     cal.coord.agents.revoke(made.agent_id)
     assert step(1) == "AuthError:401:unauthorized"
@@ -267,10 +291,14 @@ def test_a_rules_change_in_one_process_decides_the_next_write_in_another(
 ) -> None:
     cal = make_calendar()
     made = cal.coord.agents.create(cal.user_id, name="remote", priority=1)
-    step = run_child(backend, made.api_key, [
-        ("commit", at(0).isoformat(), at(30).isoformat()),
-        ("commit", at(60).isoformat(), (at(60) + timedelta(minutes=30)).isoformat()),
-    ])
+    step = run_child(
+        backend,
+        made.api_key,
+        [
+            ("commit", at(0).isoformat(), at(30).isoformat()),
+            ("commit", at(60).isoformat(), (at(60) + timedelta(minutes=30)).isoformat()),
+        ],
+    )
     assert step(0) == "ok"  # the child now caches the rules as they were
     cal.coord.rules.update(cal.user_id, working_hours={"sun": [("09:00", "17:00")]})
     assert step(1) == "RuleViolation:422:outside_working_hours"
@@ -283,14 +311,26 @@ def test_no_call_that_starts_after_a_rotation_or_revocation_succeeds_in_a_busy_p
 ) -> None:
     """A child process hammers the key from four threads while this one changes it."""
     cal = make_calendar()
-    made = cal.coord.agents.create(cal.user_id, name="busy", priority=1,
-                                   rate_limit_per_second=1_000_000, rate_limit_burst=1_000_000)
+    made = cal.coord.agents.create(
+        cal.user_id,
+        name="busy",
+        priority=1,
+        rate_limit_per_second=1_000_000,
+        rate_limit_burst=1_000_000,
+    )
     ctx = mp.get_context("spawn")
     stop, results = ctx.Event(), ctx.Queue()
-    proc = ctx.Process(target=hammer, args=(
-        backend.url, str(backend.data_dir) if backend.data_dir else None, made.api_key, 4,
-        stop, results,
-    ))
+    proc = ctx.Process(
+        target=hammer,
+        args=(
+            backend.url,
+            str(backend.data_dir) if backend.data_dir else None,
+            made.api_key,
+            4,
+            stop,
+            results,
+        ),
+    )
     proc.start()
     try:
         assert results.get(timeout=60) == "warm"

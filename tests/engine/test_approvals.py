@@ -56,7 +56,10 @@ def test_a_gated_commit_parks_a_hold_and_says_consent_is_required(cal: Calendar)
     assert hold.expires_at is not None and hold.expires_at.isoformat() == c.expires_at
     pending = cal.coord.approvals.get(c.consent_request_id)
     assert (pending["status"], pending["kind"], pending["hold_id"]) == (
-        "pending", "booking", c.hold_id)
+        "pending",
+        "booking",
+        c.hold_id,
+    )
     assert pending["evidence"]["start"] == at(0).isoformat()
     assert cal.audit_types()[-2:] == ["hold.created", "approval.requested"]
 
@@ -170,7 +173,9 @@ def test_a_retried_parked_commit_names_the_same_request_then_the_approved_bookin
     with pytest.raises(ConsentRequired) as again:
         commit()
     assert (again.value.consent_request_id, again.value.hold_id) == (
-        first.value.consent_request_id, first.value.hold_id)
+        first.value.consent_request_id,
+        first.value.hold_id,
+    )
     decided = cal.coord.approvals.approve(first.value.consent_request_id)
     assert commit().booking_id == decided["booking_id"]
 
@@ -196,8 +201,9 @@ def test_unknown_approval_ids_are_not_found(cal: Calendar) -> None:
 
 def test_an_agent_asks_and_the_owner_approves_with_a_note(cal: Calendar) -> None:
     a = cal.agent(1)
-    req = a.approvals.request("refund.issue", "Refund order 1042 ($120)",
-                              evidence={"order": 1042, "amount": 120})
+    req = a.approvals.request(
+        "refund.issue", "Refund order 1042 ($120)", evidence={"order": 1042, "amount": 120}
+    )
     assert req["status"] == "pending" and req["approval_id"].startswith("apr_")
     assert req["expires_at"] and req["evidence"] == {"order": 1042, "amount": 120}
     assert a.approvals.get(req["approval_id"])["status"] == "pending"
@@ -267,11 +273,13 @@ def test_agents_see_only_their_own_requests(cal: Calendar, make_calendar: Any) -
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"action_type": "", "summary": "s"}, "action_type"),
-     ({"action_type": "a", "summary": ""}, "summary"),
-     ({"action_type": "a", "summary": "s", "evidence": {"x": object()}}, "evidence"),
-     ({"action_type": "a", "summary": "s", "evidence": [1]}, "evidence"),
-     ({"action_type": "a", "summary": "s", "ttl_seconds": 0}, "ttl_seconds")],
+    [
+        ({"action_type": "", "summary": "s"}, "action_type"),
+        ({"action_type": "a", "summary": ""}, "summary"),
+        ({"action_type": "a", "summary": "s", "evidence": {"x": object()}}, "evidence"),
+        ({"action_type": "a", "summary": "s", "evidence": [1]}, "evidence"),
+        ({"action_type": "a", "summary": "s", "ttl_seconds": 0}, "ttl_seconds"),
+    ],
 )
 def test_bad_requests_name_the_field(cal: Calendar, kwargs: dict[str, Any], field: str) -> None:
     with pytest.raises(ValidationError) as err:

@@ -102,9 +102,13 @@ def tell_story(cal: Calendar) -> Story:
     to_promote = low.bookings.hold(start=at(200), end=at(210))
     promotion = low.bookings.promote(to_promote.booking_id)
     return Story(
-        cal=cal, victim=victim.booking_id, winner=winner.booking_id,
-        released=hold.booking_id, spare=spare.booking_id,
-        promoted_hold=to_promote.booking_id, promotion=promotion.booking_id,
+        cal=cal,
+        victim=victim.booking_id,
+        winner=winner.booking_id,
+        released=hold.booking_id,
+        spare=spare.booking_id,
+        promoted_hold=to_promote.booking_id,
+        promotion=promotion.booking_id,
         rejection_event=str(lost.value.audit_event_id),
     )
 
@@ -126,8 +130,11 @@ def entries(s: Story) -> list[Entry]:
 
 def mentions(e: AuditEntry, booking_id: str) -> bool:
     """The fields through which an entry names a booking it is indexed under."""
-    named = {e.fields.get("booking_id"), e.fields.get("winner_booking_id"),
-             e.fields.get("by_booking_id")}
+    named = {
+        e.fields.get("booking_id"),
+        e.fields.get("winner_booking_id"),
+        e.fields.get("by_booking_id"),
+    }
     named |= set(filter(None, e.fields.get("displaced", "").split(",")))
     return booking_id in named
 
@@ -190,8 +197,14 @@ def _id_key(eid: str) -> tuple[int, int]:
 
 def test_a_booking_query_returns_exactly_its_entries_oldest_first(story: Story) -> None:
     everything = story.coord.audit.range(story.user_id)
-    for bid in (story.victim, story.winner, story.released, story.spare,
-                story.promoted_hold, story.promotion):
+    for bid in (
+        story.victim,
+        story.winner,
+        story.released,
+        story.spare,
+        story.promoted_hold,
+        story.promotion,
+    ):
         got = story.coord.audit.for_booking(story.user_id, bid)
         assert got == [e for e in everything if mentions(e, bid)], bid
 
@@ -242,9 +255,7 @@ def test_a_time_range_query_returns_the_entries_written_in_it(story: Story) -> N
     subset = story.coord.audit.range(story.user_id, lo, hi)
     assert subset == between(lo, hi)
     assert 0 < len(subset) < len(log)
-    assert story.coord.audit.range(story.user_id, start=stamps[1]) == between(
-        stamps[1], stamps[-1]
-    )
+    assert story.coord.audit.range(story.user_id, start=stamps[1]) == between(stamps[1], stamps[-1])
     tail = story.coord.audit.range(story.user_id, start=stamps[-1])
     assert tail == between(stamps[-1], stamps[-1]) and tail[-1] == log[-1]
     one_ms = timedelta(milliseconds=1)
@@ -325,9 +336,7 @@ def test_two_swapped_entries_are_detected(story: Story, neighbour: Story) -> Non
     assert neighbour.coord.audit.verify(neighbour.user_id).ok
 
 
-def test_a_cut_off_tail_no_longer_matches_the_recorded_head(
-    story: Story, neighbour: Story
-) -> None:
+def test_a_cut_off_tail_no_longer_matches_the_recorded_head(story: Story, neighbour: Story) -> None:
     es = entries(story)
     assert story.coord.redis.xdel(story.coord.engine.keys.audit(story.user_id), es[-1][0]) == 1
     assert problems(story) == [("head_mismatch", es[-2][0])]
@@ -354,7 +363,11 @@ def cli_store_args(backend: Backend) -> list[str]:
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "coordinator", "audit", "verify", *args],
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 

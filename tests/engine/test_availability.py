@@ -38,8 +38,9 @@ def test_an_empty_calendar_without_rules_is_open_on_the_whole_grid(cal: Calendar
 
 def test_the_grid_and_duration_are_honoured(cal: Calendar) -> None:
     a = cal.agent(1)
-    slots = a.availability.list(start=at(7), end=at(120), duration_minutes=60,
-                                granularity_minutes=30)
+    slots = a.availability.list(
+        start=at(7), end=at(120), duration_minutes=60, granularity_minutes=30
+    )
     assert starts(slots) == [30, 60]
 
 
@@ -54,7 +55,11 @@ def test_include_holds_false_shows_held_time_as_open(cal: Calendar) -> None:
     me, other = cal.agent(2), cal.agent(1)
     other.bookings.hold(start=at(30), end=at(60))
     assert starts(me.availability.list(start=at(0), end=at(90), include_holds=False)) == [
-        0, 15, 30, 45, 60,
+        0,
+        15,
+        30,
+        45,
+        60,
     ]
 
 
@@ -84,7 +89,18 @@ def test_default_buffers_keep_slots_away_from_bookings(cal: Calendar) -> None:
     cal.agent(2).bookings.commit(start=at(60), end=at(90))  # covers 50..100
     # A slot [s, s+30) needs [s-10, s+40) free: s <= 10 or s >= 110.
     assert starts(me.availability.list(start=at(0), end=at(180), granularity_minutes=5)) == [
-        0, 5, 10, 110, 115, 120, 125, 130, 135, 140, 145, 150,
+        0,
+        5,
+        10,
+        110,
+        115,
+        120,
+        125,
+        130,
+        135,
+        140,
+        145,
+        150,
     ]
 
 
@@ -97,14 +113,20 @@ def test_working_hours_focus_blocks_and_the_cap_filter_slots(cal: Calendar) -> N
     )
     me = cal.agent(1)
     monday = BASE.replace(hour=0)
-    slots = me.availability.list(start=monday, end=monday + timedelta(days=2),
-                                 duration_minutes=60, granularity_minutes=60)
+    slots = me.availability.list(
+        start=monday, end=monday + timedelta(days=2), duration_minutes=60, granularity_minutes=60
+    )
     assert [s.start.strftime("%a %H") for s in slots] == [
-        "Mon 09", "Mon 11", "Tue 09", "Tue 10", "Tue 11",
+        "Mon 09",
+        "Mon 11",
+        "Tue 09",
+        "Tue 10",
+        "Tue 11",
     ]
     me.bookings.commit(start=monday.replace(hour=9), end=monday.replace(hour=9, minute=30))
-    slots = me.availability.list(start=monday, end=monday + timedelta(days=2),
-                                 duration_minutes=60, granularity_minutes=60)
+    slots = me.availability.list(
+        start=monday, end=monday + timedelta(days=2), duration_minutes=60, granularity_minutes=60
+    )
     assert [s.start.strftime("%a %H") for s in slots] == ["Tue 09", "Tue 10", "Tue 11"]
 
 
@@ -175,7 +197,7 @@ def test_an_etag_from_another_calendar_or_garbage_is_bad_input(
     other = make_calendar()
     foreign = other.agent(1).availability.list(start=at(0), end=at(60)).etag
     me = cal.agent(1)
-    for etag in (foreign, "W/\"123\"", ""):
+    for etag in (foreign, 'W/"123"', ""):
         with pytest.raises(ValidationError) as err:
             me.bookings.commit(start=at(0), end=at(30), availability_etag=etag)
         assert err.value.field == "availability_etag"
@@ -214,7 +236,10 @@ def test_a_week_of_a_busy_calendar_reads_only_the_days_in_range(cal: Calendar) -
         for h in range(0, 24, 2):
             s = BASE.replace(hour=0) + timedelta(days=day, hours=h)
             me.bookings.commit(start=s, end=s + timedelta(minutes=30))
-    week = me.availability.list(start=BASE.replace(hour=0),
-                                end=BASE.replace(hour=0) + timedelta(days=7),
-                                duration_minutes=60, granularity_minutes=60)
+    week = me.availability.list(
+        start=BASE.replace(hour=0),
+        end=BASE.replace(hour=0) + timedelta(days=7),
+        duration_minutes=60,
+        granularity_minutes=60,
+    )
     assert len(week) == 7 * 24

@@ -16,11 +16,14 @@ def snapshot(cal: Calendar) -> tuple[int, int, list[str]]:
     """What a write would change: audit length, booking count, day keys."""
     r = cal.coord.redis
     k = cal.coord.engine.keys
-    days = sorted(
-        key for key in r.scan_iter(match=k.prefix(cal.user_id) + "day:*")
-    ) if not hasattr(r, "get_nodes") else sorted(
-        key for node in r.get_primaries()
-        for key in r.scan_iter(match=k.prefix(cal.user_id) + "day:*", target_nodes=node)
+    days = (
+        sorted(key for key in r.scan_iter(match=k.prefix(cal.user_id) + "day:*"))
+        if not hasattr(r, "get_nodes")
+        else sorted(
+            key
+            for node in r.get_primaries()
+            for key in r.scan_iter(match=k.prefix(cal.user_id) + "day:*", target_nodes=node)
+        )
     )
     return r.xlen(k.audit(cal.user_id)), r.hlen(k.bookings(cal.user_id)), days
 
@@ -33,24 +36,51 @@ BAD_WRITES: list[tuple[str, dict[str, Any], str]] = [
     ("naive ISO text", {"start": "2031-03-03T10:00:00", "end": at(30)}, "start"),
     ("garbage text", {"start": "tomorrow-ish", "end": at(30)}, "start"),
     ("a year long", {"start": at(0), "end": at(0) + timedelta(days=365)}, "end"),
-    ("year 9999", {"start": at(0).replace(year=9999), "end": at(0).replace(year=9999)
-                   + timedelta(minutes=30)}, "start"),
-    ("negative buffer", {"start": at(0), "end": at(30), "buffer_before_min": -5},
-     "buffer_before_min"),
-    ("fractional buffer", {"start": at(0), "end": at(30), "buffer_after_min": 2.5},
-     "buffer_after_min"),
-    ("huge buffer", {"start": at(0), "end": at(30), "buffer_after_min": 100_000},
-     "buffer_after_min"),
-    ("negative bump window", {"start": at(0), "end": at(30), "bump_window_seconds": -1},
-     "bump_window_seconds"),
-    ("key with spaces", {"start": at(0), "end": at(30), "idempotency_key": "a b"},
-     "idempotency_key"),
+    (
+        "year 9999",
+        {
+            "start": at(0).replace(year=9999),
+            "end": at(0).replace(year=9999) + timedelta(minutes=30),
+        },
+        "start",
+    ),
+    (
+        "negative buffer",
+        {"start": at(0), "end": at(30), "buffer_before_min": -5},
+        "buffer_before_min",
+    ),
+    (
+        "fractional buffer",
+        {"start": at(0), "end": at(30), "buffer_after_min": 2.5},
+        "buffer_after_min",
+    ),
+    (
+        "huge buffer",
+        {"start": at(0), "end": at(30), "buffer_after_min": 100_000},
+        "buffer_after_min",
+    ),
+    (
+        "negative bump window",
+        {"start": at(0), "end": at(30), "bump_window_seconds": -1},
+        "bump_window_seconds",
+    ),
+    (
+        "key with spaces",
+        {"start": at(0), "end": at(30), "idempotency_key": "a b"},
+        "idempotency_key",
+    ),
     ("empty key", {"start": at(0), "end": at(30), "idempotency_key": ""}, "idempotency_key"),
     ("overlong title", {"start": at(0), "end": at(30), "title": "x" * 501}, "title"),
-    ("invitee with extra field", {"start": at(0), "end": at(30),
-                                  "invitee": {"name": "A", "ssn": "1"}}, "invitee"),
-    ("unserialisable metadata", {"start": at(0), "end": at(30), "metadata": {"x": object()}},
-     "metadata"),
+    (
+        "invitee with extra field",
+        {"start": at(0), "end": at(30), "invitee": {"name": "A", "ssn": "1"}},
+        "invitee",
+    ),
+    (
+        "unserialisable metadata",
+        {"start": at(0), "end": at(30), "metadata": {"x": object()}},
+        "metadata",
+    ),
 ]
 
 

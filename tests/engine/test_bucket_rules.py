@@ -319,6 +319,9 @@ def test_agents_me_reports_identity_and_timezone(make_calendar) -> None:
     a = cal.agent(4, "recruiter")
     me = a.agents.me()
     assert (me.agent_id, me.user_id, me.priority, me.timezone) == (
-        a.agent_id, cal.user_id, 4, "UTC"
+        a.agent_id,
+        cal.user_id,
+        4,
+        "UTC",
     )
     assert "bookings:write" in me.scopes

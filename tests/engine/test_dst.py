@@ -22,10 +22,14 @@ NINE_TO_FIVE = {d: [("09:00", "17:00")] for d in ("mon", "tue", "wed", "thu", "f
 #: (zone, a working day, its UTC offset in hours): the last weekday before each switch
 #: and the first after it.
 SIDES = [
-    ("Europe/Berlin", "2031-03-28", 1), ("Europe/Berlin", "2031-03-31", 2),
-    ("Europe/Berlin", "2031-10-24", 2), ("Europe/Berlin", "2031-10-27", 1),
-    ("America/New_York", "2031-03-07", -5), ("America/New_York", "2031-03-10", -4),
-    ("America/New_York", "2031-10-31", -4), ("America/New_York", "2031-11-03", -5),
+    ("Europe/Berlin", "2031-03-28", 1),
+    ("Europe/Berlin", "2031-03-31", 2),
+    ("Europe/Berlin", "2031-10-24", 2),
+    ("Europe/Berlin", "2031-10-27", 1),
+    ("America/New_York", "2031-03-07", -5),
+    ("America/New_York", "2031-03-10", -4),
+    ("America/New_York", "2031-10-31", -4),
+    ("America/New_York", "2031-11-03", -5),
 ]
 
 
@@ -57,8 +61,12 @@ def test_nine_to_five_means_local_time_on_both_sides_of_a_switch(
 
 @pytest.mark.parametrize(
     ("zone", "night", "real_hours"),
-    [("Europe/Berlin", "2031-03-30", 2), ("Europe/Berlin", "2031-10-26", 4),
-     ("America/New_York", "2031-03-09", 2), ("America/New_York", "2031-11-02", 4)],
+    [
+        ("Europe/Berlin", "2031-03-30", 2),
+        ("Europe/Berlin", "2031-10-26", 4),
+        ("America/New_York", "2031-03-09", 2),
+        ("America/New_York", "2031-11-02", 4),
+    ],
 )
 def test_working_hours_through_the_switch_night_last_as_long_as_the_clock_says(
     cal: Calendar, zone: str, night: str, real_hours: int
@@ -70,14 +78,20 @@ def test_working_hours_through_the_switch_night_last_as_long_as_the_clock_says(
     a = cal.agent(1)
     assert a.bookings.commit(start=start, end=start + timedelta(hours=real_hours)).is_live
     with pytest.raises(RuleViolation):
-        a.bookings.commit(start=start + timedelta(hours=real_hours),
-                          end=start + timedelta(hours=real_hours, minutes=15))
+        a.bookings.commit(
+            start=start + timedelta(hours=real_hours),
+            end=start + timedelta(hours=real_hours, minutes=15),
+        )
 
 
 @pytest.mark.parametrize(
     ("zone", "day", "hours"),
-    [("Europe/Berlin", "2031-03-30", 23), ("Europe/Berlin", "2031-10-26", 25),
-     ("America/New_York", "2031-03-09", 23), ("America/New_York", "2031-11-02", 25)],
+    [
+        ("Europe/Berlin", "2031-03-30", 23),
+        ("Europe/Berlin", "2031-10-26", 25),
+        ("America/New_York", "2031-03-09", 23),
+        ("America/New_York", "2031-11-02", 25),
+    ],
 )
 def test_availability_of_a_switch_day_has_as_many_hours_as_the_day(
     cal: Calendar, zone: str, day: str, hours: int
@@ -89,8 +103,12 @@ def test_availability_of_a_switch_day_has_as_many_hours_as_the_day(
     hi = (d + timedelta(days=1)).replace(tzinfo=tz).astimezone(UTC)
     a = cal.agent(1)
     # A range wider than the day: working hours alone must cut it at local midnight.
-    slots = a.availability.list(start=lo - timedelta(hours=6), end=hi + timedelta(hours=6),
-                                duration_minutes=60, granularity_minutes=60)
+    slots = a.availability.list(
+        start=lo - timedelta(hours=6),
+        end=hi + timedelta(hours=6),
+        duration_minutes=60,
+        granularity_minutes=60,
+    )
     assert len(slots) == hours
     assert (slots[0].start, slots[-1].end) == (lo, hi)
 
@@ -125,8 +143,9 @@ def test_the_daily_cap_counts_the_local_day_of_a_23_hour_sunday(cal: Calendar) -
 def test_a_weekly_focus_block_follows_the_local_clock(
     cal: Calendar, day: str, utc_hour: int
 ) -> None:
-    owner_in(cal, "Europe/Berlin",
-             focus_blocks=[{"weekday": "wed", "start": "12:00", "end": "13:00"}])
+    owner_in(
+        cal, "Europe/Berlin", focus_blocks=[{"weekday": "wed", "start": "12:00", "end": "13:00"}]
+    )
     a = cal.agent(1)
     with pytest.raises(RuleViolation) as err:
         a.bookings.commit(start=utc(day, utc_hour), end=utc(day, utc_hour + 0.5))
@@ -137,8 +156,12 @@ def test_a_weekly_focus_block_follows_the_local_clock(
 def test_availability_across_a_switch_week_starts_each_day_at_local_nine(cal: Calendar) -> None:
     owner_in(cal, "Europe/Berlin", working_hours=NINE_TO_FIVE)
     a = cal.agent(1)
-    slots = a.availability.list(start=utc("2031-03-27", 0), end=utc("2031-04-02", 0),
-                                duration_minutes=60, granularity_minutes=60)
+    slots = a.availability.list(
+        start=utc("2031-03-27", 0),
+        end=utc("2031-04-02", 0),
+        duration_minutes=60,
+        granularity_minutes=60,
+    )
     tz = ZoneInfo("Europe/Berlin")
     by_day: dict[str, list[datetime]] = {}
     for s in slots:

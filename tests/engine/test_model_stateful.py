@@ -118,8 +118,7 @@ class Model:
                 absorbed[o.id] = "PROMOTED" if mode == "commit" else "REPLACED"
             elif o.status == "HOLD" and mode == "commit" and prio <= o.priority:
                 displaced[o.id] = "INVALIDATED"
-            elif o.status == "COMMITTED" and mode == "commit" and prio < o.priority \
-                    and o.bump_open:
+            elif o.status == "COMMITTED" and mode == "commit" and prio < o.priority and o.bump_open:
                 displaced[o.id] = "EVICTED"
             elif o.status == "COMMITTED" and mode == "commit" and prio < o.priority:
                 blockers.append((o, "frozen"))
@@ -226,18 +225,30 @@ class EngineMatchesModel(RuleBasedStateMachine):
         assert all(not d.in_arbitration_window for d in got.displaced)
         for status in set(expected.displaced.values()) | set(expected.absorbed.values()):
             self.seen[f"{mode} won, ended a booking as {status}"] += 1
-        self.model.apply_win(expected, MBooking(
-            id=got.booking_id, agent=agent, priority=prio, mode=mode, status=got.status,
-            first=first, last=last, bump_open=(mode == "commit" and bump > 0),
-            created_ms=created_ms(got),
-        ))
+        self.model.apply_win(
+            expected,
+            MBooking(
+                id=got.booking_id,
+                agent=agent,
+                priority=prio,
+                mode=mode,
+                status=got.status,
+                first=first,
+                last=last,
+                bump_open=(mode == "commit" and bump > 0),
+                created_ms=created_ms(got),
+            ),
+        )
         return got.booking_id
 
     @rule(target=commits, who=agent_picks, start=starts, length=lengths, bump=bumps)
     def commit(self, who: int, start: int, length: int, bump: int) -> Any:
         agent = self._agent(who)
         return self._judge(
-            agent, "commit", *buckets_of(start, length), bump,
+            agent,
+            "commit",
+            *buckets_of(start, length),
+            bump,
             lambda: self.clients[agent].bookings.commit(
                 start=at(start), end=at(start + length), bump_window_seconds=bump
             ),
@@ -247,7 +258,10 @@ class EngineMatchesModel(RuleBasedStateMachine):
     def hold(self, who: int, start: int, length: int) -> Any:
         agent = self._agent(who)
         return self._judge(
-            agent, "hold", *buckets_of(start, length), 0,
+            agent,
+            "hold",
+            *buckets_of(start, length),
+            0,
             lambda: self.clients[agent].bookings.hold(start=at(start), end=at(start + length)),
         )
 
@@ -256,7 +270,11 @@ class EngineMatchesModel(RuleBasedStateMachine):
         """The hold's own agent promotes it: a commit over the hold's range (live or not)."""
         h = self.model.bookings[hold_id]
         return self._judge(
-            h.agent, "commit", h.first, h.last, bump,
+            h.agent,
+            "commit",
+            h.first,
+            h.last,
+            bump,
             lambda: self.clients[h.agent].bookings.promote(hold_id, bump_window_seconds=bump),
         )
 

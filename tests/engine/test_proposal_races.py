@@ -34,8 +34,11 @@ from .proposal_helpers import Team, make_team, slot
 
 
 def server_ms(coord: Coordinator) -> int:
-    secs, micros = coord.redis.time() if not hasattr(coord.redis, "get_node_from_key") \
+    secs, micros = (
+        coord.redis.time()
+        if not hasattr(coord.redis, "get_node_from_key")
         else coord.redis.time(target_nodes=coord.redis.get_random_node())
+    )
     return int(secs) * 1000 + int(micros) // 1000
 
 
@@ -43,8 +46,9 @@ def iso_ms(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat()
 
 
-def await_audit(coord: Coordinator, user_id: str, kind: str, proposal_id: str,
-                timeout: float = 15.0) -> dict[str, str]:
+def await_audit(
+    coord: Coordinator, user_id: str, kind: str, proposal_id: str, timeout: float = 15.0
+) -> dict[str, str]:
     """Block on the calendar's audit stream until ``kind`` is written for the proposal."""
     key = coord.engine.keys.audit(user_id)
     last = "0-0"
@@ -79,20 +83,30 @@ def run_together(*calls: Callable[[], Any]) -> list[Any]:
 
 
 def audit_count(team: Team, kind: str, proposal_id: str) -> int:
-    return sum(1 for e in team.coord.audit.range(team.user_id)
-               if e.type == kind and e.fields.get("proposal_id") == proposal_id)
+    return sum(
+        1
+        for e in team.coord.audit.range(team.user_id)
+        if e.type == kind and e.fields.get("proposal_id") == proposal_id
+    )
 
 
 def test_participants_answering_at_once_resolve_exactly_once(
-        make_calendar: Callable[..., Calendar]) -> None:
+    make_calendar: Callable[..., Calendar],
+) -> None:
     team = make_team(make_calendar(), participants=8)
     for rnd in range(8):
         p = team.propose([slot(rnd * 600 + m * 60, weight=1 + m / 10) for m in range(4)])
         pick = p.slots[rnd % 4].id
-        results = run_together(*[
-            (lambda w=w, p=p, pick=pick: w.proposals.respond(p.id, response="accept",
-                                                             selected_slot_id=pick))
-            for w in team.participants])
+        results = run_together(
+            *[
+                (
+                    lambda w=w, p=p, pick=pick: w.proposals.respond(
+                        p.id, response="accept", selected_slot_id=pick
+                    )
+                )
+                for w in team.participants
+            ]
+        )
         assert not [r for r in results if isinstance(r, Exception)]
         final = team.coord.proposals.get(p.id)
         assert final.status == "confirmed" and len(final.responses) == 8
@@ -109,17 +123,22 @@ def test_an_answer_racing_the_organizers_resolve(make_calendar: Callable[..., Ca
     seen: set[str] = set()
     for rnd in range(12):
         p = team.propose([slot(rnd * 600), slot(rnd * 600 + 120)])
-        team.participants[0].proposals.respond(p.id, response="accept",
-                                               selected_slot_id=p.slots[1].id)
+        team.participants[0].proposals.respond(
+            p.id, response="accept", selected_slot_id=p.slots[1].id
+        )
         resolved, answered = run_together(
             lambda p=p: team.organizer.proposals.resolve(p.id),
             lambda p=p: team.participants[1].proposals.respond(
-                p.id, response="accept", selected_slot_id=p.slots[0].id))
+                p.id, response="accept", selected_slot_id=p.slots[0].id
+            ),
+        )
         seen.add(type(resolved).__name__ + "/" + type(answered).__name__)
         assert not isinstance(resolved, Exception) or isinstance(
-            resolved, ResolutionInProgress | InvalidState), resolved
+            resolved, ResolutionInProgress | InvalidState
+        ), resolved
         assert not isinstance(answered, Exception) or (
-            isinstance(answered, InvalidState) and answered.error == "proposal_not_pending")
+            isinstance(answered, InvalidState) and answered.error == "proposal_not_pending"
+        )
         final = team.coord.proposals.get(p.id)
         assert final.status == "confirmed" and not final.resolving
         [booking] = team.bookings_for(p.id)
@@ -144,10 +163,16 @@ def test_answers_racing_the_deadline(make_calendar: Callable[..., Calendar]) -> 
                 break
             except ValidationError:
                 margin += 2
-        results = run_together(*[
-            (lambda w=w, p=p: w.proposals.respond(p.id, response="accept",
-                                                  selected_slot_id=p.slots[0].id))
-            for w in team.participants])
+        results = run_together(
+            *[
+                (
+                    lambda w=w, p=p: w.proposals.respond(
+                        p.id, response="accept", selected_slot_id=p.slots[0].id
+                    )
+                )
+                for w in team.participants
+            ]
+        )
         final = team.coord.proposals.get(p.id)
         if final.status == "pending":  # not everyone got in: it lapses at its deadline
             await_audit(team.coord, team.user_id, "proposal.expired", p.id)
@@ -156,7 +181,8 @@ def test_answers_racing_the_deadline(make_calendar: Callable[..., Calendar]) -> 
         assert final.status in ("confirmed", "expired")
         for r in results:
             assert not isinstance(r, Exception) or (
-                isinstance(r, InvalidState) and r.error == "proposal_not_pending"), r
+                isinstance(r, InvalidState) and r.error == "proposal_not_pending"
+            ), r
         assert all(a.responded_at.timestamp() * 1000 < expires for a in final.responses)
         if final.status == "expired":
             assert team.bookings_for(p.id) == [] and len(final.responses) < 4
@@ -187,9 +213,13 @@ def test_expiry_survives_a_coordinator_restart(tmp_path: Path) -> None:
     org = first.agents.create(owner.user_id, name="org", priority=1)
     guest = first.agents.create(owner.user_id, name="guest", priority=2)
     expires = server_ms(first) + 200
-    p = first.proposals.create(calendar_id=owner.user_id, organizer_agent_id=org.agent_id,
-                               participant_agent_ids=[guest.agent_id], slots=[slot(0)],
-                               expires_at=iso_ms(expires))
+    p = first.proposals.create(
+        calendar_id=owner.user_id,
+        organizer_agent_id=org.agent_id,
+        participant_agent_ids=[guest.agent_id],
+        slots=[slot(0)],
+        expires_at=iso_ms(expires),
+    )
     first.close()
     assert stop_embedded(folder)  # the whole coordinator is gone, engine included
     while time.time() * 1000 < expires + 50:  # let the deadline pass while nothing runs
@@ -210,7 +240,8 @@ def test_expiry_survives_a_coordinator_restart(tmp_path: Path) -> None:
 
 
 def test_a_resolver_that_died_after_booking_is_confirmed_by_the_timer(
-        make_calendar: Callable[..., Calendar]) -> None:
+    make_calendar: Callable[..., Calendar],
+) -> None:
     # A lease long enough that the cancel below surely meets it on a loaded machine.
     team = make_team(make_calendar(proposal_resolution_lease_seconds=1.5), participants=1)
     svc = team.coord.proposals._s
@@ -220,9 +251,15 @@ def test_a_resolver_that_died_after_booking_is_confirmed_by_the_timer(
     svc.timers.schedule(team.user_id, p.id, int(lease["lease_ms"]))
     # The resolver commits its slot ... and dies before recording it.
     booking = team.coord.engine.write(
-        user_id=team.user_id, agent_id=team.organizer.agent_id, key_hash="", mode="commit",
-        start=p.slots[0].start_time, end=p.slots[0].end_time, idempotency_key=lease["idem_key"],
-        metadata={"proposal_id": p.id})
+        user_id=team.user_id,
+        agent_id=team.organizer.agent_id,
+        key_hash="",
+        mode="commit",
+        start=p.slots[0].start_time,
+        end=p.slots[0].end_time,
+        idempotency_key=lease["idem_key"],
+        metadata={"proposal_id": p.id},
+    )
     with pytest.raises(ResolutionInProgress):
         team.organizer.proposals.cancel(p.id)
     await_audit(team.coord, team.user_id, "proposal.confirmed", p.id)
@@ -231,7 +268,8 @@ def test_a_resolver_that_died_after_booking_is_confirmed_by_the_timer(
 
 
 def test_a_resolver_that_died_before_booking_is_abandoned_and_a_late_one_undone(
-        make_calendar: Callable[..., Calendar]) -> None:
+    make_calendar: Callable[..., Calendar],
+) -> None:
     team = make_team(make_calendar(proposal_resolution_lease_seconds=0.2), participants=1)
     svc = team.coord.proposals._s
     p = team.propose([slot(0), slot(120)])
@@ -251,7 +289,8 @@ def test_a_resolver_that_died_before_booking_is_abandoned_and_a_late_one_undone(
 
 
 def test_resolution_racing_a_better_agent_loses_inside_the_window(
-        make_calendar: Callable[..., Calendar]) -> None:
+    make_calendar: Callable[..., Calendar],
+) -> None:
     # A window wide enough that both writers surely land in it, even on a loaded machine;
     # the loser is answered the moment it is displaced, so nobody waits it out.
     team = make_team(make_calendar(arbitration_window_ms=1000), participants=1)
@@ -260,7 +299,8 @@ def test_resolution_racing_a_better_agent_loses_inside_the_window(
         s = p.slots[0]
         resolved, top = run_together(
             lambda p=p: team.organizer.proposals.resolve(p.id),
-            lambda s=s: team.top.bookings.commit(start=s.start_time, end=s.end_time))
+            lambda s=s: team.top.bookings.commit(start=s.start_time, end=s.end_time),
+        )
         assert isinstance(resolved, ResolutionFailed), resolved
         assert resolved.winning_agent_id == team.top.agent_id
         assert resolved.winning_booking_id == top.booking_id
@@ -276,22 +316,31 @@ def model_cal(store: Any) -> Callable[[], Team]:
     def make() -> Team:
         coord = Coordinator(store, __import__("coordinator").Settings(arbitration_window_ms=0))
         return make_team(Calendar(coord, coord.owners.create().user_id), participants=4)
+
     return make
 
 
-ANSWER = st.tuples(st.sampled_from(["accept", "decline", "counter"]),
-                   st.one_of(st.none(), st.integers(0, 4)))
+ANSWER = st.tuples(
+    st.sampled_from(["accept", "decline", "counter"]), st.one_of(st.none(), st.integers(0, 4))
+)
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(weights=st.lists(st.sampled_from([0.0, 0.1, 0.2, 0.3, 0.6, 0.7, 1.0, 1.3, 2.0]),
-                        min_size=1, max_size=5),
-       starts=st.permutations(range(5)),
-       answers=st.lists(ANSWER, min_size=4, max_size=4))
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    weights=st.lists(
+        st.sampled_from([0.0, 0.1, 0.2, 0.3, 0.6, 0.7, 1.0, 1.3, 2.0]), min_size=1, max_size=5
+    ),
+    starts=st.permutations(range(5)),
+    answers=st.lists(ANSWER, min_size=4, max_size=4),
+)
 def test_the_picked_slot_is_the_reference_scorers(
-        model_cal: Callable[[], Team], weights: list[float], starts: list[int],
-        answers: list[tuple[str, int | None]]) -> None:
+    model_cal: Callable[[], Team],
+    weights: list[float],
+    starts: list[int],
+    answers: list[tuple[str, int | None]],
+) -> None:
     team = model_cal()
     p = team.propose([slot(starts[i] * 120, weight=w) for i, w in enumerate(weights)])
     for who, (kind, idx) in zip(team.participants, answers, strict=True):

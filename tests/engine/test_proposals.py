@@ -31,8 +31,9 @@ def team(make_calendar: Callable[..., Calendar]) -> Team:
 
 
 def test_create_assigns_ids_defaults_and_audits(team: Team) -> None:
-    p = team.propose([slot(0, weight=2.0), slot(24 * 60)], title="Q2 planning sync",
-                     description="lock the OKRs")
+    p = team.propose(
+        [slot(0, weight=2.0), slot(24 * 60)], title="Q2 planning sync", description="lock the OKRs"
+    )
     assert p.status == "pending" and p.id.startswith("spr_")
     assert p.organizer_agent_id == team.organizer.agent_id
     assert p.participant_agent_ids == team.ids and p.calendar_id == team.user_id
@@ -56,8 +57,13 @@ def test_last_answer_resolves_and_books_with_the_organizers_priority(team: Team)
     s0, s1, _ = (s.id for s in p.slots)
     a.proposals.respond(p.id, response="accept", selected_slot_id=s1)
     b.proposals.respond(p.id, response="accept", selected_slot_id=s1)
-    done = c.proposals.respond(p.id, response="counter", selected_slot_id=s0,
-                               counter_slots=[slot(72 * 60)], message="either works")
+    done = c.proposals.respond(
+        p.id,
+        response="counter",
+        selected_slot_id=s0,
+        counter_slots=[slot(72 * 60)],
+        message="either works",
+    )
     # slot 1: 1.0 + 1.0 + 1.0 = 3.0 beats slot 0: 2.0 + 0.3 and slot 2: 1.5
     assert done.status == "confirmed" and done.resolved_slot == p.slots[1]
     booking = team.organizer.bookings.get(done.created_event_id)
@@ -65,13 +71,27 @@ def test_last_answer_resolves_and_books_with_the_organizers_priority(team: Team)
     assert booking.priority == 3 and booking.start == p.slots[1].start_time
     assert done.responses[2].counter_slots[0].start_time == at(72 * 60)
     assert done.responses[2].message == "either works"
-    types = [e.type for e in team.coord.audit.range(team.user_id)
-             if e.type.startswith("proposal.") or e.type == "booking.committed"]
-    assert types[-6:] == ["proposal.created", "proposal.responded", "proposal.responded",
-                          "proposal.responded", "proposal.resolving", "booking.committed"] \
-        or types[-7:] == ["proposal.created", "proposal.responded", "proposal.responded",
-                          "proposal.responded", "proposal.resolving", "booking.committed",
-                          "proposal.confirmed"]
+    types = [
+        e.type
+        for e in team.coord.audit.range(team.user_id)
+        if e.type.startswith("proposal.") or e.type == "booking.committed"
+    ]
+    assert types[-6:] == [
+        "proposal.created",
+        "proposal.responded",
+        "proposal.responded",
+        "proposal.responded",
+        "proposal.resolving",
+        "booking.committed",
+    ] or types[-7:] == [
+        "proposal.created",
+        "proposal.responded",
+        "proposal.responded",
+        "proposal.responded",
+        "proposal.resolving",
+        "booking.committed",
+        "proposal.confirmed",
+    ]
     assert types[-1] == "proposal.confirmed"
     assert team.coord.audit.verify(team.user_id).ok
 
@@ -84,34 +104,51 @@ SCORING = [
     pytest.param([(0, 1.0), (60, 1.0)], [("counter", 1)], 1, id="counter-adds-0.3"),
     pytest.param([(0, 1.3), (60, 1.0)], [("counter", 1)], 0, id="tie-goes-to-earliest"),
     pytest.param([(60, 1.0), (0, 1.3)], [("counter", 0)], 1, id="tie-earliest-not-listed"),
-    pytest.param([(0, 0.6), (60, 0.3)], [("counter", 1), ("decline", 0)], 0,
-                 id="0.3+0.3-ties-0.6-exactly"),
-    pytest.param([(0, 1.0), (60, 1.0), (120, 1.0)],
-                 [("counter", 2), ("counter", 2), ("counter", 2), ("accept", 1)], 1,
-                 id="three-counters-lose-to-one-accept"),
-    pytest.param([(0, 1.0), (60, 1.0), (120, 1.0)],
-                 [("counter", 2)] * 4 + [("accept", 1)], 2, id="four-counters-beat-one-accept"),
-    pytest.param([(0, 1.0), (60, 1.2)], [("decline", 1), ("accept", 0)], 0,
-                 id="a-decline-adds-nothing"),
-    pytest.param([(0, 0.0), (60, 0.0)], [("decline", None), ("decline", 1), ("counter", None)],
-                 0, id="unslotted-counter-keeps-it-alive"),
+    pytest.param(
+        [(0, 0.6), (60, 0.3)], [("counter", 1), ("decline", 0)], 0, id="0.3+0.3-ties-0.6-exactly"
+    ),
+    pytest.param(
+        [(0, 1.0), (60, 1.0), (120, 1.0)],
+        [("counter", 2), ("counter", 2), ("counter", 2), ("accept", 1)],
+        1,
+        id="three-counters-lose-to-one-accept",
+    ),
+    pytest.param(
+        [(0, 1.0), (60, 1.0), (120, 1.0)],
+        [("counter", 2)] * 4 + [("accept", 1)],
+        2,
+        id="four-counters-beat-one-accept",
+    ),
+    pytest.param(
+        [(0, 1.0), (60, 1.2)], [("decline", 1), ("accept", 0)], 0, id="a-decline-adds-nothing"
+    ),
+    pytest.param(
+        [(0, 0.0), (60, 0.0)],
+        [("decline", None), ("decline", 1), ("counter", None)],
+        0,
+        id="unslotted-counter-keeps-it-alive",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("slots", "answers", "expected"), SCORING)
-def test_scoring_matches_seed_004(make_calendar: Callable[..., Calendar],
-                                  slots: list[tuple[int, float]],
-                                  answers: list[tuple[str, int | None]], expected: int) -> None:
+def test_scoring_matches_seed_004(
+    make_calendar: Callable[..., Calendar],
+    slots: list[tuple[int, float]],
+    answers: list[tuple[str, int | None]],
+    expected: int,
+) -> None:
     team = make_team(make_calendar(), participants=len(answers))
     p = team.propose([slot(m, weight=w) for m, w in slots])
     for who, (response, index) in zip(team.participants, answers, strict=True):
         out = who.proposals.respond(
-            p.id, response=response,
-            selected_slot_id=None if index is None else p.slots[index].id)
+            p.id, response=response, selected_slot_id=None if index is None else p.slots[index].id
+        )
     assert out.status == "confirmed"
     assert out.resolved_slot == p.slots[expected]
-    assert max(out.scores(), key=lambda s: (out.scores()[s], -_start(out, s))) == \
-        p.slots[expected].id
+    assert (
+        max(out.scores(), key=lambda s: (out.scores()[s], -_start(out, s))) == p.slots[expected].id
+    )
 
 
 def _start(p: Any, slot_id: str) -> float:
@@ -150,11 +187,15 @@ def test_early_resolve_with_only_declines_is_all_declined(team: Team) -> None:
 
 def test_owner_side_surface_names_the_agents(team: Team) -> None:
     coord = team.coord
-    p = coord.proposals.create(calendar_id=team.user_id,
-                               organizer_agent_id=team.organizer.agent_id,
-                               participant_agent_ids=team.ids[:1], slots=[slot(0)])
-    out = coord.proposals.respond(p.id, agent_id=team.ids[0], response="accept",
-                                  selected_slot_id=p.slots[0].id)
+    p = coord.proposals.create(
+        calendar_id=team.user_id,
+        organizer_agent_id=team.organizer.agent_id,
+        participant_agent_ids=team.ids[:1],
+        slots=[slot(0)],
+    )
+    out = coord.proposals.respond(
+        p.id, agent_id=team.ids[0], response="accept", selected_slot_id=p.slots[0].id
+    )
     assert out.status == "confirmed"
     assert coord.proposals.list(team.user_id, status="confirmed") == [out]
     assert coord.proposals.list(team.user_id, status="pending") == []
@@ -225,8 +266,9 @@ def test_resolution_that_loses_says_who_won_and_stays_actionable(team: Team) -> 
     winner = team.top.bookings.commit(start=at(0), end=at(60))
     for who in team.participants[:2]:
         who.proposals.respond(p.id, response="accept", selected_slot_id=p.slots[0].id)
-    out = team.participants[2].proposals.respond(p.id, response="accept",
-                                                 selected_slot_id=p.slots[0].id)
+    out = team.participants[2].proposals.respond(
+        p.id, response="accept", selected_slot_id=p.slots[0].id
+    )
     # The auto-resolution lost: the answer stands, the proposal stays pending.
     assert out.status == "pending" and len(out.responses) == 3
     [failure] = out.failed_slots
@@ -262,8 +304,10 @@ def test_a_failed_manual_resolve_raises_with_the_winner(team: Team) -> None:
 
 
 def test_resolution_obeys_the_owners_rules(team: Team) -> None:
-    team.coord.rules.update(team.user_id, working_hours={
-        d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")})
+    team.coord.rules.update(
+        team.user_id,
+        working_hours={d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+    )
     # 18:00-19:00 on a Monday is outside working hours; 11:00 is inside.
     p = team.propose([slot(8 * 60, weight=5.0), slot(60)])
     with pytest.raises(ResolutionFailed) as refused:
@@ -275,10 +319,14 @@ def test_resolution_obeys_the_owners_rules(team: Team) -> None:
 BAD_CREATE: list[Any] = [
     ("slots", {"slots": []}),
     ("slots", {"slots": [slot(i * 60) for i in range(21)]}),
-    ("slots[0].end_time", {"slots": [{"start_time": at(60).isoformat(),
-                                      "end_time": at(0).isoformat()}]}),
-    ("slots[0].start_time", {"slots": [{"start_time": "2031-03-03T10:00:00",
-                                        "end_time": at(60).isoformat()}]}),
+    (
+        "slots[0].end_time",
+        {"slots": [{"start_time": at(60).isoformat(), "end_time": at(0).isoformat()}]},
+    ),
+    (
+        "slots[0].start_time",
+        {"slots": [{"start_time": "2031-03-03T10:00:00", "end_time": at(60).isoformat()}]},
+    ),
     ("slots[0].start_time", {"slots": [{"start_time": "tomorrow", "end_time": "x"}]}),
     ("slots[0].weight", {"slots": [slot(0, weight=-1)]}),
     ("slots[0].weight", {"slots": [slot(0, weight=float("nan"))]}),
@@ -302,10 +350,12 @@ BAD_CREATE: list[Any] = [
 ]
 
 
-@pytest.mark.parametrize(("field", "change"), BAD_CREATE,
-                         ids=[f"{f}-{i}" for i, (f, _) in enumerate(BAD_CREATE)])
+@pytest.mark.parametrize(
+    ("field", "change"), BAD_CREATE, ids=[f"{f}-{i}" for i, (f, _) in enumerate(BAD_CREATE)]
+)
 def test_bad_create_names_the_field_and_writes_nothing(
-        team: Team, field: str, change: dict[str, Any]) -> None:
+    team: Team, field: str, change: dict[str, Any]
+) -> None:
     kw: dict[str, Any] = {"participant_agent_ids": team.ids, "slots": [slot(0)], **change}
     if kw["participant_agent_ids"] == "DUP":
         kw["participant_agent_ids"] = [team.ids[0], team.ids[0]]
@@ -321,21 +371,30 @@ BAD_RESPOND: list[Any] = [
     ("selected_slot_id", {"response": "accept"}),
     ("selected_slot_id", {"response": "accept", "selected_slot_id": "slt_notthere"}),
     ("selected_slot_id", {"response": "accept", "selected_slot_id": 3}),
-    ("counter_slots", {"response": "accept", "selected_slot_id": "FIRST",
-                       "counter_slots": [slot(0)]}),
+    (
+        "counter_slots",
+        {"response": "accept", "selected_slot_id": "FIRST", "counter_slots": [slot(0)]},
+    ),
     ("counter_slots", {"response": "counter", "counter_slots": [slot(i) for i in range(21)]}),
-    ("counter_slots[0].end_time", {"response": "counter", "counter_slots": [
-        {"start_time": at(60).isoformat(), "end_time": at(0).isoformat()}]}),
+    (
+        "counter_slots[0].end_time",
+        {
+            "response": "counter",
+            "counter_slots": [{"start_time": at(60).isoformat(), "end_time": at(0).isoformat()}],
+        },
+    ),
     ("message", {"response": "counter", "message": "x" * 2001}),
     ("agent_id", {"response": "decline", "agent_id": "agt_someone_else"}),
     ("proposal_id", {"response": "decline", "proposal_id": "nope"}),
 ]
 
 
-@pytest.mark.parametrize(("field", "change"), BAD_RESPOND,
-                         ids=[f"{f}-{i}" for i, (f, _) in enumerate(BAD_RESPOND)])
+@pytest.mark.parametrize(
+    ("field", "change"), BAD_RESPOND, ids=[f"{f}-{i}" for i, (f, _) in enumerate(BAD_RESPOND)]
+)
 def test_bad_answer_names_the_field_and_writes_nothing(
-        team: Team, field: str, change: dict[str, Any]) -> None:
+    team: Team, field: str, change: dict[str, Any]
+) -> None:
     p = team.propose([slot(0)])
     kw = dict(change)
     pid = kw.pop("proposal_id", p.id)
@@ -351,8 +410,9 @@ def test_bad_answer_names_the_field_and_writes_nothing(
 
 def test_keys_scopes_and_revocation_apply(team: Team) -> None:
     cal = team.cal
-    reader = cal.coord.agents.create(cal.user_id, name="reader", priority=9,
-                                     scopes=["bookings:read"])
+    reader = cal.coord.agents.create(
+        cal.user_id, name="reader", priority=9, scopes=["bookings:read"]
+    )
     client = cal.coord.client(reader.api_key)
     with pytest.raises(AuthError) as scope:
         client.proposals.create(participant_agent_ids=team.ids, slots=[slot(0)])
@@ -381,9 +441,16 @@ def test_webhook_events_are_written_with_the_change(team: Team) -> None:
     from coordinator.webhooks.dispatcher import envelope
 
     coord = team.coord
-    coord.webhooks.register(team.user_id, "http://127.0.0.1:9/hook",
-                            events=["proposal.created", "proposal.responded",
-                                    "proposal.confirmed", "proposal.cancelled"])
+    coord.webhooks.register(
+        team.user_id,
+        "http://127.0.0.1:9/hook",
+        events=[
+            "proposal.created",
+            "proposal.responded",
+            "proposal.confirmed",
+            "proposal.cancelled",
+        ],
+    )
     p = team.propose([slot(0), slot(60)])
     for who in team.participants:
         who.proposals.respond(p.id, response="accept", selected_slot_id=p.slots[1].id)
@@ -391,15 +458,21 @@ def test_webhook_events_are_written_with_the_change(team: Team) -> None:
     team.organizer.proposals.cancel(q.id)
     outbox = coord.redis.xrange(coord.engine.keys.prefix(team.user_id) + "outbox")
     events = [json.loads(envelope(f)) for _, f in outbox]
-    mine = [(e["type"], e["data"]["proposal_id"]) for e in events
-            if e["type"].startswith("proposal.")]
+    mine = [
+        (e["type"], e["data"]["proposal_id"]) for e in events if e["type"].startswith("proposal.")
+    ]
     assert mine == [("proposal.created", p.id)] + [("proposal.responded", p.id)] * 3 + [
-        ("proposal.confirmed", p.id), ("proposal.created", q.id), ("proposal.cancelled", q.id)]
+        ("proposal.confirmed", p.id),
+        ("proposal.created", q.id),
+        ("proposal.cancelled", q.id),
+    ]
     by_type = {e["type"]: e["data"] for e in events if e["data"].get("proposal_id") == p.id}
     assert by_type["proposal.created"]["slots"][0]["start_time"] == at(0).isoformat()
     assert by_type["proposal.confirmed"]["resolved_slot"]["id"] == p.slots[1].id
-    assert by_type["proposal.confirmed"]["created_event_id"] == coord.proposals.get(
-        p.id).created_event_id
+    assert (
+        by_type["proposal.confirmed"]["created_event_id"]
+        == coord.proposals.get(p.id).created_event_id
+    )
     assert by_type["proposal.responded"]["response"] == "accept"
     audit_ids = {e.id for e in coord.audit.range(team.user_id)}
     assert all(e["data"]["audit_event_id"] in audit_ids for e in events)

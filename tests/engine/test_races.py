@@ -95,9 +95,14 @@ def test_processes_and_threads_race_on_one_store_and_the_best_wins_each(
         ctx.Process(
             target=race_rounds,
             args=(
-                backend.url, str(backend.data_dir) if backend.data_dir else None, WINDOW_MS,
+                backend.url,
+                str(backend.data_dir) if backend.data_dir else None,
+                WINDOW_MS,
                 [(a.priority, a.api_key) for a in created[i::processes]],
-                base.isoformat(), rounds, barrier, queue,
+                base.isoformat(),
+                rounds,
+                barrier,
+                queue,
             ),
         )
         for i in range(processes)
@@ -162,8 +167,9 @@ def test_a_mixed_random_workload_keeps_the_invariant(make_calendar: Any) -> None
 def test_the_race_demo_has_exactly_one_winner(backend: Backend, agents: int) -> None:
     from coordinator.race import format_race, run_race
 
-    coord = (Coordinator.from_url(backend.url) if backend.url
-             else Coordinator.embedded(backend.data_dir))
+    coord = (
+        Coordinator.from_url(backend.url) if backend.url else Coordinator.embedded(backend.data_dir)
+    )
     result = run_race(coord, agents)
     assert [o.priority for o in result.winners] == [1]
     assert result.audit_ok

@@ -24,8 +24,13 @@ NO_REFILL = 0.001
 
 
 def limited_agent(cal: Calendar, burst: int, per_second: float = NO_REFILL) -> Any:
-    made = cal.coord.agents.create(cal.user_id, name="limited", priority=1,
-                                   rate_limit_per_second=per_second, rate_limit_burst=burst)
+    made = cal.coord.agents.create(
+        cal.user_id,
+        name="limited",
+        priority=1,
+        rate_limit_per_second=per_second,
+        rate_limit_burst=burst,
+    )
     return made, cal.coord.client(made.api_key)
 
 
@@ -57,11 +62,13 @@ def test_reads_and_writes_share_one_bucket_and_a_limited_write_writes_nothing(
     c.bookings.get(booked.booking_id)
     c.availability.list(start=at(0), end=at(60))
     before = snapshot(cal)
-    for call in (lambda: c.bookings.commit(start=at(60), end=at(90)),
-                 lambda: c.bookings.cancel(booked.booking_id),
-                 lambda: c.bookings.get(booked.booking_id),
-                 lambda: c.audit.list(),
-                 lambda: c.approvals.request("refund", "refund order 7")):
+    for call in (
+        lambda: c.bookings.commit(start=at(60), end=at(90)),
+        lambda: c.bookings.cancel(booked.booking_id),
+        lambda: c.bookings.get(booked.booking_id),
+        lambda: c.audit.list(),
+        lambda: c.approvals.request("refund", "refund order 7"),
+    ):
         with pytest.raises(RateLimited):
             call()
     assert snapshot(cal) == before
@@ -117,9 +124,11 @@ def test_coordinator_defaults_apply_to_agents_without_their_own(make_calendar: A
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"rate_limit_per_second": 0}, "rate_limit_per_second"),
-     ({"rate_limit_burst": 0}, "rate_limit_burst"),
-     ({"rate_limit_burst": 2.5}, "rate_limit_burst")],
+    [
+        ({"rate_limit_per_second": 0}, "rate_limit_per_second"),
+        ({"rate_limit_burst": 0}, "rate_limit_burst"),
+        ({"rate_limit_burst": 2.5}, "rate_limit_burst"),
+    ],
 )
 def test_bad_limits_name_the_field(cal: Calendar, kwargs: dict[str, Any], field: str) -> None:
     with pytest.raises(ValidationError) as err:
@@ -161,10 +170,18 @@ def test_processes_sharing_one_key_share_one_bucket(backend: Backend, make_calen
     barrier = ctx.Barrier(processes * threads)
     results = ctx.Queue()
     procs = [
-        ctx.Process(target=spend_tokens, args=(
-            backend.url, str(backend.data_dir) if backend.data_dir else None, made.api_key,
-            threads, calls, barrier, results,
-        ))
+        ctx.Process(
+            target=spend_tokens,
+            args=(
+                backend.url,
+                str(backend.data_dir) if backend.data_dir else None,
+                made.api_key,
+                threads,
+                calls,
+                barrier,
+                results,
+            ),
+        )
         for _ in range(processes)
     ]
     for p in procs:

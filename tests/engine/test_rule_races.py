@@ -24,9 +24,7 @@ from .invariants import check_invariant
 
 def live_per_day(cal: Calendar) -> Counter[str]:
     live = check_invariant(cal.coord, cal.user_id)
-    return Counter(
-        cal.coord.engine.get(cal.user_id, bid).start.date().isoformat() for bid in live
-    )
+    return Counter(cal.coord.engine.get(cal.user_id, bid).start.date().isoformat() for bid in live)
 
 
 def test_threads_racing_for_the_last_meeting_of_a_day_leave_exactly_the_cap(
@@ -69,18 +67,27 @@ def test_processes_racing_for_a_days_last_meetings_leave_exactly_the_cap(
     processes, per_process, rounds, cap = 3, 2, 30, 2
     cal: Calendar = make_calendar()
     cal.coord.rules.update(cal.user_id, daily_cap=cap)
-    made = [cal.coord.agents.create(cal.user_id, name=f"a{i}", priority=1 + i % 3)
-            for i in range(processes * per_process)]
+    made = [
+        cal.coord.agents.create(cal.user_id, name=f"a{i}", priority=1 + i % 3)
+        for i in range(processes * per_process)
+    ]
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(processes * per_process)
     queue = ctx.Queue()
     base = BASE + timedelta(days=100)
     procs = [
-        ctx.Process(target=cap_rounds, args=(
-            backend.url, str(backend.data_dir) if backend.data_dir else None,
-            [(i, made[i].api_key) for i in range(p, len(made), processes)],
-            base.isoformat(), rounds, barrier, queue,
-        ))
+        ctx.Process(
+            target=cap_rounds,
+            args=(
+                backend.url,
+                str(backend.data_dir) if backend.data_dir else None,
+                [(i, made[i].api_key) for i in range(p, len(made), processes)],
+                base.isoformat(),
+                rounds,
+                barrier,
+                queue,
+            ),
+        )
         for p in range(processes)
     ]
     for p in procs:

@@ -23,8 +23,15 @@ def test_a_new_owner_has_no_rules_and_any_hour_is_bookable(cal: Calendar) -> Non
     rules = cal.coord.rules.get(cal.user_id)
     assert rules.rules_version == 1
     assert rules.timezone == "UTC"
-    for name in ("working_hours", "buffer_before_min", "buffer_after_min", "focus_blocks",
-                 "min_lead_minutes", "daily_cap", "require_approval"):
+    for name in (
+        "working_hours",
+        "buffer_before_min",
+        "buffer_after_min",
+        "focus_blocks",
+        "min_lead_minutes",
+        "daily_cap",
+        "require_approval",
+    ):
         assert getattr(rules, name) is None
     a = cal.agent(1)
     sunday_3am = datetime(2031, 3, 9, 3, 0, tzinfo=UTC)
@@ -70,16 +77,25 @@ BAD_RULES: list[tuple[str, dict[str, Any], str]] = [
     ("weekday typo", {"working_hours": {"monday": [("09:00", "17:00")]}}, "working_hours"),
     ("end before start", {"working_hours": {"mon": [("17:00", "09:00")]}}, "working_hours"),
     ("not a time", {"working_hours": {"mon": [("9am", "5pm")]}}, "working_hours"),
-    ("overlapping spans", {"working_hours": {"mon": [("09:00", "12:00"), ("11:00", "13:00")]}},
-     "working_hours"),
+    (
+        "overlapping spans",
+        {"working_hours": {"mon": [("09:00", "12:00"), ("11:00", "13:00")]}},
+        "working_hours",
+    ),
     ("empty table", {"working_hours": {}}, "working_hours"),
     ("negative buffer", {"buffer_before_min": -5}, "buffer_before_min"),
     ("fractional buffer", {"buffer_after_min": 2.5}, "buffer_after_min"),
     ("focus without end", {"focus_blocks": [{"start": at(0)}]}, "focus_blocks"),
-    ("naive focus", {"focus_blocks": [{"start": datetime(2031, 3, 3, 12),
-                                       "end": datetime(2031, 3, 3, 13)}]}, "focus_blocks"),
-    ("focus weekday typo", {"focus_blocks": [{"weekday": "funday", "start": "12:00",
-                                              "end": "13:00"}]}, "focus_blocks"),
+    (
+        "naive focus",
+        {"focus_blocks": [{"start": datetime(2031, 3, 3, 12), "end": datetime(2031, 3, 3, 13)}]},
+        "focus_blocks",
+    ),
+    (
+        "focus weekday typo",
+        {"focus_blocks": [{"weekday": "funday", "start": "12:00", "end": "13:00"}]},
+        "focus_blocks",
+    ),
     ("negative lead", {"min_lead_minutes": -1}, "min_lead_minutes"),
     ("zero cap", {"daily_cap": 0}, "daily_cap"),
     ("cap as text", {"daily_cap": "3"}, "daily_cap"),
@@ -109,8 +125,11 @@ def test_a_write_outside_working_hours_is_refused_and_writes_nothing(cal: Calend
     cal.coord.rules.update(cal.user_id, working_hours=WEEKDAYS_9_TO_5)
     a = cal.agent(1)
     before = snapshot(cal)
-    for start, minutes in [(BASE.replace(hour=8), 30), (BASE.replace(hour=16, minute=45), 30),
-                           (BASE + timedelta(days=5), 30)]:  # 08:00, across 17:00, a Saturday
+    for start, minutes in [
+        (BASE.replace(hour=8), 30),
+        (BASE.replace(hour=16, minute=45), 30),
+        (BASE + timedelta(days=5), 30),
+    ]:  # 08:00, across 17:00, a Saturday
         for write in (a.bookings.commit, a.bookings.hold):
             with pytest.raises(RuleViolation) as err:
                 write(start=start, end=start + timedelta(minutes=minutes))
@@ -132,15 +151,19 @@ def test_working_hours_may_have_several_spans_a_day(cal: Calendar) -> None:
 def test_buffers_may_reach_outside_working_hours_but_the_meeting_may_not(cal: Calendar) -> None:
     cal.coord.rules.update(cal.user_id, working_hours=WEEKDAYS_9_TO_5)
     a = cal.agent(1)
-    b = a.bookings.commit(start=BASE.replace(hour=9), end=BASE.replace(hour=9, minute=30),
-                          buffer_before_min=15)
+    b = a.bookings.commit(
+        start=BASE.replace(hour=9), end=BASE.replace(hour=9, minute=30), buffer_before_min=15
+    )
     assert b.buffer_before_min == 15
 
 
 def test_a_one_off_focus_block_refuses_overlapping_writes(cal: Calendar) -> None:
-    cal.coord.rules.update(cal.user_id, focus_blocks=[
-        {"start": at(60), "end": at(120), "title": "Board prep"},
-    ])
+    cal.coord.rules.update(
+        cal.user_id,
+        focus_blocks=[
+            {"start": at(60), "end": at(120), "title": "Board prep"},
+        ],
+    )
     a = cal.agent(1)
     with pytest.raises(RuleViolation) as err:
         a.bookings.commit(start=at(90), end=at(150))
@@ -150,9 +173,12 @@ def test_a_one_off_focus_block_refuses_overlapping_writes(cal: Calendar) -> None
 
 
 def test_a_weekly_focus_block_recurs_every_week(cal: Calendar) -> None:
-    cal.coord.rules.update(cal.user_id, focus_blocks=[
-        {"weekday": "wed", "start": "12:00", "end": "13:00"},
-    ])
+    cal.coord.rules.update(
+        cal.user_id,
+        focus_blocks=[
+            {"weekday": "wed", "start": "12:00", "end": "13:00"},
+        ],
+    )
     a = cal.agent(1)
     for week in range(3):
         wednesday_noon = BASE.replace(hour=12) + timedelta(days=2 + 7 * week)

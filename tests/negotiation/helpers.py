@@ -27,10 +27,17 @@ def thread(name: str = "t1") -> dict[str, Any]:
 def ours(cal: Calendar, client: Any) -> list[Any]:
     """Every live booking (held or committed) of one agent, by start, as the owner sees it."""
     k = cal.coord.engine.keys
-    bookings = [cal.coord.engine.get(cal.user_id, b)
-                for b in cal.coord.redis.hkeys(k.bookings(cal.user_id))]
-    return sorted((b for b in bookings if b.agent_id == client.agent_id
-                   and b.status in ("COMMITTED", "HOLD")), key=lambda b: b.start)
+    bookings = [
+        cal.coord.engine.get(cal.user_id, b) for b in cal.coord.redis.hkeys(k.bookings(cal.user_id))
+    ]
+    return sorted(
+        (
+            b
+            for b in bookings
+            if b.agent_id == client.agent_id and b.status in ("COMMITTED", "HOLD")
+        ),
+        key=lambda b: b.start,
+    )
 
 
 @dataclass

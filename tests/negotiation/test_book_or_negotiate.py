@@ -33,8 +33,7 @@ def slot(start_min: float, minutes: float = 30) -> dict[str, str]:
 def negotiate(client: object, *, policy: object = None, **state: object) -> dict:
     ctx = context(client) if policy is None else context(client, policy=policy)
     start, end = state.pop("start", iso(0)), state.pop("end", iso(30))
-    return compile_book_or_negotiate().invoke(
-        negotiation_input(start, end, **state), context=ctx)  # type: ignore[arg-type]
+    return compile_book_or_negotiate().invoke(negotiation_input(start, end, **state), context=ctx)  # type: ignore[arg-type]
 
 
 def test_a_free_slot_is_committed_in_the_first_round(local_cal: Calendar) -> None:
@@ -44,8 +43,12 @@ def test_a_free_slot_is_committed_in_the_first_round(local_cal: Calendar) -> Non
     assert [a["result"] for a in out["attempts"]] == ["booked"]
     assert out["booked"] == slot(0)
     b = local_cal.coord.engine.get(local_cal.user_id, out["booking_id"])
-    assert (b.status, b.start, b.agent_id, b.title) == ("COMMITTED", at(0), me.agent_id,
-                                                        "Intro call")
+    assert (b.status, b.start, b.agent_id, b.title) == (
+        "COMMITTED",
+        at(0),
+        me.agent_id,
+        "Intro call",
+    )
 
 
 def test_after_losing_to_a_better_sibling_it_books_the_nearest_slot_and_names_the_winner(
@@ -57,8 +60,11 @@ def test_after_losing_to_a_better_sibling_it_books_the_nearest_slot_and_names_th
     assert out["outcome"] == "booked"
     lost, booked = out["attempts"]
     assert (lost["round"], lost["result"], lost["reason"]) == (1, "lost", "outranked")
-    assert (lost["winning_agent_id"], lost["winning_agent_priority"],
-            lost["winning_booking_id"]) == (sibling.agent_id, 1, won.booking_id)
+    assert (
+        lost["winning_agent_id"],
+        lost["winning_agent_priority"],
+        lost["winning_booking_id"],
+    ) == (sibling.agent_id, 1, won.booking_id)
     # 09:30 and 10:30 are equally near; the earlier wins the tie.
     assert (booked["round"], booked["chosen_by"], booked["slot"]) == (2, "nearest", slot(-30))
     assert out["offers"][0] == slot(-30) and slot(0) not in out["offers"]
@@ -94,8 +100,9 @@ def test_wall_clock_limits_are_read_in_the_requesters_timezone(local_cal: Calend
     sibling, me = local_cal.agent(1), local_cal.agent(2)
     sibling.bookings.commit(start=at(0), end=at(30))
     # 10:00 UTC is 05:00 in New York; the requester only takes 06:00-07:00 there, on Tuesdays.
-    limits = Constraints(timezone="America/New_York", not_before="06:00", not_after="07:00",
-                         weekdays=("tue",))
+    limits = Constraints(
+        timezone="America/New_York", not_before="06:00", not_after="07:00", weekdays=("tue",)
+    )
     out = negotiate(me, constraints=limits)
     tuesday_11_utc = 24 * 60 + 60
     assert out["outcome"] == "booked" and out["booked"] == slot(tuesday_11_utc)
@@ -142,13 +149,18 @@ def test_an_idempotency_key_makes_a_rerun_return_the_same_booking(local_cal: Cal
     assert len(ours(local_cal, me)) == 1
 
 
-@pytest.mark.parametrize(("state", "error"), [
-    ({"start": "2031-03-03T10:00:00", "end": "2031-03-03T10:30:00"}, "offset"),
-    ({"max_rounds": 0}, "max_rounds"),
-    ({"constraints": {"earliest_start": "2031-03-03T10:00:00"}}, "timezone"),
-])
+@pytest.mark.parametrize(
+    ("state", "error"),
+    [
+        ({"start": "2031-03-03T10:00:00", "end": "2031-03-03T10:30:00"}, "offset"),
+        ({"max_rounds": 0}, "max_rounds"),
+        ({"constraints": {"earliest_start": "2031-03-03T10:00:00"}}, "timezone"),
+    ],
+)
 def test_bad_input_is_refused_before_anything_is_booked(
-    local_cal: Calendar, state: dict, error: str,
+    local_cal: Calendar,
+    state: dict,
+    error: str,
 ) -> None:
     me = local_cal.agent(2)
     state = dict(state)  # the parameter is shared by both client kinds
@@ -166,16 +178,17 @@ def test_the_search_stays_inside_the_horizon(local_cal: Calendar) -> None:
     sibling.bookings.commit(start=at(0), end=at(30))
     # The next Monday is a week away: outside a one-day horizon, so nothing is offered.
     out = compile_book_or_negotiate().invoke(
-        negotiation_input(iso(0), iso(30)),
-        context=context(me, horizon=timedelta(days=1)))
+        negotiation_input(iso(0), iso(30)), context=context(me, horizon=timedelta(days=1))
+    )
     assert out["outcome"] == "no_alternatives" and out["offers"] == []
 
 
 def test_the_async_api_negotiates_the_same_way(local_cal: Calendar) -> None:
     sibling, me = local_cal.agent(1), local_cal.agent(2)
     sibling.bookings.commit(start=at(0), end=at(30))
-    out = asyncio.run(compile_book_or_negotiate().ainvoke(
-        negotiation_input(iso(0), iso(30)), context=context(me)))
+    out = asyncio.run(
+        compile_book_or_negotiate().ainvoke(negotiation_input(iso(0), iso(30)), context=context(me))
+    )
     assert out["outcome"] == "booked" and out["booked"] == slot(-30)
     assert local_cal.live() == [(me.agent_id, 2), (sibling.agent_id, 1)]
 
@@ -183,13 +196,23 @@ def test_the_async_api_negotiates_the_same_way(local_cal: Calendar) -> None:
 def test_the_graph_shape_users_compose_against() -> None:
     graph = build_book_or_negotiate_graph().compile().get_graph()
     edges = {(e.source, e.target) for e in graph.edges}
-    assert set(graph.nodes) == {"__start__", "prepare", "try_commit", "await_consent",
-                                "counter_propose", "__end__"}
+    assert set(graph.nodes) == {
+        "__start__",
+        "prepare",
+        "try_commit",
+        "await_consent",
+        "counter_propose",
+        "__end__",
+    }
     assert edges == {
-        ("__start__", "prepare"), ("prepare", "try_commit"),
-        ("try_commit", "await_consent"), ("try_commit", "counter_propose"),
+        ("__start__", "prepare"),
+        ("prepare", "try_commit"),
+        ("try_commit", "await_consent"),
+        ("try_commit", "counter_propose"),
         ("try_commit", "__end__"),
-        ("await_consent", "await_consent"), ("await_consent", "counter_propose"),
+        ("await_consent", "await_consent"),
+        ("await_consent", "counter_propose"),
         ("await_consent", "__end__"),
-        ("counter_propose", "try_commit"), ("counter_propose", "__end__"),
+        ("counter_propose", "try_commit"),
+        ("counter_propose", "__end__"),
     }

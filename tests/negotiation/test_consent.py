@@ -40,15 +40,18 @@ def gate(cal: Calendar, agent: Any, **rule: Any) -> None:
 def pause(cal: Calendar, client: Any, saver: InMemorySaver) -> dict[str, Any]:
     """Start the consent graph on 10:00-10:30; it must stop at the interrupt."""
     out = compile_consent_graph(checkpointer=saver).invoke(
-        {"slot": {"start": iso(0), "end": iso(30)}, "title": "Intro"}, thread(),
-        context=context(client))
+        {"slot": {"start": iso(0), "end": iso(30)}, "title": "Intro"},
+        thread(),
+        context=context(client),
+    )
     (interrupt,) = out["__interrupt__"]
     return interrupt.value
 
 
 def resume(client: Any, saver: InMemorySaver, value: Any = "decided") -> dict[str, Any]:
     return compile_consent_graph(checkpointer=saver).invoke(
-        Command(resume=value), thread(), context=context(client))
+        Command(resume=value), thread(), context=context(client)
+    )
 
 
 def test_approval_resumes_the_paused_graph_into_a_committed_booking(local_cal: Calendar) -> None:
@@ -186,8 +189,9 @@ def test_inside_a_parent_graph_the_interrupt_surfaces_at_the_parent(
     app = parent.compile(checkpointer=InMemorySaver())
     cfg = thread("trip")
 
-    paused = app.invoke({"wanted": {"start": iso(0), "end": iso(30)}, "title": "Intro"}, cfg,
-                        context=context(me))
+    paused = app.invoke(
+        {"wanted": {"start": iso(0), "end": iso(30)}, "title": "Intro"}, cfg, context=context(me)
+    )
     asked = paused["__interrupt__"][0].value
     assert asked["kind"] == "consent_required" and "note" not in paused
     assert app.get_state(cfg).next == ("book",)

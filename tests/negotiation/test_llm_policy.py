@@ -45,12 +45,14 @@ class Recorder:
             prompt = next(m for m in messages if isinstance(m, HumanMessage))
             start, end = offered_slots(str(prompt.content))[index]
             return tool_call("choose_slot", start=start, end=end, reason=reason)
+
         return step
 
     def say(self, message: AIMessage) -> Callable[[list[BaseMessage]], AIMessage]:
         def step(messages: list[BaseMessage]) -> AIMessage:
             self.seen.append(list(messages))
             return message
+
         return step
 
 
@@ -105,8 +107,9 @@ def test_a_model_that_keeps_missing_the_offers_raises_and_books_nothing(
 def test_with_a_fallback_the_deterministic_policy_decides_instead(local_cal: Calendar) -> None:
     sibling, me = local_cal.agent(1), local_cal.agent(2)
     sibling.bookings.commit(start=at(0), end=at(30))
-    out = run(me, reply("Let's do 13:07."), tool_call("choose_slot", **INVENTED),
-              fallback=NearestPolicy())
+    out = run(
+        me, reply("Let's do 13:07."), tool_call("choose_slot", **INVENTED), fallback=NearestPolicy()
+    )
     assert out["outcome"] == "booked" and out["booked"]["start"] == spell(at(-30))
     assert "fallback" in out["attempts"][-1]["choice_reason"]
 

@@ -40,14 +40,21 @@ def setup(cal: Calendar, n: int = 3) -> tuple[Any, Any, list[Any]]:
     return top, organizer, people
 
 
-def run(cal: Calendar, organizer: Any, people: list[Any], policies: dict[str, Any],
-        **kw: Any) -> dict[str, Any]:
+def run(
+    cal: Calendar, organizer: Any, people: list[Any], policies: dict[str, Any], **kw: Any
+) -> dict[str, Any]:
     graph = compile_multi_slot_graph()
-    ctx = MultiSlotContext(organizer=organizer, participants={p.agent_id: p for p in people},
-                           policies=policies)
-    state = multi_slot_input(title="design review", duration_minutes=60, earliest=at(0),
-                             latest=at(8 * 60), participant_agent_ids=[p.agent_id for p in people],
-                             **kw)
+    ctx = MultiSlotContext(
+        organizer=organizer, participants={p.agent_id: p for p in people}, policies=policies
+    )
+    state = multi_slot_input(
+        title="design review",
+        duration_minutes=60,
+        earliest=at(0),
+        latest=at(8 * 60),
+        participant_agent_ids=[p.agent_id for p in people],
+        **kw,
+    )
     return graph.invoke(state, context=ctx)
 
 
@@ -67,18 +74,27 @@ def test_everyone_accepts_in_round_one(cal: Calendar) -> None:
     assert p.status == "confirmed" and len(p.responses) == 3
     kinds = [e.type for e in cal.coord.audit.range(cal.user_id) if e.type.startswith("proposal")]
     assert kinds == ["proposal.created"] + ["proposal.responded"] * 3 + [
-        "proposal.resolving", "proposal.confirmed"]
+        "proposal.resolving",
+        "proposal.confirmed",
+    ]
 
 
 def test_answers_fan_out_in_one_step(cal: Calendar) -> None:
     _, organizer, people = setup(cal, n=4)
     graph = compile_multi_slot_graph()
     ctx = MultiSlotContext(organizer=organizer, participants={p.agent_id: p for p in people})
-    state = multi_slot_input(title="x", duration_minutes=30, earliest=at(0), latest=at(120),
-                             participant_agent_ids=[p.agent_id for p in people])
-    tasks = [(e["step"], e["payload"]["name"])
-             for e in graph.stream(state, context=ctx, stream_mode="debug")
-             if e["type"] == "task"]
+    state = multi_slot_input(
+        title="x",
+        duration_minutes=30,
+        earliest=at(0),
+        latest=at(120),
+        participant_agent_ids=[p.agent_id for p in people],
+    )
+    tasks = [
+        (e["step"], e["payload"]["name"])
+        for e in graph.stream(state, context=ctx, stream_mode="debug")
+        if e["type"] == "task"
+    ]
     # One superstep holds all four answers: they ran as parallel branches.
     answer_steps = {step for step, name in tasks if name == "answer"}
     assert len(answer_steps) == 1 and [n for _, n in tasks].count("answer") == 4
@@ -92,9 +108,11 @@ def test_all_decline_then_the_countered_slot_wins_round_two(cal: Calendar) -> No
     # scorer confirms round one on the organizer's weights (a counter keeps the proposal
     # alive), but nobody accepted that slot: the graph undoes it and re-proposes.
     only_pm = (Window(*afternoon),)
-    policies = {people[0].agent_id: WindowPolicy(only_pm, suggest=(afternoon,)),
-                people[1].agent_id: WindowPolicy(only_pm),
-                people[2].agent_id: WindowPolicy(only_pm)}
+    policies = {
+        people[0].agent_id: WindowPolicy(only_pm, suggest=(afternoon,)),
+        people[1].agent_id: WindowPolicy(only_pm),
+        people[2].agent_id: WindowPolicy(only_pm),
+    }
     out = run(cal, organizer, people, policies)
     assert out["outcome"] == "confirmed" and out["round"] == 2
     assert out["resolved_slot"]["start_time"] == afternoon[0].isoformat()
@@ -111,8 +129,9 @@ def test_all_decline_then_the_countered_slot_wins_round_two(cal: Calendar) -> No
 def test_bounded_rounds_end_with_no_agreement(cal: Calendar) -> None:
     _, organizer, people = setup(cal, n=2)
     never = (Window(BASE - timedelta(days=30), BASE - timedelta(days=29)),)
-    out = run(cal, organizer, people, {p.agent_id: WindowPolicy(never) for p in people},
-              max_rounds=2)
+    out = run(
+        cal, organizer, people, {p.agent_id: WindowPolicy(never) for p in people}, max_rounds=2
+    )
     assert out["outcome"] == "no_agreement" and out["round"] == 2
     assert "no agreement after 2 round(s)" in out["detail"]
     assert [p.reason for p in proposals(cal)] == ["all_declined", "all_declined"]
@@ -156,18 +175,24 @@ def test_a_lost_winning_slot_goes_to_the_next_best(cal: Calendar) -> None:
 
 def _accept_second(messages: list[BaseMessage]) -> Any:
     text = next(m.content for m in messages if isinstance(m, HumanMessage))
-    ids = [line.split(":")[0].strip("- ") for line in str(text).splitlines()
-           if line.startswith("- slt_")]
+    ids = [
+        line.split(":")[0].strip("- ")
+        for line in str(text).splitlines()
+        if line.startswith("- slt_")
+    ]
     return tool_call("accept_slot", slot_id=ids[1], reason="the later one suits my user")
 
 
 def test_a_chat_model_decides_the_answers(cal: Calendar) -> None:
     _, organizer, people = setup(cal, n=2)
     careful = ScriptedChatModel(steps=[_accept_second])
-    sloppy = ScriptedChatModel(steps=[tool_call("accept_slot", slot_id="slt_madeup"),
-                                      _accept_second])
-    policies = {people[0].agent_id: ChatModelAnswerPolicy(careful),
-                people[1].agent_id: ChatModelAnswerPolicy(sloppy)}
+    sloppy = ScriptedChatModel(
+        steps=[tool_call("accept_slot", slot_id="slt_madeup"), _accept_second]
+    )
+    policies = {
+        people[0].agent_id: ChatModelAnswerPolicy(careful),
+        people[1].agent_id: ChatModelAnswerPolicy(sloppy),
+    }
     out = run(cal, organizer, people, policies)
     assert out["outcome"] == "confirmed"
     [p] = proposals(cal)
@@ -175,15 +200,18 @@ def test_a_chat_model_decides_the_answers(cal: Calendar) -> None:
     assert {a["decided_by"] for a in out["answers"]} == {"chat-model"}
     # The made-up slot was sent back once and corrected; nothing unoffered was sent.
     assert [c["args"]["slot_id"] for c in policies[people[1].agent_id].transcript] == [
-        "slt_madeup", p.slots[1].id]
+        "slt_madeup",
+        p.slots[1].id,
+    ]
     assert len(careful.bound_tools) == 3  # accept_slot, decline, counter
 
 
 def test_a_model_that_never_answers_properly_declines_not_crashes(cal: Calendar) -> None:
     _, organizer, people = setup(cal, n=1)
     stubborn = ScriptedChatModel(steps=[tool_call("accept_slot", slot_id="slt_nope")] * 2)
-    out = run(cal, organizer, people, {people[0].agent_id: ChatModelAnswerPolicy(stubborn)},
-              max_rounds=1)
+    out = run(
+        cal, organizer, people, {people[0].agent_id: ChatModelAnswerPolicy(stubborn)}, max_rounds=1
+    )
     assert out["outcome"] == "no_agreement"
     assert "slt_nope" in out["answers"][0]["error"]
 
@@ -205,8 +233,13 @@ def test_used_as_a_subgraph_with_a_checkpointer(cal: Calendar) -> None:
     parent.add_edge("announce", END)
     app = parent.compile(checkpointer=InMemorySaver())
     ctx = MultiSlotContext(organizer=organizer, participants={p.agent_id: p for p in people})
-    state = multi_slot_input(title="sub", duration_minutes=60, earliest=at(0), latest=at(240),
-                             participant_agent_ids=[p.agent_id for p in people])
+    state = multi_slot_input(
+        title="sub",
+        duration_minutes=60,
+        earliest=at(0),
+        latest=at(240),
+        participant_agent_ids=[p.agent_id for p in people],
+    )
     config = {"configurable": {"thread_id": "multi-slot-1"}}
     out = app.invoke(state, config=config, context=ctx)
     assert out["announced"] == f"confirmed at {at(0).isoformat()}"
@@ -216,14 +249,30 @@ def test_used_as_a_subgraph_with_a_checkpointer(cal: Calendar) -> None:
 
 def test_bad_input_is_refused_before_anything_runs() -> None:
     with pytest.raises(ValueError, match="hold at least one meeting"):
-        multi_slot_input(title="t", duration_minutes=60, earliest=at(0), latest=at(30),
-                         participant_agent_ids=["agt_x"])
+        multi_slot_input(
+            title="t",
+            duration_minutes=60,
+            earliest=at(0),
+            latest=at(30),
+            participant_agent_ids=["agt_x"],
+        )
     with pytest.raises(ValueError):
-        multi_slot_input(title="t", duration_minutes=60, earliest="2031-03-03T10:00:00",
-                         latest=at(300), participant_agent_ids=["agt_x"])
+        multi_slot_input(
+            title="t",
+            duration_minutes=60,
+            earliest="2031-03-03T10:00:00",
+            latest=at(300),
+            participant_agent_ids=["agt_x"],
+        )
     with pytest.raises(ValueError):
-        multi_slot_input(title="t", duration_minutes=60, earliest=at(0), latest=at(300),
-                         participant_agent_ids=["agt_x"], max_rounds=0)
+        multi_slot_input(
+            title="t",
+            duration_minutes=60,
+            earliest=at(0),
+            latest=at(300),
+            participant_agent_ids=["agt_x"],
+            max_rounds=0,
+        )
     assert isinstance(at(0), datetime)
 
 
@@ -238,5 +287,11 @@ def test_the_graph_draws_offline() -> None:
     assert rows["__start__"] == 0 and rows["propose"] == 1 and rows["answer"] == 2
     assert rows["__end__"] == max(rows.values())
     fig = draw_graph(graph, title="multi-slot")
-    assert {t.get_text() for t in fig.axes[0].texts} >= {"propose", "answer", "review",
-                                                          "resolve", "start", "end"}
+    assert {t.get_text() for t in fig.axes[0].texts} >= {
+        "propose",
+        "answer",
+        "review",
+        "resolve",
+        "start",
+        "end",
+    }

@@ -30,18 +30,30 @@ class HttpServer:
             self.proc.wait()
 
 
-def start_server(redis_url: str, *, dev: bool = True, window_ms: int | None = None,
-                 workers: int = 1) -> HttpServer:
-    return start_server_on(["--redis-url", redis_url], dev=dev, window_ms=window_ms,
-                           workers=workers)
+def start_server(
+    redis_url: str, *, dev: bool = True, window_ms: int | None = None, workers: int = 1
+) -> HttpServer:
+    return start_server_on(
+        ["--redis-url", redis_url], dev=dev, window_ms=window_ms, workers=workers
+    )
 
 
-def start_server_on(store_args: list[str], *, dev: bool = True, window_ms: int | None = None,
-                    workers: int = 1) -> HttpServer:
+def start_server_on(
+    store_args: list[str], *, dev: bool = True, window_ms: int | None = None, workers: int = 1
+) -> HttpServer:
     """Start ``coordinator serve`` with the given store arguments; wait until it answers."""
     port = free_port()
-    cmd = [sys.executable, "-m", "coordinator", "serve", "--port", str(port),
-           *store_args, "--workers", str(workers)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "coordinator",
+        "serve",
+        "--port",
+        str(port),
+        *store_args,
+        "--workers",
+        str(workers),
+    ]
     if dev:
         cmd.append("--dev")
     if window_ms is not None:
@@ -91,8 +103,7 @@ def sdk(http_server: HttpServer, http_coord: Coordinator) -> Callable[..., objec
     clients: list[agentdraft.Client] = []
 
     def make(priority: int, name: str | None = None) -> agentdraft.Client:
-        a = http_coord.agents.create(owner.user_id, name=name or f"p{priority}",
-                                     priority=priority)
+        a = http_coord.agents.create(owner.user_id, name=name or f"p{priority}", priority=priority)
         c = agentdraft.Client(api_key=a.api_key, base_url=http_server.url)
         c.agent_id = a.agent_id  # type: ignore[attr-defined]
         clients.append(c)

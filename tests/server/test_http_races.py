@@ -20,8 +20,7 @@ def test_agents_racing_through_two_server_processes_get_one_winner_per_slot(http
     coord = Coordinator.from_url(http_redis.url)
     try:
         owner = coord.owners.create()
-        agents = [coord.agents.create(owner.user_id, name=f"p{p}", priority=p)
-                  for p in range(1, 7)]
+        agents = [coord.agents.create(owner.user_id, name=f"p{p}", priority=p) for p in range(1, 7)]
         rounds = 40
         barrier = threading.Barrier(len(agents))
         wins: dict[int, list[int]] = defaultdict(list)

@@ -29,8 +29,12 @@ def new_agent(web: httpx.Client, server_url: str, name: str, priority: int):
 def test_rules_set_by_the_owner_are_enforced_and_filter_availability(http_server) -> None:
     web = signed_in(http_server.url, "rules@example.com")
     assert web.put("/v1/me/profile", json={"timezone": "Europe/Berlin"}).status_code == 200
-    r = web.patch("/v1/dashboard/rules", json={"working_hours": {
-        d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}})
+    r = web.patch(
+        "/v1/dashboard/rules",
+        json={
+            "working_hours": {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+        },
+    )
     assert r.status_code == 200, r.text
     bot = new_agent(web, http_server.url, "bot", 1)
     assert bot.agents.me().timezone == "Europe/Berlin"
@@ -39,8 +43,9 @@ def test_rules_set_by_the_owner_are_enforced_and_filter_availability(http_server
         bot.bookings.commit(start=MONDAY.replace(hour=5), end=MONDAY.replace(hour=5, minute=30))
     assert err.value.body["error"] == "outside_working_hours"
 
-    slots = bot.availability.list(start=MONDAY, end=MONDAY + timedelta(days=1),
-                                  duration_minutes=60, granularity_minutes=60)
+    slots = bot.availability.list(
+        start=MONDAY, end=MONDAY + timedelta(days=1), duration_minutes=60, granularity_minutes=60
+    )
     # 09:00-17:00 Berlin (UTC+2 in June) is 07:00-15:00 UTC: eight one-hour slots.
     assert [s.start.hour for s in slots] == list(range(7, 15))
 
@@ -50,14 +55,25 @@ def test_a_write_with_a_stale_availability_etag_is_410(http_server) -> None:
     bot = new_agent(web, http_server.url, "bot", 1)
     me = bot.agents.me()
     headers = {"Authorization": f"Bearer {bot._api_key}"}
-    avail = httpx.get(f"{http_server.url}/v1/availability", headers=headers, params={
-        "user_id": me.user_id, "range_start": MONDAY.isoformat(),
-        "range_end": (MONDAY + timedelta(days=1)).isoformat()}).json()
+    avail = httpx.get(
+        f"{http_server.url}/v1/availability",
+        headers=headers,
+        params={
+            "user_id": me.user_id,
+            "range_start": MONDAY.isoformat(),
+            "range_end": (MONDAY + timedelta(days=1)).isoformat(),
+        },
+    ).json()
     web.patch("/v1/dashboard/rules", json={"daily_cap": 5})
-    r = httpx.post(f"{http_server.url}/v1/bookings", headers=headers, json={
-        "start": MONDAY.replace(hour=10).isoformat(),
-        "end": MONDAY.replace(hour=10, minute=30).isoformat(),
-        "availability_etag": avail["etag"]})
+    r = httpx.post(
+        f"{http_server.url}/v1/bookings",
+        headers=headers,
+        json={
+            "start": MONDAY.replace(hour=10).isoformat(),
+            "end": MONDAY.replace(hour=10, minute=30).isoformat(),
+            "availability_etag": avail["etag"],
+        },
+    )
     assert r.status_code == 410
     assert r.json()["error"] == "stale_availability"
 
@@ -96,8 +112,7 @@ def test_a_gated_commit_is_parked_then_approved_by_the_owner(http_server) -> Non
     assert parked.value.hold_id and parked.value.consent_request_id
     pending = web.get("/v1/dashboard/approvals", params={"status": "pending"}).json()
     assert [a["approval_id"] for a in pending] == [parked.value.consent_request_id]
-    done = web.post(f"/v1/dashboard/approvals/{parked.value.consent_request_id}/approve",
-                    json={})
+    done = web.post(f"/v1/dashboard/approvals/{parked.value.consent_request_id}/approve", json={})
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "approved"
 
@@ -108,5 +123,6 @@ def test_generic_approvals_round_trip_through_the_sdk(http_server) -> None:
     req = bot.approvals.request("deploy.production", "Ship v2.3.0", evidence={"commit": "a1"})
     assert req["status"] == "pending"
     web.post(f"/v1/dashboard/approvals/{req['approval_id']}/deny", json={"note": "not today"})
-    assert bot.approvals.wait(req["approval_id"], timeout=5, poll_interval=0.1)[
-        "status"] == "denied"
+    assert (
+        bot.approvals.wait(req["approval_id"], timeout=5, poll_interval=0.1)["status"] == "denied"
+    )

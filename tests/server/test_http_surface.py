@@ -21,9 +21,14 @@ def test_dev_mode_sign_in_then_dashboard_issues_a_working_agent_key(http_server)
         session = web.post("/v1/auth/verify", json={"token": token})
         assert session.status_code == 200
         user_id = session.json()["user_id"]
-        made = web.post("/v1/dashboard/agents",
-                        json={"name": "sales-bot", "priority": 1,
-                              "scopes": ["bookings:write", "bookings:read"]})
+        made = web.post(
+            "/v1/dashboard/agents",
+            json={
+                "name": "sales-bot",
+                "priority": 1,
+                "scopes": ["bookings:write", "bookings:read"],
+            },
+        )
         assert made.status_code == 201
         key = made.json()["plaintext_key"]
         listed = web.get("/v1/dashboard/agents").json()
@@ -48,9 +53,21 @@ def test_outside_dev_mode_magic_links_are_refused_and_a_cli_token_signs_in(http_
         assert r.status_code == 403
         assert r.json()["error"] == "dev_mode_only"
         token = subprocess.run(
-            [sys.executable, "-m", "coordinator", "owners", "token", "--email",
-             "o@example.com", "--redis-url", http_redis.url],
-            capture_output=True, text=True, check=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "coordinator",
+                "owners",
+                "token",
+                "--email",
+                "o@example.com",
+                "--redis-url",
+                http_redis.url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
         ).stdout.strip()
         with httpx.Client(base_url=server.url) as web:
             assert web.post("/v1/auth/verify", json={"token": token}).status_code == 200
@@ -64,16 +81,26 @@ def test_outside_dev_mode_magic_links_are_refused_and_a_cli_token_signs_in(http_
     [
         ("GET", "/v1/nope", {}, 404, "not_found"),
         ("PUT", "/v1/bookings", {}, 405, "method_not_allowed"),
-        ("POST", "/v1/bookings", {"content": b"{not json", "headers": {
-            "Authorization": "Bearer avs_live_x", "Content-Type": "application/json"}},
-         422, "invalid_request"),
+        (
+            "POST",
+            "/v1/bookings",
+            {
+                "content": b"{not json",
+                "headers": {
+                    "Authorization": "Bearer avs_live_x",
+                    "Content-Type": "application/json",
+                },
+            },
+            422,
+            "invalid_request",
+        ),
         ("POST", "/v1/bookings", {"json": {"start": "x"}}, 401, "unauthorized"),
-        ("GET", "/v1/agents/me", {"headers": {"Authorization": "Basic abc"}}, 401,
-         "unauthorized"),
+        ("GET", "/v1/agents/me", {"headers": {"Authorization": "Basic abc"}}, 401, "unauthorized"),
     ],
 )
-def test_every_error_has_a_json_code_and_detail(http_server, method, path, kwargs, status,
-                                                error) -> None:
+def test_every_error_has_a_json_code_and_detail(
+    http_server, method, path, kwargs, status, error
+) -> None:
     r = httpx.request(method, f"{http_server.url}{path}", **kwargs)
     assert r.status_code == status
     body = r.json()
@@ -83,17 +110,27 @@ def test_every_error_has_a_json_code_and_detail(http_server, method, path, kwarg
 
 def test_the_openapi_document_lists_the_protocol_endpoints(http_server) -> None:
     doc = httpx.get(f"{http_server.url}/openapi.json").json()
-    for path in ("/v1/bookings", "/v1/holds/{hold_id}/release", "/v1/bookings/{booking_id}",
-                 "/v1/agents/me", "/v1/audit", "/v1/auth/magic-link", "/v1/auth/verify",
-                 "/v1/dashboard/agents"):
+    for path in (
+        "/v1/bookings",
+        "/v1/holds/{hold_id}/release",
+        "/v1/bookings/{booking_id}",
+        "/v1/agents/me",
+        "/v1/audit",
+        "/v1/auth/magic-link",
+        "/v1/auth/verify",
+        "/v1/dashboard/agents",
+    ):
         assert path in doc["paths"], path
     assert "409" in doc["paths"]["/v1/bookings"]["post"]["responses"]
 
 
 def test_a_missing_field_from_an_authenticated_agent_is_a_422_naming_it(sdk, http_server):
     client = sdk(1)
-    r = httpx.post(f"{http_server.url}/v1/bookings", json={"start": "2031-06-02T09:00:00Z"},
-                   headers={"Authorization": f"Bearer {client._api_key}"})
+    r = httpx.post(
+        f"{http_server.url}/v1/bookings",
+        json={"start": "2031-06-02T09:00:00Z"},
+        headers={"Authorization": f"Bearer {client._api_key}"},
+    )
     assert r.status_code == 422
     assert r.json()["error"] == "invalid_request"
     assert r.json()["field"] == "end"
@@ -103,13 +140,16 @@ def test_an_owner_registers_lists_and_removes_a_webhook_endpoint(http_server) ->
     with httpx.Client(base_url=http_server.url) as web:
         token = web.post("/v1/auth/magic-link", json={"email": "hooks@example.com"}).json()
         web.post("/v1/auth/verify", json={"token": token["dev_token"]})
-        made = web.post("/v1/dashboard/webhooks", json={"url": "https://example.com/hook",
-                                                        "events": ["booking.evicted"]})
+        made = web.post(
+            "/v1/dashboard/webhooks",
+            json={"url": "https://example.com/hook", "events": ["booking.evicted"]},
+        )
         assert made.status_code == 201
         assert made.json()["secret"].startswith("whsec_")
         listed = web.get("/v1/dashboard/webhooks").json()
         assert [(w["url"], w["events"], w["secret"]) for w in listed] == [
-            ("https://example.com/hook", ["booking.evicted"], None)]
+            ("https://example.com/hook", ["booking.evicted"], None)
+        ]
         bad = web.post("/v1/dashboard/webhooks", json={"url": "ftp://nope.example"})
         assert bad.status_code == 422 and bad.json()["field"] == "url"
         gone = web.delete(f"/v1/dashboard/webhooks/{made.json()['endpoint_id']}")

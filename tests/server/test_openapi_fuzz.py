@@ -33,8 +33,12 @@ def test_no_operation_answers_5xx_or_an_untyped_error(http_server, http_coord) -
     for op in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
-            @settings(max_examples=15, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=15,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=op.as_strategy(generation_mode=mode))
             def check(case) -> None:
                 headers = dict(case.headers or {})

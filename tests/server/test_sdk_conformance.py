@@ -18,8 +18,12 @@ def at(minutes: int) -> datetime:
 
 def test_a_commit_through_the_sdk_returns_a_committed_booking(sdk) -> None:
     client = sdk(1)
-    b = client.bookings.commit(start=at(0), end=at(30), title="Discovery call",
-                               invitee={"name": "Ada", "email": "ada@example.com"})
+    b = client.bookings.commit(
+        start=at(0),
+        end=at(30),
+        title="Discovery call",
+        invitee={"name": "Ada", "email": "ada@example.com"},
+    )
     assert b.status == "COMMITTED"
     assert b.booking_id.startswith("bkg_")
     assert b.audit_event_id
@@ -108,12 +112,17 @@ def test_the_audit_endpoint_returns_a_bookings_history(sdk, http_server) -> None
     low, high = sdk(3), sdk(1)
     victim = low.bookings.commit(start=at(0), end=at(30), bump_window_seconds=3600)
     high.bookings.commit(start=at(0), end=at(30))
-    r = httpx.get(f"{http_server.url}/v1/audit", params={"resource": victim.booking_id},
-                  headers={"Authorization": f"Bearer {low._api_key}"})
+    r = httpx.get(
+        f"{http_server.url}/v1/audit",
+        params={"resource": victim.booking_id},
+        headers={"Authorization": f"Bearer {low._api_key}"},
+    )
     assert r.status_code == 200
     types = [e["type"] for e in r.json()["events"]]
     assert types[:2] == ["booking.committed", "booking.evicted"]
-    got = httpx.get(f"{http_server.url}/v1/bookings/{victim.booking_id}",
-                    headers={"Authorization": f"Bearer {low._api_key}"}).json()
+    got = httpx.get(
+        f"{http_server.url}/v1/bookings/{victim.booking_id}",
+        headers={"Authorization": f"Bearer {low._api_key}"},
+    ).json()
     assert got["status"] == "EVICTED"
     assert got["ended_by_priority"] == 1

@@ -57,8 +57,7 @@ def test_agentdraft_mcp_server_books_and_returns_a_structured_outranked_payload(
         async with create_connected_server_and_client_session(server._mcp_server) as s:
             me = await s.call_tool("whoami", {})
             lost = await s.call_tool("commit_booking", {"start": iso(14), "end": iso(14, 30)})
-            slots = await s.call_tool("get_availability",
-                                      {"start": iso(14), "end": iso(16)})
+            slots = await s.call_tool("get_availability", {"start": iso(14), "end": iso(16)})
             ok = await s.call_tool("commit_booking", {"start": iso(15), "end": iso(15, 30)})
             return me, lost, slots, ok
 

@@ -117,16 +117,17 @@ def test_a_calendar_without_endpoints_writes_no_outbox(coord: Coordinator) -> No
     assert coord.redis.exists(coord.engine.keys.prefix(owner.user_id) + "outbox") == 0
 
 
-def test_every_change_persists_its_event_in_the_same_step(coord: Coordinator,
-                                                           receiver: Receiver) -> None:
+def test_every_change_persists_its_event_in_the_same_step(
+    coord: Coordinator, receiver: Receiver
+) -> None:
     owner = coord.owners.create()
     coord.webhooks.register(owner.user_id, receiver.url)
     low = coord.client(coord.agents.create(owner.user_id, name="low", priority=3).api_key)
     high = coord.client(coord.agents.create(owner.user_id, name="high", priority=1).api_key)
     hold = low.bookings.hold(start=at(60), end=at(90))
     victim = low.bookings.commit(start=at(0), end=at(30), bump_window_seconds=3600)
-    winner = high.bookings.commit(start=at(0), end=at(30))   # evicts
-    high.bookings.commit(start=at(60), end=at(90))            # invalidates the hold
+    winner = high.bookings.commit(start=at(0), end=at(30))  # evicts
+    high.bookings.commit(start=at(60), end=at(90))  # invalidates the hold
     high.bookings.cancel(winner.booking_id)
     outbox = coord.redis.xrange(coord.engine.keys.prefix(owner.user_id) + "outbox")
     seen = [(f["type"], json.loads(f["data"])["booking_id"]) for _, f in outbox]
@@ -139,8 +140,9 @@ def test_every_change_persists_its_event_in_the_same_step(coord: Coordinator,
     assert all(json.loads(f["data"])["audit_event_id"] in audit_ids for _, f in outbox)
 
 
-def test_deliveries_are_signed_and_carry_a_dedupe_id(coord: Coordinator,
-                                                     receiver: Receiver) -> None:
+def test_deliveries_are_signed_and_carry_a_dedupe_id(
+    coord: Coordinator, receiver: Receiver
+) -> None:
     owner = coord.owners.create()
     ep = coord.webhooks.register(owner.user_id, receiver.url, events=["booking.committed"])
     bot = coord.client(coord.agents.create(owner.user_id, name="a", priority=1).api_key)
@@ -162,8 +164,9 @@ def test_deliveries_are_signed_and_carry_a_dedupe_id(coord: Coordinator,
     d.close()
 
 
-def test_a_failing_endpoint_is_retried_until_it_accepts(coord: Coordinator,
-                                                         receiver: Receiver) -> None:
+def test_a_failing_endpoint_is_retried_until_it_accepts(
+    coord: Coordinator, receiver: Receiver
+) -> None:
     owner = coord.owners.create()
     coord.webhooks.register(owner.user_id, receiver.url)
     bot = coord.client(coord.agents.create(owner.user_id, name="a", priority=1).api_key)
@@ -178,12 +181,14 @@ def test_a_failing_endpoint_is_retried_until_it_accepts(coord: Coordinator,
     d.close()
 
 
-def test_a_commit_inside_its_window_is_announced_only_if_it_won(redis_server,
-                                                                 receiver: Receiver) -> None:
+def test_a_commit_inside_its_window_is_announced_only_if_it_won(
+    redis_server, receiver: Receiver
+) -> None:
     coord = Coordinator.from_url(redis_server.url, arbitration_window_ms=2000)
     owner = coord.owners.create()
-    coord.webhooks.register(owner.user_id, receiver.url, events=["booking.committed",
-                                                                 "booking.evicted"])
+    coord.webhooks.register(
+        owner.user_id, receiver.url, events=["booking.committed", "booking.evicted"]
+    )
     top = coord.client(coord.agents.create(owner.user_id, name="top", priority=1).api_key)
     low = coord.client(coord.agents.create(owner.user_id, name="low", priority=2).api_key)
     out: dict[str, Any] = {}
@@ -198,11 +203,17 @@ def test_a_commit_inside_its_window_is_announced_only_if_it_won(redis_server,
     t.join(10)
     assert isinstance(out["r"], Conflict)
     d = Dispatcher(coord, FAST)
-    drain(d, lambda: coord.redis.xpending(stream, "dispatch")["pending"] == 0
-          and len(receiver.deliveries) >= 1)
+    drain(
+        d,
+        lambda: (
+            coord.redis.xpending(stream, "dispatch")["pending"] == 0
+            and len(receiver.deliveries) >= 1
+        ),
+    )
     events = receiver.events()
     assert [(e["type"], e["data"]["booking_id"]) for e in events] == [
-        ("booking.committed", won.booking_id)]
+        ("booking.committed", won.booking_id)
+    ]
     d.close()
     coord.close()
 
@@ -214,17 +225,28 @@ def _try(client: Any) -> Any:
         return c
 
 
-def test_a_dispatcher_killed_mid_delivery_loses_nothing(redis_server: RedisServer,
-                                                        coord: Coordinator,
-                                                        receiver: Receiver) -> None:
+def test_a_dispatcher_killed_mid_delivery_loses_nothing(
+    redis_server: RedisServer, coord: Coordinator, receiver: Receiver
+) -> None:
     owner = coord.owners.create()
     coord.webhooks.register(owner.user_id, receiver.url)
     bot = coord.client(coord.agents.create(owner.user_id, name="a", priority=1).api_key)
     b = bot.bookings.commit(start=at(0), end=at(30))
     receiver.hold.clear()  # the first delivery hangs until the test lets it go
     proc = subprocess.Popen(
-        [sys.executable, "-m", "coordinator", "webhooks", "dispatch", "--redis-url",
-         redis_server.url, "--visibility-ms", "200", "--backoff-ms", "50"],
+        [
+            sys.executable,
+            "-m",
+            "coordinator",
+            "webhooks",
+            "dispatch",
+            "--redis-url",
+            redis_server.url,
+            "--visibility-ms",
+            "200",
+            "--backoff-ms",
+            "50",
+        ],
         env={**os.environ},
     )
     try:
@@ -248,9 +270,11 @@ def test_bad_registrations_name_the_field(coord: Coordinator) -> None:
     from coordinator import ValidationError
 
     owner = coord.owners.create()
-    for kwargs, field in [({"url": "ftp://x"}, "url"),
-                          ({"url": "http://x", "events": ["booking.exploded"]}, "events"),
-                          ({"url": "http://x", "secret": "short"}, "secret")]:
+    for kwargs, field in [
+        ({"url": "ftp://x"}, "url"),
+        ({"url": "http://x", "events": ["booking.exploded"]}, "events"),
+        ({"url": "http://x", "secret": "short"}, "secret"),
+    ]:
         with pytest.raises(ValidationError) as err:
             coord.webhooks.register(owner.user_id, **kwargs)
         assert err.value.field == field
@@ -259,22 +283,39 @@ def test_bad_registrations_name_the_field(coord: Coordinator) -> None:
 
 def test_proposal_events_are_delivered_signed(coord: Coordinator, receiver: Receiver) -> None:
     owner = coord.owners.create()
-    ep = coord.webhooks.register(owner.user_id, receiver.url, events=[
-        "proposal.created", "proposal.responded", "proposal.confirmed", "proposal.cancelled"])
+    ep = coord.webhooks.register(
+        owner.user_id,
+        receiver.url,
+        events=[
+            "proposal.created",
+            "proposal.responded",
+            "proposal.confirmed",
+            "proposal.cancelled",
+        ],
+    )
     org = coord.agents.create(owner.user_id, name="org", priority=1)
     guest = coord.agents.create(owner.user_id, name="guest", priority=2)
     slots = [{"start_time": at(0).isoformat(), "end_time": at(60).isoformat(), "weight": 2}]
-    p = coord.proposals.create(calendar_id=owner.user_id, organizer_agent_id=org.agent_id,
-                               participant_agent_ids=[guest.agent_id], slots=slots,
-                               title="sync")
-    coord.proposals.respond(p.id, agent_id=guest.agent_id, response="accept",
-                            selected_slot_id=p.slots[0].id)
+    p = coord.proposals.create(
+        calendar_id=owner.user_id,
+        organizer_agent_id=org.agent_id,
+        participant_agent_ids=[guest.agent_id],
+        slots=slots,
+        title="sync",
+    )
+    coord.proposals.respond(
+        p.id, agent_id=guest.agent_id, response="accept", selected_slot_id=p.slots[0].id
+    )
     d = Dispatcher(coord, FAST)
     drain(d, lambda: len(receiver.deliveries) == 3)
-    events = [verify_signature(body, headers[HEADER], ep.secret)
-              for headers, body in receiver.deliveries]
-    assert [e["type"] for e in events] == ["proposal.created", "proposal.responded",
-                                           "proposal.confirmed"]
+    events = [
+        verify_signature(body, headers[HEADER], ep.secret) for headers, body in receiver.deliveries
+    ]
+    assert [e["type"] for e in events] == [
+        "proposal.created",
+        "proposal.responded",
+        "proposal.confirmed",
+    ]
     created, responded, confirmed = (e["data"] for e in events)
     assert created["proposal_id"] == p.id and created["slots"][0]["weight"] == 2
     assert created["slots"][0]["start_time"] == at(0).isoformat()

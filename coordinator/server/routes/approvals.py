@@ -11,8 +11,13 @@ from ..auth import Agent
 from ..schemas import ErrorBody
 
 router = APIRouter(prefix="/v1", tags=["approvals"])
-_ERRORS = {401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody},
-           422: {"model": ErrorBody}, 429: {"model": ErrorBody}}
+_ERRORS = {
+    401: {"model": ErrorBody},
+    403: {"model": ErrorBody},
+    404: {"model": ErrorBody},
+    422: {"model": ErrorBody},
+    429: {"model": ErrorBody},
+}
 
 
 class ApprovalIn(BaseModel):
@@ -24,19 +29,23 @@ class ApprovalIn(BaseModel):
 
 @router.post("/approvals", status_code=201, responses=_ERRORS)
 def request_approval(
-    body: ApprovalIn, client: Agent,
+    body: ApprovalIn,
+    client: Agent,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> dict[str, Any]:
     """Open a request; returns ``{approval_id, status, expires_at}`` at once."""
-    return client.approvals.request(body.action_type, body.summary, evidence=body.evidence,
-                                    ttl_seconds=body.ttl_seconds,
-                                    idempotency_key=idempotency_key)
+    return client.approvals.request(
+        body.action_type,
+        body.summary,
+        evidence=body.evidence,
+        ttl_seconds=body.ttl_seconds,
+        idempotency_key=idempotency_key,
+    )
 
 
 @router.get("/approvals/{approval_id}", responses=_ERRORS)
 def get_approval(
-    approval_id: Annotated[str, Path(min_length=1, max_length=64,
-                                     pattern=r"^[A-Za-z0-9_\-]+$")],
+    approval_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")],
     client: Agent,
 ) -> dict[str, Any]:
     """Current state; terminal states are ``approved``, ``denied`` and ``expired``."""

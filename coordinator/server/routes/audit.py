@@ -12,8 +12,11 @@ from ..schemas import AuditEvent, AuditPage, ErrorBody
 router = APIRouter(prefix="/v1", tags=["audit"])
 
 
-@router.get("/audit", response_model=AuditPage, responses={401: {"model": ErrorBody},
-                                                           422: {"model": ErrorBody}})
+@router.get(
+    "/audit",
+    response_model=AuditPage,
+    responses={401: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
 def audit(
     client: Agent,
     resource: Annotated[str | None, Query(max_length=64)] = None,

@@ -21,24 +21,33 @@ def magic_link(body: MagicLinkIn, request: Request, store: SessionStore) -> Magi
         raise AuthError(
             "magic links are issued only in dev mode; mint a login token on the server with "
             "`coordinator owners token --email …` and POST it to /v1/auth/verify",
-            error="dev_mode_only", status=403,
+            error="dev_mode_only",
+            status=403,
         )
     return MagicLinkOut(sent=True, dev_token=store.magic_link(body.email))
 
 
 @router.post("/verify", response_model=SessionOut, responses={401: {"model": ErrorBody}})
-def verify(body: VerifyIn, response: Response, request: Request,
-           store: SessionStore) -> SessionOut:
+def verify(body: VerifyIn, response: Response, request: Request, store: SessionStore) -> SessionOut:
     """Exchange a magic-link or login token for a session cookie."""
     sid, session = store.verify(body.token)
-    response.set_cookie(COOKIE, sid, max_age=SESSION_TTL_SECONDS, httponly=True,
-                        samesite="lax", secure=request.url.scheme == "https")
+    response.set_cookie(
+        COOKIE,
+        sid,
+        max_age=SESSION_TTL_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
     return SessionOut(user_id=session.user_id, email=session.email)
 
 
 @router.post("/logout", status_code=204)
-def logout(store: SessionStore, response: Response,
-           agentdraft_session: Annotated[str | None, Cookie(alias=COOKIE)] = None) -> None:
+def logout(
+    store: SessionStore,
+    response: Response,
+    agentdraft_session: Annotated[str | None, Cookie(alias=COOKIE)] = None,
+) -> None:
     if agentdraft_session:
         store.end(agentdraft_session)
     response.delete_cookie(COOKIE)

@@ -26,9 +26,16 @@ class AvailabilityOut(BaseModel):
     rules_version: int
 
 
-@router.get("/availability", response_model=AvailabilityOut,
-            responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody},
-                       422: {"model": ErrorBody}, 429: {"model": ErrorBody}})
+@router.get(
+    "/availability",
+    response_model=AvailabilityOut,
+    responses={
+        401: {"model": ErrorBody},
+        403: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+        429: {"model": ErrorBody},
+    },
+)
 def availability(
     client: Agent,
     response: Response,
@@ -41,11 +48,17 @@ def availability(
 ) -> AvailabilityOut:
     """Pass the ``etag`` back as ``availability_etag`` on a write to refuse stale rules."""
     found = client.availability.list(
-        start=range_start, end=range_end, duration_minutes=duration_minutes,
-        granularity_minutes=granularity_minutes, include_holds=include_holds, user_id=user_id,
+        start=range_start,
+        end=range_end,
+        duration_minutes=duration_minutes,
+        granularity_minutes=granularity_minutes,
+        include_holds=include_holds,
+        user_id=user_id,
     )
     response.headers["ETag"] = f'"{found.etag}"'
     return AvailabilityOut(
-        user_id=client.user_id, etag=found.etag, rules_version=found.rules_version,
+        user_id=client.user_id,
+        etag=found.etag,
+        rules_version=found.rules_version,
         slots=[SlotOut(start=s.start, end=s.end) for s in found],
     )

@@ -13,9 +13,14 @@ router = APIRouter(prefix="/v1", tags=["bookings"])
 
 ID = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
 _ERRORS = {
-    401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody},
-    409: {"model": ErrorBody}, 410: {"model": ErrorBody}, 422: {"model": ErrorBody},
-    429: {"model": ErrorBody}, 503: {"model": ErrorBody},
+    401: {"model": ErrorBody},
+    403: {"model": ErrorBody},
+    404: {"model": ErrorBody},
+    409: {"model": ErrorBody},
+    410: {"model": ErrorBody},
+    422: {"model": ErrorBody},
+    429: {"model": ErrorBody},
+    503: {"model": ErrorBody},
 }
 
 
@@ -27,9 +32,13 @@ def create_booking(
 ) -> BookingOut:
     """Commit or hold a slot. 201 when won; 409 with the winner when lost."""
     kwargs = {
-        "start": body.start, "end": body.end, "idempotency_key": idempotency_key,
-        "buffer_before_min": body.buffer_before_min, "buffer_after_min": body.buffer_after_min,
-        "metadata": body.metadata, "title": body.title,
+        "start": body.start,
+        "end": body.end,
+        "idempotency_key": idempotency_key,
+        "buffer_before_min": body.buffer_before_min,
+        "buffer_after_min": body.buffer_after_min,
+        "metadata": body.metadata,
+        "title": body.title,
         "invitee": body.invitee.model_dump(exclude_none=True) if body.invitee else None,
         "availability_etag": body.availability_etag,
     }

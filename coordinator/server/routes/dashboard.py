@@ -14,16 +14,23 @@ _ERRORS = {401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": 
 
 def _out(a: AgentModel, key: str | None = None) -> DashboardAgentOut:
     return DashboardAgentOut(
-        agent_id=a.agent_id, user_id=a.user_id, name=a.name, priority=a.priority,
-        scopes=list(a.scopes), status=a.status, created_at=a.created_at, plaintext_key=key,
+        agent_id=a.agent_id,
+        user_id=a.user_id,
+        name=a.name,
+        priority=a.priority,
+        scopes=list(a.scopes),
+        status=a.status,
+        created_at=a.created_at,
+        plaintext_key=key,
     )
 
 
 @router.post("/agents", status_code=201, response_model=DashboardAgentOut, responses=_ERRORS)
 def create_agent(body: DashboardAgentIn, owner: Owner, coord: Coord) -> DashboardAgentOut:
     """Issue an agent and its key; ``plaintext_key`` is shown this once only."""
-    created = coord.agents.create(owner.user_id, name=body.name, priority=body.priority,
-                                  scopes=body.scopes)
+    created = coord.agents.create(
+        owner.user_id, name=body.name, priority=body.priority, scopes=body.scopes
+    )
     return _out(created, created.api_key)
 
 

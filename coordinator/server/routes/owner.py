@@ -13,8 +13,12 @@ from ..schemas import DashboardAgentOut, ErrorBody
 from .dashboard import _out
 
 router = APIRouter(prefix="/v1", tags=["owner"])
-_ERRORS = {401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 409: {"model": ErrorBody},
-           422: {"model": ErrorBody}}
+_ERRORS = {
+    401: {"model": ErrorBody},
+    404: {"model": ErrorBody},
+    409: {"model": ErrorBody},
+    422: {"model": ErrorBody},
+}
 AgentId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
 
 
@@ -54,8 +58,11 @@ def _own_agent(coord: Coord, owner: Owner, agent_id: str) -> None:
 
 @router.get("/me/profile", responses=_ERRORS)
 def get_profile(owner: Owner, coord: Coord) -> dict[str, str]:
-    return {"user_id": owner.user_id, "email": owner.email,
-            "timezone": coord.owners.get(owner.user_id).timezone}
+    return {
+        "user_id": owner.user_id,
+        "email": owner.email,
+        "timezone": coord.owners.get(owner.user_id).timezone,
+    }
 
 
 @router.put("/me/profile", responses=_ERRORS)
@@ -77,8 +84,9 @@ def patch_rules(body: RulesPatch, owner: Owner, coord: Coord) -> dict[str, Any]:
     return coord.rules.update(owner.user_id, **patch).model_dump(mode="json")
 
 
-@router.post("/dashboard/agents/{agent_id}/rotate", response_model=DashboardAgentOut,
-             responses=_ERRORS)
+@router.post(
+    "/dashboard/agents/{agent_id}/rotate", response_model=DashboardAgentOut, responses=_ERRORS
+)
 def rotate(agent_id: AgentId, owner: Owner, coord: Coord) -> DashboardAgentOut:
     """A new key; the old one stops at once (no grace window)."""
     _own_agent(coord, owner, agent_id)
@@ -86,15 +94,17 @@ def rotate(agent_id: AgentId, owner: Owner, coord: Coord) -> DashboardAgentOut:
     return _out(made, made.api_key)
 
 
-@router.post("/dashboard/agents/{agent_id}/revoke", response_model=DashboardAgentOut,
-             responses=_ERRORS)
+@router.post(
+    "/dashboard/agents/{agent_id}/revoke", response_model=DashboardAgentOut, responses=_ERRORS
+)
 def revoke(agent_id: AgentId, owner: Owner, coord: Coord) -> DashboardAgentOut:
     _own_agent(coord, owner, agent_id)
     return _out(coord.agents.revoke(agent_id))
 
 
-@router.post("/dashboard/agents/{agent_id}/unrevoke", response_model=DashboardAgentOut,
-             responses=_ERRORS)
+@router.post(
+    "/dashboard/agents/{agent_id}/unrevoke", response_model=DashboardAgentOut, responses=_ERRORS
+)
 def unrevoke(agent_id: AgentId, owner: Owner, coord: Coord) -> DashboardAgentOut:
     """Restores the agent with a newly minted key, shown once."""
     _own_agent(coord, owner, agent_id)
@@ -102,8 +112,7 @@ def unrevoke(agent_id: AgentId, owner: Owner, coord: Coord) -> DashboardAgentOut
     return _out(made, made.api_key)
 
 
-@router.post("/dashboard/agents/rerank", response_model=list[DashboardAgentOut],
-             responses=_ERRORS)
+@router.post("/dashboard/agents/rerank", response_model=list[DashboardAgentOut], responses=_ERRORS)
 def rerank(body: Rerank, owner: Owner, coord: Coord) -> list[DashboardAgentOut]:
     """Top to bottom; takes effect on the next call."""
     return [_out(a) for a in coord.agents.rerank(owner.user_id, body.agent_ids)]

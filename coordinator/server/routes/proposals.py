@@ -19,8 +19,12 @@ router = APIRouter(prefix="/v1/scheduling", tags=["proposals"])
 
 ID = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
 _ERRORS = {
-    401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody},
-    409: {"model": ErrorBody}, 422: {"model": ErrorBody}, 429: {"model": ErrorBody},
+    401: {"model": ErrorBody},
+    403: {"model": ErrorBody},
+    404: {"model": ErrorBody},
+    409: {"model": ErrorBody},
+    422: {"model": ErrorBody},
+    429: {"model": ErrorBody},
     503: {"model": ErrorBody},
 }
 Text = Annotated[str, Field(max_length=64)]
@@ -62,15 +66,19 @@ class RespondIn(_In):
 
 @router.post("/proposals", status_code=201, response_model=Proposal, responses=_ERRORS)
 def create_proposal(
-    body: ProposalIn, client: Agent,
+    body: ProposalIn,
+    client: Agent,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> Proposal:
     """Open a proposal organised by the calling agent; fires ``proposal.created``."""
     return client.proposals.create(
         participant_agent_ids=body.participant_agent_ids,
         slots=[s.model_dump(exclude_none=True) for s in body.slots],
-        expires_at=body.expires_at, title=body.title, description=body.description,
-        organizer_agent_id=body.organizer_agent_id, calendar_id=body.calendar_id,
+        expires_at=body.expires_at,
+        title=body.title,
+        description=body.description,
+        organizer_agent_id=body.organizer_agent_id,
+        calendar_id=body.calendar_id,
         idempotency_key=idempotency_key,
     )
 
@@ -78,8 +86,9 @@ def create_proposal(
 @router.get("/proposals", response_model=list[Proposal], responses=_ERRORS)
 def list_proposals(
     client: Agent,
-    status: Annotated[Literal["pending", "confirmed", "cancelled", "expired"] | None,
-                      Query()] = None,
+    status: Annotated[
+        Literal["pending", "confirmed", "cancelled", "expired"] | None, Query()
+    ] = None,
 ) -> list[Proposal]:
     """Proposals the calling agent organises or is invited to, oldest first."""
     return client.proposals.list(status=status)
@@ -95,10 +104,11 @@ def get_proposal(proposal_id: ID, client: Agent) -> Proposal:
 def respond(proposal_id: ID, body: RespondIn, client: Agent) -> Proposal:
     """Answer once. The last participant's answer resolves the proposal."""
     return client.proposals.respond(
-        proposal_id, agent_id=body.agent_id, response=body.response,
+        proposal_id,
+        agent_id=body.agent_id,
+        response=body.response,
         selected_slot_id=body.selected_slot_id,
-        counter_slots=[c.model_dump() for c in body.counter_slots] if body.counter_slots
-        else None,
+        counter_slots=[c.model_dump() for c in body.counter_slots] if body.counter_slots else None,
         message=body.message,
     )
 

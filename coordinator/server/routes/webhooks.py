@@ -30,21 +30,25 @@ class WebhookOut(BaseModel):
 
 @router.post("", status_code=201, response_model=WebhookOut, responses=_ERRORS)
 def register(body: WebhookIn, owner: Owner, coord: Coord) -> WebhookOut:
-    ep = coord.webhooks.register(owner.user_id, body.url, events=body.events,
-                                 secret=body.secret)
-    return WebhookOut(endpoint_id=ep.endpoint_id, url=ep.url, events=list(ep.events),
-                      secret=ep.secret)
+    ep = coord.webhooks.register(owner.user_id, body.url, events=body.events, secret=body.secret)
+    return WebhookOut(
+        endpoint_id=ep.endpoint_id, url=ep.url, events=list(ep.events), secret=ep.secret
+    )
 
 
 @router.get("", response_model=list[WebhookOut], responses=_ERRORS)
 def list_endpoints(owner: Owner, coord: Coord) -> list[WebhookOut]:
-    return [WebhookOut(endpoint_id=e.endpoint_id, url=e.url, events=list(e.events))
-            for e in coord.webhooks.list(owner.user_id)]
+    return [
+        WebhookOut(endpoint_id=e.endpoint_id, url=e.url, events=list(e.events))
+        for e in coord.webhooks.list(owner.user_id)
+    ]
 
 
 @router.delete("/{endpoint_id}", status_code=204, responses=_ERRORS)
-def delete(endpoint_id: Annotated[str, Path(min_length=1, max_length=64,
-                                            pattern=r"^[A-Za-z0-9_\-]+$")],
-           owner: Owner, coord: Coord) -> Response:
+def delete(
+    endpoint_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")],
+    owner: Owner,
+    coord: Coord,
+) -> Response:
     coord.webhooks.delete(owner.user_id, endpoint_id)
     return Response(status_code=204)
