@@ -109,8 +109,8 @@ class AuditLog:
                     AuditProblem(
                         entry_id=eid,
                         problem="chain_broken",
-                        detail=f"prev is {fields.get('prev')!r}, expected {prev!r}: an entry before "
-                        "it was deleted, inserted or reordered",
+                        detail=f"prev is {fields.get('prev')!r}, expected {prev!r}: "
+                        "an entry before it was deleted, inserted or reordered",
                     )
                 )
             claimed = fields.get("hash", "")
