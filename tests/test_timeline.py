@@ -16,12 +16,12 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
-from servers import Backend
 
 from coordinator import Conflict, Coordinator
 from coordinator.buckets import BUCKETS_PER_DAY
 from coordinator.race import RaceResult, run_race, run_staggered_race, staggered_plan
 from coordinator.timeline import DISPLACEMENTS, Timeline, build_timeline
+from tests.support.servers import Backend
 
 #: A Monday far ahead, clear of any lead-time rule.
 BASE = datetime(2031, 3, 3, 10, 0, tzinfo=UTC)

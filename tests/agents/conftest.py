@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import Backend
 
 from coordinator import Coordinator, Settings
 from coordinator.client import LocalClient
+from tests.support.servers import Backend
 
 # CrewAI reads these when it is first imported: no telemetry host (which would block
 # 5 s on a fresh HOME), no tracing prompt, its storage in a temp folder.
@@ -131,7 +131,7 @@ def make_local_cal(local_store: Any) -> Callable[..., Calendar]:
 @pytest.fixture(scope="session")
 def local_http_server(embedded_dir: Path) -> Iterator[str]:
     """``coordinator serve`` on the embedded engine the framework tests use."""
-    from server.conftest import start_server_on
+    from tests.server.conftest import start_server_on
 
     server = start_server_on(["--data-dir", str(embedded_dir)])
     yield server.url

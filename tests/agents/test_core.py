@@ -9,12 +9,12 @@ import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from servers import RedisServer
 
 from agentdraft_agents import Booked, BookingService, Failed, Lost, parse_time
 from agentdraft_agents.core import TimeInputError
 from agentdraft_agents.results import Cancelled, Released
 from coordinator import Coordinator, StoreUnavailable
+from tests.support.servers import RedisServer
 
 from .conftest import Calendar, at, iso
 

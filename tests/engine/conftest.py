@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from servers import Backend
 
 from coordinator import Coordinator
 from coordinator.client import LocalClient
+from tests.support.servers import Backend
 
 #: A Monday far enough ahead that no later rule (lead time) gets in the way.
 BASE = datetime(2031, 3, 3, 10, 0, tzinfo=UTC)

@@ -8,10 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from servers import Backend
 
 from coordinator import AuthError, Conflict, InvalidState, NotFound, ValidationError
 from coordinator.agents import hash_key
+from tests.support.servers import Backend
 
 from .access_worker import hammer, scripted_calls
 from .conftest import Calendar, at

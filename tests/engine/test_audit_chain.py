@@ -21,10 +21,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from servers import Backend
 
 from coordinator import Conflict, Coordinator
 from coordinator.models import AuditEntry
+from tests.support.servers import Backend
 
 from .conftest import Calendar, at
 

@@ -16,9 +16,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from servers import Backend
 
 from coordinator import Conflict, Coordinator
+from tests.support.servers import Backend
 
 from .conftest import BASE, Calendar, at
 from .invariants import check_invariant

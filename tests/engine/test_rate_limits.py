@@ -12,9 +12,9 @@ import time
 from typing import Any
 
 import pytest
-from servers import Backend
 
 from coordinator import RateLimited, Settings, ValidationError
+from tests.support.servers import Backend
 
 from .access_worker import spend_tokens
 from .conftest import Calendar, at

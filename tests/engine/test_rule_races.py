@@ -13,9 +13,8 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-from servers import Backend
-
 from coordinator import RuleViolation
+from tests.support.servers import Backend
 
 from .cap_worker import cap_rounds
 from .conftest import BASE, Calendar

@@ -12,9 +12,9 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from servers import RedisServer
 
 from coordinator import Conflict, Coordinator, StoreUnavailable
+from tests.support.servers import RedisServer
 
 from .conftest import at
 

@@ -7,7 +7,7 @@ HTTP. Nothing here stands in for the coordinator.
 
 from __future__ import annotations
 
-from agents.conftest import (  # noqa: F401 - fixtures are found by name
+from tests.agents.conftest import (  # noqa: F401 - fixtures are found by name
     BASE,
     Calendar,
     agents_store,

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from servers import RedisServer, free_port
 
 from coordinator import Coordinator
+from tests.support.servers import RedisServer, free_port
 
 
 @dataclass

@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import RedisServer
 
 from coordinator import Coordinator
+from tests.support.servers import RedisServer
 
 from .conftest import HttpServer, start_server
 

@@ -19,11 +19,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from servers import RedisServer
 
 from coordinator import Conflict, Coordinator
 from coordinator.webhooks import HEADER, WebhookSignatureError, sign, verify_signature
 from coordinator.webhooks.dispatcher import Dispatcher, DispatchSettings
+from tests.support.servers import RedisServer
 
 BASE = datetime(2031, 7, 7, 10, tzinfo=UTC)
 FAST = DispatchSettings(visibility_ms=200, backoff_base_ms=50)

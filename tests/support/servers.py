@@ -2,7 +2,7 @@
 
 Every server runs from a fresh temp folder on a free loopback port, is polled until it
 answers (no fixed sleeps), and is killed when the test is done, even if it failed.
-Import as ``from servers import RedisServer`` (``tests/`` is on ``sys.path``).
+Import as ``from tests.support.servers import RedisServer``.
 """
 
 from __future__ import annotations
