@@ -10,12 +10,11 @@ every process. The replies map to one set of errors here.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import AgentDraftError, AuthError, RateLimited
-
-if TYPE_CHECKING:
-    from .engine import Engine
+from .store.errors import store_errors
+from .store.handle import Store
 
 AVAILABILITY_READ = "availability:read"
 BOOKINGS_READ = "bookings:read"
@@ -48,16 +47,14 @@ def access_error(reply: dict[str, Any]) -> AgentDraftError | None:
     return None
 
 
-def authorize(engine: Engine, user_id: str, agent_id: str, key_hash: str, scope: str) -> None:
+def authorize(store: Store, user_id: str, agent_id: str, key_hash: str, scope: str) -> None:
     """Check the key and scope and take a token, or raise the typed error."""
-    from .engine import store_errors
-
-    k = engine.keys
+    k = store.keys
     with store_errors("authorize"):
         reply = json.loads(
-            engine.scripts.authorize(
+            store.scripts.authorize(
                 keys=[k.agent(user_id, agent_id), k.rate_limit(user_id, agent_id)],
-                args=[key_hash, scope, json.dumps(engine.limits)],
+                args=[key_hash, scope, json.dumps(store.limits)],
             )
         )
     if reply["r"] != "ok":

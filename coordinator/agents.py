@@ -21,10 +21,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .buckets import from_ms
-from .engine import Engine, new_id, store_errors
+from .engine import Engine
 from .errors import AgentDraftError, AuthError, InvalidState, NotFound, ValidationError
+from .ids import new_id
 from .models import ALL_SCOPES, Agent, AgentCreated
 from .ratelimit import check_burst, check_per_second
+from .store.errors import store_errors
 
 KEY_PREFIX = "avs_live_"
 MAX_NAME = 100

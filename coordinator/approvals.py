@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from .access import access_error
 from .buckets import from_ms
-from .engine import Engine, keyed_id, store_errors
+from .engine import Engine
 from .errors import (
     AgentDraftError,
     ApprovalTimeout,
@@ -35,7 +35,9 @@ from .errors import (
     NotFound,
     ValidationError,
 )
+from .ids import keyed_id
 from .store.connect import MAX_BLOCK_SECONDS
+from .store.errors import store_errors
 
 if TYPE_CHECKING:
     from .client import LocalClient

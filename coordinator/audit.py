@@ -16,9 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from .buckets import from_ms, parse_time, to_ms
-from .engine import Engine, store_errors
+from .engine import Engine
 from .errors import ValidationError
 from .models import AuditEntry, AuditProblem, AuditVerification
+from .store.errors import store_errors
 
 _PAGE = 1000
 #: How much later than its ``ts`` an entry's stream id can be (a long script's run time).

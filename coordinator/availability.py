@@ -26,12 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from .access import AVAILABILITY_READ, access_error
 from .buckets import BUCKET_MS, from_ms, parse_time, to_ms
-from .engine import Engine, store_errors
+from .engine import Engine
 from .errors import AgentDraftError, AuthError, NotFound, ValidationError
 from .etag import make_etag
 from .models import Slot
 from .policy import focus_time, working_hours
 from .ruleset import RulesSnapshot
+from .store.errors import store_errors
 from .wallclock import Intervals, local_date, local_day_bounds, utc_days
 
 if TYPE_CHECKING:

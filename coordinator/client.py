@@ -197,7 +197,7 @@ class LocalClient:
         self.proposals = ClientProposals(self)
 
     def _authorize(self, scope: str) -> None:
-        authorize(self._coord.engine, self.user_id, self.agent_id, self._key_hash, scope)
+        authorize(self._coord.engine.store, self.user_id, self.agent_id, self._key_hash, scope)
 
     def _write(self, mode: str, **kw: Any) -> Booking:
         return self._coord.engine.write(

@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -37,59 +34,25 @@ from .errors import (
     ValidationError,
 )
 from .etag import etag_version
+from .ids import check_idempotency_key, new_id
 from .models import Booking, Displacement
 from .policy import cap_window, judge
-from .ratelimit import RateLimit
 from .replies import conflict, consent_required, script_error
 from .ruleset import RulesSnapshot, SnapshotCache
 from .settings import Settings
-from .store.connect import MAX_BLOCK_SECONDS, STORE_ERRORS, unavailable
-from .store.keys import Keys
-from .store.scripts import Scripts
+from .store.connect import MAX_BLOCK_SECONDS
+from .store.errors import store_errors
+from .store.handle import Store
 
 Mode = Literal["hold", "commit"]
 
 MAX_TITLE = 500
 MAX_METADATA_BYTES = 8 * 1024
-MAX_IDEMPOTENCY_KEY = 255
 _MAX_WINNER_CHAIN = 16
 #: Resends after "the rules changed since your snapshot"; each needs a rules change.
 _MAX_RULE_RETRIES = 8
 #: Longest single BLPOP; kept under the client's socket timeout (longer waits loop).
 _MAX_BLOCK_MS = int(MAX_BLOCK_SECONDS * 1000)
-
-
-@contextmanager
-def store_errors(where: str) -> Iterator[None]:
-    """Turn a lost Redis connection into :class:`StoreUnavailable`."""
-    try:
-        yield
-    except STORE_ERRORS as exc:
-        raise unavailable(exc, where) from exc
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(8)}"
-
-
-def keyed_id(prefix: str, agent_id: str, idempotency_key: str | None) -> str:
-    """A new id, or one derived from the caller's idempotency key, so a retried create
-    finds what the first attempt made instead of making a second one."""
-    if idempotency_key is None:
-        return new_id(prefix)
-    if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 255:
-        raise ValidationError("idempotency_key", "must be 1..255 characters")
-    digest = hashlib.sha256(f"{agent_id}\n{idempotency_key}".encode()).hexdigest()
-    return f"{prefix}_{digest[:16]}"
-
-
-def _check_idempotency_key(key: str | None) -> None:
-    if key is None:
-        return
-    if not isinstance(key, str) or not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
-        raise ValidationError("idempotency_key", f"must be 1..{MAX_IDEMPOTENCY_KEY} characters")
-    if not key.isprintable() or any(c.isspace() for c in key):
-        raise ValidationError("idempotency_key", "must be printable with no whitespace")
 
 
 def _check_extras(title: Any, invitee: Any, metadata: Any) -> None:
@@ -165,12 +128,14 @@ class Engine:
     """The booking state machine of one Redis, shared by every client of a coordinator."""
 
     def __init__(self, client: Any, settings: Settings) -> None:
+        #: The Redis, keys, scripts and limits every registry shares.
+        self.store = Store.open(client, settings)
         self.redis = client
         self.settings = settings
-        self.keys = Keys(settings.namespace)
-        self.scripts = Scripts.register(client)
+        self.keys = self.store.keys
+        self.scripts = self.store.scripts
         #: The default token bucket of every key, as the scripts take it.
-        self.limits = RateLimit(settings.rate_limit_per_second, settings.rate_limit_burst).as_arg()
+        self.limits = self.store.limits
         #: The last rules snapshot seen per owner; the scripts catch a stale one.
         self.rules_cache = SnapshotCache()
 
@@ -233,7 +198,7 @@ class Engine:
         )
         if mode == "hold" and ttl <= 0:
             raise ValidationError("hold_ttl_seconds", "must be positive")
-        _check_idempotency_key(idempotency_key)
+        check_idempotency_key(idempotency_key)
         _check_extras(title, invitee, metadata)
         etag_rv = None if availability_etag is None else etag_version(availability_etag, user_id)
 

@@ -6,9 +6,11 @@ import json
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from .buckets import from_ms
-from .engine import Engine, new_id, store_errors
+from .engine import Engine
 from .errors import NotFound, ValidationError
+from .ids import new_id
 from .models import Owner
+from .store.errors import store_errors
 
 
 def check_timezone(name: object) -> str:

@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 from .buckets import check_buffer, parse_time
-from .engine import Engine, store_errors
+from .engine import Engine
 from .errors import AgentDraftError, NotFound, ValidationError
 from .owners import check_timezone
 from .ruleset import (
@@ -32,6 +32,7 @@ from .ruleset import (
     RulesSnapshot,
     WeeklyFocus,
 )
+from .store.errors import store_errors
 from .wallclock import WEEKDAYS, parse_hhmm
 
 MAX_INTERVALS_PER_DAY = 12

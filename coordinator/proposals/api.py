@@ -7,8 +7,8 @@ import builtins
 from typing import TYPE_CHECKING, Any
 
 from ..access import BOOKINGS_READ
-from ..engine import store_errors
 from ..errors import NotFound, ValidationError
+from ..store.errors import store_errors
 from . import validation as v
 from .models import Proposal, Resolution
 from .service import OWNER, Caller, ProposalService

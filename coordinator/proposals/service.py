@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..access import access_error
 from ..buckets import from_ms
-from ..engine import Engine, keyed_id, store_errors
+from ..engine import Engine
 from ..errors import (
     AgentDraftError,
     AuthError,
@@ -35,6 +35,8 @@ from ..errors import (
     StoreUnavailable,
     ValidationError,
 )
+from ..ids import keyed_id
+from ..store.errors import store_errors
 from . import validation as v
 from .models import Proposal, ProposalSlot, Resolution
 

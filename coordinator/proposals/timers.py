@@ -23,8 +23,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..engine import store_errors
 from ..errors import StoreUnavailable
+from ..store.errors import store_errors
 
 if TYPE_CHECKING:
     from ..engine import Engine

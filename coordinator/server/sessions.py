@@ -16,8 +16,8 @@ import secrets
 from dataclasses import dataclass
 
 from ..coordinator import Coordinator
-from ..engine import store_errors
 from ..errors import AuthError, NotFound
+from ..store.errors import store_errors
 
 MAGIC_TTL_SECONDS = 15 * 60
 SESSION_TTL_SECONDS = 7 * 24 * 3600

@@ -43,6 +43,7 @@ from redis.cluster import RedisCluster
 from redis.retry import Retry
 
 from coordinator.errors import StoreUnavailable, ValidationError
+from coordinator.store.errors import STORE_ERRORS, unavailable
 
 RedisClient: TypeAlias = redis.Redis | RedisCluster
 """What :func:`connect` returns: a plain client or a cluster client (same command API)."""
@@ -61,17 +62,6 @@ MAX_CONNECTIONS = 256
 #: Oldest server that runs the engine's scripts (``redis.replicate_commands``-era
 #: effects replication, float BLPOP timeouts, XADD).
 MIN_REDIS_VERSION = (6, 2)
-
-#: Errors that mean "the store did not answer", as opposed to a bug in a command.
-#: The engine catches these and re-raises :func:`unavailable`.
-STORE_ERRORS: tuple[type[Exception], ...] = (
-    rex.ConnectionError,  # includes BusyLoadingError, AuthenticationError, MaxConnectionsError
-    rex.TimeoutError,
-    rex.ClusterDownError,  # includes MasterDownError
-    rex.SlotNotCoveredError,
-    rex.TryAgainError,
-    rex.ReadOnlyError,
-)
 
 _PLAIN_SCHEMES = {"redis", "rediss", "unix"}
 _CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
@@ -111,19 +101,6 @@ def redact(url: str) -> str:
     if query:
         shown += f"?{query}"
     return shown
-
-
-def unavailable(exc: Exception, where: str) -> StoreUnavailable:
-    """Wrap a redis connection/timeout error raised mid-operation as a 503.
-
-    Use as ``except STORE_ERRORS as e: raise unavailable(e, "commit booking") from e``.
-    The detail names the step and the low-level cause so an operator can act on it,
-    and repeats the contract a caller relies on: retry with the same idempotency key.
-    """
-    return StoreUnavailable(
-        f"{where}: the Redis store did not answer ({type(exc).__name__}: {exc}). "
-        "Nothing is known to have been written; retry with the same idempotency key."
-    )
 
 
 def _split_scheme(url: str) -> tuple[str, str]:

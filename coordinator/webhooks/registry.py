@@ -14,8 +14,10 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..engine import Engine, new_id, store_errors
+from ..engine import Engine
 from ..errors import NotFound, ValidationError
+from ..ids import new_id
+from ..store.errors import store_errors
 
 EVENT_TYPES: tuple[str, ...] = (
     "booking.committed",

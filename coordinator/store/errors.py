@@ -1,0 +1,53 @@
+"""Which Redis errors mean "the store did not answer", and how they become a 503.
+
+Every module that talks to Redis wraps its calls in :func:`store_errors` so a lost
+connection, a timeout or a cluster that is resharding reaches the caller as one
+typed :class:`~coordinator.errors.StoreUnavailable` (HTTP 503) that says retrying
+with the same idempotency key is safe. A bug in a command (``ResponseError``) is
+not in the list: it stays a bug.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import redis.exceptions as rex
+
+from coordinator.errors import StoreUnavailable
+
+#: Errors that mean "the store did not answer", as opposed to a bug in a command.
+#: Callers catch these and re-raise :func:`unavailable`.
+STORE_ERRORS: tuple[type[Exception], ...] = (
+    rex.ConnectionError,  # includes BusyLoadingError, AuthenticationError, MaxConnectionsError
+    rex.TimeoutError,
+    rex.ClusterDownError,  # includes MasterDownError
+    rex.SlotNotCoveredError,
+    rex.TryAgainError,
+    rex.ReadOnlyError,
+)
+
+
+def unavailable(exc: Exception, where: str) -> StoreUnavailable:
+    """Wrap a redis connection/timeout error raised mid-operation as a 503.
+
+    Use as ``except STORE_ERRORS as e: raise unavailable(e, "commit booking") from e``.
+    The detail names the step and the low-level cause so an operator can act on it,
+    and repeats the contract a caller relies on: retry with the same idempotency key.
+    """
+    return StoreUnavailable(
+        f"{where}: the Redis store did not answer ({type(exc).__name__}: {exc}). "
+        "Nothing is known to have been written; retry with the same idempotency key."
+    )
+
+
+@contextmanager
+def store_errors(where: str) -> Iterator[None]:
+    """Turn a lost Redis connection into :class:`StoreUnavailable`."""
+    try:
+        yield
+    except STORE_ERRORS as exc:
+        raise unavailable(exc, where) from exc
+
+
+__all__ = ["STORE_ERRORS", "store_errors", "unavailable"]

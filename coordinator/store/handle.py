@@ -1,0 +1,44 @@
+"""The one small handle every registry holds: the Redis client, its keys, its scripts, the limits.
+
+The bookings state machine, the owner/agent/rules/approval registries, the audit log
+and the proposal service all talk to the same Redis through the same key layout and
+the same registered scripts. Passing this handle (rather than the bookings class)
+keeps each of them importable on its own, with no cycle back to the bookings module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from coordinator.ratelimit import RateLimit
+from coordinator.settings import Settings
+from coordinator.store.keys import Keys
+from coordinator.store.scripts import Scripts
+
+
+@dataclass(frozen=True)
+class Store:
+    """One Redis as the coordinator uses it."""
+
+    #: A redis-py client (plain or cluster) with text responses.
+    redis: Any
+    settings: Settings
+    keys: Keys
+    scripts: Scripts
+    #: The default token bucket of every key, as the scripts take it.
+    limits: dict[str, Any]
+
+    @classmethod
+    def open(cls, client: Any, settings: Settings) -> Store:
+        """Register the scripts on ``client`` and lay out keys under the settings' namespace."""
+        return cls(
+            redis=client,
+            settings=settings,
+            keys=Keys(settings.namespace),
+            scripts=Scripts.register(client),
+            limits=RateLimit(settings.rate_limit_per_second, settings.rate_limit_burst).as_arg(),
+        )
+
+
+__all__ = ["Store"]
