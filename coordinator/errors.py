@@ -306,18 +306,36 @@ class ResolutionFailed(Conflict):
         )
 
 
-class StoreUnavailable(AgentDraftError):
-    """503: the coordinator cannot reach its Redis.
+#: What a 503 ``store_unavailable`` tells the caller, in one place: the store failed
+#: while (or after) the call may have run, so whether it was applied is not known.
+OUTCOME_UNKNOWN = (
+    "The outcome is unknown: the call may or may not have been applied. Retrying with "
+    "the same idempotency key returns the original result and never applies it twice; "
+    "or read the booking (or approval, proposal) to learn its state."
+)
 
-    Nothing is known to have been written by the failed call. Retry with the
-    same idempotency key: a write that did land is returned, never duplicated.
+
+class StoreUnavailable(AgentDraftError):
+    """503: the coordinator lost its Redis during the call; the outcome is unknown.
+
+    The script may have run (and stays applied) even though no reply came back, so
+    the detail never claims nothing was written. Retry with the same idempotency
+    key: a write that did land is returned, never duplicated.
     """
 
     error = "store_unavailable"
     status = 503
 
+    @classmethod
+    def during(cls, where: str, cause: BaseException | str) -> StoreUnavailable:
+        """The error for a store failure during ``where``, naming the low-level cause."""
+        if isinstance(cause, BaseException):
+            cause = f"{type(cause).__name__}: {cause}"
+        return cls(f"{where}: the Redis store did not answer ({cause}). {OUTCOME_UNKNOWN}")
+
 
 __all__ = [
+    "OUTCOME_UNKNOWN",
     "AgentDraftError",
     "ApprovalTimeout",
     "AuthError",

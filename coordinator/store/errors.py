@@ -2,9 +2,9 @@
 
 Every module that talks to Redis wraps its calls in :func:`store_errors` so a lost
 connection, a timeout or a cluster that is resharding reaches the caller as one
-typed :class:`~coordinator.errors.StoreUnavailable` (HTTP 503) that says retrying
-with the same idempotency key is safe. A bug in a command (``ResponseError``) is
-not in the list: it stays a bug.
+typed :class:`~coordinator.errors.StoreUnavailable` (HTTP 503) that says the outcome
+is unknown and that retrying with the same idempotency key is safe. A bug in a
+command (``ResponseError``) is not in the list: it stays a bug.
 """
 
 from __future__ import annotations
@@ -33,12 +33,10 @@ def unavailable(exc: Exception, where: str) -> StoreUnavailable:
 
     Use as ``except STORE_ERRORS as e: raise unavailable(e, "commit booking") from e``.
     The detail names the step and the low-level cause so an operator can act on it,
-    and repeats the contract a caller relies on: retry with the same idempotency key.
+    and says what a caller relies on (:data:`coordinator.errors.OUTCOME_UNKNOWN`): the
+    outcome is unknown; a retry with the same idempotency key returns the original.
     """
-    return StoreUnavailable(
-        f"{where}: the Redis store did not answer ({type(exc).__name__}: {exc}). "
-        "Nothing is known to have been written; retry with the same idempotency key."
-    )
+    return StoreUnavailable.during(where, exc)
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from coordinator import Conflict, Coordinator, StoreUnavailable
+from coordinator.errors import OUTCOME_UNKNOWN
 from tests.support.servers import RedisServer
 
 from .conftest import at
@@ -100,6 +101,9 @@ def test_a_dead_server_raises_store_unavailable_and_a_keyed_retry_books_once(
         bot.bookings.commit(start=at(0), end=at(30), idempotency_key="ik_outage")
     assert err.value.status == 503
     assert "idempotency key" in err.value.detail
+    # The script may have run before the connection died: never claim nothing was written.
+    assert OUTCOME_UNKNOWN in err.value.detail
+    assert "Nothing is known" not in err.value.detail
 
     fresh_redis_server.restart()  # append-only file: the acknowledged write survived
     again = bot.bookings.commit(start=at(0), end=at(30), idempotency_key="ik_outage")
