@@ -1,0 +1,70 @@
+"""``coordinator serve``: run the HTTP server (protocol v0.1) under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .common import Subparsers, store_args
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+    except ImportError:
+        print(
+            "the HTTP server needs the 'server' extra: pip install 'agentdraft-agents[server]'",
+            file=sys.stderr,
+        )
+        return 2
+    if args.redis_url:
+        os.environ["AGENTDRAFT_REDIS_URL"] = args.redis_url
+    if args.data_dir:
+        os.environ["AGENTDRAFT_DATA_DIR"] = args.data_dir
+    if args.dev:
+        os.environ["AGENTDRAFT_DEV"] = "1"
+    if args.window_ms is not None:
+        os.environ["AGENTDRAFT_ARBITRATION_WINDOW_MS"] = str(args.window_ms)
+    uvicorn.run(
+        "coordinator.server.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def register(sub: Subparsers) -> None:
+    serve = sub.add_parser("serve", help="run the HTTP server (protocol v0.1)")
+    store_args(serve)
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default %(default)s)"
+    )
+    serve.add_argument("--port", type=int, default=8080, help="TCP port (default %(default)s)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing one Redis (default %(default)s)",
+    )
+    serve.add_argument(
+        "--dev",
+        action="store_true",
+        help="dev mode: magic-link sign-in returns the token in the body",
+    )
+    serve.add_argument(
+        "--window-ms",
+        type=int,
+        default=None,
+        help="arbitration window in ms (default: the coordinator's)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["critical", "error", "warning", "info", "debug", "trace"],
+        help="uvicorn log level (default %(default)s)",
+    )
+    serve.set_defaults(func=cmd_serve)
