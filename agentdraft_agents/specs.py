@@ -9,14 +9,18 @@ MCP server keeps ``agentdraft-mcp``'s shorter names instead.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, TypeVar, Unpack
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from .core import BookingService
-from .results import Result
+from .environment import resolve_client
+from .results import Failed, Lost, Result
+
+_T = TypeVar("_T")
 
 TIME_FORMAT = (
     "ISO 8601 with Z or a UTC offset, e.g. 2026-06-01T14:00:00Z or 2026-06-01T16:00:00+02:00. "
@@ -71,6 +75,40 @@ class ToolSpec:
 
     async def arun(self, service: BookingService, arguments: dict[str, Any]) -> Result:
         return await asyncio.to_thread(self.run, service, arguments)
+
+    def invoke(self, service: BookingService, arguments: dict[str, Any]) -> Result:
+        """:meth:`run` for frameworks that hand over the model's raw arguments.
+
+        Arguments that do not fit ``args`` come back as a :class:`Failed` naming the
+        field (``invalid_arguments``), so the model reads what to fix instead of a
+        validation dump; frameworks that validate first never reach this branch.
+        """
+        try:
+            arguments = self.args.model_validate(arguments).model_dump()
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or None
+            return Failed(
+                error="invalid_arguments",
+                message=f"{field or 'arguments'}: {first['msg']}. Nothing was done; "
+                f"call {self.name} again with the arguments its schema lists.",
+                field=field,
+                status=422,
+            )
+        return self.run(service, arguments)
+
+    async def ainvoke(self, service: BookingService, arguments: dict[str, Any]) -> Result:
+        return await asyncio.to_thread(self.invoke, service, arguments)
+
+    def is_error(self, result: Result) -> bool:
+        """Whether the framework should flag ``result`` to the model as a failed call."""
+        return isinstance(result, Failed) or (isinstance(result, Lost) and self.lost_is_error)
+
+    def text(self, result: Result) -> str:
+        """What the model reads: one sentence per outcome, naming this tool where it helps."""
+        if isinstance(result, Lost | Failed):
+            return result.text(self.name)
+        return result.text()
 
 
 def _write(kind: str) -> Callable[[BookingService, Any], Result]:
@@ -154,6 +192,57 @@ def recommended(*, conflict_aware: bool = True, holds: bool = True) -> list[Tool
     return [*specs, CANCEL]
 
 
+class ToolOptions(TypedDict, total=False):
+    """The options every adapter's ``get_tools`` takes besides the client."""
+
+    #: The booking tool answers a lost race as a result (default) or as an error.
+    conflict_aware: bool
+    #: Include the hold and release tools (default True).
+    holds: bool
+    #: How many open slots a lost race offers (default 3; 0 turns the search off).
+    alternatives: int
+    #: Receives every typed result, for code (most frameworks show the model text only).
+    on_result: Callable[[Result], None] | None
+    #: When no client is passed: see :func:`~agentdraft_agents.environment.resolve_client`.
+    api_key: str | None
+    base_url: str | None
+    data_dir: str | os.PathLike[str] | None
+    agent_name: str | None
+
+
+_ENVIRONMENT = ("api_key", "base_url", "data_dir", "agent_name")
+
+
+def bind(
+    client: Any = None, **options: Unpack[ToolOptions]
+) -> tuple[BookingService, list[ToolSpec]]:
+    """One agent's service and its recommended specs: what every adapter's ``get_tools`` wraps.
+
+    ``client`` (or the environment, see :func:`~agentdraft_agents.environment.resolve_client`)
+    fixes the agent identity once, so no tool ever takes an agent as an argument.
+    """
+    environment: dict[str, Any] = {k: v for k, v in options.items() if k in _ENVIRONMENT}
+    service = BookingService(
+        resolve_client(client, **environment),
+        alternatives=options.get("alternatives", 3),
+        on_result=options.get("on_result"),
+    )
+    chosen = recommended(
+        conflict_aware=options.get("conflict_aware", True), holds=options.get("holds", True)
+    )
+    return service, chosen
+
+
+def build(
+    make: Callable[[ToolSpec, BookingService], _T],
+    client: Any = None,
+    **options: Unpack[ToolOptions],
+) -> list[_T]:
+    """``make(spec, service)`` for each recommended spec: an adapter's whole ``get_tools``."""
+    service, chosen = bind(client, **options)
+    return [make(s, service) for s in chosen]
+
+
 __all__ = [
     "AVAILABILITY",
     "CANCEL",
@@ -168,6 +257,9 @@ __all__ = [
     "BookingInput",
     "HoldIdInput",
     "NoInput",
+    "ToolOptions",
     "ToolSpec",
+    "bind",
+    "build",
     "recommended",
 ]

@@ -7,13 +7,16 @@ both want tomorrow 10:00-10:30 UTC for an intro call.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from agentdraft_agents.testing.script import Script, Step, call, take_first_offer
 from coordinator import Coordinator
 from coordinator.store.connect import stop_embedded
 
@@ -23,6 +26,24 @@ TOMORROW_10 = (datetime.now(UTC) + timedelta(days=1)).replace(
 START = TOMORROW_10.isoformat().replace("+00:00", "Z")
 END = (TOMORROW_10 + timedelta(minutes=30)).isoformat().replace("+00:00", "Z")
 TASK = f"Book a 30 minute intro call with Ada from {START} to {END}."
+
+
+SAFE = "agentdraft_commit_booking_safe"
+
+
+def demo_steps() -> list[Step]:
+    """What each offline model does: book 10:00; if outranked, book the first offer."""
+    return [
+        call(SAFE, start=START, end=END, title="Intro call"),
+        take_first_offer(SAFE, done=f"Booked the intro call at {START}."),
+        "Outranked at 10:00; booked the first alternative offered.",
+    ]
+
+
+def print_transcript(name: str, script: Script) -> None:
+    """One agent's run as its scripted model saw it."""
+    print(f"\n== {name}")
+    print("\n".join(script.transcript()))
 
 
 @dataclass
@@ -87,3 +108,15 @@ def demo_calendar() -> Iterator[Demo]:
             )
     finally:
         stop_embedded(folder)
+
+
+def run_race(
+    race: Callable[[Demo, str | None], Coroutine[Any, Any, None]], doc: str, model_help: str
+) -> None:
+    """An example's ``main``: parse ``--model``, race on a demo calendar, print the outcome."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--model", help=model_help)
+    model = parser.parse_args().model
+    with demo_calendar() as demo:
+        asyncio.run(race(demo, model))
+        demo.print_calendar()

@@ -16,6 +16,7 @@ EXAMPLES = [
     ("crewai_crew.py", "crewai"),
     ("autogen_agents.py", "autogen_agentchat"),
     ("mcp_session.py", "mcp"),
+    ("openai_agents.py", "agents"),
 ]
 
 
