@@ -24,6 +24,7 @@ from .buckets import from_ms
 from .engine import Engine
 from .errors import AgentDraftError, AuthError, InvalidState, NotFound, ValidationError
 from .ids import new_id
+from .inputs import check_chars
 from .models import ALL_SCOPES, Agent, AgentCreated
 from .ratelimit import check_burst, check_per_second
 from .store.errors import store_errors
@@ -74,6 +75,7 @@ class Agents:
         """
         if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
             raise ValidationError("name", f"must be 1..{MAX_NAME} characters")
+        check_chars(name, "name")
         sc = _check_scopes(scopes)
         rate = None if rate_limit_per_second is None else check_per_second(rate_limit_per_second)
         burst = None if rate_limit_burst is None else check_burst(rate_limit_burst)

@@ -36,6 +36,7 @@ from .errors import (
     ValidationError,
 )
 from .ids import keyed_id
+from .inputs import json_object, required_text, text
 from .store.connect import MAX_BLOCK_SECONDS
 from .store.errors import store_errors
 
@@ -188,8 +189,7 @@ class Approvals:
     def _resolve(
         self, user_id: str, approval_id: str, decision: str, note: str | None
     ) -> dict[str, Any]:
-        if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE):
-            raise ValidationError("note", f"must be text of at most {MAX_NOTE} characters")
+        text(note, "note", max_len=MAX_NOTE, multiline=True)
         k = self._engine.keys
         with store_errors(f"approvals.{decision}"):
             reply = json.loads(
@@ -242,20 +242,11 @@ class ClientApprovals:
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """Open a request and return at once with ``{approval_id, status, expires_at, …}``."""
-        if not isinstance(action_type, str) or not 1 <= len(action_type) <= MAX_ACTION_TYPE:
-            raise ValidationError("action_type", f"must be 1..{MAX_ACTION_TYPE} characters")
-        if not isinstance(summary, str) or not 1 <= len(summary) <= MAX_SUMMARY:
-            raise ValidationError("summary", f"must be 1..{MAX_SUMMARY} characters")
+        required_text(action_type, "action_type", max_len=MAX_ACTION_TYPE)
+        required_text(summary, "summary", max_len=MAX_SUMMARY, multiline=True)
         evidence_json = ""
         if evidence is not None:
-            if not isinstance(evidence, dict):
-                raise ValidationError("evidence", "must be a JSON object")
-            try:
-                evidence_json = json.dumps(evidence)
-            except (TypeError, ValueError) as exc:
-                raise ValidationError("evidence", f"not JSON-serialisable: {exc}") from None
-            if len(evidence_json) > MAX_EVIDENCE_BYTES:
-                raise ValidationError("evidence", f"larger than {MAX_EVIDENCE_BYTES} bytes")
+            evidence_json = json_object(evidence, "evidence", max_bytes=MAX_EVIDENCE_BYTES)
         eng = self._engine
         ttl = eng.settings.approval_ttl_seconds if ttl_seconds is None else ttl_seconds
         if (

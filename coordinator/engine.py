@@ -35,6 +35,7 @@ from .errors import (
 )
 from .etag import etag_version
 from .ids import check_idempotency_key, new_id
+from .inputs import json_object, text
 from .models import Booking, Displacement
 from .policy import cap_window, judge
 from .replies import conflict, consent_required, script_error
@@ -48,6 +49,8 @@ Mode = Literal["hold", "commit"]
 
 MAX_TITLE = 500
 MAX_METADATA_BYTES = 8 * 1024
+#: Invitee fields: (longest text, whether line breaks are allowed).
+INVITEE_FIELDS = {"name": (200, False), "email": (320, False), "notes": (2000, True)}
 _MAX_WINNER_CHAIN = 16
 #: Resends after "the rules changed since your snapshot"; each needs a rules change.
 _MAX_RULE_RETRIES = 8
@@ -56,22 +59,15 @@ _MAX_BLOCK_MS = int(MAX_BLOCK_SECONDS * 1000)
 
 
 def _check_extras(title: Any, invitee: Any, metadata: Any) -> None:
-    if title is not None and (not isinstance(title, str) or len(title) > MAX_TITLE):
-        raise ValidationError("title", f"must be text of at most {MAX_TITLE} characters")
+    """Refuse what cannot be stored (see :mod:`coordinator.inputs`) before any script runs."""
+    text(title, "title", max_len=MAX_TITLE)
     if invitee is not None:
-        if not isinstance(invitee, dict) or not set(invitee) <= {"name", "email", "notes"}:
+        if not isinstance(invitee, dict) or not set(invitee) <= set(INVITEE_FIELDS):
             raise ValidationError("invitee", "must be an object with name, email and notes only")
-        if not all(v is None or isinstance(v, str) for v in invitee.values()):
-            raise ValidationError("invitee", "name, email and notes must be text")
+        for name, (limit, multiline) in INVITEE_FIELDS.items():
+            text(invitee.get(name), f"invitee.{name}", max_len=limit, multiline=multiline)
     if metadata is not None:
-        if not isinstance(metadata, dict):
-            raise ValidationError("metadata", "must be a JSON object")
-        try:
-            size = len(json.dumps(metadata))
-        except (TypeError, ValueError) as exc:
-            raise ValidationError("metadata", f"not JSON-serialisable: {exc}") from None
-        if size > MAX_METADATA_BYTES:
-            raise ValidationError("metadata", f"larger than {MAX_METADATA_BYTES} bytes")
+        json_object(metadata, "metadata", max_bytes=MAX_METADATA_BYTES)
 
 
 def _seconds(value: Any, field: str, hi: float) -> float:

@@ -26,8 +26,7 @@ def keyed_id(prefix: str, agent_id: str, idempotency_key: str | None) -> str:
     finds what the first attempt made instead of making a second one."""
     if idempotency_key is None:
         return new_id(prefix)
-    if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 255:
-        raise ValidationError("idempotency_key", "must be 1..255 characters")
+    check_idempotency_key(idempotency_key)
     digest = hashlib.sha256(f"{agent_id}\n{idempotency_key}".encode()).hexdigest()
     return f"{prefix}_{digest[:16]}"
 

@@ -21,6 +21,7 @@ from typing import Any
 from .buckets import check_buffer, parse_time
 from .engine import Engine
 from .errors import AgentDraftError, NotFound, ValidationError
+from .inputs import bad_chars, is_id
 from .owners import check_timezone
 from .ruleset import (
     DEFAULT_APPROVAL_TTL_SECONDS,
@@ -37,6 +38,7 @@ from .wallclock import WEEKDAYS, parse_hhmm
 
 MAX_INTERVALS_PER_DAY = 12
 MAX_FOCUS_BLOCKS = 500
+MAX_FOCUS_TITLE = 200
 MAX_LEAD_MINUTES = 366 * 24 * 60
 MAX_DAILY_CAP = 1000
 MAX_APPROVAL_TTL_SECONDS = 7 * 24 * 3600.0
@@ -119,8 +121,13 @@ def check_focus_blocks(value: Any) -> list[dict[str, Any]]:
                 "focus_blocks", f"each block is {{start, end[, weekday][, title]}}, got {block!r}"
             )
         title = block.get("title")
-        if title is not None and (not isinstance(title, str) or len(title) > 200):
-            raise ValidationError("focus_blocks", "title must be text of at most 200 characters")
+        if title is not None and (
+            not isinstance(title, str) or len(title) > MAX_FOCUS_TITLE or bad_chars(title)
+        ):
+            raise ValidationError(
+                "focus_blocks",
+                f"title must be one line of text of at most {MAX_FOCUS_TITLE} characters",
+            )
         if "weekday" in block:
             if block["weekday"] not in WEEKDAYS:
                 raise ValidationError("focus_blocks", f"unknown weekday {block['weekday']!r}")
@@ -159,7 +166,7 @@ def check_require_approval(value: Any) -> dict[str, Any]:
             isinstance(ids, str)
             or not isinstance(ids, list | tuple)
             or not ids
-            or not all(isinstance(i, str) and i.startswith("agt_") for i in ids)
+            or not all(isinstance(i, str) and i.startswith("agt_") and is_id(i) for i in ids)
         ):
             raise ValidationError("require_approval", "agent_ids must be a non-empty list of agt_…")
         ids = list(dict.fromkeys(ids))

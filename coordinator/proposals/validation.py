@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from .. import inputs
 from ..buckets import check_interval, parse_time, to_ms
 from ..errors import ValidationError
 
@@ -21,27 +22,17 @@ MAX_WEIGHT = 1000.0
 MAX_ID = 64
 MAX_TTL_MS = 90 * 24 * 3600 * 1000
 RESPONSES = ("accept", "decline", "counter")
+#: Fields of free text, where line breaks and tabs are allowed; titles stay one line.
+FREE_TEXT_FIELDS = frozenset({"description", "message"})
 
 
 def check_id(value: object, field: str, prefix: str = "") -> str:
-    if (
-        not isinstance(value, str)
-        or not value
-        or len(value) > MAX_ID
-        or " " in value
-        or (prefix and not value.startswith(prefix))
-    ):
-        example = f" such as {prefix}…" if prefix else ""
-        raise ValidationError(field, f"must be an id{example} (1..{MAX_ID} characters)")
-    return value
+    return inputs.check_id(value, field, max_len=MAX_ID, prefix=prefix)
 
 
 def text(value: object, field: str, limit: int) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > limit:
-        raise ValidationError(field, f"must be text of at most {limit} characters")
-    return value
+    """Clean text (see :mod:`coordinator.inputs`); free-text fields may hold line breaks."""
+    return inputs.text(value, field, max_len=limit, multiline=field in FREE_TEXT_FIELDS)
 
 
 def _get(item: object, name: str, field: str) -> Any:

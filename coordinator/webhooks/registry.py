@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..engine import Engine
 from ..errors import NotFound, ValidationError
 from ..ids import new_id
+from ..inputs import check_chars, text
 from ..store.errors import store_errors
 
 EVENT_TYPES: tuple[str, ...] = (
@@ -32,6 +33,10 @@ EVENT_TYPES: tuple[str, ...] = (
 )
 
 
+MAX_URL = 2000
+MIN_SECRET, MAX_SECRET = 16, 200
+
+
 class Endpoint(BaseModel):
     model_config = ConfigDict(frozen=True)
     endpoint_id: str
@@ -42,8 +47,9 @@ class Endpoint(BaseModel):
 
 
 def _check_url(url: object) -> str:
-    if not isinstance(url, str) or len(url) > 2000:
+    if not isinstance(url, str) or len(url) > MAX_URL:
         raise ValidationError("url", "must be an http(s) URL")
+    check_chars(url, "url")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValidationError("url", f"must be an http(s) URL, got {url!r}")
@@ -56,6 +62,9 @@ def _check_events(events: Iterable[str] | None) -> tuple[str, ...]:
     if isinstance(events, str):
         raise ValidationError("events", "must be a list of event types")
     out = tuple(events)
+    for i, e in enumerate(out):
+        if not isinstance(e, str):
+            raise ValidationError(f"events[{i}]", "must be an event type (text)")
     unknown = [e for e in out if e not in EVENT_TYPES]
     if unknown or not out:
         raise ValidationError("events", f"unknown or empty {unknown}; known: {list(EVENT_TYPES)}")
@@ -83,8 +92,7 @@ class Webhooks:
         """Add an endpoint; the secret (generated unless given) signs every delivery."""
         url = _check_url(url)
         evs = _check_events(events)
-        if secret is not None and (not isinstance(secret, str) or len(secret) < 16):
-            raise ValidationError("secret", "must be at least 16 characters")
+        text(secret, "secret", min_len=MIN_SECRET, max_len=MAX_SECRET)
         r = self._engine.redis
         with store_errors("webhooks.register"):
             if not r.exists(self._engine.keys.owner(user_id)):
