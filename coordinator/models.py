@@ -190,9 +190,33 @@ class AuditEntry(_Model):
 
 
 class AuditProblem(_Model):
+    """One thing ``audit verify`` found wrong; ``booking_id`` names the booking it concerns."""
+
     entry_id: str
-    problem: Literal["edited", "chain_broken", "head_mismatch", "missing_head"]
+    problem: Literal[
+        # the hash chain
+        "edited",
+        "chain_broken",
+        "head_mismatch",
+        "missing_head",
+        "stream_missing",
+        # the state replayed from the chain against what Redis holds
+        "replay_inconsistent",
+        "booking_without_entries",
+        "booking_missing",
+        "booking_edited",
+        "bucket_missing",
+        "bucket_extra",
+        "bucket_edited",
+        "shared_bucket",
+        # signed checkpoints and archived segments
+        "checkpoint_mismatch",
+        "checkpoint_entry_missing",
+        "checkpoint_bad_signature",
+        "archive_broken",
+    ]
     detail: str
+    booking_id: str | None = None
 
 
 class AuditVerification(_Model):
@@ -203,3 +227,10 @@ class AuditVerification(_Model):
     ok: bool
     head: str | None
     problems: tuple[AuditProblem, ...] = ()
+    #: Bookings whose stored records were checked against the replayed history.
+    bookings: int = 0
+    #: False when history before the stream was archived and no archive was given:
+    #: the chain was walked from the archive point and the state was not replayed.
+    complete: bool = True
+    #: The latest signed checkpoint that verified (entry id), if any.
+    checkpoint: str | None = None

@@ -77,3 +77,19 @@ def _settings(kw: dict[str, Any]) -> Any:
 def cal(make_calendar: Callable[..., Calendar]) -> Calendar:
     """A calendar with no arbitration window: pure bucket rules, first writer first."""
     return make_calendar()
+
+
+@pytest.fixture
+def story(cal: Calendar) -> Any:
+    """A calendar after one of each transition (tests/engine/audit_story.py)."""
+    from .audit_story import tell_story
+
+    return tell_story(cal)
+
+
+@pytest.fixture
+def neighbour(make_calendar: Callable[..., Calendar]) -> Any:
+    """A second story on the same Redis, never tampered with."""
+    from .audit_story import tell_story
+
+    return tell_story(make_calendar())

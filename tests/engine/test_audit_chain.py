@@ -1,7 +1,7 @@
 """The audit stream: complete, queryable, and tamper-evident, on every backend.
 
 Each calendar's audit log is a Redis Stream whose entries chain SHA-1 hashes
-(coordinator/lua/_lib.lua writes them, coordinator/audit.py re-walks them). These
+(coordinator/lua/_lib.lua writes them, coordinator/audit/chain.py re-walks them). These
 tests write a story that touches every kind of transition, then query it by booking
 and by server-time range, then tamper with the stream the ways an operator with
 Redis access could (edit, delete, reorder, cut the tail) and check each is caught
@@ -15,144 +15,23 @@ import itertools
 import json
 import subprocess
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
-
-from coordinator import Conflict, Coordinator
 from coordinator.models import AuditEntry
 from tests.support.servers import Backend
 
+from .audit_story import (
+    STORY_TYPES,
+    Entry,
+    Story,
+    entries,
+    mentions,
+    rewrite,
+)
 from .conftest import Calendar, at
 
 REPO = Path(__file__).resolve().parents[2]
-
-#: The story's entries, oldest first, as the scripts write them.
-STORY_TYPES = [
-    "owner.created",
-    "agent.created",  # low
-    "agent.created",  # high
-    "agent.created",  # other
-    "booking.committed",  # victim
-    "hold.created",  # released later
-    "booking.evicted",  # the victim, by the winner
-    "booking.committed",  # the winner
-    "hold.released",
-    "booking.rejected",  # the victim's agent tries again and loses to the winner
-    "booking.committed",  # spare
-    "booking.cancelled",  # spare
-    "hold.created",  # promoted
-    "hold.promoted",
-    "booking.committed",  # the promotion
-]
-
-Entry = tuple[str, dict[str, str]]
-
-
-@dataclass
-class Story:
-    """A calendar after one of each transition, with the ids worth asking about."""
-
-    cal: Calendar
-    victim: str
-    winner: str
-    released: str
-    spare: str
-    promoted_hold: str
-    promotion: str
-    rejection_event: str
-
-    @property
-    def coord(self) -> Coordinator:
-        return self.cal.coord
-
-    @property
-    def user_id(self) -> str:
-        return self.cal.user_id
-
-
-def server_ms(coord: Coordinator, user_id: str) -> int:
-    """The clock the scripts stamp entries with (the node that owns this calendar)."""
-    secs, micros = coord.redis.eval(
-        "return redis.call('TIME')", 1, coord.engine.keys.owner(user_id)
-    )
-    return int(secs) * 1000 + int(micros) // 1000
-
-
-def tell_story(cal: Calendar) -> Story:
-    """Commit, hold, evict, release, reject, cancel, promote: one of each, in that order."""
-    low, high, other = cal.agent(3, "low"), cal.agent(1, "high"), cal.agent(2, "other")
-    victim = low.bookings.commit(start=at(0), end=at(30), bump_window_seconds=3600)
-    hold = other.bookings.hold(start=at(60), end=at(90))
-    winner = high.bookings.commit(start=at(10), end=at(20))
-    assert [d.booking_id for d in winner.displaced] == [victim.booking_id]
-    other.bookings.release(hold.booking_id)
-    # Let the server clock tick once, so the story spans at least two milliseconds
-    # and a time-range query has something to leave out (a poll, not a sleep).
-    first_half = server_ms(cal.coord, cal.user_id)
-    while server_ms(cal.coord, cal.user_id) <= first_half:
-        pass
-    with pytest.raises(Conflict) as lost:
-        low.bookings.commit(start=at(10), end=at(20))
-    spare = other.bookings.commit(start=at(120), end=at(150))
-    other.bookings.cancel(spare.booking_id)
-    to_promote = low.bookings.hold(start=at(200), end=at(210))
-    promotion = low.bookings.promote(to_promote.booking_id)
-    return Story(
-        cal=cal,
-        victim=victim.booking_id,
-        winner=winner.booking_id,
-        released=hold.booking_id,
-        spare=spare.booking_id,
-        promoted_hold=to_promote.booking_id,
-        promotion=promotion.booking_id,
-        rejection_event=str(lost.value.audit_event_id),
-    )
-
-
-@pytest.fixture
-def story(cal: Calendar) -> Story:
-    return tell_story(cal)
-
-
-@pytest.fixture
-def neighbour(make_calendar: Callable[..., Calendar]) -> Story:
-    """A second calendar on the same Redis, never tampered with."""
-    return tell_story(make_calendar())
-
-
-def entries(s: Story) -> list[Entry]:
-    return list(s.coord.redis.xrange(s.coord.engine.keys.audit(s.user_id)))
-
-
-def mentions(e: AuditEntry, booking_id: str) -> bool:
-    """The fields through which an entry names a booking it is indexed under."""
-    named = {
-        e.fields.get("booking_id"),
-        e.fields.get("winner_booking_id"),
-        e.fields.get("by_booking_id"),
-    }
-    named |= set(filter(None, e.fields.get("displaced", "").split(",")))
-    return booking_id in named
-
-
-def rewrite(s: Story, change: Callable[[list[Entry]], list[Entry]]) -> None:
-    """Rebuild the stream with ``change`` applied, keeping ids, and swap it in.
-
-    Stream entries cannot be edited in place; an operator with Redis access would
-    copy the stream with XADD and explicit ids, then RENAME it over the original.
-    The temporary key shares the calendar's hash tag, so this works on a cluster too.
-    """
-    r = s.coord.redis
-    key = s.coord.engine.keys.audit(s.user_id)
-    tmp = s.coord.engine.keys.prefix(s.user_id) + "audit-forged"
-    r.delete(tmp)
-    for eid, fields in change(entries(s)):
-        r.xadd(tmp, fields, id=eid)
-    r.rename(tmp, key)
 
 
 def problems(s: Story) -> list[tuple[str, str]]:

@@ -1,0 +1,89 @@
+"""Read a calendar's audit stream: by booking, by server-time range, and verify it.
+
+The chain itself is in chain.py, the state replay in replay.py; ``verify`` ties them
+together (verify.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ..buckets import from_ms, parse_time, to_ms
+from ..engine import Engine
+from ..errors import ValidationError
+from ..models import AuditEntry, AuditVerification
+from ..store.errors import store_errors
+
+_PAGE = 1000
+#: How much later than its ``ts`` an entry's stream id can be (a long script's run time).
+_ID_SLACK_MS = 60_000
+
+
+def _entry(entry_id: str, fields: dict[str, str]) -> AuditEntry:
+    ts = int(fields.get("ts") or entry_id.split("-")[0])
+    return AuditEntry(id=entry_id, type=fields.get("type", "?"), ts=from_ms(ts), fields=fields)
+
+
+class AuditLog:
+    """Queries over the audit streams of one coordinator."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def for_booking(self, user_id: str, booking_id: str) -> list[AuditEntry]:
+        """Every entry that mentions a booking, oldest first."""
+        k = self._engine.keys
+        r = self._engine.redis
+        with store_errors("audit query"):
+            ids = r.lrange(k.booking_audit(user_id, booking_id), 0, -1)
+            out = []
+            for entry_id in ids:
+                for eid, fields in r.xrange(k.audit(user_id), entry_id, entry_id):
+                    out.append(_entry(eid, fields))
+        return out
+
+    def range(
+        self,
+        user_id: str,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+        *,
+        limit: int | None = None,
+    ) -> list[AuditEntry]:
+        """Entries of a calendar written between ``start`` and ``end`` (server time)."""
+        lo_ms = None if start is None else to_ms(parse_time(start, "start"))
+        hi_ms = None if end is None else to_ms(parse_time(end, "end"))
+        if limit is not None and (not isinstance(limit, int) or limit < 1):
+            raise ValidationError("limit", "must be a positive integer")
+        # An entry's ``ts`` is its script's clock at the start; ``XADD *`` stamps the id
+        # a little later. Scan ids from ``lo`` to ``hi`` plus a slack, filter on ``ts``.
+        lo = "-" if lo_ms is None else str(lo_ms)
+        hi = "+" if hi_ms is None else str(hi_ms + _ID_SLACK_MS)
+        out: list[AuditEntry] = []
+        for eid, fields in self._scan(user_id, lo, hi):
+            entry = _entry(eid, fields)
+            ts = int(fields.get("ts") or eid.split("-")[0])
+            if (lo_ms is not None and ts < lo_ms) or (hi_ms is not None and ts > hi_ms):
+                continue
+            out.append(entry)
+            if limit is not None and len(out) >= limit:
+                break
+        return out
+
+    def _scan(self, user_id: str, lo: str, hi: str) -> Any:
+        key = self._engine.keys.audit(user_id)
+        r = self._engine.redis
+        while True:
+            with store_errors("audit query"):
+                page = r.xrange(key, lo, hi, count=_PAGE)
+            yield from page
+            if len(page) < _PAGE:
+                return
+            lo = "(" + page[-1][0]
+
+    def verify(self, user_id: str) -> AuditVerification:
+        """Prove the calendar's state from its history; see :func:`.verify.verify`."""
+        from .verify import verify
+
+        return verify(self._engine, user_id, self._scan(user_id, "-", "+"))
