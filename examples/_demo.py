@@ -40,10 +40,11 @@ def demo_steps() -> list[Step]:
     ]
 
 
-def print_transcript(name: str, script: Script) -> None:
-    """One agent's run as its scripted model saw it."""
+def print_run(name: str, model: Any, answer: object) -> None:
+    """One agent's run: the scripted model's transcript, or a real model's final answer."""
     print(f"\n== {name}")
-    print("\n".join(script.transcript()))
+    script: Script | None = getattr(model, "script", None)
+    print("\n".join(script.transcript()) if script else f"  >> {answer}")
 
 
 @dataclass

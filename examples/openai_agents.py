@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from _demo import TASK, Demo, demo_steps, print_transcript, run_race
+from _demo import TASK, Demo, demo_steps, print_run, run_race
 from agents import Agent, RunConfig, Runner
 
 from agentdraft_agents.openai_agents_tools import get_tools
@@ -31,10 +31,7 @@ async def race(demo: Demo, model: str | None) -> None:
     offline = RunConfig(tracing_disabled=model is None)
     results = await asyncio.gather(*(Runner.run(a, TASK, run_config=offline) for a in agents))
     for name, result in zip(clients, results, strict=True):
-        if isinstance(models[name], ScriptedModel):
-            print_transcript(name, models[name].script)
-        else:
-            print(f"\n== {name}\n  >> {result.final_output}")
+        print_run(name, models[name], result.final_output)
 
 
 if __name__ == "__main__":

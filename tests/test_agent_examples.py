@@ -17,6 +17,7 @@ EXAMPLES = [
     ("autogen_agents.py", "autogen_agentchat"),
     ("mcp_session.py", "mcp"),
     ("openai_agents.py", "agents"),
+    ("pydantic_ai_agents.py", "pydantic_ai"),
 ]
 
 

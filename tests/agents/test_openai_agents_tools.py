@@ -19,22 +19,28 @@ from agentdraft_agents import specs
 from agentdraft_agents.openai_agents_tools import get_tools
 from agentdraft_agents.results import Result
 from agentdraft_agents.testing.openai_agents_model import ScriptedModel
-from agentdraft_agents.testing.script import Step, call, take_first_offer
+from agentdraft_agents.testing.script import Step, call
 
-from .conftest import Calendar, at, iso
+from .conftest import Calendar, iso
+from .race_script import (
+    ANSWER,
+    SAFE,
+    TASK,
+    assert_took_the_offer,
+    lose_then_take_offer,
+    sibling_holds_ten,
+)
 
-SAFE = "agentdraft_commit_booking_safe"
 OFFLINE = RunConfig(tracing_disabled=True)
 
 
 def run(client: Any, steps: list[Step], results: list[Result], *, sync: bool = False) -> Any:
     model = ScriptedModel(steps)
     agent = Agent(name="recruiter", model=model, tools=get_tools(client, on_result=results.append))
-    task = "Book a 30 minute intro call at 10:00 UTC."
     if sync:
-        out = Runner.run_sync(agent, task, run_config=OFFLINE)
+        out = Runner.run_sync(agent, TASK, run_config=OFFLINE)
     else:
-        out = asyncio.run(Runner.run(agent, task, run_config=OFFLINE))
+        out = asyncio.run(Runner.run(agent, TASK, run_config=OFFLINE))
     out.seen = model.script.seen
     return out
 
@@ -50,27 +56,11 @@ def test_tool_names_and_schemas_match_the_other_frameworks(local_cal: Calendar) 
 def test_an_agent_that_lost_to_a_better_sibling_books_the_offered_slot(
     local_cal: Calendar, sync: bool
 ) -> None:
-    sales = local_cal.agent(1)
-    sales.bookings.commit(start=at(0), end=at(30))
-    me = local_cal.agent(2)
+    sales, me = sibling_holds_ten(local_cal)
     results: list[Result] = []
-    out = run(
-        me,
-        [
-            call(SAFE, start=iso(0), end=iso(30)),
-            take_first_offer(SAFE),
-            "Lost 10:00 to the sales agent; booked 09:30 instead.",
-        ],
-        results,
-        sync=sync,
-    )
-    assert [r.outcome for r in results] == ["lost", "booked"]
-    lost_text = out.seen[1]
-    assert lost_text.startswith("OUTRANKED") and "(priority 1)" in lost_text
-    assert sales.agent_id in lost_text
-    assert results[1].start == at(-30)
-    assert local_cal.live() == [(me.agent_id, 2), (sales.agent_id, 1)]
-    assert out.final_output == "Lost 10:00 to the sales agent; booked 09:30 instead."
+    out = run(me, lose_then_take_offer(), results, sync=sync)
+    assert_took_the_offer(local_cal, sales, me, results, out.seen)
+    assert out.final_output == ANSWER
 
 
 def test_arguments_that_do_not_fit_come_back_as_a_sentence_naming_the_field(
