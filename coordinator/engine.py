@@ -41,6 +41,7 @@ from .policy import cap_window, judge
 from .replies import conflict, consent_required, script_error
 from .ruleset import RulesSnapshot, SnapshotCache
 from .settings import Settings
+from .store.calls import Calls, DaySpan
 from .store.connect import MAX_BLOCK_SECONDS
 from .store.errors import store_errors
 from .store.handle import Store
@@ -51,7 +52,10 @@ MAX_TITLE = 500
 MAX_METADATA_BYTES = 8 * 1024
 #: Invitee fields: (longest text, whether line breaks are allowed).
 INVITEE_FIELDS = {"name": (200, False), "email": (320, False), "notes": (2000, True)}
-_MAX_WINNER_CHAIN = 16
+#: Reads while following who displaced whom to the final winner (waits included).
+_MAX_WINNER_CHAIN = 64
+#: Claims answered "pending" (a blocker's outcome still open) before giving up.
+_MAX_PENDING_WAITS = 64
 #: Resends after "the rules changed since your snapshot"; each needs a rules change.
 _MAX_RULE_RETRIES = 8
 #: Longest single BLPOP; kept under the client's socket timeout (longer waits loop).
@@ -130,6 +134,7 @@ class Engine:
         self.settings = settings
         self.keys = self.store.keys
         self.scripts = self.store.scripts
+        self.calls = Calls(self.scripts, self.keys)
         #: The default token bucket of every key, as the scripts take it.
         self.limits = self.store.limits
         #: The last rules snapshot seen per owner; the scripts catch a stale one.
@@ -218,12 +223,26 @@ class Engine:
             booking_id=new_id("hld" if mode == "hold" else "bkg"),
         )
         snap = self.rules_cache.get(user_id)
-        for _ in range(_MAX_RULE_RETRIES):
+        rule_retries = waits = 0
+        while True:
             reply = self._claim(request, snap)
-            if reply["r"] != "rules_changed":
+            if reply["r"] == "rules_changed":
+                rule_retries += 1
+                if rule_retries >= _MAX_RULE_RETRIES:
+                    raise AgentDraftError(
+                        "the owner's rules kept changing during this write; retry it"
+                    )
+                snap = self.rules_cache.put(user_id, RulesSnapshot.from_reply(reply))
+            elif reply["r"] == "pending":
+                # Blocked by a booking whose own win is still open: wait until it is
+                # certain (displaced, or its window closed), then ask again, so the
+                # 409 names the booking that actually stands.
+                waits += 1
+                if waits > _MAX_PENDING_WAITS:
+                    raise AgentDraftError("the slot's outcome stayed open too long; retry")
+                self._wait_on(user_id, reply["wait_for"], reply["until_ms"] - reply["now"])
+            else:
                 return self._settle_write(user_id, reply)
-            snap = self.rules_cache.put(user_id, RulesSnapshot.from_reply(reply))
-        raise AgentDraftError("the owner's rules kept changing during this write; retry it")
 
     def _claim(self, q: _Request, snap: RulesSnapshot) -> dict[str, Any]:
         """One claim script call for ``q``, judged against ``snap``."""
@@ -245,16 +264,15 @@ class Engine:
             checks["violation"], checks["detail"] = verdict.violation, verdict.detail
         if q.approval_id:
             checks["approve"] = q.approval_id
-        script, ttl_ms = self.scripts.commit, int(q.ttl * 1000)
-        if q.mode == "hold":
-            script = self.scripts.hold
+        mode: Mode = q.mode
+        ttl_ms = int(q.ttl * 1000)
         k = self.keys
         booking_id = q.booking_id
         if verdict.consent and not verdict.violation:
             booking_id = "hld_" + booking_id.split("_", 1)[1]  # it is parked as a hold
             gate = rules.require_approval
             assert gate is not None
-            script, ttl_ms = self.scripts.hold, int(gate.ttl_seconds * 1000)
+            mode, ttl_ms = "hold", int(gate.ttl_seconds * 1000)
             consent_id = new_id("apr")
             checks["consent"] = {
                 "id": consent_id,
@@ -295,37 +313,24 @@ class Engine:
             "invitee": q.invitee or False,
             "metadata": q.metadata or False,
         }
-        days = list(c.days())
-        user_id, agent_id = q.user_id, q.agent_id
-        keys = [
-            k.owner(user_id),
-            k.bookings(user_id),
-            k.agents(user_id),
-            k.audit(user_id),
-            k.idempotency(user_id, agent_id, q.idempotency_key or "-"),
-            k.agent(user_id, agent_id),
-            *(k.day(user_id, d) for d, _, _ in days),
-            k.rate_limit(user_id, agent_id),
-            k.approvals(user_id),
-            *(k.day(user_id, d) for d in cap_days),
-        ]
-        args: list[Any] = [
-            agent_id,
-            booking_id,
-            q.request_hash,
-            json.dumps(static),
-            ttl_ms,
-            int(q.bump * 1000),
-            self.settings.arbitration_window_ms,
-            self.settings.idempotency_ttl_seconds if q.idempotency_key else 0,
-            len(days),
-            q.key_hash,
-        ]
-        for _, first, last in days:
-            args += [first, last]
-        args.append(json.dumps(checks))
         with store_errors(q.mode):
-            return json.loads(script(keys=keys, args=args))
+            return self.calls.claim(
+                mode,
+                user_id=q.user_id,
+                agent_id=q.agent_id,
+                key_hash=q.key_hash,
+                booking_id=booking_id,
+                request_hash=q.request_hash,
+                static=static,
+                hold_ttl_ms=ttl_ms,
+                bump_ms=int(q.bump * 1000),
+                window_ms=self.settings.arbitration_window_ms,
+                idempotency_key=q.idempotency_key,
+                idempotency_ttl_s=self.settings.idempotency_ttl_seconds,
+                days=[DaySpan(d, first, last) for d, first, last in c.days()],
+                checks=checks,
+                cap_days=cap_days,
+            )
 
     def _settle_write(self, user_id: str, reply: dict[str, Any]) -> Booking:
         r = reply["r"]
@@ -382,36 +387,50 @@ class Engine:
                 return Booking.from_record(
                     rec, user_id, now, displaced=displaced, waited_ms=max(0, now - started)
                 )
-            with store_errors("arbitration wait"):
-                timeout_ms = min(max(remaining, 1), _MAX_BLOCK_MS)
-                self.redis.blpop([self.keys.wake(user_id, rec["id"])], timeout_ms / 1000)
+            self._wait_on(user_id, rec["id"], remaining)
             rec, now = self._read(user_id, rec["id"])
+
+    def _wait_on(self, user_id: str, booking_id: str, remaining_ms: int) -> None:
+        """Block until ``booking_id`` is displaced inside its window, or ``remaining_ms``
+        (capped under the socket timeout) have passed.
+
+        The displacing script pushes the booking's wake list; BLMOVE of the list onto
+        itself reads it without popping, so every writer waiting on that booking (its
+        own, and each loser waiting for the final winner) wakes, not just the first.
+        """
+        if remaining_ms <= 0:
+            return
+        with store_errors("arbitration wait"):
+            timeout_ms = min(remaining_ms, _MAX_BLOCK_MS)
+            wake = self.keys.wake(user_id, booking_id)
+            self.redis.blmove(wake, wake, timeout_ms / 1000, "RIGHT", "LEFT")
 
     def release(self, *, user_id: str, agent_id: str, key_hash: str, hold_id: str) -> Booking:
         """Give back a live hold; a hold past its TTL raises :class:`Gone`."""
-        return self._end(self.scripts.release, "release", user_id, agent_id, key_hash, hold_id)
+        return self._end("release", user_id, agent_id, key_hash, hold_id)
 
     def cancel(self, *, user_id: str, agent_id: str, key_hash: str, booking_id: str) -> Booking:
         """Cancel the caller's own live commit (or hold)."""
-        return self._end(self.scripts.cancel, "cancel", user_id, agent_id, key_hash, booking_id)
+        return self._end("cancel", user_id, agent_id, key_hash, booking_id)
 
     def _end(
-        self, script: Any, what: str, user_id: str, agent_id: str, key_hash: str, bid: str
+        self,
+        what: Literal["cancel", "release"],
+        user_id: str,
+        agent_id: str,
+        key_hash: str,
+        bid: str,
     ) -> Booking:
         if not isinstance(bid, str) or not bid or len(bid) > 64:
             raise ValidationError("booking_id", "must be a booking id such as bkg_… or hld_…")
-        k = self.keys
-        keys = [
-            k.owner(user_id),
-            k.bookings(user_id),
-            k.agents(user_id),
-            k.audit(user_id),
-            k.agent(user_id, agent_id),
-            k.rate_limit(user_id, agent_id),
-        ]
         with store_errors(what):
-            reply = json.loads(
-                script(keys=keys, args=[agent_id, bid, key_hash, json.dumps(self.limits)])
+            reply = self.calls.end_booking(
+                what,
+                user_id=user_id,
+                agent_id=agent_id,
+                key_hash=key_hash,
+                booking_id=bid,
+                limits=self.limits,
             )
         if reply["r"] == "ok":
             return Booking.from_record(reply["booking"], user_id)
@@ -428,13 +447,8 @@ class Engine:
     # -- reads -------------------------------------------------------------------------
 
     def _read(self, user_id: str, booking_id: str) -> tuple[dict[str, Any], int]:
-        k = self.keys
         with store_errors("read"):
-            reply = json.loads(
-                self.scripts.read_booking(
-                    keys=[k.owner(user_id), k.bookings(user_id)], args=[booking_id]
-                )
-            )
+            reply = self.calls.read_booking(user_id, booking_id)
         if reply["r"] != "ok":
             raise NotFound(f"no booking {booking_id} on calendar {user_id}")
         return reply["booking"], reply["now"]
@@ -449,14 +463,15 @@ class Engine:
         """
         if not isinstance(booking_id, str) or not booking_id or len(booking_id) > 64:
             raise ValidationError("booking_id", "must be a booking id such as bkg_…")
-        k = self.keys
-        keys = [k.owner(user_id), k.bookings(user_id)]
-        args: list[Any] = [booking_id]
-        if key_hash:
-            keys += [k.agent(user_id, agent_id), k.rate_limit(user_id, agent_id)]
-            args += [key_hash, BOOKINGS_READ, json.dumps(self.limits)]
         with store_errors("read"):
-            reply = json.loads(self.scripts.read_booking(keys=keys, args=args))
+            reply = self.calls.read_booking(
+                user_id,
+                booking_id,
+                agent_id=agent_id,
+                key_hash=key_hash,
+                scope=BOOKINGS_READ,
+                limits=self.limits,
+            )
         if reply["r"] != "ok":
             refused = access_error(reply)
             if refused:
@@ -472,13 +487,17 @@ class Engine:
         winner_agent, winner_prio = rec["ended_by_agent_id"], rec["ended_by_priority"]
         for _ in range(_MAX_WINNER_CHAIN):
             try:
-                w, _now = self._read(user_id, winner_id)
+                w, now = self._read(user_id, winner_id)
             except NotFound:
                 break
             winner_agent, winner_prio = w["agent_id"], w["priority"]
-            if not w.get("lost_in_window") or not w.get("ended_by"):
+            if w.get("lost_in_window") and w.get("ended_by"):
+                winner_id = w["ended_by"]
+            elif w["status"] in ("HOLD", "COMMITTED") and w["arb_until_ms"] > now:
+                # The displacer's own win is still open: name it only once it is final.
+                self._wait_on(user_id, winner_id, w["arb_until_ms"] - now)
+            else:
                 break
-            winner_id = w["ended_by"]
         return Conflict(
             f"outranked inside the arbitration window by {winner_agent} (priority "
             f"{winner_prio}, booking {winner_id}); your priority is {rec['priority']}",

@@ -22,6 +22,7 @@ from .errors import (
     NotFound,
     RuleViolation,
     StaleAvailability,
+    ValidationError,
 )
 
 
@@ -65,6 +66,13 @@ def script_error(reply: dict[str, Any], user_id: str, what: str | None = None) -
             "the availability this write was planned on is stale: the owner's rules "
             f"changed (now version {reply.get('rules_version')}); list availability again",
             rules_version=reply.get("rules_version"),
+        )
+    if code == "in_the_past":
+        now = from_ms(int(reply["now"])).isoformat()
+        return ValidationError(
+            "start",
+            f"is in the past (the coordinator's clock says {now}); pick a later slot",
+            error="in_the_past",
         )
     if code == "approval_not_found":
         return NotFound("no such approval request", error="approval_not_found")

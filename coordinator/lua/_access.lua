@@ -41,11 +41,12 @@ local function check_key(agent_key, key_hash, scope)
   return nil
 end
 
--- Take one token from the agent's bucket. `limits` = {rate=<tokens/s>, burst=<tokens>}
--- are the coordinator's defaults; the agent hash may override either. Returns nil
--- when a token was taken, else an error reply with the ms until one is available
--- (and nothing is written).
-local function take_token(agent_key, rl_key, limits, now)
+-- Take one token from the agent's bucket (planned in `tx`). `limits` = {rate=<tokens/s>,
+-- burst=<tokens>} are the coordinator's defaults; the agent hash may override either.
+-- Returns nil when a token was taken, else an error reply with the ms until one is
+-- available (and nothing is planned).
+local function tx_take_token(tx, agent_key, rl_key, limits)
+  local now = tx.now
   local o = redis.call('HMGET', agent_key, 'rl_rate', 'rl_burst')
   local rate = tonumber(o[1]) or tonumber(limits.rate)
   local burst = tonumber(o[2]) or tonumber(limits.burst)
@@ -60,15 +61,20 @@ local function take_token(agent_key, rl_key, limits, now)
     return { r = 'error', error = 'rate_limited',
       retry_after_ms = math.max(1, math.ceil((1 - tokens) * 1000 / rate)) }
   end
-  redis.call('HSET', rl_key, 'tokens', tostring(tokens - 1), 'ts', ms(ts))
-  redis.call('PEXPIRE', rl_key, math.ceil(burst * 1000 / rate) + 1000)
+  tx_write(tx, { 'HSET', rl_key, 'tokens', tostring(tokens - 1), 'ts', ms(ts) })
+  tx_write(tx, { 'PEXPIRE', rl_key, math.ceil(burst * 1000 / rate) + 1000 })
   return nil
 end
 
 -- Both checks, in the order the HTTP layer reports them: 401, 403, then 429.
-local function authorize(agent_key, rl_key, key_hash, scope, limits, now)
+local function tx_authorize(tx, agent_key, rl_key, key_hash, scope, limits)
   local denied = check_key(agent_key, key_hash, scope)
   if denied then return denied end
   if key_hash == '' then return nil end
-  return take_token(agent_key, rl_key, limits, now)
+  return tx_take_token(tx, agent_key, rl_key, limits)
+end
+
+-- The same, writing at once (scripts not yet on a plan).
+local function authorize(agent_key, rl_key, key_hash, scope, limits, now)
+  return tx_authorize(tx_direct(nil, now), agent_key, rl_key, key_hash, scope, limits)
 end

@@ -10,40 +10,49 @@
 -- P..'apwake:'..id list: pushed when the approval is decided, to wake a waiting agent.
 -- Terminal states never change again.
 
-local function save_approval(ap_key, a)
-  redis.call('HSET', ap_key, a.id, cjson.encode(a))
+local function tx_save_approval(tx, ap_key, a)
+  tx_write_json(tx, { 'HSET', ap_key, a.id, false }, 4, a)
 end
 
-local function wake_approval(P, id)
-  local wk = P .. 'apwake:' .. id
-  redis.call('LPUSH', wk, '1')
-  redis.call('PEXPIRE', wk, 60000)
+local function tx_wake_approval(tx, id)
+  local wk = tx.P .. 'apwake:' .. id
+  tx_write(tx, { 'LPUSH', wk, '1' })
+  tx_write(tx, { 'PEXPIRE', wk, 60000 })
 end
 
 -- Record a decision (or the lapse) of a pending approval, with its audit entry.
 -- `extra`: flat {k1, v1, ...} audit fields; `booking_ids` indexes the entry.
-local function decide_approval(P, ap_key, a, status, now, extra, booking_ids)
+local function tx_decide_approval(tx, ap_key, a, status, extra, booking_ids)
   a.status = status
-  a.decided_ms = now
-  local fields = { 'type', 'approval.' .. status, 'ts', ms(now), 'approval_id', a.id,
+  a.decided_ms = tx.now
+  local fields = { 'type', 'approval.' .. status, 'ts', ms(tx.now), 'approval_id', a.id,
     'kind', a.kind, 'agent_id', a.agent_id }
   if extra then for i = 1, #extra do fields[#fields + 1] = extra[i] end end
-  a.decided_audit_id = audit(P, fields, booking_ids)
-  save_approval(ap_key, a)
-  wake_approval(P, a.id)
+  a.decided_audit_id = tx_audit(tx, fields, booking_ids)
+  tx_save_approval(tx, ap_key, a)
+  tx_wake_approval(tx, a.id)
   return a
 end
 
 -- A pending approval past its time lapses; a parked hold lapses with it (same TTL).
-local function expire_approval_if_due(P, ap_key, a, now)
-  if a.status ~= 'pending' or a.expires_ms > now then return a end
+local function tx_expire_approval_if_due(tx, ap_key, a)
+  if a.status ~= 'pending' or a.expires_ms > tx.now then return a end
   local ids = nil
   if a.kind == 'booking' and a.hold_id then
     ids = { a.hold_id }
-    local h = load_booking(P, a.hold_id)
+    local h = load_booking(tx.P, a.hold_id)
     if h and h.status == 'HOLD' then
-      end_booking(P, h, 'EXPIRED', now, nil, 'hold.expired', { 'approval_id', a.id })
+      tx_end_booking(tx, h, 'EXPIRED', nil, 'hold.expired', { 'approval_id', a.id })
     end
   end
-  return decide_approval(P, ap_key, a, 'expired', now, nil, ids)
+  return tx_decide_approval(tx, ap_key, a, 'expired', nil, ids)
+end
+
+-- The P-first forms, writing at once (scripts not yet on a plan).
+local function save_approval(ap_key, a) tx_save_approval(tx_direct(nil), ap_key, a) end
+local function decide_approval(P, ap_key, a, status, now, extra, booking_ids)
+  return tx_decide_approval(tx_direct(P, now), ap_key, a, status, extra, booking_ids)
+end
+local function expire_approval_if_due(P, ap_key, a, now)
+  return tx_expire_approval_if_due(tx_direct(P, now), ap_key, a)
 end

@@ -1,27 +1,36 @@
 -- _claim.lua: the check-and-set shared by hold.lua and commit.lua.
 --
--- KEYS[1]  P..'owner'     KEYS[2] P..'bookings'   KEYS[3] P..'agents'
--- KEYS[4]  P..'audit'     KEYS[5] P..'idem:<agent>:<key>' (unused when ARGV[8] == '0')
+-- Called only through coordinator/store/calls.py (claim), which packs:
+-- KEYS[1]  P..'owner'            KEYS[2]  P..'bookings'        KEYS[3] P..'agents'
+-- KEYS[4]  P..'audit'            KEYS[5]  P..'idem:<agent>:<key>' (unused when idem_ttl 0)
 -- KEYS[6]  P..'agent:<agent_id>' (its key hash and status are checked here, so a
 --          rotated or revoked key stops at once, with no extra round trip)
--- KEYS[7..6+n]            P..'day:<N>' for each UTC day the booking's cover touches
--- ARGV[1]  agent_id                 ARGV[2] new booking id
--- ARGV[3]  request hash (idempotency payload check)
+-- KEYS[7]  P..'rl:<agent_id>'    KEYS[8]  P..'approvals'
+-- KEYS[9 .. 8+n]      P..'day:<N>' for each UTC day the booking's cover touches
+-- KEYS[9+n .. 8+n+m]  P..'day:<N>' for each UTC day of the booking's LOCAL day (daily cap)
+-- ARGV[1]  agent_id            ARGV[2]  new booking id      ARGV[3] request hash
 -- ARGV[4]  JSON of the static booking fields (start_ms, end_ms, cover_first,
 --          cover_last [exclusive bucket index], title, invitee, metadata, buffers)
--- ARGV[5]  hold TTL (ms)            ARGV[6] bump window (ms) for a commit
+-- ARGV[5]  hold TTL (ms)       ARGV[6]  bump window (ms) for a commit
 -- ARGV[7]  coordinator-wide arbitration window (ms); the owner hash may override
 -- ARGV[8]  idempotency TTL (s), '0' = no idempotency key
--- ARGV[9]  n = number of day keys   ARGV[10] SHA-256 of the caller's API key
--- ARGV[11+2i], ARGV[12+2i] = first and last (inclusive) bucket field of day i
--- KEYS[7+n..] and ARGV[11+2n]: the owner's rules, scope and rate limit; see _gate.lua.
+-- ARGV[9]  n = number of booking day keys     ARGV[10] SHA-256 of the caller's API key
+-- ARGV[11] JSON checks: the owner's rules, scope and rate limit (see _gate.lua)
+-- ARGV[12+2i], ARGV[13+2i] = first and last (inclusive) bucket field of booking day i
 -- Returns a JSON string: {r='ok', booking, now, wait_ms, displaced, consent?} |
 --   {r='conflict', ...winner fields} | {r='replay', stored} | {r='error', error} |
---   {r='rules_changed', rules_version, timezone, rules}
+--   {r='rules_changed', rules_version, timezone, rules} |
+--   {r='pending', wait_for, until_ms, now}: the slot is held by a booking still inside
+--     its arbitration window that a better-ranked agent may yet displace; nothing was
+--     written; wait on P..'wake:'..wait_for (or until until_ms) and call again.
+-- Keys written: the buckets, P..'bookings', P..'audit', P..'bkgaudit:*', P..'owner'
+--   (audit head), P..'wake:*', P..'rl:*', P..'idem:*', P..'approvals', P..'apwake:*',
+--   P..'outbox'.
 --
 -- Order of refusals: unknown owner, bad key (401), missing scope (403), rules changed
--- since the caller's verdict (retry), rate limit (429), idempotent replay, stale etag
--- (410), rule violation (422), lost slot (409), daily cap (422).
+-- since the caller's verdict (retry), rate limit (429), idempotent replay, start in
+-- the past (422), stale etag (410), rule violation (422), lost slot (409, after waiting
+-- for the final winner), daily cap (422).
 --
 -- Rules, in the order they are checked for each booking found in a wanted bucket:
 --   expired hold                                  -> free (expired, audited)
@@ -30,211 +39,291 @@
 --   live hold, writer commits at same-or-better   -> displaced (hold.invalidated)
 --   commit, writer commits strictly better, inside the victim's bump window -> evicted
 --   anything else                                 -> the writer loses, nothing changes
+--
+-- Every step below only reads and plans (see "compute before write" in _lib.lua);
+-- tx_finish applies the plan once the reply is known.
 
-local function claim(mode)
-  local P = prefix_of(KEYS[1])
-  local agent_id, bid, req_hash = ARGV[1], ARGV[2], ARGV[3]
-  local now = now_ms()
-
-  if redis.call('EXISTS', KEYS[1]) == 0 then
-    return cjson.encode({ r = 'error', error = 'owner_unknown' })
+-- Step 0: bind KEYS and ARGV to names.
+local function claim_args(mode)
+  local n = tonumber(ARGV[9])
+  local q = {
+    mode = mode, owner_key = KEYS[1], bookings_key = KEYS[2], agents_key = KEYS[3],
+    idem_key = KEYS[5], agent_key = KEYS[6], rl_key = KEYS[7], approvals_key = KEYS[8],
+    agent_id = ARGV[1], booking_id = ARGV[2], req_hash = ARGV[3], static = ARGV[4],
+    hold_ttl_ms = tonumber(ARGV[5]), bump_ms = tonumber(ARGV[6]),
+    window_ms = tonumber(ARGV[7]), idem_ttl = tonumber(ARGV[8]), key_hash = ARGV[10],
+    checks = ARGV[11], days = {}, cap_keys = {},
+  }
+  for i = 0, n - 1 do
+    q.days[#q.days + 1] = {
+      key = KEYS[9 + i], first = tonumber(ARGV[12 + 2 * i]), last = tonumber(ARGV[13 + 2 * i]),
+    }
   end
+  for i = 9 + n, #KEYS do q.cap_keys[#q.cap_keys + 1] = KEYS[i] end
+  return q
+end
 
-  local gate = gate_open(now, tonumber(ARGV[9]))
-  if gate.reply then return cjson.encode(gate.reply) end
-
-  -- A retried call (the reply was lost, the client resent it) finds its own booking.
-  if redis.call('HEXISTS', KEYS[2], bid) == 1 then
-    return cjson.encode({ r = 'replay', stored = { r = 'ok', id = bid }, now = now })
+-- Step 2: a retried call (the reply was lost, the client resent it) finds its own
+-- booking or its idempotency record.
+local function claim_replay(q, now)
+  if redis.call('HEXISTS', q.bookings_key, q.booking_id) == 1 then
+    return { r = 'replay', stored = { r = 'ok', id = q.booking_id }, now = now }
   end
-
-  local idem_ttl = tonumber(ARGV[8])
-  if idem_ttl > 0 then
-    local stored = redis.call('GET', KEYS[5])
+  if q.idem_ttl > 0 then
+    local stored = redis.call('GET', q.idem_key)
     if stored then
       local s = cjson.decode(stored)
-      if s.h ~= req_hash then
-        return cjson.encode({ r = 'error', error = 'idempotency_mismatch' })
-      end
-      return cjson.encode({ r = 'replay', stored = s, now = now })
+      if s.h ~= q.req_hash then return { r = 'error', error = 'idempotency_mismatch' } end
+      return { r = 'replay', stored = s, now = now }
     end
   end
+  return nil
+end
 
-  local prio = redis.call('ZSCORE', KEYS[3], agent_id)
-  if not prio then
-    return cjson.encode({ r = 'error', error = 'agent_unknown' })
-  end
-  prio = tonumber(prio)
-
-  local rec = cjson.decode(ARGV[4])
-  local refused = gate_rules(gate, P, rec, now)
-  if refused then return cjson.encode(refused) end
-
-  -- Gather the distinct bookings that sit in any wanted bucket.
-  local n_days = tonumber(ARGV[9])
+-- Step 3: the distinct bookings that sit in any wanted bucket.
+local function claim_occupants(q)
   local seen, occupants = {}, {}
-  for i = 0, n_days - 1 do
-    local first, last = tonumber(ARGV[11 + 2 * i]), tonumber(ARGV[12 + 2 * i])
+  for _, d in ipairs(q.days) do
     local fields = {}
-    for f = first, last do fields[#fields + 1] = ms(f) end
-    local vals = redis.call('HMGET', KEYS[7 + i], unpack(fields))
-    for _, v in ipairs(vals) do
+    for f = d.first, d.last do fields[#fields + 1] = ms(f) end
+    for _, v in ipairs(redis.call('HMGET', d.key, unpack(fields))) do
       if v and not seen[v] then
         seen[v] = true
         occupants[#occupants + 1] = v
       end
     end
   end
+  return occupants
+end
 
-  local expire, absorb, displace, blockers = {}, {}, {}, {}
+-- Step 4: sort each occupant into what this write does to it.
+local function claim_judge(P, q, prio, occupants, now)
+  local j = { expire = {}, absorb = {}, displace = {}, blockers = {} }
   for _, oid in ipairs(occupants) do
     local o = load_booking(P, oid)
     if o and is_live(o, now) then
       local op = live_priority(P, o.agent_id, o.priority)
       o.live_priority = op
-      if o.agent_id == agent_id and o.status == 'HOLD' then
-        absorb[#absorb + 1] = o
+      if o.agent_id == q.agent_id and o.status == 'HOLD' then
+        j.absorb[#j.absorb + 1] = o
       elseif now < o.arb_until_ms and prio < op then
-        displace[#displace + 1] = o
-      elseif o.status == 'HOLD' and mode == 'commit' and prio <= op then
-        displace[#displace + 1] = o
-      elseif o.status == 'COMMITTED' and mode == 'commit' and prio < op
+        j.displace[#j.displace + 1] = o
+      elseif o.status == 'HOLD' and q.mode == 'commit' and prio <= op then
+        j.displace[#j.displace + 1] = o
+      elseif o.status == 'COMMITTED' and q.mode == 'commit' and prio < op
           and now < o.bump_until_ms then
-        displace[#displace + 1] = o
+        j.displace[#j.displace + 1] = o
       else
-        local reason = 'outranked'
-        if o.status == 'COMMITTED' and mode == 'commit' and prio < op then
-          reason = 'frozen'
+        o.reason = 'outranked'
+        if o.status == 'COMMITTED' and q.mode == 'commit' and prio < op then
+          o.reason = 'frozen'
         end
-        o.reason = reason
-        blockers[#blockers + 1] = o
+        j.blockers[#j.blockers + 1] = o
       end
     elseif o and o.status == 'HOLD' then
-      expire[#expire + 1] = o
+      j.expire[#j.expire + 1] = o
     end
   end
+  return j
+end
 
-  if #blockers > 0 then
-    -- Report the strongest blocker: best priority, then the earliest writer.
-    -- Arrival order is the booking's audit stream id: it strictly increases per
-    -- calendar, so two writers in the same millisecond are still ordered.
-    local w = blockers[1]
-    for _, b in ipairs(blockers) do
-      if b.live_priority < w.live_priority
-          or (b.live_priority == w.live_priority and stream_id_before(b.audit_event_id,
-            w.audit_event_id)) then
-        w = b
-      end
+-- The best priority any agent of this calendar has (nil with no agents).
+local function best_priority(q)
+  local best = redis.call('ZRANGE', q.agents_key, 0, 0, 'WITHSCORES')
+  return tonumber(best[2])
+end
+
+-- Step 5 (lost): the strongest blocker (best priority, then the earliest writer;
+-- arrival order is the booking's audit stream id, which strictly increases per
+-- calendar) is the winner to name, unless its own outcome is not yet certain.
+local function claim_winner(blockers)
+  local w = blockers[1]
+  for _, b in ipairs(blockers) do
+    if b.live_priority < w.live_priority
+        or (b.live_priority == w.live_priority and stream_id_before(b.audit_event_id,
+          w.audit_event_id)) then
+      w = b
     end
-    local aid = audit(P, {
-      'type', 'booking.rejected', 'ts', ms(now), 'booking_id', bid, 'agent_id', agent_id,
-      'priority', ms(prio), 'mode', mode,
-      'cover', ms(rec.cover_first) .. '-' .. ms(rec.cover_last),
-      'reason', w.reason, 'winner_booking_id', w.id, 'winner_agent_id', w.agent_id,
-      'winner_priority', ms(w.live_priority),
-    }, { w.id })
-    local c = {
-      reason = w.reason, winning_booking_id = w.id, winning_agent_id = w.agent_id,
-      winning_agent_priority = w.live_priority, your_priority = prio,
-      audit_event_id = aid, winner_status = w.status,
-    }
-    if idem_ttl > 0 then
-      redis.call('SET', KEYS[5], cjson.encode({ h = req_hash, r = 'conflict', c = c }),
-        'EX', idem_ttl)
-    end
-    gate_lost(gate, P, c, now)
-    c.r = 'conflict'
-    return cjson.encode(c)
   end
+  return w
+end
 
-  local ending = {}
-  for _, group in ipairs({ expire, absorb, displace }) do
-    for _, o in ipairs(group) do ending[o.id] = true end
-  end
-  local capped = gate_cap(gate, P, ending, now)
-  if capped then return cjson.encode(capped) end
+-- Is w's win still open? Inside its arbitration window, a better-ranked agent may
+-- displace it; the loser then waits (no writes) so it can name the final winner.
+local function claim_pending(q, w, now)
+  if now >= w.arb_until_ms then return nil end
+  local best = best_priority(q)
+  if best == nil or best >= w.live_priority then return nil end
+  return { r = 'pending', wait_for = w.id, until_ms = w.arb_until_ms, now = now }
+end
 
-  -- The write wins: end what it replaces, then take every bucket.
-  for _, o in ipairs(expire) do
-    end_booking(P, o, 'EXPIRED', now, nil, 'hold.expired', nil)
+-- Step 5 (lost, certain): audit the rejection, remember it for the idempotency key.
+local function claim_lose(tx, q, g, prio, rec, w)
+  local now = tx.now
+  local aid = tx_audit(tx, {
+    'type', 'booking.rejected', 'ts', ms(now), 'booking_id', q.booking_id,
+    'agent_id', q.agent_id, 'priority', ms(prio), 'mode', q.mode,
+    'cover', ms(rec.cover_first) .. '-' .. ms(rec.cover_last),
+    'reason', w.reason, 'winner_booking_id', w.id, 'winner_agent_id', w.agent_id,
+    'winner_priority', ms(w.live_priority),
+  }, { w.id })
+  local c = {
+    reason = w.reason, winning_booking_id = w.id, winning_agent_id = w.agent_id,
+    winning_agent_priority = w.live_priority, your_priority = prio,
+    audit_event_id = aid, winner_status = w.status,
+  }
+  if q.idem_ttl > 0 then
+    tx_write_json(tx, { 'SET', q.idem_key, false, 'EX', q.idem_ttl }, 3,
+      { h = q.req_hash, r = 'conflict', c = c })
   end
-  local displaced_ids, report = {}, {}
-  for _, o in ipairs(absorb) do
-    local st = (mode == 'commit') and 'PROMOTED' or 'REPLACED'
-    end_booking(P, o, st, now, { ended_by = bid }, 'hold.' .. string.lower(st),
+  gate_lost(tx, g, c)
+  fault('lost')
+  local reply = {}
+  for k, v in pairs(c) do reply[k] = v end
+  reply.r = 'conflict'
+  return reply
+end
+
+-- Step 6 (won): end what the write replaces; returns the displacement report.
+local function claim_end_occupants(tx, q, prio, j)
+  local bid, now = q.booking_id, tx.now
+  for _, o in ipairs(j.expire) do
+    tx_end_booking(tx, o, 'EXPIRED', nil, 'hold.expired', nil)
+  end
+  for _, o in ipairs(j.absorb) do
+    local st = (q.mode == 'commit') and 'PROMOTED' or 'REPLACED'
+    tx_end_booking(tx, o, st, { ended_by = bid }, 'hold.' .. string.lower(st),
       { 'by_booking_id', bid })
   end
-  for _, o in ipairs(displace) do
+  local ids, report = {}, {}
+  for _, o in ipairs(j.displace) do
     local in_window = now < o.arb_until_ms
     local st, kind = 'EVICTED', 'booking.evicted'
     if o.status == 'HOLD' then st, kind = 'INVALIDATED', 'hold.invalidated' end
-    end_booking(P, o, st, now, {
-      ended_by = bid, ended_by_agent_id = agent_id, ended_by_priority = prio,
+    tx_end_booking(tx, o, st, {
+      ended_by = bid, ended_by_agent_id = q.agent_id, ended_by_priority = prio,
       lost_in_window = in_window,
     }, kind, {
-      'by_booking_id', bid, 'by_agent_id', agent_id, 'by_priority', ms(prio),
+      'by_booking_id', bid, 'by_agent_id', q.agent_id, 'by_priority', ms(prio),
       'in_arbitration_window', in_window and '1' or '0',
     })
     if in_window then
-      local wk = P .. 'wake:' .. o.id
-      redis.call('LPUSH', wk, bid)
-      redis.call('PEXPIRE', wk, 60000)
+      -- Wake every writer waiting on the displaced booking (its own, and losers that
+      -- wait to name the final winner); they read the list without popping it.
+      local wk = tx.P .. 'wake:' .. o.id
+      tx_write(tx, { 'LPUSH', wk, bid })
+      tx_write(tx, { 'PEXPIRE', wk, 60000 })
     end
-    displaced_ids[#displaced_ids + 1] = o.id
+    ids[#ids + 1] = o.id
     report[#report + 1] = {
       booking_id = o.id, agent_id = o.agent_id, priority = o.live_priority,
       status = st, in_arbitration_window = in_window,
     }
   end
+  fault('ended')
+  return ids, report
+end
 
-  for i = 0, n_days - 1 do
-    local first, last = tonumber(ARGV[11 + 2 * i]), tonumber(ARGV[12 + 2 * i])
-    local args = { 'HSET', KEYS[7 + i] }
-    for f = first, last do
+-- Step 7 (won): take every bucket and write the record, its audit entry, its event.
+local function claim_take(tx, q, g, prio, rec, displaced_ids)
+  local bid, now = q.booking_id, tx.now
+  for _, d in ipairs(q.days) do
+    local args = { 'HSET', d.key }
+    for f = d.first, d.last do
       args[#args + 1] = ms(f); args[#args + 1] = bid
     end
-    redis.call(unpack(args))
+    tx_write(tx, args)
   end
-
   -- The top-ranked agent never waits: nobody can outrank it.
-  local window = tonumber(redis.call('HGET', KEYS[1], 'arb_window_ms') or ARGV[7])
-  local best = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
-  local is_top = (best[2] == nil) or (prio <= tonumber(best[2]))
+  local window = tonumber(redis.call('HGET', q.owner_key, 'arb_window_ms') or q.window_ms)
+  local best = best_priority(q)
+  local is_top = (best == nil) or (prio <= best)
   rec.id = bid
-  rec.agent_id = agent_id
+  rec.agent_id = q.agent_id
   rec.priority = prio
-  rec.mode = mode
+  rec.mode = q.mode
   rec.created_ms = now
   rec.arb_until_ms = is_top and now or (now + window)
-  if mode == 'commit' then
+  if q.mode == 'commit' then
     rec.status = 'COMMITTED'
     rec.committed_ms = now
-    rec.bump_until_ms = now + tonumber(ARGV[6])
+    rec.bump_until_ms = now + q.bump_ms
     rec.expires_ms = 0
   else
     rec.status = 'HOLD'
-    rec.expires_ms = now + tonumber(ARGV[5])
+    rec.expires_ms = now + q.hold_ttl_ms
     rec.bump_until_ms = 0
   end
-  local type_ = (mode == 'commit') and 'booking.committed' or 'hold.created'
   local ids = { bid }
   for _, d in ipairs(displaced_ids) do ids[#ids + 1] = d end
-  rec.audit_event_id = audit(P, {
-    'type', type_, 'ts', ms(now), 'booking_id', bid, 'agent_id', agent_id,
-    'priority', ms(prio), 'mode', mode,
+  rec.audit_event_id = tx_audit(tx, {
+    'type', (q.mode == 'commit') and 'booking.committed' or 'hold.created',
+    'ts', ms(now), 'booking_id', bid, 'agent_id', q.agent_id,
+    'priority', ms(prio), 'mode', q.mode,
     'cover', ms(rec.cover_first) .. '-' .. ms(rec.cover_last),
     'displaced', table.concat(displaced_ids, ','),
     'arb_until', ms(rec.arb_until_ms),
   }, ids)
-  local consent = gate_won(gate, P, rec, now)
-  save_booking(P, rec)
+  local consent = gate_won(tx, g, rec)
+  tx_save_booking(tx, rec)
   if rec.status == 'COMMITTED' then
-    emit(P, 'booking.committed', rec.audit_event_id, rec, rec.arb_until_ms)
+    tx_emit(tx, 'booking.committed', rec.audit_event_id, rec, rec.arb_until_ms)
   end
-  if idem_ttl > 0 then
-    redis.call('SET', KEYS[5], cjson.encode({ h = req_hash, r = 'ok', id = bid }), 'EX', idem_ttl)
+  if q.idem_ttl > 0 then
+    tx_write_json(tx, { 'SET', q.idem_key, false, 'EX', q.idem_ttl }, 3,
+      { h = q.req_hash, r = 'ok', id = bid })
   end
-  return cjson.encode({
+  fault('taken')
+  return consent
+end
+
+local function claim(mode)
+  local q = claim_args(mode)
+  local P = prefix_of(q.owner_key)
+  local now = now_ms()
+  local tx = tx_new(P, now)
+
+  if redis.call('EXISTS', q.owner_key) == 0 then
+    return tx_finish(tx, { r = 'error', error = 'owner_unknown' })
+  end
+  local g = gate_open(tx, q)
+  if g.reply then return tx_finish(tx, g.reply) end
+  fault('opened')
+
+  local replay = claim_replay(q, now)
+  if replay then return tx_finish(tx, replay) end
+
+  local prio = redis.call('ZSCORE', q.agents_key, q.agent_id)
+  if not prio then return tx_finish(tx, { r = 'error', error = 'agent_unknown' }) end
+  prio = tonumber(prio)
+
+  local rec = cjson.decode(q.static)
+  if rec.start_ms < now then
+    return tx_finish(tx, { r = 'error', error = 'in_the_past', now = now })
+  end
+  local refused = gate_rules(tx, g, q, rec)
+  if refused then return tx_finish(tx, refused) end
+  fault('checked')
+
+  local j = claim_judge(P, q, prio, claim_occupants(q), now)
+  fault('judged')
+  if #j.blockers > 0 then
+    local w = claim_winner(j.blockers)
+    local pending = claim_pending(q, w, now)
+    if pending then return cjson.encode(pending) end  -- the plan is dropped: no writes
+    return tx_finish(tx, claim_lose(tx, q, g, prio, rec, w))
+  end
+
+  local ending = {}
+  for _, group in ipairs({ j.expire, j.absorb, j.displace }) do
+    for _, o in ipairs(group) do ending[o.id] = true end
+  end
+  local capped = gate_cap(tx, g, ending)
+  if capped then return tx_finish(tx, capped) end
+
+  local displaced_ids, report = claim_end_occupants(tx, q, prio, j)
+  local consent = claim_take(tx, q, g, prio, rec, displaced_ids)
+  return tx_finish(tx, {
     r = 'ok', booking = rec, now = now, wait_ms = rec.arb_until_ms - now, displaced = report,
     consent = consent,
   })

@@ -13,11 +13,8 @@
 --     time (server `now`) and the daily cap, counted from the bucket map in this same
 --     atomic step, so two writes racing for the last meeting of a day cannot both pass.
 --
--- The claim's extra KEYS/ARGV (n = number of booking day keys, m = #checks.cap_days):
---   KEYS[7+n]  P..'rl:<agent_id>'   token bucket (see _access.lua)
---   KEYS[8+n]  P..'approvals'       approval records (see _approvals.lua)
---   KEYS[9+n .. 8+n+m]  P..'day:<N>' for each UTC day the booking's LOCAL day touches
---   ARGV[11+2n] JSON checks, keys absent when unused (cjson turns null into a truthy value):
+-- The claim's checks JSON (q.checks, see _claim.lua), keys absent when unused (cjson
+-- turns null into a truthy value):
 --     scope         'bookings:write'
 --     limits        {rate, burst}: default token bucket (the agent hash may override)
 --     rv            rules_version the verdict was made on
@@ -25,26 +22,22 @@
 --     violation?    'outside_working_hours' | 'focus_block', with detail
 --     lead_ms       minimum lead time (0 = none), against the server clock
 --     cap?          daily meeting cap; cap_lo_ms/cap_hi_ms bound the booking's local
---                   day; cap_days = the UTC day numbers of KEYS[9+n ..]; local_date
+--                   day; cap_days = the UTC day numbers of q.cap_keys; local_date
 --     consent?      {id, action, reason, request_json}: park this write (a hold, TTL in
---                   ARGV[5]) and open an approval request for it
+--                   q.hold_ttl_ms) and open an approval request for it
 --     approve?      approval id: this commit is a person approving a parked one
 --   Every reply a gate returns is one of {r='error', error=...} (see _access.lua and
 --   'stale_availability', 'rule_violation' {rule, detail, ...}, 'approval_*') or
---   {r='rules_changed', rules_version, timezone, rules}.
+--   {r='rules_changed', rules_version, timezone, rules}. Gates only plan writes (in
+--   `tx`); the claim applies them with its own.
 
-local function gate_open(now, n_days)
-  local g = {
-    checks = cjson.decode(ARGV[11 + 2 * n_days]),
-    n = n_days,
-    key_hash = ARGV[10],
-    rl_key = KEYS[7 + n_days],
-    ap_key = KEYS[8 + n_days],
-  }
+local function gate_open(tx, q)
+  local g = { checks = cjson.decode(q.checks), key_hash = q.key_hash, ap_key = q.approvals_key,
+    cap_keys = q.cap_keys }
   local c = g.checks
-  local denied = check_key(KEYS[6], g.key_hash, c.scope)
+  local denied = check_key(q.agent_key, g.key_hash, c.scope)
   if denied then g.reply = denied; return g end
-  local o = redis.call('HMGET', KEYS[1], 'rules_version', 'timezone', 'rules')
+  local o = redis.call('HMGET', q.owner_key, 'rules_version', 'timezone', 'rules')
   g.rv = tonumber(o[1]) or 1
   if g.rv ~= tonumber(c.rv) then
     g.reply = { r = 'rules_changed', rules_version = g.rv, timezone = o[2] or 'UTC',
@@ -52,7 +45,7 @@ local function gate_open(now, n_days)
     return g
   end
   if g.key_hash ~= '' then
-    local limited = take_token(KEYS[6], g.rl_key, c.limits, now)
+    local limited = tx_take_token(tx, q.agent_key, q.rl_key, c.limits)
     if limited then g.reply = limited; return g end
   end
   return g
@@ -60,20 +53,20 @@ end
 
 -- After idempotency and before the occupants: etag, the Python verdict, lead time,
 -- and (for a person approving a parked commit) the approval's state.
-local function gate_rules(g, P, rec, now)
-  local c = g.checks
+local function gate_rules(tx, g, q, rec)
+  local c, P, now = g.checks, tx.P, tx.now
   if c.etag_rv and tonumber(c.etag_rv) ~= g.rv then
     return { r = 'error', error = 'stale_availability', rules_version = g.rv }
   end
   if c.approve then
     local raw = redis.call('HGET', g.ap_key, c.approve)
     if not raw then return { r = 'error', error = 'approval_not_found' } end
-    local a = expire_approval_if_due(P, g.ap_key, cjson.decode(raw), now)
+    local a = tx_expire_approval_if_due(tx, g.ap_key, cjson.decode(raw))
     if a.status == 'expired' then return { r = 'error', error = 'approval_expired' } end
     if a.status ~= 'pending' then
       return { r = 'error', error = 'approval_decided', status = a.status }
     end
-    if redis.call('HGET', KEYS[6], 'status') ~= 'active' then
+    if redis.call('HGET', q.agent_key, 'status') ~= 'active' then
       return { r = 'error', error = 'approval_agent_revoked' }
     end
     g.approval = a
@@ -92,15 +85,15 @@ end
 -- Before the buckets are written: would this booking exceed the daily cap of its
 -- local day? Counts live bookings that start that day, leaving out those this write
 -- is about to end (`ending`: id -> true) and adding itself.
-local function gate_cap(g, P, ending, now)
-  local c = g.checks
+local function gate_cap(tx, g, ending)
+  local c, P, now = g.checks, tx.P, tx.now
   local cap = tonumber(c.cap) or 0
   if cap <= 0 then return nil end
   local lo, hi = tonumber(c.cap_lo_ms), tonumber(c.cap_hi_ms)
   local lo_b, hi_b = math.floor(lo / 300000), math.ceil(hi / 300000)
   local seen, count = {}, 1
   for j, day in ipairs(c.cap_days) do
-    local flat = redis.call('HGETALL', KEYS[8 + g.n + j])
+    local flat = redis.call('HGETALL', g.cap_keys[j])
     for i = 1, #flat, 2 do
       local b = tonumber(day) * BUCKETS_PER_DAY + tonumber(flat[i])
       local id = flat[i + 1]
@@ -123,19 +116,19 @@ local function gate_cap(g, P, ending, now)
 end
 
 -- The claim lost: a person's approval still counts as decided, with its outcome.
-local function gate_lost(g, P, conflict, now)
+local function gate_lost(tx, g, conflict)
   if not g.approval then return end
   local a = g.approval
   a.outcome = 'conflict'
   a.winning_booking_id = conflict.winning_booking_id
-  decide_approval(P, g.ap_key, a, 'approved', now,
+  tx_decide_approval(tx, g.ap_key, a, 'approved',
     { 'outcome', 'conflict', 'winner_booking_id', conflict.winning_booking_id }, { a.hold_id })
 end
 
 -- The claim won (called before the record is saved): open the approval request for a
 -- parked write, or close the approval a person just gave.
-local function gate_won(g, P, rec, now)
-  local c = g.checks
+local function gate_won(tx, g, rec)
+  local c, now = g.checks, tx.now
   if c.consent then
     local a = {
       id = c.consent.id, kind = 'booking', status = 'pending', agent_id = rec.agent_id,
@@ -143,12 +136,12 @@ local function gate_won(g, P, rec, now)
       evidence_json = c.consent.request_json, request_json = c.consent.request_json,
       hold_id = rec.id, created_ms = now, expires_ms = rec.expires_ms,
     }
-    a.audit_event_id = audit(P, {
+    a.audit_event_id = tx_audit(tx, {
       'type', 'approval.requested', 'ts', ms(now), 'approval_id', a.id, 'kind', 'booking',
       'agent_id', rec.agent_id, 'booking_id', rec.id, 'reason', c.consent.reason,
       'expires', ms(a.expires_ms),
     }, { rec.id })
-    save_approval(g.ap_key, a)
+    tx_save_approval(tx, g.ap_key, a)
     rec.consent_id = a.id
     return { consent_request_id = a.id, expires_ms = a.expires_ms, action = a.action_type }
   end
@@ -156,7 +149,7 @@ local function gate_won(g, P, rec, now)
     local a = g.approval
     a.outcome = 'committed'
     a.booking_id = rec.id
-    decide_approval(P, g.ap_key, a, 'approved', now,
+    tx_decide_approval(tx, g.ap_key, a, 'approved',
       { 'outcome', 'committed', 'booking_id', rec.id }, { rec.id, a.hold_id })
     rec.approval_id = a.id
   end

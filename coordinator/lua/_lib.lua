@@ -3,6 +3,20 @@
 -- Lua in Redis has no `require`, so coordinator/store/scripts.py concatenates
 -- this file in front of each script. Nothing here runs on its own.
 --
+-- COMPUTE BEFORE WRITE. Redis does not roll back a script that raises after its first
+-- write: whatever it wrote stays. So a transition runs in two phases. Phase 1 reads,
+-- decides and plans: every write goes into a plan (`tx`, see tx_new) instead of to
+-- Redis, audit entries get their hash and stream id here, and records, outbox events
+-- and idempotency records are JSON-encoded when the plan is sealed. Phase 2,
+-- tx_finish(tx, reply), seals the plan (every cjson.encode, every concatenation done)
+-- and only then issues the planned commands, none of which can fail on its input. So
+-- any error a script can raise is raised before its first write, and a failing script
+-- leaves the store byte-for-byte unchanged. fault('step') marks the named steps of
+-- phase 1; tests compile in _fault.lua to raise at each and check exactly that.
+-- Scripts not yet moved to a plan call the P-first helpers (audit(P, ...) and the
+-- like), which write at once through a "direct" tx; they are listed in
+-- coordinator/store/scripts.py (LEGACY_WRITERS).
+--
 -- Key naming. Every key of one calendar shares the prefix "<ns>:{<user_id>}:"
 -- so the hash tag puts them all in ONE Redis Cluster slot. Scripts receive
 -- the owner key as KEYS[1] and derive the prefix from it; keys whose names are
@@ -10,16 +24,20 @@
 -- its audit index) are built from that prefix and therefore share the slot.
 --
 -- Data model (per calendar, prefix P):
---   P..'owner'           hash   user_id, timezone, created_ms, arb_window_ms?, audit_head
+--   P..'owner'           hash   user_id, timezone, created_ms, arb_window_ms?,
+--                               audit_head (hash of the last entry), audit_last (its
+--                               stream id: the next entry's id is chosen after it)
 --   P..'agents'          zset   agent_id -> priority (1 = best); live ranking
 --   P..'agent:'..id      hash   agent record (name, scopes, status, key_hash, ...)
 --   P..'bookings'        hash   booking_id -> JSON booking record (history kept)
 --   P..'day:'..N         hash   5-minute bucket index within UTC day N -> booking_id
---   P..'audit'           stream hash-chained audit entries
+--   P..'audit'           stream hash-chained audit entries (explicit ids, see audit)
 --   P..'bkgaudit:'..id   list   audit entry ids that mention a booking
 --   P..'wake:'..id       list   pushed when a booking still inside its arbitration
---                               window is displaced, to wake the waiting writer
+--                               window is displaced, to wake every writer waiting on
+--                               it (its own, and losers waiting for the final winner)
 --   P..'idem:'..agent..':'..key  string  JSON {h=request hash, ...}, TTL 24 h
+--   P..'outbox'          stream webhook events (see outbox_add)
 
 if redis.replicate_commands then
   -- Redis 6.2 needs this before TIME/XADD * can precede writes; a no-op on 7.x.
@@ -48,8 +66,102 @@ local function load_booking(P, id)
   return cjson.decode(raw)
 end
 
-local function save_booking(P, rec)
-  redis.call('HSET', P .. 'bookings', rec.id, cjson.encode(rec))
+-- A fault-injection point: a no-op unless _fault.lua (compiled in only for tests, see
+-- coordinator/store/scripts.py) sets FAULTS.
+local FAULTS = false
+local function fault(step)
+  if FAULTS then FAULTS(step) end
+end
+
+local function split_stream_id(id)
+  local m, q = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(m), tonumber(q)
+end
+
+-- Is stream id a ("ms-seq") strictly before b? Compared as numbers, not text.
+local function stream_id_before(a, b)
+  local am, as = split_stream_id(a)
+  local bm, bs = split_stream_id(b)
+  if am ~= bm then return am < bm end
+  return as < bs
+end
+
+-- ---- the write plan ---------------------------------------------------------------
+
+-- A new plan for calendar P at server time `now`. Writes are queued, not issued.
+local function tx_new(P, now)
+  return { P = P, now = now, ops = {}, encode = {}, direct = false }
+end
+
+-- A plan that writes at once (for the scripts not yet moved to compute-before-write).
+local function tx_direct(P, now)
+  local tx = tx_new(P, now or now_ms())
+  tx.direct = true
+  return tx
+end
+
+-- Queue one write command (an array of strings and numbers).
+local function tx_write(tx, cmd)
+  if tx.direct then return redis.call(unpack(cmd)) end
+  tx.ops[#tx.ops + 1] = cmd
+end
+
+-- Queue a write whose cmd[slot] is `value` JSON-encoded when the plan is sealed, so a
+-- record can still change after it was queued (its audit id is set later).
+local function tx_write_json(tx, cmd, slot, value)
+  if tx.direct then
+    cmd[slot] = cjson.encode(value)
+    return redis.call(unpack(cmd))
+  end
+  tx.ops[#tx.ops + 1] = cmd
+  tx.encode[#tx.encode + 1] = { cmd, slot, value }
+end
+
+-- Seal and apply: encode everything (the last place an error can arise), then write.
+-- Returns the reply, encoded.
+local function tx_finish(tx, reply)
+  for _, e in ipairs(tx.encode) do e[1][e[2]] = cjson.encode(e[3]) end
+  local out = cjson.encode(reply)
+  fault('sealed')
+  for _, cmd in ipairs(tx.ops) do redis.call(unpack(cmd)) end
+  return out
+end
+
+-- The stream id the calendar's next audit entry gets: the server clock, or just after
+-- the last entry when the clock has not moved past it (so ids strictly increase and
+-- the XADD cannot be refused). audit_last rides in the owner hash; a calendar written
+-- before it existed asks the stream once.
+local function next_audit_id(tx)
+  local last = tx.audit_last
+  if not last then
+    last = redis.call('HGET', tx.P .. 'owner', 'audit_last')
+    if not last then
+      last = '0-0'
+      if redis.call('EXISTS', tx.P .. 'audit') == 1 then
+        local info = redis.call('XINFO', 'STREAM', tx.P .. 'audit')
+        for i = 1, #info, 2 do
+          if info[i] == 'last-generated-id' then last = info[i + 1] end
+        end
+      end
+    end
+  end
+  local lm, ls = split_stream_id(last)
+  local id
+  if tx.now > lm then id = ms(tx.now) .. '-0' else id = ms(lm) .. '-' .. ms(ls + 1) end
+  tx.audit_last = id
+  return id
+end
+
+-- ---- records ----------------------------------------------------------------------
+
+local function load_booking(P, id)
+  local raw = redis.call('HGET', P .. 'bookings', id)
+  if not raw then return nil end
+  return cjson.decode(raw)
+end
+
+local function tx_save_booking(tx, rec)
+  tx_write_json(tx, { 'HSET', tx.P .. 'bookings', rec.id, false }, 4, rec)
 end
 
 -- Live priority: the agent's current rank wins over the one stored on the record,
@@ -61,42 +173,45 @@ local function live_priority(P, agent_id, fallback)
 end
 
 -- Remove every bucket field that still points at this booking.
-local function clear_buckets(P, rec)
+local function tx_clear_buckets(tx, rec)
   local b = rec.cover_first
   while b < rec.cover_last do
     local day = math.floor(b / BUCKETS_PER_DAY)
-    local key = P .. 'day:' .. ms(day)
+    local key = tx.P .. 'day:' .. ms(day)
     local field = ms(b % BUCKETS_PER_DAY)
     if redis.call('HGET', key, field) == rec.id then
-      redis.call('HDEL', key, field)
+      tx_write(tx, { 'HDEL', key, field })
     end
     b = b + 1
   end
 end
 
--- Append one audit entry, chaining the hash of the previous one.
+-- Append one audit entry, chaining the hash of the previous one; returns its id.
 -- fields: flat array {k1, v1, k2, v2, ...} of strings; `booking_ids`: ids to index.
 -- The hashed text is "<prev>\n" followed by "k=v\n" for each field in order,
 -- then "prev=<prev>\n"; coordinator/audit.py recomputes exactly this.
-local function audit(P, fields, booking_ids)
+local function tx_audit(tx, fields, booking_ids)
+  local P = tx.P
   local owner = P .. 'owner'
-  local prev = redis.call('HGET', owner, 'audit_head') or 'genesis'
+  local prev = tx.audit_head or redis.call('HGET', owner, 'audit_head') or 'genesis'
   local parts = { prev, '\n' }
   for i = 1, #fields, 2 do
     parts[#parts + 1] = fields[i] .. '=' .. fields[i + 1] .. '\n'
   end
   parts[#parts + 1] = 'prev=' .. prev .. '\n'
   local h = redis.sha1hex(table.concat(parts))
-  local args = { 'XADD', P .. 'audit', '*' }
+  local id = next_audit_id(tx)
+  local args = { 'XADD', P .. 'audit', id }
   for i = 1, #fields do args[#args + 1] = fields[i] end
   args[#args + 1] = 'prev'; args[#args + 1] = prev
   args[#args + 1] = 'hash'; args[#args + 1] = h
-  local id = redis.call(unpack(args))
-  redis.call('HSET', owner, 'audit_head', h)
+  tx_write(tx, args)
+  tx_write(tx, { 'HSET', owner, 'audit_head', h, 'audit_last', id })
+  tx.audit_head = h
   if booking_ids then
     for _, bid in ipairs(booking_ids) do
       if bid and bid ~= '' then
-        redis.call('RPUSH', P .. 'bkgaudit:' .. bid, id)
+        tx_write(tx, { 'RPUSH', P .. 'bkgaudit:' .. bid, id })
       end
     end
   end
@@ -121,18 +236,19 @@ end
 -- Append one event to the calendar's outbox (the caller checked has_hooks). `data`
 -- gets the event id (derived from the change's audit entry, so a receiver can dedupe)
 -- and the owner; booking and proposal events both go through here.
-local function outbox_add(P, event_type, audit_id, data, not_before_ms)
+local function tx_outbox_add(tx, event_type, audit_id, data, not_before_ms)
+  local P = tx.P
   local user = string.match(P, '{(.-)}')
   data.id = 'evt_' .. user .. '_' .. audit_id
   data.user_id = user
   data.audit_event_id = audit_id
-  redis.call('XADD', P .. 'outbox', '*', 'id', data.id, 'type', event_type,
-    'not_before_ms', ms(not_before_ms), 'data', cjson.encode(data))
+  tx_write_json(tx, { 'XADD', P .. 'outbox', '*', 'id', data.id, 'type', event_type,
+    'not_before_ms', ms(not_before_ms), 'data', false }, 11, data)
 end
 
-local function emit(P, event_type, audit_id, rec, not_before_ms)
-  if not has_hooks(P) then return end
-  outbox_add(P, event_type, audit_id, {
+local function tx_emit(tx, event_type, audit_id, rec, not_before_ms)
+  if not has_hooks(tx.P) then return end
+  tx_outbox_add(tx, event_type, audit_id, {
     booking_id = rec.id, agent_id = rec.agent_id, priority = rec.priority,
     status = rec.status, mode = rec.mode, start_ms = rec.start_ms, end_ms = rec.end_ms,
     title = rec.title, ended_by_booking_id = rec.ended_by,
@@ -146,13 +262,14 @@ local function is_live(rec, now)
   return false
 end
 
--- End a booking that left the calendar for a reason other than its own agent's
--- call (expiry, displacement): mark it, free its buckets, audit it.
-local function end_booking(P, rec, status, now, extra, audit_type, audit_fields)
+-- End a booking that left the calendar (its agent's call, expiry, displacement): mark
+-- it, free its buckets, audit it, announce it.
+local function tx_end_booking(tx, rec, status, extra, audit_type, audit_fields)
+  local now = tx.now
   rec.status = status
   rec.ended_ms = now
   if extra then for k, v in pairs(extra) do rec[k] = v end end
-  clear_buckets(P, rec)
+  tx_clear_buckets(tx, rec)
   local fields = {
     'type', audit_type, 'ts', ms(now), 'booking_id', rec.id, 'agent_id', rec.agent_id,
     'priority', ms(rec.priority), 'mode', rec.mode,
@@ -161,23 +278,23 @@ local function end_booking(P, rec, status, now, extra, audit_type, audit_fields)
   if audit_fields then for i = 1, #audit_fields do fields[#fields + 1] = audit_fields[i] end end
   -- Index the entry under the booking that ended and the one that ended it, so
   -- both bookings' histories show the eviction.
-  local aid = audit(P, fields, { rec.id, extra and extra.ended_by or nil })
+  local aid = tx_audit(tx, fields, { rec.id, extra and extra.ended_by or nil })
   rec.end_audit_id = aid
-  save_booking(P, rec)
+  tx_save_booking(tx, rec)
   -- A booking displaced inside its arbitration window never won: nothing to announce.
   local event = ENDED_EVENTS[status]
   if event and not (extra and extra.lost_in_window) then
-    emit(P, event, aid, rec, 0)
+    tx_emit(tx, event, aid, rec, 0)
   end
   return aid
 end
 
-
--- Is stream id a ("ms-seq") strictly before b? Compared as numbers, not text.
-local function stream_id_before(a, b)
-  local am, as = string.match(a, '^(%d+)-(%d+)$')
-  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
-  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
-  if am ~= bm then return am < bm end
-  return as < bs
+-- The P-first forms, writing at once, for the scripts not yet on a plan.
+local function save_booking(P, rec) tx_save_booking(tx_direct(P), rec) end
+local function audit(P, fields, booking_ids) return tx_audit(tx_direct(P), fields, booking_ids) end
+local function outbox_add(P, event_type, audit_id, data, not_before_ms)
+  tx_outbox_add(tx_direct(P), event_type, audit_id, data, not_before_ms)
+end
+local function end_booking(P, rec, status, now, extra, audit_type, audit_fields)
+  return tx_end_booking(tx_direct(P, now), rec, status, extra, audit_type, audit_fields)
 end

@@ -1,5 +1,6 @@
 -- read_booking.lua: a booking record and the server's clock, in one round trip.
 -- @include _access.lua
+-- Called only through coordinator/store/calls.py (read_booking):
 -- KEYS[1] P..'owner'  KEYS[2] P..'bookings'
 -- KEYS[3] P..'agent:<agent_id>'  KEYS[4] P..'rl:<agent_id>'  (only for an agent's read)
 -- ARGV[1] booking id
@@ -8,15 +9,16 @@
 -- ARGV[3] scope the read needs ('bookings:read')  ARGV[4] JSON {rate, burst} defaults
 -- Returns JSON {r='ok', booking, now} | {r='error', error='not_found', now} |
 --   {r='error', error='unauthorized'|'insufficient_scope'|'rate_limited', ...}.
--- Writes only the caller's token bucket: the caller derives EXPIRED for a hold past
--- its TTL from `now`.
+-- Keys written: only the caller's token bucket. The caller derives EXPIRED for a hold
+-- past its TTL from `now`.
 local P = prefix_of(KEYS[1])
-local now = now_ms()
+local tx = tx_new(P, now_ms())
 local key_hash = ARGV[2] or ''
 if key_hash ~= '' then
-  local refused = authorize(KEYS[3], KEYS[4], key_hash, ARGV[3], cjson.decode(ARGV[4]), now)
-  if refused then return cjson.encode(refused) end
+  local refused = tx_authorize(tx, KEYS[3], KEYS[4], key_hash, ARGV[3], cjson.decode(ARGV[4]))
+  if refused then return tx_finish(tx, refused) end
 end
+fault('opened')
 local rec = load_booking(P, ARGV[1])
-if not rec then return cjson.encode({ r = 'error', error = 'not_found', now = now }) end
-return cjson.encode({ r = 'ok', booking = rec, now = now })
+if not rec then return tx_finish(tx, { r = 'error', error = 'not_found', now = tx.now }) end
+return tx_finish(tx, { r = 'ok', booking = rec, now = tx.now })

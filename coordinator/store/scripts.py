@@ -9,6 +9,7 @@ script on NOSCRIPT (after a restart or failover), so we never hand-roll that.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -16,6 +17,34 @@ from importlib import resources
 from typing import Any
 
 _INCLUDE = re.compile(r"^--\s*@include\s+(\S+)\s*$", re.MULTILINE)
+
+#: Set to 1 (tests only) to compile in ``_fault.lua``: a script then raises at the
+#: step its calendar's ``fault`` key names (see ``_lib.lua``, "compute before write").
+FAULTS_ENV = "AGENTDRAFT_LUA_FAULTS"
+
+#: Scripts that still write as they go (through the P-first helpers of ``_lib.lua``)
+#: instead of planning every write before the first one.
+LEGACY_WRITERS = frozenset(
+    {
+        "create_owner",
+        "create_agent",
+        "update_rules",
+        "rerank",
+        "agent_update",
+        "approval_request",
+        "approval_read",
+        "approval_resolve",
+        "proposal_create",
+        "proposal_read",
+        "proposal_respond",
+        "proposal_resolve",
+        "proposal_finish",
+        "proposal_cancel",
+        "proposal_tick",
+        "authorize",
+        "read_availability",
+    }
+)
 
 TRANSITIONS = (
     "hold",
@@ -47,12 +76,22 @@ def _read(name: str) -> str:
     return resources.files("coordinator").joinpath("lua", name).read_text(encoding="utf-8")
 
 
+def faults_enabled() -> bool:
+    """Whether this process compiles the test-only fault hook into its scripts."""
+    return os.environ.get(FAULTS_ENV) == "1"
+
+
 @cache
-def script_source(name: str) -> str:
-    """The full text sent to Redis for transition ``name`` (library + includes + body)."""
+def script_source(name: str, faults: bool = False) -> str:
+    """The full text sent to Redis for transition ``name`` (library + includes + body).
+
+    ``faults`` adds ``_fault.lua`` (tests only): the text, and so the SHA, differ, so a
+    test's scripts never replace a production one's.
+    """
     body = _read(f"{name}.lua")
     includes = [_read(inc) for inc in _INCLUDE.findall(body)]
-    return "\n".join([_read("_lib.lua"), *includes, body])
+    hook = [_read("_fault.lua")] if faults else []
+    return "\n".join([_read("_lib.lua"), *hook, *includes, body])
 
 
 @dataclass
@@ -84,4 +123,7 @@ class Scripts:
 
     @classmethod
     def register(cls, client: Any) -> Scripts:
-        return cls(**{name: client.register_script(script_source(name)) for name in TRANSITIONS})
+        faults = faults_enabled()
+        return cls(
+            **{name: client.register_script(script_source(name, faults)) for name in TRANSITIONS}
+        )
