@@ -1,0 +1,29 @@
+"""The byte-for-byte state of one calendar: DUMP of every key under its prefix.
+
+A refused or failed transition must leave this unchanged; comparing two snapshots
+proves it without knowing which keys a script might have touched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coordinator import Coordinator
+
+
+def calendar_dump(coord: Coordinator, user_id: str) -> dict[str, bytes]:
+    """Every key of ``user_id``'s calendar, with its serialized value (DUMP)."""
+    prefix = coord.engine.keys.prefix(user_id)
+    pattern = prefix.replace("{", "\\{").replace("}", "\\}") + "*"
+    out: dict[str, bytes] = {}
+    r: Any = coord.redis
+    for key in r.scan_iter(match=pattern, count=1000):
+        value = r.dump(key)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def changed_keys(before: dict[str, bytes], after: dict[str, bytes]) -> list[str]:
+    """The keys added, removed or changed between two snapshots."""
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
