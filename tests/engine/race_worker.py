@@ -51,3 +51,37 @@ def race_rounds(
     for t in threads:
         t.join()
     coord.close()
+
+
+def race_rounds_naming(
+    url: str | None,
+    data_dir: str | None,
+    window_ms: int,
+    keys: list[tuple[int, str]],
+    base_iso: str,
+    rounds: int,
+    barrier: Barrier,
+    results: Any,
+) -> None:
+    """As :func:`race_rounds`, but each result names a booking: (round, priority, won,
+    booking id), the caller's own when it won, else the winner its 409 named."""
+    coord = open_coordinator(url, data_dir, window_ms)
+    base = datetime.fromisoformat(base_iso)
+
+    def agent(priority: int, api_key: str) -> None:
+        client = coord.client(api_key)
+        for rnd in range(rounds):
+            start = base + timedelta(minutes=30 * rnd)
+            barrier.wait()
+            try:
+                b = client.bookings.commit(start=start, end=start + timedelta(minutes=30))
+                results.put((rnd, priority, True, b.booking_id))
+            except Conflict as c:
+                results.put((rnd, priority, False, c.winning_booking_id))
+
+    threads = [threading.Thread(target=agent, args=k) for k in keys]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    coord.close()
