@@ -26,6 +26,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["AGENTDRAFT_DEV"] = "1"
     if args.window_ms is not None:
         os.environ["AGENTDRAFT_ARBITRATION_WINDOW_MS"] = str(args.window_ms)
+    for env, value in (
+        ("AGENTDRAFT_MAX_BODY_BYTES", args.max_body_bytes),
+        ("AGENTDRAFT_HEADER_TIMEOUT", args.header_timeout),
+        ("AGENTDRAFT_BODY_TIMEOUT", args.body_timeout),
+    ):
+        if value is not None:
+            os.environ[env] = str(value)
+    from ..server.protocol import IMPORT_NAME
+
     uvicorn.run(
         "coordinator.server.app:app_from_env",
         factory=True,
@@ -33,6 +42,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        # Header/body deadlines and JSON errors from the HTTP layer (server/protocol.py).
+        http=IMPORT_NAME,
+        timeout_keep_alive=args.keep_alive,
     )
     return 0
 
@@ -66,5 +78,32 @@ def register(sub: Subparsers) -> None:
         default="warning",
         choices=["critical", "error", "warning", "info", "debug", "trace"],
         help="uvicorn log level (default %(default)s)",
+    )
+    serve.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=None,
+        help="largest request body; larger ones get 413 unread "
+        "(default $AGENTDRAFT_MAX_BODY_BYTES or 1 MiB)",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=float,
+        default=None,
+        help="seconds a client has to send a request's headers before the connection is "
+        "closed (default $AGENTDRAFT_HEADER_TIMEOUT or 10)",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=float,
+        default=None,
+        help="seconds a client has to send a request's body (default $AGENTDRAFT_BODY_TIMEOUT "
+        "or 30)",
+    )
+    serve.add_argument(
+        "--keep-alive",
+        type=int,
+        default=5,
+        help="seconds an idle keep-alive connection stays open (default %(default)s)",
     )
     serve.set_defaults(func=cmd_serve)

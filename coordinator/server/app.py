@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from .. import __version__
 from ..coordinator import Coordinator
 from . import errors
+from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from .routes import (
     agents,
     approvals,
@@ -26,6 +27,7 @@ from .routes import (
     availability,
     bookings,
     dashboard,
+    ops,
     owner,
     proposals,
     rules,
@@ -37,8 +39,13 @@ from .sessions import Sessions
 WORKER_THREADS = 200
 
 
-def create_app(coord: Coordinator, *, dev: bool = False) -> FastAPI:
-    """An app serving ``coord``. ``dev`` enables magic-link sign-in with tokens in the body."""
+def create_app(
+    coord: Coordinator, *, dev: bool = False, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> FastAPI:
+    """An app serving ``coord``. ``dev`` enables magic-link sign-in with tokens in the body.
+
+    Request bodies over ``max_body_bytes`` are refused with 413 before they are read.
+    """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -58,6 +65,7 @@ def create_app(coord: Coordinator, *, dev: bool = False) -> FastAPI:
     app.state.sessions = Sessions(coord)
     app.state.dev = dev
     errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     for module in (
         bookings,
         availability,
@@ -70,14 +78,9 @@ def create_app(coord: Coordinator, *, dev: bool = False) -> FastAPI:
         dashboard,
         owner,
         webhooks,
+        ops,
     ):
         app.include_router(module.router)
-
-    @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        coord.redis.ping()
-        return {"status": "ok", "version": __version__}
-
     return app
 
 
@@ -85,7 +88,8 @@ def app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` workers: configuration comes from the environment.
 
     ``AGENTDRAFT_REDIS_URL`` (else the embedded engine in ``AGENTDRAFT_DATA_DIR``),
-    ``AGENTDRAFT_DEV=1`` for dev mode, ``AGENTDRAFT_ARBITRATION_WINDOW_MS`` optional.
+    ``AGENTDRAFT_DEV=1`` for dev mode, ``AGENTDRAFT_ARBITRATION_WINDOW_MS`` optional,
+    ``AGENTDRAFT_MAX_BODY_BYTES`` (default 1 MiB).
     """
     settings = {}
     if os.environ.get("AGENTDRAFT_ARBITRATION_WINDOW_MS"):
@@ -96,4 +100,5 @@ def app_from_env() -> FastAPI:
         if url
         else Coordinator.embedded(os.environ.get("AGENTDRAFT_DATA_DIR"), **settings)
     )
-    return create_app(coord, dev=os.environ.get("AGENTDRAFT_DEV") == "1")
+    max_body = int(os.environ.get("AGENTDRAFT_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES)
+    return create_app(coord, dev=os.environ.get("AGENTDRAFT_DEV") == "1", max_body_bytes=max_body)

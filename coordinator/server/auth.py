@@ -1,8 +1,19 @@
-"""FastAPI dependencies: who is calling (an agent by key, an owner by session)."""
+"""FastAPI dependencies: who is calling (an agent by key, an owner by session), and CSRF.
+
+A cookie is sent by the browser whoever made the page, so every state-changing
+request authenticated by the owner's session cookie must come from this
+server's own pages: a ``Sec-Fetch-Site`` other than ``same-origin``/``none``,
+or an ``Origin`` other than this server (or ``AGENTDRAFT_PUBLIC_URL``), is
+refused with 403 ``csrf_refused``. Clients that are not browsers send neither
+header and are unaffected, as are agent endpoints (Bearer keys are never sent
+by a browser on its own).
+"""
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Cookie, Depends, Header, Request
 
@@ -33,10 +44,44 @@ def agent_client(
     return coord.client(key.strip())
 
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _public_origin() -> str | None:
+    url = os.environ.get("AGENTDRAFT_PUBLIC_URL")
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def same_origin(request: Request) -> None:
+    """Refuse a state-changing browser request made by another site's page (CSRF)."""
+    if request.method in _SAFE_METHODS:
+        return
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        raise AuthError(f"cross-site request refused (Sec-Fetch-Site: {site})", **_CSRF)
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    parts = urlsplit(origin.lower())
+    if parts.netloc and parts.netloc == request.headers.get("host", "").lower():
+        return
+    if f"{parts.scheme}://{parts.netloc}" == _public_origin():
+        return
+    raise AuthError(f"cross-origin request refused (Origin: {origin[:100]})", **_CSRF)
+
+
+_CSRF = {"error": "csrf_refused", "status": 403}
+
+
 def owner_session(
+    request: Request,
     store: Annotated[Sessions, Depends(sessions)],
     agentdraft_session: Annotated[str | None, Cookie(alias=COOKIE)] = None,
 ) -> OwnerSession:
+    same_origin(request)
     return store.get(agentdraft_session)
 
 
@@ -44,3 +89,4 @@ Agent = Annotated[LocalClient, Depends(agent_client)]
 Owner = Annotated[OwnerSession, Depends(owner_session)]
 Coord = Annotated[Coordinator, Depends(coordinator)]
 SessionStore = Annotated[Sessions, Depends(sessions)]
+SameOrigin = Depends(same_origin)

@@ -27,6 +27,7 @@ import redis
 from ..coordinator import Coordinator
 from .registry import Endpoint, Webhooks
 from .signing import HEADER, sign
+from .urls import guarded_client
 
 log = logging.getLogger("coordinator.webhooks")
 GROUP = "dispatch"
@@ -84,7 +85,8 @@ class Dispatcher:
         self.hooks = Webhooks(coord.engine)
         self.settings = settings or DispatchSettings()
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
-        self.http = httpx.Client(timeout=self.settings.http_timeout_seconds)
+        # Every connection is checked against the SSRF policy again (DNS rebinding).
+        self.http = guarded_client(self.settings.http_timeout_seconds)
 
     def close(self) -> None:
         self.http.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterable
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +18,7 @@ from ..errors import NotFound, ValidationError
 from ..ids import new_id
 from ..inputs import check_chars, text
 from ..store.errors import store_errors
+from .urls import check_webhook_url
 
 EVENT_TYPES: tuple[str, ...] = (
     "booking.committed",
@@ -50,10 +50,7 @@ def _check_url(url: object) -> str:
     if not isinstance(url, str) or len(url) > MAX_URL:
         raise ValidationError("url", "must be an http(s) URL")
     check_chars(url, "url")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValidationError("url", f"must be an http(s) URL, got {url!r}")
-    return url
+    return check_webhook_url(url)
 
 
 def _check_events(events: Iterable[str] | None) -> tuple[str, ...]:
@@ -89,7 +86,11 @@ class Webhooks:
         events: Iterable[str] | None = None,
         secret: str | None = None,
     ) -> Endpoint:
-        """Add an endpoint; the secret (generated unless given) signs every delivery."""
+        """Add an endpoint; the secret (generated unless given) signs every delivery.
+
+        The URL must not point inside the deployment (:mod:`.urls`); it is checked
+        again on every delivery.
+        """
         url = _check_url(url)
         evs = _check_events(events)
         text(secret, "secret", min_len=MIN_SECRET, max_len=MAX_SECRET)

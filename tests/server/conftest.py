@@ -31,15 +31,36 @@ class HttpServer:
 
 
 def start_server(
-    redis_url: str, *, dev: bool = True, window_ms: int | None = None, workers: int = 1
+    redis_url: str,
+    *,
+    dev: bool = True,
+    window_ms: int | None = None,
+    workers: int = 1,
+    extra: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> HttpServer:
     return start_server_on(
-        ["--redis-url", redis_url], dev=dev, window_ms=window_ms, workers=workers
+        ["--redis-url", redis_url],
+        dev=dev,
+        window_ms=window_ms,
+        workers=workers,
+        extra=extra,
+        env=env,
     )
 
 
+#: The shared servers sign in many test owners from one address.
+TEST_ENV = {"AGENTDRAFT_MAGIC_LINKS_PER_MINUTE": "100000"}
+
+
 def start_server_on(
-    store_args: list[str], *, dev: bool = True, window_ms: int | None = None, workers: int = 1
+    store_args: list[str],
+    *,
+    dev: bool = True,
+    window_ms: int | None = None,
+    workers: int = 1,
+    extra: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> HttpServer:
     """Start ``coordinator serve`` with the given store arguments; wait until it answers."""
     port = free_port()
@@ -58,7 +79,10 @@ def start_server_on(
         cmd.append("--dev")
     if window_ms is not None:
         cmd += ["--window-ms", str(window_ms)]
-    proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    cmd += extra or []
+    proc = subprocess.Popen(
+        cmd, env={**os.environ, "PYTHONUNBUFFERED": "1", **TEST_ENV, **(env or {})}
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -71,6 +95,27 @@ def start_server_on(
             proc.kill()
             raise RuntimeError(f"server on port {port} did not start (exit {proc.poll()})")
         time.sleep(0.05)  # polling a readiness condition with a deadline
+
+
+def cli_login_token(redis_url: str, email: str) -> str:
+    """A login token minted by ``coordinator owners token``, as an operator would."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coordinator",
+            "owners",
+            "token",
+            "--email",
+            email,
+            "--redis-url",
+            redis_url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
 
 
 @pytest.fixture(scope="session")

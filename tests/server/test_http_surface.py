@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import httpx
 import pytest
 
-from .conftest import start_server
+from .conftest import cli_login_token, start_server
 
 
 def test_dev_mode_sign_in_then_dashboard_issues_a_working_agent_key(http_server) -> None:
@@ -52,23 +49,7 @@ def test_outside_dev_mode_magic_links_are_refused_and_a_cli_token_signs_in(http_
         r = httpx.post(f"{server.url}/v1/auth/magic-link", json={"email": "o@example.com"})
         assert r.status_code == 403
         assert r.json()["error"] == "dev_mode_only"
-        token = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "coordinator",
-                "owners",
-                "token",
-                "--email",
-                "o@example.com",
-                "--redis-url",
-                http_redis.url,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        ).stdout.strip()
+        token = cli_login_token(http_redis.url, "o@example.com")
         with httpx.Client(base_url=server.url) as web:
             assert web.post("/v1/auth/verify", json={"token": token}).status_code == 200
             assert web.post("/v1/dashboard/agents", json={"name": "a"}).status_code == 201

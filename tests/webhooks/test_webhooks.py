@@ -82,22 +82,6 @@ def receiver() -> Iterator[Receiver]:
     r.close()
 
 
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    """This module's own Redis: a dispatcher delivers every calendar's outbox, so events
-    other suites leave behind (for endpoints long gone, on ports since reused) must not
-    be in its way."""
-    with RedisServer() as server:
-        yield server
-
-
-@pytest.fixture
-def coord(redis_server: RedisServer) -> Iterator[Coordinator]:
-    c = Coordinator.from_url(redis_server.url, arbitration_window_ms=0)
-    yield c
-    c.close()
-
-
 def drain(d: Dispatcher, until: Any, deadline_s: float = 10.0) -> None:
     """Run dispatcher passes until a condition holds (bounded; no fixed sleeps)."""
     end = time.monotonic() + deadline_s

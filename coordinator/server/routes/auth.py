@@ -7,14 +7,19 @@ from typing import Annotated
 from fastapi import APIRouter, Cookie, Request, Response
 
 from ...errors import AuthError
-from ..auth import SessionStore
+from ..auth import SameOrigin, SessionStore
 from ..schemas import ErrorBody, MagicLinkIn, MagicLinkOut, SessionOut, VerifyIn
 from ..sessions import COOKIE, SESSION_TTL_SECONDS
 
-router = APIRouter(prefix="/v1/auth", tags=["owner auth"])
+# Sign-in and sign-out set and clear the cookie: same-origin only (login CSRF).
+router = APIRouter(prefix="/v1/auth", tags=["owner auth"], dependencies=[SameOrigin])
 
 
-@router.post("/magic-link", response_model=MagicLinkOut, responses={403: {"model": ErrorBody}})
+@router.post(
+    "/magic-link",
+    response_model=MagicLinkOut,
+    responses={403: {"model": ErrorBody}, 422: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+)
 def magic_link(body: MagicLinkIn, request: Request, store: SessionStore) -> MagicLinkOut:
     """Dev mode only: returns the sign-in token in the body (there is no mail server)."""
     if not request.app.state.dev:
@@ -24,7 +29,8 @@ def magic_link(body: MagicLinkIn, request: Request, store: SessionStore) -> Magi
             error="dev_mode_only",
             status=403,
         )
-    return MagicLinkOut(sent=True, dev_token=store.magic_link(body.email))
+    client = request.client.host if request.client else ""
+    return MagicLinkOut(sent=True, dev_token=store.magic_link(body.email, client))
 
 
 @router.post("/verify", response_model=SessionOut, responses={401: {"model": ErrorBody}})
