@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from servers import RedisServer
 
 from coordinator import Coordinator
+from tests.support.servers import RedisServer
 
 from .conftest import HttpServer, cli_login_token, start_server
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from servers import RedisServer
 
 from coordinator import Coordinator
 from coordinator.webhooks.urls import ALLOW_HOSTS_ENV
+from tests.support.servers import RedisServer
 
 
 @pytest.fixture(autouse=True)
