@@ -35,6 +35,7 @@ from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .results import (
+    ApprovalStatus,
     Availability,
     Booked,
     Cancelled,
@@ -143,8 +144,9 @@ def _as_failed(exc: BaseException) -> Failed | None:
             for k in ("consent_request_id", "hold_id", "expires_at")
         }
         message = (
-            "a person must approve this booking first; the slot is parked as hold "
-            f"{consent['hold_id']}. Do not retry; tell your user it awaits their approval."
+            f"a person must approve this booking first (request {consent['consent_request_id']}); "
+            f"the slot is parked as hold {consent['hold_id']}. Do not retry; tell your user it "
+            "awaits their approval, and read the decision with agentdraft_check_approval."
         )
     return Failed(error=code, message=str(message), field=field, status=status, **consent)
 
@@ -324,6 +326,24 @@ class BookingService:
         except Exception as exc:
             return self._fail_or_raise(exc)
         return Cancelled(booking_id=booking_id)
+
+    @_observed
+    def check_approval(self, consent_request_id: str) -> ApprovalStatus | Failed:
+        """Where a person's approval of a parked booking stands (the coordinator's record)."""
+        try:
+            a = self.client.approvals.get(consent_request_id)
+        except Exception as exc:
+            return self._fail_or_raise(exc)
+        get = a.get if isinstance(a, dict) else lambda k: getattr(a, k, None)
+        return ApprovalStatus(
+            consent_request_id=consent_request_id,
+            status=get("status"),
+            hold_id=get("hold_id"),
+            expires_at=get("expires_at"),
+            booking_outcome=get("outcome"),
+            booking_id=get("booking_id"),
+            winning_booking_id=get("winning_booking_id"),
+        )
 
     # -- async twins: the same code on a worker thread ---------------------------------
 

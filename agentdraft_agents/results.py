@@ -226,12 +226,58 @@ class Identity(_Result):
         )
 
 
+class ApprovalStatus(_Result):
+    """Where a person's approval of a parked booking stands, read from the coordinator.
+
+    ``status`` is ``pending``, ``approved``, ``denied`` or ``expired``; an approved
+    booking's ``booking_outcome`` is ``committed`` (``booking_id``) or ``conflict``
+    (a better booking took the slot meanwhile: ``winning_booking_id``).
+    """
+
+    outcome: Literal["approval"] = "approval"
+    consent_request_id: str
+    status: str
+    hold_id: str | None = None
+    expires_at: datetime | None = None
+    booking_outcome: str | None = None
+    booking_id: str | None = None
+    winning_booking_id: str | None = None
+
+    def text(self) -> str:
+        rid = self.consent_request_id
+        if self.status == "pending":
+            until = f" until {iso(self.expires_at)}" if self.expires_at else ""
+            return (
+                f"Approval request {rid} is still pending: the slot stays held as "
+                f"{self.hold_id}{until}. Nothing is booked yet; do not book another slot "
+                "for this meeting meanwhile."
+            )
+        if self.status == "approved" and self.booking_outcome == "committed":
+            return f"APPROVED — request {rid} was approved and booked as {self.booking_id}."
+        if self.status == "approved":
+            return (
+                f"Approved, but not booked: a higher-priority booking ({self.winning_booking_id}) "
+                f"took the slot before request {rid} was decided. Look up availability for "
+                "another slot or ask your user."
+            )
+        if self.status == "denied":
+            return (
+                f"DENIED — the person denied request {rid}; nothing was booked and the hold "
+                "was released. Do not book this slot again."
+            )
+        return (
+            f"Request {rid} {self.status}: nothing was booked and the hold was released. "
+            "Ask your user before trying again."
+        )
+
+
 WriteResult = Annotated[Booked | Lost | Failed, Field(discriminator="outcome")]
 """What a commit or hold returns."""
 
-Result = Booked | Lost | Failed | Released | Cancelled | Availability | Identity
+Result = Booked | Lost | Failed | Released | Cancelled | Availability | Identity | ApprovalStatus
 
 __all__ = [
+    "ApprovalStatus",
     "Availability",
     "Booked",
     "Cancelled",

@@ -54,6 +54,12 @@ class BookingIdInput(BaseModel):
     booking_id: str = Field(description="The id (bkg_… or hld_…) of one of your own bookings")
 
 
+class ConsentIdInput(BaseModel):
+    consent_request_id: str = Field(
+        description="The approval request's id (apr_…) from a consent_required answer"
+    )
+
+
 class NoInput(BaseModel):
     pass
 
@@ -183,6 +189,15 @@ CANCEL = ToolSpec(
     lambda svc, a: svc.cancel(a.booking_id),
 )
 
+CHECK_APPROVAL = ToolSpec(
+    "agentdraft_check_approval",
+    "Read whether a person approved a booking the owner's approval gate parked "
+    "(consent_required): pending, approved and booked, approved but taken meanwhile, "
+    "denied, or expired. Call it when your user says they decided.",
+    ConsentIdInput,
+    lambda svc, a: svc.check_approval(a.consent_request_id),
+)
+
 
 def recommended(*, conflict_aware: bool = True, holds: bool = True) -> list[ToolSpec]:
     """The default tool set, in the order an agent is shown it."""
@@ -246,6 +261,7 @@ def build(
 __all__ = [
     "AVAILABILITY",
     "CANCEL",
+    "CHECK_APPROVAL",
     "COMMIT",
     "COMMIT_SAFE",
     "HOLD",
@@ -255,6 +271,7 @@ __all__ = [
     "AvailabilityInput",
     "BookingIdInput",
     "BookingInput",
+    "ConsentIdInput",
     "HoldIdInput",
     "NoInput",
     "ToolOptions",

@@ -18,6 +18,7 @@ EXAMPLES = [
     ("mcp_session.py", "mcp"),
     ("openai_agents.py", "agents"),
     ("pydantic_ai_agents.py", "pydantic_ai"),
+    ("agent_framework_agents.py", "agent_framework"),
 ]
 
 
