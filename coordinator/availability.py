@@ -100,9 +100,9 @@ def free_slots(
     starts_per_day: Counter[date] = Counter()
     for i in range(0, len(live), 4):
         first, last, kind, start = live[i], live[i + 1], live[i + 2], live[i + 3]
-        if kind == 0 or (kind == 1 and include_holds):
+        if kind in (0, 3) or (kind == 1 and include_holds):
             taken.append((first, last))
-        if rules.daily_cap:
+        if rules.daily_cap and kind != 3:  # the owner's own events are not agent meetings
             starts_per_day[local_date(start, snap.tz)] += 1
     busy = Intervals(taken)
     hours = working_hours(snap, lo_ms, hi_ms)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from .agents import Agents
 from .approvals import Approvals
 from .audit import AuditLog
 from .client import LocalClient
+from .connectors import Connectors, SecretBox
 from .engine import Engine
 from .owners import Owners
 from .proposals import Proposals, ProposalService, ProposalTimers
@@ -39,6 +41,7 @@ class Coordinator:
         timers = ProposalTimers(self.engine)
         timers.service = ProposalService(self.engine, timers)
         self.proposals = Proposals(timers.service)
+        self.connectors = Connectors(self.engine, SecretBox(self.settings.connector_key_file))
 
     @classmethod
     def embedded(
@@ -49,8 +52,10 @@ class Coordinator:
         Processes opening the same folder share one engine, so they really race.
         Defaults to ``$AGENTDRAFT_DATA_DIR`` or ``~/.agentdraft/data``.
         """
-        from .store.connect import open_embedded
+        from .store.connect import default_data_dir, open_embedded
 
+        folder = Path(data_dir) if data_dir is not None else default_data_dir()
+        settings.setdefault("connector_key_file", str(folder / "connector.key"))
         coord = cls(open_embedded(data_dir), Settings(**settings))
         # A restarted embedded coordinator fires the deadlines it missed at once.
         coord.proposals.timers.start_if_pending()

@@ -61,8 +61,10 @@ class Conflict(AgentDraftError):
     """409: the write lost to another booking. Says who won and how to look it up.
 
     ``reason`` is ``outranked`` (a booking of equal or better priority holds the
-    slot, or a better one arrived inside the arbitration window) or ``frozen``
-    (a lower-priority commit holds it but its bump window has closed).
+    slot, or a better one arrived inside the arbitration window), ``frozen``
+    (a lower-priority commit holds it but its bump window has closed) or
+    ``external_event`` (an event of the owner's real calendar, pulled by a connector,
+    holds it; ``connector_id`` and ``event_uid`` name it and no winner fields are set).
     """
 
     status = 409
@@ -78,6 +80,7 @@ class Conflict(AgentDraftError):
         your_priority: int | None,
         audit_event_id: str | None = None,
         booking_id: str | None = None,
+        **extra: Any,
     ) -> None:
         super().__init__(
             detail,
@@ -87,6 +90,7 @@ class Conflict(AgentDraftError):
             winning_agent_priority=winning_agent_priority,
             your_priority=your_priority,
             audit_event_id=audit_event_id,
+            **extra,
         )
         self.reason = reason
         self.winning_booking_id = winning_booking_id
@@ -354,3 +358,14 @@ __all__ = [
     "StoreUnavailable",
     "ValidationError",
 ]
+
+
+class CalendarUnsynced(AgentDraftError):
+    """503: the owner's real calendar has not been pulled recently enough to prove the slot free.
+
+    Raised by a write only when the owner's connector policy says ``stale="refuse"``
+    ("unproven, not free"); ``connector_id`` names the stale connector.
+    """
+
+    error = "calendar_unsynced"
+    status = 503

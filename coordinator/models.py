@@ -81,6 +81,11 @@ class Booking(_Model):
     ended_by_agent_id: str | None = None
     ended_by_priority: int | None = None
     end_audit_event_id: str | None = None
+    #: Why it ended when no agent ended it: ``external_event`` (an event of the owner's
+    #: real calendar, pulled by ``ended_by_connector_id``, with UID ``ended_by_event_uid``).
+    end_reason: str | None = None
+    ended_by_connector_id: str | None = None
+    ended_by_event_uid: str | None = None
 
     @property
     def is_live(self) -> bool:
@@ -119,6 +124,9 @@ class Booking(_Model):
             ended_by_agent_id=rec.get("ended_by_agent_id"),
             ended_by_priority=rec.get("ended_by_priority"),
             end_audit_event_id=rec.get("end_audit_id"),
+            end_reason=rec.get("end_reason"),
+            ended_by_connector_id=rec.get("ended_by_connector_id"),
+            ended_by_event_uid=rec.get("ended_by_event_uid"),
             **extra,
         )
 

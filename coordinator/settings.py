@@ -45,6 +45,9 @@ class Settings:
     run_proposal_timer: bool = True
     #: Prefix of every Redis key, so several coordinators can share one Redis.
     namespace: str = "ad"
+    #: File holding the Fernet key that encrypts connector credentials (created 0600).
+    #: None: ``$AGENTDRAFT_CONNECTOR_KEY[_FILE]``, else ``connector.key`` in the data folder.
+    connector_key_file: str | None = None
 
     def __post_init__(self) -> None:
         limits = {

@@ -305,8 +305,12 @@ local function claim(mode)
   if refused then return tx_finish(tx, refused) end
   fault('checked')
 
-  local j = claim_judge(P, q, prio, claim_occupants(q), now)
+  local occupants = claim_occupants(q)
+  local j = claim_judge(P, q, prio, occupants, now)
   fault('judged')
+  -- connectors: an event of the owner's real calendar blocks every agent (_external.lua).
+  local external = external_block(P, occupants)
+  if external then return tx_finish(tx, lose_to_external(tx, q, g, prio, rec, external)) end
   if #j.blockers > 0 then
     local w = claim_winner(j.blockers)
     local pending = claim_pending(q, w, now)

@@ -38,6 +38,10 @@
 --                               it (its own, and losers waiting for the final winner)
 --   P..'idem:'..agent..':'..key  string  JSON {h=request hash, ...}, TTL 24 h
 --   P..'outbox'          stream webhook events (see outbox_add)
+--   connectors (coordinator/connectors): P..'ext' hash of external busy blocks,
+--   P..'xday:'..N external blocks per bucket, P..'connectors' hash of connector records,
+--   P..'cx:'..id sync state, P..'cxhref:'..id remote objects, P..'cxpush' two-way
+--   connectors, P..'cxoutbox' stream of booking changes to push (see _external.lua)
 
 if redis.replicate_commands then
   -- Redis 6.2 needs this before TIME/XADD * can precede writes; a no-op on 7.x.
@@ -180,7 +184,14 @@ local function tx_clear_buckets(tx, rec)
     local key = tx.P .. 'day:' .. ms(day)
     local field = ms(b % BUCKETS_PER_DAY)
     if redis.call('HGET', key, field) == rec.id then
-      tx_write(tx, { 'HDEL', key, field })
+      -- connectors: an external event kept under the booking (owner policy 'keep')
+      -- takes the bucket back (see _external.lua for P..'xday:'..N).
+      local under = redis.call('HGET', tx.P .. 'xday:' .. ms(day), field)
+      if under then
+        tx_write(tx, { 'HSET', key, field, 'x:' .. string.match(under, '^%S+') })
+      else
+        tx_write(tx, { 'HDEL', key, field })
+      end
     end
     b = b + 1
   end
@@ -246,13 +257,32 @@ local function tx_outbox_add(tx, event_type, audit_id, data, not_before_ms)
     'not_before_ms', ms(not_before_ms), 'data', false }, 11, data)
 end
 
+-- connectors: a settled commit, or the end of one, is queued for the owner's
+-- two-way calendars (P..'cxpush' lists them); the sync worker (coordinator/connectors/
+-- push.py) delivers it after ``not_before_ms`` and re-reads the booking first, so a
+-- write that lost inside its arbitration window never reaches the calendar.
+local PUSHED_EVENTS = {
+  ['booking.committed'] = true, ['booking.evicted'] = true, ['booking.cancelled'] = true,
+}
+
+local function tx_push_outbox(tx, event_type, rec, not_before_ms)
+  if not PUSHED_EVENTS[event_type] or redis.call('EXISTS', tx.P .. 'cxpush') == 0 then
+    return
+  end
+  tx_write(tx, { 'XADD', tx.P .. 'cxoutbox', '*', 'booking_id', rec.id, 'type', event_type,
+    'not_before_ms', ms(not_before_ms) })
+end
+
 local function tx_emit(tx, event_type, audit_id, rec, not_before_ms)
+  tx_push_outbox(tx, event_type, rec, not_before_ms)
   if not has_hooks(tx.P) then return end
   tx_outbox_add(tx, event_type, audit_id, {
     booking_id = rec.id, agent_id = rec.agent_id, priority = rec.priority,
     status = rec.status, mode = rec.mode, start_ms = rec.start_ms, end_ms = rec.end_ms,
     title = rec.title, ended_by_booking_id = rec.ended_by,
     ended_by_agent_id = rec.ended_by_agent_id, ended_by_priority = rec.ended_by_priority,
+    reason = rec.end_reason, connector_id = rec.ended_by_connector_id,
+    event_uid = rec.ended_by_event_uid,
   }, not_before_ms)
 end
 

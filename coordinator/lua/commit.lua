@@ -2,6 +2,7 @@
 -- @include _access.lua
 -- @include _approvals.lua
 -- @include _gate.lua
+-- @include _external.lua
 -- @include _claim.lua
 -- KEYS/ARGV/returns: see _claim.lua. Promotes the writer's own holds in range.
 return claim('commit')

@@ -9,7 +9,8 @@
 -- Returns JSON {r='ok', now, rules_version, timezone, rules,
 --   live = flat array, 4 numbers per live booking in those days:
 --     cover_first, cover_last (exclusive bucket), kind, start_ms
---   where kind 0 = commit, 1 = another agent's live hold, 2 = the caller's own live hold}
+--   where kind 0 = commit, 1 = another agent's live hold, 2 = the caller's own live hold,
+--   3 = an external event pulled from the owner's real calendar}
 --   | {r='error', error='owner_unknown'|'unauthorized'|'insufficient_scope'|'rate_limited'}
 -- Cost: one HVALS per day key and one HGET per distinct booking found; bookings on
 -- other days are never read, however many the calendar holds. Writes only the token.
@@ -25,7 +26,20 @@ for i = 5, #KEYS do
   for _, id in ipairs(redis.call('HVALS', KEYS[i])) do
     if not seen[id] then
       seen[id] = true
-      local rec = load_booking(P, id)
+      local rec
+      if string.sub(id, 1, 2) == 'x:' then
+        -- connectors: an external busy block (see _external.lua), kind 3
+        local raw = redis.call('HGET', P .. 'ext', string.sub(id, 3))
+        if raw then
+          local x = cjson.decode(raw)
+          live[#live + 1] = x.f
+          live[#live + 1] = x.l
+          live[#live + 1] = 3
+          live[#live + 1] = x.s
+        end
+      else
+        rec = load_booking(P, id)
+      end
       if rec and is_live(rec, now) then
         local kind = 0
         if rec.status == 'HOLD' then kind = (rec.agent_id == me) and 2 or 1 end

@@ -84,6 +84,42 @@ class Keys:
         """Pushed to stop one timer thread without waiting out its block."""
         return f"{self.namespace}:{{proposal-timers}}:stop:{token}"
 
+    def connectors(self, user_id: str) -> str:
+        """Hash of the calendar's connectors: connector id -> JSON record (secret encrypted)."""
+        return self.prefix(user_id) + "connectors"
+
+    def connector_state(self, user_id: str, connector_id: str) -> str:
+        """Hash of one connector's sync state: token, ctag, last pull/push, last error."""
+        return self.prefix(user_id) + f"cx:{connector_id}"
+
+    def connector_hrefs(self, user_id: str, connector_id: str) -> str:
+        """Hash remote href -> JSON {etag, blocks}: what the last pull saw of each object."""
+        return self.prefix(user_id) + f"cxhref:{connector_id}"
+
+    def connector_pushed(self, user_id: str, connector_id: str) -> str:
+        """Hash booking id -> JSON {href, etag} of the event pushed for it."""
+        return self.prefix(user_id) + f"cxpushed:{connector_id}"
+
+    def external_blocks(self, user_id: str) -> str:
+        """Hash '<connector>:<block>' -> JSON external busy block (see lua/_external.lua)."""
+        return self.prefix(user_id) + "ext"
+
+    def push_targets(self, user_id: str) -> str:
+        """Hash of the connectors that receive pushed bookings (its existence gates the outbox)."""
+        return self.prefix(user_id) + "cxpush"
+
+    def push_outbox(self, user_id: str) -> str:
+        """Stream of booking changes to push, written by the booking's own script."""
+        return self.prefix(user_id) + "cxoutbox"
+
+    def connector_index(self, connector_id: str) -> str:
+        """Untagged: connector id -> owner id, so ``connectors.get(id)`` needs no owner."""
+        return f"{self.namespace}:connectoridx:{connector_id}"
+
+    def connector_owners(self) -> str:
+        """Untagged set of owners with at least one connector, for the sync worker."""
+        return f"{self.namespace}:connectorowners"
+
     def api_key(self, key_hash: str) -> str:
         """Untagged: maps a key's SHA-256 to its owner and agent."""
         return f"{self.namespace}:apikey:{key_hash}"

@@ -69,6 +69,7 @@ TRANSITIONS = (
     "proposal_finish",
     "proposal_cancel",
     "proposal_tick",
+    "connector_apply",
 )
 
 
@@ -120,6 +121,7 @@ class Scripts:
     proposal_finish: Any
     proposal_cancel: Any
     proposal_tick: Any
+    connector_apply: Any
 
     @classmethod
     def register(cls, client: Any) -> Scripts:

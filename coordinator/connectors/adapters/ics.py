@@ -1,0 +1,86 @@
+"""A read-only iCalendar feed over HTTP(S): what Outlook/Microsoft 365, Google and most
+providers publish as a "secret address".
+
+A feed has no sync token: each pull is a conditional GET (``If-None-Match`` with the
+last ETag); a 304 changes nothing, anything else is the whole calendar as one object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import httpx
+
+from ..errors import (
+    CalendarNotFound,
+    ConnectorAuthFailed,
+    ConnectorError,
+    ConnectorTLSError,
+    ConnectorUnreachable,
+)
+from ..ical import parse_calendar
+from .base import PullResult, RemoteObject, RemoteRef
+
+TIMEOUT_SECONDS = 20
+
+
+class ICSFeedAdapter:
+    """One feed URL; the whole feed is one remote object whose href is the URL."""
+
+    can_push = False
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        verify_tls: bool = True,
+    ) -> None:
+        auth = (username, password or "") if username else None
+        self.url = url
+        self.http = httpx.Client(
+            timeout=TIMEOUT_SECONDS, verify=verify_tls, auth=auth, follow_redirects=True
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _get(self, etag: str | None) -> httpx.Response:
+        headers = {"If-None-Match": etag} if etag else {}
+        try:
+            resp = self.http.get(self.url, headers=headers)
+        except httpx.ConnectError as exc:
+            if "SSL" in str(exc) or "certificate" in str(exc).lower():
+                raise ConnectorTLSError(f"{self.url}: TLS failed: {exc}") from None
+            raise ConnectorUnreachable(f"{self.url}: {exc}") from None
+        except httpx.HTTPError as exc:
+            raise ConnectorUnreachable(f"{self.url}: {exc}") from None
+        if resp.status_code in (401, 403):
+            raise ConnectorAuthFailed(f"{self.url}: HTTP {resp.status_code}")
+        if resp.status_code in (404, 410):
+            raise CalendarNotFound(f"{self.url}: no feed here (HTTP {resp.status_code})")
+        if resp.status_code not in (200, 304):
+            raise ConnectorError(f"{self.url}: HTTP {resp.status_code}")
+        return resp
+
+    def check(self) -> None:
+        parse_calendar(self._get(None).content, self.url)
+
+    def pull(self, token: str | None, known: Mapping[str, str | None]) -> PullResult:
+        resp = self._get(known.get(self.url))
+        if resp.status_code == 304:
+            return PullResult([], [], False, None, frozenset({self.url}))
+        text = resp.text
+        parse_calendar(text, self.url)  # refuse a broken feed before it replaces a good one
+        obj = RemoteObject(self.url, resp.headers.get("ETag"), text)
+        return PullResult([obj], [], True, None, frozenset({self.url}))
+
+    def create(self, uid: str, ics: str) -> RemoteRef:
+        raise ConnectorError("an ICS feed is read-only", error="connector_read_only")
+
+    def update(self, ref: RemoteRef, ics: str) -> RemoteRef:
+        raise ConnectorError("an ICS feed is read-only", error="connector_read_only")
+
+    def delete(self, ref: RemoteRef) -> None:
+        raise ConnectorError("an ICS feed is read-only", error="connector_read_only")

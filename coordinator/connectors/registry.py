@@ -1,0 +1,384 @@
+"""``coord.connectors``: add, list, get, remove, sync and status of calendar connectors.
+
+A connector is validated by a first pull before anything is stored, so a bad password,
+a missing calendar, a TLS failure or a malformed feed is a typed error at ``add`` time
+and the store is unchanged. Its secret (password or bearer token) is encrypted with a key
+kept outside Redis (:mod:`.crypto`); no read returns it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import re
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from ..buckets import from_ms
+from ..engine import Engine, store_errors
+from ..errors import NotFound, ValidationError
+from .adapters.base import CalendarAdapter
+from .crypto import SecretBox
+from .errors import ConnectorError
+from .models import (
+    KINDS,
+    MODES,
+    POLICIES,
+    STALE_POLICIES,
+    Connector,
+    ConnectorStatus,
+    ExternalBlock,
+    Freshness,
+    SyncReport,
+)
+from .pull import pull_once, server_now_ms
+
+_ID = re.compile(r"^cxn_[0-9a-f]{16}$")
+_LEASE_MS = 120_000
+
+
+def _choice(value: Any, field: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValidationError(field, f"must be one of {', '.join(allowed)}")
+    return str(value)
+
+
+def _whole(value: Any, field: str, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ValidationError(field, f"must be a whole number from {lo} to {hi}")
+    return value
+
+
+def _text(value: Any, field: str, *, required: bool = False, limit: int = 2000) -> str | None:
+    if value is None or value == "":
+        if required:
+            raise ValidationError(field, "is required")
+        return None
+    if not isinstance(value, str) or len(value) > limit or not value.isprintable():
+        raise ValidationError(field, f"must be printable text of at most {limit} characters")
+    return value
+
+
+class Connectors:
+    """The connector registry of one coordinator (see the module docstring)."""
+
+    def __init__(self, engine: Engine, box: SecretBox) -> None:
+        self.engine = engine
+        self.r = engine.redis
+        self.keys = engine.keys
+        self.box = box
+        #: In-process OAuth bearer-token providers by connector id (never stored).
+        self.token_providers: dict[str, Callable[[], str]] = {}
+
+    # -- add ----------------------------------------------------------------------------
+
+    def add(
+        self,
+        user_id: str,
+        kind: str = "caldav",
+        *,
+        url: str,
+        username: str | None = None,
+        password: str | None = None,
+        bearer_token: str | None = None,
+        token_provider: Callable[[], str] | None = None,
+        calendar: str | None = None,
+        mode: str = "two_way",
+        policy: str = "evict",
+        horizon_days: int = 60,
+        max_staleness_seconds: int = 300,
+        stale: str = "allow",
+        show_summary: bool = False,
+        owner_email: str | None = None,
+        verify_tls: bool = True,
+    ) -> Connector:
+        """Connect ``user_id``'s real calendar; validated by a first pull before it is stored.
+
+        ``kind="caldav"`` (basic auth, a ``bearer_token``, or an in-process
+        ``token_provider`` for OAuth such as Google's CalDAV endpoint) or ``kind="ics"``
+        (a read-only feed URL). ``mode``: ``two_way`` (pull busy time, push bookings),
+        ``read_only`` or ``write_only``. ``policy``: what a pulled event does to a live
+        booking it overlaps (``evict``, the default, or ``keep``).
+        """
+        kind = _choice(kind, "kind", KINDS)
+        url_ = _text(url, "url", required=True)
+        assert url_ is not None
+        if not url_.startswith(("http://", "https://")):
+            raise ValidationError("url", "must be an http:// or https:// URL")
+        if kind == "ics":
+            if mode == "two_way":
+                mode = "read_only"  # a feed cannot be written; two_way is the default
+            if mode != "read_only":
+                raise ValidationError("mode", "an ICS feed is read-only")
+        if not isinstance(show_summary, bool):
+            raise ValidationError("show_summary", "must be True or False")
+        if not isinstance(verify_tls, bool):
+            raise ValidationError("verify_tls", "must be True or False")
+        if token_provider is not None and not callable(token_provider):
+            raise ValidationError("token_provider", "must be a callable returning a token")
+        rec: dict[str, Any] = {
+            "connector_id": f"cxn_{secrets.token_hex(8)}",
+            "user_id": _text(user_id, "user_id", required=True, limit=128),
+            "kind": kind,
+            "url": url_,
+            "username": _text(username, "username", limit=320),
+            "calendar": _text(calendar, "calendar", limit=500),
+            "mode": _choice(mode, "mode", MODES),
+            "policy": _choice(policy, "policy", POLICIES),
+            "horizon_days": _whole(horizon_days, "horizon_days", 1, 366),
+            "max_staleness_seconds": _whole(
+                max_staleness_seconds, "max_staleness_seconds", 1, 30 * 86400
+            ),
+            "stale": _choice(stale, "stale", STALE_POLICIES),
+            "show_summary": show_summary,
+            "owner_email": _text(owner_email, "owner_email", limit=320)
+            or (username if username and "@" in username else None),
+            "verify_tls": verify_tls,
+        }
+        secret = {
+            "password": _text(password, "password", limit=4096),
+            "bearer_token": _text(bearer_token, "bearer_token", limit=8192),
+        }
+        with store_errors("owner"):
+            if not self.r.exists(self.keys.owner(user_id)):
+                raise NotFound(f"no owner {user_id}", error="owner_not_found")
+        connector = Connector.from_record({**rec, "created_ms": 0})
+        cid = connector.connector_id
+        if token_provider is not None:
+            self.token_providers[cid] = token_provider
+        adapter = self._adapter(connector, secret)
+        try:
+            adapter.check()
+            if connector.pulls:
+                # Validate the whole path (fetch, parse, expand) before storing anything.
+                adapter.pull(None, {})
+        except BaseException:
+            self.token_providers.pop(cid, None)
+            raise
+        finally:
+            adapter.close()
+        rec["created_ms"] = server_now_ms(self.engine, user_id)
+        rec["secret"] = self.box.seal({k: v for k, v in secret.items() if v})
+        k = self.keys
+        with store_errors("connector add"):
+            pipe = self.r.pipeline(transaction=False) if self._cluster else self.r.pipeline()
+            pipe.hset(k.connectors(user_id), cid, json.dumps(rec))
+            if connector.pushes:
+                pipe.hset(k.push_targets(user_id), cid, "1")
+            pipe.set(k.connector_index(cid), user_id)
+            pipe.sadd(k.connector_owners(), user_id)
+            pipe.execute()
+        connector = Connector.from_record(rec)
+        if connector.pulls:
+            self.sync(cid)
+        return connector
+
+    @property
+    def _cluster(self) -> bool:
+        return hasattr(self.r, "get_node_from_key")
+
+    # -- reads --------------------------------------------------------------------------
+
+    def _record(self, connector_id: str) -> dict[str, Any]:
+        if not isinstance(connector_id, str) or not _ID.match(connector_id):
+            raise ValidationError("connector_id", "must be a connector id such as cxn_…")
+        with store_errors("connector read"):
+            user_id = self.r.get(self.keys.connector_index(connector_id))
+            raw = self.r.hget(self.keys.connectors(user_id), connector_id) if user_id else None
+        if not raw:
+            raise NotFound(f"no connector {connector_id}", error="connector_not_found")
+        return dict(json.loads(raw))
+
+    def get(self, connector_id: str) -> Connector:
+        return Connector.from_record(self._record(connector_id))
+
+    def list(self, user_id: str) -> builtins.list[Connector]:
+        with store_errors("connector list"):
+            raw = self.r.hvals(self.keys.connectors(user_id))
+        found = [Connector.from_record(json.loads(v)) for v in raw]
+        return sorted(found, key=lambda c: (c.created_at, c.connector_id))
+
+    def blocks(self, connector_id: str) -> builtins.list[ExternalBlock]:
+        """The external busy blocks ``connector_id`` holds now, earliest first."""
+        c = self.get(connector_id)
+        with store_errors("connector blocks"):
+            raw = [
+                v
+                for _, v in self.r.hscan_iter(
+                    self.keys.external_blocks(c.user_id), match=f"{connector_id}:*", count=500
+                )
+            ]
+        out = [json.loads(v) for v in raw]
+        return sorted(
+            (
+                ExternalBlock(
+                    connector_id=b["c"],
+                    event_uid=b["u"],
+                    start=from_ms(b["s"]),
+                    end=from_ms(b["e"]),
+                    summary=b.get("t"),
+                )
+                for b in out
+            ),
+            key=lambda b: (b.start, b.event_uid),
+        )
+
+    def owners(self) -> builtins.list[str]:
+        with store_errors("connector owners"):
+            return sorted(self.r.smembers(self.keys.connector_owners()))
+
+    # -- remove -------------------------------------------------------------------------
+
+    def remove(self, connector_id: str) -> None:
+        """Disconnect: its busy blocks leave the calendar at once; pushed events stay."""
+        from .pull import apply
+
+        c = self.get(connector_id)
+        k, uid = self.keys, c.user_id
+        with store_errors("connector remove"):
+            seen = self.r.hgetall(k.connector_hrefs(uid, connector_id))
+        blocks = sorted({b for v in seen.values() for b in json.loads(v).get("blocks") or []})
+        apply(self.engine, c, {"remove": blocks, "add": [], "drop_hrefs": sorted(seen)})
+        with store_errors("connector remove"):
+            pipe = self.r.pipeline(transaction=False) if self._cluster else self.r.pipeline()
+            pipe.hdel(k.connectors(uid), connector_id)
+            pipe.hdel(k.push_targets(uid), connector_id)
+            pipe.delete(
+                k.connector_state(uid, connector_id),
+                k.connector_hrefs(uid, connector_id),
+                k.connector_pushed(uid, connector_id),
+            )
+            pipe.delete(k.connector_index(connector_id))
+            pipe.execute()
+            if not self.r.exists(k.connectors(uid)):
+                self.r.srem(k.connector_owners(), uid)
+        self.token_providers.pop(connector_id, None)
+
+    # -- sync and status ----------------------------------------------------------------
+
+    def adapter(self, connector: Connector) -> CalendarAdapter:
+        """A live adapter for ``connector`` with its decrypted secret (close it after use)."""
+        return self._adapter(
+            connector, self.box.open(self._record(connector.connector_id)["secret"])
+        )
+
+    def _adapter(self, c: Connector, secret: dict[str, Any]) -> CalendarAdapter:
+        if c.kind == "ics":
+            from .adapters.ics import ICSFeedAdapter
+
+            return ICSFeedAdapter(
+                c.url,
+                username=c.username,
+                password=secret.get("password"),
+                verify_tls=c.verify_tls,
+            )
+        from .adapters.caldav import CalDAVAdapter
+
+        provider = self.token_providers.get(c.connector_id)
+        token = secret.get("bearer_token")
+        if provider is None and token:
+            provider = lambda: token  # noqa: E731 - a constant bearer token
+        return CalDAVAdapter(
+            c.url,
+            username=c.username,
+            password=secret.get("password"),
+            token_provider=provider,
+            calendar=c.calendar,
+            verify_tls=c.verify_tls,
+        )
+
+    def sync(self, connector_id: str) -> SyncReport:
+        """Pull now. A failure is recorded in ``status`` and raised as a typed error."""
+        c = self.get(connector_id)
+        if not c.pulls:
+            raise ValidationError("connector_id", "a write_only connector does not pull")
+        k = self.keys
+        lease = k.connector_state(c.user_id, connector_id) + ":lease"
+        token = secrets.token_hex(8)
+        with store_errors("connector lease"):
+            if not self.r.set(lease, token, nx=True, px=_LEASE_MS):
+                raise ConnectorError(
+                    f"connector {connector_id} is being synced by another worker",
+                    error="connector_busy",
+                    status=409,
+                )
+        try:
+            adapter = self.adapter(c)
+            try:
+                return pull_once(self.engine, c, adapter)
+            finally:
+                adapter.close()
+        except ConnectorError as exc:
+            self.record_error(c, exc)
+            raise
+        finally:
+            with store_errors("connector lease"):
+                if self.r.get(lease) == token:
+                    self.r.delete(lease)
+
+    def record_error(self, c: Connector, exc: ConnectorError) -> None:
+        with store_errors("connector state"):
+            self.r.hset(
+                self.keys.connector_state(c.user_id, c.connector_id),
+                mapping={
+                    "last_error": exc.detail,
+                    "last_error_code": exc.error,
+                    "last_error_ms": str(server_now_ms(self.engine, c.user_id)),
+                },
+            )
+
+    def status(self, connector_id: str) -> ConnectorStatus:
+        c = self.get(connector_id)
+        k, uid = self.keys, c.user_id
+        with store_errors("connector status"):
+            st = self.r.hgetall(k.connector_state(uid, connector_id))
+            seen = self.r.hvals(k.connector_hrefs(uid, connector_id))
+            backlog = self.r.xlen(k.push_outbox(uid)) if c.pushes else 0
+            dead = self.r.xlen(k.push_outbox(uid) + ":dead") if c.pushes else 0
+        now = server_now_ms(self.engine, uid)
+
+        def at(field: str) -> Any:
+            return from_ms(int(st[field])) if st.get(field) else None
+
+        return ConnectorStatus(
+            connector_id=connector_id,
+            last_pull_at=at("last_pull_ms"),
+            last_push_at=at("last_push_ms"),
+            last_error=st.get("last_error") or None,
+            last_error_code=st.get("last_error_code") or None,
+            last_error_at=at("last_error_ms") if st.get("last_error") else None,
+            backlog=backlog,
+            dead_letters=dead,
+            blocks=sum(len(json.loads(v).get("blocks") or []) for v in seen),
+            conflicts=int(st.get("conflicts") or 0),
+            last_conflict=json.loads(st["last_conflict"]) if st.get("last_conflict") else None,
+            stale=self._stale(c, st, now),
+        )
+
+    @staticmethod
+    def _stale(c: Connector, st: dict[str, str], now: int) -> bool:
+        if not c.pulls:
+            return False
+        last = int(st.get("last_pull_ms") or 0)
+        return now - last > c.max_staleness_seconds * 1000
+
+    def freshness(self, user_id: str) -> builtins.list[Freshness]:
+        """How fresh each pulling connector's view of ``user_id``'s calendar is."""
+        out = []
+        conns = [c for c in self.list(user_id) if c.pulls]
+        if not conns:
+            return out
+        now = server_now_ms(self.engine, user_id)
+        for c in conns:
+            with store_errors("connector state"):
+                st = self.r.hgetall(self.keys.connector_state(user_id, c.connector_id))
+            last = st.get("last_pull_ms")
+            out.append(
+                Freshness(
+                    connector_id=c.connector_id,
+                    last_pull_at=from_ms(int(last)) if last else None,
+                    stale=self._stale(c, st, now),
+                )
+            )
+        return out
