@@ -50,6 +50,8 @@ def read_state(engine: Engine, user_id: str) -> CalendarState:
         for key in r.scan_iter(match=pattern, count=1000):
             day = int(key[len(prefix) + 4 :])
             for field, bid in r.hgetall(key).items():
+                if bid.startswith("x:"):
+                    continue  # connectors: a pulled external event, not in the chain
                 buckets[day * BUCKETS_PER_DAY + int(field)] = bid
         # The clock of the node that holds this calendar, as the scripts read it.
         secs, micros = r.eval("return redis.call('TIME')", 1, k.owner(user_id))

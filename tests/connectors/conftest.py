@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import Backend
 
 from coordinator import Coordinator, Settings
 from coordinator.client import LocalClient
-
-from .caldav_servers import PASSWORD, USER, FeedServer, Radicale, Xandikos
+from tests.support.calendars import PASSWORD, USER, FeedServer, Radicale, Xandikos
+from tests.support.servers import Backend
 
 #: Far enough ahead that no rule gets in the way, inside the 60-day horizon of "now"?
 #: No: pulls expand around the server clock, so tests place events relative to today.

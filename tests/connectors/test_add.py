@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import free_port
 
 from coordinator import NotFound, ValidationError
 from coordinator.connectors import (
@@ -19,8 +18,9 @@ from coordinator.connectors import (
     ConnectorUnreachable,
     FeedMalformed,
 )
+from tests.support.calendars import PASSWORD, FeedServer
+from tests.support.servers import free_port
 
-from .caldav_servers import PASSWORD, FeedServer
 from .conftest import Owner, soon, vevent
 
 

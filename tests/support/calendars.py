@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from servers import free_port
+
+from tests.support.servers import free_port
 
 READY_TIMEOUT = 20.0
 USER, PASSWORD = "alice", "pw-Zq9-kept-secret"
