@@ -111,17 +111,8 @@ def pull_once(engine: Engine, c: Connector, adapter: CalendarAdapter) -> SyncRep
 
 
 def apply(engine: Engine, c: Connector, steps: dict[str, Any]) -> dict[str, Any]:
-    """One ``connector_apply`` call (the only place that knows its KEYS/ARGV)."""
-    k = engine.keys
-    uid, cid = c.user_id, c.connector_id
-    keys = [
-        k.owner(uid),
-        k.external_blocks(uid),
-        k.connector_state(uid, cid),
-        k.connector_hrefs(uid, cid),
-    ]
+    """One ``connector_apply`` script call for ``c``."""
     with store_errors("connector apply"):
-        reply: dict[str, Any] = json.loads(
-            engine.scripts.connector_apply(keys=keys, args=[cid, c.policy, json.dumps(steps)])
+        return engine.calls.connector_apply(
+            user_id=c.user_id, connector_id=c.connector_id, policy=c.policy, plan=steps
         )
-    return reply

@@ -134,6 +134,21 @@ class Calls:
             args += [key_hash, scope, json.dumps(limits or {})]
         return _reply(self.scripts.read_booking(keys=keys, args=args))
 
+    def connector_apply(
+        self, *, user_id: str, connector_id: str, policy: str, plan: dict[str, Any]
+    ) -> Reply:
+        """connector_apply.lua: move one connector's external busy blocks, evict or flag
+        the bookings they land on by ``policy``, and store its sync state, atomically."""
+        k = self.keys
+        keys = [
+            k.owner(user_id),
+            k.external_blocks(user_id),
+            k.connector_state(user_id, connector_id),
+            k.connector_hrefs(user_id, connector_id),
+        ]
+        args = [connector_id, policy, json.dumps(plan)]
+        return _reply(self.scripts.connector_apply(keys=keys, args=args))
+
 
 def _reply(raw: Any) -> Reply:
     reply: Reply = json.loads(raw)
