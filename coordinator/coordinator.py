@@ -57,6 +57,8 @@ class Coordinator:
         folder = Path(data_dir) if data_dir is not None else default_data_dir()
         settings.setdefault("connector_key_file", str(folder / "connector.key"))
         coord = cls(open_embedded(data_dir), Settings(**settings))
+        # The audit signing key lives beside the engine's data, outside Redis.
+        coord.audit.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         # A restarted embedded coordinator fires the deadlines it missed at once.
         coord.proposals.timers.start_if_pending()
         return coord

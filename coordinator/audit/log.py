@@ -6,7 +6,9 @@ together (verify.py).
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from ..buckets import from_ms, parse_time, to_ms
@@ -14,6 +16,7 @@ from ..engine import Engine
 from ..errors import ValidationError
 from ..models import AuditEntry, AuditVerification
 from ..store.errors import store_errors
+from .checkpoints import KEY_ENV, Checkpoint, Checkpoints, SigningKey, anchor_dir, key_path
 
 _PAGE = 1000
 #: How much later than its ``ts`` an entry's stream id can be (a long script's run time).
@@ -30,6 +33,39 @@ class AuditLog:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        #: The embedded engine's folder (set by ``Coordinator.embedded``): the default
+        #: home of the signing key. None for a server: use $AGENTDRAFT_AUDIT_KEY.
+        self.data_dir: Path | None = None
+        self.checkpoints = Checkpoints(engine)
+
+    def key_path(self, path: str | os.PathLike[str] | None = None) -> Path | None:
+        """Where this coordinator's signing key is (see checkpoints.key_path)."""
+        return key_path(path, self.data_dir)
+
+    def checkpoint(
+        self, user_id: str, key: str | os.PathLike[str] | None = None
+    ) -> Checkpoint | None:
+        """Sign the calendar's audit head now (creating the key on first use).
+
+        Stored in Redis and beside the key; None when the calendar has no entries.
+        """
+        path = self.key_path(key)
+        if path is None:
+            raise ValidationError("signing_key", f"no signing key: pass a path or set ${KEY_ENV}")
+        cp = self.checkpoints.sign(user_id, SigningKey.load_or_create(path))
+        if cp is not None:
+            self.checkpoints.record_locally(cp, anchor_dir(path))
+        return cp
+
+    def checkpoint_if_due(
+        self, user_id: str, every: int, key: str | os.PathLike[str] | None = None
+    ) -> Checkpoint | None:
+        """Sign the head if ``every`` entries were written since the latest checkpoint."""
+        if every < 1:
+            raise ValidationError("every", "must be a positive number of entries")
+        if not self.checkpoints.due(user_id, every):
+            return None
+        return self.checkpoint(user_id, key)
 
     def for_booking(self, user_id: str, booking_id: str) -> list[AuditEntry]:
         """Every entry that mentions a booking, oldest first."""
@@ -82,8 +118,23 @@ class AuditLog:
                 return
             lo = "(" + page[-1][0]
 
-    def verify(self, user_id: str) -> AuditVerification:
-        """Prove the calendar's state from its history; see :func:`.verify.verify`."""
-        from .verify import verify
+    def verify(
+        self,
+        user_id: str,
+        *,
+        key: str | os.PathLike[str] | None = None,
+        archive: str | os.PathLike[str] | None = None,
+    ) -> AuditVerification:
+        """Prove the calendar's state from its history; see verify.py.
 
-        return verify(self._engine, user_id, self._scan(user_id, "-", "+"))
+        ``key``: the signing key (or its public half) to check checkpoints with;
+        default: this coordinator's key if it exists. ``archive``: the folder of
+        archived segments, to verify from genesis after entries left the stream.
+        """
+        from .verify import History, verify
+
+        path = self.key_path(key)
+        trusted = SigningKey.load(path) if path is not None and path.exists() else None
+        history = History.read(self._engine, user_id, self._scan(user_id, "-", "+"), archive)
+        cps = self.checkpoints.list(user_id, None if path is None else anchor_dir(path))
+        return verify(self._engine, user_id, history, cps, trusted)

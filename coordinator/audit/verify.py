@@ -19,12 +19,17 @@ the one to report.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..engine import Engine
 from ..models import AuditProblem, AuditVerification
 from ..store.errors import store_errors
+from .archive import read_segments
 from .chain import GENESIS, ChainWalk, Entry
+from .checkpoints import Checkpoint, SigningKey, check
 from .replay import Replay, compare_buckets, compare_records, shared_buckets
 from .state import read_state
 
@@ -49,25 +54,56 @@ def _head_problems(walk: ChainWalk, head: str | None) -> list[AuditProblem]:
     return []
 
 
+@dataclass
+class History:
+    """The entries to walk: archived segments (if given) then the stream."""
+
+    entries: list[Entry]
+    start_prev: str = GENESIS
+    base: int = 0
+    problems: list[AuditProblem] = field(default_factory=list)
+
+    @classmethod
+    def read(
+        cls,
+        engine: Engine,
+        user_id: str,
+        stream: Iterable[Entry],
+        archive: str | os.PathLike[str] | None,
+    ) -> History:
+        with store_errors("audit verify"):
+            marker = engine.redis.hgetall(engine.keys.prefix(user_id) + "audit-archived")
+        if archive is None:
+            # Without the archive the chain is checked from where the stream now starts.
+            return cls(
+                list(stream),
+                start_prev=marker.get("last_hash", GENESIS),
+                base=int(marker.get("entries") or 0),
+            )
+        archived, problems, start = read_segments(Path(archive), user_id)
+        seen = {eid for eid, _ in archived}
+        rest = [e for e in stream if e[0] not in seen]  # a crashed archive run overlaps
+        return cls(archived + rest, start_prev=start, problems=problems)
+
+
 def verify(
     engine: Engine,
     user_id: str,
-    entries: Iterable[Entry],
-    *,
-    start_prev: str = GENESIS,
-    base: int = 0,
+    history: History,
+    checkpoints: list[Checkpoint],
+    key: SigningKey | None,
 ) -> AuditVerification:
-    """Walk ``entries`` (oldest first, continuing from ``start_prev`` after ``base``
-    earlier ones) and check the calendar's stored state against them."""
+    """Walk the history and check the calendar's stored state and checkpoints against it."""
+    base, start_prev = history.base, history.start_prev
     walk = ChainWalk(start_prev=start_prev, base=base)
     replay = Replay()
-    for e in entries:
+    for e in history.entries:
         walk.feed((e,))
         replay.feed((e,))
     with store_errors("audit verify"):
         head = engine.redis.hget(engine.keys.owner(user_id), "audit_head")
     state = read_state(engine, user_id)
-    problems = list(walk.problems) + _head_problems(walk, head)
+    problems = history.problems + walk.problems + _head_problems(walk, head)
     if state.owner_exists and walk.entries + base == 0:
         problems.append(
             AuditProblem(
@@ -83,6 +119,8 @@ def verify(
         problems += compare_records(replay, state.records)
         problems += compare_buckets(replay, state.buckets)
     problems += shared_buckets(state.records, state.now_ms)
+    signed, latest = check(walk, checkpoints, key)
+    problems += signed
     return AuditVerification(
         user_id=user_id,
         entries=walk.entries + base,
@@ -91,4 +129,5 @@ def verify(
         problems=tuple(problems),
         bookings=len(state.records),
         complete=complete,
+        checkpoint=latest,
     )

@@ -1,0 +1,130 @@
+"""The coordinator's Redis user may append to and read audit streams, never delete them.
+
+A redis-server 7 started by the test gets the two users of coordinator/audit/acl.py.
+As the coordinator's user, every command that could drop an audit or checkpoint
+entry or the whole stream is refused, directly and from inside a script (EVAL runs
+with its caller's ACL), while the coordinator itself still does all its work: a
+story of every transition, idempotent retries, signed checkpoints, verify. Trimming
+(archiving) works only as the operator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from coordinator import Coordinator
+from coordinator.audit.acl import apply, coordinator_acl, operator_acl
+from coordinator.audit.archive import Archiver
+from coordinator.store.connect import binary_version
+from tests.support.servers import RedisServer, redis_server_binary
+
+from .audit_story import Story, tell_story
+from .conftest import Calendar, at
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RedisServer]:
+    binary = redis_server_binary()
+    if binary_version(binary) < (7, 0, 0):
+        pytest.skip(f"{binary} has no ACL selectors (Redis 7+ needed)")
+    with RedisServer(binary=binary) as s:
+        admin = s.client()
+        apply(admin, "coordinator", "coord-pw", coordinator_acl())
+        apply(admin, "operator", "op-pw", operator_acl())
+        yield s
+
+
+def url(s: RedisServer, user: str, password: str) -> str:
+    return f"redis://{user}:{password}@127.0.0.1:{s.port}/0"
+
+
+@pytest.fixture
+def coord(server: RedisServer) -> Iterator[Coordinator]:
+    c = Coordinator.from_url(url(server, "coordinator", "coord-pw"), arbitration_window_ms=0)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def story(coord: Coordinator) -> Story:
+    return tell_story(Calendar(coord, coord.owners.create().user_id))
+
+
+def refused(call: object) -> bool:
+    try:
+        call()  # type: ignore[operator]
+    except redis.exceptions.NoPermissionError:
+        return True
+    except redis.exceptions.ResponseError as exc:
+        # A refusal inside a script comes back as a script error naming the ACL.
+        return "can't access" in str(exc) or "no permissions" in str(exc)
+    return False
+
+
+def test_the_coordinator_does_all_its_work_as_the_restricted_user(
+    story: Story, tmp_path: Path
+) -> None:
+    c, uid = story.coord, story.user_id
+    # An idempotent retry stores and replays its record (SET ... EX on the idem key).
+    client = story.cal.clients[1]
+    first = client.bookings.commit(start=at(500), end=at(530), idempotency_key="k1")
+    again = client.bookings.commit(start=at(500), end=at(530), idempotency_key="k1")
+    assert again.booking_id == first.booking_id
+    assert c.audit.checkpoint(uid, key=tmp_path / "k.pem") is not None
+    v = c.audit.verify(uid, key=tmp_path / "k.pem")
+    assert v.ok, v.problems
+    assert v.checkpoint is not None
+
+
+@pytest.mark.parametrize("name", ["audit", "checkpoints"])
+def test_deleting_or_trimming_an_audit_stream_is_refused(
+    story: Story, tmp_path: Path, name: str
+) -> None:
+    c, uid = story.coord, story.user_id
+    c.audit.checkpoint(uid, key=tmp_path / "k.pem")
+    r = c.redis
+    key = c.engine.keys.prefix(uid) + name
+    first_id = r.xrange(key, count=1)[0][0]
+    before = r.xlen(key)
+    attempts = {
+        "XDEL": lambda: r.xdel(key, first_id),
+        "XTRIM": lambda: r.xtrim(key, maxlen=0, approximate=False),
+        "XTRIM MINID": lambda: r.xtrim(key, minid="9999999999999-0", approximate=False),
+        "DEL": lambda: r.delete(key),
+        "UNLINK": lambda: r.unlink(key),
+        "RENAME": lambda: r.rename(key, c.engine.keys.prefix(uid) + "gone"),
+        "SET": lambda: r.set(key, "x"),
+        "EXPIRE": lambda: r.expire(key, 1),
+        "COPY over": lambda: r.copy(c.engine.keys.bookings(uid), key, replace=True),
+        "EVAL DEL": lambda: r.eval("return redis.call('DEL', KEYS[1])", 1, key),
+        "EVAL XDEL": lambda: r.eval(
+            "return redis.call('XDEL', KEYS[1], ARGV[1])", 1, key, first_id
+        ),
+        "EVAL XTRIM": lambda: r.eval("return redis.call('XTRIM', KEYS[1], 'MAXLEN', 0)", 1, key),
+        "EVAL UNLINK": lambda: r.eval("return redis.call('UNLINK', KEYS[1])", 1, key),
+        "FLUSHALL": lambda: r.flushall(),
+        "CONFIG SET": lambda: r.config_set("appendonly", "no"),
+    }
+    allowed = [what for what, call in attempts.items() if not refused(call)]
+    assert allowed == []
+    assert r.xlen(key) == before
+    assert c.audit.verify(uid, key=tmp_path / "k.pem").ok
+    # Appending and reading stay allowed.
+    assert refused(lambda: r.xrange(key)) is False
+
+
+def test_archiving_is_refused_to_the_coordinator_and_done_by_the_operator(
+    story: Story, server: RedisServer, tmp_path: Path
+) -> None:
+    uid = story.user_id
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        Archiver(story.coord.engine).archive_before(uid, tmp_path, 2**62)
+    with Coordinator.from_url(url(server, "operator", "op-pw")) as op:
+        n, _ = Archiver(op.engine).archive_before(uid, tmp_path, 2**62)
+    assert n > 0
+    v = story.coord.audit.verify(uid, archive=tmp_path)
+    assert v.ok, v.problems
