@@ -106,7 +106,9 @@ def pull_once(engine: Engine, c: Connector, adapter: CalendarAdapter) -> SyncRep
     if rehorizon:
         steps["state"]["horizon_ms"] = str(horizon)
     reply = apply(engine, c, steps)
-    report.evicted, report.conflicts = reply["evicted"], reply["conflicts"]
+    # cjson encodes an empty list as {}: normalise.
+    report.evicted = list(reply.get("evicted") or [])
+    report.conflicts = list(reply.get("conflicts") or [])
     return report
 
 

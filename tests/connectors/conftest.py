@@ -100,6 +100,12 @@ def owner(conn_store: Any, radicale: Radicale, key_file: Path) -> Owner:
     return make_owner(conn_store, radicale, key_file)
 
 
+@pytest.fixture(params=["radicale", "xandikos"])
+def owner_any(request: pytest.FixtureRequest, conn_store: Any, key_file: Path) -> Owner:
+    """An owner whose calendar is on Radicale, then on Xandikos (servers differ)."""
+    return make_owner(conn_store, request.getfixturevalue(request.param), key_file)
+
+
 @pytest.fixture
 def owner_on(radicale: Radicale, key_file: Path) -> Callable[..., Owner]:
     """An owner on a given store (for tests parametrized over backends)."""

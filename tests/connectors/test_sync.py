@@ -1,0 +1,152 @@
+"""Incremental sync on Radicale and Xandikos: moves, deletes, invalidated tokens, and what
+an external event does to a live booking (policy evict or keep)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from coordinator import Conflict
+
+from .conftest import Owner, soon, vevent
+
+
+def _uids(o: Owner, cid: str) -> list[str]:
+    return [b.event_uid for b in o.coord.connectors.blocks(cid)]
+
+
+def test_a_moved_event_frees_its_old_slot_on_the_next_incremental_sync(owner_any: Owner) -> None:
+    o = owner_any
+    ev = o.add(vevent("move-1", soon(1, 10), soon(1, 11)))
+    c = o.connect()
+    ev.data = vevent("move-1", soon(1, 15), soon(1, 16))
+    ev.save()
+    report = o.coord.connectors.sync(c.connector_id)
+    assert not report.full and report.objects == 1
+    [b] = o.coord.connectors.blocks(c.connector_id)
+    assert (b.start, b.end) == (soon(1, 15), soon(1, 16))
+    agent = o.agent(1)
+    assert agent.bookings.commit(start=soon(1, 10), end=soon(1, 11)).status == "COMMITTED"
+    with pytest.raises(Conflict) as exc:
+        agent.bookings.commit(start=soon(1, 15), end=soon(1, 16))
+    assert exc.value.reason == "external_event"
+
+
+def test_a_deleted_event_frees_its_slot(owner_any: Owner) -> None:
+    o = owner_any
+    ev = o.add(vevent("del-1", soon(2, 10), soon(2, 11)))
+    o.add(vevent("stay-1", soon(2, 12), soon(2, 13)))
+    c = o.connect()
+    ev.delete()
+    report = o.coord.connectors.sync(c.connector_id)
+    assert not report.full and report.removed == 1
+    assert _uids(o, c.connector_id) == ["stay-1"]
+    assert o.agent(1).bookings.commit(start=soon(2, 10), end=soon(2, 11)).status == "COMMITTED"
+
+
+def test_an_invalidated_sync_token_falls_back_to_a_full_resync(owner_any: Owner) -> None:
+    o = owner_any
+    gone = o.add(vevent("tok-1", soon(3, 9), soon(3, 10)))
+    c = o.connect()
+    gone.delete()
+    o.add(vevent("tok-2", soon(3, 11), soon(3, 12)))
+    k = o.coord.engine.keys
+    o.coord.redis.hset(k.connector_state(o.user_id, c.connector_id), "sync_token", "bogus-token")
+    report = o.coord.connectors.sync(c.connector_id)
+    assert report.full
+    assert _uids(o, c.connector_id) == ["tok-2"]
+    assert o.coord.connectors.status(c.connector_id).last_error is None
+
+
+def test_an_unchanged_calendar_syncs_without_fetching_anything(owner_any: Owner) -> None:
+    o = owner_any
+    o.add(vevent("same-1", soon(1, 9), soon(1, 10)))
+    c = o.connect()
+    report = o.coord.connectors.sync(c.connector_id)
+    assert (report.objects, report.added, report.removed) == (0, 0, 0)
+    assert _uids(o, c.connector_id) == ["same-1"]
+
+
+def test_an_event_the_coordinator_pushed_is_never_treated_as_external(owner: Owner) -> None:
+    owner.add(vevent("agentdraft-bkg_1234", soon(1, 9), soon(1, 10)))
+    owner.add(vevent("app-made-1", soon(1, 11), soon(1, 12), X_AGENTDRAFT_BOOKING="bkg_99"))
+    c = owner.connect()
+    assert _uids(owner, c.connector_id) == []
+
+
+def test_evict_policy_ends_the_booking_with_reason_external_event(owner: Owner) -> None:
+    c = owner.connect()
+    agent = owner.agent(2)
+    booked = agent.bookings.commit(start=soon(1, 15), end=soon(1, 16))
+    other = agent.bookings.commit(start=soon(1, 17), end=soon(1, 18))
+    # A person puts a meeting over it in their calendar app
+    owner.add(vevent("boss-1", soon(1, 15, 30), soon(1, 16, 30)))
+    report = owner.coord.connectors.sync(c.connector_id)
+    assert report.evicted == [booked.booking_id]
+    seen = agent.bookings.get(booked.booking_id)
+    assert seen.status == "EVICTED" and seen.end_reason == "external_event"
+    assert (seen.ended_by_connector_id, seen.ended_by_event_uid) == (c.connector_id, "boss-1")
+    assert agent.bookings.get(other.booking_id).status == "COMMITTED"
+    evicted = [e for e in owner.coord.audit.range(owner.user_id) if e.type == "booking.evicted"]
+    assert len(evicted) == 1
+    assert owner.coord.audit.verify(owner.user_id).ok
+    # and the slot now belongs to the person's event
+    with pytest.raises(Conflict) as exc:
+        owner.agent(1).bookings.commit(start=soon(1, 15), end=soon(1, 16))
+    assert exc.value.reason == "external_event"
+
+
+def test_keep_policy_leaves_the_booking_and_reports_the_conflict_once(owner: Owner) -> None:
+    c = owner.connect(policy="keep")
+    agent = owner.agent(2)
+    booked = agent.bookings.commit(start=soon(1, 15), end=soon(1, 16))
+    owner.add(vevent("boss-2", soon(1, 15, 30), soon(1, 16, 30)))
+    first = owner.coord.connectors.sync(c.connector_id)
+    again = owner.coord.connectors.sync(c.connector_id)
+    assert [x["booking_id"] for x in first.conflicts] == [booked.booking_id]
+    assert again.conflicts == []
+    assert agent.bookings.get(booked.booking_id).status == "COMMITTED"
+    status = owner.coord.connectors.status(c.connector_id)
+    assert status.conflicts == 1 and status.last_conflict
+    assert status.last_conflict["event_uid"] == "boss-2"
+    types = [e.type for e in owner.coord.audit.range(owner.user_id)]
+    assert types.count("booking.external_conflict") == 1
+    # When the booking goes, the person's event takes its buckets back at once
+    agent.bookings.cancel(booked.booking_id)
+    with pytest.raises(Conflict) as exc:
+        owner.agent(1).bookings.commit(start=soon(1, 15, 30), end=soon(1, 16))
+    assert exc.value.reason == "external_event"
+    assert owner.coord.audit.verify(owner.user_id).ok
+
+
+def test_overlapping_events_keep_the_slot_busy_until_the_last_one_goes(owner: Owner) -> None:
+    a = owner.add(vevent("lap-a", soon(4, 10), soon(4, 11)))
+    owner.add(vevent("lap-b", soon(4, 10, 30), soon(4, 11, 30)))
+    c = owner.connect()
+    a.delete()
+    owner.coord.connectors.sync(c.connector_id)
+    agent = owner.agent(1)
+    with pytest.raises(Conflict) as exc:
+        agent.bookings.commit(start=soon(4, 10, 30), end=soon(4, 10, 45))
+    assert exc.value.body["event_uid"] == "lap-b"
+    assert agent.bookings.commit(start=soon(4, 10), end=soon(4, 10, 30)).status == "COMMITTED"
+
+
+def test_a_recurring_event_edited_to_fewer_instances_frees_the_dropped_ones(
+    owner_any: Owner,
+) -> None:
+    o = owner_any
+    first = soon(1, 7)
+    ev = o.add(vevent("rec-1", first, first + timedelta(hours=1), RRULE="FREQ=DAILY;COUNT=5"))
+    c = o.connect()
+    assert len(_uids(o, c.connector_id)) == 5
+    ev.data = vevent("rec-1", first, first + timedelta(hours=1), RRULE="FREQ=DAILY;COUNT=2")
+    ev.save()
+    o.coord.connectors.sync(c.connector_id)
+    assert [b.start for b in o.coord.connectors.blocks(c.connector_id)] == [
+        first,
+        first + timedelta(days=1),
+    ]
+    last = first + timedelta(days=4)
+    assert o.agent(1).bookings.commit(start=last, end=last + timedelta(hours=1)).is_live
