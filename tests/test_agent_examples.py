@@ -19,6 +19,7 @@ EXAMPLES = [
     ("openai_agents.py", "agents"),
     ("pydantic_ai_agents.py", "pydantic_ai"),
     ("agent_framework_agents.py", "agent_framework"),
+    ("llamaindex_agents.py", "llama_index.core"),
 ]
 
 
