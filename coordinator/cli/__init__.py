@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from . import audit, embedded, owners, proposals, race, serve, webhooks
+from . import audit, connectors, embedded, owners, proposals, race, serve, webhooks
 
 #: Every command group, in the order ``coordinator --help`` lists them.
-GROUPS = (race, serve, audit, owners, webhooks, proposals, embedded)
+GROUPS = (race, serve, audit, owners, webhooks, proposals, connectors, embedded)
 
 
 def _version() -> str:

@@ -23,6 +23,9 @@ from .errors import (
 from .models import Connector, ConnectorStatus, Freshness, SyncReport
 from .registry import Connectors
 
+# The worker and the pusher import redis-py's stream API and the adapters lazily; the
+# registry above is all ``Coordinator`` needs.
+
 __all__ = [
     "CalendarNotFound",
     "Connector",

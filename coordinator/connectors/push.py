@@ -1,0 +1,199 @@
+"""Push: make the owner's real calendar agree with the bookings, from the per-calendar outbox.
+
+The booking's own script appends ``{booking_id, type, not_before_ms}`` to
+``P..'cxoutbox'`` (see ``_lib.lua``) in the same atomic step as the change. A pusher
+reads it through a consumer group; an entry is handled only once its arbitration
+window has closed (``not_before_ms``, server clock) and then converges the calendar to
+the booking's CURRENT state: a live commit gets its one VEVENT (UID from the booking id,
+``If-None-Match: *``), anything else has it deleted. So a loser never reaches the
+calendar, a retry never makes a second event, and an entry handled twice (a pusher
+killed before it acknowledged) changes nothing the second time. Failures back off
+exponentially; after ``max_attempts`` the entry moves to ``P..'cxoutbox:dead'``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from ..engine import Engine
+from .adapters.base import CalendarAdapter, RemoteRef
+from .errors import ConnectorError
+from .ical import booking_event, booking_uid
+from .models import Connector
+from .pull import server_now_ms
+from .registry import Connectors
+
+log = logging.getLogger("coordinator.connectors")
+GROUP = "push"
+_DONE_TTL_SECONDS = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class PushSettings:
+    #: An entry a pusher read but never acknowledged is reclaimed after this long idle.
+    visibility_ms: int = 30_000
+    #: Retry n waits ``backoff_base_ms * 2**(n-1)`` (capped), and at least visibility.
+    backoff_base_ms: int = 1_000
+    backoff_cap_ms: int = 10 * 60_000
+    max_attempts: int = 10
+    batch: int = 100
+
+
+class Pusher:
+    """Delivers every calendar's push outbox; several may run (they share the group)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        connectors: Connectors,
+        settings: PushSettings | None = None,
+        *,
+        consumer: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.r = engine.redis
+        self.keys = engine.keys
+        self.connectors = connectors
+        self.settings = settings or PushSettings()
+        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
+        #: Entries this pusher read before their window closed: handled when due.
+        self._waiting: dict[str, dict[str, tuple[dict[str, str], int]]] = {}
+
+    def run_once(self) -> int:
+        """Handle every due entry of every calendar; returns how many were settled."""
+        done = 0
+        for user_id in self.connectors.owners():
+            if self.r.exists(self.keys.push_targets(user_id)):
+                done += self._calendar(user_id)
+        return done
+
+    def _calendar(self, user_id: str) -> int:
+        stream = self.keys.push_outbox(user_id)
+        try:
+            self.r.xgroup_create(stream, GROUP, id="0", mkstream=True)
+        except redis.exceptions.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        now = server_now_ms(self.engine, user_id)
+        waiting = self._waiting.setdefault(user_id, {})
+        entries = [(eid, f, n) for eid, (f, n) in waiting.items()]
+        entries += list(self._reclaim(stream, now, set(waiting)))
+        fresh = self.r.xreadgroup(GROUP, self.consumer, {stream: ">"}, count=self.settings.batch)
+        for _, items in fresh or []:
+            entries += [(eid, fields, 1) for eid, fields in items]
+        if not entries:
+            return 0
+        targets = [c for c in self.connectors.list(user_id) if c.pushes]
+        adapters: dict[str, CalendarAdapter] = {}
+        settled = 0
+        try:
+            for eid, fields, attempt in entries:
+                if now < int(fields.get("not_before_ms") or 0):
+                    waiting[eid] = (fields, attempt)  # inside its window: not yet
+                    continue
+                waiting.pop(eid, None)
+                settled += self._handle(user_id, stream, eid, fields, attempt, targets, adapters)
+        finally:
+            for a in adapters.values():
+                a.close()
+        return settled
+
+    def _reclaim(self, stream: str, now_ms: int, mine: set[str]) -> Any:
+        s = self.settings
+        pending = self.r.xpending_range(
+            stream, GROUP, min="-", max="+", count=s.batch, idle=s.visibility_ms
+        )
+        for p in pending:
+            if p["message_id"] in mine:
+                continue
+            n = int(p["times_delivered"])
+            wait = max(s.visibility_ms, min(s.backoff_cap_ms, s.backoff_base_ms * 2 ** (n - 1)))
+            if int(p["time_since_delivered"]) < wait:
+                continue
+            for eid, fields in self.r.xclaim(stream, GROUP, self.consumer, wait, [p["message_id"]]):
+                if fields:
+                    yield eid, fields, n + 1
+
+    def _handle(
+        self,
+        user_id: str,
+        stream: str,
+        eid: str,
+        fields: dict[str, str],
+        attempt: int,
+        targets: list[Connector],
+        adapters: dict[str, CalendarAdapter],
+    ) -> int:
+        k = self.keys
+        bid = fields["booking_id"]
+        raw = self.r.hget(k.bookings(user_id), bid)
+        rec = json.loads(raw) if raw else None
+        present = bool(rec and rec["status"] == "COMMITTED" and not rec.get("lost_in_window"))
+        done_key = k.prefix(user_id) + f"cxdone:{eid}"
+        done = set(self.r.smembers(done_key))
+        ok = True
+        for c in targets:
+            if c.connector_id in done:
+                continue
+            try:
+                adapter = adapters.get(c.connector_id)
+                if adapter is None:
+                    adapter = adapters[c.connector_id] = self.connectors.adapter(c)
+                self._converge(c, adapter, bid, rec if present else None)
+            except ConnectorError as exc:
+                log.info("push of %s to %s failed: %s", bid, c.connector_id, exc.detail)
+                self.connectors.record_error(c, exc)
+                ok = False
+                continue
+            pipe = self.r.pipeline(transaction=False)
+            pipe.sadd(done_key, c.connector_id)
+            pipe.expire(done_key, _DONE_TTL_SECONDS)
+            pipe.hset(
+                k.connector_state(user_id, c.connector_id),
+                "last_push_ms",
+                str(server_now_ms(self.engine, user_id)),
+            )
+            pipe.execute()
+        if ok:
+            self._settle(stream, eid, done_key)
+            return 1
+        if attempt >= self.settings.max_attempts:
+            self.r.xadd(stream + ":dead", {**fields, "attempts": str(attempt)})
+            self._settle(stream, eid, done_key)
+            log.error("push of %s dead-lettered after %d attempts", bid, attempt)
+        return 0
+
+    def _settle(self, stream: str, eid: str, done_key: str) -> None:
+        pipe = self.r.pipeline(transaction=False)
+        pipe.xack(stream, GROUP, eid)
+        pipe.xdel(stream, eid)
+        pipe.delete(done_key)
+        pipe.execute()
+
+    def _converge(
+        self, c: Connector, adapter: CalendarAdapter, bid: str, rec: dict[str, Any] | None
+    ) -> None:
+        """Make ``c``'s calendar hold ``rec``'s event if it is a live commit, else none."""
+        pushed_key = self.keys.connector_pushed(c.user_id, c.connector_id)
+        uid = booking_uid(bid)
+        stored = self.r.hget(pushed_key, bid)
+        if rec is not None:
+            if stored:
+                return  # already on the calendar (bookings do not move in place)
+            ref = adapter.create(uid, booking_event(rec, c.user_id))
+            self.r.hset(pushed_key, bid, json.dumps({"href": ref.href, "etag": ref.etag}))
+            return
+        ref = RemoteRef(**json.loads(stored)) if stored else None
+        href_for = getattr(adapter, "href_for", None)
+        if ref is None and href_for is not None:
+            ref = RemoteRef(href_for(uid))  # a create may have landed before a crash
+        if ref is not None:
+            adapter.delete(ref)
+        self.r.hdel(pushed_key, bid)

@@ -1,0 +1,87 @@
+"""The sync worker: pulls each connector when due and pushes every calendar's outbox.
+
+Run it standalone (``coordinator connectors sync``) or inside ``coordinator serve``
+(its lifespan starts one unless switched off). Several workers may run: a pull takes a
+per-connector lease, and pushes share a consumer group. A failing calendar is recorded
+in its connector's status and retried on the next round; it never stops the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import redis
+
+from ..engine import Engine
+from .errors import ConnectorError
+from .push import Pusher, PushSettings
+from .registry import Connectors
+
+log = logging.getLogger("coordinator.connectors")
+
+
+class SyncWorker:
+    """Pull every ``pull_interval_seconds``; push as soon as an entry is due."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        connectors: Connectors,
+        *,
+        pull_interval_seconds: float = 60.0,
+        push: PushSettings | None = None,
+        consumer: str | None = None,
+    ) -> None:
+        self.connectors = connectors
+        self.pull_interval = pull_interval_seconds
+        self.pusher = Pusher(engine, connectors, push, consumer=consumer)
+        self._next_pull: dict[str, float] = {}
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def run_once(self) -> tuple[int, int]:
+        """One round: the pulls that are due, then the pushes. Returns (pulls, pushes)."""
+        pulls = 0
+        now = time.monotonic()
+        for user_id in self.connectors.owners():
+            for c in self.connectors.list(user_id):
+                if not c.pulls or self._next_pull.get(c.connector_id, 0.0) > now:
+                    continue
+                self._next_pull[c.connector_id] = now + self.pull_interval
+                try:
+                    self.connectors.sync(c.connector_id)
+                    pulls += 1
+                except ConnectorError as exc:  # recorded in status by sync()
+                    log.info("pull of %s failed: %s", c.connector_id, exc.detail)
+        return pulls, self.pusher.run_once()
+
+    def run_forever(self, stop: threading.Event, idle_wait_seconds: float = 0.1) -> None:
+        while not stop.is_set():
+            try:
+                pulls, pushes = self.run_once()
+                if pulls == 0 and pushes == 0:
+                    stop.wait(idle_wait_seconds)
+            except redis.exceptions.ConnectionError as exc:
+                log.warning("connector sync lost Redis: %s", exc)
+                stop.wait(1.0)
+            except Exception:  # a bug in one round must not end the worker
+                log.exception("connector sync round failed")
+                stop.wait(1.0)
+
+    def start(self) -> None:
+        """Run in a daemon thread (as ``coordinator serve`` does)."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self.run_forever, args=(self._stop,), name="connector-sync", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None

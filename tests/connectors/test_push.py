@@ -1,0 +1,173 @@
+"""Push: the winner's booking lands on the real calendar exactly once; losers never do."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from coordinator import Conflict
+from coordinator.connectors.push import Pusher, PushSettings
+
+from .conftest import Owner, soon, vevent
+
+FAST = PushSettings(visibility_ms=50, backoff_base_ms=50, backoff_cap_ms=200, max_attempts=50)
+
+
+def pusher(o: Owner, **kw: Any) -> Pusher:
+    return Pusher(o.coord.engine, o.coord.connectors, kw.pop("settings", FAST), **kw)
+
+
+def drain(o: Owner, p: Pusher, rounds: int = 400) -> None:
+    """Run the pusher until the calendar's outbox is empty (each round is a real pass)."""
+    stream = o.coord.engine.keys.push_outbox(o.user_id)
+    for _ in range(rounds):
+        p.run_once()
+        if o.coord.redis.xlen(stream) == 0:
+            return
+        threading.Event().wait(0.02)  # the window or a backoff is still running
+    raise AssertionError(f"outbox not drained: {o.coord.redis.xlen(stream)} left")
+
+
+def remote_events(o: Owner) -> dict[str, Any]:
+    """UID -> parsed VEVENT of every event on the calendar, read by the person's client."""
+    out: dict[str, Any] = {}
+    cal = o.server.client().calendar(url=str(o.calendar.url))
+    coll = cal.get_objects_by_sync_token(load_objects=True)
+    gone = {str(u) for u in coll.deleted_urls}  # Radicale lists tombstones on a first sync
+    for obj in coll.objects:
+        if str(obj.url) in gone:
+            continue
+        assert obj.data, f"{obj.url} listed without data"
+        for comp in obj.icalendar_instance.walk("VEVENT"):
+            uid = str(comp["UID"])
+            assert uid not in out, f"{uid} twice on the calendar"
+            out[uid] = comp
+    return out
+
+
+def test_a_commit_is_pushed_once_with_uid_from_the_booking(owner: Owner) -> None:
+    c = owner.connect()
+    agent = owner.agent(1)
+    b = agent.bookings.commit(
+        start=soon(1, 10), end=soon(1, 11), title="Intro call",
+        invitee={"name": "Ada", "email": "ada@example.org"},
+    )  # fmt: skip
+    p = pusher(owner)
+    drain(owner, p)
+    drain(owner, p)  # a second pass changes nothing
+    events = remote_events(owner)
+    ev = events[f"agentdraft-{b.booking_id}"]
+    assert list(events) == [f"agentdraft-{b.booking_id}"]
+    assert str(ev["SUMMARY"]) == "Intro call"
+    assert str(ev["X-AGENTDRAFT-BOOKING"]) == b.booking_id
+    assert str(ev["ATTENDEE"]).lower() == "mailto:ada@example.org"
+    assert agent.agent_id in str(ev["DESCRIPTION"]) and b.audit_event_id in str(ev["DESCRIPTION"])
+    assert ev["DTSTART"].dt == soon(1, 10)
+    # Pulling it back never makes it an external block
+    owner.coord.connectors.sync(c.connector_id)
+    assert owner.coord.connectors.blocks(c.connector_id) == []
+    status = owner.coord.connectors.status(c.connector_id)
+    assert status.backlog == 0 and status.last_push_at is not None
+
+
+def test_holds_are_not_pushed_and_a_cancel_deletes_the_event(owner: Owner) -> None:
+    owner.connect()
+    agent = owner.agent(1)
+    agent.bookings.hold(start=soon(1, 8), end=soon(1, 9))
+    b = agent.bookings.commit(start=soon(1, 10), end=soon(1, 11))
+    p = pusher(owner)
+    drain(owner, p)
+    assert list(remote_events(owner)) == [f"agentdraft-{b.booking_id}"]
+    agent.bookings.cancel(b.booking_id)
+    drain(owner, p)
+    assert remote_events(owner) == {}
+
+
+def test_an_external_event_evicting_a_booking_removes_its_pushed_copy(owner: Owner) -> None:
+    c = owner.connect()
+    b = owner.agent(2).bookings.commit(start=soon(1, 15), end=soon(1, 16))
+    p = pusher(owner)
+    drain(owner, p)
+    owner.add(vevent("person-1", soon(1, 15), soon(1, 15, 30)))
+    assert owner.coord.connectors.sync(c.connector_id).evicted == [b.booking_id]
+    drain(owner, p)
+    assert list(remote_events(owner)) == ["person-1"]
+
+
+def test_read_only_connectors_receive_nothing(owner: Owner) -> None:
+    owner.connect(mode="read_only")
+    owner.agent(1).bookings.commit(start=soon(1, 10), end=soon(1, 11))
+    assert not owner.coord.redis.exists(owner.coord.engine.keys.push_outbox(owner.user_id))
+    assert remote_events(owner) == {}
+
+
+def test_racing_agents_only_the_winner_reaches_the_calendar_not_even_briefly(
+    conn_store: Any, radicale: Any, key_file: Any, make_owner_with: Callable[..., Owner]
+) -> None:
+    o = make_owner_with(arbitration_window_ms=400)
+    o.connect()
+    agents = [o.agent(p) for p in range(1, 7)]
+    before = o.calendar.get_objects_by_sync_token(load_objects=False).sync_token
+    stop = threading.Event()
+    p = pusher(o)
+    pushing = threading.Thread(target=lambda: [p.run_once() for _ in iter(stop.is_set, True)])
+    pushing.start()
+    results: dict[int, Any] = {}
+    barrier = threading.Barrier(len(agents))
+
+    def race(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = agents[i].bookings.commit(start=soon(2, 10), end=soon(2, 11))
+        except Conflict as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=race, args=(i,)) for i in range(len(agents))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    pushing.join()
+    drain(o, p)
+    winners = [r for r in results.values() if not isinstance(r, Conflict)]
+    assert len(winners) == 1 and winners[0].priority == 1
+    assert list(remote_events(o)) == [f"agentdraft-{winners[0].booking_id}"]
+    # Nothing else was ever written: the calendar's change log since the race began
+    # names only the winner's object (a created-then-deleted loser would show as deleted).
+    changes = o.calendar.get_objects_by_sync_token(sync_token=before, load_objects=False)
+    assert {str(x.url).rsplit("/", 1)[-1] for x in changes.objects} == {
+        f"agentdraft-{winners[0].booking_id}.ics"
+    }
+    assert changes.deleted_urls == set()
+
+
+@pytest.fixture
+def make_owner_with(conn_store: Any, radicale: Any, key_file: Any) -> Callable[..., Owner]:
+    from .conftest import make_owner
+
+    return lambda **settings: make_owner(conn_store, radicale, key_file, **settings)
+
+
+def test_an_entry_delivered_twice_changes_nothing(owner: Owner) -> None:
+    owner.connect()
+    b = owner.agent(1).bookings.commit(start=soon(3, 10), end=soon(3, 11))
+    p = pusher(owner)
+    drain(owner, p)
+    # The same change again (as after a pusher died between the PUT and its ack), and the
+    # pushed-event record lost too: the If-None-Match create finds the event, no copy.
+    k = owner.coord.engine.keys
+    owner.coord.redis.delete(
+        k.connector_pushed(
+            owner.user_id, owner.coord.connectors.list(owner.user_id)[0].connector_id
+        )
+    )
+    owner.coord.redis.xadd(
+        k.push_outbox(owner.user_id),
+        {"booking_id": b.booking_id, "type": "booking.committed", "not_before_ms": "0"},
+    )
+    drain(owner, p)
+    assert list(remote_events(owner)) == [f"agentdraft-{b.booking_id}"]
