@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import threading
+from pathlib import Path
 
+from ..coordinator import Coordinator
 from .common import Subparsers, open_coordinator, store_args
 
 
@@ -62,7 +64,7 @@ def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
 def cmd_audit_archive(args: argparse.Namespace) -> int:
     from ..audit.archive import Archiver, Retention
 
-    with open_coordinator(args) as coord:
+    with _as_operator(args) as coord:
         archiver = Archiver(coord.engine)
         default = Retention(audit_days=args.audit_days, outbox_days=args.outbox_days)
         for uid in [args.user] if args.user else coord.owners.list():
@@ -77,8 +79,20 @@ def cmd_audit_archive(args: argparse.Namespace) -> int:
     return 0
 
 
+def _as_operator(args: argparse.Namespace) -> Coordinator:
+    """The operator's coordinator: the URL's user, or a protected engine's operator."""
+    if args.redis_url:
+        return open_coordinator(args)
+    from ..audit.operator import admin_client
+    from ..store.connect import default_data_dir, open_embedded
+
+    folder = Path(args.data_dir) if args.data_dir else default_data_dir()
+    open_embedded(folder).close()  # start it if needed
+    return Coordinator(admin_client(folder))
+
+
 def cmd_audit_acl(args: argparse.Namespace) -> int:
-    from ..audit.acl import coordinator_acl, operator_acl
+    from ..store.acl import coordinator_acl, operator_acl
 
     rules = coordinator_acl(args.namespace) if args.role == "coordinator" else operator_acl()
     print(f"ACL SETUSER {args.username} reset on >PASSWORD {' '.join(rules)}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from .common import Subparsers
 
@@ -11,6 +13,28 @@ def cmd_embedded_stop(args: argparse.Namespace) -> int:
     from ..store.connect import stop_embedded
 
     print("stopped" if stop_embedded(args.data_dir) else "no embedded engine was running")
+    return 0
+
+
+def cmd_embedded_protect(args: argparse.Namespace) -> int:
+    from ..audit.operator import admin_client
+    from ..store.acl import OPERATOR_SECRET, protect_embedded
+    from ..store.connect import default_data_dir, open_embedded
+
+    folder = Path(args.data_dir) if args.data_dir else default_data_dir()
+    open_embedded(folder).close()  # start it if needed
+    client = admin_client(folder)
+    try:
+        protect_embedded(client, folder)
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    print(
+        f"audit streams are append-only for the coordinator; archive as the operator "
+        f"(password in {folder / OPERATOR_SECRET})"
+    )
     return 0
 
 
@@ -23,3 +47,9 @@ def register(sub: Subparsers) -> None:
         help="embedded engine folder (default $AGENTDRAFT_DATA_DIR or ~/.agentdraft/data)",
     )
     stop.set_defaults(func=cmd_embedded_stop)
+    protect = esub.add_parser(
+        "protect",
+        help="lock the audit streams with Redis ACLs (needs Redis 7+ / Valkey)",
+    )
+    protect.add_argument("--data-dir", help="embedded engine folder")
+    protect.set_defaults(func=cmd_embedded_protect)

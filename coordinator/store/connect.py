@@ -43,6 +43,7 @@ from redis.cluster import RedisCluster
 from redis.retry import Retry
 
 from coordinator.errors import StoreUnavailable, ValidationError
+from coordinator.store.acl import embedded_conf_lines
 from coordinator.store.errors import STORE_ERRORS, unavailable
 
 RedisClient: TypeAlias = redis.Redis | RedisCluster
@@ -567,6 +568,8 @@ def _start(engine: _Engine) -> None:
         # late. 100 Hz keeps that under 10 ms for a little idle CPU.
         "hz 100",
     ]
+    if version[0] >= 7:  # a protected engine keeps its audit ACL (store/acl.py)
+        lines += embedded_conf_lines(engine.data_dir)
     engine.config.write_text("\n".join(lines) + "\n")
     result = subprocess.run(
         [binary, str(engine.config)],

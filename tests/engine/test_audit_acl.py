@@ -1,6 +1,6 @@
 """The coordinator's Redis user may append to and read audit streams, never delete them.
 
-A redis-server 7 started by the test gets the two users of coordinator/audit/acl.py.
+A redis-server 7 started by the test gets the two users of coordinator.store.acl.py.
 As the coordinator's user, every command that could drop an audit or checkpoint
 entry or the whole stream is refused, directly and from inside a script (EVAL runs
 with its caller's ACL), while the coordinator itself still does all its work: a
@@ -10,6 +10,9 @@ story of every transition, idempotent retries, signed checkpoints, verify. Trimm
 
 from __future__ import annotations
 
+import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,13 +20,15 @@ import pytest
 import redis
 
 from coordinator import Coordinator
-from coordinator.audit.acl import apply, coordinator_acl, operator_acl
 from coordinator.audit.archive import Archiver
-from coordinator.store.connect import binary_version
+from coordinator.store.acl import OPERATOR_SECRET, apply, coordinator_acl, operator_acl
+from coordinator.store.connect import binary_version, stop_embedded
 from tests.support.servers import RedisServer, redis_server_binary
 
-from .audit_story import Story, tell_story
+from .audit_story import STORY_TYPES, Story, tell_story
 from .conftest import Calendar, at
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +133,46 @@ def test_archiving_is_refused_to_the_coordinator_and_done_by_the_operator(
     assert n > 0
     v = story.coord.audit.verify(uid, archive=tmp_path)
     assert v.ok, v.problems
+
+
+def test_a_protected_embedded_engine_stays_append_only_across_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    binary = redis_server_binary()
+    if binary_version(binary) < (7, 0, 0):
+        pytest.skip(f"{binary} has no ACL selectors (Redis 7+ needed)")
+    monkeypatch.setenv("AGENTDRAFT_REDIS_SERVER", binary)
+    folder = tmp_path / "data"
+    cli = [sys.executable, "-m", "coordinator"]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*cli, *args], cwd=REPO, capture_output=True, text=True, timeout=60, check=False
+        )
+
+    try:
+        done = run("embedded", "protect", "--data-dir", str(folder))
+        assert done.returncode == 0, done.stderr
+        assert stat.S_IMODE((folder / OPERATOR_SECRET).stat().st_mode) == 0o600
+        with Coordinator.embedded(folder, arbitration_window_ms=0) as coord:
+            s = tell_story(Calendar(coord, coord.owners.create().user_id))
+            audit_key = coord.engine.keys.audit(s.user_id)
+            assert refused(lambda: coord.redis.xtrim(audit_key, maxlen=0, approximate=False))
+            assert refused(
+                lambda: coord.redis.eval("return redis.call('DEL', KEYS[1])", 1, audit_key)
+            )
+        # Still protected after the engine restarts from its own redis.conf.
+        assert stop_embedded(folder)
+        with Coordinator.embedded(folder) as coord:
+            assert refused(lambda: coord.redis.delete(audit_key))
+            assert coord.audit.verify(s.user_id).ok
+        # The operator archives; the whole history still verifies.
+        store = ["--data-dir", str(folder), "--user", s.user_id]
+        arch = str(tmp_path / "archive")
+        done = run("audit", "archive", *store, "--dir", arch, "--audit-days", "0.0000001")
+        assert done.returncode == 0, done.stderr
+        assert f"archived {len(STORY_TYPES)} entries" in done.stdout
+        done = run("audit", "verify", *store, "--archive", arch)
+        assert done.returncode == 0, done.stdout + done.stderr
+    finally:
+        stop_embedded(folder)

@@ -1,4 +1,5 @@
-"""Redis ACL rules that make the audit streams append-only for the coordinator.
+"""Redis ACL rules that make the audit streams append-only for the coordinator,
+for a Redis you run and for the embedded engine (``coordinator embedded protect``).
 
 Redis 7 ACL selectors (``(...)`` groups) let one user hold several permission
 sets; a command is allowed when the root set or any one selector allows it with
@@ -22,6 +23,11 @@ coordinator) and on no other key family of a calendar starting with ``au`` or
 """
 
 from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
 
 #: Commands that delete a key, replace it (whatever its type), make it expire, move
 #: it away, or drop stream entries. Refused on audit keys for the coordinator.
@@ -63,6 +69,69 @@ def operator_acl() -> list[str]:
     return ["~*", "&*", "+@all"]
 
 
-def apply(client: object, username: str, password: str, rules: list[str]) -> None:
+def apply(client: Any, username: str, password: str, rules: list[str]) -> None:
     """Create or replace ``username`` with ``rules`` (needs an admin connection)."""
-    client.execute_command("ACL", "SETUSER", username, "reset", "on", f">{password}", *rules)  # type: ignore[attr-defined]
+    client.execute_command("ACL", "SETUSER", username, "reset", "on", f">{password}", *rules)
+
+
+# -- the embedded engine ---------------------------------------------------------------
+
+#: The operator's password for a protected embedded engine (0600, in its data folder).
+OPERATOR_SECRET = "audit-operator.secret"
+OPERATOR = "operator"
+#: What the embedded engine's own housekeeping needs of the default user: the probe
+#: reads ``CONFIG GET dir`` and ``embedded stop`` sends SHUTDOWN.
+_EMBEDDED_EXTRA = ("+config|get", "+shutdown")
+
+
+def embedded_rules(namespace: str = "ad") -> list[str]:
+    """The default user's rules on a protected embedded engine (the coordinator's)."""
+    return [*coordinator_acl(namespace), *_EMBEDDED_EXTRA]
+
+
+def operator_secret(data_dir: Path) -> str | None:
+    """The operator password of a protected engine, or None if it is not protected."""
+    try:
+        return (data_dir / OPERATOR_SECRET).read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def embedded_conf_lines(data_dir: Path, namespace: str = "ad") -> list[str]:
+    """``redis.conf`` lines that keep a protected engine protected across restarts."""
+    secret = operator_secret(data_dir)
+    if secret is None:
+        return []
+    return [
+        f"user {OPERATOR} reset on >{secret} {' '.join(operator_acl())}",
+        f"user default reset on nopass {' '.join(embedded_rules(namespace))}",
+    ]
+
+
+def protect_embedded(client: Any, data_dir: Path, namespace: str = "ad") -> str:
+    """Lock the audit streams of a running embedded engine; return the operator's name.
+
+    Needs Redis 7+ or Valkey (ACL selectors). From then on the default user (what
+    the coordinator connects as, over the 0700 unix socket) cannot delete or trim
+    audit streams; the operator (password in ``data_dir/audit-operator.secret``)
+    can, for archiving. Run again: a no-op.
+    """
+    version = str(client.info("server").get("redis_version", "0"))
+    if int(version.split(".")[0]) < 7:
+        raise RuntimeError(
+            f"the embedded engine runs Redis {version}, which has no ACL selectors: "
+            "set AGENTDRAFT_REDIS_SERVER to a Redis 7+ or Valkey binary and restart it"
+        )
+    path = data_dir / OPERATOR_SECRET
+    if operator_secret(data_dir) is None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32) + "\n")
+    secret = operator_secret(data_dir)
+    assert secret is not None
+    # The operator first: once the default user is restricted it cannot run ACL.
+    apply(client, OPERATOR, secret, operator_acl())
+    client.execute_command(
+        "ACL", "SETUSER", "default", "reset", "on", "nopass", *embedded_rules(namespace)
+    )
+    return OPERATOR
