@@ -45,6 +45,10 @@ class Settings:
     run_proposal_timer: bool = True
     #: Prefix of every Redis key, so several coordinators can share one Redis.
     namespace: str = "ad"
+    #: Run the calendar connector sync worker (pull and push) inside ``serve``.
+    run_connector_sync: bool = True
+    #: Seconds between two pulls of one connector by the worker.
+    connector_pull_interval_seconds: float = 60.0
     #: File holding the Fernet key that encrypts connector credentials (created 0600).
     #: None: ``$AGENTDRAFT_CONNECTOR_KEY[_FILE]``, else ``connector.key`` in the data folder.
     connector_key_file: str | None = None

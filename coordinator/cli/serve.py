@@ -24,6 +24,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["AGENTDRAFT_DATA_DIR"] = args.data_dir
     if args.dev:
         os.environ["AGENTDRAFT_DEV"] = "1"
+    if args.no_connector_sync:
+        os.environ["AGENTDRAFT_CONNECTOR_SYNC"] = "0"
     if args.window_ms is not None:
         os.environ["AGENTDRAFT_ARBITRATION_WINDOW_MS"] = str(args.window_ms)
     for env, value in (
@@ -66,6 +68,11 @@ def register(sub: Subparsers) -> None:
         "--dev",
         action="store_true",
         help="dev mode: magic-link sign-in returns the token in the body",
+    )
+    serve.add_argument(
+        "--no-connector-sync",
+        action="store_true",
+        help="do not run the calendar connector sync worker in the server processes",
     )
     serve.add_argument(
         "--window-ms",

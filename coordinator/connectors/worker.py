@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 import redis
 
@@ -85,3 +86,16 @@ class SyncWorker:
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
+
+
+def start_connector_sync(coord: Any) -> SyncWorker | None:
+    """The worker ``coordinator serve`` runs in its lifespan (None when switched off)."""
+    if not coord.settings.run_connector_sync:
+        return None
+    worker = SyncWorker(
+        coord.engine,
+        coord.connectors,
+        pull_interval_seconds=coord.settings.connector_pull_interval_seconds,
+    )
+    worker.start()
+    return worker

@@ -11,11 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 from fastapi import FastAPI
 
 from .. import __version__
+from ..connectors.worker import start_connector_sync
 from ..coordinator import Coordinator
 from . import errors
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
@@ -26,6 +28,7 @@ from .routes import (
     auth,
     availability,
     bookings,
+    connectors,
     dashboard,
     ops,
     owner,
@@ -52,7 +55,10 @@ def create_app(
         anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         # Proposal deadlines fire from here even when no request comes in.
         coord.proposals.timers.ensure_running()
+        sync = start_connector_sync(coord)  # pulls and pushes the owners' real calendars
         yield
+        if sync is not None:
+            sync.stop()
         coord.proposals.timers.stop()
 
     app = FastAPI(
@@ -69,6 +75,7 @@ def create_app(
     for module in (
         bookings,
         availability,
+        connectors,
         agents,
         audit,
         approvals,
@@ -89,9 +96,12 @@ def app_from_env() -> FastAPI:
 
     ``AGENTDRAFT_REDIS_URL`` (else the embedded engine in ``AGENTDRAFT_DATA_DIR``),
     ``AGENTDRAFT_DEV=1`` for dev mode, ``AGENTDRAFT_ARBITRATION_WINDOW_MS`` optional,
-    ``AGENTDRAFT_MAX_BODY_BYTES`` (default 1 MiB).
+    ``AGENTDRAFT_MAX_BODY_BYTES`` (default 1 MiB), ``AGENTDRAFT_CONNECTOR_SYNC=0`` to not
+    run the connector sync worker in this process.
     """
-    settings = {}
+    settings: dict[str, Any] = {}
+    if os.environ.get("AGENTDRAFT_CONNECTOR_SYNC") == "0":
+        settings["run_connector_sync"] = False
     if os.environ.get("AGENTDRAFT_ARBITRATION_WINDOW_MS"):
         settings["arbitration_window_ms"] = int(os.environ["AGENTDRAFT_ARBITRATION_WINDOW_MS"])
     url = os.environ.get("AGENTDRAFT_REDIS_URL")
