@@ -30,8 +30,21 @@ async def health(_: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+async def read_booking(request: Request) -> JSONResponse:
+    return JSONResponse({"booking_id": request.path_params["booking_id"], "status": "COMMITTED"})
+
+
+async def availability(_: Request) -> JSONResponse:
+    return JSONResponse({"user_id": "usr_null", "slots": [], "etag": "0", "rules_version": 0})
+
+
 app = Starlette(
-    routes=[Route("/v1/bookings", booking, methods=["POST"]), Route("/healthz", health)]
+    routes=[
+        Route("/v1/bookings", booking, methods=["POST"]),
+        Route("/v1/bookings/{booking_id}", read_booking),
+        Route("/v1/availability", availability),
+        Route("/healthz", health),
+    ]
 )
 
 if __name__ == "__main__":

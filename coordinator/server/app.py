@@ -69,6 +69,7 @@ def create_app(
     )
     app.state.coordinator = coord
     app.state.sessions = Sessions(coord)
+    app.state.agent_clients = {}
     app.state.dev = dev
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from fastapi import Cookie, Depends, Header, Request
 
+from ..agents import hash_key
 from ..client import LocalClient
 from ..coordinator import Coordinator
 from ..errors import AuthError
@@ -31,17 +32,36 @@ def sessions(request: Request) -> Sessions:
     return request.app.state.sessions
 
 
-def agent_client(
-    coord: Annotated[Coordinator, Depends(coordinator)],
+#: Cached clients per process; past this many distinct keys the cache starts over.
+MAX_CACHED_CLIENTS = 100_000
+
+
+async def agent_client(
+    request: Request,
     authorization: Annotated[str | None, Header()] = None,
 ) -> LocalClient:
-    """The caller's client, authenticated on every request so revocation bites at once."""
+    """The caller's client, from a process-local map of key hash to client.
+
+    The map needs no invalidation: every call a client makes runs a script that
+    checks the key hash, the agent's status and the scope again, so a rotated or
+    revoked key is refused at once even though its client is still cached. Only
+    a key seen for the first time costs the look-up (two reads, on the loop).
+    """
     if not authorization:
         raise AuthError("missing Authorization: Bearer avs_live_… header")
     scheme, _, key = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
         raise AuthError("Authorization must be 'Bearer avs_live_…'")
-    return coord.client(key.strip())
+    cache: dict[str, LocalClient] = request.app.state.agent_clients
+    kh = hash_key(key)
+    client = cache.get(kh)
+    if client is None:
+        client = request.app.state.coordinator.client(key)
+        if len(cache) >= MAX_CACHED_CLIENTS:
+            cache.clear()
+        cache[kh] = client
+    return client
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -7,6 +7,7 @@ import json
 import socket
 from collections.abc import Iterator
 from contextlib import closing
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
@@ -223,3 +224,36 @@ def test_a_cli_login_token_is_single_use_and_expires(http_server, http_redis) ->
     second = httpx.post(f"{http_server.url}/v1/auth/verify", json={"token": token})
     assert first.status_code == 200
     assert second.status_code == 401 and second.json()["error"] == "invalid_token"
+
+
+# -- the process-local key cache ---------------------------------------------------------------
+
+
+def test_a_cached_key_is_refused_on_every_route_once_revoked(sdk, http_server, http_coord) -> None:
+    """The server remembers key hash -> agent; the scripts still refuse a revoked key."""
+    client = sdk(1)
+    auth = {"Authorization": f"Bearer {client._api_key}"}
+    start = datetime(2031, 9, 1, 9, tzinfo=UTC)
+    booked = client.bookings.commit(start=start, end=start + timedelta(minutes=30))
+    calls = [
+        ("GET", f"/v1/bookings/{booked.booking_id}", None),
+        ("POST", "/v1/bookings", {"start": "2031-09-02T09:00:00Z", "end": "2031-09-02T09:30:00Z"}),
+        (
+            "GET",
+            "/v1/availability?range_start=2031-09-03T00:00:00Z&range_end=2031-09-04T00:00:00Z",
+            None,
+        ),
+        ("GET", "/v1/agents/me", None),
+        ("GET", "/v1/rules", None),
+        ("GET", "/v1/audit", None),
+        ("GET", "/v1/scheduling/proposals", None),
+        ("DELETE", f"/v1/bookings/{booked.booking_id}", None),
+    ]
+    with httpx.Client(base_url=http_server.url, headers=auth) as web:
+        assert web.get("/v1/agents/me").status_code == 200  # now cached in the server
+        http_coord.agents.revoke(client.agent_id)
+        for method, path, body in calls:
+            r = web.request(method, path, json=body)
+            assert r.status_code == 401, (method, path, r.text)
+            assert r.json()["error"] == "unauthorized"
+    assert http_coord.agents.get(sdk.user_id, client.agent_id).status == "revoked"

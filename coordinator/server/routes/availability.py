@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
+from starlette.responses import Response
 
 from ..auth import Agent
-from ..schemas import ErrorBody
+from ..responses import error_responses, json_response
 
 router = APIRouter(prefix="/v1", tags=["availability"])
 
@@ -29,24 +30,21 @@ class AvailabilityOut(BaseModel):
 @router.get(
     "/availability",
     response_model=AvailabilityOut,
-    responses={
-        401: {"model": ErrorBody},
-        403: {"model": ErrorBody},
-        422: {"model": ErrorBody},
-        429: {"model": ErrorBody},
-    },
+    responses=error_responses(401, 403, 422, 429),
 )
-def availability(
+async def availability(
     client: Agent,
-    response: Response,
     range_start: Annotated[str, Query(max_length=64)],
     range_end: Annotated[str, Query(max_length=64)],
     user_id: Annotated[str | None, Query(max_length=64)] = None,
     duration_minutes: Annotated[int, Query(ge=5, le=24 * 60)] = 30,
     granularity_minutes: Annotated[int, Query(ge=5, le=24 * 60)] = 15,
     include_holds: bool = True,
-) -> AvailabilityOut:
-    """Pass the ``etag`` back as ``availability_etag`` on a write to refuse stale rules."""
+) -> Response:
+    """Pass the ``etag`` back as ``availability_etag`` on a write to refuse stale rules.
+
+    A read that never waits: it runs on the event loop, and its body is built once.
+    """
     found = client.availability.list(
         start=range_start,
         end=range_end,
@@ -55,10 +53,10 @@ def availability(
         include_holds=include_holds,
         user_id=user_id,
     )
-    response.headers["ETag"] = f'"{found.etag}"'
-    return AvailabilityOut(
-        user_id=client.user_id,
-        etag=found.etag,
-        rules_version=found.rules_version,
-        slots=[SlotOut(start=s.start, end=s.end) for s in found],
-    )
+    body = {
+        "user_id": client.user_id,
+        "slots": [{"start": s.start, "end": s.end} for s in found],
+        "etag": found.etag,
+        "rules_version": found.rules_version,
+    }
+    return json_response(body, ETag=f'"{found.etag}"')

@@ -1,27 +1,26 @@
-"""Agent-side booking endpoints: commit/hold, release, cancel, read."""
+"""Agent-side booking endpoints: commit/hold, release, cancel, read.
+
+Writes run in the thread pool: a winning write of an agent that is not its
+owner's top-ranked one waits out the arbitration window, and that wait must not
+hold the event loop. The read never waits, so it runs on the loop (one Redis
+round trip, no thread hop).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path
+from starlette.responses import Response
 
 from ..auth import Agent
-from ..schemas import BookingOut, BookingRequest, ErrorBody
+from ..responses import booking_response, error_responses
+from ..schemas import BookingOut, BookingRequest
 
 router = APIRouter(prefix="/v1", tags=["bookings"])
 
 ID = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
-_ERRORS = {
-    401: {"model": ErrorBody},
-    403: {"model": ErrorBody},
-    404: {"model": ErrorBody},
-    409: {"model": ErrorBody},
-    410: {"model": ErrorBody},
-    422: {"model": ErrorBody},
-    429: {"model": ErrorBody},
-    503: {"model": ErrorBody},
-}
+_ERRORS = error_responses(401, 403, 404, 409, 410, 422, 429, 503)
 
 
 @router.post("/bookings", status_code=201, response_model=BookingOut, responses=_ERRORS)
@@ -29,7 +28,7 @@ def create_booking(
     body: BookingRequest,
     client: Agent,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
-) -> BookingOut:
+) -> Response:
     """Commit or hold a slot. 201 when won; 409 with the winner when lost."""
     kwargs = {
         "start": body.start,
@@ -46,22 +45,22 @@ def create_booking(
         booking = client.bookings.hold(**kwargs, hold_ttl_seconds=body.hold_ttl_seconds)
     else:
         booking = client.bookings.commit(**kwargs, bump_window_seconds=body.bump_window_seconds)
-    return BookingOut.of(booking)
+    return booking_response(booking, 201)
 
 
 @router.get("/bookings/{booking_id}", response_model=BookingOut, responses=_ERRORS)
-def get_booking(booking_id: ID, client: Agent) -> BookingOut:
+async def get_booking(booking_id: ID, client: Agent) -> Response:
     """Any booking on the caller's owner's calendar, with who ended it and when."""
-    return BookingOut.of(client.bookings.get(booking_id))
+    return booking_response(client.bookings.get(booking_id))
 
 
 @router.delete("/bookings/{booking_id}", response_model=BookingOut, responses=_ERRORS)
-def cancel_booking(booking_id: ID, client: Agent) -> BookingOut:
+def cancel_booking(booking_id: ID, client: Agent) -> Response:
     """Cancel the caller's own booking."""
-    return BookingOut.of(client.bookings.cancel(booking_id))
+    return booking_response(client.bookings.cancel(booking_id))
 
 
 @router.post("/holds/{hold_id}/release", response_model=BookingOut, responses=_ERRORS)
-def release_hold(hold_id: ID, client: Agent) -> BookingOut:
+def release_hold(hold_id: ID, client: Agent) -> Response:
     """Give back the caller's own live hold."""
-    return BookingOut.of(client.bookings.release(hold_id))
+    return booking_response(client.bookings.release(hold_id))

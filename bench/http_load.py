@@ -1,0 +1,316 @@
+"""HTTP throughput: ``coordinator serve`` against a null Starlette app, same load, same run.
+
+Three calls, each driven at fixed concurrency for a fixed time by ``wrk`` (Debian's
+``wrk`` package) or, when it is absent, by a bounded Python async load generator:
+
+- ``POST /v1/bookings``: unique 30-minute commits by priority-1 agents of 100 owners
+  (no two requests contend for a slot, so every answer is a 201);
+- ``GET /v1/availability``: one day of open slots of the caller's owner;
+- ``GET /v1/bookings/{id}``: a booking of the caller's owner.
+
+The null server (``bench/null_server.py``) answers the same paths at once on the
+same stack (uvicorn + Starlette, one worker), so the ratio of requests/s and of
+p99 is what the coordinator costs per request on this machine, whatever its
+speed. The coordinator runs one worker on a private redis-server.
+
+Run: python -m bench.http_load [--seconds 10] [--connections 32] [--workers 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from .common import RedisServer, free_port
+from .http_collision import _wait
+
+OWNERS = 100
+DAY0 = datetime(2031, 1, 6, tzinfo=UTC)
+AVAILABILITY_PATH = (
+    f"/v1/availability?range_start={DAY0:%Y-%m-%dT%H:%M:%SZ}"
+    f"&range_end={DAY0 + timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}"
+)
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    statuses: dict[str, int]
+
+
+def _start(cmd: list[str], port: int) -> tuple[subprocess.Popen[bytes], str]:
+    proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    url = f"http://127.0.0.1:{port}"
+    _wait(url, proc)
+    return proc, url
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+# -- the workload ---------------------------------------------------------------------------
+
+
+@dataclass
+class Workload:
+    keys: list[str]
+    booking_ids: list[str]
+
+    @classmethod
+    def seed(cls, redis_url: str) -> Workload:
+        """100 owners, a priority-1 agent each, and one booking each to read back."""
+        from coordinator import Coordinator
+
+        keys: list[str] = []
+        ids: list[str] = []
+        with Coordinator.from_url(redis_url) as coord:
+            for _ in range(OWNERS):
+                owner = coord.owners.create()
+                key = coord.agents.create(owner.user_id, name="bench", priority=1).api_key
+                booked = coord.client(key).bookings.commit(
+                    start=DAY0 - timedelta(days=1), end=DAY0 - timedelta(days=1, minutes=-30)
+                )
+                keys.append(key)
+                ids.append(booked.booking_id)
+        return cls(keys, ids)
+
+
+def _lua(workload: Workload, call: str) -> str:
+    """A wrk script: each request uses the next owner's key; commits never collide."""
+    keys = ",".join(f'"{k}"' for k in workload.keys)
+    ids = ",".join(f'"{b}"' for b in workload.booking_ids)
+    day0 = int(DAY0.timestamp())
+    return f"""
+local keys = {{{keys}}}
+local ids = {{{ids}}}
+local n = 0
+local threads = 1
+local counter = 0
+-- tid is a global each thread gets from setup()
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+end
+function init(args)
+  threads = tonumber(args[1])
+end
+local function iso(s) return os.date("!%Y-%m-%dT%H:%M:%SZ", s) end
+function request()
+  local i = n % #keys + 1
+  local slot = math.floor(n / #keys) * threads + (tid or 0)
+  n = n + 1
+  local auth = {{["Authorization"] = "Bearer " .. keys[i], ["Content-Type"] = "application/json"}}
+  if "{call}" == "commit" then
+    local s = {day0} + slot * 1800
+    local body = '{{"start":"' .. iso(s) .. '","end":"' .. iso(s + 1800) .. '"}}'
+    return wrk.format("POST", "/v1/bookings", auth, body)
+  elseif "{call}" == "availability" then
+    return wrk.format("GET", "{AVAILABILITY_PATH}", auth)
+  else
+    return wrk.format("GET", "/v1/bookings/" .. ids[i], auth)
+  end
+end
+statuses = {{}}
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+"""
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(url: str, script: str, *, threads: int, connections: int, seconds: float) -> Result:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    try:
+        out = subprocess.run(
+            [
+                "wrk",
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{int(seconds)}s",
+                "--latency",
+                "-s",
+                f.name,
+                url,
+                "--",
+                str(threads),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        Path(f.name).unlink()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = int(non2xx.group(1)) if non2xx else 0
+    sock = re.search(r"Socket errors: (.*)", out)
+    return Result(rps, p50, p99, errors, {"socket_errors": sock.group(1)} if sock else {})
+
+
+async def _python_load(
+    url: str, workload: Workload, call: str, *, connections: int, seconds: float
+) -> Result:
+    """The fallback generator: ``connections`` keep-alive clients for ``seconds``."""
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    end = time.perf_counter() + seconds
+
+    async def worker(tid: int) -> None:
+        n = 0
+        async with httpx.AsyncClient(base_url=url, timeout=30) as web:
+            while time.perf_counter() < end:
+                i = n % len(workload.keys)
+                slot = (n // len(workload.keys)) * connections + tid
+                n += 1
+                headers = {"Authorization": f"Bearer {workload.keys[i]}"}
+                t0 = time.perf_counter()
+                if call == "commit":
+                    s = DAY0 + timedelta(minutes=30 * slot)
+                    body = {"start": s.isoformat(), "end": (s + timedelta(minutes=30)).isoformat()}
+                    r = await web.post("/v1/bookings", json=body, headers=headers)
+                elif call == "availability":
+                    r = await web.get(AVAILABILITY_PATH, headers=headers)
+                else:
+                    r = await web.get(f"/v1/bookings/{workload.booking_ids[i]}", headers=headers)
+                latencies.append((time.perf_counter() - t0) * 1000)
+                statuses[str(r.status_code)] = statuses.get(str(r.status_code), 0) + 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(t) for t in range(connections)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    errors = sum(v for k, v in statuses.items() if not k.startswith("2"))
+    return Result(
+        len(latencies) / elapsed,
+        latencies[len(latencies) // 2],
+        latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        errors,
+        statuses,
+    )
+
+
+def measure(url: str, workload: Workload, call: str, args: argparse.Namespace) -> Result:
+    if args.generator == "wrk":
+        return run_wrk(
+            url,
+            _lua(workload, call),
+            threads=args.threads,
+            connections=args.connections,
+            seconds=args.seconds,
+        )
+    return asyncio.run(
+        _python_load(url, workload, call, connections=args.connections, seconds=args.seconds)
+    )
+
+
+CALLS = {
+    "commit": "POST /v1/bookings",
+    "availability": "GET /v1/availability",
+    "read": "GET /v1/bookings/{id}",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    p.add_argument("--seconds", type=float, default=10)
+    p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--threads", type=int, default=2, help="wrk threads")
+    p.add_argument("--workers", type=int, default=1, help="coordinator worker processes")
+    p.add_argument("--calls", default=",".join(CALLS), help="which calls, comma-separated")
+    p.add_argument(
+        "--generator",
+        choices=["wrk", "python"],
+        default="wrk" if shutil.which("wrk") else "python",
+        help="load generator (default: wrk when installed)",
+    )
+    p.add_argument("--json", action="store_true", help="print the rows as JSON too")
+    args = p.parse_args(argv)
+
+    rows = []
+    with RedisServer() as redis_server:
+        workload = Workload.seed(redis_server.url)
+        coord_port, null_port = free_port(), free_port()
+        coord, coord_url = _start(
+            [
+                sys.executable,
+                "-m",
+                "coordinator",
+                "serve",
+                "--redis-url",
+                redis_server.url,
+                "--port",
+                str(coord_port),
+                "--workers",
+                str(args.workers),
+            ],
+            coord_port,
+        )
+        null, null_url = _start(
+            [sys.executable, "-m", "bench.null_server", str(null_port)], null_port
+        )
+        try:
+            for call in args.calls.split(","):
+                c = measure(coord_url, workload, call, args)
+                n = measure(null_url, workload, call, args)
+                rows.append((call, c, n))
+        finally:
+            _stop(coord)
+            _stop(null)
+
+    print(
+        f"{args.generator}, {args.connections} connections, {args.seconds:g} s per run, "
+        f"coordinator workers={args.workers}, cpus={os.cpu_count()}"
+    )
+    print(
+        "| call | coordinator req/s | null req/s | ratio | coordinator p99 ms | null p99 ms "
+        "| p99 ratio | non-2xx |"
+    )
+    print("|---|--:|--:|--:|--:|--:|--:|--:|")
+    for call, c, n in rows:
+        print(
+            f"| {CALLS[call]} | {c.rps:,.0f} | {n.rps:,.0f} | {c.rps / n.rps:.2f}x "
+            f"| {c.p99_ms:.1f} | {n.p99_ms:.1f} | {c.p99_ms / n.p99_ms:.1f}x | {c.errors} |"
+        )
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {"call": call, "coordinator": c.__dict__, "null": n.__dict__}
+                    for call, c, n in rows
+                ]
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
