@@ -23,6 +23,7 @@ from typing import Any
 import redis
 
 from bench import baselines
+from bench.audit_memory import audit_memory
 from bench.common import BenchContext, RedisServer, Row, cpu_info, pin_process
 from bench.coordinator_bench import coordinator_benchmarks
 
@@ -172,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += _section("postgres", baselines.postgres, ctx)
         rows += _section("memory layouts", baselines.memory_layouts, ctx)
         rows += _section("coordinator", coordinator_benchmarks, ctx)
+        rows += _section("audit memory", audit_memory, ctx)
         rows += _section(
             "no-op Lua re-run",
             lambda c: baselines.noop_lua(c, claim_too=False, label=", re-run at end"),

@@ -100,7 +100,7 @@ def test_a_crashed_run_is_rerun_without_duplicates(story: Story, tmp_path: Path)
     archiver = Archiver(story.coord.engine)
     es = entries(story)
     # The run wrote its segment and died before trimming the stream.
-    archiver._append(tmp_path / story.user_id, es[:5], "genesis", 0)
+    archiver.append_segments(tmp_path / story.user_id, es[:5], "genesis", 0)
     assert archive(story, tmp_path) == len(es)
     (segment,) = segment_files(tmp_path, story.user_id)
     assert [e["id"] for e in lines(segment)[1:]] == [eid for eid, _ in es]
