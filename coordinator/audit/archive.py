@@ -187,7 +187,9 @@ class Archiver:
             raise ValidationError(
                 "audit", f"the chain is broken at {p.entry_id} ({p.problem}): run audit verify"
             )
-        written = self.append_segments(folder / user_id, old, m.get("last_hash", GENESIS), walk.base)
+        written = self.append_segments(
+            folder / user_id, old, m.get("last_hash", GENESIS), walk.base
+        )
         last_id, last_hash = old[-1][0], old[-1][1]["hash"]
         ms, seq = (int(x) for x in last_id.split("-"))
         with store_errors("audit archive"):
@@ -203,7 +205,9 @@ class Archiver:
             )
         return len(old), tuple(sorted(written))
 
-    def append_segments(self, folder: Path, entries: list[Entry], prev: str, position: int) -> set[str]:
+    def append_segments(
+        self, folder: Path, entries: list[Entry], prev: str, position: int
+    ) -> set[str]:
         """Append entries to their month's segment, skipping any a crashed run wrote."""
         folder.mkdir(parents=True, exist_ok=True)
         written: set[str] = set()
