@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from .access import AVAILABILITY_READ, access_error
 from .buckets import BUCKET_MS, from_ms, parse_time, to_ms
+from .connectors.models import Freshness
 from .engine import Engine
 from .errors import AgentDraftError, AuthError, NotFound, ValidationError
 from .etag import make_etag
@@ -51,10 +52,24 @@ class AvailabilityList(list[Slot]):
     booking against rules that no longer hold.
     """
 
-    def __init__(self, slots: Iterable[Slot], *, etag: str, rules_version: int) -> None:
+    def __init__(
+        self,
+        slots: Iterable[Slot],
+        *,
+        etag: str,
+        rules_version: int,
+        calendars: Iterable[Freshness] = (),
+    ) -> None:
         super().__init__(slots)
         self.etag = etag
         self.rules_version = rules_version
+        #: How fresh each connected real calendar's view is (empty without connectors).
+        self.calendars: list[Freshness] = list(calendars)
+
+    @property
+    def stale(self) -> bool:
+        """A connected calendar was not pulled recently enough: slots may be taken."""
+        return any(f.stale for f in self.calendars)
 
     @property
     def slots(self) -> list[Slot]:
@@ -179,7 +194,10 @@ class Availability:
         live = reply.get("live") or []
         slots = free_slots(fresh, live, int(reply["now"]), lo, hi, dur, step, include_holds)
         return AvailabilityList(
-            slots, etag=make_etag(c.user_id, fresh.version), rules_version=fresh.version
+            slots,
+            etag=make_etag(c.user_id, fresh.version),
+            rules_version=fresh.version,
+            calendars=c._coord.connectors.freshness(c.user_id),
         )
 
     def _read(self, days: builtins.list[int]) -> dict[str, Any]:

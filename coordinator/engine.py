@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -139,6 +140,9 @@ class Engine:
         self.limits = self.store.limits
         #: The last rules snapshot seen per owner; the scripts catch a stale one.
         self.rules_cache = SnapshotCache()
+        #: Checks a commit passes before its script call (the connectors' freshness
+        #: policy registers one: an unproven calendar is not a free one).
+        self.commit_guards: list[Callable[[str], None]] = []
 
     # -- writes ------------------------------------------------------------------------
 
@@ -174,6 +178,9 @@ class Engine:
         """
         if mode not in ("hold", "commit"):
             raise ValidationError("mode", "must be 'hold' or 'commit'")
+        if mode == "commit" and approval_id is None:
+            for guard in self.commit_guards:
+                guard(user_id)
         s = parse_time(start, "start")
         e = parse_time(end, "end")
         check_interval(s, e, self.settings.max_booking_minutes)

@@ -12,12 +12,13 @@ import builtins
 import json
 import re
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
 from ..buckets import from_ms
 from ..engine import Engine, store_errors
-from ..errors import NotFound, ValidationError
+from ..errors import CalendarUnsynced, NotFound, ValidationError
 from .adapters.base import CalendarAdapter
 from .crypto import SecretBox
 from .errors import ConnectorError
@@ -36,6 +37,7 @@ from .pull import pull_once, server_now_ms
 
 _ID = re.compile(r"^cxn_[0-9a-f]{16}$")
 _LEASE_MS = 120_000
+_REFUSING_TTL_SECONDS = 2.0
 
 
 def _choice(value: Any, field: str, allowed: tuple[str, ...]) -> str:
@@ -70,6 +72,9 @@ class Connectors:
         self.box = box
         #: In-process OAuth bearer-token providers by connector id (never stored).
         self.token_providers: dict[str, Callable[[], str]] = {}
+        #: user id -> (monotonic expiry, its connectors with ``stale="refuse"``).
+        self._refusing: dict[str, tuple[float, builtins.list[Connector]]] = {}
+        engine.commit_guards.append(self.refuse_if_unsynced)
 
     # -- add ----------------------------------------------------------------------------
 
@@ -362,6 +367,30 @@ class Connectors:
             return False
         last = int(st.get("last_pull_ms") or 0)
         return now - last > c.max_staleness_seconds * 1000
+
+    def refuse_if_unsynced(self, user_id: str) -> None:
+        """Raise :class:`CalendarUnsynced` (503) when a connector whose owner chose
+        ``stale="refuse"`` has not pulled within its ``max_staleness_seconds``.
+
+        The owner's connector list is cached for a second or two per process, so a
+        calendar without connectors pays one HVALS per few seconds, not per commit.
+        """
+        now_mono = time.monotonic()
+        cached = self._refusing.get(user_id)
+        if cached is None or cached[0] < now_mono:
+            refusing = [c for c in self.list(user_id) if c.pulls and c.stale == "refuse"]
+            self._refusing[user_id] = cached = (now_mono + _REFUSING_TTL_SECONDS, refusing)
+        if not cached[1]:
+            return
+        for f in self.freshness(user_id):
+            if f.stale and any(c.connector_id == f.connector_id for c in cached[1]):
+                last = f.last_pull_at.isoformat() if f.last_pull_at else "never"
+                raise CalendarUnsynced(
+                    f"the owner's calendar (connector {f.connector_id}) was last pulled "
+                    f"{last}: unproven, not free; retry once it syncs",
+                    connector_id=f.connector_id,
+                    last_pull_at=last,
+                )
 
     def freshness(self, user_id: str) -> builtins.list[Freshness]:
         """How fresh each pulling connector's view of ``user_id``'s calendar is."""

@@ -20,11 +20,20 @@ class SlotOut(BaseModel):
     end: datetime
 
 
+class CalendarFreshness(BaseModel):
+    connector_id: str
+    last_pull_at: datetime | None
+    stale: bool
+
+
 class AvailabilityOut(BaseModel):
     user_id: str
     slots: list[SlotOut]
     etag: str
     rules_version: int
+    #: Connected real calendars and how fresh their view is; ``stale`` if any is not.
+    calendars: list[CalendarFreshness] = []
+    stale: bool = False
 
 
 @router.get(
@@ -58,5 +67,7 @@ async def availability(
         "slots": [{"start": s.start, "end": s.end} for s in found],
         "etag": found.etag,
         "rules_version": found.rules_version,
+        "calendars": [f.model_dump() for f in found.calendars],
+        "stale": found.stale,
     }
     return json_response(body, ETag=f'"{found.etag}"')

@@ -1,0 +1,51 @@
+"""Freshness: availability says how fresh each connected calendar is; by owner policy a
+commit on a stale view is refused with 503 calendar_unsynced ("unproven, not free")."""
+
+from __future__ import annotations
+
+import pytest
+
+from coordinator import CalendarUnsynced
+
+from .conftest import Owner, soon
+
+
+def _age(owner: Owner, cid: str, seconds: int) -> None:
+    """Make the last pull ``seconds`` old on the server clock (as a worker that stopped)."""
+    k = owner.coord.engine.keys
+    secs, micros = owner.coord.redis.time()
+    then = int(secs) * 1000 + int(micros) // 1000 - seconds * 1000
+    owner.coord.redis.hset(k.connector_state(owner.user_id, cid), "last_pull_ms", str(then))
+
+
+def test_availability_reports_each_calendar_fresh_then_stale(owner: Owner) -> None:
+    c = owner.connect(max_staleness_seconds=60)
+    agent = owner.agent(1)
+    fresh = agent.availability.list(start=soon(1, 9), end=soon(1, 10))
+    assert [(f.connector_id, f.stale) for f in fresh.calendars] == [(c.connector_id, False)]
+    assert not fresh.stale
+    _age(owner, c.connector_id, 120)
+    stale = agent.availability.list(start=soon(1, 9), end=soon(1, 10))
+    assert stale.stale and stale.calendars[0].stale
+    assert owner.coord.connectors.status(c.connector_id).stale
+
+
+def test_refuse_policy_turns_a_stale_commit_into_calendar_unsynced(owner: Owner) -> None:
+    c = owner.connect(max_staleness_seconds=60, stale="refuse")
+    agent = owner.agent(1)
+    _age(owner, c.connector_id, 120)
+    with pytest.raises(CalendarUnsynced) as exc:
+        agent.bookings.commit(start=soon(1, 10), end=soon(1, 11))
+    assert exc.value.status == 503 and exc.value.error == "calendar_unsynced"
+    assert exc.value.body["connector_id"] == c.connector_id
+    assert not owner.coord.redis.hlen(owner.coord.engine.keys.bookings(owner.user_id))
+    # A hold is not a commit: it is still placed; after a pull the commit goes through
+    assert agent.bookings.hold(start=soon(2, 10), end=soon(2, 11)).status == "HOLD"
+    owner.coord.connectors.sync(c.connector_id)
+    assert agent.bookings.commit(start=soon(1, 10), end=soon(1, 11)).status == "COMMITTED"
+
+
+def test_allow_policy_commits_on_a_stale_view(owner: Owner) -> None:
+    c = owner.connect(max_staleness_seconds=60)
+    _age(owner, c.connector_id, 120)
+    assert owner.agent(1).bookings.commit(start=soon(1, 10), end=soon(1, 11)).is_live
