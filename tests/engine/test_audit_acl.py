@@ -176,3 +176,26 @@ def test_a_protected_embedded_engine_stays_append_only_across_a_restart(
         assert done.returncode == 0, done.stdout + done.stderr
     finally:
         stop_embedded(folder)
+
+
+def test_window_wake_ups_and_approvals_work_as_the_restricted_user(
+    server: RedisServer,
+) -> None:
+    """The coordinator's own deletes and expiries (wake lists, approval wake-ups) stay allowed."""
+    from .test_arbitration_window import commit_in_thread, wait_for_claim
+
+    with Coordinator.from_url(
+        url(server, "coordinator", "coord-pw"), arbitration_window_ms=10_000
+    ) as c:
+        cal = Calendar(c, c.owners.create().user_id)
+        top, low = cal.agent(1), cal.agent(2)
+        t, out = commit_in_thread(low, start=at(0), end=at(30))
+        wait_for_claim(cal, low.agent_id)
+        winner = top.bookings.commit(start=at(0), end=at(30))
+        t.join(timeout=10)
+        assert not t.is_alive(), "the displaced writer was not woken through its wake list"
+        assert out["conflict"].winning_booking_id == winner.booking_id
+        asked = low.approvals.request("send_email", "send the agenda")
+        c.approvals.approve(asked["approval_id"])
+        assert low.approvals.wait(asked["approval_id"], timeout=5)["status"] == "approved"
+        assert c.audit.verify(cal.user_id).ok
