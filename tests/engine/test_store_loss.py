@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -124,4 +125,49 @@ def test_scripts_are_reloaded_after_the_server_forgets_them(
     bot.bookings.commit(start=at(0), end=at(30))
     coord.redis.script_flush()  # as after a restart or failover: EVALSHA gets NOSCRIPT
     assert bot.bookings.commit(start=at(60), end=at(90)).status == "COMMITTED"
+    coord.close()
+
+
+def test_a_store_failure_during_the_arbitration_wait_says_the_outcome_is_unknown(
+    fresh_redis_server: RedisServer,
+) -> None:
+    """The claim was written; only the wait for its window failed. The 503 must not
+    say nothing was written, and the keyed retry must return the booking that stands."""
+    coord = Coordinator.from_url(fresh_redis_server.url, arbitration_window_ms=5000)
+    owner = coord.owners.create()
+    coord.agents.create(owner.user_id, name="top", priority=1)  # so the writer waits
+    low = coord.client(coord.agents.create(owner.user_id, name="low", priority=2).api_key)
+    out: dict[str, BaseException] = {}
+
+    def run() -> None:
+        try:
+            low.bookings.commit(start=at(0), end=at(30), idempotency_key="ik_wait")
+        except BaseException as exc:  # the test inspects whatever was raised
+            out["error"] = exc
+
+    t = threading.Thread(target=run)
+    t.start()
+    watcher = Coordinator.from_url(fresh_redis_server.url)
+    end = time.monotonic() + 10
+    while "booking.committed" not in [e.type for e in watcher.audit.range(owner.user_id)]:
+        assert time.monotonic() < end, "the claim never landed"
+        time.sleep(0.005)
+    watcher.close()
+    assert t.is_alive(), "the writer must be waiting for its window"
+    fresh_redis_server.kill()
+    t.join(timeout=30)
+    assert not t.is_alive()
+
+    err = out["error"]
+    assert isinstance(err, StoreUnavailable)
+    assert err.status == 503 and err.error == "store_unavailable"
+    assert "arbitration wait" in err.detail
+    assert OUTCOME_UNKNOWN in err.detail
+    assert "Nothing is known" not in err.detail
+
+    fresh_redis_server.restart()  # append-only, fsync always: the claim survived
+    again = low.bookings.commit(start=at(0), end=at(30), idempotency_key="ik_wait")
+    assert again.status == "COMMITTED"
+    assert coord.redis.hlen(coord.engine.keys.bookings(owner.user_id)) == 1
+    assert coord.audit.verify(owner.user_id).ok
     coord.close()
