@@ -73,8 +73,3 @@ local function tx_authorize(tx, agent_key, rl_key, key_hash, scope, limits)
   if key_hash == '' then return nil end
   return tx_take_token(tx, agent_key, rl_key, limits)
 end
-
--- The same, writing at once (scripts not yet on a plan).
-local function authorize(agent_key, rl_key, key_hash, scope, limits, now)
-  return tx_authorize(tx_direct(nil, now), agent_key, rl_key, key_hash, scope, limits)
-end

@@ -47,12 +47,3 @@ local function tx_expire_approval_if_due(tx, ap_key, a)
   end
   return tx_decide_approval(tx, ap_key, a, 'expired', nil, ids)
 end
-
--- The P-first forms, writing at once (scripts not yet on a plan).
-local function save_approval(ap_key, a) tx_save_approval(tx_direct(nil), ap_key, a) end
-local function decide_approval(P, ap_key, a, status, now, extra, booking_ids)
-  return tx_decide_approval(tx_direct(P, now), ap_key, a, status, extra, booking_ids)
-end
-local function expire_approval_if_due(P, ap_key, a, now)
-  return tx_expire_approval_if_due(tx_direct(P, now), ap_key, a)
-end

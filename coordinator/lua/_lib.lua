@@ -13,9 +13,9 @@
 -- any error a script can raise is raised before its first write, and a failing script
 -- leaves the store byte-for-byte unchanged. fault('step') marks the named steps of
 -- phase 1; tests compile in _fault.lua to raise at each and check exactly that.
--- Scripts not yet moved to a plan call the P-first helpers (audit(P, ...) and the
--- like), which write at once through a "direct" tx; they are listed in
--- coordinator/store/scripts.py (LEGACY_WRITERS).
+-- Every script follows it: start with `local tx = tx_new(P, now_ms())`, pass tx to
+-- every helper that writes (tx_audit, tx_save_booking, tx_end_booking, ...), and answer
+-- with `return tx_finish(tx, reply)`. Nothing outside tx_finish calls a writing command.
 --
 -- Key naming. Every key of one calendar shares the prefix "<ns>:{<user_id>}:"
 -- so the hash tag puts them all in ONE Redis Cluster slot. Scripts receive
@@ -94,29 +94,17 @@ end
 
 -- A new plan for calendar P at server time `now`. Writes are queued, not issued.
 local function tx_new(P, now)
-  return { P = P, now = now, ops = {}, encode = {}, direct = false }
-end
-
--- A plan that writes at once (for the scripts not yet moved to compute-before-write).
-local function tx_direct(P, now)
-  local tx = tx_new(P, now or now_ms())
-  tx.direct = true
-  return tx
+  return { P = P, now = now, ops = {}, encode = {} }
 end
 
 -- Queue one write command (an array of strings and numbers).
 local function tx_write(tx, cmd)
-  if tx.direct then return redis.call(unpack(cmd)) end
   tx.ops[#tx.ops + 1] = cmd
 end
 
 -- Queue a write whose cmd[slot] is `value` JSON-encoded when the plan is sealed, so a
 -- record can still change after it was queued (its audit id is set later).
 local function tx_write_json(tx, cmd, slot, value)
-  if tx.direct then
-    cmd[slot] = cjson.encode(value)
-    return redis.call(unpack(cmd))
-  end
   tx.ops[#tx.ops + 1] = cmd
   tx.encode[#tx.encode + 1] = { cmd, slot, value }
 end
@@ -317,14 +305,4 @@ local function tx_end_booking(tx, rec, status, extra, audit_type, audit_fields)
     tx_emit(tx, event, aid, rec, 0)
   end
   return aid
-end
-
--- The P-first forms, writing at once, for the scripts not yet on a plan.
-local function save_booking(P, rec) tx_save_booking(tx_direct(P), rec) end
-local function audit(P, fields, booking_ids) return tx_audit(tx_direct(P), fields, booking_ids) end
-local function outbox_add(P, event_type, audit_id, data, not_before_ms)
-  tx_outbox_add(tx_direct(P), event_type, audit_id, data, not_before_ms)
-end
-local function end_booking(P, rec, status, now, extra, audit_type, audit_fields)
-  return tx_end_booking(tx_direct(P, now), rec, status, extra, audit_type, audit_fields)
 end

@@ -36,11 +36,11 @@ local function load_proposal(P, id)
   return p
 end
 
-local function save_proposal(P, p, now)
-  p.updated_ms = now
-  local raw = cjson.encode(p)
-  -- An empty Lua table encodes as {}; the Python side reads it as an empty list.
-  redis.call('HSET', P .. 'proposals', p.id, raw)
+-- Planned, encoded when the plan is sealed (so later changes to p are included).
+-- An empty Lua table encodes as {}; the Python side reads it as an empty list.
+local function save_proposal(tx, p)
+  p.updated_ms = tx.now
+  tx_write_json(tx, { 'HSET', tx.P .. 'proposals', p.id, false }, 4, p)
 end
 
 local function find_slot(p, slot_id)
@@ -58,20 +58,20 @@ local function is_participant(p, agent_id)
 end
 
 -- The webhook outbox entry for a proposal event (only when the owner has endpoints).
-local function emit_proposal(P, event_type, audit_id, p, extra)
-  if not has_hooks(P) then return end
+local function emit_proposal(tx, event_type, audit_id, p, extra)
+  if not has_hooks(tx.P) then return end
   local data = {
     proposal_id = p.id, calendar_id = p.calendar_id, status = p.status, title = p.title,
     organizer_agent_id = p.organizer_agent_id,
   }
   if extra then for k, v in pairs(extra) do data[k] = v end end
-  outbox_add(P, event_type, audit_id, data, 0)
+  tx_outbox_add(tx, event_type, audit_id, data, 0)
 end
 
-local function proposal_audit(P, kind, p, now, fields, booking_ids)
-  local f = { 'type', kind, 'ts', ms(now), 'proposal_id', p.id }
+local function proposal_audit(tx, kind, p, fields, booking_ids)
+  local f = { 'type', kind, 'ts', ms(tx.now), 'proposal_id', p.id }
   for i = 1, #fields do f[#f + 1] = fields[i] end
-  return audit(P, f, booking_ids)
+  return tx_audit(tx, f, booking_ids)
 end
 
 local function slot_event(s)
@@ -80,32 +80,33 @@ local function slot_event(s)
 end
 
 -- A terminal transition: confirmed, cancelled or expired. Audited and announced.
-local function finish(P, p, status, reason, now, fields, extra, booking_ids)
+local function proposal_end(tx, p, status, reason, fields, extra, booking_ids)
   p.status = status
   p.reason = reason
   p.resolving = nil
-  p.ended_ms = now
+  p.ended_ms = tx.now
   local f = fields or {}
   if reason then f[#f + 1] = 'reason'; f[#f + 1] = reason end
-  local aid = proposal_audit(P, 'proposal.' .. status, p, now, f, booking_ids)
+  local aid = proposal_audit(tx, 'proposal.' .. status, p, f, booking_ids)
   p.end_audit_id = aid
-  save_proposal(P, p, now)
+  save_proposal(tx, p)
   local data = extra or {}
   if reason then data.reason = reason end
-  emit_proposal(P, 'proposal.' .. status, aid, p, data)
+  emit_proposal(tx, 'proposal.' .. status, aid, p, data)
   return aid
 end
 
-local function confirm(P, p, slot, booking_id, now)
+local function confirm(tx, p, slot, booking_id)
   p.resolved_slot_id = slot.id
   p.created_event_id = booking_id
-  return finish(P, p, 'confirmed', nil, now,
+  return proposal_end(tx, p, 'confirmed', nil,
     { 'slot_id', slot.id, 'booking_id', booking_id, 'agent_id', p.organizer_agent_id },
     { resolved_slot = slot_event(slot), created_event_id = booking_id }, { booking_id })
 end
 
 -- Record that a resolution could not book its slot; the proposal stays pending.
-local function record_failure(P, p, outcome, now)
+local function record_failure(tx, p, outcome)
+  local now = tx.now
   local slot_id = p.resolving.slot_id
   p.resolving = nil
   local f = {
@@ -125,17 +126,18 @@ local function record_failure(P, p, outcome, now)
     fields[#fields + 1] = 'winning_agent_priority'
     fields[#fields + 1] = ms(f.winning_agent_priority or 0)
   end
-  f.audit_event_id = proposal_audit(P, 'proposal.resolution_failed', p, now, fields,
+  f.audit_event_id = proposal_audit(tx, 'proposal.resolution_failed', p, fields,
     { f.booking_id, f.winning_booking_id })
   p.failures[#p.failures + 1] = f
-  save_proposal(P, p, now)
+  save_proposal(tx, p)
   return f
 end
 
 -- A resolution whose lease ran out (its resolver died, or is very late): settle it from
 -- what the commit path left behind, found by the resolution's own idempotency key.
 -- Returns 'busy' while the lease holds (or the booking's window is still open).
-local function settle_stale(P, p, now)
+local function settle_stale(tx, p)
+  local P, now = tx.P, tx.now
   local r = p.resolving
   if not r then return 'none' end
   if r.lease_ms > now then return 'busy' end
@@ -146,38 +148,38 @@ local function settle_stale(P, p, now)
       local b = load_booking(P, s.id)
       if b and b.status == 'COMMITTED' then
         if (b.arb_until_ms or 0) > now then return 'busy' end
-        confirm(P, p, find_slot(p, r.slot_id), b.id, now)
+        confirm(tx, p, find_slot(p, r.slot_id), b.id)
         return 'confirmed'
       end
-      record_failure(P, p, { cause = 'lost', booking_id = s.id,
+      record_failure(tx, p, { cause = 'lost', booking_id = s.id,
         winning_booking_id = b and b.ended_by or nil,
         winning_agent_id = b and b.ended_by_agent_id or nil,
         winning_agent_priority = b and b.ended_by_priority or nil,
-        detail = 'the resolution booking did not survive' }, now)
+        detail = 'the resolution booking did not survive' })
       return 'failed'
     end
     local c = s.c or {}
-    record_failure(P, p, { cause = c.reason or 'outranked', detail = 'slot taken',
+    record_failure(tx, p, { cause = c.reason or 'outranked', detail = 'slot taken',
       winning_booking_id = c.winning_booking_id, winning_agent_id = c.winning_agent_id,
-      winning_agent_priority = c.winning_agent_priority }, now)
+      winning_agent_priority = c.winning_agent_priority })
     return 'failed'
   end
   -- The resolver never reached the commit: nothing to undo, nothing learned.
   p.resolving = nil
-  proposal_audit(P, 'proposal.resolution_abandoned', p, now, { 'slot_id', r.slot_id }, nil)
-  save_proposal(P, p, now)
+  proposal_audit(tx, 'proposal.resolution_abandoned', p, { 'slot_id', r.slot_id }, nil)
+  save_proposal(tx, p)
   return 'abandoned'
 end
 
 -- Lapse a pending proposal whose expires_at has passed. A resolution in flight gets
 -- to finish first (it started before the deadline); the timer comes back for it.
-local function expire_if_due(P, p, now)
-  if p.status ~= 'pending' or now < p.expires_ms then return p end
+local function expire_if_due(tx, p)
+  if p.status ~= 'pending' or tx.now < p.expires_ms then return p end
   if p.resolving then
-    local st = settle_stale(P, p, now)
+    local st = settle_stale(tx, p)
     if st == 'busy' or st == 'confirmed' then return p end
   end
-  finish(P, p, 'expired', nil, now, {}, nil, nil)
+  proposal_end(tx, p, 'expired', nil, {}, nil, nil)
   return p
 end
 
@@ -212,10 +214,11 @@ end
 
 -- Start a resolution: pick the slot and take the lease, or end the proposal
 -- (all declined). Returns a reply table for the caller to act on.
-local function begin_resolution(P, p, now, by, lease_ms)
+local function begin_resolution(tx, p, by, lease_ms)
+  local P, now = tx.P, tx.now
   local slot, why = pick_slot(p)
   if why == 'all_declined' then
-    finish(P, p, 'cancelled', 'all_declined', now, { 'by', by }, nil, nil)
+    proposal_end(tx, p, 'cancelled', 'all_declined', { 'by', by }, nil, nil)
     return { outcome = 'cancelled' }
   end
   if not slot then
@@ -230,36 +233,38 @@ local function begin_resolution(P, p, now, by, lease_ms)
     slot_id = slot.id, token = p.id .. ':' .. ms(p.attempts), lease_ms = now + lease_ms,
     idem_key = 'proposal:' .. p.id .. ':' .. ms(p.attempts), by = by,
   }
-  proposal_audit(P, 'proposal.resolving', p, now,
+  proposal_audit(tx, 'proposal.resolving', p,
     { 'slot_id', slot.id, 'by', by, 'agent_id', p.organizer_agent_id }, nil)
-  save_proposal(P, p, now)
+  save_proposal(tx, p)
   return { outcome = 'booking', slot = slot, resolving = p.resolving }
 end
 
 -- The common head of every agent-facing proposal script: key, scope, token, record,
--- lazy expiry. Returns P, now, p or nil, error reply.
+-- lazy expiry. Returns the plan (always), then p or nil, then an error reply or nil;
+-- the script answers through tx_finish(tx, ...) either way, so a token taken is kept.
 local function open_proposal(scope, need_record)
-  local P = prefix_of(KEYS[1])
-  local now = now_ms()
-  local refused = authorize(KEYS[4], KEYS[5], ARGV[1], scope, cjson.decode(ARGV[2]), now)
-  if refused then return nil, nil, nil, refused end
+  local tx = tx_new(prefix_of(KEYS[1]), now_ms())
+  local refused = tx_authorize(tx, KEYS[4], KEYS[5], ARGV[1], scope, cjson.decode(ARGV[2]))
+  if refused then return tx, nil, refused end
   if redis.call('EXISTS', KEYS[1]) == 0 then
-    return nil, nil, nil, { r = 'error', error = 'owner_unknown' }
+    return tx, nil, { r = 'error', error = 'owner_unknown' }
   end
-  if not need_record then return P, now, nil, nil end
-  local p = load_proposal(P, ARGV[4])
-  if not p then return nil, nil, nil, { r = 'error', error = 'not_found' } end
-  return P, now, expire_if_due(P, p, now), nil
+  fault('opened')
+  if not need_record then return tx, nil, nil end
+  local p = load_proposal(tx.P, ARGV[4])
+  if not p then return tx, nil, { r = 'error', error = 'not_found' } end
+  return tx, expire_if_due(tx, p), nil
 end
 
 -- The organizer's gate, shared by resolve and cancel: only the organizer (or the owner,
 -- ARGV[3] = ''), only while pending, and not while a live resolution holds the lease
 -- (acting under it would strand its booking). Returns an error reply or nil.
-local function organizer_gate(P, p, now)
+local function organizer_gate(tx, p)
+  local now = tx.now
   if ARGV[3] ~= '' and ARGV[3] ~= p.organizer_agent_id then
     return { r = 'error', error = 'forbidden' }
   end
-  if p.status == 'pending' and p.resolving and settle_stale(P, p, now) == 'busy' then
+  if p.status == 'pending' and p.resolving and settle_stale(tx, p) == 'busy' then
     return { r = 'error', error = 'resolution_in_progress', proposal = p,
       retry_after_ms = math.max(1, p.resolving.lease_ms - now) }
   end

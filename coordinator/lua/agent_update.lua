@@ -7,38 +7,44 @@
 --   {r='error', error='agent_unknown'|'invalid_state', status}
 -- Every claim and read compares the caller's key hash with this record inside its own
 -- script, so a rotated or revoked key fails on its very next call, in any process.
-local P = prefix_of(KEYS[1])
+-- Keys written: P..'agent:<agent_id>', P..'audit', P..'owner' (audit head).
+local tx = tx_new(prefix_of(KEYS[1]), now_ms())
+local now = tx.now
 local agent_id, op = ARGV[1], ARGV[2]
 local a = redis.call('HMGET', KEYS[2], 'key_hash', 'status')
-if not a[1] then return cjson.encode({ r = 'error', error = 'agent_unknown' }) end
+if not a[1] then return tx_finish(tx, { r = 'error', error = 'agent_unknown' }) end
 local old, status = a[1], a[2]
 local need = { rotate = 'active', revoke = 'active', unrevoke = 'revoked' }
 if need[op] and status ~= need[op] then
-  return cjson.encode({ r = 'error', error = 'invalid_state', status = status })
+  return tx_finish(tx, { r = 'error', error = 'invalid_state', status = status })
 end
-local now = now_ms()
+fault('opened')
 local fields = { 'type', 'agent.' .. op, 'ts', ms(now), 'agent_id', agent_id }
 if op == 'rotate' then
-  redis.call('HSET', KEYS[2], 'key_hash', ARGV[3])
+  tx_write(tx, { 'HSET', KEYS[2], 'key_hash', ARGV[3] })
   fields[2] = 'agent.key_rotated'
 elseif op == 'revoke' then
-  redis.call('HSET', KEYS[2], 'status', 'revoked')
+  tx_write(tx, { 'HSET', KEYS[2], 'status', 'revoked' })
   status = 'revoked'
   fields[2] = 'agent.revoked'
 elseif op == 'unrevoke' then
-  redis.call('HSET', KEYS[2], 'status', 'active', 'key_hash', ARGV[3])
+  tx_write(tx, { 'HSET', KEYS[2], 'status', 'active', 'key_hash', ARGV[3] })
   status = 'active'
   fields[2] = 'agent.unrevoked'
 elseif op == 'rate_limit' then
   for i, f in ipairs({ 'rl_rate', 'rl_burst' }) do
     local v = ARGV[2 + i]
-    if v == '' then redis.call('HDEL', KEYS[2], f) else redis.call('HSET', KEYS[2], f, v) end
+    if v == '' then
+      tx_write(tx, { 'HDEL', KEYS[2], f })
+    else
+      tx_write(tx, { 'HSET', KEYS[2], f, v })
+    end
     fields[#fields + 1] = f
     fields[#fields + 1] = (v == '' and 'default') or v
   end
   fields[2] = 'agent.rate_limit_set'
 else
-  return cjson.encode({ r = 'error', error = 'bad_op' })
+  return tx_finish(tx, { r = 'error', error = 'bad_op' })
 end
-local aid = audit(P, fields, nil)
-return cjson.encode({ r = 'ok', old_key_hash = old, status = status, audit_event_id = aid })
+local aid = tx_audit(tx, fields, nil)
+return tx_finish(tx, { r = 'ok', old_key_hash = old, status = status, audit_event_id = aid })

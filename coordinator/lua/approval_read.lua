@@ -8,18 +8,18 @@
 -- Returns JSON {r='ok', approval, now} | {r='error', error='not_found'|'forbidden'|...}
 -- Lapsing is a state change (audited, the parked hold ends with it), so it happens
 -- here, once, and every reader sees the same terminal state.
-local P = prefix_of(KEYS[1])
-local now = now_ms()
+local tx = tx_new(prefix_of(KEYS[1]), now_ms())
 if ARGV[2] ~= '' then
-  local refused = authorize(KEYS[5], KEYS[6], ARGV[2], 'approvals:request',
-    cjson.decode(ARGV[3]), now)
-  if refused then return cjson.encode(refused) end
+  local refused = tx_authorize(tx, KEYS[5], KEYS[6], ARGV[2], 'approvals:request',
+    cjson.decode(ARGV[3]))
+  if refused then return tx_finish(tx, refused) end
 end
+fault('opened')
 local raw = redis.call('HGET', KEYS[2], ARGV[1])
-if not raw then return cjson.encode({ r = 'error', error = 'not_found' }) end
+if not raw then return tx_finish(tx, { r = 'error', error = 'not_found' }) end
 local a = cjson.decode(raw)
 if ARGV[2] ~= '' and a.agent_id ~= ARGV[4] then
-  return cjson.encode({ r = 'error', error = 'forbidden' })
+  return tx_finish(tx, { r = 'error', error = 'forbidden' })
 end
-a = expire_approval_if_due(P, KEYS[2], a, now)
-return cjson.encode({ r = 'ok', approval = a, now = now })
+a = tx_expire_approval_if_due(tx, KEYS[2], a)
+return tx_finish(tx, { r = 'ok', approval = a, now = tx.now })

@@ -9,19 +9,20 @@
 -- Returns JSON {r='ok', approval, replay?} | {r='error', error=...}
 -- The id is derived from the caller's idempotency key when it gave one, so a retried
 -- request finds (and returns) the approval it opened.
-local P = prefix_of(KEYS[1])
-local now = now_ms()
-local refused = authorize(KEYS[3], KEYS[4], ARGV[1], 'approvals:request',
-  cjson.decode(ARGV[2]), now)
-if refused then return cjson.encode(refused) end
+local tx = tx_new(prefix_of(KEYS[1]), now_ms())
+local now = tx.now
+local refused = tx_authorize(tx, KEYS[3], KEYS[4], ARGV[1], 'approvals:request',
+  cjson.decode(ARGV[2]))
+if refused then return tx_finish(tx, refused) end
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  return cjson.encode({ r = 'error', error = 'owner_unknown' })
+  return tx_finish(tx, { r = 'error', error = 'owner_unknown' })
 end
+fault('opened')
 local id = ARGV[4]
 local raw = redis.call('HGET', KEYS[2], id)
 if raw then
-  local a = expire_approval_if_due(P, KEYS[2], cjson.decode(raw), now)
-  return cjson.encode({ r = 'ok', approval = a, now = now, replay = true })
+  local a = tx_expire_approval_if_due(tx, KEYS[2], cjson.decode(raw))
+  return tx_finish(tx, { r = 'ok', approval = a, now = now, replay = true })
 end
 local req = cjson.decode(ARGV[5])
 local a = {
@@ -29,8 +30,8 @@ local a = {
   action_type = req.action_type, summary = req.summary, evidence_json = req.evidence_json,
   created_ms = now, expires_ms = now + tonumber(req.ttl_ms),
 }
-a.audit_event_id = audit(P, { 'type', 'approval.requested', 'ts', ms(now), 'approval_id', id,
+a.audit_event_id = tx_audit(tx, { 'type', 'approval.requested', 'ts', ms(now), 'approval_id', id,
   'kind', 'generic', 'agent_id', ARGV[3], 'action_type', req.action_type,
   'summary', req.summary, 'expires', ms(a.expires_ms) }, nil)
-save_approval(KEYS[2], a)
-return cjson.encode({ r = 'ok', approval = a, now = now })
+tx_save_approval(tx, KEYS[2], a)
+return tx_finish(tx, { r = 'ok', approval = a, now = now })

@@ -6,6 +6,8 @@
 -- ARGV[3] JSON {rate, burst}: the coordinator's default limits
 -- Returns JSON {r='ok'} | {r='error', error='unauthorized'|'insufficient_scope'|
 --   'rate_limited', retry_after_ms?}. Writes only the token bucket.
-local refused = authorize(KEYS[1], KEYS[2], ARGV[1], ARGV[2], cjson.decode(ARGV[3]), now_ms())
-if refused then return cjson.encode(refused) end
-return cjson.encode({ r = 'ok' })
+local tx = tx_new(nil, now_ms())
+local refused = tx_authorize(tx, KEYS[1], KEYS[2], ARGV[1], ARGV[2], cjson.decode(ARGV[3]))
+if refused then return tx_finish(tx, refused) end
+fault('opened')
+return tx_finish(tx, { r = 'ok' })

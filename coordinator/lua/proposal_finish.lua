@@ -7,19 +7,20 @@
 --   proposal}
 -- 'stale': the lease ran out and someone else settled this resolution; a booking the
 -- caller made must be cancelled by the caller (it belongs to no proposal).
-local P, now, _, refused = open_proposal('', false)
-if refused then return cjson.encode(refused) end
+local tx, _, refused = open_proposal('', false)
+local P, now = tx.P, tx.now
+if refused then return tx_finish(tx, refused) end
 local p = load_proposal(P, ARGV[4])
-if not p then return cjson.encode({ r = 'error', error = 'not_found' }) end
+if not p then return tx_finish(tx, { r = 'error', error = 'not_found' }) end
 local out = cjson.decode(ARGV[5])
 if p.status ~= 'pending' or not p.resolving or p.resolving.token ~= out.token then
-  return cjson.encode({ r = 'error', error = 'stale', proposal = p })
+  return tx_finish(tx, { r = 'error', error = 'stale', proposal = p })
 end
 if out.ok then
   local b = load_booking(P, out.booking_id)
   if b and b.status == 'COMMITTED' then
-    confirm(P, p, find_slot(p, p.resolving.slot_id), b.id, now)
-    return cjson.encode({ r = 'ok', proposal = p, now = now })
+    confirm(tx, p, find_slot(p, p.resolving.slot_id), b.id)
+    return tx_finish(tx, { r = 'ok', proposal = p, now = now })
   end
   -- Evicted between the commit's answer and this call (a better agent inside the
   -- bump window): a loss like any other.
@@ -28,6 +29,6 @@ if out.ok then
     winning_agent_id = b and b.ended_by_agent_id or nil,
     winning_agent_priority = b and b.ended_by_priority or nil }
 end
-local failure = record_failure(P, p, out, now)
-p = expire_if_due(P, p, now)
-return cjson.encode({ r = 'ok', proposal = p, now = now, failure = failure })
+local failure = record_failure(tx, p, out)
+p = expire_if_due(tx, p)
+return tx_finish(tx, { r = 'ok', proposal = p, now = now, failure = failure })

@@ -4,9 +4,10 @@
 -- KEYS/ARGV: see _proposals.lua (ARGV[5] unused).
 -- Returns JSON {r='ok', proposal, now} | {r='error', error='not_found'|'forbidden'|...}
 -- An agent sees the proposals it organises or was invited to; the owner sees all.
-local P, now, p, refused = open_proposal('bookings:read', true)
-if refused then return cjson.encode(refused) end
+local tx, p, refused = open_proposal('bookings:read', true)
+local P, now = tx.P, tx.now
+if refused then return tx_finish(tx, refused) end
 if ARGV[3] ~= '' and ARGV[3] ~= p.organizer_agent_id and not is_participant(p, ARGV[3]) then
-  return cjson.encode({ r = 'error', error = 'forbidden' })
+  return tx_finish(tx, { r = 'error', error = 'forbidden' })
 end
-return cjson.encode({ r = 'ok', proposal = p, now = now })
+return tx_finish(tx, { r = 'ok', proposal = p, now = now })

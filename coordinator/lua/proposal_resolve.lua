@@ -7,12 +7,13 @@
 -- resolution.outcome: 'booking' (the caller books resolution.slot with the organizer's
 -- priority, then calls proposal_finish.lua), 'cancelled' (all declined),
 -- 'no_slot_left' or 'organizer_inactive' (nothing changed).
-local P, now, p, refused = open_proposal('bookings:write', true)
-if refused then return cjson.encode(refused) end
-local gate = organizer_gate(P, p, now)
-if gate then return cjson.encode(gate) end
+local tx, p, refused = open_proposal('bookings:write', true)
+local P, now = tx.P, tx.now
+if refused then return tx_finish(tx, refused) end
+local gate = organizer_gate(tx, p)
+if gate then return tx_finish(tx, gate) end
 local req = cjson.decode(ARGV[5])
 local by = 'organizer'
 if ARGV[3] == '' then by = 'owner' end
-local resolution = begin_resolution(P, p, now, by, tonumber(req.lease_ms))
-return cjson.encode({ r = 'ok', proposal = p, now = now, resolution = resolution })
+local resolution = begin_resolution(tx, p, by, tonumber(req.lease_ms))
+return tx_finish(tx, { r = 'ok', proposal = p, now = now, resolution = resolution })

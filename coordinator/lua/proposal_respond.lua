@@ -8,24 +8,25 @@
 --   'forbidden'|'not_pending'|'duplicate_response'|'unknown_slot', proposal?}
 -- resolution = begin_resolution's reply when this answer was the last one: the caller
 -- then books the slot and calls proposal_finish.lua.
-local P, now, p, refused = open_proposal('bookings:write', true)
-if refused then return cjson.encode(refused) end
+local tx, p, refused = open_proposal('bookings:write', true)
+local P, now = tx.P, tx.now
+if refused then return tx_finish(tx, refused) end
 local req = cjson.decode(ARGV[5])
 local agent_id = req.agent_id
 if ARGV[3] ~= '' and ARGV[3] ~= agent_id then
-  return cjson.encode({ r = 'error', error = 'forbidden' })
+  return tx_finish(tx, { r = 'error', error = 'forbidden' })
 end
 if not is_participant(p, agent_id) then
-  return cjson.encode({ r = 'error', error = 'forbidden' })
+  return tx_finish(tx, { r = 'error', error = 'forbidden' })
 end
 if p.status ~= 'pending' then
-  return cjson.encode({ r = 'error', error = 'not_pending', proposal = p })
+  return tx_finish(tx, { r = 'error', error = 'not_pending', proposal = p })
 end
 if p.responses[agent_id] then
-  return cjson.encode({ r = 'error', error = 'duplicate_response', proposal = p })
+  return tx_finish(tx, { r = 'error', error = 'duplicate_response', proposal = p })
 end
 if req.selected_slot_id and not find_slot(p, req.selected_slot_id) then
-  return cjson.encode({ r = 'error', error = 'unknown_slot', proposal = p })
+  return tx_finish(tx, { r = 'error', error = 'unknown_slot', proposal = p })
 end
 local answer = {
   response = req.response, selected_slot_id = req.selected_slot_id,
@@ -35,15 +36,15 @@ local fields = { 'agent_id', agent_id, 'response', req.response }
 if req.selected_slot_id then
   fields[#fields + 1] = 'slot_id'; fields[#fields + 1] = req.selected_slot_id
 end
-answer.audit_event_id = proposal_audit(P, 'proposal.responded', p, now, fields, nil)
+answer.audit_event_id = proposal_audit(tx, 'proposal.responded', p, fields, nil)
 p.responses[agent_id] = answer
 p.n_responses = (p.n_responses or 0) + 1
-save_proposal(P, p, now)
-emit_proposal(P, 'proposal.responded', answer.audit_event_id, p, {
+save_proposal(tx, p)
+emit_proposal(tx, 'proposal.responded', answer.audit_event_id, p, {
   agent_id = agent_id, response = req.response, selected_slot_id = req.selected_slot_id,
   counter_slots = req.counter_slots, message = req.message })
 local resolution = nil
 if p.n_responses >= #p.participant_agent_ids and not p.resolving then
-  resolution = begin_resolution(P, p, now, 'auto', tonumber(req.lease_ms))
+  resolution = begin_resolution(tx, p, 'auto', tonumber(req.lease_ms))
 end
-return cjson.encode({ r = 'ok', proposal = p, now = now, resolution = resolution })
+return tx_finish(tx, { r = 'ok', proposal = p, now = now, resolution = resolution })

@@ -5,15 +5,16 @@
 -- KEYS/ARGV: see _proposals.lua (ARGV[1] = '', ARGV[5] unused).
 -- Returns JSON {r='ok', status, next_ms?}: next_ms = when the timer should come back
 -- (the proposal is still pending), absent when it is terminal or gone.
-local P, now, _, refused = open_proposal('', false)
-if refused then return cjson.encode({ r = 'ok', status = 'gone' }) end
+local tx, _, refused = open_proposal('', false)
+local P, now = tx.P, tx.now
+if refused then return tx_finish(tx, { r = 'ok', status = 'gone' }) end
 local p = load_proposal(P, ARGV[4])
-if not p then return cjson.encode({ r = 'ok', status = 'gone' }) end
-if p.status == 'pending' and p.resolving then settle_stale(P, p, now) end
-p = expire_if_due(P, p, now)
+if not p then return tx_finish(tx, { r = 'ok', status = 'gone' }) end
+if p.status == 'pending' and p.resolving then settle_stale(tx, p) end
+p = expire_if_due(tx, p)
 if p.status ~= 'pending' then
-  return cjson.encode({ r = 'ok', status = p.status, now = now })
+  return tx_finish(tx, { r = 'ok', status = p.status, now = now })
 end
 local next_ms = p.expires_ms
 if p.resolving and p.resolving.lease_ms < next_ms then next_ms = p.resolving.lease_ms end
-return cjson.encode({ r = 'ok', status = p.status, next_ms = next_ms, now = now })
+return tx_finish(tx, { r = 'ok', status = p.status, next_ms = next_ms, now = now })

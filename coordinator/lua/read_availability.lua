@@ -15,11 +15,13 @@
 -- Cost: one HVALS per day key and one HGET per distinct booking found; bookings on
 -- other days are never read, however many the calendar holds. Writes only the token.
 local P = prefix_of(KEYS[1])
-local now = now_ms()
-local refused = authorize(KEYS[3], KEYS[4], ARGV[1], ARGV[2], cjson.decode(ARGV[3]), now)
-if refused then return cjson.encode(refused) end
+local tx = tx_new(P, now_ms())
+local now = tx.now
+local refused = tx_authorize(tx, KEYS[3], KEYS[4], ARGV[1], ARGV[2], cjson.decode(ARGV[3]))
+if refused then return tx_finish(tx, refused) end
 local o = redis.call('HMGET', KEYS[1], 'user_id', 'rules_version', 'timezone', 'rules')
-if not o[1] then return cjson.encode({ r = 'error', error = 'owner_unknown' }) end
+if not o[1] then return tx_finish(tx, { r = 'error', error = 'owner_unknown' }) end
+fault('opened')
 local me = ARGV[4]
 local seen, live = {}, {}
 for i = 5, #KEYS do
@@ -51,5 +53,5 @@ for i = 5, #KEYS do
     end
   end
 end
-return cjson.encode({ r = 'ok', now = now, rules_version = tonumber(o[2]) or 1,
+return tx_finish(tx, { r = 'ok', now = now, rules_version = tonumber(o[2]) or 1,
   timezone = o[3] or 'UTC', rules = o[4] or '', live = live })

@@ -5,15 +5,18 @@
 -- Returns JSON {r='ok', ranking=[[agent_id, priority], ...], rules_version,
 --   audit_event_id} | {r='error', error='owner_unknown'|'agent_unknown', agent_id?}
 -- Priority is read live by every claim, so the new ranking decides the next call.
-local P = prefix_of(KEYS[1])
+-- Keys written: P..'agents', P..'owner' (rules_version, audit head), P..'audit'.
+local tx = tx_new(prefix_of(KEYS[1]), now_ms())
+local now = tx.now
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  return cjson.encode({ r = 'error', error = 'owner_unknown' })
+  return tx_finish(tx, { r = 'error', error = 'owner_unknown' })
 end
+fault('opened')
 local wanted = cjson.decode(ARGV[1])
 local listed = {}
 for _, id in ipairs(wanted) do
   if not redis.call('ZSCORE', KEYS[2], id) then
-    return cjson.encode({ r = 'error', error = 'agent_unknown', agent_id = id })
+    return tx_finish(tx, { r = 'error', error = 'agent_unknown', agent_id = id })
   end
   listed[id] = true
 end
@@ -24,11 +27,12 @@ for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
 end
 local ranking = {}
 for i, id in ipairs(order) do
-  redis.call('ZADD', KEYS[2], i, id)
+  tx_write(tx, { 'ZADD', KEYS[2], i, id })
   ranking[#ranking + 1] = { id, i }
 end
-local now = now_ms()
-local rv = redis.call('HINCRBY', KEYS[1], 'rules_version', 1)
-local aid = audit(P, { 'type', 'agents.reranked', 'ts', ms(now), 'rules_version', ms(rv),
+local rv = (tonumber(redis.call('HGET', KEYS[1], 'rules_version')) or 0) + 1
+tx_write(tx, { 'HSET', KEYS[1], 'rules_version', rv })
+local aid = tx_audit(tx, { 'type', 'agents.reranked', 'ts', ms(now), 'rules_version', ms(rv),
   'ranking', table.concat(order, ',') }, nil)
-return cjson.encode({ r = 'ok', ranking = ranking, rules_version = rv, audit_event_id = aid })
+return tx_finish(tx, { r = 'ok', ranking = ranking, rules_version = rv,
+  audit_event_id = aid })

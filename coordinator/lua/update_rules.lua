@@ -10,27 +10,29 @@
 --   {r='error', error='owner_unknown'}
 -- Every change bumps rules_version, which makes outstanding availability etags stale
 -- and makes every claim judged on an older version retry (see _gate.lua).
-local P = prefix_of(KEYS[1])
+-- Keys written: P..'owner', P..'audit'.
+local tx = tx_new(prefix_of(KEYS[1]), now_ms())
+local now = tx.now
 local o = redis.call('HMGET', KEYS[1], 'user_id', 'rules_version', 'timezone', 'rules')
-if not o[1] then return cjson.encode({ r = 'error', error = 'owner_unknown' }) end
+if not o[1] then return tx_finish(tx, { r = 'error', error = 'owner_unknown' }) end
 local rv = tonumber(o[2]) or 1
 if rv ~= tonumber(ARGV[1]) then
-  return cjson.encode({ r = 'rules_changed', rules_version = rv, timezone = o[3] or 'UTC',
+  return tx_finish(tx, { r = 'rules_changed', rules_version = rv, timezone = o[3] or 'UTC',
     rules = o[4] or '' })
 end
-local now = now_ms()
+fault('opened')
 rv = rv + 1
 local tz = o[3] or 'UTC'
 if ARGV[3] ~= '' then tz = ARGV[3] end
-redis.call('HSET', KEYS[1], 'rules_version', rv, 'timezone', tz)
+tx_write(tx, { 'HSET', KEYS[1], 'rules_version', rv, 'timezone', tz })
 if ARGV[2] == '' then
-  redis.call('HDEL', KEYS[1], 'rules')
+  tx_write(tx, { 'HDEL', KEYS[1], 'rules' })
 else
-  redis.call('HSET', KEYS[1], 'rules', ARGV[2])
+  tx_write(tx, { 'HSET', KEYS[1], 'rules', ARGV[2] })
 end
-local aid = audit(P, {
+local aid = tx_audit(tx, {
   'type', 'rules.updated', 'ts', ms(now), 'user_id', o[1], 'rules_version', ms(rv),
   'changed', ARGV[4], 'timezone', tz, 'rules', ARGV[2],
 }, nil)
-return cjson.encode({ r = 'ok', rules_version = rv, timezone = tz, rules = ARGV[2],
+return tx_finish(tx, { r = 'ok', rules_version = rv, timezone = tz, rules = ARGV[2],
   audit_event_id = aid })

@@ -22,30 +22,6 @@ _INCLUDE = re.compile(r"^--\s*@include\s+(\S+)\s*$", re.MULTILINE)
 #: step its calendar's ``fault`` key names (see ``_lib.lua``, "compute before write").
 FAULTS_ENV = "AGENTDRAFT_LUA_FAULTS"
 
-#: Scripts that still write as they go (through the P-first helpers of ``_lib.lua``)
-#: instead of planning every write before the first one.
-LEGACY_WRITERS = frozenset(
-    {
-        "create_owner",
-        "create_agent",
-        "update_rules",
-        "rerank",
-        "agent_update",
-        "approval_request",
-        "approval_read",
-        "approval_resolve",
-        "proposal_create",
-        "proposal_read",
-        "proposal_respond",
-        "proposal_resolve",
-        "proposal_finish",
-        "proposal_cancel",
-        "proposal_tick",
-        "authorize",
-        "read_availability",
-    }
-)
-
 TRANSITIONS = (
     "hold",
     "commit",
