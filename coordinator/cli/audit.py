@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import threading
 from pathlib import Path
 
@@ -95,7 +96,9 @@ def cmd_audit_acl(args: argparse.Namespace) -> int:
     from ..store.acl import coordinator_acl, operator_acl
 
     rules = coordinator_acl(args.namespace) if args.role == "coordinator" else operator_acl()
-    print(f"ACL SETUSER {args.username} reset on >PASSWORD {' '.join(rules)}")
+    # Quoted as redis-cli and redis.conf need the selector: one argument with spaces.
+    shown = " ".join(shlex.quote(r) for r in rules)
+    print(f"ACL SETUSER {args.username} reset on >PASSWORD {shown}")
     return 0
 
 

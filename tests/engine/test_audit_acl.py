@@ -10,6 +10,7 @@ story of every transition, idempotent retries, signed checkpoints, verify. Trimm
 
 from __future__ import annotations
 
+import shlex
 import stat
 import subprocess
 import sys
@@ -199,3 +200,20 @@ def test_window_wake_ups_and_approvals_work_as_the_restricted_user(
         c.approvals.approve(asked["approval_id"])
         assert low.approvals.wait(asked["approval_id"], timeout=5)["status"] == "approved"
         assert c.audit.verify(cal.user_id).ok
+
+
+def test_the_printed_acl_line_applies_as_is(server: RedisServer) -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "coordinator", "audit", "acl", "--username", "printed"],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=True,
+    ).stdout.strip()  # fmt: skip
+    words = shlex.split(shown.replace(">PASSWORD", ">printed-pw"))
+    assert words[:2] == ["ACL", "SETUSER"]
+    server.client().execute_command(*words)
+    r = redis.Redis.from_url(url(server, "printed", "printed-pw"), decode_responses=True)
+    try:
+        r.xadd("ad:{usr_p}:audit", {"type": "x"})
+        assert refused(lambda: r.delete("ad:{usr_p}:audit"))
+        assert r.set("ad:{usr_p}:idem:a:k", "1")
+    finally:
+        r.close()

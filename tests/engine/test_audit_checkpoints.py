@@ -175,3 +175,23 @@ def test_the_cli_signs_and_verifies_against_the_checkpoint(
     )  # fmt: skip
     assert checked.returncode == 1
     assert "checkpoint_mismatch" in checked.stdout
+
+
+def test_the_cli_signs_only_calendars_with_n_new_entries(
+    story: Story, neighbour: Story, key: Path, backend: Backend
+) -> None:
+    store = cli_store_args(backend)
+    base = [sys.executable, "-m", "coordinator", "audit", "checkpoint", *store]
+
+    def every(n: int, s: Story) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*base, "--user", s.user_id, "--every", str(n), "--signing-key", str(key)],
+            cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+    first = every(len(STORY_TYPES), story)
+    assert first.returncode == 0, first.stderr
+    assert f"{story.user_id}: signed entry {len(STORY_TYPES)}" in first.stdout
+    assert every(len(STORY_TYPES), story).stdout == ""  # nothing new since
+    assert every(len(STORY_TYPES) + 1, neighbour).stdout == ""  # not enough entries yet
+    assert story.coord.audit.verify(story.user_id, key=key).checkpoint is not None
