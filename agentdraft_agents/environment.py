@@ -124,7 +124,7 @@ def default_local_client(
 
 
 def _data_dir(data_dir: str | os.PathLike[str] | None) -> Path:
-    from coordinator.store.connect import default_data_dir
+    from coordinator.store.embedded import default_data_dir
 
     return Path(data_dir).expanduser().resolve() if data_dir else default_data_dir().resolve()
 

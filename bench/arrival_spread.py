@@ -124,7 +124,7 @@ def main() -> None:
     import tempfile
 
     from coordinator import Coordinator
-    from coordinator.store.connect import stop_embedded
+    from coordinator.store.embedded import stop_embedded
 
     folder = None
     if args.redis_url:

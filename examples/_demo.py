@@ -18,7 +18,7 @@ from typing import Any
 
 from agentdraft_agents.testing.script import Script, Step, call, take_first_offer
 from coordinator import Coordinator
-from coordinator.store.connect import stop_embedded
+from coordinator.store.embedded import stop_embedded
 
 TOMORROW_10 = (datetime.now(UTC) + timedelta(days=1)).replace(
     hour=10, minute=0, second=0, microsecond=0

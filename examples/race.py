@@ -23,7 +23,7 @@ def main() -> None:
     parser.add_argument("--data-dir", help="embedded engine folder (default: a temp folder)")
     args = parser.parse_args()
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="agentdraft-race-")
-    from coordinator.store.connect import stop_embedded
+    from coordinator.store.embedded import stop_embedded
 
     try:
         with Coordinator.embedded(data_dir) as coord:

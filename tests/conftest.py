@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from coordinator.store.connect import stop_embedded
+from coordinator.store.embedded import stop_embedded
 from tests.support.servers import Backend, RedisCluster, RedisServer
 
 BACKENDS = ["embedded", "server", "cluster"]

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from coordinator.store.connect import stop_embedded
+from coordinator.store.embedded import stop_embedded
 
 ROOT = Path(__file__).resolve().parent.parent
 

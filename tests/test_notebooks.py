@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbclient.exceptions import CellExecutionError
 
-from coordinator.store.connect import stop_embedded
+from coordinator.store.embedded import stop_embedded
 from notebooks.execute import STAMP, execute, notebooks, sources_hash
 
 NOTEBOOKS = notebooks()

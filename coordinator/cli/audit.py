@@ -85,7 +85,7 @@ def _as_operator(args: argparse.Namespace) -> Coordinator:
     if args.redis_url:
         return open_coordinator(args)
     from ..audit.operator import admin_client
-    from ..store.connect import default_data_dir, open_embedded
+    from ..store.embedded import default_data_dir, open_embedded
 
     folder = Path(args.data_dir) if args.data_dir else default_data_dir()
     open_embedded(folder).close()  # start it if needed

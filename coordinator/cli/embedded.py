@@ -10,7 +10,7 @@ from .common import Subparsers
 
 
 def cmd_embedded_stop(args: argparse.Namespace) -> int:
-    from ..store.connect import stop_embedded
+    from ..store.embedded import stop_embedded
 
     print("stopped" if stop_embedded(args.data_dir) else "no embedded engine was running")
     return 0
@@ -19,7 +19,7 @@ def cmd_embedded_stop(args: argparse.Namespace) -> int:
 def cmd_embedded_protect(args: argparse.Namespace) -> int:
     from ..audit.operator import admin_client
     from ..store.acl import OPERATOR_SECRET, protect_embedded
-    from ..store.connect import default_data_dir, open_embedded
+    from ..store.embedded import default_data_dir, open_embedded
 
     folder = Path(args.data_dir) if args.data_dir else default_data_dir()
     open_embedded(folder).close()  # start it if needed

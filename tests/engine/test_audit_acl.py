@@ -23,7 +23,8 @@ import redis
 from coordinator import Coordinator
 from coordinator.audit.archive import Archiver
 from coordinator.store.acl import OPERATOR_SECRET, apply, coordinator_acl, operator_acl
-from coordinator.store.connect import binary_version, stop_embedded
+from coordinator.store.binaries import binary_version
+from coordinator.store.embedded import stop_embedded
 from tests.support.servers import RedisServer, redis_server_binary
 
 from .audit_story import STORY_TYPES, Story, tell_story

@@ -205,7 +205,7 @@ def test_expires_on_time_without_any_api_call(make_calendar: Callable[..., Calen
 
 
 def test_expiry_survives_a_coordinator_restart(tmp_path: Path) -> None:
-    from coordinator.store.connect import stop_embedded
+    from coordinator.store.embedded import stop_embedded
 
     folder = tmp_path / "engine"
     first = Coordinator.embedded(folder, run_proposal_timer=False)

