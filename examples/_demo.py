@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import Any
 
 from agentdraft_agents.testing.script import Script, Step, call, take_first_offer
 from coordinator import Coordinator
-from coordinator.store.embedded import stop_embedded
+from coordinator.store.embedded import embedded_status, temporary_embedded
 
 TOMORROW_10 = (datetime.now(UTC) + timedelta(days=1)).replace(
     hour=10, minute=0, second=0, microsecond=0
@@ -93,9 +92,9 @@ class Demo:
 @contextmanager
 def demo_calendar() -> Iterator[Demo]:
     """Two ranked agents on a fresh owner; the engine is stopped afterwards."""
-    folder = tempfile.mkdtemp(prefix="agentdraft-example-")
-    try:
+    with temporary_embedded("agentdraft-example-") as folder:
         with Coordinator.embedded(folder) as coord:
+            print(f"Embedded engine {embedded_status(folder).server} in {folder} (temporary)")
             owner = coord.owners.create(timezone="UTC")
             sales = coord.agents.create(owner.user_id, name="sales-bot", priority=1)
             recruiter = coord.agents.create(owner.user_id, name="recruiter", priority=2)
@@ -104,11 +103,10 @@ def demo_calendar() -> Iterator[Demo]:
                 owner.user_id,
                 coord.client(sales.api_key),
                 coord.client(recruiter.api_key),
-                folder,
+                str(folder),
                 {"sales-bot": sales.api_key, "recruiter": recruiter.api_key},
             )
-    finally:
-        stop_embedded(folder)
+    print(f"\nEmbedded engine in {folder} stopped and its temporary folder removed.")
 
 
 def run_race(

@@ -14,14 +14,18 @@ LLM is a ``ScriptedLLM`` returning the native tool calls a model would; with
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import tempfile
 from typing import Any
 
 # Before CrewAI is imported: no telemetry or tracing calls, storage in a temp folder.
 os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("CREWAI_TRACING_ENABLED", "false")
-os.environ.setdefault("CREWAI_STORAGE_DIR", tempfile.mkdtemp(prefix="crewai-example-"))
+if "CREWAI_STORAGE_DIR" not in os.environ:
+    os.environ["CREWAI_STORAGE_DIR"] = tempfile.mkdtemp(prefix="crewai-example-")
+    atexit.register(shutil.rmtree, os.environ["CREWAI_STORAGE_DIR"], True)
 
 from _demo import END, START, TASK, Demo, demo_calendar
 from crewai import LLM, Agent, Crew, Process, Task

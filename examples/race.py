@@ -11,10 +11,10 @@ entry. The audit trail of the race is printed and its hash chain verified.
 from __future__ import annotations
 
 import argparse
-import tempfile
 
 from coordinator import Coordinator
 from coordinator.race import format_race, run_race
+from coordinator.store.embedded import temporary_embedded
 
 
 def main() -> None:
@@ -22,15 +22,16 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=5)
     parser.add_argument("--data-dir", help="embedded engine folder (default: a temp folder)")
     args = parser.parse_args()
-    data_dir = args.data_dir or tempfile.mkdtemp(prefix="agentdraft-race-")
-    from coordinator.store.embedded import stop_embedded
-
-    try:
+    if args.data_dir:
+        with Coordinator.embedded(args.data_dir) as coord:
+            print(format_race(run_race(coord, args.agents)))
+        print(f"\nEmbedded engine left running in {args.data_dir}: ", end="")
+        print(f"stop it with `coordinator embedded stop --data-dir {args.data_dir}`.")
+        return
+    with temporary_embedded("agentdraft-race-") as data_dir:
         with Coordinator.embedded(data_dir) as coord:
             print(format_race(run_race(coord, args.agents)))
-    finally:
-        if not args.data_dir:
-            stop_embedded(data_dir)
+    print(f"\nEmbedded engine in {data_dir} stopped and its temporary folder removed.")
 
 
 if __name__ == "__main__":

@@ -18,9 +18,11 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -121,11 +123,17 @@ class EmbeddedStatus:
     version: str | None
     socket: str
 
+    @property
+    def server(self) -> str:
+        """``valkey-server 8.1.8 (/path/to/valkey-server)``, or why it is unknown."""
+        if not self.binary:
+            return "no server recorded"
+        return f"{Path(self.binary).name} {self.version} ({self.binary})"
+
     def line(self) -> str:
         """One human-readable line."""
         state = f"running (pid {self.pid})" if self.running else "stopped"
-        server = f"{self.binary} {self.version}" if self.binary else "no server recorded"
-        return f"{self.data_dir}: {state}; {server}; socket {self.socket}"
+        return f"{self.data_dir}: {state}; {self.server}; socket {self.socket}"
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -177,17 +185,13 @@ def open_embedded(
         _ANNOUNCED.add(folder.data_dir)
     elif announce and folder.data_dir not in _ANNOUNCED:
         _ANNOUNCED.add(folder.data_dir)
-        print(f"agentdraft: joined the running {_describe_running(folder)}", file=sys.stderr)
+        status = embedded_status(folder.data_dir)
+        print(
+            f"agentdraft: joined the running embedded engine {status.server} "
+            f"in {status.data_dir} (pid {status.pid})",
+            file=sys.stderr,
+        )
     return _client(folder)
-
-
-def _describe_running(folder: EmbeddedFolder) -> str:
-    record = folder.recorded()
-    name = Path(record.get("binary", "server")).name
-    return (
-        f"embedded engine {name} {record.get('version', '?')} ({record.get('binary', '?')}) "
-        f"in {folder.data_dir}"
-    )
 
 
 def stop_embedded(
@@ -277,6 +281,18 @@ def running_embedded() -> list[EmbeddedStatus]:
         if _live_pid(folder) is not None:
             folders.add(folder.data_dir)
     return [embedded_status(folder) for folder in sorted(folders)]
+
+
+@contextlib.contextmanager
+def temporary_embedded(prefix: str = "agentdraft-") -> Iterator[Path]:
+    """A fresh data folder for a throwaway engine, whose engine is stopped and folder
+    deleted on exit (examples and demos: nothing left running, nothing left behind)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield folder
+    finally:
+        stop_embedded(folder)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _client(folder: EmbeddedFolder) -> redis.Redis:
@@ -563,4 +579,5 @@ __all__ = [
     "open_embedded",
     "running_embedded",
     "stop_embedded",
+    "temporary_embedded",
 ]
