@@ -107,7 +107,7 @@ def audit_memory(ctx: BenchContext) -> list[Row]:
 
 
 def main() -> None:
-    from bench.common import RedisServer
+    from tests.support.servers import RedisServer
 
     p = argparse.ArgumentParser(prog="python -m bench.audit_memory")
     p.add_argument("--quick", action="store_true")
