@@ -32,10 +32,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ("AGENTDRAFT_MAX_BODY_BYTES", args.max_body_bytes),
         ("AGENTDRAFT_HEADER_TIMEOUT", args.header_timeout),
         ("AGENTDRAFT_BODY_TIMEOUT", args.body_timeout),
+        ("AGENTDRAFT_METRICS", "1" if args.metrics else None),
+        ("AGENTDRAFT_METRICS_PORT", args.metrics_port),
+        ("AGENTDRAFT_LOG_FORMAT", args.log_format),
+        ("AGENTDRAFT_LOG_LEVEL", args.log_level),
+        ("AGENTDRAFT_PUBLIC_URL", args.public_url),
     ):
         if value is not None:
             os.environ[env] = str(value)
+    from ..server.config import ServerConfig
     from ..server.protocol import IMPORT_NAME
+
+    config = ServerConfig.from_env()
+    print(
+        f"coordinator serve: listening on http://{args.host}:{args.port} "
+        f"({args.workers} worker{'s' if args.workers != 1 else ''}), "
+        f"store: {config.describe_store()}, dev mode {'on' if config.dev else 'off'}"
+        + (", metrics at /metrics" if config.metrics else "")
+        + (f", metrics on port {config.metrics_port}" if config.metrics_port else ""),
+        flush=True,
+    )
 
     uvicorn.run(
         "coordinator.server.app:app_from_env",
@@ -112,5 +128,27 @@ def register(sub: Subparsers) -> None:
         type=int,
         default=5,
         help="seconds an idle keep-alive connection stays open (default %(default)s)",
+    )
+    serve.add_argument(
+        "--metrics",
+        action="store_true",
+        help="serve Prometheus metrics at GET /metrics (off by default)",
+    )
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve Prometheus metrics on this port (127.0.0.1) instead of the API port",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=None,
+        help="request and server log lines as text or JSON lines (default text)",
+    )
+    serve.add_argument(
+        "--public-url",
+        default=None,
+        help="the origin browsers reach this server at, when behind a proxy (CSRF check)",
     )
     serve.set_defaults(func=cmd_serve)

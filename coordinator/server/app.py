@@ -2,25 +2,29 @@
 
 Several server processes (uvicorn workers or separate servers) sharing one
 Redis behave as one coordinator: every decision is made by a Lua script in
-Redis, none in the process. Handlers are plain functions run in a thread pool,
-since a lower-ranked winner blocks while its arbitration window runs out.
+Redis, none in the process. Writes run in a thread pool, since a lower-ranked
+winner blocks while its arbitration window runs out; reads that never wait run
+on the event loop.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
 from fastapi import FastAPI
+from prometheus_client import start_http_server
 
 from .. import __version__
 from ..connectors.worker import start_connector_sync
 from ..coordinator import Coordinator
 from . import errors
+from .config import ServerConfig
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
+from .observe import REGISTRY, Observe, OutboxDepth, configure_logging, metrics_endpoint
 from .routes import (
     agents,
     approvals,
@@ -37,18 +41,28 @@ from .routes import (
     webhooks,
 )
 from .sessions import Sessions
+from .supervise import StoreWatch
 
 #: Threads serving requests; each waiting writer holds one for up to its window.
 WORKER_THREADS = 200
 
 
 def create_app(
-    coord: Coordinator, *, dev: bool = False, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    coord: Coordinator,
+    *,
+    dev: bool = False,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    metrics: bool = False,
+    metrics_port: int | None = None,
+    embedded_dir: str | Path | None = None,
 ) -> FastAPI:
     """An app serving ``coord``. ``dev`` enables magic-link sign-in with tokens in the body.
 
     Request bodies over ``max_body_bytes`` are refused with 413 before they are read.
+    ``metrics`` mounts ``GET /metrics``; ``metrics_port`` serves them on their own port.
+    ``embedded_dir`` names the embedded engine's folder, restarted if its server dies.
     """
+    watch = StoreWatch(coord.redis, embedded_dir=embedded_dir)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -56,7 +70,11 @@ def create_app(
         # Proposal deadlines fire from here even when no request comes in.
         coord.proposals.timers.ensure_running()
         sync = start_connector_sync(coord)  # pulls and pushes the owners' real calendars
+        watch.start()
+        if metrics_port is not None:
+            start_http_server(metrics_port, addr="127.0.0.1", registry=REGISTRY)
         yield
+        watch.stop()
         if sync is not None:
             sync.stop()
         coord.proposals.timers.stop()
@@ -71,8 +89,15 @@ def create_app(
     app.state.sessions = Sessions(coord)
     app.state.agent_clients = {}
     app.state.dev = dev
+    app.state.store_watch = watch
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    # Outermost, so refusals by the layers inside (413s too) are timed and logged.
+    app.add_middleware(Observe, metrics=metrics or metrics_port is not None)
+    if metrics or metrics_port is not None:
+        _register_once(OutboxDepth(coord))
+    if metrics:
+        app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     for module in (
         bookings,
         availability,
@@ -92,24 +117,40 @@ def create_app(
     return app
 
 
+_registered: list[OutboxDepth] = []
+
+
+def _register_once(collector: OutboxDepth) -> None:
+    """One outbox gauge per process (the registry refuses a second with the same name)."""
+    if _registered:
+        _registered[0].coord = collector.coord
+        return
+    REGISTRY.register(collector)
+    _registered.append(collector)
+
+
 def app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` workers: configuration comes from the environment.
 
-    ``AGENTDRAFT_REDIS_URL`` (else the embedded engine in ``AGENTDRAFT_DATA_DIR``),
-    ``AGENTDRAFT_DEV=1`` for dev mode, ``AGENTDRAFT_ARBITRATION_WINDOW_MS`` optional,
-    ``AGENTDRAFT_MAX_BODY_BYTES`` (default 1 MiB), ``AGENTDRAFT_CONNECTOR_SYNC=0`` to not
-    run the connector sync worker in this process.
+    Every variable is listed in :data:`.config.VARIABLES` (and README "Production").
     """
+    config = ServerConfig.from_env()
+    configure_logging(config.log_level, json_lines=config.json_logs)
     settings: dict[str, Any] = {}
-    if os.environ.get("AGENTDRAFT_CONNECTOR_SYNC") == "0":
+    if not config.connector_sync:
         settings["run_connector_sync"] = False
-    if os.environ.get("AGENTDRAFT_ARBITRATION_WINDOW_MS"):
-        settings["arbitration_window_ms"] = int(os.environ["AGENTDRAFT_ARBITRATION_WINDOW_MS"])
-    url = os.environ.get("AGENTDRAFT_REDIS_URL")
+    if config.arbitration_window_ms is not None:
+        settings["arbitration_window_ms"] = config.arbitration_window_ms
     coord = (
-        Coordinator.from_url(url, **settings)
-        if url
-        else Coordinator.embedded(os.environ.get("AGENTDRAFT_DATA_DIR"), **settings)
+        Coordinator.from_url(config.redis_url, **settings)
+        if config.redis_url
+        else Coordinator.embedded(config.embedded_dir(), **settings)
     )
-    max_body = int(os.environ.get("AGENTDRAFT_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES)
-    return create_app(coord, dev=os.environ.get("AGENTDRAFT_DEV") == "1", max_body_bytes=max_body)
+    return create_app(
+        coord,
+        dev=config.dev,
+        max_body_bytes=config.max_body_bytes,
+        metrics=config.metrics,
+        metrics_port=config.metrics_port,
+        embedded_dir=config.embedded_dir(),
+    )

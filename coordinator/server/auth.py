@@ -61,6 +61,7 @@ async def agent_client(
         if len(cache) >= MAX_CACHED_CLIENTS:
             cache.clear()
         cache[kh] = client
+    request.state.agent_id = client.agent_id  # for the request log line
     return client
 
 

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import AgentDraftError
+from .observe import count_refusal
 
 log = logging.getLogger("coordinator.server")
 
@@ -45,11 +46,15 @@ def error_response(exc: AgentDraftError) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(AgentDraftError)
-    async def _domain(_: Request, exc: AgentDraftError) -> JSONResponse:
+    async def _domain(request: Request, exc: AgentDraftError) -> JSONResponse:
+        body = exc.body
+        request.state.outcome = body["error"]  # the request log line says why
+        count_refusal(exc.status, body)
         return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        request.state.outcome = "invalid_request"
         first = exc.errors()[0] if exc.errors() else {}
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(loc) or "body"
@@ -63,8 +68,9 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "error")
+        request.state.outcome = code
         return JSONResponse(
             {"error": code, "detail": str(exc.detail)},
             status_code=exc.status_code,

@@ -38,6 +38,7 @@ def start_server(
     workers: int = 1,
     extra: list[str] | None = None,
     env: dict[str, str] | None = None,
+    capture: bool = False,
 ) -> HttpServer:
     return start_server_on(
         ["--redis-url", redis_url],
@@ -46,6 +47,7 @@ def start_server(
         workers=workers,
         extra=extra,
         env=env,
+        capture=capture,
     )
 
 
@@ -61,8 +63,11 @@ def start_server_on(
     workers: int = 1,
     extra: list[str] | None = None,
     env: dict[str, str] | None = None,
+    capture: bool = False,
 ) -> HttpServer:
-    """Start ``coordinator serve`` with the given store arguments; wait until it answers."""
+    """Start ``coordinator serve`` with the given store arguments; wait until it answers.
+
+    ``capture`` pipes its stdout and stderr (read them only after ``stop()``)."""
     port = free_port()
     cmd = [
         sys.executable,
@@ -80,8 +85,13 @@ def start_server_on(
     if window_ms is not None:
         cmd += ["--window-ms", str(window_ms)]
     cmd += extra or []
+    pipe = subprocess.PIPE if capture else None
     proc = subprocess.Popen(
-        cmd, env={**os.environ, "PYTHONUNBUFFERED": "1", **TEST_ENV, **(env or {})}
+        cmd,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **TEST_ENV, **(env or {})},
+        stdout=pipe,
+        stderr=pipe,
+        text=capture,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

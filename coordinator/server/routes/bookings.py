@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path
+from fastapi import APIRouter, Header, Path, Request
 from starlette.responses import Response
 
 from ..auth import Agent
+from ..observe import count_write
 from ..responses import booking_response, error_responses
 from ..schemas import BookingOut, BookingRequest
 
@@ -25,6 +26,7 @@ _ERRORS = error_responses(401, 403, 404, 409, 410, 422, 429, 503)
 
 @router.post("/bookings", status_code=201, response_model=BookingOut, responses=_ERRORS)
 def create_booking(
+    request: Request,
     body: BookingRequest,
     client: Agent,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
@@ -45,6 +47,8 @@ def create_booking(
         booking = client.bookings.hold(**kwargs, hold_ttl_seconds=body.hold_ttl_seconds)
     else:
         booking = client.bookings.commit(**kwargs, bump_window_seconds=body.bump_window_seconds)
+    count_write(body.mode, booking)
+    request.state.outcome = booking.status.lower()
     return booking_response(booking, 201)
 
 

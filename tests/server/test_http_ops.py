@@ -1,0 +1,168 @@
+"""Operations: health and readiness through a store outage, metrics, logs, the start line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from coordinator import Coordinator
+from tests.support.servers import RedisServer
+
+from .conftest import HttpServer, start_server, start_server_on
+
+START = datetime(2031, 11, 3, 9, tzinfo=UTC)
+
+
+def wait_for(condition: Callable[[], bool], what: str, deadline_s: float = 30.0) -> None:
+    """Poll a condition the server reaches by itself (bounded; no fixed sleep)."""
+    end = time.monotonic() + deadline_s
+    while not condition():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def status(server: HttpServer, path: str) -> int:
+    try:
+        return httpx.get(f"{server.url}{path}", timeout=10).status_code
+    except httpx.TransportError:
+        return -1
+
+
+def test_readyz_is_503_while_redis_is_down_and_200_once_it_is_back() -> None:
+    redis = RedisServer()
+    server = start_server(redis.url)
+    try:
+        ready = httpx.get(f"{server.url}/readyz", timeout=10)
+        assert ready.status_code == 200
+        assert ready.json()["checks"] == {"store": True, "scripts": True, "proposal_timer": True}
+        redis.terminate()
+        down = httpx.get(f"{server.url}/readyz", timeout=30)
+        assert down.status_code == 503
+        assert down.json()["error"] == "not_ready"
+        assert down.json()["checks"]["store"] != True  # noqa: E712 (a reason string)
+        assert status(server, "/healthz") == 200  # the process itself is fine
+        redis.restart()  # same port, empty data: the scripts are gone too
+        wait_for(lambda: status(server, "/readyz") == 200, "readiness to come back")
+    finally:
+        server.stop()
+        redis.stop()
+
+
+def test_serve_restarts_a_dead_embedded_engine_by_itself(tmp_path: Path) -> None:
+    data = tmp_path / "engine"
+    server = start_server_on(["--data-dir", str(data)])
+    probe = Coordinator.embedded(data)
+    try:
+        owner = probe.owners.create()
+        key = probe.agents.create(owner.user_id, name="a", priority=1).api_key
+        old_pid = int(probe.redis.info("server")["process_id"])
+        os.kill(old_pid, signal.SIGKILL)
+        wait_for(lambda: status(server, "/readyz") == 200 and _pid(probe) != old_pid, "restart")
+        r = httpx.post(
+            f"{server.url}/v1/bookings",
+            json={"start": START.isoformat(), "end": (START + timedelta(minutes=30)).isoformat()},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+        )
+        assert r.status_code == 201  # the owner and agent survived: same data folder
+    finally:
+        server.stop()
+        probe.close()
+        from coordinator.store.connect import stop_embedded
+
+        stop_embedded(data)
+
+
+def _pid(coord: Coordinator) -> int | None:
+    try:
+        return int(coord.redis.info("server")["process_id"])
+    except Exception:
+        return None
+
+
+def test_metrics_are_off_unless_enabled(http_server) -> None:
+    assert httpx.get(f"{http_server.url}/metrics").status_code == 404
+
+
+def _metric(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_count_a_commit_and_a_conflict(http_redis) -> None:
+    server = start_server(http_redis.url, extra=["--metrics"], window_ms=0)
+    coord = Coordinator.from_url(http_redis.url)
+    try:
+        owner = coord.owners.create()
+        keys = [
+            coord.agents.create(owner.user_id, name=f"p{p}", priority=p).api_key for p in (1, 2)
+        ]
+        body = {"start": START.isoformat(), "end": (START + timedelta(minutes=30)).isoformat()}
+        answers = [
+            httpx.post(
+                f"{server.url}/v1/bookings", json=body, headers={"Authorization": f"Bearer {k}"}
+            )
+            for k in keys
+        ]
+        assert [a.status_code for a in answers] == [201, 409]
+        reason = answers[1].json()["error"]
+        text = httpx.get(f"{server.url}/metrics").text
+        assert _metric(text, 'agentdraft_writes_total{mode="commit"}') == 1.0
+        assert _metric(text, f'agentdraft_conflicts_total{{reason="{reason}"}}') == 1.0
+        assert (
+            _metric(
+                text,
+                'agentdraft_http_requests_total{method="POST",route="/v1/bookings",status="409"}',
+            )
+            == 1.0
+        )
+        assert "agentdraft_http_request_seconds_bucket" in text
+        assert "agentdraft_webhook_outbox_depth" in text
+    finally:
+        coord.close()
+        server.stop()
+
+
+def test_serve_prints_one_start_line_and_logs_requests_as_json(http_redis, sdk) -> None:
+    server = start_server(
+        http_redis.url, extra=["--log-format", "json", "--log-level", "info"], capture=True
+    )
+    client = sdk(1)
+    try:
+        r = httpx.post(
+            f"{server.url}/v1/bookings",
+            json={"start": START.isoformat(), "end": (START + timedelta(hours=1)).isoformat()},
+            headers={"Authorization": f"Bearer {client._api_key}", "X-Request-ID": "req-42"},
+        )
+        assert r.status_code == 201
+        assert r.headers["x-request-id"] == "req-42"
+    finally:
+        server.stop()
+    out, err = server.proc.communicate(timeout=10)
+    lines = [line for line in out.splitlines() if line.startswith("coordinator serve:")]
+    assert len(lines) == 1
+    assert f"listening on {server.url}" in lines[0]
+    assert "store: redis://127.0.0.1:" in lines[0] and "dev mode on" in lines[0]
+    records = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    mine = [rec for rec in records if rec.get("request_id") == "req-42"]
+    assert len(mine) == 1
+    assert mine[0]["agent_id"] == client.agent_id
+    assert mine[0]["outcome"] == "committed"
+    assert mine[0]["status"] == 201 and mine[0]["route"] == "/v1/bookings"
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_health_endpoints_answer_json(http_server, path) -> None:
+    r = httpx.get(f"{http_server.url}{path}")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("application/json")
