@@ -20,6 +20,7 @@ EXAMPLES = [
     ("pydantic_ai_agents.py", "pydantic_ai"),
     ("agent_framework_agents.py", "agent_framework"),
     ("llamaindex_agents.py", "llama_index.core"),
+    ("google_adk_agents.py", "google.adk"),  # in its own venv: make test-adk
 ]
 
 
