@@ -23,6 +23,17 @@ def lose_then_take_offer() -> list[Step]:
     return [call(SAFE, start=iso(0), end=iso(30)), take_first_offer(SAFE), ANSWER]
 
 
+def missing_end_then_fixed() -> list[Step]:
+    """The model's turns: a booking call without ``end``, then the corrected call."""
+    return [call(SAFE, start=iso(0)), call(SAFE, start=iso(0), end=iso(30)), "Booked."]
+
+
+def assert_missing_end_was_named(results: list[Result], seen: list[str | None]) -> None:
+    """The model read which argument was missing, and only the corrected call ran."""
+    assert str(seen[1]).startswith("ERROR invalid_arguments (end): end: Field required.")
+    assert [r.outcome for r in results] == ["booked"]
+
+
 def sibling_holds_ten(cal: Calendar) -> tuple[Any, Any]:
     """``(sales, me)``: the priority-1 agent that holds 10:00, and the priority-2 agent."""
     sales = cal.agent(1)

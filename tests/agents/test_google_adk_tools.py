@@ -23,15 +23,16 @@ from agentdraft_agents import specs
 from agentdraft_agents.google_adk_tools import get_tools
 from agentdraft_agents.results import Result
 from agentdraft_agents.testing.google_adk_llm import ScriptedLlm
-from agentdraft_agents.testing.script import Step, call
+from agentdraft_agents.testing.script import Step
 
-from .conftest import Calendar, iso
+from .conftest import Calendar
 from .race_script import (
     ANSWER,
-    SAFE,
     TASK,
+    assert_missing_end_was_named,
     assert_took_the_offer,
     lose_then_take_offer,
+    missing_end_then_fixed,
     sibling_holds_ten,
 )
 
@@ -79,8 +80,7 @@ def test_arguments_that_do_not_fit_come_back_as_a_sentence_naming_the_field(
     results: list[Result] = []
     _, llm = run(
         local_cal.agent(2),
-        [call(SAFE, start=iso(0)), call(SAFE, start=iso(0), end=iso(30)), "Booked."],
+        missing_end_then_fixed(),
         results,
     )
-    assert [r.outcome for r in results] == ["booked"]
-    assert str(llm.script.seen[1]).startswith("ERROR invalid_arguments (end): end: Field required.")
+    assert_missing_end_was_named(results, llm.script.seen)

@@ -25,13 +25,14 @@ from agentdraft_agents.results import Result
 from agentdraft_agents.testing.pydantic_ai_model import ScriptedModel
 from agentdraft_agents.testing.script import Step, call
 
-from .conftest import Calendar, iso
+from .conftest import Calendar
 from .race_script import (
     ANSWER,
-    SAFE,
     TASK,
+    assert_missing_end_was_named,
     assert_took_the_offer,
     lose_then_take_offer,
+    missing_end_then_fixed,
     sibling_holds_ten,
 )
 
@@ -90,9 +91,6 @@ def test_arguments_that_do_not_fit_come_back_as_a_sentence_naming_the_field(
     local_cal: Calendar,
 ) -> None:
     results: list[Result] = []
-    agent, model = agent_for(
-        [call(SAFE, start=iso(0)), call(SAFE, start=iso(0), end=iso(30)), "Booked."]
-    )
+    agent, model = agent_for(missing_end_then_fixed())
     agent.run_sync(TASK, deps=deps(local_cal.agent(2), on_result=results.append))
-    assert model.script.seen[1].startswith("ERROR invalid_arguments (end): end: Field required.")
-    assert [r.outcome for r in results] == ["booked"]
+    assert_missing_end_was_named(results, model.script.seen)
