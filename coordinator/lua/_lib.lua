@@ -11,7 +11,7 @@
 -- tx_finish(tx, reply), seals the plan (every cjson.encode, every concatenation done)
 -- and only then issues the planned commands, none of which can fail on its input. So
 -- any error a script can raise is raised before its first write, and a failing script
--- leaves the store byte-for-byte unchanged. fault('step') marks the named steps of
+-- leaves the store byte-for-byte unchanged. fault(<name>) marks the named steps of
 -- phase 1; tests compile in _fault.lua to raise at each and check exactly that.
 -- Every script follows it: start with `local tx = tx_new(P, now_ms())`, pass tx to
 -- every helper that writes (tx_audit, tx_save_booking, tx_end_booking, ...), and answer
@@ -114,7 +114,7 @@ end
 local function tx_finish(tx, reply)
   for _, e in ipairs(tx.encode) do e[1][e[2]] = cjson.encode(e[3]) end
   local out = cjson.encode(reply)
-  fault('sealed')
+  if #tx.ops > 0 then fault('sealed') end  -- the last moment before the first write
   for _, cmd in ipairs(tx.ops) do redis.call(unpack(cmd)) end
   return out
 end

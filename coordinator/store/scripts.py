@@ -19,8 +19,10 @@ from typing import Any
 _INCLUDE = re.compile(r"^--\s*@include\s+(\S+)\s*$", re.MULTILINE)
 
 #: Set to 1 (tests only) to compile in ``_fault.lua``: a script then raises at the
-#: step its calendar's ``fault`` key names (see ``_lib.lua``, "compute before write").
+#: step its calendar's ``fault`` key names, as ``<script>:<step>`` (see ``_lib.lua``,
+#: "compute before write"). The steps are the ``fault('name')`` calls in its source.
 FAULTS_ENV = "AGENTDRAFT_LUA_FAULTS"
+_FAULT_STEP = re.compile(r"\bfault\('(\w+)'\)")
 
 TRANSITIONS = (
     "hold",
@@ -58,6 +60,11 @@ def faults_enabled() -> bool:
     return os.environ.get(FAULTS_ENV) == "1"
 
 
+def fault_steps(name: str) -> list[str]:
+    """The fault-injection steps compiled into transition ``name`` (tests use these)."""
+    return sorted(set(_FAULT_STEP.findall(script_source(name, True))))
+
+
 @cache
 def script_source(name: str, faults: bool = False) -> str:
     """The full text sent to Redis for transition ``name`` (library + includes + body).
@@ -67,7 +74,7 @@ def script_source(name: str, faults: bool = False) -> str:
     """
     body = _read(f"{name}.lua")
     includes = [_read(inc) for inc in _INCLUDE.findall(body)]
-    hook = [_read("_fault.lua")] if faults else []
+    hook = [f"local SCRIPT = '{name}'", _read("_fault.lua")] if faults else []
     return "\n".join([_read("_lib.lua"), *hook, *includes, body])
 
 
