@@ -314,12 +314,16 @@ def format_race(result: RaceResult) -> str:
         "",
         f"{'agent':<12} {'prio':>4}  {'outcome':<34} {'latency':>9}",
     ]
+    names = {o.agent_id: o.name for o in result.outcomes}
     for o in sorted(result.outcomes, key=lambda o: o.priority):
         if o.won and o.booking:
             what = f"WON  {o.booking.booking_id}"
         elif o.conflict:
+            # The 409 names the final winner: a loser waits while the booking in its way
+            # could still be displaced, so this is the agent that actually won.
             c = o.conflict
-            what = f"409 {c.reason} by prio {c.winning_agent_priority}"
+            who = names.get(c.winning_agent_id or "", c.winning_agent_id)
+            what = f"409 {c.reason} by {who} (prio {c.winning_agent_priority})"
         else:
             what = "?"
         lines.append(f"{o.name:<12} {o.priority:>4}  {what:<34} {o.latency_ms:>7.1f}ms")
@@ -337,7 +341,6 @@ def format_race(result: RaceResult) -> str:
         "",
         "Audit trail (hash-chained, " + ("verified" if result.audit_ok else "VERIFY FAILED") + "):",
     ]
-    names = {o.agent_id: o.name for o in result.outcomes}
     for e in result.audit:
         f = e.fields
         who = names.get(f.get("agent_id", ""), f.get("agent_id", ""))

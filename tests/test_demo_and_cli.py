@@ -28,6 +28,8 @@ def test_the_race_example_prints_one_winner_and_a_verified_audit_trail() -> None
     assert done.returncode == 0, done.stderr
     assert "Winner: agent-1 (priority 1), exactly one of 5 agents" in done.stdout
     assert done.stdout.count("409 outranked") == 4
+    # Every loser names the agent that actually won, never one displaced after it answered.
+    assert done.stdout.count("409 outranked by agent-1 (prio 1)") == 4
     assert "hash-chained, verified" in done.stdout
 
 
