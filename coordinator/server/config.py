@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ValidationError
+from ..store.connect import redact
+from ..store.embedded import default_data_dir
 from .limits import DEFAULT_MAX_BODY_BYTES
 
 #: (variable, ``serve`` flag, meaning) for every setting; the README table follows it.
@@ -83,13 +85,9 @@ class ServerConfig:
         """The embedded engine's folder, or None when a Redis URL is configured."""
         if self.redis_url:
             return None
-        from ..store.connect import default_data_dir
-
         return Path(self.data_dir) if self.data_dir else default_data_dir()
 
     def describe_store(self) -> str:
-        from ..store.connect import redact
-
         if self.redis_url:
             return redact(self.redis_url)
         return f"embedded engine in {self.embedded_dir()}"

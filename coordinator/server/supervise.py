@@ -4,7 +4,7 @@ The embedded engine is a ``redis-server`` the package starts itself; when it
 dies, nothing else would start it again, and every request would answer 503
 until someone reopened the data folder. :class:`StoreWatch` pings the store
 every second from a daemon thread; when the embedded engine does not answer it
-calls :func:`~coordinator.store.connect.open_embedded` for the same folder,
+calls :func:`~coordinator.store.embedded.open_embedded` for the same folder,
 which starts a fresh server on the same data (AOF + RDB) and socket, so the
 coordinator's own connection pool simply reconnects. A user-run Redis is only
 watched (redis-py reconnects by itself when it comes back); state changes are
@@ -17,6 +17,8 @@ import logging
 import threading
 from pathlib import Path
 from typing import Any
+
+from ..store.embedded import open_embedded
 
 log = logging.getLogger("coordinator.server")
 
@@ -62,8 +64,6 @@ class StoreWatch:
     def _restart_embedded(self) -> None:
         if self.embedded_dir is None:
             return
-        from ..store.connect import open_embedded
-
         try:
             open_embedded(self.embedded_dir).close()
         except Exception as exc:

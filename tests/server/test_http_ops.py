@@ -76,7 +76,7 @@ def test_serve_restarts_a_dead_embedded_engine_by_itself(tmp_path: Path) -> None
     finally:
         server.stop()
         probe.close()
-        from coordinator.store.connect import stop_embedded
+        from coordinator.store.embedded import stop_embedded
 
         stop_embedded(data)
 
