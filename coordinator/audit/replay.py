@@ -132,6 +132,18 @@ def _num(value: Any) -> float | None:
         return None
 
 
+def _derived_cover(rec: dict[str, Any]) -> tuple[float, float] | None:
+    """The buckets the record's own start, end and buffers cover (as ``cover()`` computes
+    them), so an edited start or end that moves the booking shows even though the
+    entries carry only the cover."""
+    start, end = _num(rec.get("start_ms")), _num(rec.get("end_ms"))
+    before, after = _num(rec.get("buffer_before_min")), _num(rec.get("buffer_after_min"))
+    if start is None or end is None or before is None or after is None:
+        return None
+    lo, hi = int(start - before * 60_000), int(end + after * 60_000)
+    return float(lo // BUCKET_MS), float(-(-hi // BUCKET_MS))
+
+
 def _record_differences(want: Replayed, rec: dict[str, Any]) -> list[str]:
     """Fields of a stored record that disagree with its entries, as 'field: have, want'."""
     checks: list[tuple[str, Any, Any]] = [
@@ -144,6 +156,9 @@ def _record_differences(want: Replayed, rec: dict[str, Any]) -> list[str]:
         ("audit_event_id", rec.get("audit_event_id"), want.created_id),
         ("end_audit_id", rec.get("end_audit_id"), want.end_id),
     ]
+    derived = _derived_cover(rec)
+    if derived is not None:
+        checks.append(("times", derived, (float(want.first), float(want.last))))
     if want.ended_by is not None:
         checks.append(("ended_by", rec.get("ended_by"), want.ended_by))
     if want.expires_ms is not None:

@@ -151,3 +151,19 @@ def test_an_expired_hold_still_in_its_buckets_is_not_a_problem(cal: Calendar) ->
 def record_of(cal: Calendar, booking_id: str) -> dict[str, int | str]:
     raw = cal.coord.redis.hget(cal.coord.engine.keys.bookings(cal.user_id), booking_id)
     return json.loads(raw)
+
+
+def test_a_start_moved_by_hset_is_caught_through_the_cover_it_implies(story: Story) -> None:
+    rec = record(story, story.promotion)
+    put_record(story, story.promotion, {**rec, "start_ms": int(rec["start_ms"]) - 3_600_000})  # type: ignore[call-overload]
+    assert found(story) == [("booking_edited", story.promotion)]
+    assert "times: stored" in story.coord.audit.verify(story.user_id).problems[0].detail
+
+
+def test_bookings_with_buffers_replay_clean(cal: Calendar) -> None:
+    a = cal.agent(1)
+    a.bookings.commit(start=at(7), end=at(31), buffer_before_min=10, buffer_after_min=3)
+    a.bookings.hold(start=at(90), end=at(95), buffer_after_min=15)
+    v = cal.coord.audit.verify(cal.user_id)
+    assert v.ok, v.problems
+    assert v.bookings == 2
