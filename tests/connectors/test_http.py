@@ -65,6 +65,14 @@ def test_connect_sync_block_push_and_remove_over_http(
     with pytest.raises(agentdraft.Conflict) as exc:
         bot.bookings.commit(start=soon(1, 10, 15), end=soon(1, 10, 45))
     assert exc.value.reason == "external_event"
+    avail = httpx.get(
+        f"{served.url}/v1/availability",
+        params={"range_start": soon(1, 9).isoformat(), "range_end": soon(1, 12).isoformat()},
+        headers={"Authorization": f"Bearer {agent['plaintext_key']}"},
+    ).json()
+    assert [f["connector_id"] for f in avail["calendars"]] == [cid] and avail["stale"] is False
+    starts = {x["start"] for x in avail["slots"]}
+    assert soon(1, 9, 30).isoformat() in starts and soon(1, 10).isoformat() not in starts
 
     # A person adds another event; the owner asks for a sync now
     cal.calendar.add_event(vevent("http-2", soon(1, 13), soon(1, 14)))
