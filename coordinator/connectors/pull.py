@@ -79,8 +79,13 @@ def plan(
     }, report
 
 
-def pull_once(engine: Engine, c: Connector, adapter: CalendarAdapter) -> SyncReport:
-    """Pull ``c`` now and apply the result; raises the adapter's typed errors."""
+def pull_once(
+    engine: Engine, c: Connector, adapter: CalendarAdapter, fetched: PullResult | None = None
+) -> SyncReport:
+    """Pull ``c`` now and apply the result; raises the adapter's typed errors.
+
+    ``fetched``: a full listing already made (``add`` validates with one), used as is.
+    """
     r, k = engine.redis, engine.keys
     uid, cid = c.user_id, c.connector_id
     with store_errors("connector state"):
@@ -93,7 +98,9 @@ def pull_once(engine: Engine, c: Connector, adapter: CalendarAdapter) -> SyncRep
     rehorizon = int(state.get("horizon_ms") or 0) < horizon - DAY_MS
     token = None if rehorizon else state.get("sync_token")
     known = {} if rehorizon else {h: v.get("etag") for h, v in seen.items()}
-    result = adapter.pull(token, known)
+    result = fetched if fetched is not None else adapter.pull(token, known)
+    if fetched is not None:
+        rehorizon = True
     if result.full:  # a complete listing: whatever we saw before and it lacks is gone
         result = replace(result, deleted=sorted(set(seen) - result.listed))
     steps, report = plan(c, result, seen, now, ZoneInfo(tz_name))

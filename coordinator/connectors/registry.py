@@ -15,11 +15,12 @@ import secrets
 import time
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..buckets import from_ms
 from ..engine import Engine, store_errors
 from ..errors import CalendarUnsynced, NotFound, ValidationError
-from .adapters.base import CalendarAdapter
+from .adapters.base import CalendarAdapter, PullResult
 from .crypto import SecretBox
 from .errors import ConnectorError
 from .models import (
@@ -33,7 +34,7 @@ from .models import (
     Freshness,
     SyncReport,
 )
-from .pull import pull_once, server_now_ms
+from .pull import plan, pull_once, server_now_ms
 
 _ID = re.compile(r"^cxn_[0-9a-f]{16}$")
 _LEASE_MS = 120_000
@@ -155,14 +156,45 @@ class Connectors:
         adapter = self._adapter(connector, secret)
         try:
             adapter.check()
+            fetched = None
             if connector.pulls:
                 # Validate the whole path (fetch, parse, expand) before storing anything.
-                adapter.pull(None, {})
+                fetched = adapter.pull(None, {})
+                now = server_now_ms(self.engine, connector.user_id)
+                plan(connector, fetched, {}, now, ZoneInfo("UTC"))  # parse and expand too
+            stored = self._store(rec, secret, connector, adapter, fetched)
         except BaseException:
             self.token_providers.pop(cid, None)
             raise
         finally:
             adapter.close()
+        return stored
+
+    def _store(
+        self,
+        rec: dict[str, Any],
+        secret: dict[str, Any],
+        connector: Connector,
+        adapter: CalendarAdapter,
+        fetched: PullResult | None,
+    ) -> Connector:
+        """Store a validated connector and apply its first pull, under its sync lease so a
+        worker that sees the new connector at once waits for this first pull."""
+        lease, token = self._lease(connector)
+        try:
+            return self._store_leased(rec, secret, connector, adapter, fetched)
+        finally:
+            self._unlease(lease, token)
+
+    def _store_leased(
+        self,
+        rec: dict[str, Any],
+        secret: dict[str, Any],
+        connector: Connector,
+        adapter: CalendarAdapter,
+        fetched: PullResult | None,
+    ) -> Connector:
+        user_id, cid = connector.user_id, connector.connector_id
         rec["created_ms"] = server_now_ms(self.engine, user_id)
         rec["secret"] = self.box.seal({k: v for k, v in secret.items() if v})
         k = self.keys
@@ -175,8 +207,8 @@ class Connectors:
             pipe.sadd(k.connector_owners(), user_id)
             pipe.execute()
         connector = Connector.from_record(rec)
-        if connector.pulls:
-            self.sync(cid)
+        if fetched is not None:
+            pull_once(self.engine, connector, adapter, fetched)
         return connector
 
     @property
@@ -298,16 +330,7 @@ class Connectors:
         c = self.get(connector_id)
         if not c.pulls:
             raise ValidationError("connector_id", "a write_only connector does not pull")
-        k = self.keys
-        lease = k.connector_state(c.user_id, connector_id) + ":lease"
-        token = secrets.token_hex(8)
-        with store_errors("connector lease"):
-            if not self.r.set(lease, token, nx=True, px=_LEASE_MS):
-                raise ConnectorError(
-                    f"connector {connector_id} is being synced by another worker",
-                    error="connector_busy",
-                    status=409,
-                )
+        lease, token = self._lease(c)
         try:
             adapter = self.adapter(c)
             try:
@@ -318,9 +341,25 @@ class Connectors:
             self.record_error(c, exc)
             raise
         finally:
-            with store_errors("connector lease"):
-                if self.r.get(lease) == token:
-                    self.r.delete(lease)
+            self._unlease(lease, token)
+
+    def _lease(self, c: Connector) -> tuple[str, str]:
+        """Take ``c``'s sync lease (one pull at a time per connector) or raise busy."""
+        lease = self.keys.connector_state(c.user_id, c.connector_id) + ":lease"
+        token = secrets.token_hex(8)
+        with store_errors("connector lease"):
+            if not self.r.set(lease, token, nx=True, px=_LEASE_MS):
+                raise ConnectorError(
+                    f"connector {c.connector_id} is being synced by another worker",
+                    error="connector_busy",
+                    status=409,
+                )
+        return lease, token
+
+    def _unlease(self, lease: str, token: str) -> None:
+        with store_errors("connector lease"):
+            if self.r.get(lease) == token:
+                self.r.delete(lease)
 
     def record_error(self, c: Connector, exc: ConnectorError) -> None:
         with store_errors("connector state"):
