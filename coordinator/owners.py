@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import json
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from .buckets import from_ms
 from .engine import Engine
 from .errors import NotFound, ValidationError
 from .ids import new_id
 from .models import Owner
+from .rules import Rules
 from .store.errors import store_errors
-
-
-def check_timezone(name: object) -> str:
-    """An IANA zone name, or a :class:`ValidationError` naming ``timezone``."""
-    if not isinstance(name, str) or not name:
-        raise ValidationError("timezone", "must be an IANA zone name such as Europe/Berlin")
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError("timezone", f"unknown IANA zone {name!r}") from None
-    if name not in available_timezones() and name != "UTC":
-        raise ValidationError("timezone", f"unknown IANA zone {name!r}")
-    return name
+from .wallclock import check_timezone
 
 
 class Owners:
@@ -71,8 +59,6 @@ class Owners:
         An unknown zone raises :class:`ValidationError` on ``timezone`` and changes
         nothing. Bumps ``rules_version`` (availability etags go stale) and is audited.
         """
-        from .rules import Rules  # rules imports this module for check_timezone
-
         Rules(self._engine).set_timezone(user_id, timezone)
         return self.get(user_id)
 

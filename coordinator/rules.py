@@ -22,7 +22,6 @@ from .buckets import check_buffer, parse_time
 from .engine import Engine
 from .errors import AgentDraftError, NotFound, ValidationError
 from .inputs import bad_chars, is_id
-from .owners import check_timezone
 from .ruleset import (
     DEFAULT_APPROVAL_TTL_SECONDS,
     ApprovalRule,
@@ -34,7 +33,7 @@ from .ruleset import (
     WeeklyFocus,
 )
 from .store.errors import store_errors
-from .wallclock import WEEKDAYS, parse_hhmm
+from .wallclock import WEEKDAYS, check_timezone, parse_hhmm
 
 MAX_INTERVALS_PER_DAY = 12
 MAX_FOCUS_BLOCKS = 500

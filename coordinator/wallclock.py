@@ -17,15 +17,30 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from .buckets import from_ms, to_ms
+from .errors import ValidationError
+
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_MINUTES = 24 * 60
 
 #: weekday name -> intervals in minutes after local midnight, ``end`` may be 1440
 WeeklyTable = Mapping[str, Sequence[tuple[int, int]]]
+
+
+def check_timezone(name: object) -> str:
+    """An IANA zone name, or a :class:`ValidationError` naming ``timezone``."""
+    if not isinstance(name, str) or not name:
+        raise ValidationError("timezone", "must be an IANA zone name such as Europe/Berlin")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError("timezone", f"unknown IANA zone {name!r}") from None
+    if name not in available_timezones() and name != "UTC":
+        raise ValidationError("timezone", f"unknown IANA zone {name!r}")
+    return name
 
 
 def parse_hhmm(text: str) -> int:
