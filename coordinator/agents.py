@@ -21,13 +21,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .buckets import from_ms
-from .engine import Engine
 from .errors import AgentDraftError, AuthError, InvalidState, NotFound, ValidationError
 from .ids import new_id
 from .inputs import check_chars
 from .models import ALL_SCOPES, Agent, AgentCreated
 from .ratelimit import check_burst, check_per_second
 from .store.errors import store_errors
+from .store.handle import Store
 
 KEY_PREFIX = "avs_live_"
 MAX_NAME = 100
@@ -54,8 +54,8 @@ def _check_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
 class Agents:
     """Create agents, and resolve API keys to them."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
     def create(
         self,
@@ -79,8 +79,8 @@ class Agents:
         sc = _check_scopes(scopes)
         rate = None if rate_limit_per_second is None else check_per_second(rate_limit_per_second)
         burst = None if rate_limit_burst is None else check_burst(rate_limit_burst)
-        r = self._engine.redis
-        k = self._engine.keys
+        r = self._store.redis
+        k = self._store.keys
         if priority is None:
             with store_errors("agents.create"):
                 worst = r.zrange(k.agents(user_id), -1, -1, withscores=True)
@@ -97,7 +97,7 @@ class Agents:
         record = {"name": name, "user_id": user_id, "scopes": list(sc)}
         with store_errors("agents.create"):
             reply = json.loads(
-                self._engine.scripts.create_agent(
+                self._store.scripts.create_agent(
                     keys=[
                         k.owner(user_id),
                         k.agents(user_id),
@@ -133,8 +133,8 @@ class Agents:
         )
 
     def get(self, user_id: str, agent_id: str) -> Agent:
-        r = self._engine.redis
-        k = self._engine.keys
+        r = self._store.redis
+        k = self._store.keys
         with store_errors("agents.get"):
             raw, status, rate, burst = r.hmget(
                 k.agent(user_id, agent_id), ["json", "status", "rl_rate", "rl_burst"]
@@ -158,7 +158,7 @@ class Agents:
     def list(self, user_id: str) -> list[Agent]:
         """The owner's agents, best priority first."""
         with store_errors("agents.list"):
-            ids = self._engine.redis.zrange(self._engine.keys.agents(user_id), 0, -1)
+            ids = self._store.redis.zrange(self._store.keys.agents(user_id), 0, -1)
         return [self.get(user_id, a) for a in ids]
 
     def authenticate(self, api_key: str) -> tuple[str, str, str]:
@@ -166,8 +166,8 @@ class Agents:
         if not isinstance(api_key, str) or not api_key.startswith(KEY_PREFIX):
             raise AuthError(f"api_key must start with {KEY_PREFIX!r}")
         kh = hash_key(api_key)
-        r = self._engine.redis
-        k = self._engine.keys
+        r = self._store.redis
+        k = self._store.keys
         with store_errors("authenticate"):
             raw = r.get(k.api_key(kh))
             if raw is None:
@@ -187,17 +187,17 @@ class Agents:
         if not isinstance(agent_id, str) or not agent_id.startswith("agt_"):
             raise ValidationError("agent_id", "must be an agent id such as agt_…")
         with store_errors("agents.owner_of"):
-            user_id = self._engine.redis.get(self._engine.keys.agent_index(agent_id))
+            user_id = self._store.redis.get(self._store.keys.agent_index(agent_id))
         if user_id is None:
             raise NotFound(f"no agent {agent_id}", error="agent_not_found")
         return str(user_id)
 
     def _update(self, agent_id: str, op: str, *args: Any) -> tuple[str, dict[str, Any]]:
         user_id = self.owner_of(agent_id)
-        k = self._engine.keys
+        k = self._store.keys
         with store_errors(f"agents.{op}"):
             reply = json.loads(
-                self._engine.scripts.agent_update(
+                self._store.scripts.agent_update(
                     keys=[k.owner(user_id), k.agent(user_id, agent_id), k.audit(user_id)],
                     args=[agent_id, op, *args],
                 )
@@ -221,8 +221,8 @@ class Agents:
         user_id = self.owner_of(agent_id)
         api_key = new_key()
         kh = hash_key(api_key)
-        r = self._engine.redis
-        k = self._engine.keys
+        r = self._store.redis
+        k = self._store.keys
         with store_errors(f"agents.{op}"):
             # Index first: a crash after it leaves an entry the record does not honour.
             r.set(k.api_key(kh), json.dumps({"user_id": user_id, "agent_id": agent_id}))
@@ -245,7 +245,7 @@ class Agents:
         """Stop the agent's key at once; the agent's record and bookings stay."""
         user_id, reply = self._update(agent_id, "revoke", "", "")
         with store_errors("agents.revoke"):
-            self._engine.redis.delete(self._engine.keys.api_key(reply["old_key_hash"]))
+            self._store.redis.delete(self._store.keys.api_key(reply["old_key_hash"]))
         return self.get(user_id, agent_id)
 
     def unrevoke(self, agent_id: str) -> AgentCreated:
@@ -264,10 +264,10 @@ class Agents:
         ids = list(agent_ids)
         if len(set(ids)) != len(ids) or not all(isinstance(a, str) for a in ids):
             raise ValidationError("agent_ids", "must name each agent once")
-        k = self._engine.keys
+        k = self._store.keys
         with store_errors("agents.rerank"):
             reply = json.loads(
-                self._engine.scripts.rerank(
+                self._store.scripts.rerank(
                     keys=[k.owner(user_id), k.agents(user_id), k.audit(user_id)],
                     args=[json.dumps(ids)],
                 )

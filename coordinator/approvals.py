@@ -39,6 +39,7 @@ from .ids import keyed_id
 from .inputs import json_object, required_text, text
 from .store.connect import MAX_BLOCK_SECONDS
 from .store.errors import store_errors
+from .store.handle import Store
 
 if TYPE_CHECKING:
     from .client import LocalClient
@@ -89,14 +90,14 @@ def _check_id(approval_id: object) -> None:
 
 
 def _read(
-    engine: Engine, user_id: str, approval_id: str, *, agent_id: str = "", key_hash: str = ""
+    store: Store, user_id: str, approval_id: str, *, agent_id: str = "", key_hash: str = ""
 ) -> tuple[dict[str, Any], int]:
     """The stored record (lapsed first if due) and the server clock, in one script."""
     _check_id(approval_id)
-    k = engine.keys
+    k = store.keys
     with store_errors("approvals.get"):
         reply = json.loads(
-            engine.scripts.approval_read(
+            store.scripts.approval_read(
                 keys=[
                     k.owner(user_id),
                     k.approvals(user_id),
@@ -105,7 +106,7 @@ def _read(
                     k.agent(user_id, agent_id or "-"),
                     k.rate_limit(user_id, agent_id or "-"),
                 ],
-                args=[approval_id, key_hash, json.dumps(engine.limits), agent_id],
+                args=[approval_id, key_hash, json.dumps(store.limits), agent_id],
             )
         )
     if reply["r"] != "ok":
@@ -121,26 +122,28 @@ def _read(
 class Approvals:
     """``coord.approvals``: the owner's side (decide, look up, list)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, store: Store, bookings: Engine) -> None:
+        self._store = store
+        #: Approving a parked commit commits it through the normal claim.
+        self._bookings = bookings
 
     def _owner(self, approval_id: str) -> str:
         _check_id(approval_id)
         with store_errors("approvals"):
-            user_id = self._engine.redis.get(self._engine.keys.approval_index(approval_id))
+            user_id = self._store.redis.get(self._store.keys.approval_index(approval_id))
         if user_id is None:
             raise NotFound(f"no approval {approval_id}", error="approval_not_found")
         return str(user_id)
 
     def get(self, approval_id: str) -> dict[str, Any]:
         user_id = self._owner(approval_id)
-        return public(_read(self._engine, user_id, approval_id)[0], user_id)
+        return public(_read(self._store, user_id, approval_id)[0], user_id)
 
     def list(self, user_id: str, status: str | None = None) -> list[dict[str, Any]]:
         """The owner's approval requests, oldest first (``status`` filters)."""
         with store_errors("approvals.list"):
-            ids = self._engine.redis.hkeys(self._engine.keys.approvals(user_id))
-        out = [public(_read(self._engine, user_id, i)[0], user_id) for i in ids]
+            ids = self._store.redis.hkeys(self._store.keys.approvals(user_id))
+        out = [public(_read(self._store, user_id, i)[0], user_id) for i in ids]
         out.sort(key=lambda a: a["created_at"] or "")
         return [a for a in out if status is None or a["status"] == status]
 
@@ -154,11 +157,11 @@ class Approvals:
         request pending. ``note`` is kept on generic approvals and on denials.
         """
         user_id = self._owner(approval_id)
-        a, _ = _read(self._engine, user_id, approval_id)
+        a, _ = _read(self._store, user_id, approval_id)
         _check_pending(a, approval_id)
         if a["kind"] != "booking":
             return self._resolve(user_id, approval_id, "approved", note)
-        eng = self._engine
+        eng = self._bookings
         hold, _ = eng._read(user_id, a["hold_id"])
         req = json.loads(a.get("request_json") or "{}")
         try:
@@ -190,10 +193,10 @@ class Approvals:
         self, user_id: str, approval_id: str, decision: str, note: str | None
     ) -> dict[str, Any]:
         text(note, "note", max_len=MAX_NOTE, multiline=True)
-        k = self._engine.keys
+        k = self._store.keys
         with store_errors(f"approvals.{decision}"):
             reply = json.loads(
-                self._engine.scripts.approval_resolve(
+                self._store.scripts.approval_resolve(
                     keys=[
                         k.owner(user_id),
                         k.approvals(user_id),
@@ -229,8 +232,8 @@ class ClientApprovals:
         self._c = client
 
     @property
-    def _engine(self) -> Engine:
-        return self._c._coord.engine
+    def _store(self) -> Store:
+        return self._c._coord.store
 
     def request(
         self,
@@ -247,7 +250,7 @@ class ClientApprovals:
         evidence_json = ""
         if evidence is not None:
             evidence_json = json_object(evidence, "evidence", max_bytes=MAX_EVIDENCE_BYTES)
-        eng = self._engine
+        eng = self._store
         ttl = eng.settings.approval_ttl_seconds if ttl_seconds is None else ttl_seconds
         if (
             isinstance(ttl, bool)
@@ -297,9 +300,7 @@ class ClientApprovals:
 
     def _get(self, approval_id: str) -> tuple[dict[str, Any], int]:
         c = self._c
-        return _read(
-            self._engine, c.user_id, approval_id, agent_id=c.agent_id, key_hash=c._key_hash
-        )
+        return _read(self._store, c.user_id, approval_id, agent_id=c.agent_id, key_hash=c._key_hash)
 
     def wait(
         self, approval_id: str, *, timeout: float | None = None, poll_interval: float = 5.0
@@ -313,7 +314,7 @@ class ClientApprovals:
         :class:`ApprovalTimeout` with the request still pending.
         """
         started = time.monotonic()
-        wake = self._engine.keys.approval_wake(self._c.user_id, approval_id)
+        wake = self._store.keys.approval_wake(self._c.user_id, approval_id)
         while True:
             a, now = self._get(approval_id)
             if a["status"] in TERMINAL:
@@ -330,4 +331,4 @@ class ClientApprovals:
                     )
                 block = min(block, left)
             with store_errors("approvals.wait"):
-                self._engine.redis.blpop([wake], block)
+                self._store.redis.blpop([wake], block)

@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any
 from .access import AVAILABILITY_READ, access_error
 from .buckets import BUCKET_MS, from_ms, parse_time, to_ms
 from .connectors.models import Freshness
-from .engine import Engine
 from .errors import AgentDraftError, AuthError, NotFound, ValidationError
 from .etag import make_etag
 from .models import Slot
 from .policy import focus_time, working_hours
 from .ruleset import RulesSnapshot
 from .store.errors import store_errors
+from .store.handle import Store
 from .wallclock import Intervals, local_date, local_day_bounds, utc_days
 
 if TYPE_CHECKING:
@@ -146,8 +146,8 @@ class Availability:
         self._c = client
 
     @property
-    def _engine(self) -> Engine:
-        return self._c._coord.engine
+    def _store(self) -> Store:
+        return self._c._coord.store
 
     def list(
         self,
@@ -179,7 +179,7 @@ class Availability:
             raise ValidationError("include_holds", "must be True or False")
         lo, hi = to_ms(s), to_ms(e)
 
-        eng = self._engine
+        eng = self._store
         snap = eng.rules_cache.get(c.user_id)
         days = _days_needed(snap, lo, hi)
         for _ in range(4):
@@ -201,7 +201,7 @@ class Availability:
         )
 
     def _read(self, days: builtins.list[int]) -> dict[str, Any]:
-        c, eng = self._c, self._engine
+        c, eng = self._c, self._store
         k = eng.keys
         keys = [
             k.owner(c.user_id),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,10 @@ from .connectors import Connectors, SecretBox
 from .engine import Engine
 from .owners import Owners
 from .proposals import Proposals, ProposalService, ProposalTimers
+from .proposals.service import visit
 from .rules import Rules
 from .settings import Settings
+from .store.handle import Store
 from .webhooks.registry import Webhooks
 
 
@@ -31,16 +34,17 @@ class Coordinator:
     def __init__(self, redis_client: Any, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.redis = redis_client
-        self.engine = Engine(redis_client, self.settings)
-        self.owners = Owners(self.engine)
-        self.agents = Agents(self.engine)
-        self.audit = AuditLog(self.engine)
-        self.webhooks = Webhooks(self.engine)
-        self.rules = Rules(self.engine)
-        self.approvals = Approvals(self.engine)
-        timers = ProposalTimers(self.engine)
-        timers.service = ProposalService(self.engine, timers)
-        self.proposals = Proposals(timers.service)
+        #: The Redis, its keys, scripts and limits, shared by every registry below.
+        self.store = Store.open(redis_client, self.settings)
+        self.engine = Engine(self.store)
+        self.owners = Owners(self.store)
+        self.agents = Agents(self.store)
+        self.audit = AuditLog(self.store)
+        self.webhooks = Webhooks(self.store)
+        self.rules = Rules(self.store)
+        self.approvals = Approvals(self.store, self.engine)
+        timers = ProposalTimers(self.store, tick=partial(visit, self.store))
+        self.proposals = Proposals(ProposalService(self.store, self.engine, timers))
         self.connectors = Connectors(self.engine, SecretBox(self.settings.connector_key_file))
 
     @classmethod

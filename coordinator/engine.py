@@ -40,8 +40,7 @@ from .inputs import json_object, text
 from .models import Booking, Displacement
 from .policy import cap_window, judge
 from .replies import conflict, consent_required, script_error
-from .ruleset import RulesSnapshot, SnapshotCache
-from .settings import Settings
+from .ruleset import RulesSnapshot
 from .store.calls import Calls, DaySpan
 from .store.connect import MAX_BLOCK_SECONDS
 from .store.errors import store_errors
@@ -128,18 +127,18 @@ class _Request:
 class Engine:
     """The booking state machine of one Redis, shared by every client of a coordinator."""
 
-    def __init__(self, client: Any, settings: Settings) -> None:
-        #: The Redis, keys, scripts and limits every registry shares.
-        self.store = Store.open(client, settings)
-        self.redis = client
-        self.settings = settings
-        self.keys = self.store.keys
-        self.scripts = self.store.scripts
+    def __init__(self, store: Store) -> None:
+        #: The Redis, keys, scripts, limits and settings every registry shares.
+        self.store = store
+        self.redis = store.redis
+        self.settings = store.settings
+        self.keys = store.keys
+        self.scripts = store.scripts
         self.calls = Calls(self.scripts, self.keys)
         #: The default token bucket of every key, as the scripts take it.
-        self.limits = self.store.limits
+        self.limits = store.limits
         #: The last rules snapshot seen per owner; the scripts catch a stale one.
-        self.rules_cache = SnapshotCache()
+        self.rules_cache = store.rules_cache
         #: Checks a commit passes before its script call (the connectors' freshness
         #: policy registers one: an unproven calendar is not a free one).
         self.commit_guards: list[Callable[[str], None]] = []

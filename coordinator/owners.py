@@ -5,20 +5,20 @@ from __future__ import annotations
 import json
 
 from .buckets import from_ms
-from .engine import Engine
 from .errors import NotFound, ValidationError
 from .ids import new_id
 from .models import Owner
 from .rules import Rules
 from .store.errors import store_errors
+from .store.handle import Store
 from .wallclock import check_timezone
 
 
 class Owners:
     """Create and look up calendar owners."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
     def create(self, timezone: str = "UTC", *, user_id: str | None = None) -> Owner:
         """Register an owner. With no rules set, every hour is bookable."""
@@ -26,20 +26,20 @@ class Owners:
         uid = user_id or new_id("usr")
         if not isinstance(uid, str) or not uid.startswith("usr_") or any(c in uid for c in "{}: "):
             raise ValidationError("user_id", "must look like usr_… without '{', '}', ':' or spaces")
-        k = self._engine.keys
+        k = self._store.keys
         with store_errors("owners.create"):
             reply = json.loads(
-                self._engine.scripts.create_owner(keys=[k.owner(uid), k.audit(uid)], args=[uid, tz])
+                self._store.scripts.create_owner(keys=[k.owner(uid), k.audit(uid)], args=[uid, tz])
             )
             if reply["r"] != "ok":
                 raise ValidationError("user_id", f"owner {uid} already exists", error="exists")
-            self._engine.redis.sadd(k.owners_index(), uid)
+            self._store.redis.sadd(k.owners_index(), uid)
         o = reply["owner"]
         return Owner(user_id=uid, timezone=tz, created_at=from_ms(o["created_ms"]))
 
     def get(self, user_id: str) -> Owner:
         with store_errors("owners.get"):
-            h = self._engine.redis.hgetall(self._engine.keys.owner(user_id))
+            h = self._store.redis.hgetall(self._store.keys.owner(user_id))
         if not h:
             raise NotFound(f"no owner {user_id}", error="owner_not_found")
         return Owner(
@@ -51,7 +51,7 @@ class Owners:
 
     def list(self) -> list[str]:
         with store_errors("owners.list"):
-            return sorted(self._engine.redis.smembers(self._engine.keys.owners_index()))
+            return sorted(self._store.redis.smembers(self._store.keys.owners_index()))
 
     def set_timezone(self, user_id: str, timezone: str) -> Owner:
         """Set the IANA zone every wall-clock rule is read in (default UTC).
@@ -59,17 +59,17 @@ class Owners:
         An unknown zone raises :class:`ValidationError` on ``timezone`` and changes
         nothing. Bumps ``rules_version`` (availability etags go stale) and is audited.
         """
-        Rules(self._engine).set_timezone(user_id, timezone)
+        Rules(self._store).set_timezone(user_id, timezone)
         return self.get(user_id)
 
     def set_arbitration_window(self, user_id: str, ms: int | None) -> None:
         """Override the coordinator's arbitration window for one owner (None clears it)."""
         self.get(user_id)
-        key = self._engine.keys.owner(user_id)
+        key = self._store.keys.owner(user_id)
         with store_errors("owners.set_arbitration_window"):
             if ms is None:
-                self._engine.redis.hdel(key, "arb_window_ms")
+                self._store.redis.hdel(key, "arb_window_ms")
                 return
             if isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms <= 10_000:
                 raise ValidationError("arbitration_window_ms", "must be 0..10000 ms")
-            self._engine.redis.hset(key, "arb_window_ms", ms)
+            self._store.redis.hset(key, "arb_window_ms", ms)

@@ -19,7 +19,6 @@ import json
 from typing import Any
 
 from .buckets import check_buffer, parse_time
-from .engine import Engine
 from .errors import AgentDraftError, NotFound, ValidationError
 from .inputs import bad_chars, is_id
 from .ruleset import (
@@ -33,6 +32,7 @@ from .ruleset import (
     WeeklyFocus,
 )
 from .store.errors import store_errors
+from .store.handle import Store
 from .wallclock import WEEKDAYS, check_timezone, parse_hhmm
 
 MAX_INTERVALS_PER_DAY = 12
@@ -219,28 +219,28 @@ _UNSET: Any = object()
 class Rules:
     """``coord.rules``: read and change owners' rules."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
     def _current(self, user_id: str) -> RulesSnapshot:
         with store_errors("rules.get"):
-            rv, tz, raw = self._engine.redis.hmget(
-                self._engine.keys.owner(user_id), ["rules_version", "timezone", "rules"]
+            rv, tz, raw = self._store.redis.hmget(
+                self._store.keys.owner(user_id), ["rules_version", "timezone", "rules"]
             )
         if rv is None:
             raise NotFound(f"no owner {user_id}", error="owner_not_found")
         return RulesSnapshot.from_reply({"rules_version": rv, "timezone": tz, "rules": raw})
 
     def snapshot(self, user_id: str) -> RulesSnapshot:
-        """The owner's rules now (and refresh the engine's cached copy)."""
-        return self._engine.rules_cache.put(user_id, self._current(user_id))
+        """The owner's rules now (and refresh the cached copy)."""
+        return self._store.rules_cache.put(user_id, self._current(user_id))
 
     def get(self, user_id: str) -> OwnerRules:
         """The owner's rules, timezone, ``rules_version`` and agent ranking."""
         snap = self.snapshot(user_id)
         with store_errors("rules.get"):
-            ranking = self._engine.redis.zrange(
-                self._engine.keys.agents(user_id), 0, -1, withscores=True
+            ranking = self._store.redis.zrange(
+                self._store.keys.agents(user_id), 0, -1, withscores=True
             )
         return OwnerRules(
             **snap.rules.model_dump(),
@@ -278,18 +278,18 @@ class Rules:
             "require_approval": require_approval,
         }
         patch = {name: normalize(name, v) for name, v in given.items() if v is not _UNSET}
-        self._store(user_id, patch, timezone="")
+        self._write(user_id, patch, timezone="")
         return self.get(user_id)
 
     def set_timezone(self, user_id: str, timezone: str) -> None:
         """Change the zone every wall-clock rule is read in (bumps ``rules_version``)."""
         tz = check_timezone(timezone)
-        self._store(user_id, {}, timezone=tz)
+        self._write(user_id, {}, timezone=tz)
 
-    def _store(self, user_id: str, patch: dict[str, Any], *, timezone: str) -> None:
+    def _write(self, user_id: str, patch: dict[str, Any], *, timezone: str) -> None:
         snap = self._current(user_id)
         changed = ",".join([*patch, *(["timezone"] if timezone else [])])
-        k = self._engine.keys
+        k = self._store.keys
         for _ in range(_MAX_MERGE_RETRIES):
             merged = {**snap.rules.model_dump(mode="json", exclude_none=True)}
             for name, value in patch.items():
@@ -302,14 +302,14 @@ class Rules:
             text = "" if text == "{}" else text
             with store_errors("rules.update"):
                 reply = json.loads(
-                    self._engine.scripts.update_rules(
+                    self._store.scripts.update_rules(
                         keys=[k.owner(user_id), k.audit(user_id)],
                         args=[snap.version, text, timezone, changed],
                     )
                 )
             if reply["r"] == "error":
                 raise NotFound(f"no owner {user_id}", error="owner_not_found")
-            snap = self._engine.rules_cache.put(user_id, RulesSnapshot.from_reply(reply))
+            snap = self._store.rules_cache.put(user_id, RulesSnapshot.from_reply(reply))
             if reply["r"] == "ok":
                 return
         raise AgentDraftError("the rules kept changing under this update; try again")

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..engine import Engine
 from ..errors import ValidationError
 from ..models import AuditProblem
 from ..store.errors import store_errors
+from ..store.handle import Store
 from .chain import GENESIS, ChainWalk, Entry
 
 DEFAULT_AUDIT_DAYS: float | None = None  # forever
@@ -110,11 +110,11 @@ def _broken(path: Path, what: str) -> AuditProblem:
 class Archiver:
     """The operator's retention pass over one coordinator's calendars."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
     def _key(self, user_id: str, name: str) -> str:
-        return self._engine.keys.prefix(user_id) + name
+        return self._store.keys.prefix(user_id) + name
 
     def set_retention(self, user_id: str, retention: Retention) -> None:
         """Record the calendar's retention (``audit_days`` None = keep forever)."""
@@ -125,7 +125,7 @@ class Archiver:
             if value is not None and (isinstance(value, bool) or not 0 < value <= 36500):
                 raise ValidationError(name, "must be a number of days between 0 and 36500")
         with store_errors("audit retention"):
-            self._engine.redis.hset(
+            self._store.redis.hset(
                 self._key(user_id, "retention"),
                 mapping={
                     "audit_days": "" if retention.audit_days is None else str(retention.audit_days),
@@ -136,7 +136,7 @@ class Archiver:
     def retention(self, user_id: str, default: Retention | None = None) -> Retention:
         base = default or Retention()
         with store_errors("audit retention"):
-            raw = self._engine.redis.hgetall(self._key(user_id, "retention"))
+            raw = self._store.redis.hgetall(self._key(user_id, "retention"))
         audit = raw.get("audit_days", None)
         return Retention(
             audit_days=base.audit_days if audit is None else (float(audit) if audit else None),
@@ -144,8 +144,8 @@ class Archiver:
         )
 
     def _now_ms(self, user_id: str) -> int:
-        secs, micros = self._engine.redis.eval(
-            "return redis.call('TIME')", 1, self._engine.keys.owner(user_id)
+        secs, micros = self._store.redis.eval(
+            "return redis.call('TIME')", 1, self._store.keys.owner(user_id)
         )
         return int(secs) * 1000 + int(micros) // 1000
 
@@ -170,7 +170,7 @@ class Archiver:
 
         Refuses a broken chain: archiving must not launder tampering into files.
         """
-        r, k = self._engine.redis, self._engine.keys
+        r, k = self._store.redis, self._store.keys
         stream, marker = k.audit(user_id), self._key(user_id, "audit-archived")
         with store_errors("audit archive"):
             # A no-op trim first: a user refused XTRIM (the coordinator's) stops here,
@@ -230,7 +230,7 @@ class Archiver:
 
     def trim_outbox(self, user_id: str, cutoff_ms: int) -> int:
         """Drop acknowledged outbox events older than ``cutoff_ms``; never a pending one."""
-        r = self._engine.redis
+        r = self._store.redis
         stream = self._key(user_id, "outbox")
         with store_errors("outbox retention"):
             if not r.exists(stream):

@@ -28,10 +28,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ..engine import Engine
 from ..errors import ValidationError
 from ..models import AuditProblem
 from ..store.errors import store_errors
+from ..store.handle import Store
 from .chain import ChainWalk
 
 KEY_ENV = "AGENTDRAFT_AUDIT_KEY"
@@ -166,19 +166,19 @@ class Checkpoint:
 class Checkpoints:
     """Sign, store and list one coordinator's checkpoints."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
     def stream(self, user_id: str) -> str:
-        return self._engine.keys.prefix(user_id) + "checkpoints"
+        return self._store.keys.prefix(user_id) + "checkpoints"
 
     def archived(self, user_id: str) -> str:
         """Hash the archiver keeps: how many entries left the stream, and the last hash."""
-        return self._engine.keys.prefix(user_id) + "audit-archived"
+        return self._store.keys.prefix(user_id) + "audit-archived"
 
     def sign(self, user_id: str, key: SigningKey) -> Checkpoint | None:
         """Sign the calendar's current head (None if its stream is empty)."""
-        k, r = self._engine.keys, self._engine.redis
+        k, r = self._store.keys, self._store.redis
         with store_errors("audit checkpoint"):
             head = r.eval(_HEAD, 2, k.audit(user_id), self.archived(user_id))
         if not head:
@@ -200,7 +200,7 @@ class Checkpoints:
 
     def due(self, user_id: str, every: int) -> bool:
         """Have ``every`` entries been written since the latest checkpoint in Redis?"""
-        k, r = self._engine.keys, self._engine.redis
+        k, r = self._store.keys, self._store.redis
         with store_errors("audit checkpoint"):
             last = r.xrevrange(self.stream(user_id), count=1)
             length = r.xlen(k.audit(user_id))
@@ -212,7 +212,7 @@ class Checkpoints:
         """Every checkpoint in Redis and in ``folder``, oldest position first, deduplicated."""
         found: dict[tuple[str, str], Checkpoint] = {}
         with store_errors("audit verify"):
-            for _, fields in self._engine.redis.xrange(self.stream(user_id)):
+            for _, fields in self._store.redis.xrange(self.stream(user_id)):
                 cp = _parse(fields)
                 if cp is not None:
                     found[(cp.entry_id, cp.signature)] = cp

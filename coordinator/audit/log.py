@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from ..buckets import from_ms, parse_time, to_ms
-from ..engine import Engine
 from ..errors import ValidationError
 from ..models import AuditEntry, AuditVerification
 from ..store.errors import store_errors
+from ..store.handle import Store
 from .checkpoints import KEY_ENV, Checkpoint, Checkpoints, SigningKey, anchor_dir, key_path
 
 _PAGE = 1000
@@ -31,12 +31,12 @@ def _entry(entry_id: str, fields: dict[str, str]) -> AuditEntry:
 class AuditLog:
     """Queries over the audit streams of one coordinator."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, store: Store) -> None:
+        self._store = store
         #: The embedded engine's folder (set by ``Coordinator.embedded``): the default
         #: home of the signing key. None for a server: use $AGENTDRAFT_AUDIT_KEY.
         self.data_dir: Path | None = None
-        self.checkpoints = Checkpoints(engine)
+        self.checkpoints = Checkpoints(store)
 
     def key_path(self, path: str | os.PathLike[str] | None = None) -> Path | None:
         """Where this coordinator's signing key is (see checkpoints.key_path)."""
@@ -69,8 +69,8 @@ class AuditLog:
 
     def for_booking(self, user_id: str, booking_id: str) -> list[AuditEntry]:
         """Every entry that mentions a booking, oldest first."""
-        k = self._engine.keys
-        r = self._engine.redis
+        k = self._store.keys
+        r = self._store.redis
         with store_errors("audit query"):
             ids = r.lrange(k.booking_audit(user_id, booking_id), 0, -1)
             out = []
@@ -108,8 +108,8 @@ class AuditLog:
         return out
 
     def _scan(self, user_id: str, lo: str, hi: str) -> Any:
-        key = self._engine.keys.audit(user_id)
-        r = self._engine.redis
+        key = self._store.keys.audit(user_id)
+        r = self._store.redis
         while True:
             with store_errors("audit query"):
                 page = r.xrange(key, lo, hi, count=_PAGE)
@@ -135,6 +135,6 @@ class AuditLog:
 
         path = self.key_path(key)
         trusted = SigningKey.load(path) if path is not None and path.exists() else None
-        history = History.read(self._engine, user_id, self._scan(user_id, "-", "+"), archive)
+        history = History.read(self._store, user_id, self._scan(user_id, "-", "+"), archive)
         cps = self.checkpoints.list(user_id, None if path is None else anchor_dir(path))
-        return verify(self._engine, user_id, history, cps, trusted)
+        return verify(self._store, user_id, history, cps, trusted)

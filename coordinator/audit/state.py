@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..buckets import BUCKETS_PER_DAY
-from ..engine import Engine
 from ..store.errors import store_errors
+from ..store.handle import Store
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,8 @@ def _record(text: str) -> dict[str, Any]:
     return rec if isinstance(rec, dict) else {"status": "<not an object>"}
 
 
-def read_state(engine: Engine, user_id: str) -> CalendarState:
-    k, r = engine.keys, engine.redis
+def read_state(store: Store, user_id: str) -> CalendarState:
+    k, r = store.keys, store.redis
     prefix = k.prefix(user_id)
     with store_errors("audit verify"):
         owner_exists = bool(r.exists(k.owner(user_id)))

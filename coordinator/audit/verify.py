@@ -24,9 +24,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine import Engine
 from ..models import AuditProblem, AuditVerification
 from ..store.errors import store_errors
+from ..store.handle import Store
 from .archive import read_segments
 from .chain import GENESIS, ChainWalk, Entry
 from .checkpoints import Checkpoint, SigningKey, check
@@ -66,13 +66,13 @@ class History:
     @classmethod
     def read(
         cls,
-        engine: Engine,
+        store: Store,
         user_id: str,
         stream: Iterable[Entry],
         archive: str | os.PathLike[str] | None,
     ) -> History:
         with store_errors("audit verify"):
-            marker = engine.redis.hgetall(engine.keys.prefix(user_id) + "audit-archived")
+            marker = store.redis.hgetall(store.keys.prefix(user_id) + "audit-archived")
         if archive is None:
             # Without the archive the chain is checked from where the stream now starts.
             return cls(
@@ -87,7 +87,7 @@ class History:
 
 
 def verify(
-    engine: Engine,
+    store: Store,
     user_id: str,
     history: History,
     checkpoints: list[Checkpoint],
@@ -101,8 +101,8 @@ def verify(
         walk.feed((e,))
         replay.feed((e,))
     with store_errors("audit verify"):
-        head = engine.redis.hget(engine.keys.owner(user_id), "audit_head")
-    state = read_state(engine, user_id)
+        head = store.redis.hget(store.keys.owner(user_id), "audit_head")
+    state = read_state(store, user_id)
     problems = history.problems + walk.problems + _head_problems(walk, head)
     if state.owner_exists and walk.entries + base == 0:
         problems.append(

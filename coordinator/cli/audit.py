@@ -66,7 +66,7 @@ def cmd_audit_archive(args: argparse.Namespace) -> int:
     from ..audit.archive import Archiver, Retention
 
     with _as_operator(args) as coord:
-        archiver = Archiver(coord.engine)
+        archiver = Archiver(coord.store)
         default = Retention(audit_days=args.audit_days, outbox_days=args.outbox_days)
         for uid in [args.user] if args.user else coord.owners.list():
             if args.set:

@@ -34,7 +34,7 @@ class Proposals:
 
     def _owner(self, proposal_id: str) -> str:
         v.check_id(proposal_id, "proposal_id", "spr_")
-        eng = self._s.engine
+        eng = self._s.store
         with store_errors("proposals"):
             user_id = eng.redis.get(eng.keys.proposal_index(proposal_id))
         if user_id is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..access import access_error
 from ..buckets import from_ms
@@ -37,11 +37,10 @@ from ..errors import (
 )
 from ..ids import keyed_id
 from ..store.errors import store_errors
+from ..store.handle import Store
 from . import validation as v
 from .models import Proposal, ProposalSlot, Resolution
-
-if TYPE_CHECKING:
-    from .timers import ProposalTimers
+from .timers import ProposalTimers
 
 STATUSES = ("pending", "confirmed", "cancelled", "expired")
 
@@ -57,11 +56,52 @@ class Caller:
 OWNER = Caller()
 
 
+def call(
+    store: Store,
+    name: str,
+    user_id: str,
+    caller: Caller,
+    proposal_id: str,
+    payload: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One proposal script call for ``caller`` (the owner when both ids are empty)."""
+    k = store.keys
+    agent = caller.agent_id or "-"
+    script = getattr(store.scripts, name)
+    with store_errors(name.replace("_", ".", 1)):
+        return json.loads(
+            script(
+                keys=[
+                    k.owner(user_id),
+                    k.proposals(user_id),
+                    k.audit(user_id),
+                    k.agent(user_id, agent),
+                    k.rate_limit(user_id, agent),
+                    k.agents(user_id),
+                ],
+                args=[
+                    caller.key_hash,
+                    json.dumps(store.limits),
+                    caller.agent_id,
+                    proposal_id,
+                    json.dumps(payload or {}),
+                ],
+            )
+        )
+
+
+def visit(store: Store, user_id: str, proposal_id: str) -> dict[str, Any]:
+    """The timer's visit: lapse or settle if due; says when to come back."""
+    return call(store, "proposal_tick", user_id, OWNER, proposal_id)
+
+
 class ProposalService:
     """The proposal state machine of one coordinator; both façades call into it."""
 
-    def __init__(self, engine: Engine, timers: ProposalTimers) -> None:
-        self.engine = engine
+    def __init__(self, store: Store, bookings: Engine, timers: ProposalTimers) -> None:
+        self.store = store
+        #: A resolution books through the normal commit path.
+        self.bookings = bookings
         self.timers = timers
 
     # -- the one script call -----------------------------------------------------------
@@ -74,29 +114,7 @@ class ProposalService:
         proposal_id: str,
         payload: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        k = self.engine.keys
-        agent = caller.agent_id or "-"
-        script = getattr(self.engine.scripts, name)
-        with store_errors(name.replace("_", ".", 1)):
-            return json.loads(
-                script(
-                    keys=[
-                        k.owner(user_id),
-                        k.proposals(user_id),
-                        k.audit(user_id),
-                        k.agent(user_id, agent),
-                        k.rate_limit(user_id, agent),
-                        k.agents(user_id),
-                    ],
-                    args=[
-                        caller.key_hash,
-                        json.dumps(self.engine.limits),
-                        caller.agent_id,
-                        proposal_id,
-                        json.dumps(payload or {}),
-                    ],
-                )
-            )
+        return call(self.store, name, user_id, caller, proposal_id, payload)
 
     def _raise(self, reply: dict[str, Any], user_id: str, proposal_id: str, caller: Caller) -> None:
         code = reply["error"]
@@ -168,8 +186,8 @@ class ProposalService:
             "calendar_id": user_id,
             "organizer_agent_id": organizer,
             "participant_agent_ids": v.participants(participant_agent_ids, organizer),
-            "slots": v.slots(slots, user_id, self.engine.settings.max_booking_minutes),
-            "default_ttl_ms": int(self.engine.settings.proposal_ttl_seconds * 1000),
+            "slots": v.slots(slots, user_id, self.store.settings.max_booking_minutes),
+            "default_ttl_ms": int(self.store.settings.proposal_ttl_seconds * 1000),
             "max_ttl_ms": v.MAX_TTL_MS,
         }
         for name, value, limit in (
@@ -190,11 +208,11 @@ class ProposalService:
         # create still leaves a timer, and a timer without a proposal just goes away.
         self.timers.schedule(user_id, pid, expires)
         with store_errors("proposals.create"):
-            self.engine.redis.set(self.engine.keys.proposal_index(pid), user_id)
+            self.store.redis.set(self.store.keys.proposal_index(pid), user_id)
         reply = self._call("proposal_create", user_id, caller, pid, record)
         if reply["r"] != "ok":
             with store_errors("proposals.create"):  # refused: leave no trace behind
-                self.engine.redis.delete(self.engine.keys.proposal_index(pid))
+                self.store.redis.delete(self.store.keys.proposal_index(pid))
             self.timers.schedule(user_id, pid, None, exact=True)
             self._raise(reply, user_id, pid, caller)
         p = reply["proposal"]
@@ -228,7 +246,7 @@ class ProposalService:
         if status is not None and status not in STATUSES:
             raise ValidationError("status", f"must be one of {list(STATUSES)}")
         with store_errors("proposals.list"):
-            ids = sorted(self.engine.redis.hkeys(self.engine.keys.proposals(user_id)))
+            ids = sorted(self.store.redis.hkeys(self.store.keys.proposals(user_id)))
         out = []
         for pid in ids:
             reply = self._call("proposal_read", user_id, OWNER, pid)
@@ -264,7 +282,7 @@ class ProposalService:
             selected_slot_id,
             counter_slots,
             message,
-            self.engine.settings.max_booking_minutes,
+            self.store.settings.max_booking_minutes,
         )
         payload.update(agent_id=agent_id, lease_ms=self._lease_ms())
         reply = self._call("proposal_respond", user_id, caller, proposal_id, payload)
@@ -300,12 +318,12 @@ class ProposalService:
 
     def tick(self, user_id: str, proposal_id: str) -> dict[str, Any]:
         """The timer's visit: lapse or settle if due; says when to come back."""
-        return self._call("proposal_tick", user_id, OWNER, proposal_id)
+        return visit(self.store, user_id, proposal_id)
 
     # -- the resolution ----------------------------------------------------------------
 
     def _lease_ms(self) -> int:
-        return int(self.engine.settings.proposal_resolution_lease_seconds * 1000)
+        return int(self.store.settings.proposal_resolution_lease_seconds * 1000)
 
     def _drive(
         self, user_id: str, record: dict[str, Any], resolution: dict[str, Any]
@@ -333,7 +351,7 @@ class ProposalService:
         out: dict[str, Any] = {"token": lease["token"]}
         booked_id: str | None = None
         try:
-            booking = self.engine.write(
+            booking = self.bookings.write(
                 user_id=user_id,
                 agent_id=organizer,
                 key_hash="",
@@ -380,7 +398,7 @@ class ProposalService:
             if booked_id is not None:
                 # Settled by someone else after our lease ran out: this booking belongs
                 # to no proposal any more, so give the slot back.
-                self.engine.cancel(
+                self.bookings.cancel(
                     user_id=user_id, agent_id=organizer, key_hash="", booking_id=booked_id
                 )
             raise InvalidState(

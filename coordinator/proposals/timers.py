@@ -21,14 +21,16 @@ import logging
 import secrets
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import StoreUnavailable
 from ..store.errors import store_errors
+from ..store.handle import Store
 
-if TYPE_CHECKING:
-    from ..engine import Engine
-    from .service import ProposalService
+#: The visit of one deadline: ``(user_id, proposal_id) -> reply`` with ``status`` and,
+#: when the proposal needs another visit, ``next_ms``.
+Tick = Callable[[str, str], dict[str, Any]]
 
 log = logging.getLogger("coordinator.proposals")
 #: Longest single block: bounds how late a deadline added by another process (whose
@@ -46,9 +48,9 @@ def _member(user_id: str, proposal_id: str) -> str:
 class ProposalTimers:
     """The deadline set of one coordinator, and the thread that keeps it."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.service: ProposalService | None = None
+    def __init__(self, store: Store, tick: Tick) -> None:
+        self.store = store
+        self._tick = tick
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._token = secrets.token_hex(6)
@@ -67,16 +69,16 @@ class ProposalTimers:
         Without a deadline (``due_ms=None``, not exact) the entry is written for one
         default TTL from now, as a crash guard until the exact time is known.
         """
-        k = self.engine.keys
+        k = self.store.keys
         member = _member(user_id, proposal_id)
         with store_errors("proposal timer"):
             if exact and due_ms is None:
-                self.engine.redis.zrem(k.proposal_timers(), member)
+                self.store.redis.zrem(k.proposal_timers(), member)
                 return
             if due_ms is None:
-                due_ms = int(time.time() * 1000 + self.engine.settings.proposal_ttl_seconds * 1000)
+                due_ms = int(time.time() * 1000 + self.store.settings.proposal_ttl_seconds * 1000)
             # One round trip: the three keys share the {proposal-timers} slot.
-            pipe = self.engine.redis.pipeline(transaction=False)
+            pipe = self.store.redis.pipeline(transaction=False)
             # LT adds a new entry, or moves an existing one only earlier.
             pipe.zadd(k.proposal_timers(), {member: due_ms}, lt=not exact)
             pipe.lpush(k.proposal_timers_wake(), "1")
@@ -86,40 +88,37 @@ class ProposalTimers:
 
     def pending(self) -> int:
         with store_errors("proposal timer"):
-            return int(self.engine.redis.zcard(self.engine.keys.proposal_timers()))
+            return int(self.store.redis.zcard(self.store.keys.proposal_timers()))
 
     def _now_ms(self) -> int:
         secs, micros = (
-            self.engine.redis.time()
-            if not hasattr(self.engine.redis, "get_node_from_key")
+            self.store.redis.time()
+            if not hasattr(self.store.redis, "get_node_from_key")
             else self._cluster_time()
         )
         return int(secs) * 1000 + int(micros) // 1000
 
     def _cluster_time(self) -> Any:
-        r = self.engine.redis
-        node = r.get_node_from_key(self.engine.keys.proposal_timers())
+        r = self.store.redis
+        node = r.get_node_from_key(self.store.keys.proposal_timers())
         return r.time(target_nodes=node)
 
     def run_due(self) -> int:
         """Visit every entry that is due now; return how many it retired as terminal."""
-        assert self.service is not None
-        k = self.engine.keys
+        k = self.store.keys
         changed = 0
         with store_errors("proposal timer"):
             now = self._now_ms()
-            due = self.engine.redis.zrangebyscore(
-                k.proposal_timers(), "-inf", now, start=0, num=100
-            )
+            due = self.store.redis.zrangebyscore(k.proposal_timers(), "-inf", now, start=0, num=100)
         for member in due:
             user_id, _, pid = str(member).partition(" ")
-            reply = self.service.tick(user_id, pid)
+            reply = self._tick(user_id, pid)
             if reply.get("next_ms") is not None:
                 with store_errors("proposal timer"):
-                    self.engine.redis.zadd(k.proposal_timers(), {member: int(reply["next_ms"])})
+                    self.store.redis.zadd(k.proposal_timers(), {member: int(reply["next_ms"])})
                 continue
             with store_errors("proposal timer"):
-                self.engine.redis.zrem(k.proposal_timers(), member)
+                self.store.redis.zrem(k.proposal_timers(), member)
             if reply.get("status") in ("expired", "confirmed", "cancelled"):
                 changed += 1
         self.fired += changed
@@ -127,8 +126,8 @@ class ProposalTimers:
 
     def next_due_ms(self) -> int | None:
         with store_errors("proposal timer"):
-            first = self.engine.redis.zrange(
-                self.engine.keys.proposal_timers(), 0, 0, withscores=True
+            first = self.store.redis.zrange(
+                self.store.keys.proposal_timers(), 0, 0, withscores=True
             )
         return int(first[0][1]) if first else None
 
@@ -136,9 +135,9 @@ class ProposalTimers:
 
     def ensure_running(self) -> None:
         """Start this process's timer thread for this Redis and namespace, once."""
-        if not self.engine.settings.run_proposal_timer:
+        if not self.store.settings.run_proposal_timer:
             return
-        key = (id(self.engine.redis), self.engine.settings.namespace)
+        key = (id(self.store.redis), self.store.settings.namespace)
         with _running_lock:
             current = _running.get(key)
             if current is not None and current._thread is not None and current._thread.is_alive():
@@ -163,7 +162,7 @@ class ProposalTimers:
             return
         self._stop.set()
         try:
-            self.engine.redis.lpush(self.engine.keys.proposal_timers_stop(self._token), "1")
+            self.store.redis.lpush(self.store.keys.proposal_timers_stop(self._token), "1")
         except Exception:  # stopping must not fail on a dead store
             pass
         thread.join(timeout=5)
@@ -182,7 +181,7 @@ class ProposalTimers:
             timers.stop()
 
     def _loop(self) -> None:
-        k = self.engine.keys
+        k = self.store.keys
         stop_key = k.proposal_timers_stop(self._token)
         failing = False
         while not self._stop.is_set():
@@ -195,7 +194,7 @@ class ProposalTimers:
                 block = MAX_BLOCK_SECONDS
                 if nxt is not None:
                     block = min(block, max(0.005, (nxt - self._now_ms()) / 1000 + 0.002))
-                self.engine.redis.blpop([stop_key, k.proposal_timers_wake()], block)
+                self.store.redis.blpop([stop_key, k.proposal_timers_wake()], block)
             except Exception as exc:  # a timer must outlive store hiccups
                 if self._stop.is_set():
                     break
@@ -204,6 +203,6 @@ class ProposalTimers:
                     failing = True
                 self._stop.wait(1.0)
         try:
-            self.engine.redis.delete(stop_key)
+            self.store.redis.delete(stop_key)
         except Exception:
             pass

@@ -1,4 +1,4 @@
-"""The one small handle every registry holds: the Redis client, its keys, its scripts, the limits.
+"""The one small handle every registry holds: the Redis client, keys, scripts, limits, settings.
 
 The bookings state machine, the owner/agent/rules/approval registries, the audit log
 and the proposal service all talk to the same Redis through the same key layout and
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from coordinator.ratelimit import RateLimit
+from coordinator.ruleset import SnapshotCache
 from coordinator.settings import Settings
 from coordinator.store.keys import Keys
 from coordinator.store.scripts import Scripts
@@ -28,6 +29,9 @@ class Store:
     scripts: Scripts
     #: The default token bucket of every key, as the scripts take it.
     limits: dict[str, Any]
+    #: The last rules snapshot seen per owner, shared by every thread of a coordinator;
+    #: the scripts catch a stale one.
+    rules_cache: SnapshotCache
 
     @classmethod
     def open(cls, client: Any, settings: Settings) -> Store:
@@ -38,6 +42,7 @@ class Store:
             keys=Keys(settings.namespace),
             scripts=Scripts.register(client),
             limits=RateLimit(settings.rate_limit_per_second, settings.rate_limit_burst).as_arg(),
+            rules_cache=SnapshotCache(),
         )
 
 

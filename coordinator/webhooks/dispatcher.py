@@ -82,7 +82,7 @@ class Dispatcher:
     ) -> None:
         self.coord = coord
         self.r = coord.redis
-        self.hooks = Webhooks(coord.engine)
+        self.hooks = Webhooks(coord.store)
         self.settings = settings or DispatchSettings()
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
         # Every connection is checked against the SSRF policy again (DNS rebinding).
@@ -110,7 +110,7 @@ class Dispatcher:
                 stop.wait(1.0)
 
     def _calendar(self, user_id: str) -> int:
-        k = self.coord.engine.keys
+        k = self.coord.store.keys
         stream = k.prefix(user_id) + "outbox"
         try:
             self.r.xgroup_create(stream, GROUP, id="0", mkstream=True)
@@ -130,7 +130,7 @@ class Dispatcher:
     def _now_ms(self, user_id: str) -> int:
         """The Redis server's clock: the same one that set ``not_before_ms``."""
         if hasattr(self.r, "get_node_from_key"):
-            node = self.r.get_node_from_key(self.coord.engine.keys.owner(user_id))
+            node = self.r.get_node_from_key(self.coord.store.keys.owner(user_id))
             secs, micros = self.r.time(target_nodes=node)
         else:
             secs, micros = self.r.time()
@@ -165,7 +165,7 @@ class Dispatcher:
         if fields["type"] == "booking.committed" and self._lost_in_window(user_id, fields):
             self.r.xack(stream, GROUP, eid)
             return 0
-        done_key = self.coord.engine.keys.prefix(user_id) + f"whdone:{fields['id']}"
+        done_key = self.coord.store.keys.prefix(user_id) + f"whdone:{fields['id']}"
         done = set(self.r.smembers(done_key))
         body = envelope(fields)
         ok = True
@@ -182,7 +182,7 @@ class Dispatcher:
         if ok:
             self.r.xack(stream, GROUP, eid)
         elif attempt >= self.settings.max_attempts:
-            dead = self.coord.engine.keys.prefix(user_id) + "outbox:dead"
+            dead = self.coord.store.keys.prefix(user_id) + "outbox:dead"
             self.r.xadd(dead, {**fields, "attempts": str(attempt)})
             self.r.xack(stream, GROUP, eid)
             log.error("webhook event %s dead-lettered after %d attempts", fields["id"], attempt)
@@ -190,7 +190,7 @@ class Dispatcher:
 
     def _lost_in_window(self, user_id: str, fields: dict[str, str]) -> bool:
         bid = json.loads(fields["data"])["booking_id"]
-        raw = self.r.hget(self.coord.engine.keys.bookings(user_id), bid)
+        raw = self.r.hget(self.coord.store.keys.bookings(user_id), bid)
         return bool(raw and json.loads(raw).get("lost_in_window"))
 
     def _post(self, ep: Endpoint, body: bytes, fields: dict[str, str]) -> bool:

@@ -13,11 +13,11 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..engine import Engine
 from ..errors import NotFound, ValidationError
 from ..ids import new_id
 from ..inputs import check_chars, text
 from ..store.errors import store_errors
+from ..store.handle import Store
 from .urls import check_webhook_url
 
 EVENT_TYPES: tuple[str, ...] = (
@@ -69,14 +69,14 @@ def _check_events(events: Iterable[str] | None) -> tuple[str, ...]:
 
 
 class Webhooks:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
     def _hooks(self, user_id: str) -> str:
-        return self._engine.keys.prefix(user_id) + "hooks"
+        return self._store.keys.prefix(user_id) + "hooks"
 
     def owners_key(self) -> str:
-        return f"{self._engine.keys.namespace}:hooks_owners"
+        return f"{self._store.keys.namespace}:hooks_owners"
 
     def register(
         self,
@@ -94,9 +94,9 @@ class Webhooks:
         url = _check_url(url)
         evs = _check_events(events)
         text(secret, "secret", min_len=MIN_SECRET, max_len=MAX_SECRET)
-        r = self._engine.redis
+        r = self._store.redis
         with store_errors("webhooks.register"):
-            if not r.exists(self._engine.keys.owner(user_id)):
+            if not r.exists(self._store.keys.owner(user_id)):
                 raise NotFound(f"no owner {user_id}", error="owner_not_found")
             ep = Endpoint(
                 endpoint_id=new_id("whe"),
@@ -111,14 +111,14 @@ class Webhooks:
 
     def list(self, user_id: str) -> list[Endpoint]:
         with store_errors("webhooks.list"):
-            raw = self._engine.redis.hgetall(self._hooks(user_id))
+            raw = self._store.redis.hgetall(self._hooks(user_id))
         return [Endpoint(**json.loads(v)) for _, v in sorted(raw.items())]
 
     def delete(self, user_id: str, endpoint_id: str) -> None:
         with store_errors("webhooks.delete"):
-            if not self._engine.redis.hdel(self._hooks(user_id), endpoint_id):
+            if not self._store.redis.hdel(self._hooks(user_id), endpoint_id):
                 raise NotFound(f"no webhook endpoint {endpoint_id}", error="not_found")
 
     def owners(self) -> list[str]:
         with store_errors("webhooks.owners"):
-            return sorted(self._engine.redis.smembers(self.owners_key()))
+            return sorted(self._store.redis.smembers(self.owners_key()))
