@@ -10,6 +10,7 @@ every process. The replies map to one set of errors here.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import AgentDraftError, AuthError, RateLimited
@@ -59,3 +60,24 @@ def authorize(store: Store, user_id: str, agent_id: str, key_hash: str, scope: s
         )
     if reply["r"] != "ok":
         raise access_error(reply) or AgentDraftError(f"unexpected reply {reply!r}")
+
+
+@dataclass(frozen=True)
+class CallerContext:
+    """One agent's calls: whose calendar, which agent, the key it proved, the store.
+
+    ``coord.client(api_key)`` checks the key once and builds this; each client
+    façade (bookings, availability, approvals, proposals, …) is given it at
+    construction, so none reaches back into the coordinator. The key is still
+    checked again on every call (by the call's own script, or :meth:`authorize`).
+    """
+
+    user_id: str
+    agent_id: str
+    #: SHA-256 of the agent's API key, as the agent record stores it.
+    key_hash: str
+    store: Store
+
+    def authorize(self, scope: str) -> None:
+        """Check the key and ``scope`` and take a rate-limit token, or raise."""
+        authorize(self.store, self.user_id, self.agent_id, self.key_hash, scope)

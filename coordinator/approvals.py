@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .access import access_error
+from .access import CallerContext, access_error
 from .buckets import from_ms
 from .engine import Engine
 from .errors import (
@@ -40,9 +40,6 @@ from .inputs import json_object, required_text, text
 from .store.connect import MAX_BLOCK_SECONDS
 from .store.errors import store_errors
 from .store.handle import Store
-
-if TYPE_CHECKING:
-    from .client import LocalClient
 
 TERMINAL = frozenset({"approved", "denied", "expired"})
 MAX_ACTION_TYPE = 100
@@ -228,12 +225,9 @@ class ClientApprovals:
     Needs the ``approvals:request`` scope. An agent sees only its own requests.
     """
 
-    def __init__(self, client: LocalClient) -> None:
-        self._c = client
-
-    @property
-    def _store(self) -> Store:
-        return self._c._coord.store
+    def __init__(self, ctx: CallerContext) -> None:
+        self._c = ctx
+        self._store = ctx.store
 
     def request(
         self,
@@ -273,7 +267,7 @@ class ClientApprovals:
                         k.audit(c.user_id),
                     ],
                     args=[
-                        c._key_hash,
+                        c.key_hash,
                         json.dumps(eng.limits),
                         c.agent_id,
                         approval_id,
@@ -300,7 +294,7 @@ class ClientApprovals:
 
     def _get(self, approval_id: str) -> tuple[dict[str, Any], int]:
         c = self._c
-        return _read(self._store, c.user_id, approval_id, agent_id=c.agent_id, key_hash=c._key_hash)
+        return _read(self._store, c.user_id, approval_id, agent_id=c.agent_id, key_hash=c.key_hash)
 
     def wait(
         self, approval_id: str, *, timeout: float | None = None, poll_interval: float = 5.0

@@ -22,9 +22,9 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .access import AVAILABILITY_READ, access_error
+from .access import AVAILABILITY_READ, CallerContext, access_error
 from .buckets import BUCKET_MS, from_ms, parse_time, to_ms
 from .connectors.models import Freshness
 from .errors import AgentDraftError, AuthError, NotFound, ValidationError
@@ -33,11 +33,7 @@ from .models import Slot
 from .policy import focus_time, working_hours
 from .ruleset import RulesSnapshot
 from .store.errors import store_errors
-from .store.handle import Store
 from .wallclock import Intervals, local_date, local_day_bounds, utc_days
-
-if TYPE_CHECKING:
-    from .client import LocalClient
 
 #: Longest range one call may ask for.
 MAX_RANGE_DAYS = 62
@@ -142,12 +138,9 @@ def free_slots(
 class Availability:
     """``client.availability``: the official SDK's ``list`` over the local engine."""
 
-    def __init__(self, client: LocalClient) -> None:
-        self._c = client
-
-    @property
-    def _store(self) -> Store:
-        return self._c._coord.store
+    def __init__(self, ctx: CallerContext) -> None:
+        self._c = ctx
+        self._store = ctx.store
 
     def list(
         self,
@@ -214,7 +207,7 @@ class Availability:
             reply: dict[str, Any] = json.loads(
                 eng.scripts.read_availability(
                     keys=keys,
-                    args=[c._key_hash, AVAILABILITY_READ, json.dumps(eng.limits), c.agent_id],
+                    args=[c.key_hash, AVAILABILITY_READ, json.dumps(eng.limits), c.agent_id],
                 )
             )
         if reply["r"] != "ok":

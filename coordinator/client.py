@@ -11,22 +11,27 @@ so a rotated or revoked key stops at once even in a client built before.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .access import ANY, BOOKINGS_READ, RULES_READ, authorize
+from .access import ANY, BOOKINGS_READ, RULES_READ, CallerContext
+from .agents import Agents
 from .approvals import ClientApprovals
+from .audit import AuditLog
 from .availability import Availability
+from .engine import Engine, Mode
 from .models import AgentIdentity, AuditEntry, Booking
+from .owners import Owners
 from .proposals.api import ClientProposals
+from .proposals.service import ProposalService
+from .rules import Rules
 from .ruleset import OwnerRules
-
-if TYPE_CHECKING:
-    from .coordinator import Coordinator
+from .store.handle import Store
 
 
 class _Bookings:
-    def __init__(self, client: LocalClient) -> None:
-        self._c = client
+    def __init__(self, ctx: CallerContext, bookings: Engine) -> None:
+        self._ctx = ctx
+        self._bookings = bookings
 
     def commit(
         self,
@@ -50,7 +55,7 @@ class _Bookings:
         :class:`~coordinator.StaleAvailability` if the owner's rules changed since.
         """
         del with_conferencing  # accepted for SDK compatibility; no conferencing provider here
-        return self._c._write(
+        return self._write(
             "commit",
             start=start,
             end=end,
@@ -79,7 +84,7 @@ class _Bookings:
         availability_etag: str | None = None,
     ) -> Booking:
         """Place a hold that expires after ``hold_ttl_seconds`` (default 30 s)."""
-        return self._c._write(
+        return self._write(
             "hold",
             start=start,
             end=end,
@@ -115,32 +120,40 @@ class _Bookings:
         )
 
     def release(self, hold_id: str) -> Booking:
-        c = self._c
-        return c._coord.engine.release(
-            user_id=c.user_id, agent_id=c.agent_id, key_hash=c._key_hash, hold_id=hold_id
+        c = self._ctx
+        return self._bookings.release(
+            user_id=c.user_id, agent_id=c.agent_id, key_hash=c.key_hash, hold_id=hold_id
         )
 
     def cancel(self, booking_id: str) -> Booking:
-        c = self._c
-        return c._coord.engine.cancel(
-            user_id=c.user_id, agent_id=c.agent_id, key_hash=c._key_hash, booking_id=booking_id
+        c = self._ctx
+        return self._bookings.cancel(
+            user_id=c.user_id, agent_id=c.agent_id, key_hash=c.key_hash, booking_id=booking_id
         )
 
     def get(self, booking_id: str) -> Booking:
         """Any booking on the owner's calendar, with who ended it and when."""
-        c = self._c
-        return c._coord.engine.get(c.user_id, booking_id, agent_id=c.agent_id, key_hash=c._key_hash)
+        c = self._ctx
+        return self._bookings.get(c.user_id, booking_id, agent_id=c.agent_id, key_hash=c.key_hash)
+
+    def _write(self, mode: Mode, **kw: Any) -> Booking:
+        c = self._ctx
+        return self._bookings.write(
+            user_id=c.user_id, agent_id=c.agent_id, key_hash=c.key_hash, mode=mode, **kw
+        )
 
 
 class _Agents:
-    def __init__(self, client: LocalClient) -> None:
-        self._c = client
+    def __init__(self, ctx: CallerContext, agents: Agents, owners: Owners) -> None:
+        self._ctx = ctx
+        self._agents = agents
+        self._owners = owners
 
     def me(self) -> AgentIdentity:
-        c = self._c
-        c._authorize(ANY)
-        a = c._coord.agents.get(c.user_id, c.agent_id)
-        tz = c._coord.owners.get(c.user_id).timezone
+        c = self._ctx
+        c.authorize(ANY)
+        a = self._agents.get(c.user_id, c.agent_id)
+        tz = self._owners.get(c.user_id).timezone
         return AgentIdentity(
             agent_id=a.agent_id,
             user_id=a.user_id,
@@ -152,8 +165,9 @@ class _Agents:
 
 
 class _Audit:
-    def __init__(self, client: LocalClient) -> None:
-        self._c = client
+    def __init__(self, ctx: CallerContext, audit: AuditLog) -> None:
+        self._ctx = ctx
+        self._audit = audit
 
     def list(
         self,
@@ -164,48 +178,76 @@ class _Audit:
         limit: int | None = None,
     ) -> list[AuditEntry]:
         """Entries for one booking (``resource=bkg_…``) or the calendar in a time range."""
-        self._c._authorize(BOOKINGS_READ)
-        log = self._c._coord.audit
+        self._ctx.authorize(BOOKINGS_READ)
         if resource:
-            return log.for_booking(self._c.user_id, resource)
-        return log.range(self._c.user_id, start, end, limit=limit)
+            return self._audit.for_booking(self._ctx.user_id, resource)
+        return self._audit.range(self._ctx.user_id, start, end, limit=limit)
 
 
 class _Rules:
-    def __init__(self, client: LocalClient) -> None:
-        self._c = client
+    def __init__(self, ctx: CallerContext, rules: Rules) -> None:
+        self._ctx = ctx
+        self._rules = rules
 
     def get(self) -> OwnerRules:
         """The owner's rules as this agent may read them (scope ``rules:read``)."""
-        c = self._c
-        c._authorize(RULES_READ)
-        return c._coord.rules.get(c.user_id)
+        self._ctx.authorize(RULES_READ)
+        return self._rules.get(self._ctx.user_id)
 
 
 class LocalClient:
-    """An agent's handle on an in-process coordinator, bound to one API key."""
+    """An agent's handle on an in-process coordinator, bound to one API key.
 
-    def __init__(self, coordinator: Coordinator, api_key: str) -> None:
-        self._coord = coordinator
-        self.user_id, self.agent_id, self._key_hash = coordinator.agents.authenticate(api_key)
-        self.bookings = _Bookings(self)
-        self.availability = Availability(self)
-        self.agents = _Agents(self)
-        self.approvals = ClientApprovals(self)
-        self.rules = _Rules(self)
-        self.audit = _Audit(self)
-        self.proposals = ClientProposals(self)
+    Built by :meth:`coordinator.Coordinator.client`, which checks the key once and
+    hands in the parts each sub-API calls.
+    """
 
-    def _authorize(self, scope: str) -> None:
-        authorize(self._coord.engine.store, self.user_id, self.agent_id, self._key_hash, scope)
+    def __init__(
+        self,
+        context: CallerContext,
+        *,
+        bookings: Engine,
+        agents: Agents,
+        owners: Owners,
+        audit: AuditLog,
+        rules: Rules,
+        proposals: ProposalService,
+    ) -> None:
+        #: Who this client calls as; every sub-API is given it.
+        self.context = context
+        self.user_id = context.user_id
+        self.agent_id = context.agent_id
+        self.bookings = _Bookings(context, bookings)
+        self.availability = Availability(context)
+        self.agents = _Agents(context, agents, owners)
+        self.approvals = ClientApprovals(context)
+        self.rules = _Rules(context, rules)
+        self.audit = _Audit(context, audit)
+        self.proposals = ClientProposals(context, proposals)
 
-    def _write(self, mode: str, **kw: Any) -> Booking:
-        return self._coord.engine.write(
-            user_id=self.user_id,
-            agent_id=self.agent_id,
-            key_hash=self._key_hash,
-            mode=mode,  # type: ignore[arg-type]
-            **kw,
+    @classmethod
+    def for_key(
+        cls,
+        api_key: str,
+        *,
+        store: Store,
+        bookings: Engine,
+        agents: Agents,
+        owners: Owners,
+        audit: AuditLog,
+        rules: Rules,
+        proposals: ProposalService,
+    ) -> LocalClient:
+        """Check ``api_key`` (unknown, rotated or revoked raises) and bind a client to it."""
+        user_id, agent_id, key_hash = agents.authenticate(api_key)
+        return cls(
+            CallerContext(user_id, agent_id, key_hash, store),
+            bookings=bookings,
+            agents=agents,
+            owners=owners,
+            audit=audit,
+            rules=rules,
+            proposals=proposals,
         )
 
     def close(self) -> None:

@@ -80,7 +80,16 @@ class Coordinator:
 
     def client(self, api_key: str) -> LocalClient:
         """A client bound to one agent's key, with the official SDK's surface."""
-        return LocalClient(self, api_key)
+        return LocalClient.for_key(
+            api_key,
+            store=self.store,
+            bookings=self.engine,
+            agents=self.agents,
+            owners=self.owners,
+            audit=self.audit,
+            rules=self.rules,
+            proposals=self.proposals.service,
+        )
 
     def close(self) -> None:
         # Any timer thread on this connection (whichever coordinator started it) goes

@@ -4,17 +4,15 @@ and ``client.proposals`` (an agent's key; it acts only as itself)."""
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..access import BOOKINGS_READ
+from ..access import BOOKINGS_READ, CallerContext
 from ..errors import NotFound, ValidationError
 from ..store.errors import store_errors
 from . import validation as v
 from .models import Proposal, Resolution
 from .service import OWNER, Caller, ProposalService
-
-if TYPE_CHECKING:
-    from ..client import LocalClient
+from .timers import ProposalTimers
 
 
 class Proposals:
@@ -26,15 +24,16 @@ class Proposals:
     """
 
     def __init__(self, service: ProposalService) -> None:
-        self._s = service
+        #: The proposal state machine both façades call into.
+        self.service = service
 
     @property
-    def timers(self) -> Any:
-        return self._s.timers
+    def timers(self) -> ProposalTimers:
+        return self.service.timers
 
     def _owner(self, proposal_id: str) -> str:
         v.check_id(proposal_id, "proposal_id", "spr_")
-        eng = self._s.store
+        eng = self.service.store
         with store_errors("proposals"):
             user_id = eng.redis.get(eng.keys.proposal_index(proposal_id))
         if user_id is None:
@@ -57,7 +56,7 @@ class Proposals:
         1.0) to 1–50 participant agents of the calendar. ``expires_at`` defaults to
         ``Settings.proposal_ttl_seconds`` from now; the proposal lapses then on its own."""
         v.check_id(calendar_id, "calendar_id")
-        return self._s.create(
+        return self.service.create(
             calendar_id,
             OWNER,
             organizer_agent_id=organizer_agent_id,
@@ -70,11 +69,11 @@ class Proposals:
         )
 
     def get(self, proposal_id: str) -> Proposal:
-        return self._s.get(self._owner(proposal_id), OWNER, proposal_id)
+        return self.service.get(self._owner(proposal_id), OWNER, proposal_id)
 
     def list(self, calendar_id: str, *, status: str | None = None) -> builtins.list[Proposal]:
         """The calendar's proposals, oldest first (``status`` filters)."""
-        return self._s.list(calendar_id, OWNER, status)
+        return self.service.list(calendar_id, OWNER, status)
 
     def respond(
         self,
@@ -87,7 +86,7 @@ class Proposals:
         message: str | None = None,
     ) -> Proposal:
         """Record ``agent_id``'s one answer. The last answer resolves the proposal."""
-        return self._s.respond(
+        return self.service.respond(
             self._owner(proposal_id),
             OWNER,
             proposal_id,
@@ -104,26 +103,20 @@ class Proposals:
         Raises :class:`~coordinator.ResolutionFailed` if the booking lost; the
         proposal stays pending with that slot marked failed.
         """
-        return self._s.resolve(self._owner(proposal_id), OWNER, proposal_id)
+        return self.service.resolve(self._owner(proposal_id), OWNER, proposal_id)
 
     def cancel(self, proposal_id: str) -> Proposal:
-        return self._s.cancel(self._owner(proposal_id), OWNER, proposal_id)
+        return self.service.cancel(self._owner(proposal_id), OWNER, proposal_id)
 
 
 class ClientProposals:
     """``client.proposals``: the agent's side. Scopes: ``bookings:write`` to create,
     answer, resolve and cancel (they end in bookings), ``bookings:read`` to read."""
 
-    def __init__(self, client: LocalClient) -> None:
-        self._c = client
-
-    @property
-    def _s(self) -> ProposalService:
-        return self._c._coord.proposals._s
-
-    @property
-    def _me(self) -> Caller:
-        return Caller(self._c.agent_id, self._c._key_hash)
+    def __init__(self, ctx: CallerContext, service: ProposalService) -> None:
+        self._c = ctx
+        self._s = service
+        self._me = Caller(ctx.agent_id, ctx.key_hash)
 
     def create(
         self,
@@ -161,7 +154,7 @@ class ClientProposals:
 
     def list(self, *, status: str | None = None) -> builtins.list[Proposal]:
         """Proposals this agent organises or is invited to."""
-        self._c._authorize(BOOKINGS_READ)
+        self._c.authorize(BOOKINGS_READ)
         return self._s.list(self._c.user_id, self._me, status)
 
     def respond(

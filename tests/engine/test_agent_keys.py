@@ -181,7 +181,7 @@ def test_an_agent_of_owner_a_can_neither_read_nor_write_owner_bs_calendar(
         engine.write(
             user_id=other.user_id,
             agent_id=mine.agent_id,
-            key_hash=mine._key_hash,
+            key_hash=mine.context.key_hash,
             mode="commit",
             start=at(60),
             end=at(90),
@@ -190,14 +190,17 @@ def test_an_agent_of_owner_a_can_neither_read_nor_write_owner_bs_calendar(
         engine.write(
             user_id=other.user_id,
             agent_id=theirs.agent_id,
-            key_hash=mine._key_hash,
+            key_hash=mine.context.key_hash,
             mode="commit",
             start=at(60),
             end=at(90),
         )
     with pytest.raises(AuthError):
         engine.get(
-            other.user_id, their_booking.booking_id, agent_id=mine.agent_id, key_hash=mine._key_hash
+            other.user_id,
+            their_booking.booking_id,
+            agent_id=mine.agent_id,
+            key_hash=mine.context.key_hash,
         )
     assert snapshot(other) == before
     assert their_booking.booking_id not in {e.booking_id for e in mine.audit.list()}

@@ -244,7 +244,7 @@ def test_a_resolver_that_died_after_booking_is_confirmed_by_the_timer(
 ) -> None:
     # A lease long enough that the cancel below surely meets it on a loaded machine.
     team = make_team(make_calendar(proposal_resolution_lease_seconds=1.5), participants=1)
-    svc = team.coord.proposals._s
+    svc = team.coord.proposals.service
     p = team.propose([slot(0)])
     reply = svc._call("proposal_resolve", team.user_id, OWNER, p.id, {"lease_ms": 1500})
     lease = reply["resolution"]["resolving"]
@@ -271,7 +271,7 @@ def test_a_resolver_that_died_before_booking_is_abandoned_and_a_late_one_undone(
     make_calendar: Callable[..., Calendar],
 ) -> None:
     team = make_team(make_calendar(proposal_resolution_lease_seconds=0.2), participants=1)
-    svc = team.coord.proposals._s
+    svc = team.coord.proposals.service
     p = team.propose([slot(0), slot(120)])
     reply = svc._call("proposal_resolve", team.user_id, OWNER, p.id, {"lease_ms": 200})
     svc.timers.schedule(team.user_id, p.id, int(reply["resolution"]["resolving"]["lease_ms"]))
