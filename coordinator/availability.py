@@ -20,7 +20,7 @@ from __future__ import annotations
 import builtins
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -138,9 +138,13 @@ def free_slots(
 class Availability:
     """``client.availability``: the official SDK's ``list`` over the local engine."""
 
-    def __init__(self, ctx: CallerContext) -> None:
+    def __init__(
+        self, ctx: CallerContext, freshness: Callable[[str], builtins.list[Freshness]]
+    ) -> None:
         self._c = ctx
         self._store = ctx.store
+        #: How fresh each external calendar's view of the owner's calendar is.
+        self._freshness = freshness
 
     def list(
         self,
@@ -190,7 +194,7 @@ class Availability:
             slots,
             etag=make_etag(c.user_id, fresh.version),
             rules_version=fresh.version,
-            calendars=c._coord.connectors.freshness(c.user_id),
+            calendars=self._freshness(c.user_id),
         )
 
     def _read(self, days: builtins.list[int]) -> dict[str, Any]:

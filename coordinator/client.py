@@ -18,6 +18,7 @@ from .agents import Agents
 from .approvals import ClientApprovals
 from .audit import AuditLog
 from .availability import Availability
+from .connectors.registry import Connectors
 from .engine import Engine, Mode
 from .models import AgentIdentity, AuditEntry, Booking
 from .owners import Owners
@@ -212,13 +213,14 @@ class LocalClient:
         audit: AuditLog,
         rules: Rules,
         proposals: ProposalService,
+        connectors: Connectors,
     ) -> None:
         #: Who this client calls as; every sub-API is given it.
         self.context = context
         self.user_id = context.user_id
         self.agent_id = context.agent_id
         self.bookings = _Bookings(context, bookings)
-        self.availability = Availability(context)
+        self.availability = Availability(context, connectors.freshness)
         self.agents = _Agents(context, agents, owners)
         self.approvals = ClientApprovals(context)
         self.rules = _Rules(context, rules)
@@ -237,6 +239,7 @@ class LocalClient:
         audit: AuditLog,
         rules: Rules,
         proposals: ProposalService,
+        connectors: Connectors,
     ) -> LocalClient:
         """Check ``api_key`` (unknown, rotated or revoked raises) and bind a client to it."""
         user_id, agent_id, key_hash = agents.authenticate(api_key)
@@ -248,6 +251,7 @@ class LocalClient:
             audit=audit,
             rules=rules,
             proposals=proposals,
+            connectors=connectors,
         )
 
     def close(self) -> None:

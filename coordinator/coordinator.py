@@ -89,6 +89,7 @@ class Coordinator:
             audit=self.audit,
             rules=self.rules,
             proposals=self.proposals.service,
+            connectors=self.connectors,
         )
 
     def close(self) -> None:
