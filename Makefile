@@ -40,7 +40,7 @@ test-adk:
 	$(ADK_VENV)/bin/python -m pip install --disable-pip-version-check -q \
 		-e '.[server,sdk,google-adk]' 'pytest>=8' 'pytest-timeout>=2.3'
 	$(ADK_VENV)/bin/python -m pytest tests/agents/test_google_adk_tools.py \
-		tests/test_agent_examples.py -k google_adk
+		tests/agents/test_same_words.py tests/test_agent_examples.py -k google_adk
 
 lint: $(BIN)/python
 	$(PIP) -e '.[dev]'

@@ -39,6 +39,17 @@ from .environment import resolve_client
 from .results import Failed, Lost, Result
 
 
+class AgentDraftToolFailure(ToolFailure):
+    """A ``ToolFailure`` the model reads as exactly the shared sentence.
+
+    CrewAI appends `` (code: …)`` to a failure's message; ours already starts with
+    ``ERROR <code>`` (or ``OUTRANKED``), and every framework must show the same words.
+    """
+
+    def as_agent_message(self) -> str:
+        return self.message
+
+
 def _never_cache(*_: Any) -> bool:
     return False
 
@@ -58,11 +69,11 @@ class AgentDraftCrewTool(BaseTool):
 
     def _deliver(self, result: Result) -> Any:
         if isinstance(result, Failed):
-            return ToolFailure(
+            return AgentDraftToolFailure(
                 message=result.text(self.name), code=result.error, details=result.data()
             )
         if isinstance(result, Lost) and self.spec.lost_is_error:
-            return ToolFailure(
+            return AgentDraftToolFailure(
                 message=result.text(self.name), code="outranked", details=result.data()
             )
         return result
@@ -111,4 +122,4 @@ def get_tools(
     ]
 
 
-__all__ = ["AgentDraftCrewTool", "get_tools", "make_tool"]
+__all__ = ["AgentDraftCrewTool", "AgentDraftToolFailure", "get_tools", "make_tool"]

@@ -1,0 +1,255 @@
+"""Every framework's real loop shows the model the same words for the same outcomes.
+
+One script, played by each framework's scripted model through its own agent
+loop: a time without an offset (refused), 10:00 (held by a better-ranked
+sibling: OUTRANKED with offers), then the first offer (booked). The texts each
+model was shown must be identical once ids are masked, and equal to what the
+shared specs say. MCP keeps ``agentdraft-mcp``'s tool names and answers a lost
+race as a JSON payload whose ``message`` is the same sentence with its own name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from agentdraft_agents.testing.script import Call, Script, Step, call, take_first_offer
+
+from .conftest import Calendar, at, iso
+from .race_script import SAFE, TASK
+
+#: crewai, imported by one of the runners, reads pydantic's deprecated fields on kickoff;
+#: LlamaIndex's workflows do the same when building an agent.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:crewai"),
+    pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecatedSince20"),
+    pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecatedSince211"),
+]
+
+NAIVE = call(SAFE, start="2031-03-03T10:00:00", end="2031-03-03T10:30:00")
+
+
+def steps() -> list[Step]:
+    return [NAIVE, lambda _: call(SAFE, start=iso(0), end=iso(30)), take_first_offer(SAFE), "ok"]
+
+
+def mask(text: str) -> str:
+    """Ids differ per calendar and run; the words must not."""
+    return re.sub(r"\b(agt|bkg|hld|apr|evt)_[0-9a-zA-Z]+", r"\1_…", text)
+
+
+# -- one runner per framework: play the script through its loop, return what it saw ------------
+
+
+def run_langchain(client: Any) -> list[str | None]:
+    from langchain.agents import create_agent
+    from langchain_core.messages import ToolMessage
+
+    from agentdraft_agents import get_tools
+    from agentdraft_agents.testing.langchain_model import ScriptedChatModel, reply, tool_call
+
+    script = Script(steps())
+
+    def step(messages: list[Any]) -> Any:
+        tools = [m for m in messages if isinstance(m, ToolMessage)]
+        turn = script.next(str(tools[-1].content) if tools else None)
+        return tool_call(turn.name, **turn.args) if isinstance(turn, Call) else reply(turn)
+
+    model = ScriptedChatModel(steps=[step] * 4)
+    create_agent(model, get_tools(client)).invoke({"messages": [("user", TASK)]})
+    return script.seen
+
+
+def run_crewai(client: Any) -> list[str | None]:
+    from crewai import Agent, Crew, Task
+
+    from agentdraft_agents.crewai_tools import get_tools
+    from agentdraft_agents.testing.crewai_llm import ScriptedLLM, last_tool_result, tool_call
+
+    script = Script(steps())
+
+    def step(messages: Any) -> Any:
+        try:
+            seen: str | None = last_tool_result(messages)
+        except LookupError:
+            seen = None
+        turn = script.next(seen)
+        return tool_call(turn.name, **turn.args) if isinstance(turn, Call) else turn
+
+    agent = Agent(
+        role="Recruiter",
+        goal="Book a call",
+        backstory="Schedules.",
+        llm=ScriptedLLM(steps=[step] * 4),
+        tools=get_tools(client),
+        max_iter=6,
+    )
+    task = Task(description=TASK, expected_output="What was booked", agent=agent)
+    Crew(agents=[agent], tasks=[task]).kickoff()
+    return script.seen
+
+
+def run_autogen(client: Any) -> list[str | None]:
+    from autogen_agentchat.agents import AssistantAgent
+
+    from agentdraft_agents.autogen_tools import get_tools
+    from agentdraft_agents.testing.autogen_replay import (
+        ReactiveReplayClient,
+        last_tool_result,
+        tool_call,
+    )
+
+    script = Script(steps())
+
+    def step(messages: list[Any]) -> Any:
+        try:
+            seen: str | None = last_tool_result(messages)[0]
+        except LookupError:
+            seen = None
+        turn = script.next(seen)
+        return tool_call(turn.name, **turn.args) if isinstance(turn, Call) else turn
+
+    agent = AssistantAgent(
+        "recruiter",
+        model_client=ReactiveReplayClient([step] * 4),
+        tools=get_tools(client),  # type: ignore[arg-type]
+        max_tool_iterations=4,
+    )
+    asyncio.run(agent.run(task=TASK))
+    return script.seen
+
+
+def run_openai_agents(client: Any) -> list[str | None]:
+    from agents import Agent, RunConfig, Runner
+
+    from agentdraft_agents.openai_agents_tools import get_tools
+    from agentdraft_agents.testing.openai_agents_model import ScriptedModel
+
+    model = ScriptedModel(steps())
+    agent = Agent(name="recruiter", model=model, tools=get_tools(client))
+    Runner.run_sync(agent, TASK, run_config=RunConfig(tracing_disabled=True))
+    return model.script.seen
+
+
+def run_pydantic_ai(client: Any) -> list[str | None]:
+    from pydantic_ai import Agent
+
+    from agentdraft_agents.pydantic_ai_tools import deps, get_tools
+    from agentdraft_agents.testing.pydantic_ai_model import ScriptedModel
+
+    model = ScriptedModel(steps())
+    Agent(model, tools=get_tools()).run_sync(TASK, deps=deps(client))
+    return model.script.seen
+
+
+def run_agent_framework(client: Any) -> list[str | None]:
+    from agent_framework import Agent
+
+    from agentdraft_agents.agent_framework_tools import get_tools
+    from agentdraft_agents.testing.agent_framework_client import ScriptedChatClient
+
+    model = ScriptedChatClient(steps())
+    asyncio.run(Agent(client=model, tools=get_tools(client)).run(TASK))
+    return model.script.seen
+
+
+def run_llamaindex(client: Any) -> list[str | None]:
+    from llama_index.core.agent.workflow import FunctionAgent
+
+    from agentdraft_agents.llamaindex_tools import get_tools
+    from agentdraft_agents.testing.llamaindex_llm import ScriptedLLM
+
+    llm = ScriptedLLM(steps())
+    agent = FunctionAgent(tools=get_tools(client), llm=llm)
+
+    async def go() -> None:
+        await agent.run(user_msg=TASK)
+
+    asyncio.run(go())
+    return llm.script.seen
+
+
+def run_google_adk(client: Any) -> list[str | None]:
+    from google.adk.agents import LlmAgent
+    from google.adk.runners import InMemoryRunner
+    from google.genai import types
+
+    from agentdraft_agents.google_adk_tools import get_tools
+    from agentdraft_agents.testing.google_adk_llm import ScriptedLlm
+
+    llm = ScriptedLlm(steps())
+    runner = InMemoryRunner(LlmAgent(name="recruiter", model=llm, tools=get_tools(client)))
+
+    async def go() -> None:
+        session = await runner.session_service.create_session(app_name=runner.app_name, user_id="u")
+        message = types.Content(role="user", parts=[types.Part(text=TASK)])
+        async for _ in runner.run_async(user_id="u", session_id=session.id, new_message=message):
+            pass
+
+    asyncio.run(go())
+    return llm.script.seen
+
+
+RUNNERS: dict[str, tuple[str, Callable[[Any], list[str | None]]]] = {
+    "langchain": ("langchain.agents", run_langchain),
+    "crewai": ("crewai", run_crewai),
+    "autogen": ("autogen_agentchat", run_autogen),
+    "openai_agents": ("agents", run_openai_agents),
+    "pydantic_ai": ("pydantic_ai", run_pydantic_ai),
+    "agent_framework": ("agent_framework", run_agent_framework),
+    "llamaindex": ("llama_index.core", run_llamaindex),
+    "google_adk": ("google.adk", run_google_adk),
+}
+
+
+def expected(make_local_cal: Callable[..., Calendar]) -> list[str]:
+    """The three texts as the shared specs word them (no framework involved)."""
+    from agentdraft_agents import specs
+    from agentdraft_agents.core import BookingService
+
+    cal = make_local_cal()
+    cal.agent(1).bookings.commit(start=at(0), end=at(30))
+    service, spec = BookingService(cal.agent(2)), specs.COMMIT_SAFE
+    naive = spec.text(spec.run(service, {"start": NAIVE.args["start"], "end": NAIVE.args["end"]}))
+    lost = spec.text(spec.run(service, {"start": iso(0), "end": iso(30)}))
+    booked = spec.text(spec.run(service, {"start": at(-30).isoformat(), "end": at(0).isoformat()}))
+    return [mask(t) for t in (naive, lost, booked)]
+
+
+@pytest.mark.parametrize("framework", list(RUNNERS))
+def test_each_framework_shows_the_model_the_same_words(
+    framework: str, make_local_cal: Callable[..., Calendar]
+) -> None:
+    module, runner = RUNNERS[framework]
+    pytest.importorskip(module, reason=f"{module} (its extra) is not installed")
+    os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
+    cal = make_local_cal()
+    cal.agent(1).bookings.commit(start=at(0), end=at(30))
+    seen = runner(cal.agent(2))
+    assert seen[0] is None
+    assert [mask(str(t)) for t in seen[1:]] == expected(make_local_cal)
+
+
+def test_mcp_says_the_same_with_its_own_tool_name(
+    make_local_cal: Callable[..., Calendar],
+) -> None:
+    pytest.importorskip("mcp", reason="the 'mcp' extra is not installed")
+    from mcp.shared.memory import create_connected_server_and_client_session
+
+    from agentdraft_agents.mcp_server import build_server
+
+    cal = make_local_cal()
+    cal.agent(1).bookings.commit(start=at(0), end=at(30))
+
+    async def main() -> Any:
+        async with create_connected_server_and_client_session(build_server(cal.agent(2))) as s:
+            return await s.call_tool("commit_booking", {"start": iso(0), "end": iso(30)})
+
+    lost = json.loads(asyncio.run(main()).content[0].text)["message"]
+    assert mask(lost) == expected(make_local_cal)[1].replace(SAFE, "commit_booking")
