@@ -21,7 +21,7 @@ from prometheus_client import start_http_server
 from .. import __version__
 from ..connectors.worker import start_connector_sync
 from ..coordinator import Coordinator
-from . import errors
+from . import docs, errors
 from .config import ServerConfig
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from .observe import REGISTRY, Observe, OutboxDepth, configure_logging, metrics_endpoint
@@ -33,9 +33,10 @@ from .routes import (
     availability,
     bookings,
     connectors,
-    dashboard,
     ops,
     owner,
+    owner_agents,
+    owner_approvals,
     proposals,
     rules,
     webhooks,
@@ -84,6 +85,9 @@ def create_app(
         version=__version__,
         summary="Protocol v0.1: exactly one agent wins each contested slot.",
         lifespan=lifespan,
+        # Swagger UI from the package's own files (docs.py); no CDN-loaded ReDoc.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.coordinator = coord
     app.state.sessions = Sessions(coord)
@@ -91,6 +95,7 @@ def create_app(
     app.state.dev = dev
     app.state.store_watch = watch
     errors.install(app)
+    docs.install(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     # Outermost, so refusals by the layers inside (413s too) are timed and logged.
     app.add_middleware(Observe, metrics=metrics or metrics_port is not None)
@@ -108,7 +113,8 @@ def create_app(
         proposals,
         rules,
         auth,
-        dashboard,
+        owner_agents,
+        owner_approvals,
         owner,
         webhooks,
         ops,

@@ -8,16 +8,10 @@ from fastapi import APIRouter, Header, Path
 from pydantic import BaseModel, Field
 
 from ..auth import Agent
-from ..schemas import ErrorBody
+from ..responses import error_responses
 
 router = APIRouter(prefix="/v1", tags=["approvals"])
-_ERRORS = {
-    401: {"model": ErrorBody},
-    403: {"model": ErrorBody},
-    404: {"model": ErrorBody},
-    422: {"model": ErrorBody},
-    429: {"model": ErrorBody},
-}
+_ERRORS = error_responses(401, 403, 404, 422, 429)
 
 
 class ApprovalIn(BaseModel):

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from ..auth import Agent
-from ..schemas import AuditEvent, AuditPage, ErrorBody
+from ..responses import error_responses
+from ..schemas import AuditEvent, AuditPage
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/v1", tags=["audit"])
 @router.get(
     "/audit",
     response_model=AuditPage,
-    responses={401: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+    responses=error_responses(401, 422),
 )
 def audit(
     client: Agent,

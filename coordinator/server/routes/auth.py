@@ -8,7 +8,8 @@ from fastapi import APIRouter, Cookie, Request, Response
 
 from ...errors import AuthError
 from ..auth import SameOrigin, SessionStore
-from ..schemas import ErrorBody, MagicLinkIn, MagicLinkOut, SessionOut, VerifyIn
+from ..responses import error_responses
+from ..schemas import MagicLinkIn, MagicLinkOut, SessionOut, VerifyIn
 from ..sessions import COOKIE, SESSION_TTL_SECONDS
 
 # Sign-in and sign-out set and clear the cookie: same-origin only (login CSRF).
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/v1/auth", tags=["owner auth"], dependencies=[SameOri
 @router.post(
     "/magic-link",
     response_model=MagicLinkOut,
-    responses={403: {"model": ErrorBody}, 422: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+    responses=error_responses(403, 422, 429),
 )
 def magic_link(body: MagicLinkIn, request: Request, store: SessionStore) -> MagicLinkOut:
     """Dev mode only: returns the sign-in token in the body (there is no mail server)."""
@@ -33,7 +34,7 @@ def magic_link(body: MagicLinkIn, request: Request, store: SessionStore) -> Magi
     return MagicLinkOut(sent=True, dev_token=store.magic_link(body.email, client))
 
 
-@router.post("/verify", response_model=SessionOut, responses={401: {"model": ErrorBody}})
+@router.post("/verify", response_model=SessionOut, responses=error_responses(401))
 def verify(body: VerifyIn, response: Response, request: Request, store: SessionStore) -> SessionOut:
     """Exchange a magic-link or login token for a session cookie."""
     sid, session = store.verify(body.token)

@@ -14,15 +14,10 @@ from pydantic import BaseModel, Field
 from ...connectors.models import Connector, ConnectorStatus
 from ...errors import NotFound
 from ..auth import Coord, Owner
-from ..schemas import ErrorBody
+from ..responses import error_responses
 
 router = APIRouter(prefix="/v1/dashboard/connectors", tags=["connectors"])
-_ERRORS = {
-    401: {"model": ErrorBody},
-    404: {"model": ErrorBody},
-    409: {"model": ErrorBody},
-    422: {"model": ErrorBody},
-}
+_ERRORS = error_responses(401, 404, 409, 422)
 ConnectorId = Annotated[str, Path(pattern=r"^cxn_[0-9a-f]{16}$")]
 
 

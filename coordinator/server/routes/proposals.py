@@ -13,20 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...proposals import Proposal, Resolution
 from ..auth import Agent
-from ..schemas import ErrorBody
+from ..responses import error_responses
 
 router = APIRouter(prefix="/v1/scheduling", tags=["proposals"])
 
 ID = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
-_ERRORS = {
-    401: {"model": ErrorBody},
-    403: {"model": ErrorBody},
-    404: {"model": ErrorBody},
-    409: {"model": ErrorBody},
-    422: {"model": ErrorBody},
-    429: {"model": ErrorBody},
-    503: {"model": ErrorBody},
-}
+_ERRORS = error_responses(401, 403, 404, 409, 422, 429, 503)
 Text = Annotated[str, Field(max_length=64)]
 
 

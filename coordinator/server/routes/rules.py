@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter
 
 from ..auth import Agent
-from ..schemas import ErrorBody
+from ..responses import error_responses
 
 router = APIRouter(prefix="/v1", tags=["rules"])
 
 
-@router.get("/rules", responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}})
+@router.get("/rules", responses=error_responses(401, 403))
 def rules(client: Agent) -> dict[str, Any]:
     return client.rules.get().model_dump(mode="json")

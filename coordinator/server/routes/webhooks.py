@@ -8,10 +8,10 @@ from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from ..auth import Coord, Owner
-from ..schemas import ErrorBody
+from ..responses import error_responses
 
 router = APIRouter(prefix="/v1/dashboard/webhooks", tags=["webhooks"])
-_ERRORS = {401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}}
+_ERRORS = error_responses(401, 404, 422)
 
 
 class WebhookIn(BaseModel):
