@@ -44,10 +44,30 @@ DESTRUCTIVE = (
 WIPE = ("flushall", "flushdb", "swapdb", "function", "@admin")
 
 
+def _glob(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+def outside_namespace(namespace: str = "ad") -> list[str]:
+    """Key patterns matching every key that does not start with ``<namespace>:``.
+
+    Keys of other applications sharing the Redis are not the audit's business.
+    """
+    full = namespace + ":"
+    out = []
+    for i, c in enumerate(full):
+        head = _glob(full[:i])
+        out.append(f"~{head}[^{_glob(c)}]*")  # differs at position i
+        if i:
+            out.append(f"~{head}")  # a proper prefix of the namespace, exactly
+    return out
+
+
 def non_audit_patterns(namespace: str = "ad") -> list[str]:
-    """Key patterns covering every coordinator key except audit and checkpoint streams."""
-    ns = namespace
+    """Key patterns covering every key except the audit and checkpoint streams."""
+    ns = _glob(namespace)
     return [
+        *outside_namespace(namespace),
         f"~{ns}:[^{{]*",  # untagged index keys: apikey, agentidx, owners, ...
         f"~{ns}:*:[^ac]*",  # a calendar's keys not starting with a or c
         f"~{ns}:*:a[^u]*",  # agents, agent:*, approvals, apwake:*

@@ -85,6 +85,9 @@ def test_the_coordinator_does_all_its_work_as_the_restricted_user(
     again = client.bookings.commit(start=at(500), end=at(530), idempotency_key="k1")
     assert again.booking_id == first.booking_id
     assert c.audit.checkpoint(uid, key=tmp_path / "k.pem") is not None
+    # Keys outside the namespace (another application's) are not restricted at all.
+    for other in ("other-app:x", "a", "ad", "adz:1", "a:audit"):
+        assert c.redis.set(other, "1") and c.redis.delete(other) == 1
     v = c.audit.verify(uid, key=tmp_path / "k.pem")
     assert v.ok, v.problems
     assert v.checkpoint is not None
