@@ -57,6 +57,16 @@ _MODEL_ACTIONABLE = frozenset({400, 403, 404, 409, 410, 422})
 DEFAULT_SEARCH = (timedelta(hours=4), timedelta(days=2))
 
 
+def example_times(now: datetime | None = None) -> tuple[str, str]:
+    """Two spellings of one instant a month ahead (UTC ``Z``, and ``+02:00``), for tool texts.
+
+    Examples in descriptions and refusals must lie in the future: a model copies
+    them, and a fixed date would one day teach it to book the past.
+    """
+    day = ((now or datetime.now(UTC)) + timedelta(days=30)).date().isoformat()
+    return f"{day}T14:00:00Z", f"{day}T16:00:00+02:00"
+
+
 class TimeInputError(ValueError):
     """A time the tools will not guess about; ``code`` and ``field`` say which and why."""
 
@@ -86,7 +96,7 @@ def parse_time(value: datetime | str, field: str, *, owner_timezone: str | None 
                 field,
                 "invalid_time",
                 f"{field}={raw!r} is not an ISO 8601 date-time. "
-                "Send e.g. 2026-06-01T14:00:00Z (UTC) or 2026-06-01T16:00:00+02:00.",
+                "Send e.g. {} (UTC) or {}.".format(*example_times()),
             ) from None
     if not isinstance(value, datetime):
         raise TimeInputError(field, "invalid_time", f"{field} must be ISO 8601 text")
@@ -480,6 +490,7 @@ __all__ = [
     "RULE_ERRORS",
     "BookingService",
     "TimeInputError",
+    "example_times",
     "find_alternatives",
     "parse_time",
 ]

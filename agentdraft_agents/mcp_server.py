@@ -23,16 +23,20 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated, Any
+
+from pydantic import Field
 
 try:
     from mcp.server.fastmcp import FastMCP
-    from mcp.types import CallToolResult, TextContent
+    from mcp.types import CallToolResult, TextContent, ToolAnnotations
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "the MCP server needs the mcp package: pip install 'agentdraft-agents[mcp]'"
     ) from exc
 
+from . import specs
 from .core import BookingService
 from .environment import resolve_client
 from .results import Availability, Booked, Cancelled, Failed, Identity, Lost, Released, Result
@@ -45,6 +49,38 @@ INSTRUCTIONS = (
     "it names the winner and its priority and lists the nearest open alternatives of the "
     "same length; book one of those or ask your user, never retry the same slot."
 )
+
+
+#: Argument types with the descriptions MCP clients show in each tool's input schema.
+Start = Annotated[str, Field(description=f"Start, {specs.TIME_FORMAT}")]
+End = Annotated[str, Field(description="End, same format as start")]
+IdempotencyKey = Annotated[
+    str | None,
+    Field(description="Optional stable key: a retried call returns the original booking"),
+]
+Metadata = Annotated[dict[str, Any] | None, Field(description="Optional JSON kept on the booking")]
+Title = Annotated[str | None, Field(description="Short human-readable title")]
+Invitee = Annotated[
+    dict[str, Any] | None, Field(description="Optional invitee, e.g. {name, email}")
+]
+
+
+def _hints(*, read_only: bool, destructive: bool = False, idempotent: bool) -> ToolAnnotations:
+    """MCP tool annotations; nothing here reaches beyond the coordinator (closed world)."""
+    return ToolAnnotations(
+        readOnlyHint=read_only,
+        destructiveHint=destructive,
+        idempotentHint=idempotent,
+        openWorldHint=False,
+    )
+
+
+def package_version() -> str:
+    """This package's version, for ``serverInfo`` (FastMCP would report the mcp library's)."""
+    try:
+        return version("agentdraft-agents")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0"
 
 
 def payload(result: Result) -> dict[str, Any]:
@@ -78,7 +114,8 @@ def payload(result: Result) -> dict[str, Any]:
 def to_mcp(result: Result) -> CallToolResult:
     body = payload(result)
     return CallToolResult(
-        content=[TextContent(type="text", text=json.dumps(body))],
+        # Readable text: an em dash, not \u2014, in what a model or person reads.
+        content=[TextContent(type="text", text=json.dumps(body, ensure_ascii=False))],
         structuredContent=body,
         isError=isinstance(result, Failed),
     )
@@ -97,26 +134,36 @@ def build_server(client: Any = None, *, name: str = "agentdraft", **environment:
     alternatives = environment.pop("alternatives", 3)
     service = BookingService(resolve_client(client, **environment), alternatives=alternatives)
     mcp = FastMCP(name, instructions=INSTRUCTIONS, log_level="WARNING")
+    mcp._mcp_server.version = package_version()  # FastMCP has no argument for it
 
-    @mcp.tool()
+    @mcp.tool(
+        title="Who am I",
+        description="Return the calling agent's identity, priority (1 is highest), scopes, "
+        "and the owner's timezone (so times can be written with the right offset).",
+        annotations=_hints(read_only=True, idempotent=True),
+    )
     async def whoami() -> CallToolResult:
-        """Return the calling agent's identity, priority (1 is highest), scopes, and the
-        owner's timezone (so times can be written with the right offset)."""
         me: Identity = await service.aidentity()
         return to_mcp(me)
 
-    @mcp.tool()
+    @mcp.tool(
+        title="Get availability",
+        description="List slots open to the calling agent within [start, end). Times are "
+        f"ISO 8601 with Z or an offset ({specs.EXAMPLE_UTC}). The result is filtered through "
+        "the owner's rules and live holds of sibling agents.",
+        annotations=_hints(read_only=True, idempotent=True),
+    )
     async def get_availability(
-        start: str,
-        end: str,
-        duration_minutes: int = 30,
-        granularity_minutes: int = 15,
-        include_holds: bool = True,
+        start: Start,
+        end: End,
+        duration_minutes: Annotated[int, Field(description="Length of the meeting")] = 30,
+        granularity_minutes: Annotated[
+            int, Field(description="Step between candidate starts")
+        ] = 15,
+        include_holds: Annotated[
+            bool, Field(description="Treat sibling agents' live holds as busy")
+        ] = True,
     ) -> CallToolResult:
-        """List slots open to the calling agent within [start, end).
-
-        Times are ISO 8601 with Z or an offset (`2026-06-01T14:00:00Z`). The result is
-        filtered through the owner's rules and live holds of sibling agents."""
         return to_mcp(
             await service.aavailability(
                 start,
@@ -127,18 +174,21 @@ def build_server(client: Any = None, *, name: str = "agentdraft", **environment:
             )
         )
 
-    @mcp.tool()
+    @mcp.tool(
+        title="Hold a slot",
+        description="Reserve a slot tentatively. Holds expire automatically (30 s by "
+        "default); a commit_booking of the same start and end makes it final. Returns an "
+        "outranked payload with nearby alternatives if another agent has the slot.",
+        annotations=_hints(read_only=False, idempotent=False),
+    )
     async def create_hold(
-        start: str,
-        end: str,
-        idempotency_key: str | None = None,
-        metadata: dict[str, Any] | None = None,
-        title: str | None = None,
-        invitee: dict[str, Any] | None = None,
+        start: Start,
+        end: End,
+        idempotency_key: IdempotencyKey = None,
+        metadata: Metadata = None,
+        title: Title = None,
+        invitee: Invitee = None,
     ) -> CallToolResult:
-        """Reserve a slot tentatively. Holds expire automatically (30 s by default); a
-        commit_booking of the same start and end makes it final. Returns an outranked
-        payload with nearby alternatives if another agent has the slot."""
         return to_mcp(
             await service.ahold(
                 start,
@@ -149,24 +199,35 @@ def build_server(client: Any = None, *, name: str = "agentdraft", **environment:
             )
         )
 
-    @mcp.tool()
-    async def release_hold(hold_id: str) -> CallToolResult:
-        """Release one of your holds so other agents can take the slot before it expires."""
+    @mcp.tool(
+        title="Release a hold",
+        description="Release one of your holds so other agents can take the slot before it "
+        "expires.",
+        annotations=_hints(read_only=False, destructive=True, idempotent=True),
+    )
+    async def release_hold(
+        hold_id: Annotated[str, Field(description="The hold's id (hld_…) from create_hold")],
+    ) -> CallToolResult:
         return to_mcp(await service.arelease(hold_id))
 
-    @mcp.tool()
+    @mcp.tool(
+        title="Commit a booking",
+        description="Finalize a booking: exactly one agent wins each contested slot, decided "
+        "by the owner's ranking. On a lost race returns an outranked payload naming the "
+        "winner and listing the nearest open slots of the same length; book one of those.",
+        annotations=_hints(read_only=False, idempotent=False),
+    )
     async def commit_booking(
-        start: str,
-        end: str,
-        idempotency_key: str | None = None,
-        metadata: dict[str, Any] | None = None,
-        with_conferencing: bool = False,
-        title: str | None = None,
-        invitee: dict[str, Any] | None = None,
+        start: Start,
+        end: End,
+        idempotency_key: IdempotencyKey = None,
+        metadata: Metadata = None,
+        with_conferencing: Annotated[
+            bool, Field(description="Ask for a conferencing link")
+        ] = False,
+        title: Title = None,
+        invitee: Invitee = None,
     ) -> CallToolResult:
-        """Finalize a booking: exactly one agent wins each contested slot, decided by the
-        owner's ranking. On a lost race returns an outranked payload naming the winner
-        and listing the nearest open slots of the same length; book one of those."""
         return to_mcp(
             await service.acommit(
                 start,
@@ -181,9 +242,14 @@ def build_server(client: Any = None, *, name: str = "agentdraft", **environment:
             )
         )
 
-    @mcp.tool()
-    async def cancel_booking(booking_id: str) -> CallToolResult:
-        """Cancel one of your own bookings; the slot opens to other agents at once."""
+    @mcp.tool(
+        title="Cancel a booking",
+        description="Cancel one of your own bookings; the slot opens to other agents at once.",
+        annotations=_hints(read_only=False, destructive=True, idempotent=True),
+    )
+    async def cancel_booking(
+        booking_id: Annotated[str, Field(description="The id (bkg_…) of one of your own bookings")],
+    ) -> CallToolResult:
         return to_mcp(await service.acancel(booking_id))
 
     return mcp
@@ -212,4 +278,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["INSTRUCTIONS", "build_server", "main", "payload", "to_mcp"]
+__all__ = ["INSTRUCTIONS", "build_server", "main", "package_version", "payload", "to_mcp"]

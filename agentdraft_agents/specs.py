@@ -16,14 +16,16 @@ from typing import Any, TypedDict, TypeVar, Unpack
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .core import BookingService
+from .core import BookingService, example_times
 from .environment import resolve_client
 from .results import Failed, Lost, Result
 
 _T = TypeVar("_T")
 
+#: An instant a month after import, so the examples a model copies are never in the past.
+EXAMPLE_UTC, EXAMPLE_OFFSET = example_times()
 TIME_FORMAT = (
-    "ISO 8601 with Z or a UTC offset, e.g. 2026-06-01T14:00:00Z or 2026-06-01T16:00:00+02:00. "
+    f"ISO 8601 with Z or a UTC offset, e.g. {EXAMPLE_UTC} or {EXAMPLE_OFFSET}. "
     "A time without an offset is refused."
 )
 
@@ -137,7 +139,7 @@ AVAILABILITY = ToolSpec(
     "Get the calendar slots open to this agent between two times. Call this before "
     "proposing or committing a meeting. Returns free start/end ranges; an empty result "
     "means propose a different window. Times are ISO 8601 with Z or an offset "
-    "(2026-06-01T14:00:00Z).",
+    f"({EXAMPLE_UTC}).",
     AvailabilityInput,
     lambda svc, a: svc.availability(
         a.start,
