@@ -34,7 +34,8 @@ from pathlib import Path
 
 import httpx
 
-from .common import RedisServer, free_port
+from tests.support.servers import RedisServer, free_port
+
 from .http_collision import _wait
 
 OWNERS = 100
