@@ -150,3 +150,28 @@ def test_a_recurring_event_edited_to_fewer_instances_frees_the_dropped_ones(
     ]
     last = first + timedelta(days=4)
     assert o.agent(1).bookings.commit(start=last, end=last + timedelta(hours=1)).is_live
+
+
+def test_the_ctag_fallback_skips_an_unchanged_calendar_and_lists_a_changed_one(
+    owner_any: Owner,
+) -> None:
+    # For servers without RFC 6578 the token is "ctag:<value>"; both servers here have a
+    # ctag, so the fallback path runs against them for real.
+    from coordinator.connectors.adapters.caldav import CTAG_TOKEN
+
+    o = owner_any
+    o.add(vevent("ctag-1", soon(1, 9), soon(1, 10)))
+    c = o.connect()
+    adapter = o.coord.connectors.adapter(c)
+    try:
+        first = adapter.pull(CTAG_TOKEN + "stale", {})
+        assert first.full and [x.href for x in first.changed] == sorted(first.listed)
+        assert first.token and first.token.startswith(CTAG_TOKEN)
+        known = {x.href: x.etag for x in first.changed}
+        same = adapter.pull(first.token, known)
+        assert (same.changed, same.full) == ([], False)
+        o.add(vevent("ctag-2", soon(1, 11), soon(1, 12)))
+        moved = adapter.pull(first.token, known)
+        assert moved.full and len(moved.changed) == 1 and "ctag-2" in moved.changed[0].ics
+    finally:
+        adapter.close()

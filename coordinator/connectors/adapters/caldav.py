@@ -27,6 +27,9 @@ from ..errors import (
 from .base import PullResult, RemoteObject, RemoteRef
 
 TIMEOUT_SECONDS = 20
+CTAG = "{http://calendarserver.org/ns/}getctag"
+#: Prefix of the opaque token when the server has no sync tokens and the ctag stands in.
+CTAG_TOKEN = "ctag:"
 
 
 def _caldav() -> Any:
@@ -135,7 +138,20 @@ class CalDAVAdapter:
 
     # -- pull ---------------------------------------------------------------------------
 
+    def ctag(self) -> str | None:
+        """The collection's CalendarServer ctag (changes whenever any object does)."""
+        from caldav.elements.base import ValuedBaseElement
+
+        class GetCTag(ValuedBaseElement):  # type: ignore[misc]
+            tag = CTAG
+
+        with dav_errors(self.url):
+            value = self.cal.get_properties([GetCTag()]).get(CTAG)
+        return str(value) if value else None
+
     def pull(self, token: str | None, known: Mapping[str, str | None]) -> PullResult:
+        if token is not None and token.startswith(CTAG_TOKEN):
+            return self._pull_by_ctag(token, known)
         caldav = _caldav()
         err = caldav.lib.error
         cal = self.cal
@@ -147,7 +163,8 @@ class CalDAVAdapter:
                 )
             except (err.AuthorizationError, err.ReportError, err.DAVError):
                 if token is None:
-                    raise
+                    # No RFC 6578 on this server: compare the ctag, then ETags.
+                    return self._pull_by_ctag(None, known)
                 # An invalidated token (Radicale 403, Xandikos 412): start over.
                 full = True
                 coll = cal.get_objects_by_sync_token(
@@ -177,6 +194,26 @@ class CalDAVAdapter:
             str(coll.sync_token) if coll.sync_token else None,
             frozenset(listed),
         )
+
+    def _pull_by_ctag(self, token: str | None, known: Mapping[str, str | None]) -> PullResult:
+        """For servers without sync tokens: nothing to do while the ctag stands still;
+        else a full listing (PROPFIND of ETags), fetching only the objects that changed.
+        The ctag rides in the opaque token as ``ctag:<value>``."""
+        ctag = self.ctag()
+        if token is not None and ctag is not None and token == CTAG_TOKEN + ctag:
+            return PullResult([], [], False, token, frozenset(known))
+        with dav_errors(self.url):
+            listing = self.cal.get_objects_by_sync_token(sync_token=None, load_objects=False)
+            listed = {str(o.url): (o.props or {}).get("{DAV:}getetag") for o in listing.objects}
+            wanted = [h for h, etag in listed.items() if etag is None or known.get(h) != etag]
+            changed = [
+                RemoteObject(str(o.url), (o.props or {}).get("{DAV:}getetag"), str(o.data))
+                for o in (
+                    self.cal.multiget([self.cal.url.join(h) for h in wanted]) if wanted else []
+                )
+            ]
+        next_token = CTAG_TOKEN + ctag if ctag else None
+        return PullResult(changed, [], True, next_token, frozenset(listed))
 
     # -- push ---------------------------------------------------------------------------
 
