@@ -60,7 +60,8 @@ class Coordinator:
 
         folder = Path(data_dir) if data_dir is not None else default_data_dir()
         settings.setdefault("connector_key_file", str(folder / "connector.key"))
-        coord = cls(open_embedded(data_dir), Settings(**settings))
+        client = open_embedded(data_dir, durability=settings.get("durability", "fast"))
+        coord = cls(client, Settings(**settings))
         # The audit signing key lives beside the engine's data, outside Redis.
         coord.audit.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         # A restarted embedded coordinator fires the deadlines it missed at once.

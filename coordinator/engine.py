@@ -248,6 +248,8 @@ class Engine:
                     raise AgentDraftError("the slot's outcome stayed open too long; retry")
                 self._wait_on(user_id, reply["wait_for"], reply["until_ms"] - reply["now"])
             else:
+                if reply["r"] not in ("error", "conflict"):  # it wrote a booking
+                    self.store.acknowledge(user_id)
                 return self._settle_write(user_id, reply)
 
     def _claim(self, q: _Request, snap: RulesSnapshot) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from .errors import ValidationError
 #: not its owner's top-ranked one pays it; losers are answered as soon as a better
 #: write takes the slot.
 DEFAULT_ARBITRATION_WINDOW_MS = 150
+#: When a booking write is acknowledged (README "Durability"; store/durability.py).
+DURABILITY_MODES = ("fast", "local", "replicated")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,11 @@ class Settings:
     run_proposal_timer: bool = True
     #: Prefix of every Redis key, so several coordinators can share one Redis.
     namespace: str = "ad"
+    #: When a booking write is acknowledged: "fast" once Redis ran it, "local" once
+    #: it is fsynced to the append-only file, "replicated" once a replica has it.
+    durability: str = "fast"
+    #: How long "local"/"replicated" wait for that confirmation before a 503.
+    durability_timeout_ms: int = 1000
     #: Run the calendar connector sync worker (pull and push) inside ``serve``.
     run_connector_sync: bool = True
     #: Seconds between two pulls of one connector by the worker.
@@ -65,6 +72,7 @@ class Settings:
             "approval_ttl_seconds": (0.05, 30 * 24 * 3600),
             "proposal_ttl_seconds": (0.05, 90 * 24 * 3600),
             "proposal_resolution_lease_seconds": (0.05, 3600),
+            "durability_timeout_ms": (1, 60_000),
         }
         for f in fields(self):
             if f.name not in limits:
@@ -74,5 +82,7 @@ class Settings:
             number = isinstance(value, int | float) and not isinstance(value, bool)
             if not number or not lo <= value <= hi:
                 raise ValidationError(f.name, f"must be a number between {lo} and {hi}")
+        if self.durability not in DURABILITY_MODES:
+            raise ValidationError("durability", f"must be one of {', '.join(DURABILITY_MODES)}")
         if not self.namespace or any(c in self.namespace for c in "{}: "):
             raise ValidationError("namespace", "must be non-empty without '{', '}', ':' or spaces")

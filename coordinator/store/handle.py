@@ -14,6 +14,7 @@ from typing import Any
 from coordinator.ratelimit import RateLimit
 from coordinator.ruleset import SnapshotCache
 from coordinator.settings import Settings
+from coordinator.store.durability import Durability
 from coordinator.store.keys import Keys
 from coordinator.store.scripts import Scripts
 
@@ -32,6 +33,8 @@ class Store:
     #: The last rules snapshot seen per owner, shared by every thread of a coordinator;
     #: the scripts catch a stale one.
     rules_cache: SnapshotCache
+    #: When a booking write is acknowledged (settings.durability on this server).
+    durability: Durability
 
     @classmethod
     def open(cls, client: Any, settings: Settings) -> Store:
@@ -43,7 +46,14 @@ class Store:
             scripts=Scripts.register(client),
             limits=RateLimit(settings.rate_limit_per_second, settings.rate_limit_burst).as_arg(),
             rules_cache=SnapshotCache(),
+            durability=Durability.prepare(
+                client, settings.durability, settings.durability_timeout_ms
+            ),
         )
+
+    def acknowledge(self, user_id: str) -> None:
+        """Wait until the calendar's writes so far are as durable as settings.durability says."""
+        self.durability.acknowledge(self.redis, self.keys.durability_marker(user_id))
 
 
 __all__ = ["Store"]

@@ -36,6 +36,10 @@ class Keys:
     def audit(self, user_id: str) -> str:
         return self.prefix(user_id) + "audit"
 
+    def durability_marker(self, user_id: str) -> str:
+        """Written just before a durability wait, on the calendar's slot (store/durability.py)."""
+        return self.prefix(user_id) + "ack"
+
     def booking_audit(self, user_id: str, booking_id: str) -> str:
         return self.prefix(user_id) + f"bkgaudit:{booking_id}"
 
