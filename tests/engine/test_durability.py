@@ -23,7 +23,7 @@ import pytest
 from coordinator import Coordinator, StoreUnavailable, ValidationError
 from coordinator.client import LocalClient
 from coordinator.store.embedded import open_embedded, stop_embedded
-from tests.support.servers import RedisServer
+from tests.support.servers import RedisCluster, RedisServer
 
 from .conftest import BASE
 
@@ -319,3 +319,48 @@ def test_a_dead_primary_during_the_wait_is_a_store_error(pair: Pair) -> None:
     with pytest.raises(StoreUnavailable):
         coord.engine.store.acknowledge("usr_gone")
     coord.close()
+
+
+def test_replicated_on_a_cluster_survives_a_takeover_of_the_calendars_master() -> None:
+    with RedisCluster(masters=3, replicas=1) as cluster:
+        coord = Coordinator.from_url(
+            cluster.url,
+            durability="replicated",
+            arbitration_window_ms=0,
+            run_proposal_timer=False,
+            **NO_LIMIT,
+        )
+        user_id = coord.owners.create().user_id
+        agents = [
+            coord.client(coord.agents.create(user_id, name=f"a{t}", priority=t + 1).api_key)
+            for t in range(THREADS)
+        ]
+        # The calendar's slot lives on one master; find it and its replica.
+        marker = coord.engine.keys.durability_marker(user_id)
+        owner_node = coord.redis.get_node_from_key(marker)
+        master = next(n for n in cluster.nodes if n.port == owner_node.port)
+        replica = next(
+            n
+            for n in cluster.nodes
+            if n.client().info("replication").get("master_port") == master.port
+        )
+        assert master.client().execute_command("WAIT", 1, 5000) == 1
+        load = commit_load(agents)
+        wait_for(lambda: load.count() >= BEFORE_PARTITION, "commits before the failover", 120)
+        master.kill()
+        for thread in load.threads:
+            thread.join(timeout=120)
+            assert not thread.is_alive()
+        coord.close()
+        # The replica takes over the calendar's slots without the dead master's consent.
+        replica.client().execute_command("CLUSTER", "FAILOVER", "TAKEOVER")
+        wait_for(
+            lambda: replica.client().info("replication").get("role") == "master",
+            "the replica to take over",
+        )
+        after = Coordinator.from_url(replica.url, run_proposal_timer=False)
+        stored = set(after.redis.hkeys(after.engine.keys.bookings(user_id)))
+        missing = [b for b in load.acked if b not in stored]
+        after.close()
+    assert len(load.acked) >= BEFORE_PARTITION
+    assert missing == []

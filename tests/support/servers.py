@@ -373,18 +373,19 @@ class RedisServer:
 
 
 class RedisCluster:
-    """A three-master Redis Cluster (no replicas) on free loopback ports.
+    """A Redis Cluster of three masters (and ``replicas`` per master) on free loopback ports.
 
     Built with ``redis-cli --cluster create``; ready once every node reports
-    ``cluster_state:ok`` and knows all three masters.
+    ``cluster_state:ok`` and knows every other node (and replicas are linked).
     """
 
-    def __init__(self, *, masters: int = 3, binary: str | None = None) -> None:
+    def __init__(self, *, masters: int = 3, replicas: int = 0, binary: str | None = None) -> None:
         binary = binary or redis_server_binary()
         self.nodes: list[RedisServer] = []
+        self.replicas = replicas
         ports: list[int] = []
         try:
-            for _ in range(masters):
+            for _ in range(masters * (1 + replicas)):
                 ports.append(free_cluster_port(ports))
                 node = RedisServer(
                     binary=binary,
@@ -403,7 +404,7 @@ class RedisCluster:
         addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
         result = subprocess.run(
             [redis_cli_binary(), "--cluster", "create", *addresses,
-             "--cluster-replicas", "0", "--cluster-yes"],
+             "--cluster-replicas", str(self.replicas), "--cluster-yes"],
             capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
         if result.returncode != 0:
@@ -420,6 +421,9 @@ class RedisCluster:
                 and int(info.get("cluster_known_nodes", 0)) == len(self.nodes)
                 and int(info.get("cluster_slots_ok", 0)) == 16384
                 for info in infos
+            ) and all(
+                link.get("role") != "slave" or link.get("master_link_status") == "up"
+                for link in (client.info("replication") for client in clients)
             ):
                 return
             if time.monotonic() > deadline:
