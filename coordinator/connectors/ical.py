@@ -101,16 +101,37 @@ def parse_calendar(text: str | bytes, where: str) -> Any:
     return cal
 
 
+_RECURS = {"RRULE", "RDATE", "EXDATE", "RECURRENCE-ID"}
+
+
+def _overlaps(ev: Any, lo: datetime, hi: datetime, tz: ZoneInfo) -> bool:
+    start_v = ev["DTSTART"].dt
+    start = _instant(start_v, tz)
+    if "DTEND" in ev:
+        end = _instant(ev["DTEND"].dt, tz)
+    elif "DURATION" in ev:
+        end = start + ev["DURATION"].dt
+    else:
+        end = start + (timedelta(days=1) if not isinstance(start_v, datetime) else timedelta())
+    return start < hi and (end > lo or (end == start and start >= lo))
+
+
 def busy_instances(
     cal: Any, lo: datetime, hi: datetime, tz: ZoneInfo, owner_email: str | None = None
 ) -> list[Busy]:
     """Every busy instance of ``cal``'s events overlapping ``[lo, hi)``."""
     _, rie = _libs()
     out: list[Busy] = []
-    try:
-        occurrences = rie.of(cal).between(lo, hi)
-    except Exception as exc:  # the library raises many kinds on broken recurrence data
-        raise FeedMalformed(f"cannot expand the calendar's events: {exc}") from None
+    events = list(cal.walk("VEVENT"))
+    if any(_RECURS & set(ev) for ev in events):
+        try:
+            occurrences = rie.of(cal).between(lo, hi)
+        except Exception as exc:  # the library raises many kinds on broken recurrence data
+            raise FeedMalformed(f"cannot expand the calendar's events: {exc}") from None
+    else:
+        # No recurrence anywhere (most objects): the events are their own occurrences,
+        # kept when they overlap [lo, hi), as the expansion would.
+        occurrences = [ev for ev in events if "DTSTART" in ev and _overlaps(ev, lo, hi, tz)]
     for ev in occurrences:
         if ev.name != "VEVENT" or OWN_MARK in ev:
             continue

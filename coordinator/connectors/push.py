@@ -63,6 +63,8 @@ class Pusher:
         self.connectors = connectors
         self.settings = settings or PushSettings()
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
+        #: connector id -> (the connector it was built for, its adapter).
+        self._adapters: dict[str, tuple[Connector, CalendarAdapter]] = {}
         #: Entries this pusher read before their window closed: handled when due.
         self._waiting: dict[str, dict[str, tuple[dict[str, str], int]]] = {}
 
@@ -91,19 +93,35 @@ class Pusher:
         if not entries:
             return 0
         targets = [c for c in self.connectors.list(user_id) if c.pushes]
-        adapters: dict[str, CalendarAdapter] = {}
         settled = 0
-        try:
-            for eid, fields, attempt in entries:
-                if now < int(fields.get("not_before_ms") or 0):
-                    waiting[eid] = (fields, attempt)  # inside its window: not yet
-                    continue
-                waiting.pop(eid, None)
-                settled += self._handle(user_id, stream, eid, fields, attempt, targets, adapters)
-        finally:
-            for a in adapters.values():
-                a.close()
+        for eid, fields, attempt in entries:
+            if now < int(fields.get("not_before_ms") or 0):
+                waiting[eid] = (fields, attempt)  # inside its window: not yet
+                continue
+            waiting.pop(eid, None)
+            settled += self._handle(user_id, stream, eid, fields, attempt, targets)
         return settled
+
+    def _adapter(self, c: Connector) -> CalendarAdapter:
+        """This pusher's adapter for ``c``, kept across passes (rebuilt if ``c`` changed)."""
+        cached = self._adapters.get(c.connector_id)
+        if cached is not None and cached[0] == c:
+            return cached[1]
+        if cached is not None:
+            cached[1].close()
+        adapter = self.connectors.adapter(c)
+        self._adapters[c.connector_id] = (c, adapter)
+        return adapter
+
+    def _drop(self, connector_id: str) -> None:
+        cached = self._adapters.pop(connector_id, None)
+        if cached is not None:
+            cached[1].close()
+
+    def close(self) -> None:
+        for _, adapter in self._adapters.values():
+            adapter.close()
+        self._adapters.clear()
 
     def _reclaim(self, stream: str, now_ms: int, mine: set[str]) -> Any:
         s = self.settings
@@ -129,7 +147,6 @@ class Pusher:
         fields: dict[str, str],
         attempt: int,
         targets: list[Connector],
-        adapters: dict[str, CalendarAdapter],
     ) -> int:
         k = self.keys
         bid = fields["booking_id"]
@@ -143,11 +160,9 @@ class Pusher:
             if c.connector_id in done:
                 continue
             try:
-                adapter = adapters.get(c.connector_id)
-                if adapter is None:
-                    adapter = adapters[c.connector_id] = self.connectors.adapter(c)
-                self._converge(c, adapter, bid, rec if present else None)
+                self._converge(c, self._adapter(c), bid, rec if present else None)
             except ConnectorError as exc:
+                self._drop(c.connector_id)  # reconnect next time (the server may be back)
                 log.info("push of %s to %s failed: %s", bid, c.connector_id, exc.detail)
                 self.connectors.record_error(c, exc)
                 ok = False

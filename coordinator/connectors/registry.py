@@ -12,6 +12,7 @@ import builtins
 import json
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -76,6 +77,9 @@ class Connectors:
         #: user id -> (monotonic expiry, its connectors with ``stale="refuse"``).
         self._refusing: dict[str, tuple[float, builtins.list[Connector]]] = {}
         engine.commit_guards.append(self.refuse_if_unsynced)
+        #: connector id -> (record it was built from, adapter) for pulls; see sync().
+        self._adapters: dict[str, tuple[str, CalendarAdapter]] = {}
+        self._adapters_lock = threading.Lock()
 
     # -- add ----------------------------------------------------------------------------
 
@@ -291,6 +295,7 @@ class Connectors:
             if not self.r.exists(k.connectors(uid)):
                 self.r.srem(k.connector_owners(), uid)
         self.token_providers.pop(connector_id, None)
+        self._drop_adapter(connector_id)
 
     # -- sync and status ----------------------------------------------------------------
 
@@ -332,16 +337,35 @@ class Connectors:
             raise ValidationError("connector_id", "a write_only connector does not pull")
         lease, token = self._lease(c)
         try:
-            adapter = self.adapter(c)
-            try:
-                return pull_once(self.engine, c, adapter)
-            finally:
-                adapter.close()
+            return pull_once(self.engine, c, self._pulling_adapter(c))
         except ConnectorError as exc:
+            self._drop_adapter(connector_id)
             self.record_error(c, exc)
             raise
         finally:
             self._unlease(lease, token)
+
+    def _pulling_adapter(self, c: Connector) -> CalendarAdapter:
+        """The adapter pulls of ``c`` reuse (its connection and found calendar), rebuilt
+        when the record changes. Only the holder of ``c``'s sync lease uses it."""
+        raw = json.dumps(self._record(c.connector_id), sort_keys=True)
+        with self._adapters_lock:
+            cached = self._adapters.get(c.connector_id)
+            if cached is not None and cached[0] == raw:
+                return cached[1]
+        adapter = self.adapter(c)
+        with self._adapters_lock:
+            old = self._adapters.pop(c.connector_id, None)
+            self._adapters[c.connector_id] = (raw, adapter)
+        if old is not None:
+            old[1].close()
+        return adapter
+
+    def _drop_adapter(self, connector_id: str) -> None:
+        with self._adapters_lock:
+            old = self._adapters.pop(connector_id, None)
+        if old is not None:
+            old[1].close()
 
     def _lease(self, c: Connector) -> tuple[str, str]:
         """Take ``c``'s sync lease (one pull at a time per connector) or raise busy."""

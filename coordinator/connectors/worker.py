@@ -59,6 +59,12 @@ class SyncWorker:
         return pulls, self.pusher.run_once()
 
     def run_forever(self, stop: threading.Event, idle_wait_seconds: float = 0.1) -> None:
+        try:
+            self._loop(stop, idle_wait_seconds)
+        finally:
+            self.pusher.close()
+
+    def _loop(self, stop: threading.Event, idle_wait_seconds: float) -> None:
         while not stop.is_set():
             try:
                 pulls, pushes = self.run_once()
