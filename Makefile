@@ -11,9 +11,14 @@ PIP := $(BIN)/python -m pip install --disable-pip-version-check -q
 
 .PHONY: demo test test-adk lint bench notebooks clean
 
+# caldav (the `connectors` extra) pulls in niquests and urllib3-future, whose wheel ships a
+# .pth file that overwrites the real urllib3 at every interpreter start and breaks
+# requests-based libraries. Built from its sdist with URLLIB3_NO_OVERRIDE=1 it installs
+# beside urllib3 as `urllib3_future` (which niquests uses), so install it that way first.
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --disable-pip-version-check -q --upgrade pip
+	URLLIB3_NO_OVERRIDE=1 $(PIP) --no-binary urllib3-future 'urllib3-future>=2.25.904,<3'
 
 demo: $(BIN)/python
 	$(PIP) -e .
