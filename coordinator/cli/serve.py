@@ -37,6 +37,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ("AGENTDRAFT_LOG_FORMAT", args.log_format),
         ("AGENTDRAFT_LOG_LEVEL", args.log_level),
         ("AGENTDRAFT_PUBLIC_URL", args.public_url),
+        ("AGENTDRAFT_DISPATCH", "1" if args.dispatch else None),
     ):
         if value is not None:
             os.environ[env] = str(value)
@@ -150,5 +151,11 @@ def register(sub: Subparsers) -> None:
         "--public-url",
         default=None,
         help="the origin browsers reach this server at, when behind a proxy (CSRF check)",
+    )
+    serve.add_argument(
+        "--dispatch",
+        action="store_true",
+        help="also deliver webhooks from this process "
+        "(else run `coordinator webhooks dispatch` beside it)",
     )
     serve.set_defaults(func=cmd_serve)

@@ -42,7 +42,7 @@ from .routes import (
     webhooks,
 )
 from .sessions import Sessions
-from .supervise import StoreWatch
+from .supervise import StoreWatch, WebhookThread
 
 #: Threads serving requests; each waiting writer holds one for up to its window.
 WORKER_THREADS = 200
@@ -56,14 +56,18 @@ def create_app(
     metrics: bool = False,
     metrics_port: int | None = None,
     embedded_dir: str | Path | None = None,
+    dispatch: bool = False,
 ) -> FastAPI:
     """An app serving ``coord``. ``dev`` enables magic-link sign-in with tokens in the body.
 
     Request bodies over ``max_body_bytes`` are refused with 413 before they are read.
     ``metrics`` mounts ``GET /metrics``; ``metrics_port`` serves them on their own port.
     ``embedded_dir`` names the embedded engine's folder, restarted if its server dies.
+    ``dispatch`` runs a webhook dispatcher in this process (else run
+    ``coordinator webhooks dispatch``).
     """
     watch = StoreWatch(coord.redis, embedded_dir=embedded_dir)
+    background: dict[str, Any] = {"store_watch": watch}
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -71,10 +75,18 @@ def create_app(
         # Proposal deadlines fire from here even when no request comes in.
         coord.proposals.timers.ensure_running()
         sync = start_connector_sync(coord)  # pulls and pushes the owners' real calendars
+        if sync is not None:
+            background["connector_sync"] = sync
         watch.start()
+        hooks = WebhookThread(coord) if dispatch else None
+        if hooks is not None:
+            background["webhook_dispatcher"] = hooks
+            hooks.start()
         if metrics_port is not None:
             start_http_server(metrics_port, addr="127.0.0.1", registry=REGISTRY)
         yield
+        if hooks is not None:
+            hooks.stop()
         watch.stop()
         if sync is not None:
             sync.stop()
@@ -93,7 +105,7 @@ def create_app(
     app.state.sessions = Sessions(coord)
     app.state.agent_clients = {}
     app.state.dev = dev
-    app.state.store_watch = watch
+    app.state.background = background
     errors.install(app)
     docs.install(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
@@ -159,4 +171,5 @@ def app_from_env() -> FastAPI:
         metrics=config.metrics,
         metrics_port=config.metrics_port,
         embedded_dir=config.embedded_dir(),
+        dispatch=config.dispatch,
     )

@@ -32,6 +32,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("AGENTDRAFT_LOG_FORMAT", "--log-format", "text or json (one line per request at INFO)"),
     ("AGENTDRAFT_LOG_LEVEL", "--log-level", "warning (default), info logs every request"),
     ("AGENTDRAFT_CONNECTOR_SYNC", "", "0: do not run the connector sync worker here"),
+    ("AGENTDRAFT_DISPATCH", "--dispatch", "1: deliver webhooks from this process too"),
     ("AGENTDRAFT_MAGIC_LINKS_PER_MINUTE", "", "magic links per client address (10)"),
     ("AGENTDRAFT_LOGIN_TOKEN_TTL", "", "seconds a CLI login token stays valid (900)"),
     ("AGENTDRAFT_WEBHOOK_ALLOW_HOSTS", "", "internal webhook hosts/networks allowed (dev)"),
@@ -61,6 +62,7 @@ class ServerConfig:
     json_logs: bool = False
     log_level: str = "warning"
     connector_sync: bool = True
+    dispatch: bool = False
 
     @classmethod
     def from_env(cls) -> ServerConfig:
@@ -79,6 +81,7 @@ class ServerConfig:
             json_logs=fmt == "json",
             log_level=env("AGENTDRAFT_LOG_LEVEL") or "warning",
             connector_sync=env("AGENTDRAFT_CONNECTOR_SYNC") != "0",
+            dispatch=env("AGENTDRAFT_DISPATCH") == "1",
         )
 
     def embedded_dir(self) -> Path | None:

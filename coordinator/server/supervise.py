@@ -1,4 +1,4 @@
-"""Keeping the store up under a long-running server: restart a dead embedded engine.
+"""Background work of a long-running server: restart a dead embedded engine, deliver webhooks.
 
 The embedded engine is a ``redis-server`` the package starts itself; when it
 dies, nothing else would start it again, and every request would answer 503
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..store.embedded import open_embedded
+from ..webhooks.dispatcher import Dispatcher
 
 log = logging.getLogger("coordinator.server")
 
@@ -71,3 +72,24 @@ class StoreWatch:
             return
         self.restarts += 1
         log.warning("embedded engine in %s restarted", self.embedded_dir)
+
+
+class WebhookThread:
+    """A webhook dispatcher running in the server process (``serve --dispatch``)."""
+
+    def __init__(self, coord: Any) -> None:
+        self.dispatcher = Dispatcher(coord)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self.dispatcher.run_forever, args=(self._stop,), name="webhooks", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+        self.dispatcher.close()

@@ -45,3 +45,12 @@ def test_the_systemd_unit_runs_a_valid_serve_command() -> None:
     assert argv[0].endswith("/coordinator") and argv[1] == "serve"
     args = build_parser().parse_args(argv[1:])
     assert args.workers == 2
+
+
+def test_the_readme_configuration_table_lists_every_variable() -> None:
+    from coordinator.server.config import VARIABLES
+
+    readme = (DEPLOY.parent / "README.md").read_text()
+    for name, flag, _ in VARIABLES:
+        row = f"| `{name}` | {f'`{flag}`' if flag else ''} |"
+        assert row in readme, row

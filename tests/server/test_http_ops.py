@@ -42,7 +42,9 @@ def test_readyz_is_503_while_redis_is_down_and_200_once_it_is_back() -> None:
     try:
         ready = httpx.get(f"{server.url}/readyz", timeout=10)
         assert ready.status_code == 200
-        assert ready.json()["checks"] == {"store": True, "scripts": True, "proposal_timer": True}
+        checks = ready.json()["checks"]
+        assert {"store", "scripts", "proposal_timer", "store_watch"} <= set(checks)
+        assert all(v is True for v in checks.values()), checks
         redis.terminate()
         down = httpx.get(f"{server.url}/readyz", timeout=30)
         assert down.status_code == 503
@@ -166,3 +168,33 @@ def test_health_endpoints_answer_json(http_server, path) -> None:
     r = httpx.get(f"{http_server.url}{path}")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/json")
+
+
+def test_serve_dispatch_delivers_webhooks_and_reports_its_dispatcher_ready(
+    http_redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.webhooks.test_webhooks import Receiver
+
+    receiver = Receiver()
+    allow = {"AGENTDRAFT_WEBHOOK_ALLOW_HOSTS": "127.0.0.1"}
+    server = start_server(http_redis.url, extra=["--dispatch"], env=allow, window_ms=0)
+    coord = Coordinator.from_url(http_redis.url)
+    try:
+        owner = coord.owners.create()
+        key = coord.agents.create(owner.user_id, name="a", priority=1).api_key
+        monkeypatch.setenv("AGENTDRAFT_WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
+        coord.webhooks.register(owner.user_id, receiver.url, events=["booking.committed"])
+        ready = httpx.get(f"{server.url}/readyz", timeout=10).json()
+        assert ready["checks"]["webhook_dispatcher"] is True
+        r = httpx.post(
+            f"{server.url}/v1/bookings",
+            json={"start": START.isoformat(), "end": (START + timedelta(minutes=30)).isoformat()},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert r.status_code == 201
+        assert receiver.arrived.wait(30)
+        assert [e["data"]["booking_id"] for e in receiver.events()] == [r.json()["booking_id"]]
+    finally:
+        coord.close()
+        server.stop()
+        receiver.close()

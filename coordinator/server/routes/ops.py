@@ -3,8 +3,9 @@
 ``/healthz`` never touches the store, so a load balancer does not restart a
 healthy process because Redis is away. ``/readyz`` answers 503 until the store
 answers, every Lua script is loaded in it (a restarted Redis has none: they are
-loaded again here, so readiness comes back by itself) and the proposal timer
-thread runs; the body says which check failed.
+loaded again here, so readiness comes back by itself) and the background
+threads run (proposal timer, connector sync, webhook dispatcher with ``serve
+--dispatch``, the store watch); the body says which check failed.
 """
 
 from __future__ import annotations
@@ -39,8 +40,18 @@ def _scripts_loaded(coord: Coordinator) -> bool:
     return True
 
 
-def readiness(coord: Coordinator) -> dict[str, Any]:
-    """Each check by name: ``True`` or the reason it failed."""
+def thread_alive(worker: Any) -> bool:
+    """Whether a background worker's thread runs (timer, sync worker, dispatcher, watch)."""
+    thread = getattr(worker, "_thread", None)
+    return bool(thread is not None and thread.is_alive())
+
+
+def readiness(coord: Coordinator, background: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Each check by name: ``True`` or the reason it failed.
+
+    ``background`` names the workers this server started (connector sync, webhook
+    dispatcher, store watch); each must still be running.
+    """
     checks: dict[str, Any] = {}
     try:
         checks["store"] = bool(coord.redis.ping())
@@ -53,17 +64,18 @@ def readiness(coord: Coordinator) -> dict[str, Any]:
             checks["scripts"] = f"not loaded: {type(exc).__name__}"
     else:
         checks["scripts"] = "store unreachable"
-    timers = coord.proposals.timers
+    workers = dict(background or {})
     if coord.settings.run_proposal_timer:
-        thread = getattr(timers, "_thread", None)
-        checks["proposal_timer"] = bool(thread and thread.is_alive()) or "not running"
+        workers = {"proposal_timer": coord.proposals.timers, **workers}
+    for name, worker in workers.items():
+        checks[name] = thread_alive(worker) or "not running"
     return checks
 
 
 @router.get("/readyz", responses={503: {"description": "a check failed; the body says which"}})
 def readyz(request: Request) -> JSONResponse:
     """200 when the store answers, the scripts are loaded and the background threads run."""
-    checks = readiness(request.app.state.coordinator)
+    checks = readiness(request.app.state.coordinator, request.app.state.background)
     ok = all(v is True for v in checks.values())
     body = {"status": "ready" if ok else "unavailable", "checks": checks}
     if not ok:
