@@ -28,7 +28,7 @@ from coordinator.store.embedded import temporary_embedded
 from tests.support.servers import RedisServer
 
 BOOKING = timedelta(minutes=30)
-NO_LIMIT = {"rate_limit_per_second": 1_000_000, "rate_limit_burst": 1_000_000}
+NO_LIMIT: dict[str, Any] = {"rate_limit_per_second": 1_000_000, "rate_limit_burst": 1_000_000}
 _RUN = itertools.count()
 
 

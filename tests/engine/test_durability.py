@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ THREADS = 6
 #: Acknowledged commits before the replica is cut off, and (fast) while it is.
 BEFORE_PARTITION = 120
 DURING_PARTITION = 60
-NO_LIMIT = {"rate_limit_per_second": 1_000_000, "rate_limit_burst": 1_000_000}
+NO_LIMIT: dict[str, Any] = {"rate_limit_per_second": 1_000_000, "rate_limit_burst": 1_000_000}
 
 
 class LinkProxy:
