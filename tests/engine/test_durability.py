@@ -13,7 +13,7 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -217,7 +217,7 @@ def test_replicated_loses_no_acknowledged_booking_when_the_primary_dies(pair: Pa
 
 
 def test_fast_reports_what_a_failover_loses(
-    pair: Pair, record_property: pytest.RecordProperty
+    pair: Pair, record_property: Callable[[str, object], None]
 ) -> None:
     run = run_failover(pair, "fast")
     assert run.acked_during_partition >= DURING_PARTITION
