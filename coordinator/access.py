@@ -9,7 +9,6 @@ every process. The replies map to one set of errors here.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,13 +49,9 @@ def access_error(reply: dict[str, Any]) -> AgentDraftError | None:
 
 def authorize(store: Store, user_id: str, agent_id: str, key_hash: str, scope: str) -> None:
     """Check the key and scope and take a token, or raise the typed error."""
-    k = store.keys
     with store_errors("authorize"):
-        reply = json.loads(
-            store.scripts.authorize(
-                keys=[k.agent(user_id, agent_id), k.rate_limit(user_id, agent_id)],
-                args=[key_hash, scope, json.dumps(store.limits)],
-            )
+        reply = store.calls.authorize(
+            user_id=user_id, agent_id=agent_id, key_hash=key_hash, scope=scope, limits=store.limits
         )
     if reply["r"] != "ok":
         raise access_error(reply) or AgentDraftError(f"unexpected reply {reply!r}")

@@ -18,7 +18,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from .buckets import from_ms
 from .errors import AgentDraftError, AuthError, InvalidState, NotFound, ValidationError
@@ -30,6 +30,7 @@ from .store.errors import store_errors
 from .store.handle import Store
 
 KEY_PREFIX = "avs_live_"
+AgentOp = Literal["rotate", "revoke", "unrevoke", "rate_limit"]
 MAX_NAME = 100
 
 
@@ -96,24 +97,15 @@ class Agents:
         kh = hash_key(api_key)
         record = {"name": name, "user_id": user_id, "scopes": list(sc)}
         with store_errors("agents.create"):
-            reply = json.loads(
-                self._store.scripts.create_agent(
-                    keys=[
-                        k.owner(user_id),
-                        k.agents(user_id),
-                        k.agent(user_id, agent_id),
-                        k.audit(user_id),
-                    ],
-                    args=[
-                        agent_id,
-                        json.dumps(record),
-                        priority,
-                        kh,
-                        " ".join(sc),
-                        "" if rate is None else rate,
-                        "" if burst is None else burst,
-                    ],
-                )
+            reply = self._store.calls.create_agent(
+                user_id=user_id,
+                agent_id=agent_id,
+                record=record,
+                priority=priority,
+                key_hash=kh,
+                scopes=sc,
+                rate=rate,
+                burst=burst,
             )
             if reply["r"] != "ok":
                 raise NotFound(f"no owner {user_id}", error="owner_not_found")
@@ -192,15 +184,11 @@ class Agents:
             raise NotFound(f"no agent {agent_id}", error="agent_not_found")
         return str(user_id)
 
-    def _update(self, agent_id: str, op: str, *args: Any) -> tuple[str, dict[str, Any]]:
+    def _update(self, agent_id: str, op: AgentOp, **args: Any) -> tuple[str, dict[str, Any]]:
         user_id = self.owner_of(agent_id)
-        k = self._store.keys
         with store_errors(f"agents.{op}"):
-            reply = json.loads(
-                self._store.scripts.agent_update(
-                    keys=[k.owner(user_id), k.agent(user_id, agent_id), k.audit(user_id)],
-                    args=[agent_id, op, *args],
-                )
+            reply = self._store.calls.agent_update(
+                user_id=user_id, agent_id=agent_id, op=op, **args
             )
         if reply["r"] == "ok":
             return user_id, reply
@@ -216,7 +204,7 @@ class Agents:
             )
         raise NotFound(f"no agent {agent_id}", error="agent_not_found")
 
-    def _new_key(self, agent_id: str, op: str) -> AgentCreated:
+    def _new_key(self, agent_id: str, op: Literal["rotate", "unrevoke"]) -> AgentCreated:
         """Rotate or unrevoke: mint a key, switch the record to it, retire the old index."""
         user_id = self.owner_of(agent_id)
         api_key = new_key()
@@ -227,7 +215,7 @@ class Agents:
             # Index first: a crash after it leaves an entry the record does not honour.
             r.set(k.api_key(kh), json.dumps({"user_id": user_id, "agent_id": agent_id}))
         try:
-            _, reply = self._update(agent_id, op, kh, "")
+            _, reply = self._update(agent_id, op, key_hash=kh)
         except AgentDraftError:
             with store_errors(f"agents.{op}"):
                 r.delete(k.api_key(kh))
@@ -243,7 +231,7 @@ class Agents:
 
     def revoke(self, agent_id: str) -> Agent:
         """Stop the agent's key at once; the agent's record and bookings stay."""
-        user_id, reply = self._update(agent_id, "revoke", "", "")
+        user_id, reply = self._update(agent_id, "revoke")
         with store_errors("agents.revoke"):
             self._store.redis.delete(self._store.keys.api_key(reply["old_key_hash"]))
         return self.get(user_id, agent_id)
@@ -264,14 +252,8 @@ class Agents:
         ids = list(agent_ids)
         if len(set(ids)) != len(ids) or not all(isinstance(a, str) for a in ids):
             raise ValidationError("agent_ids", "must name each agent once")
-        k = self._store.keys
         with store_errors("agents.rerank"):
-            reply = json.loads(
-                self._store.scripts.rerank(
-                    keys=[k.owner(user_id), k.agents(user_id), k.audit(user_id)],
-                    args=[json.dumps(ids)],
-                )
-            )
+            reply = self._store.calls.rerank(user_id=user_id, agent_ids=ids)
         if reply["r"] != "ok":
             if reply["error"] == "agent_unknown":
                 raise ValidationError(
@@ -286,5 +268,5 @@ class Agents:
         """Give one agent its own token bucket (None: back to the coordinator's default)."""
         rate = "" if per_second is None else check_per_second(per_second, "per_second")
         size = "" if burst is None else check_burst(burst, "burst")
-        user_id, _ = self._update(agent_id, "rate_limit", rate, size)
+        user_id, _ = self._update(agent_id, "rate_limit", rate=rate, burst=size)
         return self.get(user_id, agent_id)

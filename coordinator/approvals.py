@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, Literal
 
 from .access import CallerContext, access_error
 from .buckets import from_ms
@@ -91,20 +91,13 @@ def _read(
 ) -> tuple[dict[str, Any], int]:
     """The stored record (lapsed first if due) and the server clock, in one script."""
     _check_id(approval_id)
-    k = store.keys
     with store_errors("approvals.get"):
-        reply = json.loads(
-            store.scripts.approval_read(
-                keys=[
-                    k.owner(user_id),
-                    k.approvals(user_id),
-                    k.bookings(user_id),
-                    k.audit(user_id),
-                    k.agent(user_id, agent_id or "-"),
-                    k.rate_limit(user_id, agent_id or "-"),
-                ],
-                args=[approval_id, key_hash, json.dumps(store.limits), agent_id],
-            )
+        reply = store.calls.approval_read(
+            user_id=user_id,
+            approval_id=approval_id,
+            agent_id=agent_id,
+            key_hash=key_hash,
+            limits=store.limits,
         )
     if reply["r"] != "ok":
         refused = access_error(reply)
@@ -187,21 +180,16 @@ class Approvals:
         return self._resolve(user_id, approval_id, "denied", note)
 
     def _resolve(
-        self, user_id: str, approval_id: str, decision: str, note: str | None
+        self,
+        user_id: str,
+        approval_id: str,
+        decision: Literal["approved", "denied"],
+        note: str | None,
     ) -> dict[str, Any]:
         text(note, "note", max_len=MAX_NOTE, multiline=True)
-        k = self._store.keys
         with store_errors(f"approvals.{decision}"):
-            reply = json.loads(
-                self._store.scripts.approval_resolve(
-                    keys=[
-                        k.owner(user_id),
-                        k.approvals(user_id),
-                        k.bookings(user_id),
-                        k.audit(user_id),
-                    ],
-                    args=[approval_id, decision, note or ""],
-                )
+            reply = self._store.calls.approval_resolve(
+                user_id=user_id, approval_id=approval_id, decision=decision, note=note or ""
             )
         if reply["r"] != "ok":
             if "approval" in reply:
@@ -257,30 +245,16 @@ class ClientApprovals:
         k = eng.keys
         with store_errors("approvals.request"):
             eng.redis.set(k.approval_index(approval_id), c.user_id)
-            reply = json.loads(
-                eng.scripts.approval_request(
-                    keys=[
-                        k.owner(c.user_id),
-                        k.approvals(c.user_id),
-                        k.agent(c.user_id, c.agent_id),
-                        k.rate_limit(c.user_id, c.agent_id),
-                        k.audit(c.user_id),
-                    ],
-                    args=[
-                        c.key_hash,
-                        json.dumps(eng.limits),
-                        c.agent_id,
-                        approval_id,
-                        json.dumps(
-                            {
-                                "action_type": action_type,
-                                "summary": summary,
-                                "evidence_json": evidence_json,
-                                "ttl_ms": int(ttl * 1000),
-                            }
-                        ),
-                    ],
-                )
+            reply = eng.calls.approval_request(
+                user_id=c.user_id,
+                agent_id=c.agent_id,
+                key_hash=c.key_hash,
+                limits=eng.limits,
+                approval_id=approval_id,
+                action_type=action_type,
+                summary=summary,
+                evidence_json=evidence_json,
+                ttl_ms=int(ttl * 1000),
             )
         if reply["r"] != "ok":
             raise access_error(reply) or AgentDraftError(f"unexpected reply {reply!r}")

@@ -18,7 +18,6 @@ bookings elsewhere on the calendar.
 from __future__ import annotations
 
 import builtins
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
@@ -199,20 +198,14 @@ class Availability:
 
     def _read(self, days: builtins.list[int]) -> dict[str, Any]:
         c, eng = self._c, self._store
-        k = eng.keys
-        keys = [
-            k.owner(c.user_id),
-            k.bookings(c.user_id),
-            k.agent(c.user_id, c.agent_id),
-            k.rate_limit(c.user_id, c.agent_id),
-            *(k.day(c.user_id, d) for d in days),
-        ]
         with store_errors("availability"):
-            reply: dict[str, Any] = json.loads(
-                eng.scripts.read_availability(
-                    keys=keys,
-                    args=[c.key_hash, AVAILABILITY_READ, json.dumps(eng.limits), c.agent_id],
-                )
+            reply = eng.calls.read_availability(
+                user_id=c.user_id,
+                agent_id=c.agent_id,
+                key_hash=c.key_hash,
+                scope=AVAILABILITY_READ,
+                limits=eng.limits,
+                days=days,
             )
         if reply["r"] != "ok":
             refused = access_error(reply)

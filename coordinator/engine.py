@@ -41,7 +41,7 @@ from .models import Booking, Displacement
 from .policy import cap_window, judge
 from .replies import conflict, consent_required, script_error
 from .ruleset import RulesSnapshot
-from .store.calls import Calls, DaySpan
+from .store.calls import DaySpan
 from .store.connect import MAX_BLOCK_SECONDS
 from .store.errors import store_errors
 from .store.handle import Store
@@ -134,7 +134,7 @@ class Engine:
         self.settings = store.settings
         self.keys = store.keys
         self.scripts = store.scripts
-        self.calls = Calls(self.scripts, self.keys)
+        self.calls = self.store.calls
         #: The default token bucket of every key, as the scripts take it.
         self.limits = store.limits
         #: The last rules snapshot seen per owner; the scripts catch a stale one.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from .buckets import from_ms
 from .errors import NotFound, ValidationError
 from .ids import new_id
@@ -28,9 +26,7 @@ class Owners:
             raise ValidationError("user_id", "must look like usr_… without '{', '}', ':' or spaces")
         k = self._store.keys
         with store_errors("owners.create"):
-            reply = json.loads(
-                self._store.scripts.create_owner(keys=[k.owner(uid), k.audit(uid)], args=[uid, tz])
-            )
+            reply = self._store.calls.create_owner(user_id=uid, timezone=tz)
             if reply["r"] != "ok":
                 raise ValidationError("user_id", f"owner {uid} already exists", error="exists")
             self._store.redis.sadd(k.owners_index(), uid)

@@ -15,7 +15,6 @@ verdict made on another version, so a cached snapshot is safe (see ``_gate.lua``
 from __future__ import annotations
 
 import itertools
-import json
 from typing import Any
 
 from .buckets import check_buffer, parse_time
@@ -289,7 +288,6 @@ class Rules:
     def _write(self, user_id: str, patch: dict[str, Any], *, timezone: str) -> None:
         snap = self._current(user_id)
         changed = ",".join([*patch, *(["timezone"] if timezone else [])])
-        k = self._store.keys
         for _ in range(_MAX_MERGE_RETRIES):
             merged = {**snap.rules.model_dump(mode="json", exclude_none=True)}
             for name, value in patch.items():
@@ -301,11 +299,12 @@ class Rules:
             text = RuleSet.model_validate(merged).model_dump_json(exclude_none=True)
             text = "" if text == "{}" else text
             with store_errors("rules.update"):
-                reply = json.loads(
-                    self._store.scripts.update_rules(
-                        keys=[k.owner(user_id), k.audit(user_id)],
-                        args=[snap.version, text, timezone, changed],
-                    )
+                reply = self._store.calls.update_rules(
+                    user_id=user_id,
+                    base_version=snap.version,
+                    rules_json=text,
+                    timezone=timezone,
+                    changed=changed,
                 )
             if reply["r"] == "error":
                 raise NotFound(f"no owner {user_id}", error="owner_not_found")

@@ -14,7 +14,6 @@ record, so no proposal is left half-resolved.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +35,7 @@ from ..errors import (
     ValidationError,
 )
 from ..ids import keyed_id
+from ..store.calls import ProposalTransition
 from ..store.errors import store_errors
 from ..store.handle import Store
 from . import validation as v
@@ -58,35 +58,22 @@ OWNER = Caller()
 
 def call(
     store: Store,
-    name: str,
+    name: ProposalTransition,
     user_id: str,
     caller: Caller,
     proposal_id: str,
     payload: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One proposal script call for ``caller`` (the owner when both ids are empty)."""
-    k = store.keys
-    agent = caller.agent_id or "-"
-    script = getattr(store.scripts, name)
     with store_errors(name.replace("_", ".", 1)):
-        return json.loads(
-            script(
-                keys=[
-                    k.owner(user_id),
-                    k.proposals(user_id),
-                    k.audit(user_id),
-                    k.agent(user_id, agent),
-                    k.rate_limit(user_id, agent),
-                    k.agents(user_id),
-                ],
-                args=[
-                    caller.key_hash,
-                    json.dumps(store.limits),
-                    caller.agent_id,
-                    proposal_id,
-                    json.dumps(payload or {}),
-                ],
-            )
+        return store.calls.proposal(
+            name,
+            user_id=user_id,
+            agent_id=caller.agent_id,
+            key_hash=caller.key_hash,
+            limits=store.limits,
+            proposal_id=proposal_id,
+            payload=payload,
         )
 
 
@@ -108,7 +95,7 @@ class ProposalService:
 
     def _call(
         self,
-        name: str,
+        name: ProposalTransition,
         user_id: str,
         caller: Caller,
         proposal_id: str,
@@ -219,7 +206,9 @@ class ProposalService:
         self.timers.schedule(user_id, pid, int(p["expires_ms"]), exact=True)
         return Proposal.from_record(p)
 
-    def _one(self, name: str, user_id: str, caller: Caller, proposal_id: str) -> Proposal:
+    def _one(
+        self, name: ProposalTransition, user_id: str, caller: Caller, proposal_id: str
+    ) -> Proposal:
         """A transition that takes nothing but the proposal id and answers the record."""
         v.check_id(proposal_id, "proposal_id", "spr_")
         reply = self._call(name, user_id, caller, proposal_id)

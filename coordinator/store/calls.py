@@ -19,6 +19,15 @@ from .keys import Keys
 from .scripts import Scripts
 
 Reply = dict[str, Any]
+ProposalTransition = Literal[
+    "proposal_create",
+    "proposal_read",
+    "proposal_respond",
+    "proposal_resolve",
+    "proposal_finish",
+    "proposal_cancel",
+    "proposal_tick",
+]
 
 
 @dataclass(frozen=True)
@@ -148,6 +157,224 @@ class Calls:
         ]
         args = [connector_id, policy, json.dumps(plan)]
         return _reply(self.scripts.connector_apply(keys=keys, args=args))
+
+    # -- owners, agents, rules -------------------------------------------------------
+
+    def create_owner(self, *, user_id: str, timezone: str) -> Reply:
+        """create_owner.lua: register the calendar's owner (refused if it exists)."""
+        k = self.keys
+        return _reply(
+            self.scripts.create_owner(
+                keys=[k.owner(user_id), k.audit(user_id)], args=[user_id, timezone]
+            )
+        )
+
+    def create_agent(
+        self,
+        *,
+        user_id: str,
+        agent_id: str,
+        record: dict[str, Any],
+        priority: int,
+        key_hash: str,
+        scopes: Sequence[str],
+        rate: float | None,
+        burst: int | None,
+    ) -> Reply:
+        """create_agent.lua: an agent with its rank, key hash, scopes and own limits
+        (None = the coordinator's defaults)."""
+        k = self.keys
+        keys = [k.owner(user_id), k.agents(user_id), k.agent(user_id, agent_id), k.audit(user_id)]
+        args = [
+            agent_id,
+            json.dumps(record),
+            priority,
+            key_hash,
+            " ".join(scopes),
+            "" if rate is None else rate,
+            "" if burst is None else burst,
+        ]
+        return _reply(self.scripts.create_agent(keys=keys, args=args))
+
+    def agent_update(
+        self,
+        *,
+        user_id: str,
+        agent_id: str,
+        op: Literal["rotate", "revoke", "unrevoke", "rate_limit"],
+        key_hash: str = "",
+        rate: float | str = "",
+        burst: int | str = "",
+    ) -> Reply:
+        """agent_update.lua: rotate or unrevoke (to ``key_hash``), revoke, or set the
+        agent's token bucket (``rate``/``burst``, '' = the default)."""
+        k = self.keys
+        third = rate if op == "rate_limit" else key_hash
+        return _reply(
+            self.scripts.agent_update(
+                keys=[k.owner(user_id), k.agent(user_id, agent_id), k.audit(user_id)],
+                args=[agent_id, op, third, burst],
+            )
+        )
+
+    def rerank(self, *, user_id: str, agent_ids: Sequence[str]) -> Reply:
+        """rerank.lua: these agents get priorities 1..k, the rest follow in order."""
+        k = self.keys
+        return _reply(
+            self.scripts.rerank(
+                keys=[k.owner(user_id), k.agents(user_id), k.audit(user_id)],
+                args=[json.dumps(list(agent_ids))],
+            )
+        )
+
+    def update_rules(
+        self, *, user_id: str, base_version: int, rules_json: str, timezone: str, changed: str
+    ) -> Reply:
+        """update_rules.lua: store rules merged onto ``base_version`` (optimistic), or
+        answer rules_changed with the current ones. ``timezone`` '' = unchanged."""
+        k = self.keys
+        return _reply(
+            self.scripts.update_rules(
+                keys=[k.owner(user_id), k.audit(user_id)],
+                args=[base_version, rules_json, timezone, changed],
+            )
+        )
+
+    # -- access and reads --------------------------------------------------------------
+
+    def authorize(
+        self, *, user_id: str, agent_id: str, key_hash: str, scope: str, limits: dict[str, Any]
+    ) -> Reply:
+        """authorize.lua: check the key and ``scope`` ('' = any) and take a token."""
+        k = self.keys
+        return _reply(
+            self.scripts.authorize(
+                keys=[k.agent(user_id, agent_id), k.rate_limit(user_id, agent_id)],
+                args=[key_hash, scope, json.dumps(limits)],
+            )
+        )
+
+    def read_availability(
+        self,
+        *,
+        user_id: str,
+        agent_id: str,
+        key_hash: str,
+        scope: str,
+        limits: dict[str, Any],
+        days: Sequence[int],
+    ) -> Reply:
+        """read_availability.lua: the live bookings of ``days`` (UTC day numbers), the
+        owner's rules and the server clock, in one round trip."""
+        k = self.keys
+        keys = [
+            k.owner(user_id),
+            k.bookings(user_id),
+            k.agent(user_id, agent_id),
+            k.rate_limit(user_id, agent_id),
+            *(k.day(user_id, d) for d in days),
+        ]
+        args = [key_hash, scope, json.dumps(limits), agent_id]
+        return _reply(self.scripts.read_availability(keys=keys, args=args))
+
+    # -- approvals ---------------------------------------------------------------------
+
+    def approval_request(
+        self,
+        *,
+        user_id: str,
+        agent_id: str,
+        key_hash: str,
+        limits: dict[str, Any],
+        approval_id: str,
+        action_type: str,
+        summary: str,
+        evidence_json: str,
+        ttl_ms: int,
+    ) -> Reply:
+        """approval_request.lua: open a request (or find the one this id already names)."""
+        k = self.keys
+        keys = [
+            k.owner(user_id),
+            k.approvals(user_id),
+            k.agent(user_id, agent_id),
+            k.rate_limit(user_id, agent_id),
+            k.audit(user_id),
+        ]
+        request = {
+            "action_type": action_type,
+            "summary": summary,
+            "evidence_json": evidence_json,
+            "ttl_ms": ttl_ms,
+        }
+        args = [key_hash, json.dumps(limits), agent_id, approval_id, json.dumps(request)]
+        return _reply(self.scripts.approval_request(keys=keys, args=args))
+
+    def approval_read(
+        self,
+        *,
+        user_id: str,
+        approval_id: str,
+        agent_id: str = "",
+        key_hash: str = "",
+        limits: dict[str, Any] | None = None,
+    ) -> Reply:
+        """approval_read.lua: one request, lapsed first if due; with ``key_hash`` only
+        the agent that asked may read it."""
+        k = self.keys
+        keys = [
+            k.owner(user_id),
+            k.approvals(user_id),
+            k.bookings(user_id),
+            k.audit(user_id),
+            k.agent(user_id, agent_id or "-"),
+            k.rate_limit(user_id, agent_id or "-"),
+        ]
+        args = [approval_id, key_hash, json.dumps(limits or {}), agent_id]
+        return _reply(self.scripts.approval_read(keys=keys, args=args))
+
+    def approval_resolve(
+        self,
+        *,
+        user_id: str,
+        approval_id: str,
+        decision: Literal["approved", "denied"],
+        note: str = "",
+    ) -> Reply:
+        """approval_resolve.lua: a person's decision (a parked commit is approved by a
+        claim carrying the approval id instead; see claim's ``checks``)."""
+        k = self.keys
+        keys = [k.owner(user_id), k.approvals(user_id), k.bookings(user_id), k.audit(user_id)]
+        return _reply(self.scripts.approval_resolve(keys=keys, args=[approval_id, decision, note]))
+
+    # -- proposals ---------------------------------------------------------------------
+
+    def proposal(
+        self,
+        transition: ProposalTransition,
+        *,
+        user_id: str,
+        agent_id: str,
+        key_hash: str,
+        limits: dict[str, Any],
+        proposal_id: str,
+        payload: dict[str, Any] | None = None,
+    ) -> Reply:
+        """proposal_*.lua: the seven proposal transitions share one contract (see
+        _proposals.lua); ``agent_id`` '' and ``key_hash`` '' = the owner (or the
+        coordinator) acting."""
+        k = self.keys
+        agent = agent_id or "-"
+        keys = [
+            k.owner(user_id),
+            k.proposals(user_id),
+            k.audit(user_id),
+            k.agent(user_id, agent),
+            k.rate_limit(user_id, agent),
+            k.agents(user_id),
+        ]
+        args = [key_hash, json.dumps(limits), agent_id, proposal_id, json.dumps(payload or {})]
+        return _reply(getattr(self.scripts, transition)(keys=keys, args=args))
 
 
 def _reply(raw: Any) -> Reply:

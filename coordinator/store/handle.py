@@ -14,6 +14,7 @@ from typing import Any
 from coordinator.ratelimit import RateLimit
 from coordinator.ruleset import SnapshotCache
 from coordinator.settings import Settings
+from coordinator.store.calls import Calls
 from coordinator.store.durability import Durability
 from coordinator.store.keys import Keys
 from coordinator.store.scripts import Scripts
@@ -35,20 +36,25 @@ class Store:
     rules_cache: SnapshotCache
     #: When a booking write is acknowledged (settings.durability on this server).
     durability: Durability
+    #: The scripts called by name with named arguments (the only KEYS/ARGV packer).
+    calls: Calls
 
     @classmethod
     def open(cls, client: Any, settings: Settings) -> Store:
         """Register the scripts on ``client`` and lay out keys under the settings' namespace."""
+        keys = Keys(settings.namespace)
+        scripts = Scripts.register(client)
         return cls(
             redis=client,
             settings=settings,
-            keys=Keys(settings.namespace),
-            scripts=Scripts.register(client),
+            keys=keys,
+            scripts=scripts,
             limits=RateLimit(settings.rate_limit_per_second, settings.rate_limit_burst).as_arg(),
             rules_cache=SnapshotCache(),
             durability=Durability.prepare(
                 client, settings.durability, settings.durability_timeout_ms
             ),
+            calls=Calls(scripts, keys),
         )
 
     def acknowledge(self, user_id: str) -> None:

@@ -24,6 +24,7 @@ import pytest
 from coordinator import Coordinator, Settings
 from coordinator.buckets import BUCKET_MS, to_ms
 from coordinator.ids import new_id
+from coordinator.proposals.service import visit
 from coordinator.store.scripts import FAULTS_ENV, TRANSITIONS, fault_steps
 
 from .conftest import at
@@ -166,7 +167,7 @@ SCENARIOS: list[Scenario] = [
     (
         "proposal_tick",
         _lapsed_proposal,
-        lambda w: w.coord.proposals._s.tick(w.user_id, w.ctx["prop"]),
+        lambda w: visit(w.coord.engine.store, w.user_id, w.ctx["prop"]),
     ),
     (
         "connector_apply",
