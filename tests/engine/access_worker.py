@@ -105,12 +105,16 @@ def hammer(
     threads: int,
     stop: Event,
     results: Any,
+    changed_at: Any,
 ) -> None:
     """Threads call ``agents.me()`` back to back until ``stop``; report every call.
 
     Each call is reported as (monotonic start time, outcome). CLOCK_MONOTONIC is one
     clock for every process on a Linux host, so the parent can compare its own times.
-    Puts "warm" after the first call and "refused" after ``REFUSED_ENOUGH`` refusals.
+    Puts "warm" after the first call and "refused" after ``REFUSED_ENOUGH`` refusals of
+    calls that started after ``changed_at`` (a shared double the parent sets once it has
+    changed the key), so the parent always gets calls from after the change to judge,
+    however the two processes are scheduled.
     """
     coord = open_coordinator(url, data_dir, 0)
     client = coord.client(api_key)
@@ -130,7 +134,7 @@ def hammer(
                 calls.append((t0, outcome(err)))
                 if len(calls) == 1:
                     results.put("warm")
-                if err is not None:
+                if err is not None and t0 > changed_at.value:
                     refused[0] += 1
                     if refused[0] == REFUSED_ENOUGH:
                         results.put("refused")

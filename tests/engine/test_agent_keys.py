@@ -323,6 +323,7 @@ def test_no_call_that_starts_after_a_rotation_or_revocation_succeeds_in_a_busy_p
     )
     ctx = mp.get_context("spawn")
     stop, results = ctx.Event(), ctx.Queue()
+    changed = ctx.Value("d", float("inf"))
     proc = ctx.Process(
         target=hammer,
         args=(
@@ -332,6 +333,7 @@ def test_no_call_that_starts_after_a_rotation_or_revocation_succeeds_in_a_busy_p
             4,
             stop,
             results,
+            changed,
         ),
     )
     proc.start()
@@ -339,6 +341,7 @@ def test_no_call_that_starts_after_a_rotation_or_revocation_succeeds_in_a_busy_p
         assert results.get(timeout=60) == "warm"
         getattr(cal.coord.agents, change)(made.agent_id)
         changed_at = time.monotonic()
+        changed.value = changed_at
         assert results.get(timeout=60) == "refused"  # the child kept calling after it
     finally:
         stop.set()
