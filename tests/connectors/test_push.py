@@ -171,3 +171,31 @@ def test_an_entry_delivered_twice_changes_nothing(owner: Owner) -> None:
     )
     drain(owner, p)
     assert list(remote_events(owner)) == [f"agentdraft-{b.booking_id}"]
+
+
+def test_updates_are_conditional_on_the_etag_we_wrote(owner: Owner) -> None:
+    # The interface Google/Graph adapters share: create once, If-Match to replace.
+    from coordinator.connectors import ConnectorError
+
+    c = owner.connect()
+    adapter = owner.coord.connectors.adapter(c)
+    try:
+        first = adapter.create(
+            "agentdraft-bkg_etag", vevent("agentdraft-bkg_etag", soon(5, 9), soon(5, 10))
+        )
+        again = adapter.create(
+            "agentdraft-bkg_etag", vevent("agentdraft-bkg_etag", soon(5, 11), soon(5, 12))
+        )
+        assert again.href == first.href  # a retried create finds the event, changes nothing
+        assert str(remote_events(owner)["agentdraft-bkg_etag"]["DTSTART"].dt) == str(soon(5, 9))
+        moved = adapter.update(first, vevent("agentdraft-bkg_etag", soon(5, 13), soon(5, 14)))
+        assert moved.etag and moved.etag != first.etag
+        with pytest.raises(ConnectorError) as exc:
+            adapter.update(first, vevent("agentdraft-bkg_etag", soon(5, 15), soon(5, 16)))
+        assert exc.value.error == "connector_etag_mismatch"
+        assert remote_events(owner)["agentdraft-bkg_etag"]["DTSTART"].dt == soon(5, 13)
+        adapter.delete(moved)
+        adapter.delete(moved)  # deleting a missing event is done, not an error
+        assert remote_events(owner) == {}
+    finally:
+        adapter.close()

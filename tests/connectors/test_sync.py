@@ -3,6 +3,7 @@ an external event does to a live booking (policy evict or keep)."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -75,8 +76,13 @@ def test_an_event_the_coordinator_pushed_is_never_treated_as_external(owner: Own
     assert _uids(owner, c.connector_id) == []
 
 
-def test_evict_policy_ends_the_booking_with_reason_external_event(owner: Owner) -> None:
+def test_evict_policy_ends_the_booking_with_reason_external_event(
+    owner: Owner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTDRAFT_WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("AGENTDRAFT_WEBHOOK_ALLOW_PORTS", "9")
     c = owner.connect()
+    owner.coord.webhooks.register(owner.user_id, "http://127.0.0.1:9/hook")
     agent = owner.agent(2)
     booked = agent.bookings.commit(start=soon(1, 15), end=soon(1, 16))
     other = agent.bookings.commit(start=soon(1, 17), end=soon(1, 18))
@@ -91,6 +97,12 @@ def test_evict_policy_ends_the_booking_with_reason_external_event(owner: Owner) 
     evicted = [e for e in owner.coord.audit.range(owner.user_id) if e.type == "booking.evicted"]
     assert len(evicted) == 1
     assert owner.coord.audit.verify(owner.user_id).ok
+    # the webhook event is queued with the reason, the connector and the event
+    outbox = owner.coord.redis.xrange(owner.coord.engine.keys.prefix(owner.user_id) + "outbox")
+    fired = [json.loads(f["data"]) for _, f in outbox if f["type"] == "booking.evicted"]
+    assert [(d["booking_id"], d["reason"], d["event_uid"]) for d in fired] == [
+        (booked.booking_id, "external_event", "boss-1")
+    ]
     # and the slot now belongs to the person's event
     with pytest.raises(Conflict) as exc:
         owner.agent(1).bookings.commit(start=soon(1, 15), end=soon(1, 16))
