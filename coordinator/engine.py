@@ -441,6 +441,7 @@ class Engine:
                 limits=self.limits,
             )
         if reply["r"] == "ok":
+            self.store.acknowledge(user_id)
             return Booking.from_record(reply["booking"], user_id)
         code = reply["error"]
         if code == "expired":

@@ -243,6 +243,10 @@ def test_replicated_without_a_replica_answers_503_saying_the_outcome_is_unknown(
     # The write stands on the primary: a retry or a read finds it.
     [booking_id] = coord.redis.hkeys(coord.engine.keys.bookings(user_id))
     assert coord.engine.get(user_id, booking_id).status == "COMMITTED"
+    # A cancel is acknowledged the same way: 503 until a replica has it, yet applied.
+    with pytest.raises(StoreUnavailable, match="WAIT was not confirmed"):
+        agent.bookings.cancel(booking_id)
+    assert coord.engine.get(user_id, booking_id).status == "CANCELLED"
     coord.close()
 
 
