@@ -169,8 +169,15 @@ class GuardedBackend(httpcore.SyncBackend):
             raise httpcore.ConnectError(exc.detail) from exc
         if not addresses:
             raise httpcore.ConnectError(f"cannot resolve {host}")
-        # Connect to the address just checked, not to a second lookup of the name.
-        return super().connect_tcp(addresses[0], port, timeout, local_address, socket_options)
+        # Connect to an address just checked, never to a second lookup of the name.
+        last: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
+        for address in dict.fromkeys(addresses):
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        assert last is not None
+        raise last
 
 
 def guarded_client(timeout: float, policy: UrlPolicy | None = None) -> httpx.Client:
