@@ -56,8 +56,19 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         request.state.outcome = "invalid_request"
         first = exc.errors()[0] if exc.errors() else {}
+        if first.get("type") == "json_invalid":
+            # The body is not JSON at all: name the body, not a character position.
+            return JSONResponse(
+                {
+                    "error": "invalid_request",
+                    "detail": f"body: not valid JSON ({first.get('ctx', {}).get('error', '')})",
+                    "field": "body",
+                },
+                status_code=422,
+            )
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
-        field = ".".join(loc) or "body"
+        # A dict key in the location may be any text the caller sent: keep it encodable.
+        field = ".".join(loc).encode("utf-8", "backslashreplace").decode() or "body"
         return JSONResponse(
             {
                 "error": "invalid_request",

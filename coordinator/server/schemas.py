@@ -9,19 +9,34 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..models import ALL_SCOPES, Booking
 
+#: Request bodies are validated strictly: a number is a JSON number and a flag a JSON
+#: boolean (``"5"`` or ``true`` is not a buffer of 5 minutes), NaN and Infinity are not
+#: numbers. Times stay ISO 8601 text. What a field holds beyond its type (text that
+#: cannot be stored, JSON values) is checked by :mod:`coordinator.inputs` on every
+#: surface, so HTTP and Python callers get the same 422 naming the field.
+STRICT = ConfigDict(strict=True, allow_inf_nan=False)
 
-class _In(BaseModel):
-    # Unknown fields are ignored, not refused: newer clients may send additive fields.
-    model_config = ConfigDict(extra="ignore")
+
+class WireIn(BaseModel):
+    """A request body. Unknown fields are ignored, not refused: newer clients may send
+    additive fields."""
+
+    model_config = ConfigDict(extra="ignore", **STRICT)
 
 
-class Invitee(_In):
+class ClosedIn(BaseModel):
+    """A request body of this server's own endpoints: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid", **STRICT)
+
+
+class Invitee(WireIn):
     name: str | None = None
     email: str | None = None
     notes: str | None = None
 
 
-class BookingRequest(_In):
+class BookingRequest(WireIn):
     """``POST /v1/bookings``. Times are ISO 8601 with an offset; naive times are refused."""
 
     start: str
@@ -104,7 +119,7 @@ class AuditPage(BaseModel):
     count: int
 
 
-class MagicLinkIn(_In):
+class MagicLinkIn(WireIn):
     email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
 
 
@@ -113,7 +128,7 @@ class MagicLinkOut(BaseModel):
     dev_token: str | None = None
 
 
-class VerifyIn(_In):
+class VerifyIn(WireIn):
     token: str = Field(min_length=8, max_length=200)
 
 
@@ -122,7 +137,7 @@ class SessionOut(BaseModel):
     email: str
 
 
-class DashboardAgentIn(_In):
+class DashboardAgentIn(WireIn):
     name: str = Field(min_length=1, max_length=100)
     scopes: list[str] = Field(default_factory=lambda: list(ALL_SCOPES))
     priority: int | None = Field(default=None, ge=1, le=10_000)

@@ -19,6 +19,7 @@ import pytest
 
 from coordinator import ValidationError
 from coordinator.inputs import MAX_DEPTH, MAX_SAFE_INTEGER
+from tests.support.dump import dump_keys
 
 from .conftest import Calendar, at
 from .proposal_helpers import make_team, slot
@@ -38,19 +39,10 @@ def store_dump(cal: Calendar) -> dict[str, bytes]:
     """DUMP of every key of this calendar (one hash tag, so one node even on a Cluster).
 
     Other tests share the engine, and their rate-limit buckets expire while this one
-    runs, so only this calendar's keys are compared; a key that expired between the
-    scan and its DUMP is left out.
+    runs, so only this calendar's keys are compared.
     """
-    r = cal.coord.redis
     pattern = f"{cal.coord.engine.keys.namespace}:{{{cal.user_id}}}:*"
-    if hasattr(r, "get_primaries"):
-        keys = {
-            k for node in r.get_primaries() for k in r.scan_iter(match=pattern, target_nodes=node)
-        }
-    else:
-        keys = set(r.scan_iter(match=pattern))
-    dumps = {k: r.dump(k) for k in sorted(keys)}
-    return {k: v for k, v in dumps.items() if v is not None}
+    return dump_keys(cal.coord.redis, pattern)
 
 
 def refused(cal: Calendar, field: str, call: Callable[[], object]) -> ValidationError:

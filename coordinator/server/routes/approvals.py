@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ..auth import Agent
 from ..responses import error_responses
+from ..schemas import WireIn
 
 router = APIRouter(prefix="/v1", tags=["approvals"])
 _ERRORS = error_responses(401, 403, 404, 422, 429)
 
 
-class ApprovalIn(BaseModel):
+class ApprovalIn(WireIn):
     action_type: str = Field(min_length=1, max_length=200)
     summary: str = Field(min_length=1, max_length=2000)
     evidence: dict[str, Any] | None = None

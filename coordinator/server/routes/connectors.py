@@ -15,13 +15,14 @@ from ...connectors.models import Connector, ConnectorStatus
 from ...errors import NotFound
 from ..auth import Coord, Owner
 from ..responses import error_responses
+from ..schemas import WireIn
 
 router = APIRouter(prefix="/v1/dashboard/connectors", tags=["connectors"])
 _ERRORS = error_responses(401, 404, 409, 422)
 ConnectorId = Annotated[str, Path(pattern=r"^cxn_[0-9a-f]{16}$")]
 
 
-class ConnectorIn(BaseModel):
+class ConnectorIn(WireIn):
     kind: Literal["caldav", "ics"] = "caldav"
     url: str = Field(min_length=8, max_length=2000)
     username: str | None = Field(default=None, max_length=320)

@@ -5,23 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ..auth import Coord, Owner
 from ..responses import error_responses
+from ..schemas import ClosedIn, WireIn
 
 router = APIRouter(prefix="/v1", tags=["owner"])
 _ERRORS = error_responses(401, 403, 404, 422)
 
 
-class Profile(BaseModel):
+class Profile(WireIn):
     timezone: str = Field(min_length=1, max_length=64)
 
 
-class RulesPatch(BaseModel):
+class RulesPatch(ClosedIn):
     """Only the rules given change; ``null`` clears one."""
 
-    model_config = ConfigDict(extra="forbid")
     working_hours: Any = None
     buffer_before_min: Any = None
     buffer_after_min: Any = None

@@ -8,20 +8,20 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ...errors import NotFound
 from ...models import Agent as AgentModel
 from ..auth import Coord, Owner
 from ..responses import error_responses
-from ..schemas import DashboardAgentIn, DashboardAgentOut
+from ..schemas import DashboardAgentIn, DashboardAgentOut, WireIn
 
 router = APIRouter(prefix="/v1/dashboard/agents", tags=["dashboard"])
 _ERRORS = error_responses(401, 403, 404, 409, 422)
 AgentId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
 
 
-class Rerank(BaseModel):
+class Rerank(WireIn):
     agent_ids: list[str] = Field(min_length=1, max_length=1000)
 
 

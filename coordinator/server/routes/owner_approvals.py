@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ...errors import NotFound
 from ..auth import Coord, Owner
 from ..responses import error_responses
+from ..schemas import WireIn
 
 router = APIRouter(prefix="/v1/dashboard/approvals", tags=["dashboard"])
 _ERRORS = error_responses(401, 403, 404, 409, 422)
@@ -25,7 +26,7 @@ ApprovalId = Annotated[
 ]
 
 
-class Decision(BaseModel):
+class Decision(WireIn):
     note: str | None = Field(default=None, max_length=2000, description="Shown to the agent")
 
 

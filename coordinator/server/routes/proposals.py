@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ...proposals import Proposal, Resolution
 from ..auth import Agent
 from ..responses import error_responses
+from ..schemas import ClosedIn
 
 router = APIRouter(prefix="/v1/scheduling", tags=["proposals"])
 
@@ -22,23 +23,19 @@ _ERRORS = error_responses(401, 403, 404, 409, 422, 429, 503)
 Text = Annotated[str, Field(max_length=64)]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SlotIn(_In):
+class SlotIn(ClosedIn):
     start_time: str = Field(max_length=64)
     end_time: str = Field(max_length=64)
     weight: float | None = None
     calendar_id: Text | None = None
 
 
-class CounterSlotIn(_In):
+class CounterSlotIn(ClosedIn):
     start_time: str = Field(max_length=64)
     end_time: str = Field(max_length=64)
 
 
-class ProposalIn(_In):
+class ProposalIn(ClosedIn):
     title: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
     organizer_agent_id: Text | None = None
@@ -48,7 +45,7 @@ class ProposalIn(_In):
     expires_at: str | None = Field(default=None, max_length=64)
 
 
-class RespondIn(_In):
+class RespondIn(ClosedIn):
     agent_id: Text | None = None
     response: Literal["accept", "decline", "counter"]
     selected_slot_id: Text | None = None

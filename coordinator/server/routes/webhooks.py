@@ -9,12 +9,13 @@ from pydantic import BaseModel, Field
 
 from ..auth import Coord, Owner
 from ..responses import error_responses
+from ..schemas import WireIn
 
 router = APIRouter(prefix="/v1/dashboard/webhooks", tags=["webhooks"])
 _ERRORS = error_responses(401, 404, 422)
 
 
-class WebhookIn(BaseModel):
+class WebhookIn(WireIn):
     url: str = Field(min_length=8, max_length=2000)
     events: list[str] | None = None
     secret: str | None = Field(default=None, min_length=16, max_length=200)
