@@ -54,10 +54,12 @@ def make_tool(
 
 
 def get_tools(client: Any = None, **options: Unpack[specs.ToolOptions]) -> list[FunctionTool]:
-    """The recommended tool set plus the approval-gated ``agentdraft_check_approval``."""
+    """The recommended tool set; ``agentdraft_check_approval`` waits for the person's decision."""
     service, chosen = specs.bind(client, **options)
-    gate = make_tool(specs.CHECK_APPROVAL, service, approval_mode="always_require")
-    return [*(make_tool(s, service) for s in chosen), gate]
+    return [
+        make_tool(s, service, "always_require" if s is specs.CHECK_APPROVAL else "never_require")
+        for s in chosen
+    ]
 
 
 def consent_request_id(request: Content) -> str | None:

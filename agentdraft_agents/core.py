@@ -31,6 +31,7 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -38,6 +39,7 @@ from .results import (
     ApprovalStatus,
     Availability,
     Booked,
+    BookingState,
     Cancelled,
     Failed,
     Identity,
@@ -338,6 +340,22 @@ class BookingService:
         return Cancelled(booking_id=booking_id)
 
     @_observed
+    def get_booking(self, booking_id: str) -> BookingState | Failed:
+        """A booking as it stands now: live (and until when it can be displaced) or who ended it."""
+        try:
+            b = self._read_booking(booking_id)
+        except Exception as exc:
+            return self._fail_or_raise(exc)
+        if b is None:
+            return Failed(
+                error="unsupported",
+                message="this client cannot read a booking back; list availability instead.",
+            )
+        fields = {k: getattr(b, k, None) for k in BookingState.model_fields if k != "outcome"}
+        fields["timezone"] = self._owner_timezone()
+        return BookingState(**fields)
+
+    @_observed
     def check_approval(self, consent_request_id: str) -> ApprovalStatus | Failed:
         """Where a person's approval of a parked booking stands (the coordinator's record)."""
         try:
@@ -377,12 +395,26 @@ class BookingService:
 
     # -- internals ---------------------------------------------------------------------
 
-    def _owner_timezone(self) -> str | None:
-        """Only read on the error path, to make a naive-time refusal actionable."""
-        try:
-            return getattr(self.client.agents.me(), "timezone", None)
-        except Exception:
+    def _read_booking(self, booking_id: str) -> Any:
+        """``client.bookings.get``, or the server's ``GET /v1/bookings/{id}`` through the
+        official SDK's request method (the SDK has no ``bookings.get`` yet); ``None`` if
+        the client can do neither."""
+        get = getattr(self.client.bookings, "get", None)
+        if get is not None:
+            return get(booking_id)
+        request = getattr(self.client, "_request", None)
+        if request is None:
             return None
+        return SimpleNamespace(**request("GET", f"/v1/bookings/{booking_id}")[1])
+
+    def _owner_timezone(self) -> str | None:
+        """The owner's zone, read once when a text first needs it (a refusal, a bump window)."""
+        if not hasattr(self, "_timezone"):
+            try:
+                self._timezone: str | None = getattr(self.client.agents.me(), "timezone", None)
+            except Exception:
+                return None
+        return self._timezone
 
     def _interval(self, start: datetime | str, end: datetime | str) -> tuple[datetime, datetime]:
         try:
@@ -433,6 +465,7 @@ class BookingService:
                 alts, _ = self._alternatives(s, e)
                 failed = failed.model_copy(update={"alternatives": alts})
             return failed
+        bump_until = getattr(b, "bump_until", None) if mode == "commit" else None
         return Booked(
             booking_id=b.booking_id,
             status=b.status,
@@ -442,6 +475,8 @@ class BookingService:
             expires_at=getattr(b, "expires_at", None),
             audit_event_id=getattr(b, "audit_event_id", None),
             title=getattr(b, "title", None),
+            bump_until=bump_until,
+            timezone=self._owner_timezone() if bump_until is not None else None,
         )
 
     def _lost(

@@ -158,6 +158,24 @@ class WhoAmITool(_AgentDraftTool):
     args_schema: type[BaseModel] = specs.WHOAMI.args
 
 
+class GetBookingTool(_AgentDraftTool):
+    """Read one booking as it stands: live, displaceable until when, or ended by whom."""
+
+    spec = specs.GET_BOOKING
+    name: str = specs.GET_BOOKING.name
+    description: str = specs.GET_BOOKING.description
+    args_schema: type[BaseModel] = specs.GET_BOOKING.args
+
+
+class CheckApprovalTool(_AgentDraftTool):
+    """Read a person's decision on a booking the owner's approval gate parked."""
+
+    spec = specs.CHECK_APPROVAL
+    name: str = specs.CHECK_APPROVAL.name
+    description: str = specs.CHECK_APPROVAL.description
+    args_schema: type[BaseModel] = specs.CHECK_APPROVAL.args
+
+
 _CLASSES: dict[str, Any] = {
     cls.spec.name: cls
     for cls in (
@@ -168,6 +186,8 @@ _CLASSES: dict[str, Any] = {
         ReleaseHoldTool,
         CancelBookingTool,
         WhoAmITool,
+        GetBookingTool,
+        CheckApprovalTool,
     )
 }
 
@@ -204,7 +224,9 @@ __all__ = [
     "AvailabilityTool",
     "BookingTool",
     "CancelBookingTool",
+    "CheckApprovalTool",
     "ConflictAwareBookingTool",
+    "GetBookingTool",
     "HoldTool",
     "OutrankedToolException",
     "ReleaseHoldTool",

@@ -8,8 +8,10 @@ Run it over stdio (what Claude Desktop, Cursor or any MCP client launches)::
 
 Tools (same names and arguments as ``agentdraft-mcp``): ``whoami``,
 ``get_availability``, ``create_hold``, ``release_hold``, ``commit_booking``,
-``cancel_booking``. Every answer carries ``structuredContent`` and the same JSON as
-text. A lost race is a normal result with agentdraft-mcp's outranked payload
+``cancel_booking``; plus ``get_booking`` (is it still on the calendar, or who
+displaced it) and ``check_approval`` (a person's decision on a parked booking).
+Every answer carries ``structuredContent`` and the same JSON as text. A lost race
+is a normal result with agentdraft-mcp's outranked payload
 (``error: "outranked"``, ``winning_agent_id``, ``winning_agent_priority``,
 ``your_priority``, ``message``) plus ``reason``, ``audit_event_id``, ``requested``
 and ``alternatives``: the nearest open slots of the same length. Input the model
@@ -22,6 +24,7 @@ The server's agent identity is fixed when it starts; no tool takes an agent id.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
@@ -251,6 +254,28 @@ def build_server(client: Any = None, *, name: str = "agentdraft", **environment:
         booking_id: Annotated[str, Field(description="The id (bkg_…) of one of your own bookings")],
     ) -> CallToolResult:
         return to_mcp(await service.acancel(booking_id))
+
+    @mcp.tool(
+        title="Get a booking",
+        description=specs.GET_BOOKING.description,
+        annotations=_hints(read_only=True, idempotent=True),
+    )
+    async def get_booking(
+        booking_id: Annotated[str, Field(description="The booking's id (bkg_… or hld_…)")],
+    ) -> CallToolResult:
+        return to_mcp(await asyncio.to_thread(service.get_booking, booking_id))
+
+    @mcp.tool(
+        title="Check an approval",
+        description=specs.CHECK_APPROVAL.description,
+        annotations=_hints(read_only=True, idempotent=True),
+    )
+    async def check_approval(
+        consent_request_id: Annotated[
+            str, Field(description="The approval request's id from a consent_required answer")
+        ],
+    ) -> CallToolResult:
+        return to_mcp(await asyncio.to_thread(service.check_approval, consent_request_id))
 
     return mcp
 

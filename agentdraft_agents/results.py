@@ -13,8 +13,9 @@ next move (take an offered alternative, or ask its user) is a normal one.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +26,18 @@ MAX_SLOTS_IN_TEXT = 40
 def iso(value: datetime) -> str:
     """One spelling of an instant for every tool text: ISO 8601 with its offset."""
     return value.isoformat()
+
+
+def local(value: datetime, timezone: str | None) -> str:
+    """``value`` in UTC and, when the owner's zone is known and not UTC, on their wall clock."""
+    utc = iso(value.astimezone(UTC))
+    try:
+        zone = ZoneInfo(timezone) if timezone and timezone != "UTC" else None
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = None
+    if zone is None:
+        return utc
+    return f"{utc} ({iso(value.astimezone(zone))} in the owner's timezone {timezone})"
 
 
 class _Result(BaseModel):
@@ -62,6 +75,10 @@ class Booked(_Result):
     expires_at: datetime | None = None
     audit_event_id: str | None = None
     title: str | None = None
+    #: Until when a better-ranked agent may still displace this commit (server clock).
+    bump_until: datetime | None = None
+    #: The owner's timezone, to say ``bump_until`` on their wall clock too.
+    timezone: str | None = None
 
     def text(self) -> str:
         if self.mode == "hold":
@@ -70,10 +87,58 @@ class Booked(_Result):
                 f"HELD {iso(self.start)} to {iso(self.end)}{until} as {self.booking_id}. "
                 "Commit the same start and end to make it final, or release the hold."
             )
-        return (
+        out = (
             f"Committed booking {self.booking_id} (status={self.status}) from "
             f"{iso(self.start)} to {iso(self.end)}."
         )
+        if self.bump_until is not None:
+            out += (
+                " Not final yet: a higher-priority agent may still displace it until "
+                f"{local(self.bump_until, self.timezone)}. After that, call "
+                f"agentdraft_get_booking with {self.booking_id} to confirm it stands."
+            )
+        return out
+
+
+class BookingState(_Result):
+    """One booking as it stands now: live, or ended and by whom."""
+
+    outcome: Literal["booking"] = "booking"
+    booking_id: str
+    status: str
+    mode: str
+    start: datetime
+    end: datetime
+    agent_id: str
+    priority: int
+    bump_until: datetime | None = None
+    expires_at: datetime | None = None
+    ended_at: datetime | None = None
+    ended_by_agent_id: str | None = None
+    ended_by_priority: int | None = None
+    ended_by_booking_id: str | None = None
+    end_reason: str | None = None
+    timezone: str | None = None
+
+    def text(self) -> str:
+        head = f"Booking {self.booking_id} ({iso(self.start)} to {iso(self.end)}) is {self.status}"
+        if self.ended_by_agent_id:
+            return (
+                f"{head}: agent {self.ended_by_agent_id} (priority {self.ended_by_priority}) "
+                f"displaced it with {self.ended_by_booking_id}. It is not on the calendar; "
+                "book another slot or ask your user."
+            )
+        if self.end_reason:
+            return f"{head} ({self.end_reason}). It is not on the calendar."
+        if self.status in ("COMMITTED", "HELD"):
+            now = datetime.now(UTC)
+            if self.bump_until is not None and self.bump_until > now:
+                when = local(self.bump_until, self.timezone)
+                return f"{head}; a higher-priority agent may still displace it until {when}."
+            if self.status == "HELD" and self.expires_at is not None:
+                return f"{head} until {local(self.expires_at, self.timezone)}."
+            return f"{head} and final: no agent can displace it any more."
+        return f"{head}. It is not on the calendar."
 
 
 class Lost(_Result):
@@ -274,12 +339,23 @@ class ApprovalStatus(_Result):
 WriteResult = Annotated[Booked | Lost | Failed, Field(discriminator="outcome")]
 """What a commit or hold returns."""
 
-Result = Booked | Lost | Failed | Released | Cancelled | Availability | Identity | ApprovalStatus
+Result = (
+    Booked
+    | Lost
+    | Failed
+    | Released
+    | Cancelled
+    | Availability
+    | Identity
+    | ApprovalStatus
+    | BookingState
+)
 
 __all__ = [
     "ApprovalStatus",
     "Availability",
     "Booked",
+    "BookingState",
     "Cancelled",
     "Failed",
     "Identity",
@@ -289,4 +365,5 @@ __all__ = [
     "Slot",
     "WriteResult",
     "iso",
+    "local",
 ]

@@ -191,6 +191,14 @@ CANCEL = ToolSpec(
     lambda svc, a: svc.cancel(a.booking_id),
 )
 
+GET_BOOKING = ToolSpec(
+    "agentdraft_get_booking",
+    "Read one booking as it stands now: whether it is still on the calendar, until when a "
+    "higher-priority agent may still displace it, or who displaced or ended it. A commit is "
+    "not final until its bump window closes; check it after that time.",
+    BookingIdInput,
+    lambda svc, a: svc.get_booking(a.booking_id),
+)
 CHECK_APPROVAL = ToolSpec(
     "agentdraft_check_approval",
     "Read whether a person approved a booking the owner's approval gate parked "
@@ -206,7 +214,7 @@ def recommended(*, conflict_aware: bool = True, holds: bool = True) -> list[Tool
     specs = [WHOAMI, AVAILABILITY, COMMIT_SAFE if conflict_aware else COMMIT]
     if holds:
         specs += [HOLD, RELEASE]
-    return [*specs, CANCEL]
+    return [*specs, CANCEL, GET_BOOKING, CHECK_APPROVAL]
 
 
 class ToolOptions(TypedDict, total=False):
@@ -266,6 +274,7 @@ __all__ = [
     "CHECK_APPROVAL",
     "COMMIT",
     "COMMIT_SAFE",
+    "GET_BOOKING",
     "HOLD",
     "RELEASE",
     "TIME_FORMAT",

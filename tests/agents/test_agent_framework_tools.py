@@ -53,7 +53,7 @@ def test_tool_names_follow_the_other_frameworks_plus_the_approval_gate(
     local_cal: Calendar,
 ) -> None:
     tools = get_tools(local_cal.agent(1))
-    assert [t.name for t in tools] == [s.name for s in specs.recommended()] + [CHECK]
+    assert [t.name for t in tools] == [s.name for s in specs.recommended()]
     assert [t.approval_mode for t in tools].count("always_require") == 1
     assert tools[-1].approval_mode == "always_require"
     assert tools[2].parameters()["properties"]["start"]["description"].startswith("Meeting start")

@@ -63,6 +63,8 @@ def test_tool_names_match_the_other_frameworks(local_cal: Calendar) -> None:
         "agentdraft_create_hold",
         "agentdraft_release_hold",
         "agentdraft_cancel_booking",
+        "agentdraft_get_booking",
+        "agentdraft_check_approval",
     ]
 
 

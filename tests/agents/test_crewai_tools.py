@@ -71,6 +71,8 @@ def test_tool_names_match_the_langchain_tools_and_take_no_identity(local_cal: Ca
         "agentdraft_create_hold",
         "agentdraft_release_hold",
         "agentdraft_cancel_booking",
+        "agentdraft_get_booking",
+        "agentdraft_check_approval",
     ]
     for t in tools:
         assert not {"agent_id", "user_id", "api_key"} & set(t.args_schema.model_fields)

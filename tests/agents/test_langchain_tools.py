@@ -69,6 +69,8 @@ def test_no_tool_lets_the_model_choose_which_agent_it_acts_as(local_cal: Calenda
         "agentdraft_create_hold",
         "agentdraft_release_hold",
         "agentdraft_cancel_booking",
+        "agentdraft_get_booking",
+        "agentdraft_check_approval",
     ]
     for t in tools:
         assert not {"agent_id", "user_id", "api_key", "client"} & set(t.args), t.name

@@ -30,6 +30,8 @@ TOOLS = [
     "release_hold",
     "commit_booking",
     "cancel_booking",
+    "get_booking",
+    "check_approval",
 ]
 
 

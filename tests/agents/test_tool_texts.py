@@ -12,6 +12,7 @@ import json
 import re
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -80,6 +81,8 @@ def test_every_mcp_tool_has_a_title_all_four_hints_and_described_arguments(
     assert [n for n, t in tools.items() if t.annotations.readOnlyHint] == [
         "whoami",
         "get_availability",
+        "get_booking",
+        "check_approval",
     ]
     assert tools["cancel_booking"].annotations.destructiveHint is True
     assert tools["commit_booking"].annotations.idempotentHint is False
@@ -98,3 +101,33 @@ def test_result_text_is_readable_unicode_not_escapes(local_cal: Calendar) -> Non
 
     text = with_session(local_cal.agent(2), body).content[0].text
     assert "\\u" not in text and "OUTRANKED — not booked" in json.loads(text)["message"]
+
+
+def test_a_commit_says_until_when_it_can_be_displaced_in_utc_and_the_owners_time(
+    make_local_cal: Any,
+) -> None:
+    coord = make_local_cal().coord
+    cal = Calendar(coord, coord.owners.create(timezone="Europe/Berlin").user_id)
+    booked = BookingService(cal.agent(2)).commit(iso(0), iso(30))
+    assert booked.outcome == "booked" and booked.bump_until is not None
+    until = booked.bump_until
+    text = booked.text()
+    assert f"displace it until {until.isoformat()} (" in text
+    berlin = until.astimezone(ZoneInfo("Europe/Berlin")).isoformat()
+    assert f"{berlin} in the owner's timezone Europe/Berlin)" in text
+    assert f"agentdraft_get_booking with {booked.booking_id}" in text
+
+
+def test_get_booking_names_who_displaced_a_commit(local_cal: Calendar) -> None:
+    mine = BookingService(local_cal.agent(2))
+    booked = mine.commit(iso(0), iso(30))
+    sales = local_cal.agent(1)
+    winner = sales.bookings.commit(start=at(0), end=at(30))
+    state = mine.get_booking(booked.booking_id)
+    assert state.outcome == "booking" and state.status == "EVICTED"
+    assert (state.ended_by_agent_id, state.ended_by_priority) == (sales.agent_id, 1)
+    assert state.text().startswith(f"Booking {booked.booking_id} (")
+    assert f"agent {sales.agent_id} (priority 1) displaced it with {winner.booking_id}" in (
+        state.text()
+    )
+    assert mine.get_booking(winner.booking_id).status == "COMMITTED"
