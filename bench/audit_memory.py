@@ -75,7 +75,7 @@ def audit_memory(ctx: BenchContext) -> list[Row]:
             total = measure_memory(raw, write_n, n)
             parts = _breakdown(raw, n + 8)
             before = int(raw.info("memory")["used_memory"])
-            archiver = Archiver(coord.engine)
+            archiver = Archiver(coord.store)
             with tempfile.TemporaryDirectory(prefix="bench-archive-") as folder:
                 for uid in owners:
                     archiver.archive_before(uid, Path(folder), 2**62)

@@ -95,7 +95,7 @@ def run(coord: Coordinator, dav: Any, base: datetime, args: argparse.Namespace) 
     c = coord.connectors.add(
         owner.user_id, "caldav", url=str(cal.url), username=dav.username, password=dav.password
     )
-    k = coord.engine.keys
+    k = coord.store.keys
     cid = c.connector_id
 
     def full_pull() -> None:  # forget what was seen: list, fetch, parse and apply all
@@ -129,7 +129,7 @@ def run(coord: Coordinator, dav: Any, base: datetime, args: argparse.Namespace) 
     rows.append((f"incremental pull, {args.changes} changed", mine, direct))
 
     agent = coord.client(coord.agents.create(owner.user_id, name="bench", priority=1).api_key)
-    worker = SyncWorker(coord.engine, coord.connectors, pull_interval_seconds=3600)
+    worker = SyncWorker(coord.bookings, coord.connectors, pull_interval_seconds=3600)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run_forever, args=(stop,), daemon=True)
     thread.start()

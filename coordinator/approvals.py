@@ -23,8 +23,8 @@ import time
 from typing import Any, Literal
 
 from .access import CallerContext, access_error
+from .bookings import Bookings
 from .buckets import from_ms
-from .engine import Engine
 from .errors import (
     AgentDraftError,
     ApprovalTimeout,
@@ -112,7 +112,7 @@ def _read(
 class Approvals:
     """``coord.approvals``: the owner's side (decide, look up, list)."""
 
-    def __init__(self, store: Store, bookings: Engine) -> None:
+    def __init__(self, store: Store, bookings: Bookings) -> None:
         self._store = store
         #: Approving a parked commit commits it through the normal claim.
         self._bookings = bookings

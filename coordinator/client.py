@@ -18,8 +18,8 @@ from .agents import Agents
 from .approvals import ClientApprovals
 from .audit import AuditLog
 from .availability import Availability
+from .bookings import Bookings, Mode
 from .connectors.registry import Connectors
-from .engine import Engine, Mode
 from .models import AgentIdentity, AuditEntry, Booking
 from .owners import Owners
 from .proposals.api import ClientProposals
@@ -29,8 +29,8 @@ from .ruleset import OwnerRules
 from .store.handle import Store
 
 
-class _Bookings:
-    def __init__(self, ctx: CallerContext, bookings: Engine) -> None:
+class _ClientBookings:
+    def __init__(self, ctx: CallerContext, bookings: Bookings) -> None:
         self._ctx = ctx
         self._bookings = bookings
 
@@ -207,7 +207,7 @@ class LocalClient:
         self,
         context: CallerContext,
         *,
-        bookings: Engine,
+        bookings: Bookings,
         agents: Agents,
         owners: Owners,
         audit: AuditLog,
@@ -219,7 +219,7 @@ class LocalClient:
         self.context = context
         self.user_id = context.user_id
         self.agent_id = context.agent_id
-        self.bookings = _Bookings(context, bookings)
+        self.bookings = _ClientBookings(context, bookings)
         self.availability = Availability(context, connectors.freshness)
         self.agents = _Agents(context, agents, owners)
         self.approvals = ClientApprovals(context)
@@ -233,7 +233,7 @@ class LocalClient:
         api_key: str,
         *,
         store: Store,
-        bookings: Engine,
+        bookings: Bookings,
         agents: Agents,
         owners: Owners,
         audit: AuditLog,

@@ -61,10 +61,10 @@ class Demo:
         )
 
     def print_calendar(self) -> None:
-        keys = self.coord.engine.keys
+        keys = self.coord.store.keys
         ids = self.coord.redis.hkeys(keys.bookings(self.user_id))
         booked = sorted(
-            (self.coord.engine.get(self.user_id, b) for b in ids), key=lambda b: b.start
+            (self.coord.bookings.get(self.user_id, b) for b in ids), key=lambda b: b.start
         )
         print("\nCalendar (committed):")
         for b in booked:

@@ -79,7 +79,7 @@ def main() -> None:
             print(f"  agent-{i + 1}: {what}")
         winner = next(r for r in results if not isinstance(r, Conflict))
 
-        worker = SyncWorker(coord.engine, coord.connectors)
+        worker = SyncWorker(coord.bookings, coord.connectors)
         deadline = time.monotonic() + 10
         while coord.connectors.status(cal.connector_id).backlog and time.monotonic() < deadline:
             worker.run_once()

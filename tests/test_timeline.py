@@ -66,7 +66,7 @@ def bucket_map(coord: Coordinator, user_id: str, buckets: list[int]) -> dict[int
     """The engine's own answer to "who occupies each bucket now", read from its day hashes."""
     out: dict[int, str] = {}
     for day in sorted({b // BUCKETS_PER_DAY for b in buckets}):
-        fields = coord.redis.hgetall(coord.engine.keys.day(user_id, day))
+        fields = coord.redis.hgetall(coord.store.keys.day(user_id, day))
         out.update({day * BUCKETS_PER_DAY + int(f): bid for f, bid in fields.items()})
     return out
 
@@ -160,7 +160,7 @@ def test_what_each_agent_was_told_matches_the_timeline(
         # A writer told it won was never displaced inside its arbitration window.
         ev = evictions.get(span.booking_id)
         assert ev is None or not ev.in_arbitration_window
-        now = coord.engine.get(staggered.result.user_id, span.booking_id)
+        now = coord.bookings.get(staggered.result.user_id, span.booking_id)
         if now.status in ("HOLD", "COMMITTED"):
             assert span.is_open
         else:
@@ -192,7 +192,7 @@ def test_each_kind_of_ending_closes_the_right_interval(coord: Coordinator) -> No
         p3.bookings.commit(**slot(20, 30))  # rejected: p1 holds 15..45
     short = p2.bookings.hold(**slot(180, 190), hold_ttl_seconds=0.001)
     deadline = time.monotonic() + 10
-    while c.engine.get(user, short.booking_id).status != "EXPIRED":  # poll the server clock
+    while c.bookings.get(user, short.booking_id).status != "EXPIRED":  # poll the server clock
         assert time.monotonic() < deadline
     p3.bookings.commit(**slot(180, 190))  # finds and frees the expired hold
 

@@ -19,7 +19,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with open_coordinator(args) as coord:
         worker = SyncWorker(
-            coord.engine,
+            coord.bookings,
             coord.connectors,
             pull_interval_seconds=args.pull_interval,
             push=PushSettings(visibility_ms=args.visibility_ms, backoff_base_ms=args.backoff_ms),

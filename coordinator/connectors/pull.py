@@ -14,8 +14,9 @@ from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..bookings import Bookings
 from ..buckets import from_ms
-from ..engine import Engine, store_errors
+from ..store.errors import store_errors
 from .adapters.base import CalendarAdapter, PullResult
 from .errors import FeedMalformed
 from .ical import busy_instances, parse_calendar
@@ -26,7 +27,7 @@ DAY_MS = 24 * 3600 * 1000
 LOOKBACK_MS = DAY_MS
 
 
-def server_now_ms(engine: Engine, user_id: str) -> int:
+def server_now_ms(engine: Bookings, user_id: str) -> int:
     """The Redis server's clock (the one the scripts judge by), from the calendar's node."""
     r = engine.redis
     with store_errors("time"):
@@ -80,7 +81,7 @@ def plan(
 
 
 def pull_once(
-    engine: Engine, c: Connector, adapter: CalendarAdapter, fetched: PullResult | None = None
+    engine: Bookings, c: Connector, adapter: CalendarAdapter, fetched: PullResult | None = None
 ) -> SyncReport:
     """Pull ``c`` now and apply the result; raises the adapter's typed errors.
 
@@ -119,7 +120,7 @@ def pull_once(
     return report
 
 
-def apply(engine: Engine, c: Connector, steps: dict[str, Any]) -> dict[str, Any]:
+def apply(engine: Bookings, c: Connector, steps: dict[str, Any]) -> dict[str, Any]:
     """One ``connector_apply`` script call for ``c``."""
     with store_errors("connector apply"):
         return engine.calls.connector_apply(

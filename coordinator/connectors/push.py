@@ -22,7 +22,7 @@ from typing import Any
 
 import redis
 
-from ..engine import Engine
+from ..bookings import Bookings
 from .adapters.base import CalendarAdapter, RemoteRef
 from .errors import ConnectorError
 from .ical import booking_event, booking_uid
@@ -51,13 +51,13 @@ class Pusher:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: Bookings,
         connectors: Connectors,
         settings: PushSettings | None = None,
         *,
         consumer: str | None = None,
     ) -> None:
-        self.engine = engine
+        self.bookings = engine
         self.r = engine.redis
         self.keys = engine.keys
         self.connectors = connectors
@@ -83,7 +83,7 @@ class Pusher:
         except redis.exceptions.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
-        now = server_now_ms(self.engine, user_id)
+        now = server_now_ms(self.bookings, user_id)
         waiting = self._waiting.setdefault(user_id, {})
         entries = [(eid, f, n) for eid, (f, n) in waiting.items()]
         entries += list(self._reclaim(stream, now, set(waiting)))
@@ -173,7 +173,7 @@ class Pusher:
             pipe.hset(
                 k.connector_state(user_id, c.connector_id),
                 "last_push_ms",
-                str(server_now_ms(self.engine, user_id)),
+                str(server_now_ms(self.bookings, user_id)),
             )
             pipe.execute()
         if ok:

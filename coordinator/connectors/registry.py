@@ -18,9 +18,10 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..bookings import Bookings
 from ..buckets import from_ms
-from ..engine import Engine, store_errors
 from ..errors import CalendarUnsynced, NotFound, ValidationError
+from ..store.errors import store_errors
 from .adapters.base import CalendarAdapter, PullResult
 from .crypto import SecretBox
 from .errors import ConnectorError
@@ -67,8 +68,8 @@ def _text(value: Any, field: str, *, required: bool = False, limit: int = 2000) 
 class Connectors:
     """The connector registry of one coordinator (see the module docstring)."""
 
-    def __init__(self, engine: Engine, box: SecretBox) -> None:
-        self.engine = engine
+    def __init__(self, engine: Bookings, box: SecretBox) -> None:
+        self.bookings = engine
         self.r = engine.redis
         self.keys = engine.keys
         self.box = box
@@ -164,7 +165,7 @@ class Connectors:
             if connector.pulls:
                 # Validate the whole path (fetch, parse, expand) before storing anything.
                 fetched = adapter.pull(None, {})
-                now = server_now_ms(self.engine, connector.user_id)
+                now = server_now_ms(self.bookings, connector.user_id)
                 plan(connector, fetched, {}, now, ZoneInfo("UTC"))  # parse and expand too
             stored = self._store(rec, secret, connector, adapter, fetched)
         except BaseException:
@@ -199,7 +200,7 @@ class Connectors:
         fetched: PullResult | None,
     ) -> Connector:
         user_id, cid = connector.user_id, connector.connector_id
-        rec["created_ms"] = server_now_ms(self.engine, user_id)
+        rec["created_ms"] = server_now_ms(self.bookings, user_id)
         rec["secret"] = self.box.seal({k: v for k, v in secret.items() if v})
         k = self.keys
         with store_errors("connector add"):
@@ -212,7 +213,7 @@ class Connectors:
             pipe.execute()
         connector = Connector.from_record(rec)
         if fetched is not None:
-            pull_once(self.engine, connector, adapter, fetched)
+            pull_once(self.bookings, connector, adapter, fetched)
         return connector
 
     @property
@@ -280,7 +281,7 @@ class Connectors:
         with store_errors("connector remove"):
             seen = self.r.hgetall(k.connector_hrefs(uid, connector_id))
         blocks = sorted({b for v in seen.values() for b in json.loads(v).get("blocks") or []})
-        apply(self.engine, c, {"remove": blocks, "add": [], "drop_hrefs": sorted(seen)})
+        apply(self.bookings, c, {"remove": blocks, "add": [], "drop_hrefs": sorted(seen)})
         with store_errors("connector remove"):
             pipe = self.r.pipeline(transaction=False) if self._cluster else self.r.pipeline()
             pipe.hdel(k.connectors(uid), connector_id)
@@ -337,7 +338,7 @@ class Connectors:
             raise ValidationError("connector_id", "a write_only connector does not pull")
         lease, token = self._lease(c)
         try:
-            return pull_once(self.engine, c, self._pulling_adapter(c))
+            return pull_once(self.bookings, c, self._pulling_adapter(c))
         except ConnectorError as exc:
             self._drop_adapter(connector_id)
             self.record_error(c, exc)
@@ -392,7 +393,7 @@ class Connectors:
                 mapping={
                     "last_error": exc.detail,
                     "last_error_code": exc.error,
-                    "last_error_ms": str(server_now_ms(self.engine, c.user_id)),
+                    "last_error_ms": str(server_now_ms(self.bookings, c.user_id)),
                 },
             )
 
@@ -404,7 +405,7 @@ class Connectors:
             seen = self.r.hvals(k.connector_hrefs(uid, connector_id))
             backlog = self.r.xlen(k.push_outbox(uid)) if c.pushes else 0
             dead = self.r.xlen(k.push_outbox(uid) + ":dead") if c.pushes else 0
-        now = server_now_ms(self.engine, uid)
+        now = server_now_ms(self.bookings, uid)
 
         def at(field: str) -> Any:
             return from_ms(int(st[field])) if st.get(field) else None
@@ -461,7 +462,7 @@ class Connectors:
         conns = [c for c in self.list(user_id) if c.pulls]
         if not conns:
             return out
-        now = server_now_ms(self.engine, user_id)
+        now = server_now_ms(self.bookings, user_id)
         for c in conns:
             with store_errors("connector state"):
                 st = self.r.hgetall(self.keys.connector_state(user_id, c.connector_id))

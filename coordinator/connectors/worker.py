@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from ..engine import Engine
+from ..bookings import Bookings
 from .errors import ConnectorError
 from .push import Pusher, PushSettings
 from .registry import Connectors
@@ -28,7 +28,7 @@ class SyncWorker:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: Bookings,
         connectors: Connectors,
         *,
         pull_interval_seconds: float = 60.0,
@@ -99,7 +99,7 @@ def start_connector_sync(coord: Any) -> SyncWorker | None:
     if not coord.settings.run_connector_sync:
         return None
     worker = SyncWorker(
-        coord.engine,
+        coord.bookings,
         coord.connectors,
         pull_interval_seconds=coord.settings.connector_pull_interval_seconds,
     )

@@ -2,7 +2,7 @@
 
 A resolution has two steps on purpose. The Lua step picks the slot and takes a
 lease, atomically with the answers it scored. The booking then goes through the
-*normal commit path* (``Engine.write``) with the organizer's priority: the owner's
+*normal commit path* (``Bookings.write``) with the organizer's priority: the owner's
 rules, the approval gate, the arbitration window and eviction all apply to it as to
 any agent's write, so it can lose, and a loss is recorded on the proposal (the slot
 is marked failed, the proposal stays pending) instead of being papered over. The
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..access import access_error
+from ..bookings import Bookings
 from ..buckets import from_ms
-from ..engine import Engine
 from ..errors import (
     AgentDraftError,
     AuthError,
@@ -85,7 +85,7 @@ def visit(store: Store, user_id: str, proposal_id: str) -> dict[str, Any]:
 class ProposalService:
     """The proposal state machine of one coordinator; both façades call into it."""
 
-    def __init__(self, store: Store, bookings: Engine, timers: ProposalTimers) -> None:
+    def __init__(self, store: Store, bookings: Bookings, timers: ProposalTimers) -> None:
         self.store = store
         #: A resolution books through the normal commit path.
         self.bookings = bookings

@@ -113,7 +113,7 @@ class OutboxDepth:
         r = self.coord.redis
         try:
             for user_id in self.coord.webhooks.owners():
-                stream = self.coord.engine.keys.prefix(user_id) + "outbox"
+                stream = self.coord.store.keys.prefix(user_id) + "outbox"
                 groups = {g["name"]: g for g in r.xinfo_groups(stream)} if r.exists(stream) else {}
                 group = groups.get(GROUP)
                 if group is None:

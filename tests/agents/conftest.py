@@ -70,9 +70,9 @@ class Calendar:
 
     def live(self) -> list[tuple[str, int]]:
         """``(agent_id, priority)`` of every committed booking on the calendar, by start."""
-        k = self.coord.engine.keys
+        k = self.coord.store.keys
         ids = self.coord.redis.hkeys(k.bookings(self.user_id))
-        out = [self.coord.engine.get(self.user_id, b) for b in ids]
+        out = [self.coord.bookings.get(self.user_id, b) for b in ids]
         return [
             (b.agent_id, b.priority)
             for b in sorted(out, key=lambda b: b.start)

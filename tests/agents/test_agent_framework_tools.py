@@ -109,7 +109,7 @@ def test_a_denial_releases_the_hold_and_the_model_stands_down(local_cal: Calenda
     done = asyncio.run(agent.run(decide(request, False, cal.coord.approvals), session=session))
     assert [r.outcome for r in results] == ["error"]  # the check never ran: the call was rejected
     assert cal.coord.approvals.get(results[0].consent_request_id)["status"] == "denied"
-    assert cal.coord.engine.get(cal.user_id, hold_id).status != "HELD"
+    assert cal.coord.bookings.get(cal.user_id, hold_id).status != "HELD"
     assert cal.live() == []
     assert "rejected" in model.script.seen[-1]
     assert done.text == "The person said no."

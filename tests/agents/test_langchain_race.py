@@ -74,7 +74,7 @@ def assert_recovered(cal: Calendar, loser_state: dict[str, Any]) -> None:
     )
     # Exactly two bookings: the winner at 10:00, the loser on the offered 09:30.
     assert cal.live() == [(cal.clients[2].agent_id, 2), (cal.clients[1].agent_id, 1)]
-    assert cal.coord.engine.get(cal.user_id, rebooked.artifact["booking_id"]).start == at(-30)
+    assert cal.coord.bookings.get(cal.user_id, rebooked.artifact["booking_id"]).start == at(-30)
 
 
 def test_an_agent_that_lost_to_a_better_sibling_books_the_offered_slot(

@@ -156,7 +156,7 @@ def test_the_console_server_speaks_mcp_over_stdio(embedded_dir: Path) -> None:
     me, booked = asyncio.run(main())
     assert me.structuredContent["agent_id"] == agent.agent_id
     assert booked.structuredContent["status"] == "COMMITTED"
-    assert coord.engine.get(owner.user_id, booked.structuredContent["booking_id"]).start == at(0)
+    assert coord.bookings.get(owner.user_id, booked.structuredContent["booking_id"]).start == at(0)
 
 
 def test_an_mcp_client_that_lost_books_the_first_alternative_offered(local_cal: Calendar) -> None:

@@ -25,7 +25,7 @@ from .conftest import Owner, soon, vevent
 
 
 def _nothing_stored(owner: Owner) -> None:
-    r, k = owner.coord.redis, owner.coord.engine.keys
+    r, k = owner.coord.redis, owner.coord.store.keys
     assert owner.coord.connectors.list(owner.user_id) == []
     assert not r.exists(k.connectors(owner.user_id), k.external_blocks(owner.user_id))
 
@@ -104,7 +104,7 @@ def test_an_unknown_owner_is_not_found(owner: Owner) -> None:
 
 def test_credentials_are_encrypted_at_rest_and_never_read_back(owner: Owner) -> None:
     c = owner.connect()
-    raw = owner.coord.redis.hget(owner.coord.engine.keys.connectors(owner.user_id), c.connector_id)
+    raw = owner.coord.redis.hget(owner.coord.store.keys.connectors(owner.user_id), c.connector_id)
     assert PASSWORD not in raw and "secret" in json.loads(raw)
     assert "password" not in c.model_dump_json() and PASSWORD not in c.model_dump_json()
     got = owner.coord.connectors.get(c.connector_id)

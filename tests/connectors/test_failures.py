@@ -44,7 +44,7 @@ def _wait(condition: Any, what: str, timeout: float = 30.0) -> None:
 
 def _live_uids(o: Owner) -> set[str]:
     out = set()
-    for raw in o.coord.redis.hvals(o.coord.engine.keys.bookings(o.user_id)):
+    for raw in o.coord.redis.hvals(o.coord.store.keys.bookings(o.user_id)):
         import json
 
         rec = json.loads(raw)
@@ -59,7 +59,7 @@ def test_server_down_during_a_burst_arbitration_goes_on_and_recovery_applies_eac
     o = make_owner(conn_store, own_radicale, key_file)
     c = o.connect()
     agent = o.agent(1)
-    worker = SyncWorker(o.coord.engine, o.coord.connectors, pull_interval_seconds=0.2, push=FAST)
+    worker = SyncWorker(o.coord.bookings, o.coord.connectors, pull_interval_seconds=0.2, push=FAST)
     stop = threading.Event()
     running = threading.Thread(target=worker.run_forever, args=(stop,))
     running.start()
@@ -83,7 +83,7 @@ def test_server_down_during_a_burst_arbitration_goes_on_and_recovery_applies_eac
                 start=soon(1, 8) + timedelta(hours=i), end=soon(1, 9) + timedelta(hours=i)
             )
             booked.append(b)
-        _wait(lambda: o.coord.redis.xlen(o.coord.engine.keys.push_outbox(o.user_id)) == 0, "drain")
+        _wait(lambda: o.coord.redis.xlen(o.coord.store.keys.push_outbox(o.user_id)) == 0, "drain")
     finally:
         stop.set()
         running.join()
@@ -103,7 +103,7 @@ def test_worker_sigkilled_mid_push_loses_nothing_and_duplicates_nothing(
                               end=soon(2, 0) + timedelta(minutes=30 * i + 20))
         for i in range(24)
     ]  # fmt: skip
-    pushed_key = owner.coord.engine.keys.connector_pushed(owner.user_id, c.connector_id)
+    pushed_key = owner.coord.store.keys.connector_pushed(owner.user_id, c.connector_id)
     env = {**os.environ, "AGENTDRAFT_CONNECTOR_KEY_FILE": str(key_file)}
     cmd = [
         sys.executable, "-m", "coordinator", "connectors", "sync", "--redis-url", redis_server.url,
@@ -120,7 +120,7 @@ def test_worker_sigkilled_mid_push_loses_nothing_and_duplicates_nothing(
             first.kill()
     second = subprocess.Popen(cmd, env=env)
     try:
-        stream = owner.coord.engine.keys.push_outbox(owner.user_id)
+        stream = owner.coord.store.keys.push_outbox(owner.user_id)
         _wait(lambda: owner.coord.redis.xlen(stream) == 0, "the second worker to drain")
     finally:
         second.terminate()
@@ -212,6 +212,6 @@ def test_an_ics_feed_blocks_updates_and_survives_breaking(owner: Owner, feed: Fe
         owner.coord.connectors.sync(c.connector_id)
     status = owner.coord.connectors.status(c.connector_id)
     assert status.last_error_code == "connector_feed_malformed" and status.blocks == 3
-    worker = SyncWorker(owner.coord.engine, owner.coord.connectors, push=FAST)
+    worker = SyncWorker(owner.coord.bookings, owner.coord.connectors, push=FAST)
     worker.run_once()  # the worker records the failure and carries on
     assert len(owner.coord.connectors.blocks(c.connector_id)) == 3

@@ -12,7 +12,7 @@ from .conftest import Owner, soon
 
 def _age(owner: Owner, cid: str, seconds: int) -> None:
     """Make the last pull ``seconds`` old on the server clock (as a worker that stopped)."""
-    k = owner.coord.engine.keys
+    k = owner.coord.store.keys
     secs, micros = owner.coord.redis.time()
     then = int(secs) * 1000 + int(micros) // 1000 - seconds * 1000
     owner.coord.redis.hset(k.connector_state(owner.user_id, cid), "last_pull_ms", str(then))
@@ -38,7 +38,7 @@ def test_refuse_policy_turns_a_stale_commit_into_calendar_unsynced(owner: Owner)
         agent.bookings.commit(start=soon(1, 10), end=soon(1, 11))
     assert exc.value.status == 503 and exc.value.error == "calendar_unsynced"
     assert exc.value.body["connector_id"] == c.connector_id
-    assert not owner.coord.redis.hlen(owner.coord.engine.keys.bookings(owner.user_id))
+    assert not owner.coord.redis.hlen(owner.coord.store.keys.bookings(owner.user_id))
     # A hold is not a commit: it is still placed; after a pull the commit goes through
     assert agent.bookings.hold(start=soon(2, 10), end=soon(2, 11)).status == "HOLD"
     owner.coord.connectors.sync(c.connector_id)

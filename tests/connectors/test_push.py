@@ -17,12 +17,12 @@ FAST = PushSettings(visibility_ms=50, backoff_base_ms=50, backoff_cap_ms=200, ma
 
 
 def pusher(o: Owner, **kw: Any) -> Pusher:
-    return Pusher(o.coord.engine, o.coord.connectors, kw.pop("settings", FAST), **kw)
+    return Pusher(o.coord.bookings, o.coord.connectors, kw.pop("settings", FAST), **kw)
 
 
 def drain(o: Owner, p: Pusher, rounds: int = 400) -> None:
     """Run the pusher until the calendar's outbox is empty (each round is a real pass)."""
-    stream = o.coord.engine.keys.push_outbox(o.user_id)
+    stream = o.coord.store.keys.push_outbox(o.user_id)
     for _ in range(rounds):
         p.run_once()
         if o.coord.redis.xlen(stream) == 0:
@@ -100,7 +100,7 @@ def test_an_external_event_evicting_a_booking_removes_its_pushed_copy(owner: Own
 def test_read_only_connectors_receive_nothing(owner: Owner) -> None:
     owner.connect(mode="read_only")
     owner.agent(1).bookings.commit(start=soon(1, 10), end=soon(1, 11))
-    assert not owner.coord.redis.exists(owner.coord.engine.keys.push_outbox(owner.user_id))
+    assert not owner.coord.redis.exists(owner.coord.store.keys.push_outbox(owner.user_id))
     assert remote_events(owner) == {}
 
 
@@ -159,7 +159,7 @@ def test_an_entry_delivered_twice_changes_nothing(owner: Owner) -> None:
     drain(owner, p)
     # The same change again (as after a pusher died between the PUT and its ack), and the
     # pushed-event record lost too: the If-None-Match create finds the event, no copy.
-    k = owner.coord.engine.keys
+    k = owner.coord.store.keys
     owner.coord.redis.delete(
         k.connector_pushed(
             owner.user_id, owner.coord.connectors.list(owner.user_id)[0].connector_id

@@ -52,7 +52,7 @@ def test_an_invalidated_sync_token_falls_back_to_a_full_resync(owner_any: Owner)
     c = o.connect()
     gone.delete()
     o.add(vevent("tok-2", soon(3, 11), soon(3, 12)))
-    k = o.coord.engine.keys
+    k = o.coord.store.keys
     o.coord.redis.hset(k.connector_state(o.user_id, c.connector_id), "sync_token", "bogus-token")
     report = o.coord.connectors.sync(c.connector_id)
     assert report.full
@@ -98,7 +98,7 @@ def test_evict_policy_ends_the_booking_with_reason_external_event(
     assert len(evicted) == 1
     assert owner.coord.audit.verify(owner.user_id).ok
     # the webhook event is queued with the reason, the connector and the event
-    outbox = owner.coord.redis.xrange(owner.coord.engine.keys.prefix(owner.user_id) + "outbox")
+    outbox = owner.coord.redis.xrange(owner.coord.store.keys.prefix(owner.user_id) + "outbox")
     fired = [json.loads(f["data"]) for _, f in outbox if f["type"] == "booking.evicted"]
     assert [(d["booking_id"], d["reason"], d["event_uid"]) for d in fired] == [
         (booked.booking_id, "external_event", "boss-1")

@@ -62,9 +62,7 @@ class Story:
 
 def server_ms(coord: Coordinator, user_id: str) -> int:
     """The clock the scripts stamp entries with (the node that owns this calendar)."""
-    secs, micros = coord.redis.eval(
-        "return redis.call('TIME')", 1, coord.engine.keys.owner(user_id)
-    )
+    secs, micros = coord.redis.eval("return redis.call('TIME')", 1, coord.store.keys.owner(user_id))
     return int(secs) * 1000 + int(micros) // 1000
 
 
@@ -100,7 +98,7 @@ def tell_story(cal: Calendar) -> Story:
 
 
 def entries(s: Story) -> list[Entry]:
-    return list(s.coord.redis.xrange(s.coord.engine.keys.audit(s.user_id)))
+    return list(s.coord.redis.xrange(s.coord.store.keys.audit(s.user_id)))
 
 
 def mentions(e: AuditEntry, booking_id: str) -> bool:
@@ -122,8 +120,8 @@ def rewrite(s: Story, change: Callable[[list[Entry]], list[Entry]]) -> None:
     The temporary key shares the calendar's hash tag, so this works on a cluster too.
     """
     r = s.coord.redis
-    key = s.coord.engine.keys.audit(s.user_id)
-    tmp = s.coord.engine.keys.prefix(s.user_id) + "audit-forged"
+    key = s.coord.store.keys.audit(s.user_id)
+    tmp = s.coord.store.keys.prefix(s.user_id) + "audit-forged"
     r.delete(tmp)
     for eid, fields in change(entries(s)):
         r.xadd(tmp, fields, id=eid)

@@ -24,7 +24,7 @@ ENDS = (
 
 
 def _records(coord: Coordinator, user_id: str) -> dict[str, dict[str, Any]]:
-    raw = coord.redis.hgetall(coord.engine.keys.bookings(user_id))
+    raw = coord.redis.hgetall(coord.store.keys.bookings(user_id))
     return {k: json.loads(v) for k, v in raw.items()}
 
 
@@ -34,7 +34,7 @@ def _server_ms(coord: Coordinator, user_id: str) -> int:
         coord.redis.execute_command("TIME")
         if not hasattr(coord.redis, "get_nodes")
         else coord.redis.time(
-            target_nodes=coord.redis.get_node_from_key(coord.engine.keys.owner(user_id))
+            target_nodes=coord.redis.get_node_from_key(coord.store.keys.owner(user_id))
         )
     )
     return int(secs) * 1000 + int(micros) // 1000
@@ -56,7 +56,7 @@ def live_from_state(coord: Coordinator, user_id: str) -> dict[str, tuple[int, in
     }
     owner_of: dict[int, str] = {}
     for day in days:
-        for field, bid in coord.redis.hgetall(coord.engine.keys.day(user_id, day)).items():
+        for field, bid in coord.redis.hgetall(coord.store.keys.day(user_id, day)).items():
             owner_of[day * BUCKETS_PER_DAY + int(field)] = bid
     for bid, r in live.items():
         for b in range(r["cover_first"], r["cover_last"]):

@@ -49,12 +49,12 @@ class Team:
 
     def raw(self, proposal_id: str) -> dict[str, Any]:
         """The stored record, read straight from Redis (no script, nothing lapses)."""
-        k = self.coord.engine.keys
+        k = self.coord.store.keys
         return json.loads(self.coord.redis.hget(k.proposals(self.user_id), proposal_id))
 
     def store_snapshot(self) -> tuple[Any, int, int]:
         """Everything a bad call must leave alone: proposals, audit length, outbox length."""
-        k = self.coord.engine.keys
+        k = self.coord.store.keys
         r = self.coord.redis
         return (
             r.hgetall(k.proposals(self.user_id)),
@@ -64,7 +64,7 @@ class Team:
 
     def bookings_for(self, proposal_id: str) -> list[Any]:
         """Every booking a resolution of ``proposal_id`` made (found by its metadata)."""
-        k = self.coord.engine.keys
+        k = self.coord.store.keys
         out = []
         for raw in self.coord.redis.hvals(k.bookings(self.user_id)):
             rec = json.loads(raw)

@@ -13,7 +13,7 @@ from coordinator import Coordinator
 
 def calendar_dump(coord: Coordinator, user_id: str) -> dict[str, bytes]:
     """Every key of ``user_id``'s calendar, with its serialized value (DUMP)."""
-    prefix = coord.engine.keys.prefix(user_id)
+    prefix = coord.store.keys.prefix(user_id)
     pattern = prefix.replace("{", "\\{").replace("}", "\\}") + "*"
     out: dict[str, bytes] = {}
     r: Any = coord.redis

@@ -22,7 +22,7 @@ def test_a_key_is_shown_once_and_stored_only_as_a_hash(cal: Calendar) -> None:
     made = cal.coord.agents.create(cal.user_id, name="sales", priority=1)
     assert made.api_key.startswith("avs_live_") and len(made.api_key) >= 9 + 43
     assert "api_key" not in repr(made)
-    r, k = cal.coord.redis, cal.coord.engine.keys
+    r, k = cal.coord.redis, cal.coord.store.keys
     stored = r.hgetall(k.agent(cal.user_id, made.agent_id))
     assert made.api_key not in " ".join(stored.values())
     assert stored["key_hash"] == hash_key(made.api_key)
@@ -61,7 +61,7 @@ def test_a_revoked_key_stops_but_the_record_and_bookings_stay(cal: Calendar) -> 
         a.bookings.commit(start=at(60), end=at(90))
     assert err.value.status == 401
     assert [x.status for x in cal.coord.agents.list(cal.user_id)] == ["revoked"]
-    assert cal.coord.engine.get(cal.user_id, booked.booking_id).status == "COMMITTED"
+    assert cal.coord.bookings.get(cal.user_id, booked.booking_id).status == "COMMITTED"
     with pytest.raises(InvalidState):
         cal.coord.agents.revoke(a.agent_id)
     with pytest.raises(InvalidState):
@@ -176,7 +176,7 @@ def test_an_agent_of_owner_a_can_neither_read_nor_write_owner_bs_calendar(
         mine.availability.list(start=at(0), end=at(60), user_id=other.user_id)
     assert err.value.status == 403
     # Even pointed at B's calendar directly, A's key is not B's agent's key.
-    engine = cal.coord.engine
+    engine = cal.coord.bookings
     with pytest.raises(AuthError):
         engine.write(
             user_id=other.user_id,

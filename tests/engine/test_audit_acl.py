@@ -100,7 +100,7 @@ def test_deleting_or_trimming_an_audit_stream_is_refused(
     c, uid = story.coord, story.user_id
     c.audit.checkpoint(uid, key=tmp_path / "k.pem")
     r = c.redis
-    key = c.engine.keys.prefix(uid) + name
+    key = c.store.keys.prefix(uid) + name
     first_id = r.xrange(key, count=1)[0][0]
     before = r.xlen(key)
     attempts = {
@@ -109,10 +109,10 @@ def test_deleting_or_trimming_an_audit_stream_is_refused(
         "XTRIM MINID": lambda: r.xtrim(key, minid="9999999999999-0", approximate=False),
         "DEL": lambda: r.delete(key),
         "UNLINK": lambda: r.unlink(key),
-        "RENAME": lambda: r.rename(key, c.engine.keys.prefix(uid) + "gone"),
+        "RENAME": lambda: r.rename(key, c.store.keys.prefix(uid) + "gone"),
         "SET": lambda: r.set(key, "x"),
         "EXPIRE": lambda: r.expire(key, 1),
-        "COPY over": lambda: r.copy(c.engine.keys.bookings(uid), key, replace=True),
+        "COPY over": lambda: r.copy(c.store.keys.bookings(uid), key, replace=True),
         "EVAL DEL": lambda: r.eval("return redis.call('DEL', KEYS[1])", 1, key),
         "EVAL XDEL": lambda: r.eval(
             "return redis.call('XDEL', KEYS[1], ARGV[1])", 1, key, first_id
@@ -135,9 +135,9 @@ def test_archiving_is_refused_to_the_coordinator_and_done_by_the_operator(
 ) -> None:
     uid = story.user_id
     with pytest.raises(redis.exceptions.NoPermissionError):
-        Archiver(story.coord.engine).archive_before(uid, tmp_path, 2**62)
+        Archiver(story.coord.store).archive_before(uid, tmp_path, 2**62)
     with Coordinator.from_url(url(server, "operator", "op-pw")) as op:
-        n, _ = Archiver(op.engine).archive_before(uid, tmp_path, 2**62)
+        n, _ = Archiver(op.store).archive_before(uid, tmp_path, 2**62)
     assert n > 0
     v = story.coord.audit.verify(uid, archive=tmp_path)
     assert v.ok, v.problems
@@ -167,7 +167,7 @@ def test_a_protected_embedded_engine_stays_append_only_across_a_restart(
         assert stat.S_IMODE((folder / OPERATOR_SECRET).stat().st_mode) == 0o600
         with Coordinator.embedded(folder, arbitration_window_ms=0) as coord:
             s = tell_story(Calendar(coord, coord.owners.create().user_id))
-            audit_key = coord.engine.keys.audit(s.user_id)
+            audit_key = coord.store.keys.audit(s.user_id)
             assert refused(lambda: coord.redis.xtrim(audit_key, maxlen=0, approximate=False))
             assert refused(
                 lambda: coord.redis.eval("return redis.call('DEL', KEYS[1])", 1, audit_key)

@@ -31,7 +31,7 @@ FOREVER = 2**62  # a cutoff later than every entry
 
 
 def archive(s: Story, folder: Path, cutoff_ms: int = FOREVER) -> int:
-    n, _ = Archiver(s.coord.engine).archive_before(s.user_id, folder, cutoff_ms)
+    n, _ = Archiver(s.coord.store).archive_before(s.user_id, folder, cutoff_ms)
     return n
 
 
@@ -44,7 +44,7 @@ def test_archiving_everything_moves_the_history_to_one_segment_per_month(
 ) -> None:
     before = entries(story)
     assert archive(story, tmp_path) == len(STORY_TYPES)
-    assert story.coord.redis.xlen(story.coord.engine.keys.audit(story.user_id)) == 0
+    assert story.coord.redis.xlen(story.coord.store.keys.audit(story.user_id)) == 0
     (segment,) = segment_files(tmp_path, story.user_id)
     body = lines(segment)
     assert body[0] == {"prev": "genesis", "position": 0}
@@ -97,7 +97,7 @@ def test_an_edited_or_shortened_segment_is_caught(story: Story, tmp_path: Path) 
 
 
 def test_a_crashed_run_is_rerun_without_duplicates(story: Story, tmp_path: Path) -> None:
-    archiver = Archiver(story.coord.engine)
+    archiver = Archiver(story.coord.store)
     es = entries(story)
     # The run wrote its segment and died before trimming the stream.
     archiver.append_segments(tmp_path / story.user_id, es[:5], "genesis", 0)
@@ -109,15 +109,15 @@ def test_a_crashed_run_is_rerun_without_duplicates(story: Story, tmp_path: Path)
 
 def test_a_broken_chain_is_never_archived(story: Story, tmp_path: Path) -> None:
     es = entries(story)
-    story.coord.redis.xdel(story.coord.engine.keys.audit(story.user_id), es[3][0])
+    story.coord.redis.xdel(story.coord.store.keys.audit(story.user_id), es[3][0])
     with pytest.raises(ValidationError, match="chain is broken"):
         archive(story, tmp_path)
     assert segment_files(tmp_path, story.user_id) == []
-    assert story.coord.redis.xlen(story.coord.engine.keys.audit(story.user_id)) == len(es) - 1
+    assert story.coord.redis.xlen(story.coord.store.keys.audit(story.user_id)) == len(es) - 1
 
 
 def test_retention_defaults_keep_the_audit_forever(story: Story, tmp_path: Path) -> None:
-    archiver = Archiver(story.coord.engine)
+    archiver = Archiver(story.coord.store)
     assert archiver.retention(story.user_id) == Retention(audit_days=None, outbox_days=7.0)
     res = archiver.run(story.user_id, tmp_path)
     assert res.archived == 0 and res.segments == ()
@@ -140,10 +140,10 @@ def test_only_delivered_outbox_events_past_their_retention_are_trimmed(
     for i in range(3):
         client.bookings.commit(start=at(700 + 10 * i), end=at(705 + 10 * i))
     r = c.redis
-    outbox = c.engine.keys.prefix(uid) + "outbox"
+    outbox = c.store.keys.prefix(uid) + "outbox"
     ids = [eid for eid, _ in r.xrange(outbox)]
     assert len(ids) == 3
-    archiver = Archiver(c.engine)
+    archiver = Archiver(c.store)
     # Nothing delivered yet (no consumer group): nothing trimmed.
     assert archiver.trim_outbox(uid, FOREVER) == 0
     # The dispatcher's protocol: read through its group, acknowledge what was delivered.

@@ -45,7 +45,7 @@ def forge(s: Story, change: Callable[[str, dict[str, str]], dict[str, str]]) -> 
         prev = g["hash"]
         forged.append((eid, g))
     rewrite(s, lambda _: forged)
-    s.coord.redis.hset(s.coord.engine.keys.owner(s.user_id), "audit_head", prev)
+    s.coord.redis.hset(s.coord.store.keys.owner(s.user_id), "audit_head", prev)
 
 
 def pretend_loser_won(s: Story) -> Callable[[str, dict[str, str]], dict[str, str]]:
@@ -126,7 +126,7 @@ def test_a_signed_entry_that_disappears_is_reported(story: Story, key: Path) -> 
     cp = story.coord.audit.checkpoint(story.user_id, key=key)
     assert cp is not None
     es = entries(story)
-    r, k = story.coord.redis, story.coord.engine.keys
+    r, k = story.coord.redis, story.coord.store.keys
     r.xdel(k.audit(story.user_id), es[-1][0])
     r.hset(k.owner(story.user_id), "audit_head", es[-2][1]["hash"])  # the chain now ends well
     found = kinds(story, key)

@@ -25,12 +25,12 @@ def found(s: Story) -> list[tuple[str, str | None]]:
 
 
 def record(s: Story, booking_id: str) -> dict[str, object]:
-    raw = s.coord.redis.hget(s.coord.engine.keys.bookings(s.user_id), booking_id)
+    raw = s.coord.redis.hget(s.coord.store.keys.bookings(s.user_id), booking_id)
     return json.loads(raw)
 
 
 def put_record(s: Story, booking_id: str, rec: dict[str, object]) -> None:
-    s.coord.redis.hset(s.coord.engine.keys.bookings(s.user_id), booking_id, json.dumps(rec))
+    s.coord.redis.hset(s.coord.store.keys.bookings(s.user_id), booking_id, json.dumps(rec))
 
 
 def day_of(rec: dict[str, object]) -> int:
@@ -48,7 +48,7 @@ def test_a_clean_story_replays_to_exactly_the_stored_state(story: Story) -> None
 def test_a_deleted_stream_and_head_while_bookings_exist_is_reported(
     story: Story, neighbour: Story
 ) -> None:
-    k = story.coord.engine.keys
+    k = story.coord.store.keys
     story.coord.redis.delete(k.audit(story.user_id))
     story.coord.redis.hdel(k.owner(story.user_id), "audit_head")
     assert found(story) == [("stream_missing", None)]
@@ -88,7 +88,7 @@ def test_an_evicted_booking_revived_by_hset_also_breaks_the_invariant(story: Sto
 
 def test_a_record_without_entries_and_entries_without_a_record(story: Story) -> None:
     rec = record(story, story.spare)
-    story.coord.redis.hdel(story.coord.engine.keys.bookings(story.user_id), story.spare)
+    story.coord.redis.hdel(story.coord.store.keys.bookings(story.user_id), story.spare)
     put_record(story, "bkg_forged00000000", {**rec, "id": "bkg_forged00000000"})
     assert sorted(found(story)) == [
         ("booking_missing", story.spare),
@@ -99,7 +99,7 @@ def test_a_record_without_entries_and_entries_without_a_record(story: Story) -> 
 def test_a_deleted_day_bucket_hash_is_reported_and_lets_two_commits_share_a_slot(
     story: Story, neighbour: Story
 ) -> None:
-    k = story.coord.engine.keys
+    k = story.coord.store.keys
     winner = record(story, story.winner)
     story.coord.redis.delete(k.day(story.user_id, day_of(winner)))
     got = found(story)
@@ -116,7 +116,7 @@ def test_a_deleted_day_bucket_hash_is_reported_and_lets_two_commits_share_a_slot
 
 
 def test_a_planted_or_redirected_bucket_is_reported(story: Story) -> None:
-    k = story.coord.engine.keys
+    k = story.coord.store.keys
     r = story.coord.redis
     winner = record(story, story.winner)
     day = day_of(winner)
@@ -136,7 +136,7 @@ def test_an_expired_hold_still_in_its_buckets_is_not_a_problem(cal: Calendar) ->
         pass
     # Expired by time, still in the index: the replay models exactly that.
     day = int(record_of(cal, hold.booking_id)["cover_first"]) // BUCKETS_PER_DAY
-    assert hold.booking_id in cal.coord.redis.hvals(cal.coord.engine.keys.day(cal.user_id, day))
+    assert hold.booking_id in cal.coord.redis.hvals(cal.coord.store.keys.day(cal.user_id, day))
     v = cal.coord.audit.verify(cal.user_id)
     assert v.ok, v.problems
     # A later write over the slot ends it with an entry, and everything still agrees.
@@ -145,11 +145,11 @@ def test_an_expired_hold_still_in_its_buckets_is_not_a_problem(cal: Calendar) ->
     assert record_of(cal, hold.booking_id)["status"] == "EXPIRED"
     v = cal.coord.audit.verify(cal.user_id)
     assert v.ok, v.problems
-    assert over.booking_id in cal.coord.redis.hvals(cal.coord.engine.keys.day(cal.user_id, day))
+    assert over.booking_id in cal.coord.redis.hvals(cal.coord.store.keys.day(cal.user_id, day))
 
 
 def record_of(cal: Calendar, booking_id: str) -> dict[str, int | str]:
-    raw = cal.coord.redis.hget(cal.coord.engine.keys.bookings(cal.user_id), booking_id)
+    raw = cal.coord.redis.hget(cal.coord.store.keys.bookings(cal.user_id), booking_id)
     return json.loads(raw)
 
 

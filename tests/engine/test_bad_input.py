@@ -15,7 +15,7 @@ from .conftest import Calendar, at
 def snapshot(cal: Calendar) -> tuple[int, int, list[str]]:
     """What a write would change: audit length, booking count, day keys."""
     r = cal.coord.redis
-    k = cal.coord.engine.keys
+    k = cal.coord.store.keys
     days = (
         sorted(key for key in r.scan_iter(match=k.prefix(cal.user_id) + "day:*"))
         if not hasattr(r, "get_nodes")

@@ -301,7 +301,7 @@ def test_idempotency_keys_belong_to_one_agent(cal: Calendar) -> None:
 def test_a_revoked_key_stops_at_once_even_for_a_built_client(cal: Calendar) -> None:
     a = cal.agent(1)
     # Simulate what revoke does to the agent record (the rules issue adds the API).
-    cal.coord.redis.hset(cal.coord.engine.keys.agent(cal.user_id, a.agent_id), "status", "revoked")
+    cal.coord.redis.hset(cal.coord.store.keys.agent(cal.user_id, a.agent_id), "status", "revoked")
     with pytest.raises(AuthError):
         a.bookings.commit(start=at(0), end=at(30))
     assert "booking.committed" not in cal.audit_types()

@@ -197,10 +197,10 @@ def run_failover(pair: Pair, durability: str) -> Failover:
 
     pair.replica.client().execute_command("REPLICAOF", "NO", "ONE")
     after = Coordinator.from_url(pair.replica.url, run_proposal_timer=False)
-    stored = set(after.redis.hkeys(after.engine.keys.bookings(user_id)))
+    stored = set(after.redis.hkeys(after.store.keys.bookings(user_id)))
     missing = [b for b in load.acked if b not in stored]
     for booking_id in set(load.acked) - set(missing):
-        assert after.engine.get(user_id, booking_id).status == "COMMITTED"
+        assert after.bookings.get(user_id, booking_id).status == "COMMITTED"
     after.close()
     return Failover(len(load.acked), acked_during, missing, load.refused)
 
@@ -241,12 +241,12 @@ def test_replicated_without_a_replica_answers_503_saying_the_outcome_is_unknown(
     assert "WAIT was not confirmed within 50 ms" in err.value.detail
     assert "outcome is unknown" in err.value.detail
     # The write stands on the primary: a retry or a read finds it.
-    [booking_id] = coord.redis.hkeys(coord.engine.keys.bookings(user_id))
-    assert coord.engine.get(user_id, booking_id).status == "COMMITTED"
+    [booking_id] = coord.redis.hkeys(coord.store.keys.bookings(user_id))
+    assert coord.bookings.get(user_id, booking_id).status == "COMMITTED"
     # A cancel is acknowledged the same way: 503 until a replica has it, yet applied.
     with pytest.raises(StoreUnavailable, match="WAIT was not confirmed"):
         agent.bookings.cancel(booking_id)
-    assert coord.engine.get(user_id, booking_id).status == "CANCELLED"
+    assert coord.bookings.get(user_id, booking_id).status == "CANCELLED"
     coord.close()
 
 
@@ -254,7 +254,7 @@ def test_local_waits_for_the_fsync_on_valkey_and_redis_7(tmp_path: Path) -> None
     # Valkey (embedded) has WAITAOF: each commit waits for its fsync.
     coord = Coordinator.embedded(tmp_path / "v", durability="local", **NO_LIMIT)
     try:
-        assert coord.engine.store.durability.wait == ("WAITAOF", 1, 0, 1000)
+        assert coord.store.durability.wait == ("WAITAOF", 1, 0, 1000)
         user_id = coord.owners.create().user_id
         agent = coord.client(coord.agents.create(user_id, name="a", priority=1).api_key)
         booking = agent.bookings.commit(start=BASE, end=BASE + timedelta(minutes=30))
@@ -280,7 +280,7 @@ def test_local_on_redis_7_0_needs_appendfsync_always(fresh_redis_server: RedisSe
     has_waitaof = "valkey_version" in info or tuple(
         int(p) for p in info["redis_version"].split(".")[:2]
     ) >= (7, 2)
-    assert coord.engine.store.durability.wait == (("WAITAOF", 1, 0, 1000) if has_waitaof else None)
+    assert coord.store.durability.wait == (("WAITAOF", 1, 0, 1000) if has_waitaof else None)
     coord.close()
     if not has_waitaof:
         fresh_redis_server.client().config_set("appendfsync", "everysec")
@@ -308,7 +308,7 @@ def test_local_on_an_embedded_engine_without_waitaof_turns_on_appendfsync_always
     try:
         coord = Coordinator.embedded(tmp_path, durability="local")
         assert coord.redis.config_get("appendfsync") == {"appendfsync": "always"}
-        assert coord.engine.store.durability.wait is None
+        assert coord.store.durability.wait is None
         coord.close()
         # A fast coordinator on the same engine leaves the setting alone
         plain = open_embedded(tmp_path)
@@ -322,7 +322,7 @@ def test_a_dead_primary_during_the_wait_is_a_store_error(pair: Pair) -> None:
     coord = Coordinator.from_url(pair.primary.url, durability="replicated", **NO_LIMIT)
     pair.primary.kill()
     with pytest.raises(StoreUnavailable):
-        coord.engine.store.acknowledge("usr_gone")
+        coord.store.acknowledge("usr_gone")
     coord.close()
 
 
@@ -341,7 +341,7 @@ def test_replicated_on_a_cluster_survives_a_takeover_of_the_calendars_master() -
             for t in range(THREADS)
         ]
         # The calendar's slot lives on one master; find it and its replica.
-        marker = coord.engine.keys.durability_marker(user_id)
+        marker = coord.store.keys.durability_marker(user_id)
         owner_node = coord.redis.get_node_from_key(marker)
         master = next(n for n in cluster.nodes if n.port == owner_node.port)
         replica = next(
@@ -364,7 +364,7 @@ def test_replicated_on_a_cluster_survives_a_takeover_of_the_calendars_master() -
             "the replica to take over",
         )
         after = Coordinator.from_url(replica.url, run_proposal_timer=False)
-        stored = set(after.redis.hkeys(after.engine.keys.bookings(user_id)))
+        stored = set(after.redis.hkeys(after.store.keys.bookings(user_id)))
         missing = [b for b in load.acked if b not in stored]
         after.close()
     assert len(load.acked) >= BEFORE_PARTITION

@@ -67,7 +67,7 @@ def _approval(w: World) -> None:
 def _expired_approval(w: World) -> None:
     """A request whose time ran out: the next read lapses it (a state change)."""
     _approval(w)
-    key = w.coord.engine.keys.approvals(w.user_id)
+    key = w.coord.store.keys.approvals(w.user_id)
     rec = json.loads(w.coord.redis.hget(key, w.ctx["apr"]))
     rec["expires_ms"] = 1  # long past, without waiting for it
     w.coord.redis.hset(key, w.ctx["apr"], json.dumps(rec))
@@ -93,7 +93,7 @@ def _proposal(w: World) -> None:
 def _lapsed_proposal(w: World) -> None:
     """A pending proposal past its deadline: the timer's visit lapses it."""
     _proposal(w)
-    key = w.coord.engine.keys.proposals(w.user_id)
+    key = w.coord.store.keys.proposals(w.user_id)
     rec = json.loads(w.coord.redis.hget(key, w.ctx["prop"]))
     rec["expires_ms"] = 1
     w.coord.redis.hset(key, w.ctx["prop"], json.dumps(rec))
@@ -101,7 +101,7 @@ def _lapsed_proposal(w: World) -> None:
 
 def _connector(w: World) -> None:
     _booked(w)
-    k = w.coord.engine.keys
+    k = w.coord.store.keys
     w.coord.redis.hset(k.prefix(w.user_id) + "connectors", "cx_test", "{}")
 
 
@@ -167,12 +167,12 @@ SCENARIOS: list[Scenario] = [
     (
         "proposal_tick",
         _lapsed_proposal,
-        lambda w: visit(w.coord.engine.store, w.user_id, w.ctx["prop"]),
+        lambda w: visit(w.coord.store, w.user_id, w.ctx["prop"]),
     ),
     (
         "connector_apply",
         _connector,
-        lambda w: w.coord.engine.calls.connector_apply(
+        lambda w: w.coord.bookings.calls.connector_apply(
             user_id=w.user_id, connector_id="cx_test", policy="evict", plan=_external_plan(w)
         ),
     ),
@@ -185,7 +185,7 @@ class Armed:
 
     def __init__(self, coord: Coordinator, name: str, user_id: str) -> None:
         self.coord, self.name, self.user_id = coord, name, user_id
-        self.script = getattr(coord.engine.scripts, name)
+        self.script = getattr(coord.store.scripts, name)
         self.before: dict[str, bytes] | None = None
         self.fired = False
 
@@ -233,9 +233,9 @@ def test_an_error_at_any_step_of_any_script_changes_nothing(faulty: Coordinator)
                 w = _world(faulty)
                 setup(w)
                 uid = w.ctx["new_owner"] if name == "create_owner" else w.user_id
-                faulty.redis.set(faulty.engine.keys.prefix(uid) + "fault", f"{name}:{step}")
+                faulty.redis.set(faulty.store.keys.prefix(uid) + "fault", f"{name}:{step}")
                 armed = Armed(faulty, name, uid)
-                setattr(faulty.engine.scripts, name, armed)
+                setattr(faulty.store.scripts, name, armed)
                 try:
                     act(w)
                 except Exception as exc:
@@ -243,7 +243,7 @@ def test_an_error_at_any_step_of_any_script_changes_nothing(faulty: Coordinator)
                         raise
                     assert "fault injected" in str(exc) or exc.__cause__ is not None
                 finally:
-                    setattr(faulty.engine.scripts, name, armed.script)
+                    setattr(faulty.store.scripts, name, armed.script)
                 if not armed.fired:
                     continue
                 assert armed.before is not None

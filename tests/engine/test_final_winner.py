@@ -34,7 +34,7 @@ Result = tuple[int, int, bool, str]
 
 def standing(coord: Coordinator, user_id: str) -> dict[int, str]:
     """start_ms -> id of the COMMITTED booking that stands there now."""
-    raw = coord.redis.hgetall(coord.engine.keys.bookings(user_id))
+    raw = coord.redis.hgetall(coord.store.keys.bookings(user_id))
     out: dict[int, str] = {}
     for rec in map(json.loads, raw.values()):
         if rec["status"] == "COMMITTED":

@@ -57,7 +57,7 @@ def raw_commit(
         "metadata": metadata,
     }
     rv = coord.owners.get(user_id).rules_version
-    engine = coord.engine
+    engine = coord.bookings
     return engine.calls.claim(
         "commit",
         user_id=user_id,

@@ -312,7 +312,7 @@ class EngineMatchesModel(RuleBasedStateMachine):
 
     @invariant()
     def every_booking_has_the_models_status(self) -> None:
-        keys = self.coord.engine.keys
+        keys = self.coord.store.keys
         stored = set(self.coord.redis.hkeys(keys.bookings(self.user_id)))
         assert stored == set(self.model.bookings), "a write left or lost a booking record"
         for b in self.model.bookings.values():
@@ -321,7 +321,7 @@ class EngineMatchesModel(RuleBasedStateMachine):
 
     @invariant()
     def each_bucket_belongs_to_exactly_the_models_live_booking(self) -> None:
-        keys = self.coord.engine.keys
+        keys = self.coord.store.keys
         expected = self.model.owner_of_buckets()
         days = {b // BUCKETS_PER_DAY for b in range(BASE_BUCKET, BASE_BUCKET + 24)}
         actual: dict[int, str] = {}
@@ -332,7 +332,7 @@ class EngineMatchesModel(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         # The records agree with the bucket map too: each live record owns its cover.
-        raw = self.coord.redis.hgetall(self.coord.engine.keys.bookings(self.user_id))
+        raw = self.coord.redis.hgetall(self.coord.store.keys.bookings(self.user_id))
         for bid, text in raw.items():
             rec = json.loads(text)
             b = self.model.bookings[bid]

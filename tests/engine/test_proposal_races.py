@@ -50,7 +50,7 @@ def await_audit(
     coord: Coordinator, user_id: str, kind: str, proposal_id: str, timeout: float = 15.0
 ) -> dict[str, str]:
     """Block on the calendar's audit stream until ``kind`` is written for the proposal."""
-    key = coord.engine.keys.audit(user_id)
+    key = coord.store.keys.audit(user_id)
     last = "0-0"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -226,7 +226,7 @@ def test_expiry_survives_a_coordinator_restart(tmp_path: Path) -> None:
         time.sleep(0.05)
     second = Coordinator.embedded(folder)  # restarts the engine from its AOF
     try:
-        key = second.engine.keys.proposals(owner.user_id)
+        key = second.store.keys.proposals(owner.user_id)
         entry = await_audit(second, owner.user_id, "proposal.expired", p.id)
         assert int(entry["ts"]) >= expires
         assert json.loads(second.redis.hget(key, p.id))["status"] == "expired"
@@ -250,7 +250,7 @@ def test_a_resolver_that_died_after_booking_is_confirmed_by_the_timer(
     lease = reply["resolution"]["resolving"]
     svc.timers.schedule(team.user_id, p.id, int(lease["lease_ms"]))
     # The resolver commits its slot ... and dies before recording it.
-    booking = team.coord.engine.write(
+    booking = team.coord.bookings.write(
         user_id=team.user_id,
         agent_id=team.organizer.agent_id,
         key_hash="",

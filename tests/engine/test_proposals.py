@@ -461,7 +461,7 @@ def test_webhook_events_are_written_with_the_change(
         who.proposals.respond(p.id, response="accept", selected_slot_id=p.slots[1].id)
     q = team.propose([slot(120)])
     team.organizer.proposals.cancel(q.id)
-    outbox = coord.redis.xrange(coord.engine.keys.prefix(team.user_id) + "outbox")
+    outbox = coord.redis.xrange(coord.store.keys.prefix(team.user_id) + "outbox")
     events = [json.loads(envelope(f)) for _, f in outbox]
     mine = [
         (e["type"], e["data"]["proposal_id"]) for e in events if e["type"].startswith("proposal.")

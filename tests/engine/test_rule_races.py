@@ -23,7 +23,9 @@ from .invariants import check_invariant
 
 def live_per_day(cal: Calendar) -> Counter[str]:
     live = check_invariant(cal.coord, cal.user_id)
-    return Counter(cal.coord.engine.get(cal.user_id, bid).start.date().isoformat() for bid in live)
+    return Counter(
+        cal.coord.bookings.get(cal.user_id, bid).start.date().isoformat() for bid in live
+    )
 
 
 def test_threads_racing_for_the_last_meeting_of_a_day_leave_exactly_the_cap(

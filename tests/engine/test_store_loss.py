@@ -83,7 +83,7 @@ def test_a_lost_reply_to_a_landed_write_is_retried_without_booking_twice(proxied
     assert proxy.dropped.is_set(), "the proxy never dropped a reply"
     assert booking.status == "COMMITTED"
     # The write ran once, the retry found it: one booking, one commit entry.
-    assert coord.redis.hlen(coord.engine.keys.bookings(owner.user_id)) == 1
+    assert coord.redis.hlen(coord.store.keys.bookings(owner.user_id)) == 1
     types = [e.type for e in coord.audit.range(owner.user_id)]
     assert types.count("booking.committed") == 1
     assert "booking.rejected" not in types
@@ -109,7 +109,7 @@ def test_a_dead_server_raises_store_unavailable_and_a_keyed_retry_books_once(
     fresh_redis_server.restart()  # append-only file: the acknowledged write survived
     again = bot.bookings.commit(start=at(0), end=at(30), idempotency_key="ik_outage")
     assert again.booking_id == first.booking_id
-    assert coord.redis.hlen(coord.engine.keys.bookings(owner.user_id)) == 1
+    assert coord.redis.hlen(coord.store.keys.bookings(owner.user_id)) == 1
     with pytest.raises(Conflict):
         bot.bookings.commit(start=at(0), end=at(30), idempotency_key="ik_other")
     assert coord.audit.verify(owner.user_id).ok
@@ -168,6 +168,6 @@ def test_a_store_failure_during_the_arbitration_wait_says_the_outcome_is_unknown
     fresh_redis_server.restart()  # append-only, fsync always: the claim survived
     again = low.bookings.commit(start=at(0), end=at(30), idempotency_key="ik_wait")
     assert again.status == "COMMITTED"
-    assert coord.redis.hlen(coord.engine.keys.bookings(owner.user_id)) == 1
+    assert coord.redis.hlen(coord.store.keys.bookings(owner.user_id)) == 1
     assert coord.audit.verify(owner.user_id).ok
     coord.close()

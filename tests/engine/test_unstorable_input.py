@@ -41,7 +41,7 @@ def store_dump(cal: Calendar) -> dict[str, bytes]:
     Other tests share the engine, and their rate-limit buckets expire while this one
     runs, so only this calendar's keys are compared.
     """
-    pattern = f"{cal.coord.engine.keys.namespace}:{{{cal.user_id}}}:*"
+    pattern = f"{cal.coord.store.keys.namespace}:{{{cal.user_id}}}:*"
     return dump_keys(cal.coord.redis, pattern)
 
 

@@ -26,9 +26,10 @@ def thread(name: str = "t1") -> dict[str, Any]:
 
 def ours(cal: Calendar, client: Any) -> list[Any]:
     """Every live booking (held or committed) of one agent, by start, as the owner sees it."""
-    k = cal.coord.engine.keys
+    k = cal.coord.store.keys
     bookings = [
-        cal.coord.engine.get(cal.user_id, b) for b in cal.coord.redis.hkeys(k.bookings(cal.user_id))
+        cal.coord.bookings.get(cal.user_id, b)
+        for b in cal.coord.redis.hkeys(k.bookings(cal.user_id))
     ]
     return sorted(
         (

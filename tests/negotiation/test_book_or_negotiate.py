@@ -42,7 +42,7 @@ def test_a_free_slot_is_committed_in_the_first_round(local_cal: Calendar) -> Non
     assert out["outcome"] == "booked"
     assert [a["result"] for a in out["attempts"]] == ["booked"]
     assert out["booked"] == slot(0)
-    b = local_cal.coord.engine.get(local_cal.user_id, out["booking_id"])
+    b = local_cal.coord.bookings.get(local_cal.user_id, out["booking_id"])
     assert (b.status, b.start, b.agent_id, b.title) == (
         "COMMITTED",
         at(0),
@@ -69,7 +69,7 @@ def test_after_losing_to_a_better_sibling_it_books_the_nearest_slot_and_names_th
     assert (booked["round"], booked["chosen_by"], booked["slot"]) == (2, "nearest", slot(-30))
     assert out["offers"][0] == slot(-30) and slot(0) not in out["offers"]
     assert local_cal.live() == [(me.agent_id, 2), (sibling.agent_id, 1)]
-    assert local_cal.coord.engine.get(local_cal.user_id, out["booking_id"]).start == at(-30)
+    assert local_cal.coord.bookings.get(local_cal.user_id, out["booking_id"]).start == at(-30)
 
 
 def test_rounds_are_bounded_when_a_better_sibling_takes_every_pick(cal: Calendar) -> None:

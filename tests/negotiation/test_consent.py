@@ -68,12 +68,12 @@ def test_approval_resumes_the_paused_graph_into_a_committed_booking(local_cal: C
     assert snap.next == ("await_consent",)
     assert snap.values["outcome"] == "awaiting_consent"
     assert snap.values["consent"]["consent_request_id"] == request
-    assert local_cal.coord.engine.get(local_cal.user_id, hold).status == "HOLD"
+    assert local_cal.coord.bookings.get(local_cal.user_id, hold).status == "HOLD"
 
     local_cal.coord.approvals.approve(request)
     out = resume(me, saver)
     assert out["outcome"] == "booked" and out["consent"]["status"] == "approved"
-    b = local_cal.coord.engine.get(local_cal.user_id, out["booking_id"])
+    b = local_cal.coord.bookings.get(local_cal.user_id, out["booking_id"])
     assert (b.status, b.agent_id, b.start, b.title) == ("COMMITTED", me.agent_id, at(0), "Intro")
     assert [a["result"] for a in out["attempts"]] == ["booked"]
 
@@ -87,7 +87,7 @@ def test_denial_ends_denied_and_the_held_slot_is_free_again(local_cal: Calendar)
     out = resume(me, saver)
     assert out["outcome"] == "denied" and "not this week" in out["detail"]
     assert out.get("booking_id") is None and ours(local_cal, me) == []
-    assert local_cal.coord.engine.get(local_cal.user_id, asked["hold_id"]).status == "RELEASED"
+    assert local_cal.coord.bookings.get(local_cal.user_id, asked["hold_id"]).status == "RELEASED"
     assert other.bookings.commit(start=at(0), end=at(30)).status == "COMMITTED"
 
 
@@ -156,7 +156,7 @@ def test_book_or_negotiate_pauses_for_consent_and_negotiates_on_after_losing_mea
     lost, booked = out["attempts"]
     assert (lost["result"], lost["winning_booking_id"]) == ("lost", winner.booking_id)
     assert (booked["result"], booked["chosen_by"]) == ("booked", "nearest")
-    b = local_cal.coord.engine.get(local_cal.user_id, out["booking_id"])
+    b = local_cal.coord.bookings.get(local_cal.user_id, out["booking_id"])
     assert (b.status, b.start) == ("COMMITTED", at(-30))
 
 
@@ -199,5 +199,5 @@ def test_inside_a_parent_graph_the_interrupt_surfaces_at_the_parent(
     local_cal.coord.approvals.approve(asked["consent_request_id"])
     out = app.invoke(Command(resume="decided"), cfg, context=context(me))
     assert out["outcome"] == "booked" and out["note"] == f"confirmed {out['booking_id']}"
-    b = local_cal.coord.engine.get(local_cal.user_id, out["booking_id"])
+    b = local_cal.coord.bookings.get(local_cal.user_id, out["booking_id"])
     assert (b.status, b.agent_id, b.title) == ("COMMITTED", me.agent_id, "Intro")

@@ -58,7 +58,7 @@ class Site:
     slots: Iterator[int] = field(default_factory=lambda: itertools.count(0, 60))
 
     def dump(self) -> dict[str, bytes]:
-        return dump_keys(self.coord.redis, self.coord.engine.keys.namespace + ":*", skip=VOLATILE)
+        return dump_keys(self.coord.redis, self.coord.store.keys.namespace + ":*", skip=VOLATILE)
 
     def fresh_slot(self) -> tuple[str, str]:
         """A slot no other call of this module used: no test loses a race by accident."""

@@ -215,11 +215,11 @@ def test_expiry_survives_a_server_restart(fresh_redis_server: RedisServer) -> No
     finally:
         server.proc.kill()  # no goodbye: the server dies with the deadline still ahead
         server.proc.wait()
-    key = coord.engine.keys.proposals(owner.user_id)
+    key = coord.store.keys.proposals(owner.user_id)
     while time.time() * 1000 < expires_ms + 100:  # the deadline passes with no server up
         time.sleep(0.05)
     assert json.loads(coord.redis.hget(key, pid))["status"] == "pending"
-    audit = coord.engine.keys.audit(owner.user_id)
+    audit = coord.store.keys.audit(owner.user_id)
     last = coord.redis.xrevrange(audit, count=1)[0][0]
     second = start_server(fresh_redis_server.url)
     try:

@@ -105,7 +105,7 @@ def test_a_naive_time_is_a_422_naming_the_field_and_books_nothing(sdk, http_coor
         client.bookings.commit(start=datetime(2031, 6, 2, 9), end=at(30))
     assert err.value.status == 422
     assert err.value.body["field"] == "start"
-    assert http_coord.redis.hlen(http_coord.engine.keys.bookings(sdk.user_id)) == 0
+    assert http_coord.redis.hlen(http_coord.store.keys.bookings(sdk.user_id)) == 0
 
 
 def test_the_audit_endpoint_returns_a_bookings_history(sdk, http_server) -> None:

@@ -98,7 +98,7 @@ def test_a_calendar_without_endpoints_writes_no_outbox(coord: Coordinator) -> No
     owner = coord.owners.create()
     bot = coord.client(coord.agents.create(owner.user_id, name="a", priority=1).api_key)
     bot.bookings.commit(start=at(0), end=at(30))
-    assert coord.redis.exists(coord.engine.keys.prefix(owner.user_id) + "outbox") == 0
+    assert coord.redis.exists(coord.store.keys.prefix(owner.user_id) + "outbox") == 0
 
 
 def test_every_change_persists_its_event_in_the_same_step(
@@ -113,7 +113,7 @@ def test_every_change_persists_its_event_in_the_same_step(
     winner = high.bookings.commit(start=at(0), end=at(30))  # evicts
     high.bookings.commit(start=at(60), end=at(90))  # invalidates the hold
     high.bookings.cancel(winner.booking_id)
-    outbox = coord.redis.xrange(coord.engine.keys.prefix(owner.user_id) + "outbox")
+    outbox = coord.redis.xrange(coord.store.keys.prefix(owner.user_id) + "outbox")
     seen = [(f["type"], json.loads(f["data"])["booking_id"]) for _, f in outbox]
     assert ("booking.evicted", victim.booking_id) in seen
     assert ("hold.invalidated", hold.booking_id) in seen
@@ -160,7 +160,7 @@ def test_a_failing_endpoint_is_retried_until_it_accepts(
     drain(d, lambda: len(receiver.deliveries) == 3)
     ids = {e["data"]["id"] for e in receiver.events()}
     assert len(ids) == 1  # the same event three times: receivers dedupe on data.id
-    stream = coord.engine.keys.prefix(owner.user_id) + "outbox"
+    stream = coord.store.keys.prefix(owner.user_id) + "outbox"
     drain(d, lambda: coord.redis.xpending(stream, "dispatch")["pending"] == 0)
     d.close()
 
@@ -178,7 +178,7 @@ def test_a_commit_inside_its_window_is_announced_only_if_it_won(
     out: dict[str, Any] = {}
     t = threading.Thread(target=lambda: out.setdefault("r", _try(low)))
     t.start()
-    stream = coord.engine.keys.prefix(owner.user_id) + "outbox"
+    stream = coord.store.keys.prefix(owner.user_id) + "outbox"
     end = time.monotonic() + 10
     while coord.redis.xlen(stream) == 0:
         assert time.monotonic() < end
@@ -241,7 +241,7 @@ def test_a_dispatcher_killed_mid_delivery_loses_nothing(
         if proc.poll() is None:
             proc.kill()
     receiver.hold.set()
-    stream = coord.engine.keys.prefix(owner.user_id) + "outbox"
+    stream = coord.store.keys.prefix(owner.user_id) + "outbox"
     assert coord.redis.xpending(stream, "dispatch")["pending"] == 1
     d = Dispatcher(coord, FAST)
     drain(d, lambda: coord.redis.xpending(stream, "dispatch")["pending"] == 0)

@@ -31,7 +31,7 @@ def healthz() -> dict[str, str]:
 def _scripts_loaded(coord: Coordinator) -> bool:
     """Load any script the store lacks (a restarted Redis has none); ``True`` once all are."""
     scripts = [
-        getattr(coord.engine.scripts, f.name) for f in dataclasses.fields(coord.engine.scripts)
+        getattr(coord.store.scripts, f.name) for f in dataclasses.fields(coord.store.scripts)
     ]
     present = coord.redis.script_exists(*[s.sha for s in scripts])
     for script, ok in zip(scripts, present, strict=True):

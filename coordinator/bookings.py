@@ -124,7 +124,7 @@ class _Request:
         return hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
 
 
-class Engine:
+class Bookings:
     """The booking state machine of one Redis, shared by every client of a coordinator."""
 
     def __init__(self, store: Store) -> None:
