@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from ..bookings import Bookings
@@ -115,8 +116,9 @@ class Connectors:
         kind = _choice(kind, "kind", KINDS)
         url_ = _text(url, "url", required=True)
         assert url_ is not None
-        if not url_.startswith(("http://", "https://")):
-            raise ValidationError("url", "must be an http:// or https:// URL")
+        parts = urlsplit(url_)
+        if parts.scheme not in ("http", "https") or not parts.hostname or " " in url_:
+            raise ValidationError("url", "must be an http:// or https:// URL with a host")
         if kind == "ics":
             if mode == "two_way":
                 mode = "read_only"  # a feed cannot be written; two_way is the default

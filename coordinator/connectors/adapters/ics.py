@@ -54,7 +54,7 @@ class ICSFeedAdapter:
             if "SSL" in str(exc) or "certificate" in str(exc).lower():
                 raise ConnectorTLSError(f"{self.url}: TLS failed: {exc}") from None
             raise ConnectorUnreachable(f"{self.url}: {exc}") from None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
             raise ConnectorUnreachable(f"{self.url}: {exc}") from None
         if resp.status_code in (401, 403):
             raise ConnectorAuthFailed(f"{self.url}: HTTP {resp.status_code}")
