@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -14,7 +17,7 @@ import httpx
 import pytest
 
 from coordinator import Coordinator
-from tests.support.servers import RedisServer
+from tests.support.servers import RedisServer, free_port
 
 from .conftest import HttpServer, start_server, start_server_on
 
@@ -198,3 +201,48 @@ def test_serve_dispatch_delivers_webhooks_and_reports_its_dispatcher_ready(
         coord.close()
         server.stop()
         receiver.close()
+
+
+def test_metrics_on_their_own_port_leave_the_api_port_without_them(http_redis) -> None:
+    port = free_port()
+    server = start_server(http_redis.url, extra=["--metrics-port", str(port)])
+    try:
+        assert httpx.get(f"{server.url}/healthz").status_code == 200
+        assert httpx.get(f"{server.url}/metrics").status_code == 404
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        assert 'agentdraft_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+    finally:
+        server.stop()
+
+
+def test_uvicorn_factory_with_the_guarded_protocol_serves_the_same_app(http_redis) -> None:
+    """The README's `uvicorn --factory` command: configuration from the environment."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "coordinator.server.app:app_from_env",
+            "--http",
+            "coordinator.server.protocol:GuardedHttpProtocol",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env={
+            **os.environ,
+            "AGENTDRAFT_REDIS_URL": http_redis.url,
+            "AGENTDRAFT_HEADER_TIMEOUT": "1",
+        },
+    )
+    server = HttpServer(f"http://127.0.0.1:{port}", proc)
+    try:
+        wait_for(lambda: status(server, "/readyz") == 200, "the factory app to be ready")
+        with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n")  # never finished
+            assert sock.recv(4096).startswith(b"HTTP/1.1 408")
+    finally:
+        server.stop()
