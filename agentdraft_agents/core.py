@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -161,6 +162,17 @@ def _as_failed(exc: BaseException) -> Failed | None:
             "awaits their approval, and read the decision with agentdraft_check_approval."
         )
     return Failed(error=code, message=str(message), field=field, status=status, **consent)
+
+
+def _unsupported_options(call: Callable[..., Any], options: dict[str, Any]) -> list[str]:
+    """Options ``call`` cannot take (the official SDK has no ``hold_ttl_seconds`` yet)."""
+    try:
+        params = inspect.signature(call).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return []
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return []
+    return [k for k in options if k not in params]
 
 
 def _is_conflict(exc: BaseException) -> bool:
@@ -455,6 +467,15 @@ class BookingService:
             return Failed(error=exc.code, message=exc.message, field=exc.field, status=422)
         options = {k: v for k, v in options.items() if v is not None}
         call = self.client.bookings.commit if mode == "commit" else self.client.bookings.hold
+        unsupported = _unsupported_options(call, options)
+        if unsupported:
+            return Failed(
+                error="unsupported",
+                field=unsupported[0],
+                status=422,
+                message=f"this coordinator client cannot set {', '.join(unsupported)}; "
+                "nothing was booked. Call again without it.",
+            )
         try:
             b = call(start=s, end=e, **options)
         except Exception as exc:
@@ -466,17 +487,18 @@ class BookingService:
                 failed = failed.model_copy(update={"alternatives": alts})
             return failed
         bump_until = getattr(b, "bump_until", None) if mode == "commit" else None
+        expires_at = getattr(b, "expires_at", None)
         return Booked(
             booking_id=b.booking_id,
             status=b.status,
             mode=mode,
             start=getattr(b, "start", None) or s,
             end=getattr(b, "end", None) or e,
-            expires_at=getattr(b, "expires_at", None),
+            expires_at=expires_at,
             audit_event_id=getattr(b, "audit_event_id", None),
             title=getattr(b, "title", None),
             bump_until=bump_until,
-            timezone=self._owner_timezone() if bump_until is not None else None,
+            timezone=self._owner_timezone() if (bump_until or expires_at) else None,
         )
 
     def _lost(

@@ -179,9 +179,10 @@ def build_server(client: Any = None, *, name: str = "agentdraft", **environment:
 
     @mcp.tool(
         title="Hold a slot",
-        description="Reserve a slot tentatively. Holds expire automatically (30 s by "
-        "default); a commit_booking of the same start and end makes it final. Returns an "
-        "outranked payload with nearby alternatives if another agent has the slot.",
+        description="Reserve a slot tentatively. Holds expire after ttl_seconds (30 s unless "
+        "you ask for longer: ask for enough time to reach your user); a commit_booking of the "
+        "same start and end makes it final. Returns an outranked payload with nearby "
+        "alternatives if another agent has the slot.",
         annotations=_hints(read_only=False, idempotent=False),
     )
     async def create_hold(
@@ -191,13 +192,20 @@ def build_server(client: Any = None, *, name: str = "agentdraft", **environment:
         metadata: Metadata = None,
         title: Title = None,
         invitee: Invitee = None,
+        ttl_seconds: Annotated[
+            int | None, Field(description=specs.HoldInput.model_fields["ttl_seconds"].description)
+        ] = None,
     ) -> CallToolResult:
         return to_mcp(
             await service.ahold(
                 start,
                 end,
                 **_options(
-                    idempotency_key=idempotency_key, metadata=metadata, title=title, invitee=invitee
+                    idempotency_key=idempotency_key,
+                    metadata=metadata,
+                    title=title,
+                    invitee=invitee,
+                    hold_ttl_seconds=ttl_seconds,
                 ),
             )
         )

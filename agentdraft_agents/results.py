@@ -82,7 +82,7 @@ class Booked(_Result):
 
     def text(self) -> str:
         if self.mode == "hold":
-            until = f" until {iso(self.expires_at)}" if self.expires_at else ""
+            until = f" until {local(self.expires_at, self.timezone)}" if self.expires_at else ""
             return (
                 f"HELD {iso(self.start)} to {iso(self.end)}{until} as {self.booking_id}. "
                 "Commit the same start and end to make it final, or release the hold."

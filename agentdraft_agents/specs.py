@@ -48,6 +48,15 @@ class BookingInput(BaseModel):
     )
 
 
+class HoldInput(BookingInput):
+    ttl_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        description="How long to keep the hold, in seconds (default 30). Asking a person "
+        "takes minutes: e.g. 900 keeps it 15 minutes. The coordinator caps it.",
+    )
+
+
 class HoldIdInput(BaseModel):
     hold_id: str = Field(description="The hold's id (hld_…) from agentdraft_create_hold")
 
@@ -121,8 +130,15 @@ class ToolSpec:
 
 def _write(kind: str) -> Callable[[BookingService, Any], Result]:
     def call(svc: BookingService, a: BookingInput) -> Result:
-        method = svc.commit if kind == "commit" else svc.hold
-        return method(a.start, a.end, title=a.title, idempotency_key=a.idempotency_key)
+        if isinstance(a, HoldInput):
+            return svc.hold(
+                a.start,
+                a.end,
+                title=a.title,
+                idempotency_key=a.idempotency_key,
+                hold_ttl_seconds=a.ttl_seconds,
+            )
+        return svc.commit(a.start, a.end, title=a.title, idempotency_key=a.idempotency_key)
 
     return call
 
@@ -171,10 +187,11 @@ COMMIT_SAFE = ToolSpec(
 HOLD = ToolSpec(
     "agentdraft_create_hold",
     "Reserve a slot tentatively while you confirm with someone. Holds expire on their own "
-    "(30 s by default); commit the same start and end with the booking tool to make it "
-    "final, or release it. If another agent has the slot this returns an OUTRANKED result "
-    "with nearby open slots.",
-    BookingInput,
+    "after ttl_seconds (30 s unless you ask for longer: ask for enough time to reach your "
+    "user); the answer says when it lapses. Commit the same start and end with the booking "
+    "tool to make it final, or release it. If another agent has the slot this returns an "
+    "OUTRANKED result with nearby open slots.",
+    HoldInput,
     _write("hold"),
 )
 RELEASE = ToolSpec(
@@ -284,6 +301,7 @@ __all__ = [
     "BookingInput",
     "ConsentIdInput",
     "HoldIdInput",
+    "HoldInput",
     "NoInput",
     "ToolOptions",
     "ToolSpec",

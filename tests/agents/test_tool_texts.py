@@ -131,3 +131,32 @@ def test_get_booking_names_who_displaced_a_commit(local_cal: Calendar) -> None:
         state.text()
     )
     assert mine.get_booking(winner.booking_id).status == "COMMITTED"
+
+
+def test_a_hold_can_last_long_enough_to_ask_a_person_and_says_when_it_lapses(
+    local_cal: Calendar,
+) -> None:
+    service = BookingService(local_cal.agent(2))
+    held = specs.HOLD.invoke(service, {"start": iso(0), "end": iso(30), "ttl_seconds": 900})
+    if local_cal.server_url is not None:  # the official SDK cannot pass a TTL yet
+        assert (held.outcome, held.error, held.field) == (
+            "error",
+            "unsupported",
+            "hold_ttl_seconds",
+        )
+        assert local_cal.live() == [] and "nothing was booked" in held.text()
+        return
+    assert held.outcome == "booked" and held.expires_at is not None
+    left = (held.expires_at - datetime.now(UTC)).total_seconds()
+    assert 800 < left <= 900
+    assert f"until {held.expires_at.isoformat()}" in held.text()
+
+
+def test_a_hold_longer_than_the_coordinator_allows_is_refused_naming_the_field(
+    make_local_cal: Any,
+) -> None:
+    service = BookingService(make_local_cal().agent(2))
+    refused = specs.HOLD.invoke(
+        service, {"start": iso(0), "end": iso(30), "ttl_seconds": 2 * 24 * 3600}
+    )
+    assert (refused.outcome, refused.field) == ("error", "hold_ttl_seconds")
