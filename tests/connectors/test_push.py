@@ -199,3 +199,20 @@ def test_updates_are_conditional_on_the_etag_we_wrote(owner: Owner) -> None:
         assert remote_events(owner) == {}
     finally:
         adapter.close()
+
+
+def test_pull_and_push_work_on_every_backend(backend_store: Any, owner_on: Any) -> None:
+    o: Owner = owner_on(backend_store)
+    o.add(vevent("every-1", soon(1, 9), soon(1, 10)))
+    c = o.connect()
+    agent = o.agent(1)
+    with pytest.raises(Conflict):
+        agent.bookings.commit(start=soon(1, 9), end=soon(1, 10))
+    b = agent.bookings.commit(start=soon(1, 10), end=soon(1, 11))
+    p = pusher(o)
+    drain(o, p)
+    assert set(remote_events(o)) == {"every-1", f"agentdraft-{b.booking_id}"}
+    agent.bookings.cancel(b.booking_id)
+    drain(o, p)
+    assert set(remote_events(o)) == {"every-1"}
+    assert o.coord.connectors.status(c.connector_id).backlog == 0
