@@ -8,20 +8,6 @@ is protected the default user is still an administrator.
 
 from __future__ import annotations
 
-from pathlib import Path
+from ..store.embedded import admin_client
 
-import redis
-
-from ..store.acl import OPERATOR, operator_secret
-from ..store.embedded import embedded_socket_path
-
-
-def admin_client(data_dir: Path) -> redis.Redis:
-    """A client of the embedded engine in ``data_dir`` with the rights to trim and ACL."""
-    secret = operator_secret(data_dir)
-    return redis.Redis(
-        unix_socket_path=str(embedded_socket_path(data_dir)),
-        username=OPERATOR if secret else None,
-        password=secret,
-        decode_responses=True,
-    )
+__all__ = ["admin_client"]

@@ -37,7 +37,7 @@ def register(sub: Subparsers) -> None:
     stop.set_defaults(func=cmd_stop)
     protect = esub.add_parser(
         "protect",
-        help="lock the audit streams with Redis ACLs (needs Redis 7+ / Valkey)",
+        help="lock the audit streams of an engine started without the ACL (Redis 7+ / Valkey)",
     )
     protect.add_argument("--data-dir", help=_DATA_DIR_HELP)
     protect.set_defaults(func=cmd_embedded_protect)

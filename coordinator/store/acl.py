@@ -98,6 +98,8 @@ def apply(client: Any, username: str, password: str, rules: list[str]) -> None:
 
 #: The operator's password for a protected embedded engine (0600, in its data folder).
 OPERATOR_SECRET = "audit-operator.secret"
+#: ``off`` starts the embedded engine without the audit ACL.
+EMBEDDED_ACL_ENV = "AGENTDRAFT_EMBEDDED_ACL"
 OPERATOR = "operator"
 #: What the embedded engine's own housekeeping needs of the default user: the probe
 #: reads ``CONFIG GET dir`` and ``embedded stop`` sends SHUTDOWN.
@@ -118,18 +120,33 @@ def operator_secret(data_dir: Path) -> str | None:
 
 
 def embedded_conf_lines(data_dir: Path, namespace: str = "ad") -> list[str]:
-    """``redis.conf`` lines that keep a protected engine protected across restarts."""
-    secret = operator_secret(data_dir)
-    if secret is None:
+    """``redis.conf`` lines that start an embedded engine protected (Redis 7+ / Valkey).
+
+    On by default: the first start creates the operator's password file. Set
+    ``AGENTDRAFT_EMBEDDED_ACL=off`` to start an engine without the ACL.
+    """
+    if os.environ.get(EMBEDDED_ACL_ENV, "").lower() in ("off", "0", "no", "false"):
         return []
+    secret = operator_secret(data_dir) or _new_secret(data_dir)
     return [
         f"user {OPERATOR} reset on >{secret} {' '.join(operator_acl())}",
         f"user default reset on nopass {' '.join(embedded_rules(namespace))}",
     ]
 
 
+def _new_secret(data_dir: Path) -> str:
+    secret = secrets.token_urlsafe(32)
+    fd = os.open(data_dir / OPERATOR_SECRET, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret + "\n")
+    return secret
+
+
 def protect_embedded(client: Any, data_dir: Path, namespace: str = "ad") -> str:
     """Lock the audit streams of a running embedded engine; return the operator's name.
+
+    An engine started by this version is protected from its start (see
+    ``embedded_conf_lines``); this is for one started before, or with the ACL off.
 
     Needs Redis 7+ or Valkey (ACL selectors). From then on the default user (what
     the coordinator connects as, over the 0700 unix socket) cannot delete or trim
@@ -142,13 +159,7 @@ def protect_embedded(client: Any, data_dir: Path, namespace: str = "ad") -> str:
             f"the embedded engine runs Redis {version}, which has no ACL selectors: "
             "set AGENTDRAFT_REDIS_SERVER to a Redis 7+ or Valkey binary and restart it"
         )
-    path = data_dir / OPERATOR_SECRET
-    if operator_secret(data_dir) is None:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(32) + "\n")
-    secret = operator_secret(data_dir)
-    assert secret is not None
+    secret = operator_secret(data_dir) or _new_secret(data_dir)
     # The operator first: once the default user is restricted it cannot run ACL.
     apply(client, OPERATOR, secret, operator_acl())
     client.execute_command(

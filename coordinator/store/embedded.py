@@ -34,7 +34,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
 from coordinator.errors import StoreUnavailable
-from coordinator.store.acl import embedded_conf_lines
+from coordinator.store.acl import OPERATOR, embedded_conf_lines, operator_secret
 from coordinator.store.binaries import (
     SERVER_ENV,
     ServerBinary,
@@ -145,6 +145,19 @@ def embedded_socket_path(data_dir: str | os.PathLike[str] | None = None) -> Path
     return EmbeddedFolder.at(data_dir).socket
 
 
+def admin_client(data_dir: str | os.PathLike[str] | None = None) -> redis.Redis:
+    """A client of the running engine with every right: the operator once the engine
+    carries the audit ACL (its password is in the data folder, see store/acl.py)."""
+    folder = EmbeddedFolder.at(data_dir)
+    secret = operator_secret(folder.data_dir)
+    return redis.Redis(
+        unix_socket_path=str(folder.socket),
+        username=OPERATOR if secret else None,
+        password=secret,
+        decode_responses=True,
+    )
+
+
 def open_embedded(
     data_dir: str | os.PathLike[str] | None = None,
     *,
@@ -198,7 +211,12 @@ def open_embedded(
         )
     client = _client(folder)
     if durability == "local":
-        fsync_every_write(client)
+        # CONFIG SET is an administrator's command (refused to the audit-ACL default user).
+        admin = admin_client(folder.data_dir)
+        try:
+            fsync_every_write(admin)
+        finally:
+            admin.close()
     return client
 
 
@@ -446,7 +464,7 @@ def _start(folder: EmbeddedFolder) -> None:
         # late. 100 Hz keeps that under 10 ms for a little idle CPU.
         "hz 100",
     ]
-    if server.version[0] >= 7:  # a protected engine keeps its audit ACL (store/acl.py)
+    if server.version[0] >= 7:  # audit streams append-only for the default user (store/acl.py)
         lines += embedded_conf_lines(folder.data_dir)
     folder.config.write_text("\n".join(lines) + "\n")
     result = subprocess.run(

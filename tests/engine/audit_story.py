@@ -6,8 +6,11 @@ tell it, then query or tamper with what it left in Redis.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,10 +122,36 @@ def rewrite(s: Story, change: Callable[[list[Entry]], list[Entry]]) -> None:
     copy the stream with XADD and explicit ids, then RENAME it over the original.
     The temporary key shares the calendar's hash tag, so this works on a cluster too.
     """
-    r = s.coord.redis
+    r = admin(s.coord)
     key = s.coord.store.keys.audit(s.user_id)
     tmp = s.coord.store.keys.prefix(s.user_id) + "audit-forged"
     r.delete(tmp)
     for eid, fields in change(entries(s)):
         r.xadd(tmp, fields, id=eid)
     r.rename(tmp, key)
+
+
+@functools.cache
+def _admin_of(folder: str) -> Any:
+    from coordinator.audit.operator import admin_client
+
+    return admin_client(Path(folder))
+
+
+def admin(coord: Coordinator) -> Any:
+    """A client that may tamper like an operator with Redis access.
+
+    On the embedded engine the coordinator's default user may not delete or trim
+    audit streams (store/acl.py), so tampering goes through the operator; on the
+    server and cluster backends the tests connect as an administrator already.
+    """
+    pool = getattr(coord.redis, "connection_pool", None)
+    if "path" not in getattr(pool, "connection_kwargs", {}):
+        return coord.redis
+    return _admin_of(str(coord.redis.config_get("dir")["dir"]))
+
+
+def operator(coord: Coordinator) -> Coordinator:
+    """The same store through :func:`admin` (for archiving, which trims)."""
+    r = admin(coord)
+    return coord if r is coord.redis else Coordinator(r, coord.settings)

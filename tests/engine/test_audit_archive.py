@@ -22,7 +22,7 @@ from coordinator.audit.archive import Archiver, Retention, segment_files
 from coordinator.errors import ValidationError
 from tests.support.servers import Backend
 
-from .audit_story import STORY_TYPES, Story, entries, server_ms
+from .audit_story import STORY_TYPES, Story, admin, entries, operator, server_ms
 from .conftest import at
 from .test_audit_chain import cli_store_args
 
@@ -31,7 +31,7 @@ FOREVER = 2**62  # a cutoff later than every entry
 
 
 def archive(s: Story, folder: Path, cutoff_ms: int = FOREVER) -> int:
-    n, _ = Archiver(s.coord.store).archive_before(s.user_id, folder, cutoff_ms)
+    n, _ = Archiver(operator(s.coord).store).archive_before(s.user_id, folder, cutoff_ms)
     return n
 
 
@@ -97,7 +97,7 @@ def test_an_edited_or_shortened_segment_is_caught(story: Story, tmp_path: Path) 
 
 
 def test_a_crashed_run_is_rerun_without_duplicates(story: Story, tmp_path: Path) -> None:
-    archiver = Archiver(story.coord.store)
+    archiver = Archiver(operator(story.coord).store)
     es = entries(story)
     # The run wrote its segment and died before trimming the stream.
     archiver.append_segments(tmp_path / story.user_id, es[:5], "genesis", 0)
@@ -109,7 +109,7 @@ def test_a_crashed_run_is_rerun_without_duplicates(story: Story, tmp_path: Path)
 
 def test_a_broken_chain_is_never_archived(story: Story, tmp_path: Path) -> None:
     es = entries(story)
-    story.coord.redis.xdel(story.coord.store.keys.audit(story.user_id), es[3][0])
+    admin(story.coord).xdel(story.coord.store.keys.audit(story.user_id), es[3][0])
     with pytest.raises(ValidationError, match="chain is broken"):
         archive(story, tmp_path)
     assert segment_files(tmp_path, story.user_id) == []
@@ -117,7 +117,7 @@ def test_a_broken_chain_is_never_archived(story: Story, tmp_path: Path) -> None:
 
 
 def test_retention_defaults_keep_the_audit_forever(story: Story, tmp_path: Path) -> None:
-    archiver = Archiver(story.coord.store)
+    archiver = Archiver(operator(story.coord).store)
     assert archiver.retention(story.user_id) == Retention(audit_days=None, outbox_days=7.0)
     res = archiver.run(story.user_id, tmp_path)
     assert res.archived == 0 and res.segments == ()

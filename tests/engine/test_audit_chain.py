@@ -25,6 +25,7 @@ from .audit_story import (
     STORY_TYPES,
     Entry,
     Story,
+    admin,
     entries,
     mentions,
     rewrite,
@@ -189,7 +190,7 @@ def test_a_deleted_middle_entry_breaks_the_chain_at_the_next_one(
 ) -> None:
     es = entries(story)
     k = STORY_TYPES.index("booking.evicted")
-    assert story.coord.redis.xdel(story.coord.store.keys.audit(story.user_id), es[k][0]) == 1
+    assert admin(story.coord).xdel(story.coord.store.keys.audit(story.user_id), es[k][0]) == 1
     assert problems(story) == [("chain_broken", es[k + 1][0])]
     v = story.coord.audit.verify(story.user_id)
     assert v.entries == len(STORY_TYPES) - 1
@@ -217,14 +218,14 @@ def test_two_swapped_entries_are_detected(story: Story, neighbour: Story) -> Non
 
 def test_a_cut_off_tail_no_longer_matches_the_recorded_head(story: Story, neighbour: Story) -> None:
     es = entries(story)
-    assert story.coord.redis.xdel(story.coord.store.keys.audit(story.user_id), es[-1][0]) == 1
+    assert admin(story.coord).xdel(story.coord.store.keys.audit(story.user_id), es[-1][0]) == 1
     assert problems(story) == [("head_mismatch", es[-2][0])]
     assert neighbour.coord.audit.verify(neighbour.user_id).ok
 
 
 def test_a_new_write_after_tampering_does_not_heal_the_chain(story: Story) -> None:
     es = entries(story)
-    story.coord.redis.xdel(story.coord.store.keys.audit(story.user_id), es[3][0])
+    admin(story.coord).xdel(story.coord.store.keys.audit(story.user_id), es[3][0])
     story.cal.clients[1].bookings.commit(start=at(300), end=at(330))
     assert problems(story) == [("chain_broken", es[4][0])]
 
@@ -259,7 +260,7 @@ def test_the_cli_passes_a_clean_calendar_and_fails_a_tampered_one(
     assert f"{story.user_id}: ok, {len(STORY_TYPES)} entries" in clean.stdout
 
     es = entries(story)
-    story.coord.redis.xdel(story.coord.store.keys.audit(story.user_id), es[2][0])
+    admin(story.coord).xdel(story.coord.store.keys.audit(story.user_id), es[2][0])
     tampered = run_cli(*store, "--user", story.user_id)
     assert tampered.returncode == 1, tampered.stderr
     assert f"{story.user_id}: TAMPERED" in tampered.stdout

@@ -23,7 +23,7 @@ from coordinator.audit.chain import GENESIS, entry_hash
 from coordinator.audit.checkpoints import KEY_FILE, SigningKey, anchor_dir
 from tests.support.servers import Backend
 
-from .audit_story import STORY_TYPES, Entry, Story, entries, rewrite
+from .audit_story import STORY_TYPES, Entry, Story, admin, entries, rewrite
 from .conftest import at
 from .test_audit_chain import cli_store_args
 
@@ -108,7 +108,7 @@ def test_the_key_is_a_0600_file_and_checkpoints_are_kept_outside_redis_too(
         cp.entry_id
     ]
     # Deleting the checkpoints from Redis does not unanchor the history.
-    story.coord.redis.delete(story.coord.audit.checkpoints.stream(story.user_id))
+    admin(story.coord).delete(story.coord.audit.checkpoints.stream(story.user_id))
     forge(story, pretend_loser_won(story))
     assert kinds(story, key) == [("checkpoint_mismatch", cp.entry_id)]
 
@@ -126,7 +126,7 @@ def test_a_signed_entry_that_disappears_is_reported(story: Story, key: Path) -> 
     cp = story.coord.audit.checkpoint(story.user_id, key=key)
     assert cp is not None
     es = entries(story)
-    r, k = story.coord.redis, story.coord.store.keys
+    r, k = admin(story.coord), story.coord.store.keys
     r.xdel(k.audit(story.user_id), es[-1][0])
     r.hset(k.owner(story.user_id), "audit_head", es[-2][1]["hash"])  # the chain now ends well
     found = kinds(story, key)

@@ -14,7 +14,7 @@ import json
 
 from coordinator.buckets import BUCKETS_PER_DAY
 
-from .audit_story import Story, server_ms
+from .audit_story import Story, admin, server_ms
 from .conftest import Calendar, at
 
 
@@ -49,7 +49,7 @@ def test_a_deleted_stream_and_head_while_bookings_exist_is_reported(
     story: Story, neighbour: Story
 ) -> None:
     k = story.coord.store.keys
-    story.coord.redis.delete(k.audit(story.user_id))
+    admin(story.coord).delete(k.audit(story.user_id))
     story.coord.redis.hdel(k.owner(story.user_id), "audit_head")
     assert found(story) == [("stream_missing", None)]
     v = story.coord.audit.verify(story.user_id)
