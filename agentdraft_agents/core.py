@@ -29,7 +29,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import itertools
 import math
+import secrets
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -58,6 +61,24 @@ RULE_ERRORS = frozenset(
 _MODEL_ACTIONABLE = frozenset({400, 403, 404, 409, 410, 422})
 #: How far around a lost slot alternatives are looked for, nearest window first.
 DEFAULT_SEARCH = (timedelta(hours=4), timedelta(days=2))
+#: Resends of a write, with the same idempotency key, after a 503 whose outcome is
+#: unknown (the store failed after the write may have landed); seconds before each.
+STORE_RETRY_DELAYS = (0.1, 0.5)
+
+
+def tool_call_key(mode: str) -> str:
+    """A fresh idempotency key for one tool call whose model gave none.
+
+    Every write the tools make carries a key, so resending it after a 503
+    ``store_unavailable`` (outcome unknown) returns the original booking instead of
+    booking twice. One key per tool call: a second call by the model is a new request.
+    """
+    return f"agentdraft-tool-{mode}-{secrets.token_hex(12)}"
+
+
+def _outcome_unknown(exc: BaseException) -> bool:
+    """A 503 from either client family: the store failed, the write may have landed."""
+    return getattr(exc, "status", None) == 503 or _error_code(exc) == "store_unavailable"
 
 
 def example_times(now: datetime | None = None) -> tuple[str, str]:
@@ -255,6 +276,12 @@ class BookingService:
     search off. ``on_result`` is called with every result (frameworks whose tool
     messages carry only text can still hand the data to code). The async methods
     run the same code in a worker thread, so both flavours behave identically.
+
+    Every commit and hold carries an idempotency key (the model's, else
+    :func:`tool_call_key`). A 503 ``store_unavailable`` (outcome unknown) is resent
+    with that key after each of ``store_retry_delays``; if it still fails, the error
+    propagates with ``idempotency_key`` set on it, so the code running the agent can
+    learn the outcome by resending with it.
     """
 
     def __init__(
@@ -265,8 +292,10 @@ class BookingService:
         granularity_minutes: int = 15,
         search: Sequence[timedelta] = DEFAULT_SEARCH,
         on_result: Callable[[Result], None] | None = None,
+        store_retry_delays: Sequence[float] = STORE_RETRY_DELAYS,
     ) -> None:
         self.client = client
+        self.store_retry_delays = tuple(store_retry_delays)
         self.on_result = on_result
         self.alternatives = alternatives
         self.granularity_minutes = granularity_minutes
@@ -466,6 +495,7 @@ class BookingService:
         except TimeInputError as exc:
             return Failed(error=exc.code, message=exc.message, field=exc.field, status=422)
         options = {k: v for k, v in options.items() if v is not None}
+        options.setdefault("idempotency_key", tool_call_key(mode))
         call = self.client.bookings.commit if mode == "commit" else self.client.bookings.hold
         unsupported = _unsupported_options(call, options)
         if unsupported:
@@ -477,7 +507,7 @@ class BookingService:
                 "nothing was booked. Call again without it.",
             )
         try:
-            b = call(start=s, end=e, **options)
+            b = self._send(call, s, e, options)
         except Exception as exc:
             if _is_conflict(exc):
                 return self._lost(mode, s, e, exc)
@@ -500,6 +530,24 @@ class BookingService:
             bump_until=bump_until,
             timezone=self._owner_timezone() if (bump_until or expires_at) else None,
         )
+
+    def _send(
+        self, call: Callable[..., Any], s: datetime, e: datetime, options: dict[str, Any]
+    ) -> Any:
+        """Make the write; resend it with the same key while its outcome is unknown."""
+        key = options["idempotency_key"]
+        for attempt in itertools.count():
+            try:
+                return call(start=s, end=e, **options)
+            except Exception as exc:
+                if not _outcome_unknown(exc) or attempt >= len(self.store_retry_delays):
+                    try:
+                        exc.idempotency_key = key  # type: ignore[attr-defined]
+                    except AttributeError:
+                        pass
+                    raise
+                time.sleep(self.store_retry_delays[attempt])  # back off before resending
+        raise AssertionError("unreachable")
 
     def _lost(
         self, mode: Literal["commit", "hold"], s: datetime, e: datetime, exc: Exception
@@ -545,9 +593,11 @@ class BookingService:
 __all__ = [
     "DEFAULT_SEARCH",
     "RULE_ERRORS",
+    "STORE_RETRY_DELAYS",
     "BookingService",
     "TimeInputError",
     "example_times",
     "find_alternatives",
     "parse_time",
+    "tool_call_key",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -191,14 +192,100 @@ def test_the_async_twins_give_the_same_results(cal: Calendar) -> None:
     assert lost.winning_agent_priority == 1 and me.priority == 2
 
 
+def lone_agent(server: RedisServer) -> tuple[Coordinator, str, Any]:
+    """A coordinator on ``server``, an owner, and one agent's client."""
+    coord = Coordinator.from_url(server.url, arbitration_window_ms=0)
+    owner = coord.owners.create()
+    return coord, owner.user_id, coord.client(coord.agents.create(owner.user_id, name="a").api_key)
+
+
 def test_a_store_that_is_down_raises_rather_than_telling_the_model_to_rephrase(
     fresh_redis_server: RedisServer,
 ) -> None:
     # Given a working agent on a server that then dies
-    coord = Coordinator.from_url(fresh_redis_server.url, arbitration_window_ms=0)
-    owner = coord.owners.create()
-    svc = BookingService(coord.client(coord.agents.create(owner.user_id, name="a").api_key))
+    _, _, client = lone_agent(fresh_redis_server)
+    svc = BookingService(client)
     fresh_redis_server.kill()
     # Then a write is an infrastructure error for the code running the agent
     with pytest.raises(StoreUnavailable):
         svc.commit(iso(0), iso(30))
+
+
+# -- idempotency: every write carries a key, so a 503 can be resent safely ------------------
+
+
+class RecordingClient:
+    """The real client, passing every booking call through and keeping its arguments."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.bookings = self
+        self.calls: list[dict[str, Any]] = []
+
+    def commit(self, **kw: Any) -> Any:
+        self.calls.append(kw)
+        return self._client.bookings.commit(**kw)
+
+    def hold(self, **kw: Any) -> Any:
+        self.calls.append(kw)
+        return self._client.bookings.hold(**kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def _idempotency_records(cal: Calendar) -> list[str]:
+    prefix = cal.coord.engine.keys.prefix(cal.user_id)
+    return sorted(cal.coord.redis.scan_iter(match=prefix + "idem:*"))
+
+
+@pytest.mark.parametrize("mode", ["commit", "hold"])
+def test_a_write_whose_model_gave_no_key_still_sends_one_per_tool_call(
+    local_cal: Calendar, mode: str
+) -> None:
+    # Given the tools on the in-process client or the official SDK over HTTP
+    svc = BookingService(local_cal.agent(1))
+    # When the model books twice without an idempotency key
+    first = getattr(svc, mode)(iso(0), iso(30))
+    second = getattr(svc, mode)(iso(60), iso(90))
+    # Then each write was stored under its own key, made for that tool call
+    assert isinstance(first, Booked) and isinstance(second, Booked)
+    records = _idempotency_records(local_cal)
+    assert len(records) == 2
+    assert all(f":agentdraft-tool-{mode}-" in r for r in records)
+
+
+def test_a_key_the_model_gave_is_sent_as_is(cal: Calendar) -> None:
+    client = RecordingClient(cal.agent(1))
+    out = BookingService(client).commit(iso(0), iso(30), idempotency_key="model-key-1")
+    assert isinstance(out, Booked)
+    assert [c["idempotency_key"] for c in client.calls] == ["model-key-1"]
+    again = BookingService(client).commit(iso(0), iso(30), idempotency_key="model-key-1")
+    assert isinstance(again, Booked) and again.booking_id == out.booking_id
+
+
+def test_a_503_is_resent_with_the_same_key_and_the_key_reaches_the_caller(
+    fresh_redis_server: RedisServer,
+) -> None:
+    # Given an agent whose store dies before its write
+    coord, user_id, agent = lone_agent(fresh_redis_server)
+    client = RecordingClient(agent)
+    svc = BookingService(client, store_retry_delays=(0.01, 0.01))
+    fresh_redis_server.kill()
+    # When the tool commits: every attempt carries the one key made for this call
+    with pytest.raises(StoreUnavailable) as err:
+        svc.commit(iso(0), iso(30))
+    keys = [c["idempotency_key"] for c in client.calls]
+    assert len(keys) == 3 and len(set(keys)) == 1
+    assert keys[0].startswith("agentdraft-tool-commit-")
+    # Then the error hands that key on, and says the outcome is unknown
+    assert err.value.idempotency_key == keys[0]  # type: ignore[attr-defined]
+    assert "outcome is unknown" in err.value.detail
+    # And once the store is back, resending with the key books exactly once
+    fresh_redis_server.restart()
+    out = svc.commit(iso(0), iso(30), idempotency_key=keys[0])
+    again = svc.commit(iso(0), iso(30), idempotency_key=keys[0])
+    assert isinstance(out, Booked) and isinstance(again, Booked)
+    assert out.booking_id == again.booking_id
+    assert coord.redis.hlen(coord.engine.keys.bookings(user_id)) == 1
+    coord.close()
