@@ -29,10 +29,11 @@ import json
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 try:
     from mcp.server.fastmcp import FastMCP
+    from mcp.server.fastmcp.exceptions import ToolError
     from mcp.types import CallToolResult, TextContent, ToolAnnotations
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
@@ -124,6 +125,22 @@ def to_mcp(result: Result) -> CallToolResult:
     )
 
 
+class AgentDraftMCP(FastMCP):
+    """FastMCP that answers arguments which do not fit with the tools' own error shape.
+
+    FastMCP would send the raw pydantic dump (with a documentation URL) as text; the
+    model gets ``{error: "invalid_arguments", message, detail}`` naming the field instead.
+    """
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
+        try:
+            return await super().call_tool(name, arguments)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                return to_mcp(specs.invalid_arguments(name, exc.__cause__))
+            raise
+
+
 def _options(**kw: Any) -> dict[str, Any]:
     return {k: v for k, v in kw.items() if v not in (None, False)}
 
@@ -136,7 +153,7 @@ def build_server(client: Any = None, *, name: str = "agentdraft", **environment:
     """
     alternatives = environment.pop("alternatives", 3)
     service = BookingService(resolve_client(client, **environment), alternatives=alternatives)
-    mcp = FastMCP(name, instructions=INSTRUCTIONS, log_level="WARNING")
+    mcp = AgentDraftMCP(name, instructions=INSTRUCTIONS, log_level="WARNING")
     mcp._mcp_server.version = package_version()  # FastMCP has no argument for it
 
     @mcp.tool(
@@ -311,4 +328,12 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["INSTRUCTIONS", "build_server", "main", "package_version", "payload", "to_mcp"]
+__all__ = [
+    "INSTRUCTIONS",
+    "AgentDraftMCP",
+    "build_server",
+    "main",
+    "package_version",
+    "payload",
+    "to_mcp",
+]

@@ -75,6 +75,19 @@ class NoInput(BaseModel):
     pass
 
 
+def invalid_arguments(tool: str, exc: ValidationError) -> Failed:
+    """A model's arguments that did not fit, as a sentence naming the first bad field."""
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or None
+    return Failed(
+        error="invalid_arguments",
+        message=f"{field or 'arguments'}: {first['msg']}. Nothing was done; "
+        f"call {tool} again with the arguments its schema lists.",
+        field=field,
+        status=422,
+    )
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     """One tool: what the model is told, what it may pass, what the service does."""
@@ -103,15 +116,7 @@ class ToolSpec:
         try:
             arguments = self.args.model_validate(arguments).model_dump()
         except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(p) for p in first["loc"]) or None
-            return Failed(
-                error="invalid_arguments",
-                message=f"{field or 'arguments'}: {first['msg']}. Nothing was done; "
-                f"call {self.name} again with the arguments its schema lists.",
-                field=field,
-                status=422,
-            )
+            return invalid_arguments(self.name, exc)
         return self.run(service, arguments)
 
     async def ainvoke(self, service: BookingService, arguments: dict[str, Any]) -> Result:
@@ -307,5 +312,6 @@ __all__ = [
     "ToolSpec",
     "bind",
     "build",
+    "invalid_arguments",
     "recommended",
 ]

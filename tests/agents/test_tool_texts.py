@@ -160,3 +160,18 @@ def test_a_hold_longer_than_the_coordinator_allows_is_refused_naming_the_field(
         service, {"start": iso(0), "end": iso(30), "ttl_seconds": 2 * 24 * 3600}
     )
     assert (refused.outcome, refused.field) == ("error", "hold_ttl_seconds")
+
+
+def test_a_missing_mcp_argument_is_a_tool_error_naming_the_field_not_a_pydantic_dump(
+    local_cal: Calendar,
+) -> None:
+    async def body(s: Any) -> Any:
+        return await s.call_tool("commit_booking", {"start": iso(0)})
+
+    out = with_session(local_cal.agent(2), body)
+    text = out.content[0].text
+    assert out.isError and "errors.pydantic.dev" not in text
+    assert out.structuredContent["error"] == "invalid_arguments"
+    assert out.structuredContent["detail"]["field"] == "end"
+    assert json.loads(text)["message"].startswith("ERROR invalid_arguments (end): end: Field")
+    assert local_cal.live() == []
