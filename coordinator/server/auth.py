@@ -23,12 +23,15 @@ from ..coordinator import Coordinator
 from ..errors import AuthError
 from .sessions import COOKIE, OwnerSession, Sessions
 
+# Dependencies that do no I/O are ``async``: FastAPI runs a plain ``def`` dependency in
+# the thread pool, a hop that costs more than the dependency itself.
 
-def coordinator(request: Request) -> Coordinator:
+
+async def coordinator(request: Request) -> Coordinator:
     return request.app.state.coordinator
 
 
-def sessions(request: Request) -> Sessions:
+async def sessions(request: Request) -> Sessions:
     return request.app.state.sessions
 
 
@@ -76,7 +79,12 @@ def _public_origin() -> str | None:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def same_origin(request: Request) -> None:
+async def same_origin(request: Request) -> None:
+    """The CSRF check as a route dependency (sign-in and sign-out)."""
+    check_same_origin(request)
+
+
+def check_same_origin(request: Request) -> None:
     """Refuse a state-changing browser request made by another site's page (CSRF)."""
     if request.method in _SAFE_METHODS:
         return
@@ -102,7 +110,7 @@ def owner_session(
     store: Annotated[Sessions, Depends(sessions)],
     agentdraft_session: Annotated[str | None, Cookie(alias=COOKIE)] = None,
 ) -> OwnerSession:
-    same_origin(request)
+    check_same_origin(request)
     return store.get(agentdraft_session)
 
 
