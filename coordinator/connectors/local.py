@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -29,11 +30,12 @@ class LocalCalDAV:
     username: str
     password: str
 
-    def client(self) -> object:
+    def client(self) -> Any:
         """A ``caldav`` client, as the owner's calendar app would use."""
         import caldav
 
-        return caldav.DAVClient(
+        client_class: Any = caldav.DAVClient  # resolved lazily by caldav: untyped here
+        return client_class(
             url=self.url,
             username=self.username,
             password=self.password,

@@ -202,10 +202,10 @@ class Pusher:
         if rec is not None:
             if stored:
                 return  # already on the calendar (bookings do not move in place)
-            ref = adapter.create(uid, booking_event(rec, c.user_id))
-            self.r.hset(pushed_key, bid, json.dumps({"href": ref.href, "etag": ref.etag}))
+            made = adapter.create(uid, booking_event(rec, c.user_id))
+            self.r.hset(pushed_key, bid, json.dumps({"href": made.href, "etag": made.etag}))
             return
-        ref = RemoteRef(**json.loads(stored)) if stored else None
+        ref: RemoteRef | None = RemoteRef(**json.loads(stored)) if stored else None
         href_for = getattr(adapter, "href_for", None)
         if ref is None and href_for is not None:
             ref = RemoteRef(href_for(uid))  # a create may have landed before a crash

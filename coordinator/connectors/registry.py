@@ -460,7 +460,7 @@ class Connectors:
 
     def freshness(self, user_id: str) -> builtins.list[Freshness]:
         """How fresh each pulling connector's view of ``user_id``'s calendar is."""
-        out = []
+        out: builtins.list[Freshness] = []
         conns = [c for c in self.list(user_id) if c.pulls]
         if not conns:
             return out
