@@ -63,6 +63,8 @@ class Pusher:
         self.connectors = connectors
         self.settings = settings or PushSettings()
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
+        #: Outbox streams whose consumer group this pusher has made sure of.
+        self._grouped: set[str] = set()
         #: connector id -> (the connector it was built for, its adapter).
         self._adapters: dict[str, tuple[Connector, CalendarAdapter]] = {}
         #: Entries this pusher read before their window closed: handled when due.
@@ -78,16 +80,26 @@ class Pusher:
 
     def _calendar(self, user_id: str) -> int:
         stream = self.keys.push_outbox(user_id)
-        try:
-            self.r.xgroup_create(stream, GROUP, id="0", mkstream=True)
-        except redis.exceptions.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        if stream not in self._grouped:  # once per stream and process, not every pass
+            try:
+                self.r.xgroup_create(stream, GROUP, id="0", mkstream=True)
+            except redis.exceptions.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+            self._grouped.add(stream)
         now = server_now_ms(self.bookings, user_id)
         waiting = self._waiting.setdefault(user_id, {})
         entries = [(eid, f, n) for eid, (f, n) in waiting.items()]
-        entries += list(self._reclaim(stream, now, set(waiting)))
-        fresh = self.r.xreadgroup(GROUP, self.consumer, {stream: ">"}, count=self.settings.batch)
+        try:
+            entries += list(self._reclaim(stream, now, set(waiting)))
+            fresh = self.r.xreadgroup(
+                GROUP, self.consumer, {stream: ">"}, count=self.settings.batch
+            )
+        except redis.exceptions.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            self._grouped.discard(stream)  # the stream was removed: make it again next pass
+            return 0
         for _, items in fresh or []:
             entries += [(eid, fields, 1) for eid, fields in items]
         if not entries:
