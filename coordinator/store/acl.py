@@ -24,6 +24,7 @@ coordinator) and on no other key family of a calendar starting with ``au`` or
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -129,7 +130,9 @@ def embedded_conf_lines(data_dir: Path, namespace: str = "ad") -> list[str]:
         return []
     secret = operator_secret(data_dir) or _new_secret(data_dir)
     return [
-        f"user {OPERATOR} reset on >{secret} {' '.join(operator_acl())}",
+        # The conf carries the password's SHA-256, never the password itself.
+        f"user {OPERATOR} reset on #{hashlib.sha256(secret.encode()).hexdigest()} "
+        f"{' '.join(operator_acl())}",
         f"user default reset on nopass {' '.join(embedded_rules(namespace))}",
     ]
 

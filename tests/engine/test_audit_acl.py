@@ -258,3 +258,17 @@ def test_the_printed_acl_line_applies_as_is(server: RedisServer) -> None:
         assert r.set("ad:{usr_p}:idem:a:k", "1")
     finally:
         r.close()
+
+
+def test_the_engine_config_holds_no_operator_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _engine_binary(monkeypatch, "wheel")
+    monkeypatch.delenv(EMBEDDED_ACL_ENV, raising=False)
+    folder = tmp_path / "data"
+    try:
+        Coordinator.embedded(folder).close()
+        secret = (folder / OPERATOR_SECRET).read_text().strip()
+        assert secret and secret not in (folder / "redis.conf").read_text()
+    finally:
+        stop_embedded(folder)
