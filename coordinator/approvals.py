@@ -37,6 +37,7 @@ from .errors import (
 )
 from .ids import keyed_id
 from .inputs import json_object, required_text, text
+from .receipts import Receipts
 from .store.connect import MAX_BLOCK_SECONDS
 from .store.errors import store_errors
 from .store.handle import Store
@@ -74,6 +75,8 @@ def public(a: dict[str, Any], user_id: str) -> dict[str, Any]:
         "outcome": a.get("outcome"),
         "winning_booking_id": a.get("winning_booking_id"),
         "audit_event_id": a.get("audit_event_id"),
+        #: The signed decision (README "Signed receipts"); None while pending.
+        "receipt": a.get("receipt"),
     }
 
 
@@ -106,7 +109,7 @@ def _read(
         if reply["error"] == "forbidden":
             raise AuthError(f"{approval_id} was requested by another agent", error="forbidden")
         raise NotFound(f"no approval {approval_id}", error="approval_not_found")
-    return reply["approval"], int(reply["now"])
+    return Receipts(store).attach(user_id, reply["approval"]), int(reply["now"])
 
 
 class Approvals:
@@ -195,7 +198,7 @@ class Approvals:
             if "approval" in reply:
                 _check_pending(reply["approval"], approval_id)
             raise NotFound(f"no approval {approval_id}", error="approval_not_found")
-        return public(reply["approval"], user_id)
+        return public(Receipts(self._store).attach(user_id, reply["approval"]), user_id)
 
 
 def _check_pending(a: dict[str, Any], approval_id: str) -> None:

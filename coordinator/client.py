@@ -24,6 +24,7 @@ from .models import AgentIdentity, AuditEntry, Booking
 from .owners import Owners
 from .proposals.api import ClientProposals
 from .proposals.service import ProposalService
+from .receipts import with_receipt
 from .rules import Rules
 from .ruleset import OwnerRules
 from .store.handle import Store
@@ -135,7 +136,8 @@ class _ClientBookings:
     def get(self, booking_id: str) -> Booking:
         """Any booking on the owner's calendar, with who ended it and when."""
         c = self._ctx
-        return self._bookings.get(c.user_id, booking_id, agent_id=c.agent_id, key_hash=c.key_hash)
+        b = self._bookings.get(c.user_id, booking_id, agent_id=c.agent_id, key_hash=c.key_hash)
+        return with_receipt(c.store, b)
 
     def _write(self, mode: Mode, **kw: Any) -> Booking:
         c = self._ctx

@@ -17,6 +17,7 @@ from .connectors import Connectors, SecretBox
 from .owners import Owners
 from .proposals import Proposals, ProposalService, ProposalTimers
 from .proposals.service import visit
+from .receipts import Receipts
 from .rules import Rules
 from .settings import Settings
 from .store.handle import Store
@@ -46,6 +47,8 @@ class Coordinator:
         timers = ProposalTimers(self.store, tick=partial(visit, self.store))
         self.proposals = Proposals(ProposalService(self.store, self.bookings, timers))
         self.connectors = Connectors(self.bookings, SecretBox(self.settings.connector_key_file))
+        #: Signed approval/booking receipts and the JWKS that verifies them.
+        self.receipts = Receipts(self.store)
 
     @property
     def engine(self) -> Bookings:
@@ -68,6 +71,7 @@ class Coordinator:
 
         folder = Path(data_dir) if data_dir is not None else default_data_dir()
         settings.setdefault("connector_key_file", str(folder / "connector.key"))
+        settings.setdefault("receipt_key_file", str(folder / "receipt_keys.json"))
         client = open_embedded(data_dir, durability=settings.get("durability", "fast"))
         coord = cls(client, Settings(**settings))
         # The audit signing key lives beside the engine's data, outside Redis.

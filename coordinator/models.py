@@ -86,6 +86,10 @@ class Booking(_Model):
     end_reason: str | None = None
     ended_by_connector_id: str | None = None
     ended_by_event_uid: str | None = None
+    #: The consent request a person approved to book this (a parked commit), and the
+    #: signed ``booking_receipt`` of that decision (``coordinator/receipts.py``).
+    approval_id: str | None = None
+    receipt: str | None = None
 
     @property
     def is_live(self) -> bool:
@@ -127,6 +131,7 @@ class Booking(_Model):
             end_reason=rec.get("end_reason"),
             ended_by_connector_id=rec.get("ended_by_connector_id"),
             ended_by_event_uid=rec.get("ended_by_event_uid"),
+            approval_id=rec.get("approval_id") or None,
             **extra,
         )
 

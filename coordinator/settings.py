@@ -59,6 +59,14 @@ class Settings:
     #: File holding the Fernet key that encrypts connector credentials (created 0600).
     #: None: ``$AGENTDRAFT_CONNECTOR_KEY[_FILE]``, else ``connector.key`` in the data folder.
     connector_key_file: str | None = None
+    #: This coordinator's public base URL: the ``iss`` of its receipts and the base of
+    #: agents' signature directories. None: ``$AGENTDRAFT_PUBLIC_URL``, else localhost.
+    public_url: str | None = None
+    #: File holding the receipt signing keys (0600, outside Redis). None:
+    #: ``$AGENTDRAFT_RECEIPT_KEY_FILE``, else ``receipt_keys.json`` in the data folder.
+    receipt_key_file: str | None = None
+    #: A receipt's lifetime; a rotated-out signing key stays in the JWKS this long.
+    receipt_ttl_seconds: float = 30 * 24 * 3600.0
 
     def __post_init__(self) -> None:
         limits = {
@@ -73,6 +81,7 @@ class Settings:
             "proposal_ttl_seconds": (0.05, 90 * 24 * 3600),
             "proposal_resolution_lease_seconds": (0.05, 3600),
             "durability_timeout_ms": (1, 60_000),
+            "receipt_ttl_seconds": (60, 366 * 24 * 3600),
         }
         for f in fields(self):
             if f.name not in limits:

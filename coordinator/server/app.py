@@ -33,6 +33,7 @@ from .routes import (
     availability,
     bookings,
     connectors,
+    jwks,
     ops,
     owner,
     owner_agents,
@@ -130,6 +131,7 @@ def create_app(
         owner,
         webhooks,
         ops,
+        jwks,
     ):
         app.include_router(module.router)
     return app

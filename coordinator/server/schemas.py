@@ -65,6 +65,8 @@ class BookingOut(BaseModel):
     title: str | None = None
     invitee: dict[str, Any] | None = None
     conferencing: dict[str, Any] | None = None
+    #: A parked commit a person approved: the signed ``booking_receipt`` (a JWT).
+    receipt: str | None = None
     start: datetime
     end: datetime
     agent_id: str
