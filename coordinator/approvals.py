@@ -36,7 +36,7 @@ from .errors import (
     ValidationError,
 )
 from .ids import keyed_id
-from .inputs import json_object, required_text, text
+from .inputs import json_object, readable, required_text, text
 from .receipts import Receipts
 from .store.connect import MAX_BLOCK_SECONDS
 from .store.errors import store_errors
@@ -55,29 +55,35 @@ def _iso(ms: Any) -> str | None:
 
 
 def public(a: dict[str, Any], user_id: str) -> dict[str, Any]:
-    """The approval as the SDK's ``approvals.get`` returns it (a plain dict)."""
+    """The approval as the SDK's ``approvals.get`` returns it (a plain dict).
+
+    Text passes through :func:`~coordinator.inputs.readable`, so a record stored
+    before input checks existed (evidence with a lone surrogate) still reads.
+    """
     evidence = a.get("evidence_json")
-    return {
-        "approval_id": a["id"],
-        "status": a["status"],
-        "kind": a["kind"],
-        "action_type": a.get("action_type"),
-        "summary": a.get("summary"),
-        "evidence": json.loads(evidence) if evidence else None,
-        "agent_id": a["agent_id"],
-        "user_id": user_id,
-        "created_at": _iso(a.get("created_ms")),
-        "expires_at": _iso(a.get("expires_ms")),
-        "decided_at": _iso(a.get("decided_ms")),
-        "note": a.get("note"),
-        "hold_id": a.get("hold_id"),
-        "booking_id": a.get("booking_id"),
-        "outcome": a.get("outcome"),
-        "winning_booking_id": a.get("winning_booking_id"),
-        "audit_event_id": a.get("audit_event_id"),
-        #: The signed decision (README "Signed receipts"); None while pending.
-        "receipt": a.get("receipt"),
-    }
+    return readable(
+        {
+            "approval_id": a["id"],
+            "status": a["status"],
+            "kind": a["kind"],
+            "action_type": a.get("action_type"),
+            "summary": a.get("summary"),
+            "evidence": json.loads(evidence) if evidence else None,
+            "agent_id": a["agent_id"],
+            "user_id": user_id,
+            "created_at": _iso(a.get("created_ms")),
+            "expires_at": _iso(a.get("expires_ms")),
+            "decided_at": _iso(a.get("decided_ms")),
+            "note": a.get("note"),
+            "hold_id": a.get("hold_id"),
+            "booking_id": a.get("booking_id"),
+            "outcome": a.get("outcome"),
+            "winning_booking_id": a.get("winning_booking_id"),
+            "audit_event_id": a.get("audit_event_id"),
+            #: The signed decision (README "Signed receipts"); None while pending.
+            "receipt": a.get("receipt"),
+        }
+    )
 
 
 def _check_id(approval_id: object) -> None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from typing import Any
 
 from .errors import ValidationError
 
@@ -46,6 +47,7 @@ MAX_SAFE_INTEGER = 10**14 - 1
 _BAD_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 #: The same, but line breaks and tabs are allowed (free text).
 _BAD_FREE_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -193,6 +195,24 @@ def check_id(value: object, field: str, *, max_len: int = 64, prefix: str = "") 
     return value
 
 
+def readable(value: Any) -> Any:
+    """``value`` (decoded JSON) with every lone surrogate replaced by U+FFFD.
+
+    For records stored before these checks existed: a read must still answer (a lone
+    surrogate cannot be sent as UTF-8), so what cannot be encoded is shown as the
+    replacement character instead of failing the whole listing.
+    """
+    if isinstance(value, str):
+        if _SURROGATE.search(value) is None:
+            return value
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [readable(v) for v in value]
+    if isinstance(value, dict):
+        return {readable(k): readable(v) for k, v in value.items()}
+    return value
+
+
 __all__ = [
     "MAX_DEPTH",
     "MAX_SAFE_INTEGER",
@@ -202,6 +222,7 @@ __all__ = [
     "check_json",
     "is_id",
     "json_object",
+    "readable",
     "required_text",
     "shown",
     "text",

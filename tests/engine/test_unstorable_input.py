@@ -246,3 +246,32 @@ def test_unstorable_rules_are_refused(cal: Calendar, patch: dict[str, Any]) -> N
 @pytest.mark.parametrize("name", [LONE, "bot\x00", "bot\n2"], ids=["surrogate", "NUL", "newline"])
 def test_an_unstorable_agent_name_is_refused(cal: Calendar, name: str) -> None:
     refused(cal, "name", lambda: cal.coord.agents.create(cal.user_id, name=name, priority=3))
+
+
+def test_an_approval_stored_before_these_checks_still_lists_with_a_replacement_character(
+    cal: Calendar,
+) -> None:
+    # Given a record with a lone surrogate in its evidence, as an older version stored it
+    # (written through the script call directly: the checks above refuse it today)
+    asker = _requester(cal)
+    store, ctx = cal.coord.store, asker.context
+    approval_id = "apr_legacy0000000001"
+    store.redis.set(store.keys.approval_index(approval_id), cal.user_id)
+    reply = store.calls.approval_request(
+        user_id=ctx.user_id,
+        agent_id=ctx.agent_id,
+        key_hash=ctx.key_hash,
+        limits=store.limits,
+        approval_id=approval_id,
+        action_type="refund",
+        summary="legacy",
+        evidence_json=json.dumps({LONE: 1, "note": "a" + LONE}),
+        ttl_ms=60_000,
+    )
+    assert reply["r"] == "ok"
+    # When the owner lists approvals, Then the listing answers and can be sent as UTF-8
+    listed = cal.coord.approvals.list(cal.user_id)
+    assert [a["approval_id"] for a in listed] == [approval_id]
+    assert listed[0]["evidence"] == {"\ufffd": 1, "note": "a\ufffd"}
+    json.dumps(listed, ensure_ascii=False).encode("utf-8")
+    assert asker.approvals.get(approval_id)["evidence"] == {"\ufffd": 1, "note": "a\ufffd"}
