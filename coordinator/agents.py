@@ -21,11 +21,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from .buckets import from_ms
-from .errors import AgentDraftError, AuthError, InvalidState, NotFound, ValidationError
+from .errors import AgentDraftError, AuthError, NotFound, ValidationError
 from .ids import new_id
 from .inputs import check_chars
 from .models import ALL_SCOPES, Agent, AgentCreated
 from .ratelimit import check_burst, check_per_second
+from .replies import About, refusal
 from .store.errors import store_errors
 from .store.handle import Store
 
@@ -108,7 +109,7 @@ class Agents:
                 burst=burst,
             )
             if reply["r"] != "ok":
-                raise NotFound(f"no owner {user_id}", error="owner_not_found")
+                raise refusal("agent", reply, About(user_id, agent_id))
             r.set(k.api_key(kh), json.dumps({"user_id": user_id, "agent_id": agent_id}))
             r.set(k.agent_index(agent_id), user_id)
         a = reply["agent"]
@@ -192,17 +193,7 @@ class Agents:
             )
         if reply["r"] == "ok":
             return user_id, reply
-        if reply["error"] == "invalid_state":
-            hint = {
-                "rotate": "unrevoke it instead",
-                "revoke": "it is already revoked",
-                "unrevoke": "it is not revoked",
-            }.get(op, "")
-            raise InvalidState(
-                f"cannot {op} agent {agent_id}: it is {reply['status']}; {hint}",
-                agent_status=reply["status"],
-            )
-        raise NotFound(f"no agent {agent_id}", error="agent_not_found")
+        raise refusal("agent", reply, About(user_id, agent_id, "", op))
 
     def _new_key(self, agent_id: str, op: Literal["rotate", "unrevoke"]) -> AgentCreated:
         """Rotate or unrevoke: mint a key, switch the record to it, retire the old index."""
@@ -255,11 +246,7 @@ class Agents:
         with store_errors("agents.rerank"):
             reply = self._store.calls.rerank(user_id=user_id, agent_ids=ids)
         if reply["r"] != "ok":
-            if reply["error"] == "agent_unknown":
-                raise ValidationError(
-                    "agent_ids", f"{reply['agent_id']} is not an agent of {user_id}"
-                )
-            raise NotFound(f"no owner {user_id}", error="owner_not_found")
+            raise refusal("rerank", reply, About(user_id))
         return self.list(user_id)
 
     def set_rate_limit(

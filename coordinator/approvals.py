@@ -22,11 +22,10 @@ import json
 import time
 from typing import Any, Literal
 
-from .access import CallerContext, access_error
+from .access import CallerContext
 from .bookings import Bookings
 from .buckets import from_ms
 from .errors import (
-    AgentDraftError,
     ApprovalTimeout,
     AuthError,
     Conflict,
@@ -38,6 +37,7 @@ from .errors import (
 from .ids import keyed_id
 from .inputs import json_object, readable, required_text, text
 from .receipts import Receipts
+from .replies import About, refusal
 from .store.connect import MAX_BLOCK_SECONDS
 from .store.errors import store_errors
 from .store.handle import Store
@@ -109,12 +109,7 @@ def _read(
             limits=store.limits,
         )
     if reply["r"] != "ok":
-        refused = access_error(reply)
-        if refused:
-            raise refused
-        if reply["error"] == "forbidden":
-            raise AuthError(f"{approval_id} was requested by another agent", error="forbidden")
-        raise NotFound(f"no approval {approval_id}", error="approval_not_found")
+        raise refusal("approval", reply, About(user_id, approval_id, agent_id))
     return Receipts(store).attach(user_id, reply["approval"]), int(reply["now"])
 
 
@@ -201,9 +196,7 @@ class Approvals:
                 user_id=user_id, approval_id=approval_id, decision=decision, note=note or ""
             )
         if reply["r"] != "ok":
-            if "approval" in reply:
-                _check_pending(reply["approval"], approval_id)
-            raise NotFound(f"no approval {approval_id}", error="approval_not_found")
+            raise refusal("approval", reply, About(user_id, approval_id, "", decision))
         return public(Receipts(self._store).attach(user_id, reply["approval"]), user_id)
 
 
@@ -266,7 +259,7 @@ class ClientApprovals:
                 ttl_ms=int(ttl * 1000),
             )
         if reply["r"] != "ok":
-            raise access_error(reply) or AgentDraftError(f"unexpected reply {reply!r}")
+            raise refusal("approval", reply, About(c.user_id, approval_id, c.agent_id))
         if reply["approval"]["agent_id"] != c.agent_id:
             raise AuthError("that idempotency key names another agent's request", error="forbidden")
         return public(reply["approval"], c.user_id)

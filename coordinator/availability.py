@@ -23,13 +23,14 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
-from .access import AVAILABILITY_READ, CallerContext, access_error
+from .access import AVAILABILITY_READ, CallerContext
 from .buckets import BUCKET_MS, from_ms, parse_time, to_ms
 from .connectors.models import Freshness
-from .errors import AgentDraftError, AuthError, NotFound, ValidationError
+from .errors import AgentDraftError, AuthError, ValidationError
 from .etag import make_etag
 from .models import Slot
 from .policy import focus_time, working_hours
+from .replies import About, refusal
 from .ruleset import RulesSnapshot
 from .store.errors import store_errors
 from .wallclock import Intervals, local_date, local_day_bounds, utc_days
@@ -208,8 +209,5 @@ class Availability:
                 days=days,
             )
         if reply["r"] != "ok":
-            refused = access_error(reply)
-            if refused:
-                raise refused
-            raise NotFound(f"no owner {c.user_id}", error="owner_not_found")
+            raise refusal("availability", reply, About(c.user_id, "", c.agent_id))
         return reply

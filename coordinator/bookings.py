@@ -24,13 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from .access import BOOKINGS_READ, BOOKINGS_WRITE, access_error
+from .access import BOOKINGS_READ, BOOKINGS_WRITE
 from .buckets import check_buffer, check_interval, cover, from_ms, parse_time, to_ms
 from .errors import (
     AgentDraftError,
     Conflict,
-    Gone,
-    InvalidState,
     NotFound,
     ValidationError,
 )
@@ -39,7 +37,7 @@ from .ids import check_idempotency_key, new_id
 from .inputs import json_object, text
 from .models import Booking, Displacement
 from .policy import cap_window, judge
-from .replies import conflict, consent_required, script_error
+from .replies import About, conflict, consent_required, refusal
 from .ruleset import RulesSnapshot
 from .store.calls import DaySpan
 from .store.connect import MAX_BLOCK_SECONDS
@@ -343,7 +341,7 @@ class Bookings:
     def _settle_write(self, user_id: str, reply: dict[str, Any]) -> Booking:
         r = reply["r"]
         if r == "error":
-            raise script_error(reply, user_id)
+            raise refusal("claim", reply, About(user_id))
         if r == "conflict":
             raise conflict(reply)
         if r == "replay":
@@ -443,15 +441,7 @@ class Bookings:
         if reply["r"] == "ok":
             self.store.acknowledge(user_id)
             return Booking.from_record(reply["booking"], user_id)
-        code = reply["error"]
-        if code == "expired":
-            raise Gone(f"hold {bid} expired before it was released", error="hold_expired")
-        if code == "invalid_state":
-            status = reply["booking"]["status"]
-            if status == "HOLD":
-                status = "EXPIRED"
-            raise InvalidState(f"cannot {what} {bid}: it is {status}", booking_status=status)
-        raise script_error(reply, user_id, bid)
+        raise refusal("end", reply, About(user_id, bid, agent_id, what))
 
     # -- reads -------------------------------------------------------------------------
 
@@ -459,7 +449,7 @@ class Bookings:
         with store_errors("read"):
             reply = self.calls.read_booking(user_id, booking_id)
         if reply["r"] != "ok":
-            raise NotFound(f"no booking {booking_id} on calendar {user_id}")
+            raise refusal("read_booking", reply, About(user_id, booking_id))
         return reply["booking"], reply["now"]
 
     def get(
@@ -482,10 +472,7 @@ class Bookings:
                 limits=self.limits,
             )
         if reply["r"] != "ok":
-            refused = access_error(reply)
-            if refused:
-                raise refused
-            raise NotFound(f"no booking {booking_id} on calendar {user_id}")
+            raise refusal("read_booking", reply, About(user_id, booking_id, agent_id))
         return Booking.from_record(reply["booking"], user_id, reply["now"])
 
     # -- losing inside the window -------------------------------------------------------

@@ -6,6 +6,7 @@ from .buckets import from_ms
 from .errors import NotFound, ValidationError
 from .ids import new_id
 from .models import Owner
+from .replies import About, refusal
 from .rules import Rules
 from .store.errors import store_errors
 from .store.handle import Store
@@ -28,7 +29,7 @@ class Owners:
         with store_errors("owners.create"):
             reply = self._store.calls.create_owner(user_id=uid, timezone=tz)
             if reply["r"] != "ok":
-                raise ValidationError("user_id", f"owner {uid} already exists", error="exists")
+                raise refusal("owner", reply, About(uid))
             self._store.redis.sadd(k.owners_index(), uid)
         o = reply["owner"]
         return Owner(user_id=uid, timezone=tz, created_at=from_ms(o["created_ms"]))

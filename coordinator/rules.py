@@ -20,6 +20,7 @@ from typing import Any
 from .buckets import check_buffer, parse_time
 from .errors import AgentDraftError, NotFound, ValidationError
 from .inputs import bad_chars, is_id
+from .replies import About, refusal
 from .ruleset import (
     DEFAULT_APPROVAL_TTL_SECONDS,
     ApprovalRule,
@@ -307,7 +308,7 @@ class Rules:
                     changed=changed,
                 )
             if reply["r"] == "error":
-                raise NotFound(f"no owner {user_id}", error="owner_not_found")
+                raise refusal("rules", reply, About(user_id))
             snap = self._store.rules_cache.put(user_id, RulesSnapshot.from_reply(reply))
             if reply["r"] == "ok":
                 return

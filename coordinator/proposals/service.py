@@ -17,24 +17,20 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from ..access import access_error
 from ..bookings import Bookings
 from ..buckets import from_ms
 from ..errors import (
     AgentDraftError,
-    AuthError,
     Conflict,
     ConsentRequired,
-    DuplicateResponse,
     InvalidState,
-    NotFound,
     ResolutionFailed,
-    ResolutionInProgress,
     RuleViolation,
     StoreUnavailable,
     ValidationError,
 )
 from ..ids import keyed_id
+from ..replies import About, refusal
 from ..store.calls import ProposalTransition
 from ..store.errors import store_errors
 from ..store.handle import Store
@@ -104,54 +100,7 @@ class ProposalService:
         return call(self.store, name, user_id, caller, proposal_id, payload)
 
     def _raise(self, reply: dict[str, Any], user_id: str, proposal_id: str, caller: Caller) -> None:
-        code = reply["error"]
-        refused = access_error(reply)
-        if refused:
-            raise refused
-        status = (reply.get("proposal") or {}).get("status")
-        if code == "not_found":
-            raise NotFound(f"no proposal {proposal_id}", error="proposal_not_found")
-        if code == "owner_unknown":
-            raise NotFound(f"no owner {user_id}", error="owner_not_found")
-        if code == "forbidden":
-            raise AuthError(
-                f"agent {caller.agent_id or '(none)'} may not do this to proposal "
-                f"{proposal_id}: answering needs a participant, resolving and cancelling "
-                "the organizer",
-                error="forbidden",
-            )
-        if code == "not_pending":
-            raise InvalidState(
-                f"proposal {proposal_id} is {status}, not pending",
-                error="proposal_not_pending",
-                proposal_status=status,
-            )
-        if code == "duplicate_response":
-            raise DuplicateResponse(
-                f"{caller.agent_id or 'this participant'} already answered proposal "
-                f"{proposal_id}; an answer is final",
-                proposal_status=status,
-            )
-        if code == "resolution_in_progress":
-            raise ResolutionInProgress(
-                f"proposal {proposal_id} is being resolved right now; retry shortly",
-                retry_after_ms=int(reply.get("retry_after_ms") or 1),
-            )
-        if code == "unknown_slot":
-            ids = [s["id"] for s in reply["proposal"]["slots"]]
-            raise ValidationError("selected_slot_id", f"is not a slot of this proposal: {ids}")
-        if code == "unknown_agent":
-            raise ValidationError(
-                reply.get("field") or "agent_id",
-                f"no agent {reply.get('agent_id')} on calendar {user_id}",
-            )
-        if code == "organizer_inactive":
-            raise ValidationError("organizer_agent_id", "the organizer agent is revoked")
-        if code == "expires_in_past":
-            raise ValidationError("expires_at", "must be in the future (server clock)")
-        if code == "expires_too_far":
-            raise ValidationError("expires_at", "must be at most 90 days ahead")
-        raise AgentDraftError(f"unexpected reply {reply!r}")
+        raise refusal("proposal", reply, About(user_id, proposal_id, caller.agent_id))
 
     # -- transitions -------------------------------------------------------------------
 
