@@ -10,6 +10,10 @@
 --   ARGV[2] JSON {rate, burst} default limits   ARGV[3] caller agent_id ('' = owner)
 --   ARGV[4] proposal id   ARGV[5] JSON payload of the transition
 --
+-- Keys written (any proposal script): P..'rl:<caller>' (token), P..'proposals',
+--   P..'audit', P..'bkgaudit:*', P..'owner' (audit head), P..'outbox' (with webhooks).
+--   Every script opens a plan in open_proposal and answers through tx_finish.
+--
 -- P..'proposals' is a hash: proposal id -> JSON record
 --   id, title, description, calendar_id, organizer_agent_id, participant_agent_ids[],
 --   slots[{id, start_ms, end_ms, weight_u, calendar_id}]  (weight_u = weight in

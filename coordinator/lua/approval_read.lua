@@ -8,6 +8,9 @@
 -- Returns JSON {r='ok', approval, now} | {r='error', error='not_found'|'forbidden'|...}
 -- Lapsing is a state change (audited, the parked hold ends with it), so it happens
 -- here, once, and every reader sees the same terminal state.
+-- Keys written: P..'rl:<agent_id>' (token); when the request lapses: P..'approvals',
+--   P..'apwake:<id>', P..'audit', P..'bkgaudit:*', P..'owner' (audit head) and the
+--   parked hold (P..'bookings', its buckets, P..'outbox').
 local tx = tx_new(prefix_of(KEYS[1]), now_ms())
 if ARGV[2] ~= '' then
   local refused = tx_authorize(tx, KEYS[5], KEYS[6], ARGV[2], 'approvals:request',

@@ -9,6 +9,8 @@
 -- Returns JSON {r='ok', approval, replay?} | {r='error', error=...}
 -- The id is derived from the caller's idempotency key when it gave one, so a retried
 -- request finds (and returns) the approval it opened.
+-- Keys written: P..'rl:<agent_id>', P..'approvals', P..'audit', P..'owner' (audit head);
+--   a replay that finds the request lapsed writes what approval_read.lua does.
 local tx = tx_new(prefix_of(KEYS[1]), now_ms())
 local now = tx.now
 local refused = tx_authorize(tx, KEYS[3], KEYS[4], ARGV[1], 'approvals:request',

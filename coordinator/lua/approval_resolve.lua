@@ -7,6 +7,9 @@
 -- Denying a parked commit releases its hold in the same step. Approving a parked
 -- commit is not done here: the commit must win its slot through the normal claim,
 -- so it is a commit.lua call carrying the approval id (see _gate.lua).
+-- Keys written: P..'approvals', P..'apwake:<id>', P..'audit', P..'bkgaudit:*',
+--   P..'owner' (audit head); a denied parked commit also ends its hold (P..'bookings',
+--   its buckets, P..'outbox').
 local P = prefix_of(KEYS[1])
 local tx = tx_new(P, now_ms())
 local now = tx.now

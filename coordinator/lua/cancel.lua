@@ -3,6 +3,7 @@
 -- @include _end.lua
 -- KEYS/ARGV/returns: see _end.lua. A booking that is no longer live answers
 -- {r='error', error='invalid_state', booking, now}.
+-- Keys written: see _end.lua.
 return end_own(function(tx, rec)
   if not is_live(rec, tx.now) then
     return { r = 'error', error = 'invalid_state', booking = rec, now = tx.now }

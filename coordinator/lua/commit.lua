@@ -5,4 +5,5 @@
 -- @include _external.lua
 -- @include _claim.lua
 -- KEYS/ARGV/returns: see _claim.lua. Promotes the writer's own holds in range.
+-- Keys written: see _claim.lua.
 return claim('commit')

@@ -6,4 +6,5 @@
 -- @include _claim.lua
 -- KEYS/ARGV/returns: see _claim.lua. A hold never evicts a commit, and is itself
 -- displaced by a same-or-better commit while its TTL runs.
+-- Keys written: see _claim.lua.
 return claim('hold')

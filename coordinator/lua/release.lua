@@ -3,6 +3,7 @@
 -- @include _end.lua
 -- KEYS/ARGV/returns: see _end.lua. Not a HOLD: {r='error', error='invalid_state',
 -- booking}; a hold past its TTL is ended as EXPIRED and answers error='expired'.
+-- Keys written: see _end.lua.
 return end_own(function(tx, rec)
   if rec.status ~= 'HOLD' then
     return { r = 'error', error = 'invalid_state', booking = rec }
