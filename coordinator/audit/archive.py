@@ -203,7 +203,30 @@ class Archiver:
                 last_id,
                 last_hash,
             )
+        self._drop_index_heads(user_id, old, last_id)
         return len(old), tuple(sorted(written))
+
+    def _drop_index_heads(self, user_id: str, archived: list[Entry], last_id: str) -> None:
+        """Drop archived entry ids from the head of each booking's audit index.
+
+        The index (``bkgaudit:<id>``, oldest first) would point at entries no longer
+        in the stream. Appends land at the tail, so trimming a counted head is safe
+        against a concurrent write; an emptied list disappears.
+        """
+        r, k = self._store.redis, self._store.keys
+        mentioned = {
+            part
+            for _, fields in archived
+            for value in fields.values()
+            for part in value.split(",")
+            if part.startswith(("bkg_", "hld_"))
+        }
+        with store_errors("audit archive"):
+            for bid in sorted(mentioned):
+                key = k.booking_audit(user_id, bid)
+                head = sum(1 for eid in r.lrange(key, 0, -1) if not _after(eid, last_id))
+                if head:
+                    r.ltrim(key, head, -1)
 
     def append_segments(
         self, folder: Path, entries: list[Entry], prev: str, position: int

@@ -22,7 +22,7 @@ from coordinator.audit.archive import Archiver, Retention, segment_files
 from coordinator.errors import ValidationError
 from tests.support.servers import Backend
 
-from .audit_story import STORY_TYPES, Story, admin, entries, operator, server_ms
+from .audit_story import STORY_TYPES, Story, admin, entries, mentions, operator, server_ms
 from .conftest import at
 from .test_audit_chain import cli_store_args
 
@@ -45,6 +45,10 @@ def test_archiving_everything_moves_the_history_to_one_segment_per_month(
     before = entries(story)
     assert archive(story, tmp_path) == len(STORY_TYPES)
     assert story.coord.redis.xlen(story.coord.store.keys.audit(story.user_id)) == 0
+    # Nothing is left of the per-booking audit index: every entry it named is archived.
+    k = story.coord.store.keys
+    for bid in (story.victim, story.winner, story.spare, story.promotion):
+        assert not story.coord.redis.exists(k.booking_audit(story.user_id, bid))
     (segment,) = segment_files(tmp_path, story.user_id)
     body = lines(segment)
     assert body[0] == {"prev": "genesis", "position": 0}
@@ -70,6 +74,11 @@ def test_a_partial_archive_then_new_writes_then_another_archive_verify_end_to_en
     v = story.coord.audit.verify(story.user_id, archive=tmp_path)
     assert v.ok, v.problems
     assert v.entries == len(es) + 1
+    # The booking index keeps exactly the entries still in the stream.
+    left = story.coord.audit.range(story.user_id)
+    for bid in (story.victim, story.winner, story.spare, story.promotion):
+        got = story.coord.audit.for_booking(story.user_id, bid)
+        assert got == [e for e in left if mentions(e, bid)], bid
     # A second run appends to the same month's segment, with no second header.
     assert archive(story, tmp_path) == len(es) + 1 - moved
     (segment,) = segment_files(tmp_path, story.user_id)
