@@ -87,6 +87,27 @@ def test_a_connection_that_sends_half_its_headers_is_closed(guarded) -> None:
     assert _json_body(raw)["error"] == "request_timeout"
 
 
+def test_a_slowloris_connection_trickling_its_headers_is_closed(guarded) -> None:
+    """Each byte resets no timer: the deadline is for the whole head, not per byte."""
+    head = b"GET /healthz HTTP/1.1\r\nHost: t\r\n" + b"X-Pad: " + b"a" * 200 + b"\r\n\r\n"
+    sent = 0
+    with _connect(guarded) as sock:
+        sock.settimeout(0.25)  # the trickle's pace: one byte per quarter second at most
+        try:
+            for byte in head:
+                sock.sendall(bytes([byte]))
+                sent += 1
+                try:
+                    sock.recv(4096)  # the 408, or b"" once closed: the server stopped waiting
+                    break
+                except TimeoutError:
+                    continue  # still open: send the next byte
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    # 1 s header deadline: closed after a handful of bytes, long before the ~60 s trickle.
+    assert sent < 40, sent
+
+
 def test_a_connection_that_sends_nothing_is_closed(guarded) -> None:
     with _connect(guarded) as sock:
         raw = _read_until_closed(sock)

@@ -67,7 +67,11 @@ def test_serve_restarts_a_dead_embedded_engine_by_itself(tmp_path: Path) -> None
     probe = Coordinator.embedded(data)
     try:
         owner = probe.owners.create()
-        key = probe.agents.create(owner.user_id, name="a", priority=1).api_key
+        agent = probe.agents.create(owner.user_id, name="a", priority=1)
+        key = agent.api_key
+        # appendfsync everysec: wait until the agent is in the append-only file, since a
+        # SIGKILL may otherwise lose the last second of writes (not what this test is about).
+        wait_for(lambda: agent.agent_id.encode() in _aof(data), "the agent to reach the AOF")
         old_pid = int(probe.redis.info("server")["process_id"])
         os.kill(old_pid, signal.SIGKILL)
         wait_for(lambda: status(server, "/readyz") == 200 and _pid(probe) != old_pid, "restart")
@@ -84,6 +88,10 @@ def test_serve_restarts_a_dead_embedded_engine_by_itself(tmp_path: Path) -> None
         from coordinator.store.embedded import stop_embedded
 
         stop_embedded(data)
+
+
+def _aof(data: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted((data / "appendonlydir").glob("*.aof")))
 
 
 def _pid(coord: Coordinator) -> int | None:
