@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
 
@@ -145,14 +146,25 @@ def _options(**kw: Any) -> dict[str, Any]:
     return {k: v for k, v in kw.items() if v not in (None, False)}
 
 
-def build_server(client: Any = None, *, name: str = "agentdraft", **environment: Any) -> FastMCP:
+def build_server(
+    client: Any = None,
+    *,
+    name: str = "agentdraft",
+    service_for: Callable[[], BookingService] | None = None,
+    **environment: Any,
+) -> FastMCP:
     """A FastMCP server whose tools act as one agent, bound now.
 
     ``client`` defaults to :func:`~agentdraft_agents.environment.resolve_client`'s
     choice; ``environment`` passes ``data_dir``/``agent_name``/``alternatives`` on.
+    ``service_for`` instead picks the agent per call (the HTTP transport binds each
+    request to the agent whose key it carries, see :mod:`.mcp_http`).
     """
-    alternatives = environment.pop("alternatives", 3)
-    service = BookingService(resolve_client(client, **environment), alternatives=alternatives)
+    if service_for is None:
+        alternatives = environment.pop("alternatives", 3)
+        bound = BookingService(resolve_client(client, **environment), alternatives=alternatives)
+        service_for = lambda: bound  # noqa: E731 - one agent for the server's life
+    svc = service_for
     mcp = AgentDraftMCP(name, instructions=INSTRUCTIONS, log_level="WARNING")
     mcp._mcp_server.version = package_version()  # FastMCP has no argument for it
 
@@ -163,7 +175,7 @@ def build_server(client: Any = None, *, name: str = "agentdraft", **environment:
         annotations=_hints(read_only=True, idempotent=True),
     )
     async def whoami() -> CallToolResult:
-        me: Identity = await service.aidentity()
+        me: Identity = await svc().aidentity()
         return to_mcp(me)
 
     @mcp.tool(
@@ -185,7 +197,7 @@ def build_server(client: Any = None, *, name: str = "agentdraft", **environment:
         ] = True,
     ) -> CallToolResult:
         return to_mcp(
-            await service.aavailability(
+            await svc().aavailability(
                 start,
                 end,
                 duration_minutes=duration_minutes,
@@ -214,7 +226,7 @@ def build_server(client: Any = None, *, name: str = "agentdraft", **environment:
         ] = None,
     ) -> CallToolResult:
         return to_mcp(
-            await service.ahold(
+            await svc().ahold(
                 start,
                 end,
                 **_options(
@@ -236,7 +248,7 @@ def build_server(client: Any = None, *, name: str = "agentdraft", **environment:
     async def release_hold(
         hold_id: Annotated[str, Field(description="The hold's id (hld_…) from create_hold")],
     ) -> CallToolResult:
-        return to_mcp(await service.arelease(hold_id))
+        return to_mcp(await svc().arelease(hold_id))
 
     @mcp.tool(
         title="Commit a booking",
@@ -257,7 +269,7 @@ def build_server(client: Any = None, *, name: str = "agentdraft", **environment:
         invitee: Invitee = None,
     ) -> CallToolResult:
         return to_mcp(
-            await service.acommit(
+            await svc().acommit(
                 start,
                 end,
                 **_options(
@@ -278,7 +290,7 @@ def build_server(client: Any = None, *, name: str = "agentdraft", **environment:
     async def cancel_booking(
         booking_id: Annotated[str, Field(description="The id (bkg_…) of one of your own bookings")],
     ) -> CallToolResult:
-        return to_mcp(await service.acancel(booking_id))
+        return to_mcp(await svc().acancel(booking_id))
 
     @mcp.tool(
         title="Get a booking",
@@ -288,7 +300,7 @@ def build_server(client: Any = None, *, name: str = "agentdraft", **environment:
     async def get_booking(
         booking_id: Annotated[str, Field(description="The booking's id (bkg_… or hld_…)")],
     ) -> CallToolResult:
-        return to_mcp(await asyncio.to_thread(service.get_booking, booking_id))
+        return to_mcp(await asyncio.to_thread(svc().get_booking, booking_id))
 
     @mcp.tool(
         title="Check an approval",
@@ -300,7 +312,7 @@ def build_server(client: Any = None, *, name: str = "agentdraft", **environment:
             str, Field(description="The approval request's id from a consent_required answer")
         ],
     ) -> CallToolResult:
-        return to_mcp(await asyncio.to_thread(service.check_approval, consent_request_id))
+        return to_mcp(await asyncio.to_thread(svc().check_approval, consent_request_id))
 
     return mcp
 

@@ -25,6 +25,7 @@ from . import docs, errors
 from .config import ServerConfig
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from .observe import REGISTRY, Observe, OutboxDepth, configure_logging, metrics_endpoint
+from .remote_mcp import RemoteMCP
 from .routes import (
     agents,
     approvals,
@@ -69,6 +70,7 @@ def create_app(
     """
     watch = StoreWatch(coord.redis, embedded_dir=embedded_dir)
     background: dict[str, Any] = {"store_watch": watch}
+    remote_mcp = RemoteMCP(coord)  # /mcp: MCP over Streamable HTTP, per-agent Bearer keys
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -85,7 +87,8 @@ def create_app(
             hooks.start()
         if metrics_port is not None:
             start_http_server(metrics_port, addr="127.0.0.1", registry=REGISTRY)
-        yield
+        async with remote_mcp.running():
+            yield
         if hooks is not None:
             hooks.stop()
         watch.stop()
@@ -134,6 +137,10 @@ def create_app(
         jwks,
     ):
         app.include_router(module.router)
+    if remote_mcp is not None:
+        app.add_route(
+            "/mcp", remote_mcp, methods=["GET", "POST", "DELETE"], include_in_schema=False
+        )
     return app
 
 
