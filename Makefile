@@ -31,7 +31,7 @@ TEST_EXTRAS := dev,server,agents,notebooks,connectors
 
 test: $(BIN)/python
 	$(PIP) -e '.[$(TEST_EXTRAS)]'
-	$(BIN)/ruff check .
+	$(MAKE) lint
 	$(BIN)/python -m pytest
 	$(MAKE) test-adk
 
@@ -47,10 +47,14 @@ test-adk:
 	$(ADK_VENV)/bin/python -m pytest tests/agents/test_google_adk_tools.py \
 		tests/agents/test_same_words.py tests/test_agent_examples.py -k google_adk
 
+# What CI checks before the tests (`make test` runs this target): lint, formatting, no
+# import cycle among the project's modules, and mypy at the strictness set in pyproject.toml.
 lint: $(BIN)/python
 	$(PIP) -e '.[dev]'
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m tests.support.import_graph
+	$(BIN)/mypy coordinator agentdraft_agents
 
 # Re-run notebooks/*.ipynb top to bottom and save them with their outputs (plots).
 notebooks: $(BIN)/python

@@ -7,6 +7,7 @@ dispatcher which calendars' outboxes to read.
 
 from __future__ import annotations
 
+import builtins
 import json
 import secrets
 from collections.abc import Iterable
@@ -119,6 +120,6 @@ class Webhooks:
             if not self._store.redis.hdel(self._hooks(user_id), endpoint_id):
                 raise NotFound(f"no webhook endpoint {endpoint_id}", error="not_found")
 
-    def owners(self) -> list[str]:
+    def owners(self) -> builtins.list[str]:
         with store_errors("webhooks.owners"):
             return sorted(self._store.redis.smembers(self.owners_key()))
