@@ -23,7 +23,7 @@ from typing import Any, Literal
 from .buckets import from_ms
 from .errors import AgentDraftError, AuthError, NotFound, ValidationError
 from .ids import new_id
-from .inputs import check_chars
+from .inputs import check_chars, is_id
 from .models import ALL_SCOPES, Agent, AgentCreated
 from .ratelimit import check_burst, check_per_second
 from .replies import About, refusal
@@ -177,7 +177,7 @@ class Agents:
 
     def owner_of(self, agent_id: str) -> str:
         """The owner an agent acts for, from the untagged agent index."""
-        if not isinstance(agent_id, str) or not agent_id.startswith("agt_"):
+        if not is_id(agent_id, prefix="agt_"):
             raise ValidationError("agent_id", "must be an agent id such as agt_…")
         with store_errors("agents.owner_of"):
             user_id = self._store.redis.get(self._store.keys.agent_index(agent_id))
@@ -241,8 +241,8 @@ class Agents:
         if isinstance(agent_ids, str) or not isinstance(agent_ids, Sequence) or not agent_ids:
             raise ValidationError("agent_ids", "must be a non-empty list of agent ids, best first")
         ids = list(agent_ids)
-        if len(set(ids)) != len(ids) or not all(isinstance(a, str) for a in ids):
-            raise ValidationError("agent_ids", "must name each agent once")
+        if len(set(ids)) != len(ids) or not all(is_id(a, prefix="agt_") for a in ids):
+            raise ValidationError("agent_ids", "must name each agent once, by id (agt_…)")
         with store_errors("agents.rerank"):
             reply = self._store.calls.rerank(user_id=user_id, agent_ids=ids)
         if reply["r"] != "ok":

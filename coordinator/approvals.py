@@ -35,7 +35,7 @@ from .errors import (
     ValidationError,
 )
 from .ids import keyed_id
-from .inputs import json_object, readable, required_text, text
+from .inputs import is_id, json_object, readable, required_text, text
 from .receipts import Receipts
 from .replies import About, refusal
 from .store.connect import MAX_BLOCK_SECONDS
@@ -87,11 +87,7 @@ def public(a: dict[str, Any], user_id: str) -> dict[str, Any]:
 
 
 def _check_id(approval_id: object) -> None:
-    if (
-        not isinstance(approval_id, str)
-        or not approval_id.startswith("apr_")
-        or len(approval_id) > 64
-    ):
+    if not is_id(approval_id, prefix="apr_"):
         raise ValidationError("approval_id", "must be an approval id such as apr_…")
 
 

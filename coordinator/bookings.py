@@ -34,7 +34,7 @@ from .errors import (
 )
 from .etag import etag_version
 from .ids import check_idempotency_key, new_id
-from .inputs import json_object, text
+from .inputs import is_id, json_object, text
 from .models import Booking, Displacement
 from .policy import cap_window, judge
 from .replies import About, conflict, consent_required, refusal
@@ -427,7 +427,7 @@ class Bookings:
         key_hash: str,
         bid: str,
     ) -> Booking:
-        if not isinstance(bid, str) or not bid or len(bid) > 64:
+        if not is_id(bid):
             raise ValidationError("booking_id", "must be a booking id such as bkg_… or hld_…")
         with store_errors(what):
             reply = self.calls.end_booking(
@@ -460,7 +460,7 @@ class Bookings:
         With an agent's ``key_hash`` the read checks the key, the ``bookings:read``
         scope and the rate limit in the same script; without one it is the owner's.
         """
-        if not isinstance(booking_id, str) or not booking_id or len(booking_id) > 64:
+        if not is_id(booking_id):
             raise ValidationError("booking_id", "must be a booking id such as bkg_…")
         with store_errors("read"):
             reply = self.calls.read_booking(

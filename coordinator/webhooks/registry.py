@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import NotFound, ValidationError
 from ..ids import new_id
-from ..inputs import check_chars, text
+from ..inputs import check_chars, is_id, text
 from ..store.errors import store_errors
 from ..store.handle import Store
 from .urls import check_webhook_url
@@ -116,6 +116,8 @@ class Webhooks:
         return [Endpoint(**json.loads(v)) for _, v in sorted(raw.items())]
 
     def delete(self, user_id: str, endpoint_id: str) -> None:
+        if not is_id(endpoint_id, prefix="whe_"):
+            raise NotFound(f"no webhook endpoint {endpoint_id!r}", error="not_found")
         with store_errors("webhooks.delete"):
             if not self._store.redis.hdel(self._hooks(user_id), endpoint_id):
                 raise NotFound(f"no webhook endpoint {endpoint_id}", error="not_found")

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from coordinator import ValidationError
+from coordinator import NotFound, ValidationError
 from coordinator.inputs import MAX_DEPTH, MAX_SAFE_INTEGER
 from tests.support.dump import dump_keys
 
@@ -275,3 +275,27 @@ def test_an_approval_stored_before_these_checks_still_lists_with_a_replacement_c
     assert listed[0]["evidence"] == {"\ufffd": 1, "note": "a\ufffd"}
     json.dumps(listed, ensure_ascii=False).encode("utf-8")
     assert asker.approvals.get(approval_id)["evidence"] == {"\ufffd": 1, "note": "a\ufffd"}
+
+
+# -- ids: a lone surrogate in an id is a typed refusal, never a crash ----------------------
+
+
+def test_ids_that_cannot_be_text_are_refused_naming_the_field(cal: Calendar) -> None:
+    a = cal.agent(1)
+    for field, call in [
+        ("booking_id", lambda: a.bookings.get("bkg_" + LONE)),
+        ("booking_id", lambda: a.bookings.cancel("bkg_" + LONE)),
+        ("booking_id", lambda: a.bookings.release("hld_" + LONE)),
+        ("approval_id", lambda: a.approvals.get("apr_" + LONE)),
+        ("approval_id", lambda: cal.coord.approvals.approve("apr_" + LONE)),
+        ("agent_ids", lambda: cal.coord.agents.rerank(cal.user_id, ["agt_" + LONE])),
+        ("agent_id", lambda: cal.coord.agents.revoke("agt_" + LONE)),
+    ]:
+        refused(cal, field, call)
+
+
+def test_an_unknown_webhook_id_that_cannot_be_text_is_not_found(cal: Calendar) -> None:
+    before = store_dump(cal)
+    with pytest.raises(NotFound):
+        cal.coord.webhooks.delete(cal.user_id, "whe_" + LONE)
+    assert store_dump(cal) == before

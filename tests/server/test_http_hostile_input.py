@@ -11,7 +11,7 @@ Every test here runs against its own ``coordinator serve`` and redis-server, so 
 whole keyspace can be compared (DUMP of every key) before and after a refused call.
 A hypothesis property test then throws generated hostile values at every write
 endpoint (bookings, holds, approvals, proposals create/respond, webhooks, rules,
-dashboard agents, profile).
+dashboard agents and their ranking, profile, approval decisions).
 """
 
 from __future__ import annotations
@@ -401,6 +401,12 @@ ENDPOINTS = {
         "owner", "/v1/dashboard/agents", (("name",), ("scopes",), ("scopes", 0), ("priority",))
     ),
     "profile": Endpoint("owner", "/v1/me/profile", (("timezone",),)),
+    "rerank": Endpoint(
+        "owner", "/v1/dashboard/agents/rerank", (("agent_ids",), ("agent_ids", 0), ("agent_ids", 5))
+    ),
+    "approval decision": Endpoint(
+        "owner", "/v1/dashboard/approvals/{approval_id}/deny", (("note",), ("extra",))
+    ),
 }
 
 
@@ -427,6 +433,10 @@ def _base(site: Site, name: str) -> dict[str, Any]:
             "focus_blocks": [{"weekday": "sun", "start": "09:00", "end": "10:00", "title": "f"}],
             "require_approval": {"agent_ids": [site.agent_ids["bob"]], "ttl_seconds": 60},
         }
+    if name == "rerank":
+        return {"agent_ids": [site.agent_ids[role] for role, _, _ in ROLES]}
+    if name == "approval decision":
+        return {"note": "not this time"}
     if name == "dashboard agents":
         return {"name": "gen", "scopes": ["bookings:read"], "priority": 50}
     return {"timezone": "Europe/Berlin"}
@@ -475,9 +485,17 @@ def open_proposal(site: Site) -> str:
     return r.json()["id"]
 
 
+@pytest.fixture(scope="module")
+def pending_approval(site: Site) -> str:
+    """A pending approval the owner may deny (decisions after the first are refused)."""
+    r = site.agents["asker"].post("/v1/approvals", json={"action_type": "a", "summary": "s"})
+    assert r.status_code == 201, r.text
+    return r.json()["approval_id"]
+
+
 @pytest.mark.parametrize("name", list(ENDPOINTS))
 def test_hostile_bodies_never_5xx_and_a_refusal_writes_nothing(
-    site: Site, open_proposal: str, name: str
+    site: Site, open_proposal: str, pending_approval: str, name: str
 ) -> None:
     ep = ENDPOINTS[name]
     mutations = st.lists(st.tuples(st.sampled_from(ep.fields), HOSTILE), min_size=1, max_size=2)
@@ -498,7 +516,7 @@ def test_hostile_bodies_never_5xx_and_a_refusal_writes_nothing(
         raw = json.dumps(body, allow_nan=True)  # NaN/Infinity as raw JSON literals
         headers = {} if key is None else {"Idempotency-Key": key}
         before = site.dump()
-        path = ep.path.format(proposal_id=open_proposal)
+        path = ep.path.format(proposal_id=open_proposal, approval_id=pending_approval)
         if name == "rules":
             r = site.owner.patch(
                 path, content=raw.encode(), headers={"content-type": "application/json"}
