@@ -192,7 +192,13 @@ end
 local function tx_audit(tx, fields, booking_ids)
   local P = tx.P
   local owner = P .. 'owner'
-  local prev = tx.audit_head or redis.call('HGET', owner, 'audit_head') or 'genesis'
+  if not tx.audit_head then
+    -- One read for both: the chain's head and the id the next entry follows.
+    local o = redis.call('HMGET', owner, 'audit_head', 'audit_last')
+    tx.audit_head = o[1] or 'genesis'
+    tx.audit_last = tx.audit_last or o[2] or nil
+  end
+  local prev = tx.audit_head
   local parts = { prev, '\n' }
   for i = 1, #fields, 2 do
     parts[#parts + 1] = fields[i] .. '=' .. fields[i + 1] .. '\n'
