@@ -27,6 +27,7 @@ from .inputs import check_chars, is_id
 from .models import ALL_SCOPES, Agent, AgentCreated
 from .ratelimit import check_burst, check_per_second
 from .replies import About, refusal
+from .signatures import AgentSigningKeys
 from .store.errors import store_errors
 from .store.handle import Store
 
@@ -113,6 +114,7 @@ class Agents:
             r.set(k.api_key(kh), json.dumps({"user_id": user_id, "agent_id": agent_id}))
             r.set(k.agent_index(agent_id), user_id)
         a = reply["agent"]
+        jwk = AgentSigningKeys(self._store).issue(user_id, agent_id, keep_old=False)
         return AgentCreated(
             agent_id=agent_id,
             user_id=user_id,
@@ -121,6 +123,7 @@ class Agents:
             scopes=sc,
             created_at=from_ms(a["created_ms"]),
             api_key=api_key,
+            private_jwk=jwk,
             rate_limit_per_second=rate,
             rate_limit_burst=burst,
         )
@@ -213,8 +216,9 @@ class Agents:
             raise
         with store_errors(f"agents.{op}"):
             r.delete(k.api_key(reply["old_key_hash"]))
+        jwk = AgentSigningKeys(self._store).issue(user_id, agent_id, keep_old=op == "rotate")
         a = self.get(user_id, agent_id)
-        return AgentCreated(**a.model_dump(), api_key=api_key)
+        return AgentCreated(**a.model_dump(), api_key=api_key, private_jwk=jwk)
 
     def rotate(self, agent_id: str) -> AgentCreated:
         """A new key for an active agent; the old one fails from its next call on."""
@@ -225,6 +229,7 @@ class Agents:
         user_id, reply = self._update(agent_id, "revoke")
         with store_errors("agents.revoke"):
             self._store.redis.delete(self._store.keys.api_key(reply["old_key_hash"]))
+        AgentSigningKeys(self._store).remove(user_id, agent_id)
         return self.get(user_id, agent_id)
 
     def unrevoke(self, agent_id: str) -> AgentCreated:

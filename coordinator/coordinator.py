@@ -20,6 +20,7 @@ from .proposals.service import visit
 from .receipts import Receipts
 from .rules import Rules
 from .settings import Settings
+from .signatures import AgentSigningKeys
 from .store.handle import Store
 from .webhooks.registry import Webhooks
 
@@ -49,6 +50,8 @@ class Coordinator:
         self.connectors = Connectors(self.bookings, SecretBox(self.settings.connector_key_file))
         #: Signed approval/booking receipts and the JWKS that verifies them.
         self.receipts = Receipts(self.store)
+        #: Agents' request-signing public keys (their signature directories).
+        self.signatures = AgentSigningKeys(self.store)
 
     @property
     def engine(self) -> Bookings:

@@ -165,6 +165,9 @@ class AgentCreated(Agent):
     """The answer to creating an agent: the only time the plaintext key is shown."""
 
     api_key: str = Field(repr=False)
+    #: The agent's Ed25519 request-signing key (a private JWK for the SDK's
+    #: ``sign_request``), shown this once like ``api_key``; only its public half is kept.
+    private_jwk: dict[str, str] | None = Field(default=None, repr=False)
 
 
 class Slot(_Model):

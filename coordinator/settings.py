@@ -67,6 +67,9 @@ class Settings:
     receipt_key_file: str | None = None
     #: A receipt's lifetime; a rotated-out signing key stays in the JWKS this long.
     receipt_ttl_seconds: float = 30 * 24 * 3600.0
+    #: After a rotation, an agent's previous request-signing key stays in its signature
+    #: directory this long, so requests signed just before still verify.
+    agent_key_grace_seconds: float = 300.0
 
     def __post_init__(self) -> None:
         limits = {
@@ -82,6 +85,7 @@ class Settings:
             "proposal_resolution_lease_seconds": (0.05, 3600),
             "durability_timeout_ms": (1, 60_000),
             "receipt_ttl_seconds": (60, 366 * 24 * 3600),
+            "agent_key_grace_seconds": (0, 24 * 3600),
         }
         for f in fields(self):
             if f.name not in limits:

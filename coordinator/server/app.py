@@ -41,6 +41,7 @@ from .routes import (
     owner_approvals,
     proposals,
     rules,
+    signatures,
     webhooks,
 )
 from .sessions import Sessions
@@ -135,6 +136,7 @@ def create_app(
         webhooks,
         ops,
         jwks,
+        signatures,
     ):
         app.include_router(module.router)
     if remote_mcp is not None:

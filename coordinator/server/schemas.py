@@ -154,3 +154,5 @@ class DashboardAgentOut(BaseModel):
     status: str
     created_at: datetime
     plaintext_key: str | None = None
+    #: The agent's request-signing private JWK, shown once beside ``plaintext_key``.
+    private_jwk: dict[str, str] | None = None

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from ...errors import NotFound
 from ...models import Agent as AgentModel
+from ...models import AgentCreated
 from ..auth import Coord, Owner
 from ..responses import error_responses
 from ..schemas import DashboardAgentIn, DashboardAgentOut, WireIn
@@ -35,6 +36,7 @@ def agent_out(a: AgentModel, key: str | None = None) -> DashboardAgentOut:
         status=a.status,
         created_at=a.created_at,
         plaintext_key=key,
+        private_jwk=a.private_jwk if isinstance(a, AgentCreated) else None,
     )
 
 

@@ -1,0 +1,192 @@
+"""Web Bot Auth: requests signed by the SDK's ``sign_request`` verify against a running server's
+per-agent directory, with the independent ``http-message-signatures`` library and our helper."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from http_message_signatures import HTTPMessageVerifier, InvalidSignature, algorithms
+
+from coordinator import Coordinator
+from coordinator.receipts import b64url_decode
+from coordinator.signatures import (
+    DIRECTORY_MEDIA_TYPE,
+    SignatureInvalid,
+    sdk_signed_form,
+    verify,
+)
+from tests.server.conftest import HttpServer
+
+agentdraft = pytest.importorskip("agentdraft")
+
+TARGET = "https://shop.example/api/orders"
+BODY = b'{"sku": "A-17", "qty": 2}'
+
+
+@dataclass
+class Made:
+    agent_id: str
+    private_jwk: dict
+    web: httpx.Client
+
+
+def new_agent(server: HttpServer, email: str) -> Made:
+    web = httpx.Client(base_url=server.url)
+    token = web.post("/v1/auth/magic-link", json={"email": email}).json()["dev_token"]
+    assert web.post("/v1/auth/verify", json={"token": token}).status_code == 200
+    made = web.post("/v1/dashboard/agents", json={"name": "signer", "priority": 1}).json()
+    assert made["plaintext_key"].startswith("avs_live_")
+    return Made(made["agent_id"], made["private_jwk"], web)
+
+
+def signed(server: HttpServer, a: Made, **over: object) -> dict[str, str]:
+    args: dict = {
+        "method": "POST",
+        "url": TARGET,
+        "private_jwk": a.private_jwk,
+        "agent_id": a.agent_id,
+        "body": BODY,
+        "base_url": server.url,
+    }
+    return agentdraft.sign_request(**{**args, **over})
+
+
+def directory_of(server: HttpServer, agent_id: str) -> dict:
+    r = httpx.get(f"{server.url}/v1/agents/{agent_id}/http-message-signatures-directory")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == DIRECTORY_MEDIA_TYPE
+    return r.json()
+
+
+@dataclass
+class _Req:
+    method: str
+    url: str
+    headers: dict[str, str]
+
+
+class _Keys:
+    def __init__(self, jwks: dict) -> None:
+        self.keys = {k["kid"]: k["x"] for k in jwks["keys"]}
+
+    def resolve_public_key(self, key_id: str) -> Ed25519PublicKey | None:
+        x = self.keys.get(key_id)
+        return None if x is None else Ed25519PublicKey.from_public_bytes(b64url_decode(x))
+
+    def resolve_private_key(self, key_id: str) -> None:
+        raise AssertionError("not used")
+
+
+def library_verify(headers: dict[str, str], jwks: dict, url: str = TARGET, body: bytes = BODY):
+    """The independent library on the SDK's signed form of the headers (see below)."""
+    headers = sdk_signed_form(headers)
+    verifier = HTTPMessageVerifier(signature_algorithm=algorithms.ED25519, key_resolver=_Keys(jwks))
+    return verifier.verify(
+        _Req("POST", url, headers),
+        expect_tag="web-bot-auth",
+        max_age=datetime.timedelta(minutes=5),
+        body=body,
+    )
+
+
+def test_an_sdk_signed_request_verifies_with_the_library_and_the_helper(http_server) -> None:
+    a = new_agent(http_server, "sig-ok@example.com")
+    assert "d" in a.private_jwk and a.private_jwk["kty"] == "OKP"
+    headers = signed(http_server, a)
+    jwks = directory_of(http_server, a.agent_id)
+    assert [set(k) for k in jwks["keys"]] == [{"kty", "crv", "x", "kid"}]  # public half only
+    [result] = library_verify(headers, jwks)
+    # As sent, the SDK's headers fail a strict RFC 9421 verifier: the SDK signs the
+    # Signature-Agent member without its ";type=jwks_uri" parameter (RFC 9421 §2.1.2
+    # signs it with it). sdk_signed_form rebuilds what the SDK signed; the helper
+    # accepts both forms.
+    strict = HTTPMessageVerifier(signature_algorithm=algorithms.ED25519, key_resolver=_Keys(jwks))
+    with pytest.raises(InvalidSignature):
+        strict.verify(_Req("POST", TARGET, headers), expect_tag="web-bot-auth", body=BODY)
+    assert result.parameters["keyid"] == jwks["keys"][0]["kid"]
+    # The helper fetches the directory the Signature-Agent header names.
+    got = verify(method="POST", url=TARGET, headers=headers, body=BODY)
+    assert got.keyid == jwks["keys"][0]["kid"]
+    assert got.directory_url.endswith(f"/v1/agents/{a.agent_id}/http-message-signatures-directory")
+    assert verify(method="POST", url=TARGET, headers=headers, body=BODY, directory=jwks) == got
+    # Shown once: the owner's list never repeats the private key or the API key.
+    listed = a.web.get("/v1/dashboard/agents").json()
+    assert [(x["plaintext_key"], x["private_jwk"]) for x in listed] == [(None, None)]
+
+
+def test_changed_body_path_authority_and_expired_signatures_fail(http_server) -> None:
+    a = new_agent(http_server, "sig-bad@example.com")
+    headers = signed(http_server, a)
+    jwks = directory_of(http_server, a.agent_id)
+    now = int(time.time())
+    expired = signed(http_server, a, created=now - 400, expires=now - 200)
+    cases = {
+        "body": (headers, TARGET, b'{"sku": "A-17", "qty": 20}'),
+        "path": (headers, "https://shop.example/api/refunds", BODY),
+        "authority": (headers, "https://other-shop.example/api/orders", BODY),
+        "expired": (expired, TARGET, BODY),
+    }
+    for name, (h, url, body) in cases.items():
+        with pytest.raises(InvalidSignature):
+            library_verify(h, jwks, url=url, body=body)
+            pytest.fail(f"changed {name} verified with the library")
+        with pytest.raises(SignatureInvalid):
+            verify(method="POST", url=url, headers=h, body=body, directory=jwks)
+            pytest.fail(f"changed {name} verified with the helper")
+
+
+def test_revoking_empties_the_directory_and_unrevoke_mints_a_new_key(http_server) -> None:
+    a = new_agent(http_server, "sig-revoke@example.com")
+    headers = signed(http_server, a)
+    assert a.web.post(f"/v1/dashboard/agents/{a.agent_id}/revoke").status_code == 200
+    assert directory_of(http_server, a.agent_id) == {"keys": []}
+    with pytest.raises(SignatureInvalid, match="resolve"):
+        verify(method="POST", url=TARGET, headers=headers, body=BODY)
+    back = a.web.post(f"/v1/dashboard/agents/{a.agent_id}/unrevoke").json()
+    assert back["private_jwk"]["kid"] != a.private_jwk["kid"]
+    with pytest.raises(SignatureInvalid):
+        verify(method="POST", url=TARGET, headers=headers, body=BODY)
+    fresh = signed(http_server, Made(a.agent_id, back["private_jwk"], a.web))
+    assert (
+        verify(method="POST", url=TARGET, headers=fresh, body=BODY).keyid
+        == back["private_jwk"]["kid"]
+    )
+
+
+def test_a_rotated_key_verifies_during_its_grace_and_not_after(
+    http_server, http_coord: Coordinator
+) -> None:
+    a = new_agent(http_server, "sig-rotate@example.com")
+    old = signed(http_server, a)
+    # The server's default grace (300 s): the old key stays listed beside the new one.
+    rotated = a.web.post(f"/v1/dashboard/agents/{a.agent_id}/rotate").json()
+    kids = [k["kid"] for k in directory_of(http_server, a.agent_id)["keys"]]
+    assert kids == [a.private_jwk["kid"], rotated["private_jwk"]["kid"]]
+    verify(method="POST", url=TARGET, headers=old, body=BODY)
+    # A rotation with no grace left drops every earlier key at once.
+    again = http_coord.with_settings(agent_key_grace_seconds=0).agents.rotate(a.agent_id)
+    assert again.private_jwk is not None
+    assert [k["kid"] for k in directory_of(http_server, a.agent_id)["keys"]] == [
+        again.private_jwk["kid"]
+    ]
+    for stale in (old, signed(http_server, Made(a.agent_id, rotated["private_jwk"], a.web))):
+        with pytest.raises(SignatureInvalid):
+            verify(method="POST", url=TARGET, headers=stale, body=BODY)
+    newest = signed(http_server, Made(a.agent_id, again.private_jwk, a.web))
+    verify(method="POST", url=TARGET, headers=newest, body=BODY)
+    # Redis holds public halves only.
+    stored = http_coord.redis.hgetall(
+        http_coord.store.keys.prefix(again.user_id) + f"sigkeys:{a.agent_id}"
+    )
+    assert all("d" not in json.loads(v) for v in stored.values())
+
+
+def test_unknown_agent_directory_is_404(http_server) -> None:
+    r = httpx.get(f"{http_server.url}/v1/agents/agt_nobody/http-message-signatures-directory")
+    assert r.status_code == 404 and r.json()["error"] == "agent_not_found"
