@@ -1,7 +1,8 @@
 """The ``coordinator`` command line: one module per command group, wired here.
 
-Each module in this package owns one group (``race``, ``serve``, ``audit``,
-``owners``, ``webhooks``, ``proposals``, ``embedded``) and exposes
+Each module in this package owns one group (``race``, ``serve``, ``owners``,
+``agents``, ``rules``, ``approvals``, ``audit``, ``webhooks``, ``proposals``,
+``connectors``, ``embedded``) and exposes
 ``register(subparsers)``; add a group by writing a module and listing it in
 :data:`GROUPS`.
 """
@@ -11,10 +12,34 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from . import audit, connectors, embedded, owners, proposals, race, serve, webhooks
+from . import (
+    agents,
+    approvals,
+    audit,
+    connectors,
+    embedded,
+    owners,
+    proposals,
+    race,
+    rules,
+    serve,
+    webhooks,
+)
 
 #: Every command group, in the order ``coordinator --help`` lists them.
-GROUPS = (race, serve, audit, owners, webhooks, proposals, connectors, embedded)
+GROUPS = (
+    race,
+    serve,
+    owners,
+    agents,
+    rules,
+    approvals,
+    audit,
+    webhooks,
+    proposals,
+    connectors,
+    embedded,
+)
 
 
 def _version() -> str:

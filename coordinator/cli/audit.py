@@ -158,7 +158,12 @@ def register(sub: Subparsers) -> None:
     )
     arch.set_defaults(func=cmd_audit_archive)
     acl = asub.add_parser("acl", help="print the Redis ACL rules of a role")
-    acl.add_argument("--role", choices=["coordinator", "operator"], default="coordinator")
-    acl.add_argument("--username", default="agentdraft")
+    acl.add_argument(
+        "--role",
+        choices=["coordinator", "operator"],
+        default="coordinator",
+        help="the rights to grant (default coordinator)",
+    )
+    acl.add_argument("--username", default="agentdraft", help="the Redis ACL user name")
     acl.add_argument("--namespace", default="ad", help="the coordinator's key namespace")
     acl.set_defaults(func=cmd_audit_acl)

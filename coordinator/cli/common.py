@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from ..coordinator import Coordinator
@@ -51,3 +52,48 @@ def fail(message: str, code: int = 1) -> int:
 def error_exit(exc: AgentDraftError) -> int:
     """A typed error as one line on stderr; exit status 1."""
     return fail(f"{exc.error}: {exc.detail}")
+
+
+def json_arg(text: str) -> Any:
+    """An option value given as JSON (``'{"mon": ["09:00-17:00"]}'``, ``10``, ``null``)."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+
+
+def json_flag(p: argparse.ArgumentParser) -> None:
+    """``--json``: print the result as one JSON document instead of text."""
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def dump(value: Any) -> Any:
+    """A result as plain JSON data (pydantic models in their wire form)."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, list | tuple):
+        return [dump(v) for v in value]
+    return value
+
+
+def run_owner_command(
+    args: argparse.Namespace,
+    action: Callable[[Coordinator], Any],
+    text: Callable[[Any], str],
+) -> int:
+    """Open the coordinator, run one owner-side action, print its result.
+
+    ``--json`` prints the result as JSON, otherwise ``text(result)``. A refused
+    action (unknown id, bad rule, …) prints ``coordinator: <error>: <detail>`` on
+    stderr and exits 1; nothing is written.
+    """
+    with open_coordinator(args) as coord:
+        try:
+            result = action(coord)
+        except AgentDraftError as exc:
+            return error_exit(exc)
+    if args.json:
+        print(json.dumps(dump(result), default=str))
+    else:
+        print(text(result))
+    return 0

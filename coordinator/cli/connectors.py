@@ -97,14 +97,26 @@ def register(sub: Subparsers) -> None:
 
     add = csub.add_parser("add", help="connect an owner's calendar (validated by a first pull)")
     store_args(add)
-    add.add_argument("user_id")
-    add.add_argument("--kind", choices=["caldav", "ics"], default="caldav")
+    add.add_argument("user_id", help="the owner whose calendar it joins (usr_…)")
+    add.add_argument(
+        "--kind", choices=["caldav", "ics"], default="caldav", help="a CalDAV server or an ICS feed"
+    )
     add.add_argument("--url", required=True, help="calendar (or server) URL, or the feed URL")
-    add.add_argument("--username")
+    add.add_argument("--username", help="the CalDAV account name")
     add.add_argument("--password-env", help="name of the environment variable holding the password")
     add.add_argument("--calendar", help="calendar id or display name under the server URL")
-    add.add_argument("--mode", choices=["two_way", "read_only", "write_only"], default="two_way")
-    add.add_argument("--policy", choices=["evict", "keep"], default="evict")
+    add.add_argument(
+        "--mode",
+        choices=["two_way", "read_only", "write_only"],
+        default="two_way",
+        help="pull busy time, push bookings, or both (default two_way)",
+    )
+    add.add_argument(
+        "--policy",
+        choices=["evict", "keep"],
+        default="evict",
+        help="what a pulled event does to a booking it overlaps (default evict)",
+    )
     add.set_defaults(func=cmd_add)
 
     for name, helptext in (
@@ -114,9 +126,9 @@ def register(sub: Subparsers) -> None:
     ):
         p = csub.add_parser(name, help=helptext)
         store_args(p)
-        p.add_argument("connector_id")
+        p.add_argument("connector_id", help="the connector's id")
         p.set_defaults(func=lambda a, n=name: _one(a, n))
     ls = csub.add_parser("list", help="an owner's connectors")
     store_args(ls)
-    ls.add_argument("user_id")
+    ls.add_argument("user_id", help="the owner whose connectors to list (usr_…)")
     ls.set_defaults(func=lambda a: _one(a, "list"))
