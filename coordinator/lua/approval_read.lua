@@ -11,18 +11,22 @@
 -- Keys written: P..'rl:<agent_id>' (token); when the request lapses: P..'approvals',
 --   P..'apwake:<id>', P..'audit', P..'bkgaudit:*', P..'owner' (audit head) and the
 --   parked hold (P..'bookings', its buckets, P..'outbox').
-local tx = tx_new(prefix_of(KEYS[1]), now_ms())
-if ARGV[2] ~= '' then
-  local refused = tx_authorize(tx, KEYS[5], KEYS[6], ARGV[2], 'approvals:request',
-    cjson.decode(ARGV[3]))
+-- Bind KEYS and ARGV to names (coordinator/store/calls.py packs them in this order).
+local owner_key, approvals_key, bookings_key, audit_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local agent_key, rl_key = KEYS[5], KEYS[6]
+local approval_id, key_hash, limits_json, caller = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local tx = tx_new(prefix_of(owner_key), now_ms())
+if key_hash ~= '' then
+  local refused = tx_authorize(tx, agent_key, rl_key, key_hash, 'approvals:request',
+    cjson.decode(limits_json))
   if refused then return tx_finish(tx, refused) end
 end
 fault('opened')
-local raw = redis.call('HGET', KEYS[2], ARGV[1])
+local raw = redis.call('HGET', approvals_key, approval_id)
 if not raw then return tx_finish(tx, { r = 'error', error = 'not_found' }) end
 local a = cjson.decode(raw)
-if ARGV[2] ~= '' and a.agent_id ~= ARGV[4] then
+if key_hash ~= '' and a.agent_id ~= caller then
   return tx_finish(tx, { r = 'error', error = 'forbidden' })
 end
-a = tx_expire_approval_if_due(tx, KEYS[2], a)
+a = tx_expire_approval_if_due(tx, approvals_key, a)
 return tx_finish(tx, { r = 'ok', approval = a, now = tx.now })

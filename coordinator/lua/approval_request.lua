@@ -11,29 +11,34 @@
 -- request finds (and returns) the approval it opened.
 -- Keys written: P..'rl:<agent_id>', P..'approvals', P..'audit', P..'owner' (audit head);
 --   a replay that finds the request lapsed writes what approval_read.lua does.
-local tx = tx_new(prefix_of(KEYS[1]), now_ms())
+-- Bind KEYS and ARGV to names (coordinator/store/calls.py packs them in this order).
+local owner_key, approvals_key, agent_key, rl_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local audit_key = KEYS[5]
+local key_hash, limits_json, agent_id, approval_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local request_json = ARGV[5]
+local tx = tx_new(prefix_of(owner_key), now_ms())
 local now = tx.now
-local refused = tx_authorize(tx, KEYS[3], KEYS[4], ARGV[1], 'approvals:request',
-  cjson.decode(ARGV[2]))
+local refused = tx_authorize(tx, agent_key, rl_key, key_hash, 'approvals:request',
+  cjson.decode(limits_json))
 if refused then return tx_finish(tx, refused) end
-if redis.call('EXISTS', KEYS[1]) == 0 then
+if redis.call('EXISTS', owner_key) == 0 then
   return tx_finish(tx, { r = 'error', error = 'owner_unknown' })
 end
 fault('opened')
-local id = ARGV[4]
-local raw = redis.call('HGET', KEYS[2], id)
+local id = approval_id
+local raw = redis.call('HGET', approvals_key, id)
 if raw then
-  local a = tx_expire_approval_if_due(tx, KEYS[2], cjson.decode(raw))
+  local a = tx_expire_approval_if_due(tx, approvals_key, cjson.decode(raw))
   return tx_finish(tx, { r = 'ok', approval = a, now = now, replay = true })
 end
-local req = cjson.decode(ARGV[5])
+local req = cjson.decode(request_json)
 local a = {
-  id = id, kind = 'generic', status = 'pending', agent_id = ARGV[3],
+  id = id, kind = 'generic', status = 'pending', agent_id = agent_id,
   action_type = req.action_type, summary = req.summary, evidence_json = req.evidence_json,
   created_ms = now, expires_ms = now + tonumber(req.ttl_ms),
 }
 a.audit_event_id = tx_audit(tx, { 'type', 'approval.requested', 'ts', ms(now), 'approval_id', id,
-  'kind', 'generic', 'agent_id', ARGV[3], 'action_type', req.action_type,
+  'kind', 'generic', 'agent_id', agent_id, 'action_type', req.action_type,
   'summary', req.summary, 'expires', ms(a.expires_ms) }, nil)
-tx_save_approval(tx, KEYS[2], a)
+tx_save_approval(tx, approvals_key, a)
 return tx_finish(tx, { r = 'ok', approval = a, now = now })

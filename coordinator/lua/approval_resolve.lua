@@ -10,25 +10,28 @@
 -- Keys written: P..'approvals', P..'apwake:<id>', P..'audit', P..'bkgaudit:*',
 --   P..'owner' (audit head); a denied parked commit also ends its hold (P..'bookings',
 --   its buckets, P..'outbox').
-local P = prefix_of(KEYS[1])
+-- Bind KEYS and ARGV to names (coordinator/store/calls.py packs them in this order).
+local owner_key, approvals_key, bookings_key, audit_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local approval_id, decision, note = ARGV[1], ARGV[2], ARGV[3]
+local P = prefix_of(owner_key)
 local tx = tx_new(P, now_ms())
 local now = tx.now
 fault('opened')
-local raw = redis.call('HGET', KEYS[2], ARGV[1])
+local raw = redis.call('HGET', approvals_key, approval_id)
 if not raw then return tx_finish(tx, { r = 'error', error = 'not_found' }) end
-local a = tx_expire_approval_if_due(tx, KEYS[2], cjson.decode(raw))
+local a = tx_expire_approval_if_due(tx, approvals_key, cjson.decode(raw))
 if a.status == 'expired' then
   return tx_finish(tx, { r = 'error', error = 'expired', approval = a })
 end
 if a.status ~= 'pending' then
   return tx_finish(tx, { r = 'error', error = 'decided', approval = a })
 end
-if ARGV[3] ~= '' then a.note = ARGV[3] end
-if ARGV[2] == 'approved' then
+if note ~= '' then a.note = note end
+if decision == 'approved' then
   if a.kind == 'booking' then
     return tx_finish(tx, { r = 'error', error = 'commit_required', approval = a })
   end
-  tx_decide_approval(tx, KEYS[2], a, 'approved', nil, nil)
+  tx_decide_approval(tx, approvals_key, a, 'approved', nil, nil)
   return tx_finish(tx, { r = 'ok', approval = a, now = now })
 end
 local ids = nil
@@ -40,5 +43,5 @@ if a.kind == 'booking' and a.hold_id then
       { 'approval_id', a.id })
   end
 end
-tx_decide_approval(tx, KEYS[2], a, 'denied', nil, ids)
+tx_decide_approval(tx, approvals_key, a, 'denied', nil, ids)
 return tx_finish(tx, { r = 'ok', approval = a, now = now })

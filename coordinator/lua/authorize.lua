@@ -6,8 +6,11 @@
 -- ARGV[3] JSON {rate, burst}: the coordinator's default limits
 -- Returns JSON {r='ok'} | {r='error', error='unauthorized'|'insufficient_scope'|
 --   'rate_limited', retry_after_ms?}. Writes only the token bucket.
+-- Bind KEYS and ARGV to names (coordinator/store/calls.py packs them in this order).
+local agent_key, rl_key = KEYS[1], KEYS[2]
+local key_hash, scope, limits_json = ARGV[1], ARGV[2], ARGV[3]
 local tx = tx_new(nil, now_ms())
-local refused = tx_authorize(tx, KEYS[1], KEYS[2], ARGV[1], ARGV[2], cjson.decode(ARGV[3]))
+local refused = tx_authorize(tx, agent_key, rl_key, key_hash, scope, cjson.decode(limits_json))
 if refused then return tx_finish(tx, refused) end
 fault('opened')
 return tx_finish(tx, { r = 'ok' })

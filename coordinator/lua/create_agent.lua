@@ -6,27 +6,31 @@
 -- ARGV[7] burst (tokens, '' = default)
 -- Returns JSON {r='ok', agent} | {r='error', error='owner_unknown'|'exists'}
 -- Keys written: P..'agent:<id>', P..'agents', P..'audit', P..'owner' (audit head).
-local tx = tx_new(prefix_of(KEYS[1]), now_ms())
+-- Bind KEYS and ARGV to names (coordinator/store/calls.py packs them in this order).
+local owner_key, agents_key, agent_key, audit_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local agent_id, record_json, priority, key_hash = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local scopes, rl_rate, rl_burst = ARGV[5], ARGV[6], ARGV[7]
+local tx = tx_new(prefix_of(owner_key), now_ms())
 local now = tx.now
-if redis.call('EXISTS', KEYS[1]) == 0 then
+if redis.call('EXISTS', owner_key) == 0 then
   return tx_finish(tx, { r = 'error', error = 'owner_unknown' })
 end
-if redis.call('EXISTS', KEYS[3]) == 1 then
+if redis.call('EXISTS', agent_key) == 1 then
   return tx_finish(tx, { r = 'error', error = 'exists' })
 end
 fault('opened')
-local rec = cjson.decode(ARGV[2])
-rec.agent_id = ARGV[1]
-rec.priority = tonumber(ARGV[3])
+local rec = cjson.decode(record_json)
+rec.agent_id = agent_id
+rec.priority = tonumber(priority)
 rec.created_ms = now
 rec.status = 'active'
-local hash = { 'HSET', KEYS[3], 'json', false, 'key_hash', ARGV[4], 'status', 'active',
-  'scopes', ARGV[5] }
-if ARGV[6] ~= '' then hash[#hash + 1] = 'rl_rate'; hash[#hash + 1] = ARGV[6] end
-if ARGV[7] ~= '' then hash[#hash + 1] = 'rl_burst'; hash[#hash + 1] = ARGV[7] end
+local hash = { 'HSET', agent_key, 'json', false, 'key_hash', key_hash, 'status', 'active',
+  'scopes', scopes }
+if rl_rate ~= '' then hash[#hash + 1] = 'rl_rate'; hash[#hash + 1] = rl_rate end
+if rl_burst ~= '' then hash[#hash + 1] = 'rl_burst'; hash[#hash + 1] = rl_burst end
 hash[4] = cjson.encode(rec)  -- stored without its audit id, as it always was
 tx_write(tx, hash)
-tx_write(tx, { 'ZADD', KEYS[2], rec.priority, ARGV[1] })
+tx_write(tx, { 'ZADD', agents_key, rec.priority, agent_id })
 rec.audit_event_id = tx_audit(tx, { 'type', 'agent.created', 'ts', ms(now),
-  'agent_id', ARGV[1], 'name', rec.name, 'priority', ARGV[3] }, nil)
+  'agent_id', agent_id, 'name', rec.name, 'priority', priority }, nil)
 return tx_finish(tx, { r = 'ok', agent = rec })

@@ -14,15 +14,18 @@
 --   | {r='error', error='owner_unknown'|'unauthorized'|'insufficient_scope'|'rate_limited'}
 -- Cost: one HVALS per day key and one HGET per distinct booking found; bookings on
 -- other days are never read, however many the calendar holds. Writes only the token.
-local P = prefix_of(KEYS[1])
+-- Bind KEYS and ARGV to names (coordinator/store/calls.py packs them in this order).
+local owner_key, bookings_key, agent_key, rl_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local key_hash, scope, limits_json, caller = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local P = prefix_of(owner_key)
 local tx = tx_new(P, now_ms())
 local now = tx.now
-local refused = tx_authorize(tx, KEYS[3], KEYS[4], ARGV[1], ARGV[2], cjson.decode(ARGV[3]))
+local refused = tx_authorize(tx, agent_key, rl_key, key_hash, scope, cjson.decode(limits_json))
 if refused then return tx_finish(tx, refused) end
-local o = redis.call('HMGET', KEYS[1], 'user_id', 'rules_version', 'timezone', 'rules')
+local o = redis.call('HMGET', owner_key, 'user_id', 'rules_version', 'timezone', 'rules')
 if not o[1] then return tx_finish(tx, { r = 'error', error = 'owner_unknown' }) end
 fault('opened')
-local me = ARGV[4]
+local me = caller
 local seen, live = {}, {}
 for i = 5, #KEYS do
   for _, id in ipairs(redis.call('HVALS', KEYS[i])) do

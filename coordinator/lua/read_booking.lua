@@ -11,14 +11,16 @@
 --   {r='error', error='unauthorized'|'insufficient_scope'|'rate_limited', ...}.
 -- Keys written: only the caller's token bucket. The caller derives EXPIRED for a hold
 -- past its TTL from `now`.
-local P = prefix_of(KEYS[1])
+-- Bind KEYS and ARGV to names (coordinator/store/calls.py packs them in this order).
+local owner_key, bookings_key, agent_key, rl_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local booking_id, key_hash, scope, limits_json = ARGV[1], ARGV[2] or '', ARGV[3], ARGV[4]
+local P = prefix_of(owner_key)
 local tx = tx_new(P, now_ms())
-local key_hash = ARGV[2] or ''
 if key_hash ~= '' then
-  local refused = tx_authorize(tx, KEYS[3], KEYS[4], key_hash, ARGV[3], cjson.decode(ARGV[4]))
+  local refused = tx_authorize(tx, agent_key, rl_key, key_hash, scope, cjson.decode(limits_json))
   if refused then return tx_finish(tx, refused) end
 end
 fault('opened')
-local rec = load_booking(P, ARGV[1])
+local rec = load_booking(P, booking_id)
 if not rec then return tx_finish(tx, { r = 'error', error = 'not_found', now = tx.now }) end
 return tx_finish(tx, { r = 'ok', booking = rec, now = tx.now })

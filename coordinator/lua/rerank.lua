@@ -6,32 +6,35 @@
 --   audit_event_id} | {r='error', error='owner_unknown'|'agent_unknown', agent_id?}
 -- Priority is read live by every claim, so the new ranking decides the next call.
 -- Keys written: P..'agents', P..'owner' (rules_version, audit head), P..'audit'.
-local tx = tx_new(prefix_of(KEYS[1]), now_ms())
+-- Bind KEYS and ARGV to names (coordinator/store/calls.py packs them in this order).
+local owner_key, agents_key, audit_key = KEYS[1], KEYS[2], KEYS[3]
+local wanted_json = ARGV[1]
+local tx = tx_new(prefix_of(owner_key), now_ms())
 local now = tx.now
-if redis.call('EXISTS', KEYS[1]) == 0 then
+if redis.call('EXISTS', owner_key) == 0 then
   return tx_finish(tx, { r = 'error', error = 'owner_unknown' })
 end
 fault('opened')
-local wanted = cjson.decode(ARGV[1])
+local wanted = cjson.decode(wanted_json)
 local listed = {}
 for _, id in ipairs(wanted) do
-  if not redis.call('ZSCORE', KEYS[2], id) then
+  if not redis.call('ZSCORE', agents_key, id) then
     return tx_finish(tx, { r = 'error', error = 'agent_unknown', agent_id = id })
   end
   listed[id] = true
 end
 local order = {}
 for _, id in ipairs(wanted) do order[#order + 1] = id end
-for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+for _, id in ipairs(redis.call('ZRANGE', agents_key, 0, -1)) do
   if not listed[id] then order[#order + 1] = id end
 end
 local ranking = {}
 for i, id in ipairs(order) do
-  tx_write(tx, { 'ZADD', KEYS[2], i, id })
+  tx_write(tx, { 'ZADD', agents_key, i, id })
   ranking[#ranking + 1] = { id, i }
 end
-local rv = (tonumber(redis.call('HGET', KEYS[1], 'rules_version')) or 0) + 1
-tx_write(tx, { 'HSET', KEYS[1], 'rules_version', rv })
+local rv = (tonumber(redis.call('HGET', owner_key, 'rules_version')) or 0) + 1
+tx_write(tx, { 'HSET', owner_key, 'rules_version', rv })
 local aid = tx_audit(tx, { 'type', 'agents.reranked', 'ts', ms(now), 'rules_version', ms(rv),
   'ranking', table.concat(order, ',') }, nil)
 return tx_finish(tx, { r = 'ok', ranking = ranking, rules_version = rv,

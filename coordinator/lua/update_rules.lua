@@ -11,28 +11,31 @@
 -- Every change bumps rules_version, which makes outstanding availability etags stale
 -- and makes every claim judged on an older version retry (see _gate.lua).
 -- Keys written: P..'owner', P..'audit'.
-local tx = tx_new(prefix_of(KEYS[1]), now_ms())
+-- Bind KEYS and ARGV to names (coordinator/store/calls.py packs them in this order).
+local owner_key, audit_key = KEYS[1], KEYS[2]
+local base_version, rules_json, new_tz, changed = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local tx = tx_new(prefix_of(owner_key), now_ms())
 local now = tx.now
-local o = redis.call('HMGET', KEYS[1], 'user_id', 'rules_version', 'timezone', 'rules')
+local o = redis.call('HMGET', owner_key, 'user_id', 'rules_version', 'timezone', 'rules')
 if not o[1] then return tx_finish(tx, { r = 'error', error = 'owner_unknown' }) end
 local rv = tonumber(o[2]) or 1
-if rv ~= tonumber(ARGV[1]) then
+if rv ~= tonumber(base_version) then
   return tx_finish(tx, { r = 'rules_changed', rules_version = rv, timezone = o[3] or 'UTC',
     rules = o[4] or '' })
 end
 fault('opened')
 rv = rv + 1
 local tz = o[3] or 'UTC'
-if ARGV[3] ~= '' then tz = ARGV[3] end
-tx_write(tx, { 'HSET', KEYS[1], 'rules_version', rv, 'timezone', tz })
-if ARGV[2] == '' then
-  tx_write(tx, { 'HDEL', KEYS[1], 'rules' })
+if new_tz ~= '' then tz = new_tz end
+tx_write(tx, { 'HSET', owner_key, 'rules_version', rv, 'timezone', tz })
+if rules_json == '' then
+  tx_write(tx, { 'HDEL', owner_key, 'rules' })
 else
-  tx_write(tx, { 'HSET', KEYS[1], 'rules', ARGV[2] })
+  tx_write(tx, { 'HSET', owner_key, 'rules', rules_json })
 end
 local aid = tx_audit(tx, {
   'type', 'rules.updated', 'ts', ms(now), 'user_id', o[1], 'rules_version', ms(rv),
-  'changed', ARGV[4], 'timezone', tz, 'rules', ARGV[2],
+  'changed', changed, 'timezone', tz, 'rules', rules_json,
 }, nil)
-return tx_finish(tx, { r = 'ok', rules_version = rv, timezone = tz, rules = ARGV[2],
+return tx_finish(tx, { r = 'ok', rules_version = rv, timezone = tz, rules = rules_json,
   audit_event_id = aid })
