@@ -39,6 +39,8 @@ from types import SimpleNamespace
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from coordinator.buckets import is_naive, read_time
+
 from .results import (
     ApprovalStatus,
     Availability,
@@ -104,27 +106,26 @@ class TimeInputError(ValueError):
 def parse_time(value: datetime | str, field: str, *, owner_timezone: str | None = None) -> datetime:
     """An aware UTC datetime from ISO 8601 text (``Z`` or offset) or an aware datetime.
 
-    Naive input raises :class:`TimeInputError` whose message spells the value with
+    The input is read exactly as the coordinator reads it
+    (:func:`coordinator.buckets.read_time`); only the refusals differ, worded for a
+    model. Naive input raises :class:`TimeInputError` whose message spells the value with
     the owner's offset at that moment, so a model that meant the owner's wall clock
     can resend it as is.
     """
     raw = value
-    if isinstance(value, str):
-        text = value.strip()
-        if text[-1:] in ("Z", "z"):
-            text = text[:-1] + "+00:00"
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            raise TimeInputError(
-                field,
-                "invalid_time",
-                f"{field}={raw!r} is not an ISO 8601 date-time. "
-                "Send e.g. {} (UTC) or {}.".format(*example_times()),
-            ) from None
-    if not isinstance(value, datetime):
-        raise TimeInputError(field, "invalid_time", f"{field} must be ISO 8601 text")
-    if value.tzinfo is None or value.utcoffset() is None:
+    try:
+        value = read_time(value)
+    except ValueError:
+        raise TimeInputError(
+            field,
+            "invalid_time",
+            f"{field}={raw!r} is not an ISO 8601 date-time. Send e.g. {{}} (UTC) or {{}}.".format(
+                *example_times()
+            ),
+        ) from None
+    except TypeError:
+        raise TimeInputError(field, "invalid_time", f"{field} must be ISO 8601 text") from None
+    if is_naive(value):
         raise TimeInputError(field, "naive_time", _naive_message(field, raw, value, owner_timezone))
     return value.astimezone(UTC)
 

@@ -26,23 +26,42 @@ MAX_TIME = datetime(2200, 1, 1, tzinfo=UTC)
 MAX_BUFFER_MINUTES = 24 * 60
 
 
+def read_time(value: object) -> datetime:
+    """The one reading of a time: a datetime as given, or ISO 8601 text (``Z`` or an offset).
+
+    Raises ``ValueError`` for text that is not ISO 8601 and ``TypeError`` for anything
+    else. The result may be naive: each caller refuses that in its own words (the
+    coordinator with a :class:`ValidationError`, the agent tools with text a model can
+    act on), but both read the same input the same way.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        return datetime.fromisoformat(text)
+    if not isinstance(value, datetime):
+        raise TypeError(f"expected a datetime, got {type(value).__name__}")
+    return value
+
+
+def is_naive(value: datetime) -> bool:
+    """True when ``value`` names no single instant (no timezone, or one without an offset)."""
+    return value.tzinfo is None or value.tzinfo.utcoffset(value) is None
+
+
 def parse_time(value: datetime | str, field: str) -> datetime:
     """An aware datetime from a datetime or ISO 8601 text; naive input is refused.
 
     A naive time has no single meaning across agents in different zones, so it is
     an error rather than a guess. ``Z`` and offsets are accepted.
     """
-    if isinstance(value, str):
-        text = value.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            raise ValidationError(field, f"not an ISO 8601 datetime: {value!r}") from None
-    if not isinstance(value, datetime):
-        raise ValidationError(field, f"expected a datetime, got {type(value).__name__}")
-    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+    try:
+        value = read_time(value)
+    except ValueError:
+        raise ValidationError(field, f"not an ISO 8601 datetime: {value!r}") from None
+    except TypeError as exc:
+        raise ValidationError(field, str(exc)) from None
+    if is_naive(value):
         raise ValidationError(
             field, "naive datetime: give a timezone (e.g. 2026-05-01T16:00:00+02:00 or ...Z)"
         )

@@ -33,9 +33,11 @@ from ..store.handle import Store
 Tick = Callable[[str, str], dict[str, Any]]
 
 log = logging.getLogger("coordinator.proposals")
-#: Longest single block: bounds how late a deadline added by another process (whose
-#: wake-up push this thread did not get) can be noticed.
-MAX_BLOCK_SECONDS = 1.0
+#: Longest the timer sleeps with no deadline due: bounds how late a deadline added by
+#: another process (whose wake-up push this thread did not get) can be noticed. Well
+#: under the store's :data:`~coordinator.store.connect.MAX_BLOCK_SECONDS`, the longest
+#: any blocking command may wait.
+MAX_IDLE_SECONDS = 1.0
 
 _running: dict[tuple[int, str], ProposalTimers] = {}
 _running_lock = threading.Lock()
@@ -191,7 +193,7 @@ class ProposalTimers:
                     log.warning("proposal timer: the store is back")
                     failing = False
                 nxt = self.next_due_ms()
-                block = MAX_BLOCK_SECONDS
+                block = MAX_IDLE_SECONDS
                 if nxt is not None:
                     block = min(block, max(0.005, (nxt - self._now_ms()) / 1000 + 0.002))
                 self.store.redis.blpop([stop_key, k.proposal_timers_wake()], block)
