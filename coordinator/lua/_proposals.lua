@@ -29,6 +29,11 @@
 --     resolution could not book; later resolutions skip them
 --   resolved_slot_id?, created_event_id? (the booking), attempts
 
+-- Bind KEYS and ARGV to names (coordinator/store/calls.py, proposal(), packs them).
+local owner_key, caller_key, caller_rl_key, agents_key = KEYS[1], KEYS[4], KEYS[5], KEYS[6]
+local caller_key_hash, limits_json, caller = ARGV[1], ARGV[2], ARGV[3]
+local proposal_id, payload_json = ARGV[4], ARGV[5]
+
 local SCORE_U = { accept = 1000000, counter = 300000, decline = 0 }
 
 local function load_proposal(P, id)
@@ -247,15 +252,15 @@ end
 -- lazy expiry. Returns the plan (always), then p or nil, then an error reply or nil;
 -- the script answers through tx_finish(tx, ...) either way, so a token taken is kept.
 local function open_proposal(scope, need_record)
-  local tx = tx_new(prefix_of(KEYS[1]), now_ms())
-  local refused = tx_authorize(tx, KEYS[4], KEYS[5], ARGV[1], scope, cjson.decode(ARGV[2]))
+  local tx = tx_new(prefix_of(owner_key), now_ms())
+  local refused = tx_authorize(tx, caller_key, caller_rl_key, caller_key_hash, scope, cjson.decode(limits_json))
   if refused then return tx, nil, refused end
-  if redis.call('EXISTS', KEYS[1]) == 0 then
+  if redis.call('EXISTS', owner_key) == 0 then
     return tx, nil, { r = 'error', error = 'owner_unknown' }
   end
   fault('opened')
   if not need_record then return tx, nil, nil end
-  local p = load_proposal(tx.P, ARGV[4])
+  local p = load_proposal(tx.P, proposal_id)
   if not p then return tx, nil, { r = 'error', error = 'not_found' } end
   return tx, expire_if_due(tx, p), nil
 end
@@ -265,7 +270,7 @@ end
 -- (acting under it would strand its booking). Returns an error reply or nil.
 local function organizer_gate(tx, p)
   local now = tx.now
-  if ARGV[3] ~= '' and ARGV[3] ~= p.organizer_agent_id then
+  if caller ~= '' and caller ~= p.organizer_agent_id then
     return { r = 'error', error = 'forbidden' }
   end
   if p.status == 'pending' and p.resolving and settle_stale(tx, p) == 'busy' then

@@ -9,7 +9,7 @@ local P, now = tx.P, tx.now
 if refused then return tx_finish(tx, refused) end
 local gate = organizer_gate(tx, p)
 if gate then return tx_finish(tx, gate) end
-local by = ARGV[3]
+local by = caller
 if by == '' then by = 'owner' end
 proposal_end(tx, p, 'cancelled', 'organizer_cancelled', { 'by', by }, nil, nil)
 return tx_finish(tx, { r = 'ok', proposal = p, now = now })

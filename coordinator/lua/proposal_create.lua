@@ -12,11 +12,11 @@
 local tx, _, refused = open_proposal('bookings:write', false)
 local P, now = tx.P, tx.now
 if refused then return tx_finish(tx, refused) end
-local req = cjson.decode(ARGV[5])
-if ARGV[3] ~= '' and ARGV[3] ~= req.organizer_agent_id then
+local req = cjson.decode(payload_json)
+if caller ~= '' and caller ~= req.organizer_agent_id then
   return tx_finish(tx, { r = 'error', error = 'forbidden' })
 end
-local existing = load_proposal(P, ARGV[4])
+local existing = load_proposal(P, proposal_id)
 if existing then
   if existing.organizer_agent_id ~= req.organizer_agent_id then
     return tx_finish(tx, { r = 'error', error = 'forbidden' })
@@ -24,7 +24,7 @@ if existing then
   return tx_finish(tx, { r = 'ok', proposal = expire_if_due(tx, existing), now = now,
     replay = true })
 end
-if redis.call('ZSCORE', KEYS[6], req.organizer_agent_id) == false then
+if redis.call('ZSCORE', agents_key, req.organizer_agent_id) == false then
   return tx_finish(tx, { r = 'error', error = 'unknown_agent', agent_id = req.organizer_agent_id,
     field = 'organizer_agent_id' })
 end
@@ -32,7 +32,7 @@ if redis.call('HGET', P .. 'agent:' .. req.organizer_agent_id, 'status') ~= 'act
   return tx_finish(tx, { r = 'error', error = 'organizer_inactive' })
 end
 for i, a in ipairs(req.participant_agent_ids) do
-  if redis.call('ZSCORE', KEYS[6], a) == false then
+  if redis.call('ZSCORE', agents_key, a) == false then
     return tx_finish(tx, { r = 'error', error = 'unknown_agent', agent_id = a,
       field = 'participant_agent_ids[' .. (i - 1) .. ']' })
   end

@@ -10,9 +10,9 @@
 local tx, _, refused = open_proposal('', false)
 local P, now = tx.P, tx.now
 if refused then return tx_finish(tx, refused) end
-local p = load_proposal(P, ARGV[4])
+local p = load_proposal(P, proposal_id)
 if not p then return tx_finish(tx, { r = 'error', error = 'not_found' }) end
-local out = cjson.decode(ARGV[5])
+local out = cjson.decode(payload_json)
 if p.status ~= 'pending' or not p.resolving or p.resolving.token ~= out.token then
   return tx_finish(tx, { r = 'error', error = 'stale', proposal = p })
 end

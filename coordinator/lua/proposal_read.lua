@@ -7,7 +7,7 @@
 local tx, p, refused = open_proposal('bookings:read', true)
 local P, now = tx.P, tx.now
 if refused then return tx_finish(tx, refused) end
-if ARGV[3] ~= '' and ARGV[3] ~= p.organizer_agent_id and not is_participant(p, ARGV[3]) then
+if caller ~= '' and caller ~= p.organizer_agent_id and not is_participant(p, caller) then
   return tx_finish(tx, { r = 'error', error = 'forbidden' })
 end
 return tx_finish(tx, { r = 'ok', proposal = p, now = now })

@@ -12,8 +12,8 @@ local P, now = tx.P, tx.now
 if refused then return tx_finish(tx, refused) end
 local gate = organizer_gate(tx, p)
 if gate then return tx_finish(tx, gate) end
-local req = cjson.decode(ARGV[5])
+local req = cjson.decode(payload_json)
 local by = 'organizer'
-if ARGV[3] == '' then by = 'owner' end
+if caller == '' then by = 'owner' end
 local resolution = begin_resolution(tx, p, by, tonumber(req.lease_ms))
 return tx_finish(tx, { r = 'ok', proposal = p, now = now, resolution = resolution })

@@ -11,9 +11,9 @@
 local tx, p, refused = open_proposal('bookings:write', true)
 local P, now = tx.P, tx.now
 if refused then return tx_finish(tx, refused) end
-local req = cjson.decode(ARGV[5])
+local req = cjson.decode(payload_json)
 local agent_id = req.agent_id
-if ARGV[3] ~= '' and ARGV[3] ~= agent_id then
+if caller ~= '' and caller ~= agent_id then
   return tx_finish(tx, { r = 'error', error = 'forbidden' })
 end
 if not is_participant(p, agent_id) then

@@ -8,7 +8,7 @@
 local tx, _, refused = open_proposal('', false)
 local P, now = tx.P, tx.now
 if refused then return tx_finish(tx, { r = 'ok', status = 'gone' }) end
-local p = load_proposal(P, ARGV[4])
+local p = load_proposal(P, proposal_id)
 if not p then return tx_finish(tx, { r = 'ok', status = 'gone' }) end
 if p.status == 'pending' and p.resolving then settle_stale(tx, p) end
 p = expire_if_due(tx, p)
