@@ -169,6 +169,7 @@ class Approvals:
                 invitee=hold.get("invitee") or None,
                 metadata=hold.get("metadata") or None,
                 approval_id=approval_id,
+                conferencing=hold.get("conferencing") or None,
             )
         except Conflict:
             pass  # the approval records the outcome and the winner

@@ -99,6 +99,8 @@ class _Request:
     etag_rv: int | None
     approval_id: str | None
     booking_id: str
+    #: The link made for it (conferencing.py), stored on the record with the claim.
+    conferencing: dict[str, Any] | None = None
 
     @property
     def request_hash(self) -> str:
@@ -162,6 +164,7 @@ class Bookings:
         metadata: dict[str, Any] | None = None,
         availability_etag: str | None = None,
         approval_id: str | None = None,
+        conferencing: dict[str, Any] | None = None,
     ) -> Booking:
         """Place a hold or a commit: all of its buckets or none.
 
@@ -225,6 +228,7 @@ class Bookings:
             etag_rv=etag_rv,
             approval_id=approval_id,
             booking_id=new_id("hld" if mode == "hold" else "bkg"),
+            conferencing=conferencing,
         )
         snap = self.rules_cache.get(user_id)
         rule_retries = waits = 0
@@ -318,6 +322,7 @@ class Bookings:
             "title": q.title or "",
             "invitee": q.invitee or False,
             "metadata": q.metadata or False,
+            "conferencing": q.conferencing or False,
         }
         with store_errors(q.mode):
             return self.calls.claim(

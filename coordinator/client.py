@@ -19,6 +19,7 @@ from .approvals import ClientApprovals
 from .audit import AuditLog
 from .availability import Availability
 from .bookings import Bookings, Mode
+from .conferencing import link_for
 from .connectors.registry import Connectors
 from .models import AgentIdentity, AuditEntry, Booking
 from .owners import Owners
@@ -56,7 +57,7 @@ class _ClientBookings:
         ``availability.list``) makes the write fail with
         :class:`~coordinator.StaleAvailability` if the owner's rules changed since.
         """
-        del with_conferencing  # accepted for SDK compatibility; no conferencing provider here
+        link = link_for(self._ctx.store.settings, title=title) if with_conferencing else None
         return self._write(
             "commit",
             start=start,
@@ -69,6 +70,7 @@ class _ClientBookings:
             title=title,
             invitee=invitee,
             availability_etag=availability_etag,
+            conferencing=link,
         )
 
     def hold(

@@ -90,6 +90,8 @@ class Booking(_Model):
     #: signed ``booking_receipt`` of that decision (``coordinator/receipts.py``).
     approval_id: str | None = None
     receipt: str | None = None
+    #: ``{provider, url, status}`` for a commit made ``with_conferencing=True``.
+    conferencing: dict[str, Any] | None = None
 
     @property
     def is_live(self) -> bool:
@@ -132,6 +134,7 @@ class Booking(_Model):
             ended_by_connector_id=rec.get("ended_by_connector_id"),
             ended_by_event_uid=rec.get("ended_by_event_uid"),
             approval_id=rec.get("approval_id") or None,
+            conferencing=rec.get("conferencing") or None,
             **extra,
         )
 

@@ -70,6 +70,11 @@ class Settings:
     #: After a rotation, an agent's previous request-signing key stays in its signature
     #: directory this long, so requests signed just before still verify.
     agent_key_grace_seconds: float = 300.0
+    #: Who makes links for ``with_conferencing=True`` commits (coordinator/conferencing.py):
+    #: None: ``$AGENTDRAFT_CONFERENCING_PROVIDER``, else "jitsi"; "none" turns it off.
+    conferencing_provider: str | None = None
+    #: Jitsi Meet instance. None: ``$AGENTDRAFT_CONFERENCING_BASE_URL``, else meet.jit.si.
+    conferencing_base_url: str | None = None
 
     def __post_init__(self) -> None:
         limits = {

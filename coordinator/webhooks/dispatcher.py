@@ -50,9 +50,9 @@ def _iso(ms: Any) -> str | None:
     return datetime.fromtimestamp(int(ms) / 1000, tz=UTC).isoformat() if ms else None
 
 
-def envelope(fields: dict[str, str]) -> bytes:
+def envelope(fields: dict[str, str], extra: dict[str, Any] | None = None) -> bytes:
     """The delivered JSON body: ``{id, type, created, data}``; receivers dedupe on data.id."""
-    data = json.loads(fields["data"])
+    data = {**json.loads(fields["data"]), **(extra or {})}
     if "start_ms" in data:
         data["start"], data["end"] = _iso(data.pop("start_ms")), _iso(data.pop("end_ms", None))
     for slot in [
@@ -167,7 +167,7 @@ class Dispatcher:
             return 0
         done_key = self.coord.store.keys.prefix(user_id) + f"whdone:{fields['id']}"
         done = set(self.r.smembers(done_key))
-        body = envelope(fields)
+        body = envelope(fields, self._booking_extras(user_id, fields))
         ok = True
         sent = 0
         for ep in endpoints:
@@ -187,6 +187,17 @@ class Dispatcher:
             self.r.xack(stream, GROUP, eid)
             log.error("webhook event %s dead-lettered after %d attempts", fields["id"], attempt)
         return sent
+
+    def _booking_extras(self, user_id: str, fields: dict[str, str]) -> dict[str, Any]:
+        """A booking event carries the booking's conferencing link (stored with the claim)."""
+        bid = (
+            json.loads(fields["data"]).get("booking_id")
+            if fields["type"].startswith("booking.")
+            else None
+        )
+        raw = self.r.hget(self.coord.store.keys.bookings(user_id), bid) if bid else None
+        conferencing = json.loads(raw).get("conferencing") if raw else None
+        return {"conferencing": conferencing} if conferencing else {}
 
     def _lost_in_window(self, user_id: str, fields: dict[str, str]) -> bool:
         bid = json.loads(fields["data"])["booking_id"]

@@ -46,7 +46,11 @@ def create_booking(
     if body.mode == "hold":
         booking = client.bookings.hold(**kwargs, hold_ttl_seconds=body.hold_ttl_seconds)
     else:
-        booking = client.bookings.commit(**kwargs, bump_window_seconds=body.bump_window_seconds)
+        booking = client.bookings.commit(
+            **kwargs,
+            bump_window_seconds=body.bump_window_seconds,
+            with_conferencing=body.with_conferencing,
+        )
     count_write(body.mode, booking)
     request.state.outcome = booking.status.lower()
     return booking_response(booking, 201)
