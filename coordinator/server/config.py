@@ -27,6 +27,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("AGENTDRAFT_MAX_BODY_BYTES", "--max-body-bytes", "largest request body (default 1 MiB)"),
     ("AGENTDRAFT_HEADER_TIMEOUT", "--header-timeout", "seconds to send request headers (10)"),
     ("AGENTDRAFT_BODY_TIMEOUT", "--body-timeout", "seconds to send a request body (30)"),
+    ("AGENTDRAFT_MAX_HEADER_BYTES", "", "largest request line + headers (64 KiB; then 431)"),
     ("AGENTDRAFT_METRICS", "--metrics", "1: serve Prometheus metrics at /metrics"),
     ("AGENTDRAFT_METRICS_PORT", "--metrics-port", "serve the metrics on this port instead"),
     ("AGENTDRAFT_LOG_FORMAT", "--log-format", "text or json (one line per request at INFO)"),

@@ -7,9 +7,10 @@ through its body, is held open indefinitely. This protocol (uvicorn's
 httptools protocol with deadlines) closes such a connection once
 ``header_timeout`` passes before the request headers are complete, or
 ``body_timeout`` before the body is. A request whose body has arrived is
-never cut short: its handler may wait out an arbitration window. Requests the
-parser refuses are answered with the JSON ``{error, detail}`` every other
-error uses, not uvicorn's plain text.
+never cut short: its handler may wait out an arbitration window. A request
+head over ``max_header_bytes`` (64 KiB) gets 431. Requests the parser refuses
+are answered with the JSON ``{error, detail}`` every other error uses, not
+uvicorn's plain text.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 #: and ``--body-timeout`` (or ``AGENTDRAFT_HEADER_TIMEOUT`` / ``AGENTDRAFT_BODY_TIMEOUT``).
 DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_BODY_TIMEOUT = 30.0
+#: Largest request head (request line and headers, without the body), in bytes.
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
 #: What ``uvicorn --http`` is given (workers import it by name).
 IMPORT_NAME = "coordinator.server.protocol:GuardedHttpProtocol"
 
@@ -55,11 +58,15 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     # Read once per process: ``serve`` sets them before uvicorn imports this module.
     header_timeout: float = _seconds("AGENTDRAFT_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT)
     body_timeout: float = _seconds("AGENTDRAFT_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT)
+    max_header_bytes: int = int(_seconds("AGENTDRAFT_MAX_HEADER_BYTES", DEFAULT_MAX_HEADER_BYTES))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._phase = _IDLE
         self._deadline: asyncio.TimerHandle | None = None
+        # httptools keeps every header it is sent: the head is capped here (431).
+        self._head_bytes = 0
+        self._head_too_large = False
 
     def _arm(self, phase: int, seconds: float) -> None:
         self._disarm()
@@ -100,6 +107,24 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     # -- parser callbacks ----------------------------------------------------------------
 
+    def _grow_head(self, size: int) -> None:
+        self._head_bytes += size
+        if self._head_bytes > self.max_header_bytes:
+            self._head_too_large = True
+            raise ValueError("request head too large")  # the parser stops: see send_400
+
+    def on_message_begin(self) -> None:
+        self._head_bytes = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._grow_head(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._grow_head(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
     def on_headers_complete(self) -> None:
         self._arm(_BODY, self.body_timeout)
         super().on_headers_complete()
@@ -116,5 +141,12 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         self._disarm()
-        self.transport.write(_json_response(b"400 Bad Request", "bad_request", msg))
+        if self._head_too_large:
+            detail = f"request line and headers larger than {self.max_header_bytes} bytes"
+            response = _json_response(
+                b"431 Request Header Fields Too Large", "headers_too_large", detail
+            )
+        else:
+            response = _json_response(b"400 Bad Request", "bad_request", msg)
+        self.transport.write(response)
         self.transport.close()
