@@ -80,7 +80,7 @@ def tool_call_key(mode: str) -> str:
 
 def _outcome_unknown(exc: BaseException) -> bool:
     """A 503 from either client family: the store failed, the write may have landed."""
-    return getattr(exc, "status", None) == 503 or _error_code(exc) == "store_unavailable"
+    return getattr(exc, "status", None) == 503 or error_code(exc) == "store_unavailable"
 
 
 def example_times(now: datetime | None = None) -> tuple[str, str]:
@@ -149,7 +149,13 @@ def _naive_message(field: str, raw: object, naive: datetime, owner_timezone: str
     return msg + "."
 
 
-def _error_code(exc: BaseException) -> str:
+def error_code(exc: BaseException) -> str:
+    """The machine code of an error from either client family (in-process or the SDK).
+
+    The coordinator's errors carry it as ``.error``, the SDK's in ``.body["error"]``;
+    anything else is named by its class (``ValueError`` -> ``value_error``). Code that
+    must work with both clients branches on this, never on the coordinator's classes.
+    """
     body = getattr(exc, "body", None)
     code = getattr(exc, "error", None) or (body.get("error") if isinstance(body, dict) else None)
     if isinstance(code, str) and code:
@@ -171,7 +177,7 @@ def _as_failed(exc: BaseException) -> Failed | None:
     body = body if isinstance(body, dict) else {}
     message = getattr(exc, "detail", None) or body.get("detail") or str(exc)
     field = getattr(exc, "field", None) or body.get("field")
-    code = _error_code(exc)
+    code = error_code(exc)
     consent: dict[str, Any] = {}
     if code == "consent_required":
         consent = {
@@ -202,7 +208,7 @@ def _is_conflict(exc: BaseException) -> bool:
     return (
         getattr(exc, "status", None) == 409
         and hasattr(exc, "winning_agent_id")
-        and (getattr(exc, "reason", None) or _error_code(exc)) != "consent_required"
+        and (getattr(exc, "reason", None) or error_code(exc)) != "consent_required"
     )
 
 
@@ -587,7 +593,7 @@ class BookingService:
         except Exception as exc:
             if not isinstance(getattr(exc, "status", None), int):
                 raise
-            return [], f"availability lookup failed: {_error_code(exc)}"
+            return [], f"availability lookup failed: {error_code(exc)}"
         return alts, None if alts else "no open slot of that length nearby"
 
 

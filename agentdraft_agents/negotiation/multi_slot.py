@@ -33,10 +33,10 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from coordinator import InvalidState, ResolutionFailed
 from coordinator.buckets import parse_time
 from coordinator.proposals import Proposal
 
+from ..core import error_code
 from .answers import AcceptBestPolicy, AnswerError, AnswerPolicy, check_answer
 
 Outcome = Literal["confirmed", "no_agreement", "no_slots", "lost"]
@@ -78,6 +78,22 @@ class AnswerTask(TypedDict):
     proposal_id: str
     agent_id: str
     round: int
+
+
+#: Codes of an answer that lands too late (the proposal ended, or the resolution began,
+#: first), by error code so the graph runs on the in-process client and over HTTP alike.
+LATE_ANSWER = frozenset(
+    {"proposal_not_pending", "duplicate_response", "resolution_in_progress", "invalid_state"}
+)
+
+
+def _detail(exc: BaseException, name: str) -> Any:
+    """A field of an error from either client: an attribute, or a key of its JSON body."""
+    value = getattr(exc, name, None)
+    if value is None:
+        body = getattr(exc, "body", None)
+        value = body.get(name) if isinstance(body, dict) else None
+    return value
 
 
 @dataclass
@@ -235,8 +251,10 @@ def answer(task: AnswerTask, runtime: Runtime[MultiSlotContext]) -> dict[str, An
             counter_slots=[{"start_time": s, "end_time": e} for s, e in a.counter_slots] or None,
             message=a.message,
         )
-    except InvalidState as exc:  # expired or resolved before this answer landed
-        record["error"] = exc.error
+    except Exception as exc:
+        if error_code(exc) not in LATE_ANSWER:
+            raise
+        record["error"] = error_code(exc)  # expired or resolved before this answer landed
     return {"answers": [record]}
 
 
@@ -327,9 +345,11 @@ def resolve(state: MultiSlotState, runtime: Runtime[MultiSlotContext]) -> dict[s
     for _ in range(ctx.max_resolve_attempts):
         try:
             res = ctx.organizer.proposals.resolve(pid)
-        except ResolutionFailed as exc:
-            if exc.remaining_slot_ids:
-                continue
+        except Exception as exc:
+            if error_code(exc) != "resolution_failed":
+                raise
+            if _detail(exc, "remaining_slot_ids"):
+                continue  # the best slot was lost: resolve again for the next-best
             break
         if res.status == "confirmed":
             return _keep_or_undo(state, res.proposal, ctx.organizer, " after a lost slot")
