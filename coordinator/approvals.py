@@ -243,7 +243,6 @@ class ClientApprovals:
         approval_id = keyed_id("apr", c.agent_id, idempotency_key)
         k = eng.keys
         with store_errors("approvals.request"):
-            eng.redis.set(k.approval_index(approval_id), c.user_id)
             reply = eng.calls.approval_request(
                 user_id=c.user_id,
                 agent_id=c.agent_id,
@@ -259,6 +258,11 @@ class ClientApprovals:
             raise refusal("approval", reply, About(c.user_id, approval_id, c.agent_id))
         if reply["approval"]["agent_id"] != c.agent_id:
             raise AuthError("that idempotency key names another agent's request", error="forbidden")
+        # The global index is outside the calendar's slot, so it is written only once the
+        # script has stored the request (a refused request leaves nothing behind); a
+        # keyed retry writes it again.
+        with store_errors("approvals.request"):
+            eng.redis.set(k.approval_index(approval_id), c.user_id)
         return public(reply["approval"], c.user_id)
 
     def get(self, approval_id: str) -> dict[str, Any]:

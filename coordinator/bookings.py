@@ -276,7 +276,6 @@ class Bookings:
             checks["approve"] = q.approval_id
         mode: Mode = q.mode
         ttl_ms = int(q.ttl * 1000)
-        k = self.keys
         booking_id = q.booking_id
         if verdict.consent and not verdict.violation:
             booking_id = "hld_" + booking_id.split("_", 1)[1]  # it is parked as a hold
@@ -297,8 +296,6 @@ class Bookings:
                     }
                 ),
             }
-            with store_errors("approval index"):
-                self.redis.set(k.approval_index(consent_id), q.user_id)
         cap_days: list[int] = []
         if rules.daily_cap:
             cw = cap_window(snap, q.start_ms)
@@ -358,20 +355,33 @@ class Bookings:
                 return self._replayed_consent(user_id, booking)
             return self._await_window(user_id, booking, now, ())
         rec = reply["booking"]
+        consent = reply.get("consent")
+        if consent:
+            self._index_approval(user_id, consent["consent_request_id"])
         displaced = tuple(Displacement(**d) for d in (reply.get("displaced") or []))
         if reply["wait_ms"] <= 0:
             won = Booking.from_record(rec, user_id, displaced=displaced)
         else:
             won = self._await_window(user_id, rec, reply["now"], displaced)
-        consent = reply.get("consent")
         if consent:
             raise consent_required(
                 consent["consent_request_id"], won.booking_id, consent["expires_ms"]
             )
         return won
 
+    def _index_approval(self, user_id: str, approval_id: str) -> None:
+        """Point the global approval index at this calendar, once the script parked it.
+
+        The index lives outside the calendar's hash slot, so no script can write it; it is
+        written after the script succeeded (never for a refused write), and again by a
+        retry, which heals a crash between the two.
+        """
+        with store_errors("approval index"):
+            self.redis.set(self.keys.approval_index(approval_id), user_id)
+
     def _replayed_consent(self, user_id: str, hold: dict[str, Any]) -> Booking:
         """A retried parked commit: the approved booking if there is one, else the 409 again."""
+        self._index_approval(user_id, hold["consent_id"])
         with store_errors("approval read"):
             raw = self.redis.hget(self.keys.approvals(user_id), hold["consent_id"])
         approval = json.loads(raw) if raw else {}

@@ -285,3 +285,29 @@ def test_bad_requests_name_the_field(cal: Calendar, kwargs: dict[str, Any], fiel
     with pytest.raises(ValidationError) as err:
         cal.agent(1).approvals.request(**kwargs)
     assert err.value.field == field
+
+
+def test_a_refused_request_leaves_no_approval_index_behind(cal: Calendar) -> None:
+    # Given an agent without the approvals:request scope, and a gated calendar
+    made = cal.coord.agents.create(cal.user_id, name="narrow", priority=2, scopes=[])
+    narrow = cal.coord.client(made.api_key)
+    gate(cal)
+    index = cal.coord.engine.keys.approval_index("*")
+    before = sorted(cal.coord.redis.scan_iter(match=index))
+    # When it asks for an approval, and when it tries a gated commit
+    with pytest.raises(AuthError):
+        narrow.approvals.request("send_email", "one email")
+    with pytest.raises(AuthError):
+        narrow.bookings.commit(start=at(0), end=at(30))
+    # Then both are refused by the script and the global approval index is unchanged
+    assert sorted(cal.coord.redis.scan_iter(match=index)) == before
+
+
+def test_a_parked_commit_and_a_request_are_found_by_id_from_the_owner_side(
+    cal: Calendar,
+) -> None:
+    gate(cal)
+    parked = park(cal.agent(1))
+    asked = cal.agent(2).approvals.request("send_email", "one email")
+    assert cal.coord.approvals.get(parked.consent_request_id)["status"] == "pending"
+    assert cal.coord.approvals.get(asked["approval_id"])["status"] == "pending"
