@@ -71,6 +71,11 @@ RULE_REFUSALS = _counter(
     "agentdraft_rule_refusals_total", "Writes refused by an owner rule", "rule"
 )
 RATE_LIMITED = _counter("agentdraft_rate_limited_total", "Requests refused by a key's token bucket")
+WEBHOOK_DELIVERIES = _counter(
+    "agentdraft_webhook_deliveries_total",
+    "Webhook POSTs made by this process's dispatcher (serve --dispatch), by outcome",
+    "outcome",
+)
 STORE_ERRORS = _counter(
     "agentdraft_store_errors_total", "Requests that failed because Redis did not answer"
 )

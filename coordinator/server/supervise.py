@@ -20,6 +20,7 @@ from typing import Any
 
 from ..store.embedded import open_embedded
 from ..webhooks.dispatcher import Dispatcher
+from .observe import WEBHOOK_DELIVERIES
 
 log = logging.getLogger("coordinator.server")
 
@@ -74,11 +75,20 @@ class StoreWatch:
         log.warning("embedded engine in %s restarted", self.embedded_dir)
 
 
+class CountingDispatcher(Dispatcher):
+    """The dispatcher, counting each delivery attempt in the server's metrics."""
+
+    def _post(self, ep: Any, body: bytes, fields: dict[str, str]) -> bool:
+        ok = super()._post(ep, body, fields)
+        WEBHOOK_DELIVERIES.labels("delivered" if ok else "failed").inc()
+        return ok
+
+
 class WebhookThread:
     """A webhook dispatcher running in the server process (``serve --dispatch``)."""
 
     def __init__(self, coord: Any) -> None:
-        self.dispatcher = Dispatcher(coord)
+        self.dispatcher = CountingDispatcher(coord)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

@@ -188,7 +188,7 @@ def test_serve_dispatch_delivers_webhooks_and_reports_its_dispatcher_ready(
 
     receiver = Receiver()
     allow = {"AGENTDRAFT_WEBHOOK_ALLOW_HOSTS": "127.0.0.1"}
-    server = start_server(http_redis.url, extra=["--dispatch"], env=allow, window_ms=0)
+    server = start_server(http_redis.url, extra=["--dispatch", "--metrics"], env=allow, window_ms=0)
     coord = Coordinator.from_url(http_redis.url)
     try:
         owner = coord.owners.create()
@@ -205,6 +205,8 @@ def test_serve_dispatch_delivers_webhooks_and_reports_its_dispatcher_ready(
         assert r.status_code == 201
         assert receiver.arrived.wait(30)
         assert [e["data"]["booking_id"] for e in receiver.events()] == [r.json()["booking_id"]]
+        name = 'agentdraft_webhook_deliveries_total{outcome="delivered"}'
+        wait_for(lambda: _metric(httpx.get(f"{server.url}/metrics").text, name) == 1.0, name)
     finally:
         coord.close()
         server.stop()
