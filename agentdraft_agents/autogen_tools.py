@@ -17,8 +17,7 @@ leak bound arguments into the schema and bypass our error handling).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Unpack
 
 try:
     from autogen_core import CancellationToken
@@ -32,7 +31,6 @@ from pydantic import BaseModel
 
 from . import specs
 from .core import BookingService
-from .environment import resolve_client
 from .results import Failed, Lost, Result
 
 
@@ -71,26 +69,14 @@ class AgentDraftAutoGenTool(BaseTool[BaseModel, BaseModel]):
 
 
 def get_tools(
-    client: Any = None,
-    *,
-    conflict_aware: bool = True,
-    holds: bool = True,
-    alternatives: int = 3,
-    on_result: Callable[[Result], None] | None = None,
-    **environment: Any,
+    client: Any = None, **options: Unpack[specs.ToolOptions]
 ) -> list[AgentDraftAutoGenTool]:
     """The recommended AutoGen tool set, bound to one client (one agent identity).
 
-    Same options as :func:`agentdraft_agents.langchain_tools.get_tools`, plus
-    ``on_result`` to receive each typed result.
+    Options as :class:`~agentdraft_agents.specs.ToolOptions` says (the same in every
+    framework); ``on_result`` receives each typed result.
     """
-    service = BookingService(
-        resolve_client(client, **environment), alternatives=alternatives, on_result=on_result
-    )
-    return [
-        AgentDraftAutoGenTool(s, service)
-        for s in specs.recommended(conflict_aware=conflict_aware, holds=holds)
-    ]
+    return specs.build(AgentDraftAutoGenTool, client, **options)
 
 
 __all__ = ["AgentDraftAutoGenTool", "AgentDraftToolError", "get_tools"]

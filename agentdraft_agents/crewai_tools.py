@@ -21,8 +21,7 @@ you need it offline. This library does not set them for you.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Unpack
 
 try:
     from crewai.tools import BaseTool
@@ -35,7 +34,6 @@ from pydantic import SkipValidation
 
 from . import specs
 from .core import BookingService
-from .environment import resolve_client
 from .results import Failed, Lost, Result
 
 
@@ -100,26 +98,13 @@ def make_tool(spec: specs.ToolSpec, service: BookingService) -> AgentDraftCrewTo
     )
 
 
-def get_tools(
-    client: Any = None,
-    *,
-    conflict_aware: bool = True,
-    holds: bool = True,
-    alternatives: int = 3,
-    on_result: Callable[[Result], None] | None = None,
-    **environment: Any,
-) -> list[AgentDraftCrewTool]:
+def get_tools(client: Any = None, **options: Unpack[specs.ToolOptions]) -> list[AgentDraftCrewTool]:
     """The recommended CrewAI tool set, bound to one client (one agent identity).
 
-    Same options as :func:`agentdraft_agents.langchain_tools.get_tools`, plus
-    ``on_result`` to receive each typed result.
+    Options as :class:`~agentdraft_agents.specs.ToolOptions` says (the same in every
+    framework); ``on_result`` receives each typed result.
     """
-    service = BookingService(
-        resolve_client(client, **environment), alternatives=alternatives, on_result=on_result
-    )
-    return [
-        make_tool(s, service) for s in specs.recommended(conflict_aware=conflict_aware, holds=holds)
-    ]
+    return specs.build(make_tool, client, **options)
 
 
 __all__ = ["AgentDraftCrewTool", "AgentDraftToolFailure", "get_tools", "make_tool"]

@@ -21,7 +21,7 @@ infrastructure errors propagate to the code running the agent.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Unpack
 
 try:
     from langchain_core.tools import BaseTool, ToolException
@@ -30,7 +30,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "agentdraft_agents' LangChain tools need langchain-core: "
         "pip install 'agentdraft-agents[langchain]'"
     ) from exc
-from pydantic import BaseModel, Field, SkipValidation, model_validator
+from pydantic import Field, SkipValidation, model_validator
 
 from . import specs
 from .core import BookingService
@@ -58,6 +58,19 @@ class _AgentDraftTool(BaseTool):
     service: SkipValidation[Any] = Field(default=None, exclude=True)
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     handle_tool_error: Any = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_spec(cls, data: Any) -> Any:
+        """Name, description and argument schema come from the class's spec, once."""
+        if isinstance(data, dict):
+            data = {
+                "name": cls.spec.name,
+                "description": cls.spec.description,
+                "args_schema": cls.spec.args,
+                **data,
+            }
+        return data
 
     @model_validator(mode="after")
     def _bind(self) -> _AgentDraftTool:
@@ -88,9 +101,6 @@ class AvailabilityTool(_AgentDraftTool):
     """List the calendar slots currently open to the calling agent."""
 
     spec = specs.AVAILABILITY
-    name: str = specs.AVAILABILITY.name
-    description: str = specs.AVAILABILITY.description
-    args_schema: type[BaseModel] = specs.AVAILABILITY.args
 
 
 class BookingTool(_AgentDraftTool):
@@ -102,9 +112,6 @@ class BookingTool(_AgentDraftTool):
     """
 
     spec = specs.COMMIT
-    name: str = specs.COMMIT.name
-    description: str = specs.COMMIT.description
-    args_schema: type[BaseModel] = specs.COMMIT.args
 
 
 class ConflictAwareBookingTool(_AgentDraftTool):
@@ -117,63 +124,42 @@ class ConflictAwareBookingTool(_AgentDraftTool):
     """
 
     spec = specs.COMMIT_SAFE
-    name: str = specs.COMMIT_SAFE.name
-    description: str = specs.COMMIT_SAFE.description
-    args_schema: type[BaseModel] = specs.COMMIT_SAFE.args
 
 
 class HoldTool(_AgentDraftTool):
     """Hold a slot tentatively; commit the same start and end to make it final."""
 
     spec = specs.HOLD
-    name: str = specs.HOLD.name
-    description: str = specs.HOLD.description
-    args_schema: type[BaseModel] = specs.HOLD.args
 
 
 class ReleaseHoldTool(_AgentDraftTool):
     """Give a hold back before it expires."""
 
     spec = specs.RELEASE
-    name: str = specs.RELEASE.name
-    description: str = specs.RELEASE.description
-    args_schema: type[BaseModel] = specs.RELEASE.args
 
 
 class CancelBookingTool(_AgentDraftTool):
     """Cancel one of the agent's own bookings."""
 
     spec = specs.CANCEL
-    name: str = specs.CANCEL.name
-    description: str = specs.CANCEL.description
-    args_schema: type[BaseModel] = specs.CANCEL.args
 
 
 class WhoAmITool(_AgentDraftTool):
     """Who the tools act as, at what priority, and the owner's timezone."""
 
     spec = specs.WHOAMI
-    name: str = specs.WHOAMI.name
-    description: str = specs.WHOAMI.description
-    args_schema: type[BaseModel] = specs.WHOAMI.args
 
 
 class GetBookingTool(_AgentDraftTool):
     """Read one booking as it stands: live, displaceable until when, or ended by whom."""
 
     spec = specs.GET_BOOKING
-    name: str = specs.GET_BOOKING.name
-    description: str = specs.GET_BOOKING.description
-    args_schema: type[BaseModel] = specs.GET_BOOKING.args
 
 
 class CheckApprovalTool(_AgentDraftTool):
     """Read a person's decision on a booking the owner's approval gate parked."""
 
     spec = specs.CHECK_APPROVAL
-    name: str = specs.CHECK_APPROVAL.name
-    description: str = specs.CHECK_APPROVAL.description
-    args_schema: type[BaseModel] = specs.CHECK_APPROVAL.args
 
 
 _CLASSES: dict[str, Any] = {
@@ -192,28 +178,21 @@ _CLASSES: dict[str, Any] = {
 }
 
 
-def get_tools(
-    client: Any = None,
-    *,
-    conflict_aware: bool = True,
-    holds: bool = True,
-    alternatives: int = 3,
-    **environment: Any,
-) -> list[BaseTool]:
+def get_tools(client: Any = None, **options: Unpack[specs.ToolOptions]) -> list[BaseTool]:
     """The recommended tool set, all bound to one client (one agent identity).
 
     ``client`` defaults to what :func:`agentdraft_agents.environment.resolve_client`
     picks from the environment (``AGENTDRAFT_BASE_URL``/``AGENTDRAFT_API_KEY``, else the
-    embedded default agent); ``environment`` passes ``data_dir``/``agent_name`` to it.
+    embedded default agent); ``api_key``, ``base_url``, ``data_dir`` and ``agent_name`` go to it.
     ``conflict_aware`` picks :class:`ConflictAwareBookingTool` (default) over
     :class:`BookingTool`; ``holds`` adds the hold and release tools; ``alternatives`` is
     how many slots a lost race offers (0 turns the search off).
     """
-    service = BookingService(resolve_client(client, **environment), alternatives=alternatives)
-    return [
-        _CLASSES[spec.name](client=service.client, service=service)
-        for spec in specs.recommended(conflict_aware=conflict_aware, holds=holds)
-    ]
+    return specs.build(
+        lambda spec, service: _CLASSES[spec.name](client=service.client, service=service),
+        client,
+        **options,
+    )
 
 
 #: The name ``agentdraft-langchain`` uses, for drop-in replacement.
