@@ -10,12 +10,18 @@ slots of the same length::
 Each framework lives in its own module and is imported only when one of its names
 is first used, so ``import agentdraft_agents`` imports no agent framework and a
 LangChain user never imports CrewAI or AutoGen. Install the extra you need:
-``pip install 'agentdraft-agents[langchain]'`` (or ``crewai``, ``autogen``, ``mcp``).
+``pip install 'agentdraft-agents[langchain]'`` (or ``crewai``, ``autogen``, ``mcp``,
+``openai-agents``, ``pydantic-ai``, ``agent-framework``, ``llamaindex``, ``google-adk``).
 
 * :mod:`agentdraft_agents.core`: the framework-free :class:`BookingService`.
 * :mod:`agentdraft_agents.langchain_tools`: the names below (``get_tools`` included).
-* :mod:`agentdraft_agents.crewai_tools`, :mod:`agentdraft_agents.autogen_tools`.
-* :mod:`agentdraft_agents.mcp_server`: the ``agentdraft-mcp-local`` stdio server.
+* :mod:`agentdraft_agents.crewai_tools`, :mod:`agentdraft_agents.autogen_tools`,
+  :mod:`agentdraft_agents.openai_agents_tools`, :mod:`agentdraft_agents.pydantic_ai_tools`,
+  :mod:`agentdraft_agents.agent_framework_tools`, :mod:`agentdraft_agents.llamaindex_tools`,
+  :mod:`agentdraft_agents.google_adk_tools`: the same tools for each framework.
+* :mod:`agentdraft_agents.mcp_server`: the ``agentdraft-mcp-local`` stdio server;
+  :mod:`agentdraft_agents.mcp_http`: the same over Streamable HTTP (``/mcp`` on the server).
+* :mod:`agentdraft_agents.http_proposals`: ``client.proposals`` over HTTP, for the graphs.
 * :mod:`agentdraft_agents.negotiation`: LangGraph graphs that book or negotiate a slot
   and pause for a person's approval (the graph names below are its main entry points).
 """
@@ -34,7 +40,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only; runtime uses __g
         AvailabilityTool,
         BookingTool,
         CancelBookingTool,
+        CheckApprovalTool,
         ConflictAwareBookingTool,
+        GetBookingTool,
         HoldTool,
         OutrankedToolException,
         ReleaseHoldTool,
@@ -72,7 +80,9 @@ _LAZY = {
         "AvailabilityTool",
         "BookingTool",
         "CancelBookingTool",
+        "CheckApprovalTool",
         "ConflictAwareBookingTool",
+        "GetBookingTool",
         "HoldTool",
         "OutrankedToolException",
         "ReleaseHoldTool",
@@ -99,9 +109,11 @@ __all__ = [
     "CancelBookingTool",
     "Cancelled",
     "ChatModelPolicy",
+    "CheckApprovalTool",
     "ConflictAwareBookingTool",
     "Constraints",
     "Failed",
+    "GetBookingTool",
     "HoldTool",
     "Identity",
     "Lost",
