@@ -1,0 +1,81 @@
+"""Finding open slots: the calendar's free time filtered through the owner's rules.
+
+Candidate starts lie on the granularity grid; each is kept if its meeting lies in
+working hours, misses every focus block, starts after the lead time, falls on a
+local day below the daily cap, and its cover (with the owner's default buffers) is
+free of commits and, unless ``include_holds=False``, of other agents' live holds.
+The caller's own holds never block it: its commit would absorb them. Pure functions
+over what ``read_availability.lua`` returns; the client façade is
+:mod:`coordinator.availability`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from .buckets import BUCKET_MS, from_ms
+from .models import Slot
+from .policy import focus_time, working_hours
+from .ruleset import RulesSnapshot
+from .wallclock import Intervals, local_date, local_day_bounds, utc_days
+
+
+def days_needed(snap: RulesSnapshot, lo_ms: int, hi_ms: int) -> list[int]:
+    """UTC days whose buckets can decide a slot in ``[lo, hi)``."""
+    rules = snap.rules
+    lo = lo_ms - (rules.buffer_before_min or 0) * 60_000 - BUCKET_MS
+    hi = hi_ms + (rules.buffer_after_min or 0) * 60_000 + BUCKET_MS
+    if rules.daily_cap:  # a cap counts the whole local day, even outside the range
+        lo = min(lo, local_day_bounds(local_date(lo_ms, snap.tz), snap.tz)[0])
+        hi = max(hi, local_day_bounds(local_date(hi_ms - 1, snap.tz), snap.tz)[1])
+    return utc_days(lo, hi)
+
+
+def free_slots(
+    snap: RulesSnapshot,
+    live: list[int],
+    now_ms: int,
+    lo_ms: int,
+    hi_ms: int,
+    duration_min: int,
+    granularity_min: int,
+    include_holds: bool,
+) -> list[Slot]:
+    """Slots of ``duration`` in ``[lo, hi)`` starting on the granularity grid.
+
+    ``live``: flat (cover_first, cover_last, kind, start_ms) per live booking, as
+    ``read_availability.lua`` returns it. Pure: no I/O, so it is tested and timed alone.
+    """
+    rules = snap.rules
+    dur, step = duration_min * 60_000, granularity_min * 60_000
+    before, after = (rules.buffer_before_min or 0) * 60_000, (rules.buffer_after_min or 0) * 60_000
+    taken: list[tuple[int, int]] = []
+    starts_per_day: Counter[date] = Counter()
+    for i in range(0, len(live), 4):
+        first, last, kind, start = live[i], live[i + 1], live[i + 2], live[i + 3]
+        if kind in (0, 3) or (kind == 1 and include_holds):
+            taken.append((first, last))
+        if rules.daily_cap and kind != 3:  # the owner's own events are not agent meetings
+            starts_per_day[local_date(start, snap.tz)] += 1
+    busy = Intervals(taken)
+    hours = working_hours(snap, lo_ms, hi_ms)
+    focus = focus_time(snap, lo_ms, hi_ms)
+    full_days = {d for d, n in starts_per_day.items() if rules.daily_cap and n >= rules.daily_cap}
+    earliest = max(lo_ms, now_ms + (rules.min_lead_minutes or 0) * 60_000)
+    s = -(-earliest // step) * step
+    out: list[Slot] = []
+    while s + dur <= hi_ms:
+        e = s + dur
+        if (
+            (hours is None or hours.covers(s, e))
+            and not focus.overlaps(s, e)
+            and not busy.overlaps((s - before) // BUCKET_MS, -(-(e + after) // BUCKET_MS))
+            and not (full_days and local_date(s, snap.tz) in full_days)
+        ):
+            out.append(Slot(start=from_ms(s), end=from_ms(e)))
+        s += step
+    return out
+
+
+__all__ = ["days_needed", "free_slots"]
