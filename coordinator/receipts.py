@@ -105,9 +105,12 @@ def _write_private(path: Path, data: bytes) -> None:
 class SigningKeys:
     """The receipt signing keys in one 0600 JSON file shared by every process.
 
-    ``{"keys": [{"kid", "d", "x", "created", "retired"?}]}``: the newest unretired key
-    signs; a key retired more than ``keep_seconds`` ago (the receipt lifetime) leaves
-    the JWKS. Writers take an exclusive ``flock``; readers reload on a changed mtime.
+    ``{"keys": [{"kid", "d", "x", "created", "retired"?, "next"?}]}``: the newest
+    unretired key signs; a key retired more than ``keep_seconds`` ago (the receipt
+    lifetime) leaves the JWKS. The *next* key is published before it signs anything, so
+    a verifier's cached JWKS (the SDK keeps one five minutes) already holds the key a
+    rotation switches to. Writers take an exclusive ``flock``; readers reload on a
+    changed mtime.
     """
 
     def __init__(self, path: Path, keep_seconds: float) -> None:
@@ -128,7 +131,7 @@ class SigningKeys:
         except FileNotFoundError:
             with self._locked():
                 if not self.path.exists():
-                    self._save([self._mint()])
+                    self._save([self._mint(), {**self._mint(), "next": True}])
             st = self.path.stat()
         stamp = (st.st_mtime_ns, st.st_size)
         if stamp != self._stamp:
@@ -145,23 +148,29 @@ class SigningKeys:
         return {"kid": jwk["kid"], "x": jwk["x"], "d": jwk["d"], "created": int(time.time())}
 
     def current(self) -> tuple[str, Ed25519PrivateKey]:
-        live = [k for k in self._load() if not k.get("retired")]
+        live = [k for k in self._load() if not k.get("retired") and not k.get("next")]
         key = live[-1]
         return key["kid"], _private_from(key["d"])
 
     def rotate(self) -> str:
-        """Sign with a new key from now on; the old ones stay published for ``keep_seconds``."""
+        """Sign with the published next key from now on (its ``kid`` is returned) and
+        publish a new next one; old keys stay published for ``keep_seconds``."""
         self._load()
         with self._locked():
             keys = json.loads(self.path.read_text())["keys"]
             now = int(time.time())
+            # A file written before next keys existed has none: promote a fresh one.
+            promoted = next((k for k in keys if k.get("next")), None) or self._mint()
+            promoted.pop("next", None)
             for k in keys:
-                k.setdefault("retired", now)
-            keys = [k for k in keys if k["retired"] + self.keep_seconds >= now]
-            fresh = self._mint()
-            self._save([*keys, fresh])
+                if k is not promoted:
+                    k.setdefault("retired", now)
+            keys = [k for k in keys if k.get("retired", now) + self.keep_seconds >= now]
+            if promoted not in keys:
+                keys.append(promoted)
+            self._save([*keys, {**self._mint(), "next": True}])
         self._stamp = None
-        return str(fresh["kid"])
+        return str(promoted["kid"])
 
     def jwks(self) -> dict[str, Any]:
         now = time.time()

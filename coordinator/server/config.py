@@ -22,7 +22,11 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("AGENTDRAFT_REDIS_URL", "--redis-url", "redis://, rediss:// (TLS), unix:// or a Cluster node"),
     ("AGENTDRAFT_DATA_DIR", "--data-dir", "embedded engine folder when no Redis URL is given"),
     ("AGENTDRAFT_DEV", "--dev", "1: magic-link sign-in returns the token in the body"),
-    ("AGENTDRAFT_PUBLIC_URL", "--public-url", "origin browsers use (CSRF check behind a proxy)"),
+    (
+        "AGENTDRAFT_PUBLIC_URL",
+        "--public-url",
+        "origin browsers use (CSRF check behind a proxy); receipts' iss",
+    ),
     ("AGENTDRAFT_ARBITRATION_WINDOW_MS", "--window-ms", "arbitration window"),
     ("AGENTDRAFT_MAX_BODY_BYTES", "--max-body-bytes", "largest request body (default 1 MiB)"),
     ("AGENTDRAFT_HEADER_TIMEOUT", "--header-timeout", "seconds to send request headers (10)"),
@@ -38,6 +42,13 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("AGENTDRAFT_LOGIN_TOKEN_TTL", "", "seconds a CLI login token stays valid (900)"),
     ("AGENTDRAFT_WEBHOOK_ALLOW_HOSTS", "", "internal webhook hosts/networks allowed (dev)"),
     ("AGENTDRAFT_WEBHOOK_ALLOW_PORTS", "", "webhook ports allowed besides 80/443"),
+    (
+        "AGENTDRAFT_RECEIPT_KEY_FILE",
+        "",
+        "receipt signing keys (0600; receipt_keys.json in the data dir)",
+    ),
+    ("AGENTDRAFT_CONFERENCING_PROVIDER", "", "link maker for with_conferencing (jitsi; none: off)"),
+    ("AGENTDRAFT_CONFERENCING_BASE_URL", "", "Jitsi instance (https://meet.jit.si)"),
 )
 
 

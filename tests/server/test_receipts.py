@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import stat
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -189,8 +190,12 @@ def test_rotation_signs_with_a_new_kid_and_keeps_old_receipts_verifiable(
 ) -> None:
     before, _, _ = approved_receipt(server, "receipt-rotate-1@example.com")
     old_kid = json.loads(base64.urlsafe_b64decode(before["receipt"].split(".")[0] + "=="))["kid"]
+    published = {k["kid"] for k in jwks_of(server)["keys"]}
     new_kid = coord.receipts.rotate()
     assert new_kid != old_kid
+    # The key a rotation switches to was in the JWKS before it signed anything, so a
+    # verifier's cached copy (the SDK keeps one five minutes) still verifies its receipts.
+    assert new_kid in published
     after, _, _ = approved_receipt(server, "receipt-rotate-2@example.com")
     head = after["receipt"].split(".")[0]
     assert json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))["kid"] == new_kid
@@ -215,4 +220,23 @@ def test_python_surface_issues_the_same_receipts(coord: Coordinator) -> None:
         issuer=ISSUER,
         approval_id=req["approval_id"],
         evidence_sha256=agentdraft.hash_evidence({"n": 1}),
+    )
+
+
+def test_a_waiting_agent_wakes_with_the_receipt_the_owner_got(server) -> None:
+    """The wait wakes on the decision itself; the receipt is there on that first read."""
+    web = signed_in(server.url, "receipt-wait@example.com")
+    bot = agent(web, server.url)
+    req = bot.approvals.request("deploy.production", "Ship v3", evidence={"commit": "b2"})
+    woke: list[dict] = []
+    waiter = threading.Thread(
+        target=lambda: woke.append(bot.approvals.wait(req["approval_id"], timeout=20))
+    )
+    waiter.start()
+    decided = web.post(f"/v1/dashboard/approvals/{req['approval_id']}/approve", json={}).json()
+    waiter.join(30)
+    assert [w["status"] for w in woke] == ["approved"]
+    assert woke[0]["receipt"] == decided["receipt"] is not None
+    agentdraft.verify_approval_token(
+        woke[0]["receipt"], jwks=jwks_of(server), issuer=ISSUER, approval_id=req["approval_id"]
     )
