@@ -1,4 +1,4 @@
-"""Judge one write against a snapshot of the owner's wall-clock rules.
+"""Judging one write against the owner's wall-clock rules (hours, focus blocks, approval gate).
 
 This is the Python half of rule enforcement (see ``lua/_gate.lua`` for the other):
 working hours, focus blocks and whether the approval gate applies need the owner's

@@ -1,4 +1,4 @@
-"""The owner's rules: their shape, their validation, and where they are stored.
+"""``coord.rules``: validating an owner's rule changes and storing them (their shape is ruleset.py).
 
 Rules live in the owner hash (``rules`` as JSON, ``rules_version``, ``timezone``), so
 every process sharing a Redis reads the same ones. ``coord.rules.update`` validates

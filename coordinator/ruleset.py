@@ -1,4 +1,4 @@
-"""The shape of an owner's rules, and a parsed snapshot of one version of them.
+"""The shape of an owner's rules (pydantic models) and the parsed, cached snapshot of one version.
 
 Kept apart from :mod:`coordinator.rules` (validation and storage) because the
 engine and the availability reader judge against a :class:`RulesSnapshot` without

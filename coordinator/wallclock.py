@@ -1,4 +1,4 @@
-"""Wall-clock rules to absolute instants, in the owner's timezone, across DST.
+"""Local wall-clock time to absolute instants in the owner's timezone, across DST; zone names.
 
 Working hours and weekly focus blocks are written in local wall time ("09:00-17:00
 on Mondays"). Each is turned into absolute instants one local date at a time with
