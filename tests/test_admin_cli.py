@@ -190,3 +190,17 @@ def test_version_prints_the_package_version() -> None:
         timeout=60,
     )
     assert done.returncode == 0 and done.stdout.startswith("coordinator 0.")
+
+
+def test_audit_show_of_an_unknown_owner_exits_non_zero_with_a_message(url: str) -> None:
+    done = cli(url, "audit", "show", "--user", "usr_unknown")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("coordinator: ") and "usr_unknown" in done.stderr
+
+
+def test_audit_show_of_a_known_owner_prints_its_entries(url: str, coord: Coordinator) -> None:
+    uid = coord.owners.create().user_id
+    coord.agents.create(uid, name="bot")
+    done = cli(url, "audit", "show", "--user", uid)
+    assert done.returncode == 0, done.stderr
+    assert len([json.loads(line) for line in done.stdout.splitlines()]) >= 1

@@ -9,7 +9,8 @@ import threading
 from pathlib import Path
 
 from ..coordinator import Coordinator
-from .common import Subparsers, open_coordinator, store_args
+from ..errors import AgentDraftError
+from .common import Subparsers, error_exit, open_coordinator, store_args
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
@@ -35,6 +36,10 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 def cmd_audit_show(args: argparse.Namespace) -> int:
     with open_coordinator(args) as coord:
+        try:
+            coord.owners.get(args.user)  # an unknown owner is an error, not an empty log
+        except AgentDraftError as exc:
+            return error_exit(exc)
         entries = (
             coord.audit.for_booking(args.user, args.booking)
             if args.booking
