@@ -1,1 +1,1 @@
-"""Benchmarks for the coordinator (issue #2). Not tests: they report ratios to in-run baselines."""
+"""Benchmarks for the coordinator. Not tests: they report ratios to in-run baselines."""

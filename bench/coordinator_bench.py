@@ -1,7 +1,7 @@
-"""HOOK: the coordinator's own benchmarks, through its public Python API only.
+"""The coordinator's own benchmarks, through its public Python API only.
 
-# HOOK / TODO(engine, issue #2): ``coordinator_benchmarks(ctx)`` is the one entry point
-# run.py calls. It is written against the public surface the issue fixes —
+# ``coordinator_benchmarks(ctx)`` is the one entry point run.py calls. It is written
+# against the coordinator's public surface —
 #
 #     from coordinator import Coordinator, Conflict
 #     coord = Coordinator.from_url(url)

@@ -1,4 +1,4 @@
--- _proposals.lua: the multi-slot proposal state machine (seed 004), shared by every
+-- _proposals.lua: the multi-slot proposal state machine (the Chronary-style proposal flow), shared by every
 -- proposal_*.lua script. Each script is one transition; all of them run the same
 -- checks here, so two participants answering at once, an answer racing a resolve,
 -- or a resolve racing the expiry are serialised by Redis and cannot corrupt a record.
@@ -192,7 +192,7 @@ local function expire_if_due(tx, p)
   return p
 end
 
--- seed 004's pickBestSlot: score = weight + sum over answers naming the slot
+-- the proposal flow's pickBestSlot: score = weight + sum over answers naming the slot
 -- (accept 1.0, counter 0.3, decline 0); ties go to the earliest start, then to the
 -- order the organizer listed. Slots a resolution already failed to book are skipped.
 -- Returns slot, nil | nil, 'all_declined' | nil, 'no_slot_left'.

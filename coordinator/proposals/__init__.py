@@ -1,5 +1,5 @@
-"""Multi-slot proposals (seed 004): an organizer agent offers candidate slots, the
-participants answer once each, and the best slot is booked through the normal
+"""Multi-slot proposals (the Chronary-style flow): an organizer agent offers candidate
+slots, the participants answer once each, and the best slot is booked through the normal
 commit path. See ``lua/_proposals.lua`` for the state machine."""
 
 from .api import ClientProposals, Proposals

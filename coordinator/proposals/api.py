@@ -16,7 +16,7 @@ from .timers import ProposalTimers
 
 
 class Proposals:
-    """``coord.proposals``: create, get, respond, resolve and cancel, seed 004's fields.
+    """``coord.proposals``: create, get, respond, resolve and cancel, the proposal flow's fields.
 
     The coordinator acts for the calendar's owner here: it names the agents
     (``organizer_agent_id``, ``agent_id``) instead of holding their keys. Agents use
@@ -130,7 +130,7 @@ class ClientProposals:
         calendar_id: str | None = None,
         idempotency_key: str | None = None,
     ) -> Proposal:
-        """Open a proposal organised by this agent (seed 004's body; ``organizer_agent_id``
+        """Open a proposal organised by this agent (the proposal flow's body; ``organizer_agent_id``
         and ``calendar_id`` may be given but must be this agent and its calendar)."""
         c = self._c
         if organizer_agent_id is not None and organizer_agent_id != c.agent_id:

@@ -1,4 +1,4 @@
-"""What a proposal looks like to callers, with the field names of seed 004.
+"""What a proposal looks like to callers, with the field names of the protocol's proposal flow.
 
 The stored record keeps milliseconds and weights in millionths (so scores add
 exactly); these models speak ISO datetimes and plain weights, the same on the
@@ -16,7 +16,7 @@ from ..buckets import from_ms
 
 ProposalStatus = Literal["pending", "confirmed", "cancelled", "expired"]
 ResponseKind = Literal["accept", "decline", "counter"]
-#: What an answer adds to the score of the slot it names (seed 004's pickBestSlot).
+#: What an answer adds to the score of the slot it names (the proposal flow's pickBestSlot).
 RESPONSE_SCORES: dict[str, float] = {"accept": 1.0, "counter": 0.3, "decline": 0.0}
 
 
@@ -91,7 +91,7 @@ class SlotFailure(_Model):
 
 
 class Proposal(_Model):
-    """A multi-slot proposal as it stands (seed 004's fields, plus what it learned)."""
+    """A multi-slot proposal as it stands (the proposal flow's fields, plus what it learned)."""
 
     id: str
     title: str | None = None
@@ -108,7 +108,7 @@ class Proposal(_Model):
     created_at: datetime
     updated_at: datetime
     resolved_slot: ProposalSlot | None = None
-    #: The booking the resolution committed (seed 004 calls the booking an event).
+    #: The booking the resolution committed (the protocol calls the booking an event).
     created_event_id: str | None = None
     #: Slots a resolution failed to book, oldest first; later resolutions skip them.
     failed_slots: list[SlotFailure] = []
@@ -190,7 +190,7 @@ class Proposal(_Model):
 
 
 class Resolution(_Model):
-    """What ``resolve`` answers: seed 004's ``{status, resolved_slot}`` or
+    """What ``resolve`` answers: the protocol's ``{status, resolved_slot}`` or
     ``{status: "cancelled", reason: "all_declined"}``, plus the proposal itself."""
 
     status: Literal["confirmed", "cancelled"]

@@ -158,7 +158,7 @@ def counter_slots(value: object, max_minutes: int) -> list[dict[str, int]]:
 def response(
     kind: object, selected_slot_id: object, counter: object, message: object, max_minutes: int
 ) -> dict[str, Any]:
-    """The answer payload, checked against seed 004's shape."""
+    """The answer payload, checked against the protocol's shape."""
     if kind not in RESPONSES:
         raise ValidationError("response", f"must be one of {list(RESPONSES)}")
     if kind == "accept" and selected_slot_id is None:

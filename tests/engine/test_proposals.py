@@ -1,4 +1,4 @@
-"""Multi-slot proposals (seed 004) on every backend: lifecycle, scoring, refusals.
+"""Multi-slot proposals (Chronary-style) on every backend: lifecycle, scoring, refusals.
 
 Races, expiry and recovery live in ``test_proposal_races.py``.
 """
@@ -97,7 +97,7 @@ def test_last_answer_resolves_and_books_with_the_organizers_priority(team: Team)
 
 
 # Each case: slots as (start minutes, weight), answers as (response, slot index or None),
-# and the index of the slot seed 004's scorer must pick.
+# and the index of the slot the proposal flow's scorer must pick.
 SCORING = [
     pytest.param([(0, 1.0), (60, 1.0)], [("accept", 1)], 1, id="an-accept-carries"),
     pytest.param([(0, 2.0), (60, 1.0)], [("accept", 1)], 0, id="weight-2-beats-1+1-on-start"),

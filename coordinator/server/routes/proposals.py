@@ -1,4 +1,4 @@
-"""Multi-slot proposals (seed 004) for agents: ``/v1/scheduling/proposals``.
+"""Multi-slot proposals (the Chronary-style proposal flow) for agents: ``/v1/scheduling/proposals``.
 
 Times are taken as ISO 8601 text and checked by the same validation as the Python
 surface, so a bad slot is refused with the field that is wrong (``slots[1].end_time``).
