@@ -1,15 +1,13 @@
-"""A ``with_conferencing`` commit's link travels in its webhook events and its pushed VEVENT."""
+"""A ``with_conferencing`` commit's link travels in its webhook events (pushed VEVENT:
+tests/connectors/test_push_conferencing.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
-import icalendar
 import pytest
 
 from coordinator import Coordinator
-from coordinator.connectors.ical import booking_event
 from coordinator.webhooks import HEADER, verify_signature
 from coordinator.webhooks.dispatcher import Dispatcher
 from tests.webhooks.test_webhooks import FAST, Receiver, at, drain
@@ -42,16 +40,3 @@ def test_the_committed_and_cancelled_events_carry_the_link(
     assert by[("booking.committed", b.booking_id)]["conferencing"] == b.conferencing
     assert by[("booking.cancelled", b.booking_id)]["conferencing"] == b.conferencing
     assert "conferencing" not in by[("booking.committed", plain.booking_id)]
-
-
-def test_the_pushed_calendar_event_names_the_link(coord: Coordinator) -> None:
-    owner = coord.owners.create()
-    bot = coord.client(coord.agents.create(owner.user_id, name="a", priority=1).api_key)
-    b = bot.bookings.commit(start=at(0), end=at(30), title="Sync", with_conferencing=True)
-    rec = json.loads(coord.redis.hget(coord.store.keys.bookings(owner.user_id), b.booking_id))
-    [ev] = icalendar.Calendar.from_ical(booking_event(rec, owner.user_id)).walk("VEVENT")
-    assert str(ev["LOCATION"]) == str(ev["URL"]) == b.conferencing["url"]
-    plain = bot.bookings.commit(start=at(60), end=at(90))
-    rec = json.loads(coord.redis.hget(coord.store.keys.bookings(owner.user_id), plain.booking_id))
-    [ev] = icalendar.Calendar.from_ical(booking_event(rec, owner.user_id)).walk("VEVENT")
-    assert "LOCATION" not in ev and "URL" not in ev
