@@ -152,7 +152,7 @@ class Approvals:
         if a["kind"] != "booking":
             return self._resolve(user_id, approval_id, "approved", note)
         eng = self._bookings
-        hold, _ = eng._read(user_id, a["hold_id"])
+        hold, _ = eng.record(user_id, a["hold_id"])
         req = json.loads(a.get("request_json") or "{}")
         try:
             eng.write(

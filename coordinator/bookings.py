@@ -467,6 +467,14 @@ class Bookings:
             raise refusal("read_booking", reply, About(user_id, booking_id))
         return reply["booking"], reply["now"]
 
+    def record(self, user_id: str, booking_id: str) -> tuple[dict[str, Any], int]:
+        """The stored record of a booking and the server clock, read as the owner.
+
+        For registries that act on a booking (approving a parked commit re-claims its
+        hold's range); agents read through :meth:`get`.
+        """
+        return self._read(user_id, booking_id)
+
     def get(
         self, user_id: str, booking_id: str, *, agent_id: str = "", key_hash: str = ""
     ) -> Booking:
