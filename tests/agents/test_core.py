@@ -235,7 +235,7 @@ class RecordingClient:
 
 
 def _idempotency_records(cal: Calendar) -> list[str]:
-    prefix = cal.coord.engine.keys.prefix(cal.user_id)
+    prefix = cal.coord.store.keys.prefix(cal.user_id)
     return sorted(cal.coord.redis.scan_iter(match=prefix + "idem:*"))
 
 
@@ -287,5 +287,5 @@ def test_a_503_is_resent_with_the_same_key_and_the_key_reaches_the_caller(
     again = svc.commit(iso(0), iso(30), idempotency_key=keys[0])
     assert isinstance(out, Booked) and isinstance(again, Booked)
     assert out.booking_id == again.booking_id
-    assert coord.redis.hlen(coord.engine.keys.bookings(user_id)) == 1
+    assert coord.redis.hlen(coord.store.keys.bookings(user_id)) == 1
     coord.close()

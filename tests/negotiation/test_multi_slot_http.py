@@ -48,7 +48,7 @@ def test_everyone_accepts_over_http_and_the_organizer_books_the_slot(
         context=ctx,
     )
     assert out["outcome"] == "confirmed" and out["round"] == 1
-    booking = cal.coord.engine.get(cal.user_id, out["booking_id"])
+    booking = cal.coord.bookings.get(cal.user_id, out["booking_id"])
     assert booking.status == "COMMITTED" and booking.agent_id == organizer.agent_id
     [p] = cal.coord.proposals.list(cal.user_id)
     assert p.status == "confirmed" and len(p.responses) == 2
