@@ -66,3 +66,15 @@ def test_every_module_imports_in_a_fresh_interpreter() -> None:
     }
     assert broken == {}
     assert len(names) > 100  # the walk found the packages
+
+
+def test_every_module_opens_with_a_line_saying_what_it_owns() -> None:
+    import ast
+
+    silent = []
+    for name, path in modules().items():
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+        first = doc.strip().splitlines()[0] if doc and doc.strip() else ""
+        if len(first) < 20:
+            silent.append(name)
+    assert silent == []
