@@ -14,7 +14,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from coordinator import Coordinator
+from coordinator import ConsentRequired, Coordinator
 from coordinator.receipts import b64url
 from tests.server.conftest import HttpServer, start_server
 from tests.support.servers import RedisServer
@@ -240,3 +240,29 @@ def test_a_waiting_agent_wakes_with_the_receipt_the_owner_got(server) -> None:
     agentdraft.verify_approval_token(
         woke[0]["receipt"], jwks=jwks_of(server), issuer=ISSUER, approval_id=req["approval_id"]
     )
+
+
+def test_a_denied_parked_commit_gets_a_booking_denial_receipt(coord: Coordinator) -> None:
+    owner = coord.owners.create()
+    coord.rules.update(owner.user_id, require_approval={})
+    bot = coord.client(coord.agents.create(owner.user_id, name="py", priority=1).api_key)
+    start = MONDAY.replace(hour=15)
+    with pytest.raises(ConsentRequired) as parked:
+        bot.bookings.commit(start=start, end=start + timedelta(minutes=30))
+    consent_id = parked.value.consent_request_id
+    denied = coord.approvals.deny(consent_id, note="not that day")
+    claims = agentdraft.verify_approval_token(
+        denied["receipt"],
+        jwks=coord.receipts.jwks(),
+        issuer=ISSUER,
+        consent_id=consent_id,
+        params_sha256=agentdraft.hash_evidence(denied["evidence"]),
+        token_uses=("denial_receipt",),
+    )
+    [rar] = claims["authorization_details"]
+    assert rar["type"] == "https://agentdraft.io/rar/booking" and rar["decision"] == "denied"
+    assert "booking_id" not in rar  # nothing was booked
+    with pytest.raises(agentdraft.ReceiptVerificationError):
+        agentdraft.verify_approval_token(
+            denied["receipt"], jwks=coord.receipts.jwks(), issuer=ISSUER
+        )
