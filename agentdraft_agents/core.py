@@ -401,7 +401,7 @@ class BookingService:
             )
         fields = {k: getattr(b, k, None) for k in BookingState.model_fields if k != "outcome"}
         fields["timezone"] = self._owner_timezone()
-        return BookingState(**fields)
+        return BookingState.model_validate(fields)
 
     @_observed
     def check_approval(self, consent_request_id: str) -> ApprovalStatus | Failed:
@@ -410,7 +410,7 @@ class BookingService:
             a = self.client.approvals.get(consent_request_id)
         except Exception as exc:
             return self._fail_or_raise(exc)
-        get = a.get if isinstance(a, dict) else lambda k: getattr(a, k, None)
+        get: Callable[[str], Any] = a.get if isinstance(a, dict) else lambda k: getattr(a, k, None)
         return ApprovalStatus(
             consent_request_id=consent_request_id,
             status=get("status"),

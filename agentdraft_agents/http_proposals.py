@@ -10,6 +10,7 @@ graphs run unchanged. :func:`http_client` is the SDK client with it attached.
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import httpx
@@ -119,7 +120,7 @@ class HttpProposals:
         *,
         response: str,
         selected_slot_id: str | None = None,
-        counter_slots: list[dict[str, Any]] | None = None,
+        counter_slots: builtins.list[dict[str, Any]] | None = None,
         message: str | None = None,
     ) -> Proposal:
         body = {

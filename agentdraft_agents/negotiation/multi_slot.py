@@ -370,11 +370,12 @@ def route_resolve(state: MultiSlotState) -> str:
     return END if state.get("outcome") else "propose"
 
 
-def build_multi_slot_graph() -> StateGraph:
+def build_multi_slot_graph() -> StateGraph[Any, Any, Any, Any]:
     """The uncompiled graph, to compile with a checkpointer or add to a parent graph."""
-    g = StateGraph(MultiSlotState, context_schema=MultiSlotContext)
+    g: StateGraph[Any, Any, Any, Any] = StateGraph(MultiSlotState, context_schema=MultiSlotContext)
     g.add_node("propose", propose)
-    g.add_node("answer", answer)
+    # ``answer`` takes the AnswerTask each Send carries, not the graph state.
+    g.add_node("answer", answer)  # type: ignore[arg-type]
     g.add_node("review", review)
     g.add_node("resolve", resolve)
     g.add_edge(START, "propose")

@@ -155,7 +155,7 @@ class Archiver:
         """Archive and trim what the calendar's retention lets go."""
         ret = self.retention(user_id, default)
         now = self._now_ms(user_id)
-        archived, segments = 0, ()
+        archived, segments = 0, tuple[str, ...]()
         if ret.audit_days is not None:
             archived, segments = self.archive_before(
                 user_id, Path(folder), now - int(ret.audit_days * _DAY_MS)
