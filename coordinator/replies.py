@@ -57,6 +57,21 @@ Factory = Callable[[Reply, About], AgentDraftError]
 def conflict(c: dict[str, Any]) -> Conflict:
     """The 409 for a script's conflict reply (or a replayed one)."""
     reason = c["reason"]
+    if reason == "external_event":
+        what = f" ({c['summary']})" if c.get("summary") else ""
+        return Conflict(
+            f"external_event: the owner's calendar has event {c['event_uid']}{what} there "
+            f"(connector {c['connector_id']}); no agent can book over it",
+            reason=reason,
+            winning_booking_id=None,
+            winning_agent_id=None,
+            winning_agent_priority=None,
+            your_priority=int(c["your_priority"]),
+            audit_event_id=c.get("audit_event_id"),
+            connector_id=c["connector_id"],
+            event_uid=c["event_uid"],
+            summary=c.get("summary"),
+        )
     return Conflict(
         f"{reason}: slot held by {c['winning_agent_id']} (priority "
         f"{c['winning_agent_priority']}, booking {c['winning_booking_id']}); your priority "
