@@ -53,14 +53,6 @@ class Coordinator:
         #: Agents' request-signing public keys (their signature directories).
         self.signatures = AgentSigningKeys(self.store)
 
-    @property
-    def engine(self) -> Bookings:
-        """Former name of :attr:`bookings`, kept while in-flight branches move over.
-
-        New code uses ``coord.bookings`` (and ``coord.store`` for keys and scripts).
-        """
-        return self.bookings
-
     @classmethod
     def embedded(
         cls, data_dir: str | os.PathLike[str] | None = None, **settings: Any

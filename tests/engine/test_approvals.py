@@ -292,7 +292,7 @@ def test_a_refused_request_leaves_no_approval_index_behind(cal: Calendar) -> Non
     made = cal.coord.agents.create(cal.user_id, name="narrow", priority=2, scopes=[])
     narrow = cal.coord.client(made.api_key)
     gate(cal)
-    index = cal.coord.engine.keys.approval_index("*")
+    index = cal.coord.store.keys.approval_index("*")
     before = sorted(cal.coord.redis.scan_iter(match=index))
     # When it asks for an approval, and when it tries a gated commit
     with pytest.raises(AuthError):
