@@ -10,7 +10,8 @@ Tools (same names and arguments as ``agentdraft-mcp``): ``whoami``,
 ``get_availability``, ``create_hold``, ``release_hold``, ``commit_booking``,
 ``cancel_booking``; plus ``get_booking`` (is it still on the calendar, or who
 displaced it) and ``check_approval`` (a person's decision on a parked booking).
-Every answer carries ``structuredContent`` and the same JSON as text. A lost race
+Every answer carries ``structuredContent`` (fitting the tool's ``outputSchema``, see
+:mod:`.mcp_payloads`) and the same JSON as text. A lost race
 is a normal result with agentdraft-mcp's outranked payload
 (``error: "outranked"``, ``winning_agent_id``, ``winning_agent_priority``,
 ``your_priority``, ``message``) plus ``reason``, ``audit_event_id``, ``requested``
@@ -44,6 +45,17 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from . import specs
 from .core import BookingService
 from .environment import resolve_client
+from .mcp_payloads import (
+    ApprovalPayload,
+    AvailabilityPayload,
+    BookedPayload,
+    BookingPayload,
+    CancelledPayload,
+    IdentityPayload,
+    OutrankedPayload,
+    ReleasedPayload,
+    output,
+)
 from .results import Availability, Booked, Cancelled, Failed, Identity, Lost, Released, Result
 
 INSTRUCTIONS = (
@@ -69,6 +81,16 @@ Invitee = Annotated[
     dict[str, Any] | None, Field(description="Optional invitee, e.g. {name, email}")
 ]
 
+#: Each tool's result: ``CallToolResult`` whose ``structuredContent`` fits the model, which
+#: FastMCP publishes as the tool's ``outputSchema`` (and checks every answer against).
+IdentityOut = Annotated[CallToolResult, output(IdentityPayload)]
+AvailabilityOut = Annotated[CallToolResult, output(AvailabilityPayload)]
+WriteOut = Annotated[CallToolResult, output(BookedPayload, OutrankedPayload)]
+ReleasedOut = Annotated[CallToolResult, output(ReleasedPayload)]
+CancelledOut = Annotated[CallToolResult, output(CancelledPayload)]
+BookingOut = Annotated[CallToolResult, output(BookingPayload)]
+ApprovalOut = Annotated[CallToolResult, output(ApprovalPayload)]
+
 
 def _hints(*, read_only: bool, destructive: bool = False, idempotent: bool) -> ToolAnnotations:
     """MCP tool annotations; nothing here reaches beyond the coordinator (closed world)."""
@@ -93,6 +115,14 @@ def payload(result: Result) -> dict[str, Any]:
     if isinstance(result, Lost):
         return result.mcp_payload()
     if isinstance(result, Failed):
+        consent = {
+            k: v
+            for k, v in (
+                ("consent_request_id", result.consent_request_id),
+                ("hold_id", result.hold_id),
+            )
+            if v is not None
+        }
         return {
             "error": result.error,
             "message": result.text("commit_booking"),
@@ -100,6 +130,7 @@ def payload(result: Result) -> dict[str, Any]:
                 "field": result.field,
                 "status": result.status,
                 "alternatives": result.data()["alternatives"],
+                **consent,
             },
         }
     data = result.data()
@@ -137,8 +168,10 @@ class AgentDraftMCP(FastMCP):
         try:
             return await super().call_tool(name, arguments)
         except ToolError as exc:
-            if isinstance(exc.__cause__, ValidationError):
-                return to_mcp(specs.invalid_arguments(name, exc.__cause__))
+            cause = exc.__cause__
+            # Only the arguments' model: a result that broke its outputSchema is our bug.
+            if isinstance(cause, ValidationError) and cause.title.endswith("Arguments"):
+                return to_mcp(specs.invalid_arguments(name, cause))
             raise
 
 
@@ -174,7 +207,7 @@ def build_server(
         "and the owner's timezone (so times can be written with the right offset).",
         annotations=_hints(read_only=True, idempotent=True),
     )
-    async def whoami() -> CallToolResult:
+    async def whoami() -> IdentityOut:
         me: Identity = await svc().aidentity()
         return to_mcp(me)
 
@@ -195,7 +228,7 @@ def build_server(
         include_holds: Annotated[
             bool, Field(description="Treat sibling agents' live holds as busy")
         ] = True,
-    ) -> CallToolResult:
+    ) -> AvailabilityOut:
         return to_mcp(
             await svc().aavailability(
                 start,
@@ -224,7 +257,7 @@ def build_server(
         ttl_seconds: Annotated[
             int | None, Field(description=specs.HoldInput.model_fields["ttl_seconds"].description)
         ] = None,
-    ) -> CallToolResult:
+    ) -> WriteOut:
         return to_mcp(
             await svc().ahold(
                 start,
@@ -247,7 +280,7 @@ def build_server(
     )
     async def release_hold(
         hold_id: Annotated[str, Field(description="The hold's id (hld_…) from create_hold")],
-    ) -> CallToolResult:
+    ) -> ReleasedOut:
         return to_mcp(await svc().arelease(hold_id))
 
     @mcp.tool(
@@ -267,7 +300,7 @@ def build_server(
         ] = False,
         title: Title = None,
         invitee: Invitee = None,
-    ) -> CallToolResult:
+    ) -> WriteOut:
         return to_mcp(
             await svc().acommit(
                 start,
@@ -289,7 +322,7 @@ def build_server(
     )
     async def cancel_booking(
         booking_id: Annotated[str, Field(description="The id (bkg_…) of one of your own bookings")],
-    ) -> CallToolResult:
+    ) -> CancelledOut:
         return to_mcp(await svc().acancel(booking_id))
 
     @mcp.tool(
@@ -299,7 +332,7 @@ def build_server(
     )
     async def get_booking(
         booking_id: Annotated[str, Field(description="The booking's id (bkg_… or hld_…)")],
-    ) -> CallToolResult:
+    ) -> BookingOut:
         return to_mcp(await asyncio.to_thread(svc().get_booking, booking_id))
 
     @mcp.tool(
@@ -311,7 +344,7 @@ def build_server(
         consent_request_id: Annotated[
             str, Field(description="The approval request's id from a consent_required answer")
         ],
-    ) -> CallToolResult:
+    ) -> ApprovalOut:
         return to_mcp(await asyncio.to_thread(svc().check_approval, consent_request_id))
 
     return mcp
