@@ -19,7 +19,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
@@ -30,6 +30,9 @@ from .errors import AuthError
 from .receipts import b64url_decode, private_jwk
 from .store.errors import store_errors
 from .store.handle import Store
+
+if TYPE_CHECKING:
+    from http_message_signatures import HTTPSignatureKeyResolver
 
 #: The media type the Web Bot Auth drafts give a signatures directory.
 DIRECTORY_MEDIA_TYPE = "application/http-message-signatures-directory+json"
@@ -108,22 +111,30 @@ class _Message:
     headers: dict[str, str]
 
 
-class _DirectoryKeys:
-    """Key resolver over one directory (JWKS): ``keyid`` is the RFC 7638 thumbprint."""
+def _directory_keys(directory: Mapping[str, Any]) -> HTTPSignatureKeyResolver:
+    """Key resolver over one directory (JWKS): ``keyid`` is the RFC 7638 thumbprint.
 
-    def __init__(self, directory: Mapping[str, Any]) -> None:
-        self._keys = {
-            k["kid"]: k
-            for k in directory.get("keys", [])
-            if k.get("kty") == "OKP" and k.get("crv") == "Ed25519"
-        }
+    The library takes a subclass of its resolver class; the class is built here, at
+    verify time, because ``http-message-signatures`` is an optional extra that the
+    core package (minting keys, serving the directory) does not import.
+    """
+    from http_message_signatures import HTTPSignatureKeyResolver
 
-    def resolve_public_key(self, key_id: str) -> Ed25519PublicKey | None:
-        k = self._keys.get(key_id)
-        return None if k is None else Ed25519PublicKey.from_public_bytes(b64url_decode(k["x"]))
+    keys = {
+        k["kid"]: k
+        for k in directory.get("keys", [])
+        if k.get("kty") == "OKP" and k.get("crv") == "Ed25519"
+    }
 
-    def resolve_private_key(self, key_id: str) -> Any:
-        raise NotImplementedError("a verifier holds no private keys")
+    class DirectoryKeys(HTTPSignatureKeyResolver):
+        def resolve_public_key(self, key_id: str) -> Ed25519PublicKey | None:
+            k = keys.get(key_id)
+            return None if k is None else Ed25519PublicKey.from_public_bytes(b64url_decode(k["x"]))
+
+        def resolve_private_key(self, key_id: str) -> Any:
+            raise NotImplementedError("a verifier holds no private keys")
+
+    return DirectoryKeys()
 
 
 @dataclass(frozen=True)
@@ -146,11 +157,16 @@ def signature_agent(headers: Mapping[str, str], label: str = "sig1") -> tuple[st
     name = next((k for k in headers if k.lower() == "signature-agent"), "")
     if not name:
         raise SignatureInvalid("the request has no Signature-Agent header")
+    missing = SignatureInvalid(f"Signature-Agent has no member {label!r}")
     try:
         members = http_sf.parse(headers[name].encode(), tltype="dictionary")
-        url, params = members[label]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise SignatureInvalid(f"Signature-Agent has no member {label!r}") from exc
+    except (ValueError, TypeError) as exc:
+        raise missing from exc
+    # A parsed dictionary maps each member to its (value, parameters) pair.
+    member = members.get(label) if isinstance(members, dict) else None
+    if not isinstance(member, tuple):
+        raise missing
+    url, params = member
     if not isinstance(url, str) or params.get("type", "jwks_uri") != "jwks_uri":
         raise SignatureInvalid("Signature-Agent's member must be a jwks_uri URL string")
     return url, name
@@ -206,7 +222,7 @@ def verify(
         except (httpx.HTTPError, ValueError) as exc:
             raise SignatureInvalid(f"could not fetch the signature directory: {exc}") from exc
     verifier = HTTPMessageVerifier(
-        signature_algorithm=algorithms.ED25519, key_resolver=_DirectoryKeys(directory)
+        signature_algorithm=algorithms.ED25519, key_resolver=_directory_keys(directory)
     )
     failure: Exception | None = None
     for view in (dict(headers), sdk_signed_form(headers)):

@@ -17,6 +17,7 @@ from typing import Any
 import anyio
 from fastapi import FastAPI
 from prometheus_client import start_http_server
+from starlette.routing import Route
 
 from .. import __version__
 from ..connectors.worker import start_connector_sync
@@ -140,8 +141,10 @@ def create_app(
     ):
         app.include_router(module.router)
     if remote_mcp is not None:
-        app.add_route(
-            "/mcp", remote_mcp, methods=["GET", "POST", "DELETE"], include_in_schema=False
+        # A Route, not app.add_route: that helper is typed for request handlers, and
+        # /mcp is an ASGI app (Route runs a non-function endpoint as one).
+        app.router.routes.append(
+            Route("/mcp", remote_mcp, methods=["GET", "POST", "DELETE"], include_in_schema=False)
         )
     return app
 

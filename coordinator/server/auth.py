@@ -90,7 +90,7 @@ def check_same_origin(request: Request) -> None:
         return
     site = request.headers.get("sec-fetch-site")
     if site is not None and site not in ("same-origin", "none"):
-        raise AuthError(f"cross-site request refused (Sec-Fetch-Site: {site})", **_CSRF)
+        raise _csrf_refused(f"cross-site request refused (Sec-Fetch-Site: {site})")
     origin = request.headers.get("origin")
     if origin is None:
         return
@@ -99,10 +99,12 @@ def check_same_origin(request: Request) -> None:
         return
     if f"{parts.scheme}://{parts.netloc}" == _public_origin():
         return
-    raise AuthError(f"cross-origin request refused (Origin: {origin[:100]})", **_CSRF)
+    raise _csrf_refused(f"cross-origin request refused (Origin: {origin[:100]})")
 
 
-_CSRF = {"error": "csrf_refused", "status": 403}
+def _csrf_refused(detail: str) -> AuthError:
+    """The 403 a cross-site state-changing request gets: the caller is known, the page is not."""
+    return AuthError(detail, error="csrf_refused", status=403)
 
 
 def owner_session(

@@ -8,6 +8,7 @@ models; their ``response_model`` still documents the shape in OpenAPI.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -28,7 +29,9 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorBody} for status in statuses}
 
 
-def json_response(content: Any, status_code: int = 200, **headers: str) -> Response:
+def json_response(
+    content: Any, status_code: int = 200, *, headers: Mapping[str, str] | None = None
+) -> Response:
     return Response(
         orjson.dumps(content),
         status_code=status_code,

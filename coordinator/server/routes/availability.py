@@ -70,4 +70,4 @@ async def availability(
         "calendars": [f.model_dump() for f in found.calendars],
         "stale": found.stale,
     }
-    return json_response(body, ETag=f'"{found.etag}"')
+    return json_response(body, headers={"ETag": f'"{found.etag}"'})

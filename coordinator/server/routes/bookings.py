@@ -8,7 +8,7 @@ round trip, no thread hop).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, TypedDict
 
 from fastapi import APIRouter, Header, Path, Request
 from starlette.responses import Response
@@ -24,6 +24,20 @@ ID = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+
 _ERRORS = error_responses(401, 403, 404, 409, 410, 422, 429, 503)
 
 
+class _SlotWrite(TypedDict):
+    """The arguments a commit and a hold share, so one mapping feeds either call."""
+
+    start: str
+    end: str
+    idempotency_key: str | None
+    buffer_before_min: int | None
+    buffer_after_min: int | None
+    metadata: dict[str, Any] | None
+    title: str | None
+    invitee: dict[str, Any] | None
+    availability_etag: str | None
+
+
 @router.post("/bookings", status_code=201, response_model=BookingOut, responses=_ERRORS)
 def create_booking(
     request: Request,
@@ -32,7 +46,7 @@ def create_booking(
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> Response:
     """Commit or hold a slot. 201 when won; 409 with the winner when lost."""
-    kwargs = {
+    kwargs: _SlotWrite = {
         "start": body.start,
         "end": body.end,
         "idempotency_key": idempotency_key,

@@ -20,4 +20,4 @@ def jwks(coord: Coord) -> Response:
     No authentication: anyone holding a receipt may verify it offline.
     """
     keys: dict[str, Any] = coord.receipts.jwks()
-    return json_response(keys, **{"Cache-Control": "public, max-age=300"})
+    return json_response(keys, headers={"Cache-Control": "public, max-age=300"})
