@@ -14,6 +14,7 @@ from .audit import AuditLog
 from .bookings import Bookings
 from .client import LocalClient
 from .connectors import Connectors, SecretBox
+from .owner_views import OwnerViews
 from .owners import Owners
 from .proposals import Proposals, ProposalService, ProposalTimers
 from .proposals.service import visit
@@ -52,6 +53,8 @@ class Coordinator:
         self.receipts = Receipts(self.store)
         #: Agents' request-signing public keys (their signature directories).
         self.signatures = AgentSigningKeys(self.store)
+        #: The owner's read views: bookings, one booking's trail, audit, proposals.
+        self.views = OwnerViews(self.store, self.bookings, self.audit, self.proposals)
 
     @classmethod
     def embedded(
