@@ -19,18 +19,21 @@ from pydantic import BaseModel
 from .audit import AuditLog
 from .bookings import Bookings
 from .buckets import parse_time, to_ms
-from .errors import ValidationError
+from .errors import NotFound, ValidationError
 from .inputs import is_id
 from .models import AuditEntry, AuditVerification, Booking, BookingStatus
 from .proposals import Proposals
 from .proposals.models import Proposal
 from .store.errors import store_errors
 from .store.handle import Store
+from .webhooks import deliveries
+from .webhooks.registry import Webhooks
 
 #: Every status a booking can be listed by (``EXPIRED`` includes lapsed holds).
 BOOKING_STATUSES: tuple[str, ...] = get_args(BookingStatus)
 MAX_PAGE = 500
 MAX_AUDIT_PAGE = 1000
+MAX_DELIVERIES = deliveries.KEEP
 
 
 class BookingPage(BaseModel):
@@ -203,6 +206,16 @@ class OwnerViews:
     def proposals(self, user_id: str, *, status: str | None = None) -> list[Proposal]:
         """The calendar's proposals, oldest first (``status`` filters)."""
         return self._proposals.list(user_id, status=status)
+
+    def deliveries(
+        self, user_id: str, endpoint_id: str, *, limit: int = 100
+    ) -> list[deliveries.Delivery]:
+        """The latest delivery attempts to one of the owner's endpoints, newest first."""
+        limit = _limit(limit, MAX_DELIVERIES)
+        if not any(e.endpoint_id == endpoint_id for e in Webhooks(self._store).list(user_id)):
+            raise NotFound(f"no webhook endpoint {endpoint_id} for this owner", error="not_found")
+        with store_errors("webhook deliveries"):
+            return deliveries.read(self._store.redis, self._store.keys, user_id, endpoint_id, limit)
 
 
 def _is_stream_id(value: str) -> bool:

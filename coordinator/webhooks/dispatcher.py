@@ -24,7 +24,9 @@ from typing import Any
 import httpx
 import redis
 
+from ..buckets import from_ms
 from ..coordinator import Coordinator
+from . import deliveries
 from .registry import Endpoint, Webhooks
 from .signing import HEADER, sign
 from .urls import guarded_client
@@ -87,6 +89,8 @@ class Dispatcher:
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
         # Every connection is checked against the SSRF policy again (DNS rebinding).
         self.http = guarded_client(self.settings.http_timeout_seconds)
+        #: Per endpoint, the last ``_post``'s (status code, error), for the delivery log.
+        self._outcomes: dict[str, tuple[int | None, str | None]] = {}
 
     def close(self) -> None:
         self.http.close()
@@ -143,12 +147,17 @@ class Dispatcher:
         )
         for p in pending:
             n = int(p["times_delivered"])
-            wait = max(s.visibility_ms, min(s.backoff_cap_ms, s.backoff_base_ms * 2 ** (n - 1)))
+            wait = self._retry_wait(n)
             if int(p["time_since_delivered"]) < wait:
                 continue
             for eid, fields in self.r.xclaim(stream, GROUP, self.consumer, wait, [p["message_id"]]):
                 if fields:
                     yield eid, fields, n + 1
+
+    def _retry_wait(self, attempts: int) -> int:
+        """How long after its ``attempts``-th try an event is tried again (ms)."""
+        s = self.settings
+        return max(s.visibility_ms, min(s.backoff_cap_ms, s.backoff_base_ms * 2 ** (attempts - 1)))
 
     def _handle(
         self,
@@ -170,23 +179,55 @@ class Dispatcher:
         body = envelope(fields, self._booking_extras(user_id, fields))
         ok = True
         sent = 0
+        tried: list[tuple[Endpoint, bool]] = []
         for ep in endpoints:
             if fields["type"] not in ep.events or ep.endpoint_id in done:
                 continue
-            if self._post(ep, body, fields):
+            self._outcomes.pop(ep.endpoint_id, None)
+            delivered = self._post(ep, body, fields)
+            tried.append((ep, delivered))
+            if delivered:
                 self.r.sadd(done_key, ep.endpoint_id)
                 self.r.expire(done_key, _DONE_TTL_SECONDS)
                 sent += 1
             else:
                 ok = False
+        dead = not ok and attempt >= self.settings.max_attempts
+        self._log_attempts(user_id, fields, attempt, tried, now_ms, dead)
         if ok:
             self.r.xack(stream, GROUP, eid)
-        elif attempt >= self.settings.max_attempts:
+        elif dead:
             dead = self.coord.store.keys.prefix(user_id) + "outbox:dead"
             self.r.xadd(dead, {**fields, "attempts": str(attempt)})
             self.r.xack(stream, GROUP, eid)
             log.error("webhook event %s dead-lettered after %d attempts", fields["id"], attempt)
         return sent
+
+    def _log_attempts(
+        self,
+        user_id: str,
+        fields: dict[str, str],
+        attempt: int,
+        tried: list[tuple[Endpoint, bool]],
+        now_ms: int,
+        dead: bool,
+    ) -> None:
+        """One delivery-log line per endpoint tried (see deliveries.py)."""
+        retry = None if dead else from_ms(now_ms + self._retry_wait(attempt))
+        for ep, delivered in tried:
+            status, error = self._outcomes.get(ep.endpoint_id, (None, None))
+            entry = deliveries.Delivery(
+                event_id=fields["id"],
+                type=fields["type"],
+                attempt=attempt,
+                at=from_ms(now_ms),
+                ok=delivered,
+                status_code=status,
+                error=error,
+                next_retry_at=None if delivered else retry,
+                dead_lettered=dead and not delivered,
+            )
+            deliveries.record(self.r, self.coord.store.keys, user_id, ep.endpoint_id, entry)
 
     def _booking_extras(self, user_id: str, fields: dict[str, str]) -> dict[str, Any]:
         """A booking event carries the booking's conferencing link (stored with the claim)."""
@@ -215,5 +256,7 @@ class Dispatcher:
             resp = self.http.post(ep.url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             log.info("webhook %s to %s failed: %s", fields["id"], ep.url, exc)
+            self._outcomes[ep.endpoint_id] = (None, type(exc).__name__)
             return False
+        self._outcomes[ep.endpoint_id] = (resp.status_code, None)
         return 200 <= resp.status_code < 300

@@ -12,6 +12,8 @@ import pytest
 
 from coordinator import Coordinator
 from coordinator.errors import NotFound, ValidationError
+from coordinator.webhooks import deliveries
+from coordinator.webhooks.deliveries import Delivery
 from coordinator.webhooks.registry import EVENT_TYPES
 from tests.support.servers import Backend
 
@@ -230,3 +232,34 @@ def _check_views(coord: Coordinator) -> None:
         assert err.value.field == field
     with pytest.raises(NotFound):
         coord.views.booking(owner.user_id, "bkg_missing")
+
+
+def test_an_endpoints_delivery_log_is_read_by_its_owner_only(
+    http_server: Any, http_coord: Coordinator
+) -> None:
+    web = signed_in(http_server.url, "views-deliveries@example.com")
+    made = web.post("/v1/dashboard/webhooks", json={"url": "https://hooks.example.com/x"})
+    assert made.status_code == 201, made.text
+    endpoint_id = made.json()["endpoint_id"]
+    user_id = web.get("/v1/me/profile").json()["user_id"]
+    url = f"/v1/dashboard/webhooks/{endpoint_id}/deliveries"
+    assert web.get(url).json() == []
+    keys = http_coord.store.keys
+    for n, code in ((1, 500), (2, 200)):
+        entry = Delivery(
+            event_id="evt_x", type="booking.committed", attempt=n, at=at(n), ok=code == 200,
+            status_code=code, next_retry_at=at(n + 1) if code != 200 else None,
+        )  # fmt: skip
+        deliveries.record(http_coord.redis, keys, user_id, endpoint_id, entry)
+    log = web.get(url).json()
+    assert [(d["attempt"], d["status_code"], d["ok"]) for d in log] == [
+        (2, 200, True),
+        (1, 500, False),
+    ]
+    assert log[1]["next_retry_at"] is not None and log[0]["next_retry_at"] is None
+    assert len(web.get(url, params={"limit": 1}).json()) == 1
+    r = web.get(url, params={"limit": 0})
+    assert (r.status_code, r.json()["field"]) == (422, "limit")
+    stranger = signed_in(http_server.url, "views-deliveries-2@example.com")
+    assert stranger.get(url).status_code == 404
+    assert web.get("/v1/dashboard/webhooks/ep_missing/deliveries").status_code == 404

@@ -7,8 +7,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from ...owner_views import MAX_AUDIT_PAGE, MAX_PAGE, AuditPage, BookingDetail, BookingPage
+from ...owner_views import (
+    MAX_AUDIT_PAGE,
+    MAX_DELIVERIES,
+    MAX_PAGE,
+    AuditPage,
+    BookingDetail,
+    BookingPage,
+)
 from ...webhooks.catalog import EventType, event_catalog
+from ...webhooks.deliveries import Delivery
 from ..auth import Coord, Owner
 from ..responses import error_responses
 
@@ -87,3 +95,15 @@ def proposals(
 def webhook_events(owner: Owner) -> list[EventType]:
     """Every event type an endpoint can subscribe to, with an example ``data``."""
     return event_catalog()
+
+
+@router.get("/webhooks/{endpoint_id}/deliveries", response_model=list[Delivery], responses=_ERRORS)
+def webhook_deliveries(
+    endpoint_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")],
+    owner: Owner,
+    coord: Coord,
+    limit: Annotated[int, Query(ge=1, le=MAX_DELIVERIES)] = 100,
+) -> list[Delivery]:
+    """Attempts to deliver to one endpoint, newest first: status codes, the next retry,
+    and which events were dead-lettered."""
+    return coord.views.deliveries(owner.user_id, endpoint_id, limit=limit)
