@@ -197,8 +197,8 @@ class Dispatcher:
         if ok:
             self.r.xack(stream, GROUP, eid)
         elif dead:
-            dead = self.coord.store.keys.prefix(user_id) + "outbox:dead"
-            self.r.xadd(dead, {**fields, "attempts": str(attempt)})
+            dead_letters = self.coord.store.keys.prefix(user_id) + "outbox:dead"
+            self.r.xadd(dead_letters, {**fields, "attempts": str(attempt)})
             self.r.xack(stream, GROUP, eid)
             log.error("webhook event %s dead-lettered after %d attempts", fields["id"], attempt)
         return sent
