@@ -9,7 +9,10 @@ Run it over stdio (what Claude Desktop, Cursor or any MCP client launches)::
 Tools (same names and arguments as ``agentdraft-mcp``): ``whoami``,
 ``get_availability``, ``create_hold``, ``release_hold``, ``commit_booking``,
 ``cancel_booking``; plus ``get_booking`` (is it still on the calendar, or who
-displaced it) and ``check_approval`` (a person's decision on a parked booking).
+displaced it) and ``check_approval`` (a person's decision on a parked booking); and
+multi-slot negotiation with sibling agents (:mod:`.proposal_calls`): ``create_proposal``,
+``get_proposal``, ``list_proposals``, ``respond_to_proposal``, ``resolve_proposal``,
+``cancel_proposal``.
 Every answer carries ``structuredContent`` (fitting the tool's ``outputSchema``, see
 :mod:`.mcp_payloads`) and the same JSON as text. A lost race
 is a normal result with agentdraft-mcp's outranked payload
@@ -29,7 +32,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
 
@@ -42,6 +45,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "the MCP server needs the mcp package: pip install 'agentdraft-agents[mcp]'"
     ) from exc
 
+from coordinator.proposals import Proposal, Resolution
+
+from . import proposal_calls as proposals
 from . import specs
 from .core import BookingService
 from .environment import resolve_client
@@ -56,6 +62,7 @@ from .mcp_payloads import (
     ReleasedPayload,
     output,
 )
+from .proposal_calls import CounterSlot, ProposalCalls, ProposalList, Response, SlotOffer
 from .results import Availability, Booked, Cancelled, Failed, Identity, Lost, Released, Result
 
 INSTRUCTIONS = (
@@ -64,7 +71,9 @@ INSTRUCTIONS = (
     "commit_booking to make it final. Times are ISO 8601 with Z or an offset; times "
     "without one are refused. A losing booking returns a structured outranked payload: "
     "it names the winner and its priority and lists the nearest open alternatives of the "
-    "same length; book one of those or ask your user, never retry the same slot."
+    "same length; book one of those or ask your user, never retry the same slot. To agree "
+    "a time with sibling agents, create_proposal offers them candidate slots; they answer "
+    "with respond_to_proposal."
 )
 
 
@@ -90,6 +99,13 @@ ReleasedOut = Annotated[CallToolResult, output(ReleasedPayload)]
 CancelledOut = Annotated[CallToolResult, output(CancelledPayload)]
 BookingOut = Annotated[CallToolResult, output(BookingPayload)]
 ApprovalOut = Annotated[CallToolResult, output(ApprovalPayload)]
+ProposalOut = Annotated[CallToolResult, output(Proposal)]
+ProposalListOut = Annotated[CallToolResult, output(ProposalList)]
+ResolutionOut = Annotated[CallToolResult, output(Resolution)]
+ProposalId = Annotated[str, Field(description="The proposal's id (spr_…)")]
+
+#: What a proposal call answers besides the booking results.
+Answer = Result | Proposal | Resolution | ProposalList
 
 
 def _hints(*, read_only: bool, destructive: bool = False, idempotent: bool) -> ToolAnnotations:
@@ -110,8 +126,10 @@ def package_version() -> str:
         return "0.0.0"
 
 
-def payload(result: Result) -> dict[str, Any]:
+def payload(result: Answer) -> dict[str, Any]:
     """agentdraft-mcp's JSON for a result (plus our additions)."""
+    if isinstance(result, Proposal | Resolution | ProposalList):
+        return result.model_dump(mode="json")
     if isinstance(result, Lost):
         return result.mcp_payload()
     if isinstance(result, Failed):
@@ -147,7 +165,7 @@ def payload(result: Result) -> dict[str, Any]:
     return data
 
 
-def to_mcp(result: Result) -> CallToolResult:
+def to_mcp(result: Answer) -> CallToolResult:
     body = payload(result)
     return CallToolResult(
         # Readable text: an em dash, not \u2014, in what a model or person reads.
@@ -347,7 +365,113 @@ def build_server(
     ) -> ApprovalOut:
         return to_mcp(await asyncio.to_thread(svc().check_approval, consent_request_id))
 
+    _proposal_tools(mcp, svc)
     return mcp
+
+
+async def _off_loop(call: Callable[[], Answer]) -> CallToolResult:
+    return to_mcp(await asyncio.to_thread(call))
+
+
+def _proposal_tools(mcp: FastMCP, svc: Callable[[], BookingService]) -> None:
+    """Multi-slot negotiation: propose candidate slots to siblings, answer, resolve, cancel."""
+
+    def calls() -> ProposalCalls:
+        return ProposalCalls(svc())
+
+    @mcp.tool(
+        title="Propose slots",
+        description=proposals.CREATE,
+        annotations=_hints(read_only=False, idempotent=False),
+    )
+    async def create_proposal(
+        participant_agent_ids: Annotated[
+            list[str], Field(description="The sibling agents (agt_…) asked to answer")
+        ],
+        slots: Annotated[list[SlotOffer], Field(description="The candidate slots, 1 to 20")],
+        title: Title = None,
+        description: Annotated[
+            str | None, Field(description="What the meeting is about, for the participants")
+        ] = None,
+        expires_at: Annotated[
+            str | None,
+            Field(description=f"When unanswered, it lapses: {specs.TIME_FORMAT} (default: a day)"),
+        ] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> ProposalOut:
+        return await _off_loop(
+            lambda: calls().create(
+                participant_agent_ids=participant_agent_ids,
+                slots=slots,
+                title=title,
+                description=description,
+                expires_at=expires_at,
+                idempotency_key=idempotency_key,
+            )
+        )
+
+    @mcp.tool(
+        title="Get a proposal",
+        description=proposals.GET,
+        annotations=_hints(read_only=True, idempotent=True),
+    )
+    async def get_proposal(proposal_id: ProposalId) -> ProposalOut:
+        return await _off_loop(lambda: calls().get(proposal_id))
+
+    @mcp.tool(
+        title="List proposals",
+        description=proposals.LIST,
+        annotations=_hints(read_only=True, idempotent=True),
+    )
+    async def list_proposals(
+        status: Annotated[
+            Literal["pending", "confirmed", "cancelled", "expired"] | None,
+            Field(description="Only proposals with this status"),
+        ] = None,
+    ) -> ProposalListOut:
+        return await _off_loop(lambda: calls().list(status))
+
+    @mcp.tool(
+        title="Answer a proposal",
+        description=proposals.RESPOND,
+        annotations=_hints(read_only=False, idempotent=False),
+    )
+    async def respond_to_proposal(
+        proposal_id: ProposalId,
+        response: Annotated[Response, Field(description="accept, decline or counter")],
+        selected_slot_id: Annotated[
+            str | None, Field(description="The slot (slt_…) you accept; required to accept")
+        ] = None,
+        counter_slots: Annotated[
+            list[CounterSlot] | None, Field(description="Slots you suggest instead (counter)")
+        ] = None,
+        message: Annotated[str | None, Field(description="A note for the organizer")] = None,
+    ) -> ProposalOut:
+        return await _off_loop(
+            lambda: calls().respond(
+                proposal_id,
+                response=response,
+                selected_slot_id=selected_slot_id,
+                counter_slots=counter_slots,
+                message=message,
+            )
+        )
+
+    @mcp.tool(
+        title="Resolve a proposal",
+        description=proposals.RESOLVE,
+        annotations=_hints(read_only=False, idempotent=False),
+    )
+    async def resolve_proposal(proposal_id: ProposalId) -> ResolutionOut:
+        return await _off_loop(lambda: calls().resolve(proposal_id))
+
+    @mcp.tool(
+        title="Cancel a proposal",
+        description=proposals.CANCEL,
+        annotations=_hints(read_only=False, destructive=True, idempotent=False),
+    )
+    async def cancel_proposal(proposal_id: ProposalId) -> ProposalOut:
+        return await _off_loop(lambda: calls().cancel(proposal_id))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -32,6 +32,12 @@ TOOLS = [
     "cancel_booking",
     "get_booking",
     "check_approval",
+    "create_proposal",
+    "get_proposal",
+    "list_proposals",
+    "respond_to_proposal",
+    "resolve_proposal",
+    "cancel_proposal",
 ]
 
 

@@ -83,6 +83,8 @@ def test_every_mcp_tool_has_a_title_all_four_hints_and_described_arguments(
         "get_availability",
         "get_booking",
         "check_approval",
+        "get_proposal",
+        "list_proposals",
     ]
     assert tools["cancel_booking"].annotations.destructiveHint is True
     assert tools["commit_booking"].annotations.idempotentHint is False
