@@ -11,6 +11,7 @@ what a model reads for each tool, written like those in :mod:`.specs`.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
@@ -146,7 +147,7 @@ class ProposalCalls:
         *,
         response: Response,
         selected_slot_id: str | None = None,
-        counter_slots: list[CounterSlot] | None = None,
+        counter_slots: builtins.list[CounterSlot] | None = None,
         message: str | None = None,
     ) -> Proposal | Failed:
         counters = [c.model_dump() for c in counter_slots] if counter_slots else None
