@@ -212,10 +212,25 @@ class OwnerViews:
     ) -> list[deliveries.Delivery]:
         """The latest delivery attempts to one of the owner's endpoints, newest first."""
         limit = _limit(limit, MAX_DELIVERIES)
-        if not any(e.endpoint_id == endpoint_id for e in Webhooks(self._store).list(user_id)):
-            raise NotFound(f"no webhook endpoint {endpoint_id} for this owner", error="not_found")
+        self._own_endpoint(user_id, endpoint_id)
         with store_errors("webhook deliveries"):
             return deliveries.read(self._store.redis, self._store.keys, user_id, endpoint_id, limit)
+
+    def redeliver(self, user_id: str, endpoint_id: str, event_id: str) -> None:
+        """Send one event to one endpoint again (a dead-lettered one, or any kept a week)."""
+        if not isinstance(event_id, str) or not event_id.startswith("evt_") or len(event_id) > 200:
+            raise ValidationError("event_id", "must be an event id such as evt_…")
+        self._own_endpoint(user_id, endpoint_id)
+        with store_errors("webhook redelivery"):
+            queued = deliveries.redeliver(
+                self._store.redis, self._store.keys, user_id, endpoint_id, event_id
+            )
+        if not queued:
+            raise NotFound(f"no event {event_id} is kept for this calendar", error="not_found")
+
+    def _own_endpoint(self, user_id: str, endpoint_id: str) -> None:
+        if not any(e.endpoint_id == endpoint_id for e in Webhooks(self._store).list(user_id)):
+            raise NotFound(f"no webhook endpoint {endpoint_id} for this owner", error="not_found")
 
 
 def _is_stream_id(value: str) -> bool:

@@ -41,6 +41,45 @@ def log_key(keys: Keys, user_id: str, endpoint_id: str) -> str:
     return keys.prefix(user_id) + f"whlog:{endpoint_id}"
 
 
+def done_key(keys: Keys, user_id: str, event_id: str) -> str:
+    """The endpoints that already accepted an event (a retry skips them)."""
+    return keys.prefix(user_id) + f"whdone:{event_id}"
+
+
+def _find_event(r: Any, stream: str, event_id: str) -> dict[str, str] | None:
+    hi = "+"
+    while True:
+        page = r.xrevrange(stream, hi, "-", count=500)
+        for _eid, fields in page:
+            if fields.get("id") == event_id:
+                return dict(fields)
+        if len(page) < 500:
+            return None
+        hi = "(" + page[-1][0]
+
+
+def redeliver(r: Any, keys: Keys, user_id: str, endpoint_id: str, event_id: str) -> bool:
+    """Queue an event again for one endpoint only (False: no such event is kept).
+
+    The event is looked up in the dead-letter stream, then in the outbox (delivered
+    events stay a week); its copy names the endpoint in ``only`` so the others are
+    not sent it twice. One MULTI: the endpoint is forgotten as done with the re-add.
+    """
+    prefix = keys.prefix(user_id)
+    fields = _find_event(r, prefix + "outbox:dead", event_id) or _find_event(
+        r, prefix + "outbox", event_id
+    )
+    if fields is None:
+        return False
+    fields.pop("attempts", None)
+    fields.update(only=endpoint_id, not_before_ms="0")
+    pipe = r.pipeline(transaction=True)
+    pipe.srem(done_key(keys, user_id, event_id), endpoint_id)
+    pipe.xadd(prefix + "outbox", fields)
+    pipe.execute()
+    return True
+
+
 def record(r: Any, keys: Keys, user_id: str, endpoint_id: str, d: Delivery) -> None:
     key = log_key(keys, user_id, endpoint_id)
     fields = {

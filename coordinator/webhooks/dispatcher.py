@@ -174,7 +174,7 @@ class Dispatcher:
         if fields["type"] == "booking.committed" and self._lost_in_window(user_id, fields):
             self.r.xack(stream, GROUP, eid)
             return 0
-        done_key = self.coord.store.keys.prefix(user_id) + f"whdone:{fields['id']}"
+        done_key = deliveries.done_key(self.coord.store.keys, user_id, fields["id"])
         done = set(self.r.smembers(done_key))
         body = envelope(fields, self._booking_extras(user_id, fields))
         ok = True
@@ -183,6 +183,8 @@ class Dispatcher:
         for ep in endpoints:
             if fields["type"] not in ep.events or ep.endpoint_id in done:
                 continue
+            if fields.get("only", ep.endpoint_id) != ep.endpoint_id:
+                continue  # a redelivery the owner asked for one endpoint only
             self._outcomes.pop(ep.endpoint_id, None)
             delivered = self._post(ep, body, fields)
             tried.append((ep, delivered))

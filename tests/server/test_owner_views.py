@@ -263,3 +263,27 @@ def test_an_endpoints_delivery_log_is_read_by_its_owner_only(
     stranger = signed_in(http_server.url, "views-deliveries-2@example.com")
     assert stranger.get(url).status_code == 404
     assert web.get("/v1/dashboard/webhooks/ep_missing/deliveries").status_code == 404
+
+
+def test_the_owner_redelivers_a_kept_event_over_http(
+    http_server: Any, http_coord: Coordinator
+) -> None:
+    web = signed_in(http_server.url, "views-redeliver@example.com")
+    endpoint_id = web.post(
+        "/v1/dashboard/webhooks", json={"url": "https://hooks.example.com/r"}
+    ).json()["endpoint_id"]
+    bot = new_agent(web, http_server.url, "bot", 1)
+    bot.bookings.commit(start=at(18), end=at(18, 30))
+    user_id = web.get("/v1/me/profile").json()["user_id"]
+    outbox = http_coord.store.keys.prefix(user_id) + "outbox"
+    ((_, first),) = http_coord.redis.xrange(outbox)
+    url = f"/v1/dashboard/webhooks/{endpoint_id}/deliveries/{first['id']}/redeliver"
+    r = web.post(url)
+    assert r.status_code == 202, r.text
+    copies = [f for _, f in http_coord.redis.xrange(outbox)]
+    assert [f["id"] for f in copies] == [first["id"]] * 2 and copies[1]["only"] == endpoint_id
+    missing = f"/v1/dashboard/webhooks/{endpoint_id}/deliveries/evt_missing/redeliver"
+    assert web.post(missing).status_code == 404
+    stranger = signed_in(http_server.url, "views-redeliver-2@example.com")
+    assert stranger.post(url).status_code == 404
+    assert len(http_coord.redis.xrange(outbox)) == 2

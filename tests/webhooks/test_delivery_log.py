@@ -87,3 +87,34 @@ def test_the_catalog_example_has_the_keys_a_real_delivery_has(
     delivered = hook.events()[0]["data"]
     example = next(e.example for e in event_catalog() if e.type == "booking.committed")
     assert set(example) <= set(delivered)
+
+
+def test_a_dead_lettered_event_is_redelivered_to_that_endpoint_only(
+    coord: Coordinator, hook: Receiver
+) -> None:
+    owner, ep = _one_commit(coord, hook)
+    other = Receiver()
+    try:
+        healthy = coord.webhooks.register(owner.user_id, other.url, events=["booking.committed"])
+        hook.statuses = [500]
+        d = Dispatcher(
+            coord, DispatchSettings(visibility_ms=200, backoff_base_ms=50, max_attempts=1)
+        )
+        drain(d, lambda: len(coord.views.deliveries(owner.user_id, ep.endpoint_id)) == 1)
+        (dead,) = coord.views.deliveries(owner.user_id, ep.endpoint_id)
+        assert dead.dead_lettered and len(other.deliveries) == 1
+        coord.views.redeliver(owner.user_id, ep.endpoint_id, dead.event_id)
+        drain(d, lambda: len(coord.views.deliveries(owner.user_id, ep.endpoint_id)) == 2)
+        d.close()
+        again = coord.views.deliveries(owner.user_id, ep.endpoint_id)[0]
+        assert (again.event_id, again.ok, again.status_code) == (dead.event_id, True, 200)
+        assert [e["data"]["id"] for e in hook.events()] == [dead.event_id] * 2
+        assert len(other.deliveries) == 1  # the healthy endpoint is not sent it twice
+        assert len(coord.views.deliveries(owner.user_id, healthy.endpoint_id)) == 1
+    finally:
+        other.close()
+    with pytest.raises(NotFound):
+        coord.views.redeliver(owner.user_id, ep.endpoint_id, "evt_unknown")
+    with pytest.raises(ValidationError) as err:
+        coord.views.redeliver(owner.user_id, ep.endpoint_id, "nope")
+    assert err.value.field == "event_id"

@@ -97,9 +97,12 @@ def webhook_events(owner: Owner) -> list[EventType]:
     return event_catalog()
 
 
+EndpointId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
 @router.get("/webhooks/{endpoint_id}/deliveries", response_model=list[Delivery], responses=_ERRORS)
 def webhook_deliveries(
-    endpoint_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")],
+    endpoint_id: EndpointId,
     owner: Owner,
     coord: Coord,
     limit: Annotated[int, Query(ge=1, le=MAX_DELIVERIES)] = 100,
@@ -107,3 +110,17 @@ def webhook_deliveries(
     """Attempts to deliver to one endpoint, newest first: status codes, the next retry,
     and which events were dead-lettered."""
     return coord.views.deliveries(owner.user_id, endpoint_id, limit=limit)
+
+
+@router.post(
+    "/webhooks/{endpoint_id}/deliveries/{event_id}/redeliver", status_code=202, responses=_ERRORS
+)
+def redeliver(
+    endpoint_id: EndpointId,
+    event_id: Annotated[str, Path(min_length=5, max_length=200, pattern=r"^evt_[A-Za-z0-9_\-]+$")],
+    owner: Owner,
+    coord: Coord,
+) -> dict[str, str]:
+    """Queue the event again for this endpoint only; the delivery log shows the attempt."""
+    coord.views.redeliver(owner.user_id, endpoint_id, event_id)
+    return {"endpoint_id": endpoint_id, "event_id": event_id, "status": "queued"}
