@@ -188,13 +188,7 @@ class OwnerViews:
         limit = _limit(limit, MAX_AUDIT_PAGE)
         if cursor is not None and not _is_stream_id(cursor):
             raise ValidationError("cursor", "must be the next_cursor of a previous page")
-        entries = []
-        for entry in self._audit.range(user_id, start, end):
-            if cursor is not None and _stream_key(entry.id) <= _stream_key(cursor):
-                continue
-            entries.append(entry)
-            if len(entries) > limit:
-                break
+        entries = self._audit.range(user_id, start, end, limit=limit + 1, after=cursor)
         more = len(entries) > limit
         entries = entries[:limit]
         return AuditPage(
@@ -236,8 +230,3 @@ class OwnerViews:
 def _is_stream_id(value: str) -> bool:
     ms, _, seq = value.partition("-")
     return len(value) <= 42 and ms.isdigit() and seq.isdigit()
-
-
-def _stream_key(value: str) -> tuple[int, int]:
-    ms, _, seq = value.partition("-")
-    return int(ms), int(seq)

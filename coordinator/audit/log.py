@@ -86,8 +86,13 @@ class AuditLog:
         end: datetime | str | None = None,
         *,
         limit: int | None = None,
+        after: str | None = None,
     ) -> list[AuditEntry]:
-        """Entries of a calendar written between ``start`` and ``end`` (server time)."""
+        """Entries of a calendar written between ``start`` and ``end`` (server time).
+
+        ``after`` (an entry id) starts past it: a page continues where the last ended
+        without re-reading what came before.
+        """
         lo_ms = None if start is None else to_ms(parse_time(start, "start"))
         hi_ms = None if end is None else to_ms(parse_time(end, "end"))
         if limit is not None and (not isinstance(limit, int) or limit < 1):
@@ -95,6 +100,11 @@ class AuditLog:
         # An entry's ``ts`` is its script's clock at the start; ``XADD *`` stamps the id
         # a little later. Scan ids from ``lo`` to ``hi`` plus a slack, filter on ``ts``.
         lo = "-" if lo_ms is None else str(lo_ms)
+        if after is not None:
+            ms, _, seq = str(after).partition("-")
+            if not (ms.isdigit() and seq.isdigit()):
+                raise ValidationError("after", "must be an audit entry id such as 1767225600000-0")
+            lo = "(" + after if lo_ms is None or lo_ms <= int(after.split("-")[0]) else lo
         hi = "+" if hi_ms is None else str(hi_ms + _ID_SLACK_MS)
         out: list[AuditEntry] = []
         for eid, fields in self._scan(user_id, lo, hi):

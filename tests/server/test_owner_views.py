@@ -220,6 +220,14 @@ def _check_views(coord: Coordinator) -> None:
     assert [e.type for e in detail.audit] == ["booking.committed", "booking.cancelled"]
     audit = coord.views.audit(owner.user_id)
     assert audit.verification is not None and audit.verification.ok
+    since = audit.entries[2].ts  # a start bound and a cursor together
+    walked, cursor = [], None
+    while True:
+        page = coord.views.audit(owner.user_id, start=since, cursor=cursor, limit=2, verify=False)
+        walked += [e.id for e in page.entries]
+        if (cursor := page.next_cursor) is None:
+            break
+    assert walked == [e.id for e in audit.entries if e.ts >= since]
     assert coord.views.proposals(owner.user_id) == []
     for kw, field in (
         ({"limit": True}, "limit"),
