@@ -4,7 +4,8 @@
 
 1. ``client`` given: used as is (``coord.client(key)``, ``agentdraft.Client(...)``, …).
 2. ``AGENTDRAFT_BASE_URL`` set: a server (this project's, or the hosted service),
-   through the official ``agentdraft.Client`` with ``AGENTDRAFT_API_KEY``. If the
+   through the official ``agentdraft.Client`` with ``AGENTDRAFT_API_KEY`` (and
+   ``.proposals`` over HTTP attached, see :mod:`.http_proposals`). If the
    ``agentdraft`` package is missing this is an ``ImportError``, *not* a fallback
    to the local coordinator: agents that think they share a server while each
    books a private local calendar would double-book the very person they serve.
@@ -66,6 +67,10 @@ def resolve_client(
                 f"{ENV_BASE_URL} is set, so the tools talk to that server through the official "
                 "SDK: pip install agentdraft (or unset it to use the embedded coordinator)."
             ) from None
+        if api_key:  # the SDK has no proposals: attach them over HTTP (same server, same key)
+            from .http_proposals import http_client
+
+            return http_client(base_url, api_key)
         return agentdraft.Client(api_key=api_key, base_url=base_url)
     coord = embedded_coordinator(data_dir)
     if api_key:

@@ -100,8 +100,9 @@ class ProposalCalls:
         if proposals is None:
             return Failed(
                 error="unsupported",
-                message="this agent's client has no proposals (the official SDK lacks them); "
-                "book with commit_booking instead, or connect through coordinator serve's /mcp.",
+                message="this agent's client has no proposals (the official SDK lacks them; "
+                "set AGENTDRAFT_BASE_URL and AGENTDRAFT_API_KEY to get them over HTTP); book "
+                "with commit_booking instead.",
             )
         try:
             return call(proposals)

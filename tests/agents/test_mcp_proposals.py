@@ -16,6 +16,8 @@ pytest.importorskip("mcp", reason="the 'mcp' extra is not installed")
 
 from mcp import ClientSession
 
+from agentdraft_agents.environment import resolve_client
+
 from .conftest import Calendar, at, iso
 from .test_mcp_http import key_of, remote
 from .test_mcp_server import TOOLS, session_run
@@ -178,3 +180,17 @@ def test_a_client_without_proposals_answers_unsupported(local_cal: Calendar) -> 
         assert out.isError is False and out.structuredContent == {"proposals": []}
     else:  # the official SDK has no proposals
         assert out.isError is True and out.structuredContent["error"] == "unsupported"
+
+
+def test_a_server_named_by_url_and_key_gets_proposals_over_http(
+    make_local_cal: Callable[..., Calendar], local_http_server: str
+) -> None:
+    pytest.importorskip("agentdraft", reason="the official SDK is in the dev extra")
+    cal = make_local_cal()
+    (organizer, key1), (participant, _) = key_of(cal, 1), key_of(cal, 2)
+
+    client = resolve_client(base_url=local_http_server, api_key=key1)
+    created = session_run(client, call("create_proposal", **two_slots([participant])))
+    assert created.isError is False
+    assert created.structuredContent["organizer_agent_id"] == organizer
+    assert cal.coord.proposals.get(created.structuredContent["id"]).status == "pending"
