@@ -4,6 +4,7 @@ and the webhook event catalog."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -242,13 +243,24 @@ def _check_views(coord: Coordinator) -> None:
         coord.views.booking(owner.user_id, "bkg_missing")
 
 
-def test_an_endpoints_delivery_log_is_read_by_its_owner_only(
-    http_server: Any, http_coord: Coordinator
-) -> None:
-    web = signed_in(http_server.url, "views-deliveries@example.com")
+@pytest.fixture
+def endpoint(
+    http_server: Any, request: pytest.FixtureRequest
+) -> Iterator[tuple[httpx.Client, str]]:
+    """A signed-in owner and one registered endpoint, removed afterwards: a ``--dispatch``
+    server on the shared Redis must not keep trying to deliver to it."""
+    web = signed_in(http_server.url, f"{request.node.name}@example.com")
     made = web.post("/v1/dashboard/webhooks", json={"url": "https://hooks.example.com/x"})
     assert made.status_code == 201, made.text
     endpoint_id = made.json()["endpoint_id"]
+    yield web, endpoint_id
+    assert web.delete(f"/v1/dashboard/webhooks/{endpoint_id}").status_code == 204
+
+
+def test_an_endpoints_delivery_log_is_read_by_its_owner_only(
+    http_server: Any, http_coord: Coordinator, endpoint: tuple[httpx.Client, str]
+) -> None:
+    web, endpoint_id = endpoint
     user_id = web.get("/v1/me/profile").json()["user_id"]
     url = f"/v1/dashboard/webhooks/{endpoint_id}/deliveries"
     assert web.get(url).json() == []
@@ -274,12 +286,9 @@ def test_an_endpoints_delivery_log_is_read_by_its_owner_only(
 
 
 def test_the_owner_redelivers_a_kept_event_over_http(
-    http_server: Any, http_coord: Coordinator
+    http_server: Any, http_coord: Coordinator, endpoint: tuple[httpx.Client, str]
 ) -> None:
-    web = signed_in(http_server.url, "views-redeliver@example.com")
-    endpoint_id = web.post(
-        "/v1/dashboard/webhooks", json={"url": "https://hooks.example.com/r"}
-    ).json()["endpoint_id"]
+    web, endpoint_id = endpoint
     bot = new_agent(web, http_server.url, "bot", 1)
     bot.bookings.commit(start=at(18), end=at(18, 30))
     user_id = web.get("/v1/me/profile").json()["user_id"]
