@@ -7,7 +7,7 @@ running ``coordinator serve`` too, each request as the agent whose key it carrie
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ pytest.importorskip("mcp", reason="the 'mcp' extra is not installed")
 from mcp import ClientSession
 
 from agentdraft_agents.environment import resolve_client
+from coordinator.proposals.timers import ProposalTimers
 
 from .conftest import Calendar, at, iso
 from .test_mcp_http import key_of, remote
@@ -44,8 +45,12 @@ def two_slots(participants: list[str]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def cal(make_local_cal: Callable[..., Calendar]) -> Calendar:
-    return make_local_cal()
+def cal(make_local_cal: Callable[..., Calendar]) -> Iterator[Calendar]:
+    """A calendar on the embedded engine; its proposal timer stops with the test, not
+    after the engine has gone (where it would log a connection error each run)."""
+    cal = make_local_cal()
+    yield cal
+    ProposalTimers.stop_for(cal.coord.store.redis)
 
 
 def test_the_proposal_tools_are_listed_with_hints_and_output_schemas(cal: Calendar) -> None:
