@@ -38,7 +38,10 @@ from .conftest import HttpServer, start_server
 
 BASE = datetime(2031, 3, 3, 10, 0, tzinfo=UTC)
 #: Keys a refused request may still touch: the caller's rate-limit token bucket.
-VOLATILE = (":rl:",)
+#: Keys that change without any request: rate-limit buckets (spent before a refusal)
+#: and the proposal timer's wake-up list, which a background thread pops when an
+#: earlier example's proposal pushed to it.
+VOLATILE = (":rl:", "{proposal-timers}:wake")
 
 
 def iso(minutes: int) -> str:
