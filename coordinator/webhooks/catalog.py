@@ -54,6 +54,15 @@ _CATALOG: dict[str, tuple[str, dict[str, Any]]] = {
         "A committed booking was displaced by a better-ranked agent or an external event.",
         {**_BOOKING, **_DISPLACED, "priority": 2, "status": "EVICTED"},
     ),
+    "booking.external_conflict": (
+        "An event on the owner's own calendar overlaps a live booking and the owner's "
+        "connector policy is 'keep': the booking stands; a person decides.",
+        {
+            **{k: v for k, v in _BOOKING.items() if k not in ("priority", "mode", "title")},
+            "connector_id": "cx_example",
+            "event_uid": "team-offsite@example.com",
+        },
+    ),
     "hold.invalidated": (
         "A hold was displaced by a better-ranked agent's write before it was committed.",
         {**_BOOKING, **_DISPLACED, "priority": 2, "mode": "hold", "status": "INVALIDATED"},

@@ -26,6 +26,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "booking.evicted",
     "hold.invalidated",
     "booking.cancelled",
+    "booking.external_conflict",
     "proposal.created",
     "proposal.responded",
     "proposal.confirmed",

@@ -109,8 +109,15 @@ def test_evict_policy_ends_the_booking_with_reason_external_event(
     assert exc.value.reason == "external_event"
 
 
-def test_keep_policy_leaves_the_booking_and_reports_the_conflict_once(owner: Owner) -> None:
+def test_keep_policy_leaves_the_booking_and_reports_the_conflict_once(
+    owner: Owner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTDRAFT_WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("AGENTDRAFT_WEBHOOK_ALLOW_PORTS", "9")
     c = owner.connect(policy="keep")
+    owner.coord.webhooks.register(
+        owner.user_id, "http://127.0.0.1:9/hook", events=["booking.external_conflict"]
+    )
     agent = owner.agent(2)
     booked = agent.bookings.commit(start=soon(1, 15), end=soon(1, 16))
     owner.add(vevent("boss-2", soon(1, 15, 30), soon(1, 16, 30)))
@@ -124,6 +131,10 @@ def test_keep_policy_leaves_the_booking_and_reports_the_conflict_once(owner: Own
     assert status.last_conflict["event_uid"] == "boss-2"
     types = [e.type for e in owner.coord.audit.range(owner.user_id)]
     assert types.count("booking.external_conflict") == 1
+    # and an endpoint subscribed to it gets the event, naming the booking and the event
+    outbox = owner.coord.redis.xrange(owner.coord.store.keys.prefix(owner.user_id) + "outbox")
+    fired = [json.loads(f["data"]) for _, f in outbox if f["type"] == "booking.external_conflict"]
+    assert [(d["booking_id"], d["event_uid"]) for d in fired] == [(booked.booking_id, "boss-2")]
     # When the booking goes, the person's event takes its buckets back at once
     agent.bookings.cancel(booked.booking_id)
     with pytest.raises(Conflict) as exc:
