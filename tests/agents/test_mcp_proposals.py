@@ -46,10 +46,13 @@ def two_slots(participants: list[str]) -> dict[str, Any]:
 
 @pytest.fixture
 def cal(make_local_cal: Callable[..., Calendar]) -> Iterator[Calendar]:
-    """A calendar on the embedded engine; its proposal timer stops with the test, not
-    after the engine has gone (where it would log a connection error each run)."""
+    """A calendar on the embedded engine. Afterwards its pending proposals are cancelled
+    (a coordinator opened later on the engine would otherwise start a timer for their
+    deadlines) and its proposal timer stops while the engine still runs."""
     cal = make_local_cal()
     yield cal
+    for p in cal.coord.proposals.list(cal.user_id, status="pending"):
+        cal.coord.proposals.cancel(p.id)
     ProposalTimers.stop_for(cal.coord.store.redis)
 
 
@@ -156,9 +159,8 @@ def test_a_cancelled_proposal_can_no_longer_be_answered(cal: Calendar) -> None:
 
 
 def test_a_negotiation_over_remote_mcp_books_with_the_organizers_key(
-    make_local_cal: Callable[..., Calendar], local_http_server: str
+    cal: Calendar, local_http_server: str
 ) -> None:
-    cal = make_local_cal()
     (organizer, key1), (participant, key2) = key_of(cal, 1), key_of(cal, 2)
     _, created = remote(
         local_http_server, key1, call("create_proposal", **two_slots([participant]))
@@ -188,10 +190,9 @@ def test_a_client_without_proposals_answers_unsupported(local_cal: Calendar) -> 
 
 
 def test_a_server_named_by_url_and_key_gets_proposals_over_http(
-    make_local_cal: Callable[..., Calendar], local_http_server: str
+    cal: Calendar, local_http_server: str
 ) -> None:
     pytest.importorskip("agentdraft", reason="the official SDK is in the dev extra")
-    cal = make_local_cal()
     (organizer, key1), (participant, _) = key_of(cal, 1), key_of(cal, 2)
 
     client = resolve_client(base_url=local_http_server, api_key=key1)
