@@ -22,7 +22,7 @@ from starlette.routing import Route
 from .. import __version__
 from ..connectors.worker import start_connector_sync
 from ..coordinator import Coordinator
-from . import docs, errors
+from . import dashboard, docs, errors
 from .config import ServerConfig
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from .observe import REGISTRY, Observe, OutboxDepth, configure_logging, metrics_endpoint
@@ -115,6 +115,7 @@ def create_app(
     app.state.background = background
     errors.install(app)
     docs.install(app)
+    dashboard.install(app)  # the owner's pages at /dashboard
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     # Outermost, so refusals by the layers inside (413s too) are timed and logged.
     app.add_middleware(Observe, metrics=metrics or metrics_port is not None)

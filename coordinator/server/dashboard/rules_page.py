@@ -1,0 +1,7 @@
+"""The Rules page (filled in by the next commit)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
