@@ -22,9 +22,11 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
-from .access import BOOKINGS_READ, BOOKINGS_WRITE
+from . import booking_pages
+from .access import BOOKINGS_READ, BOOKINGS_WRITE, authorize
+from .booking_pages import BookingPage, Filters, with_names
 from .buckets import check_buffer, check_interval, cover, from_ms, parse_time, to_ms
 from .errors import (
     AgentDraftError,
@@ -36,6 +38,7 @@ from .etag import etag_version
 from .ids import check_idempotency_key, new_id
 from .inputs import is_id, json_object, text
 from .models import Booking, Displacement
+from .names import agent_names
 from .policy import cap_window, judge
 from .replies import About, conflict, consent_required, refusal
 from .ruleset import RulesSnapshot
@@ -92,6 +95,9 @@ class _Request:
     after: int | None
     bump: float
     ttl: float
+    #: The caller asked for ``ttl`` (held to the owner's cap) rather than taking the default
+    #: (cut to the cap).
+    ttl_given: bool
     idempotency_key: str | None
     title: str | None
     invitee: dict[str, Any] | None
@@ -221,6 +227,7 @@ class Bookings:
             after=after,
             bump=bump,
             ttl=ttl,
+            ttl_given=hold_ttl_seconds is not None,
             idempotency_key=idempotency_key,
             title=title,
             invitee=invitee,
@@ -252,7 +259,24 @@ class Bookings:
             else:
                 if reply["r"] not in ("error", "conflict"):  # it wrote a booking
                     self.store.acknowledge(user_id)
-                return self._settle_write(user_id, reply)
+                try:
+                    return self._settle_write(user_id, reply)
+                except Conflict as lost:
+                    raise self._name_winner(user_id, lost) from None
+
+    def _name_winner(self, user_id: str, lost: Conflict) -> Conflict:
+        """``lost`` carrying the winner's agent name (``winning_agent_name``), when known.
+
+        Looked up once the loss is final, so the winner it names is the one that stands;
+        the 409 body gains the field, the SDK's fields stay as they were.
+        """
+        name = agent_names(self.store, user_id, [lost.winning_agent_id]).get(
+            lost.winning_agent_id or ""
+        )
+        lost.winning_agent_name = name
+        if name:
+            lost.context["winning_agent_name"] = name
+        return lost
 
     def _claim(self, q: _Request, snap: RulesSnapshot) -> dict[str, Any]:
         """One claim script call for ``q``, judged against ``snap``."""
@@ -272,10 +296,22 @@ class Bookings:
             checks["etag_rv"] = q.etag_rv
         if verdict.violation:
             checks["violation"], checks["detail"] = verdict.violation, verdict.detail
+        ttl_ms = int(q.ttl * 1000)
+        if q.mode == "hold":
+            # The owner's cap on a hold, judged on this snapshot like the wall-clock rules
+            # (the script refuses a verdict made on another rules_version).
+            cap = rules.hold_ttl_cap
+            if not q.ttl_given:
+                ttl_ms = min(ttl_ms, int(cap * 1000))
+            elif q.ttl > cap and not verdict.violation:
+                checks["violation"] = "hold_ttl_too_long"
+                checks["detail"] = (
+                    f"hold_ttl_seconds={q.ttl:g} is longer than the owner allows "
+                    f"(max_hold_ttl_seconds={cap:g}); ask for at most {cap:g} seconds"
+                )
         if q.approval_id:
             checks["approve"] = q.approval_id
         mode: Mode = q.mode
-        ttl_ms = int(q.ttl * 1000)
         booking_id = q.booking_id
         if verdict.consent and not verdict.violation:
             booking_id = "hld_" + booking_id.split("_", 1)[1]  # it is parked as a hold
@@ -496,7 +532,21 @@ class Bookings:
             )
         if reply["r"] != "ok":
             raise refusal("read_booking", reply, About(user_id, booking_id, agent_id))
-        return Booking.from_record(reply["booking"], user_id, reply["now"])
+        booking = Booking.from_record(reply["booking"], user_id, reply["now"])
+        if booking.ended_by_agent_id is None:
+            return booking
+        return with_names(booking, agent_names(self.store, user_id, [booking.ended_by_agent_id]))
+
+    def list_for_agent(
+        self, user_id: str, *, agent_id: str, key_hash: str, **filters: Unpack[Filters]
+    ) -> BookingPage:
+        """One agent's own bookings overlapping ``[start, end)``, in start order.
+
+        The key and its ``bookings:read`` scope are checked first (a revoked key reads
+        nothing); ended bookings are listed too, naming who displaced them.
+        """
+        authorize(self.store, user_id, agent_id, key_hash, BOOKINGS_READ)
+        return booking_pages.page(self.store, user_id, agent_id=agent_id, **filters)
 
     # -- losing inside the window -------------------------------------------------------
 

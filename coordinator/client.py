@@ -18,6 +18,7 @@ from .agents import Agents
 from .approvals import ClientApprovals
 from .audit import AuditLog
 from .availability import Availability
+from .booking_pages import BookingPage
 from .bookings import Bookings, Mode
 from .conferencing import link_for
 from .connectors.registry import Connectors
@@ -140,6 +141,32 @@ class _ClientBookings:
         c = self._ctx
         b = self._bookings.get(c.user_id, booking_id, agent_id=c.agent_id, key_hash=c.key_hash)
         return with_receipt(c.store, b)
+
+    def list(
+        self,
+        *,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+        status: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> BookingPage:
+        """This agent's own bookings overlapping ``[start, end)``, in start order.
+
+        Ended ones are listed too (``status`` filters, e.g. ``"COMMITTED"``), each naming
+        who displaced it; ``cursor`` is the previous page's ``next_cursor``.
+        """
+        c = self._ctx
+        return self._bookings.list_for_agent(
+            c.user_id,
+            agent_id=c.agent_id,
+            key_hash=c.key_hash,
+            start=start,
+            end=end,
+            status=status,
+            cursor=cursor,
+            limit=limit,
+        )
 
     def _write(self, mode: Mode, **kw: Any) -> Booking:
         c = self._ctx

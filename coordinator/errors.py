@@ -98,6 +98,8 @@ class Conflict(AgentDraftError):
         self.winning_agent_priority = winning_agent_priority
         self.your_priority = your_priority
         self.audit_event_id = audit_event_id
+        #: The winner's agent name, added once the loss is final (``Bookings`` looks it up).
+        self.winning_agent_name: str | None = extra.get("winning_agent_name")
         #: The id of the caller's own (now EVICTED/REJECTED) booking, if one was created.
         self.booking_id = booking_id
 
@@ -163,6 +165,7 @@ class RuleViolation(AgentDraftError):
         "focus_block",
         "lead_time_not_met",
         "daily_cap_reached",
+        "hold_ttl_too_long",
     )
 
     def __init__(self, rule: str, detail: str, **context: Any) -> None:

@@ -80,6 +80,8 @@ class Booking(_Model):
     ended_by_booking_id: str | None = None
     ended_by_agent_id: str | None = None
     ended_by_priority: int | None = None
+    #: The displacing agent's name, filled by reads that name it (not stored on the record).
+    ended_by_agent_name: str | None = None
     end_audit_event_id: str | None = None
     #: Why it ended when no agent ended it: ``external_event`` (an event of the owner's
     #: real calendar, pulled by ``ended_by_connector_id``, with UID ``ended_by_event_uid``).

@@ -114,6 +114,8 @@ def rule_violation(reply: Reply) -> RuleViolation:
             daily_cap=reply["daily_cap"],
             local_date=reply["local_date"],
         )
+    if rule == "hold_ttl_too_long":
+        return RuleViolation(rule, reply["detail"], field="hold_ttl_seconds")
     return RuleViolation(rule, reply.get("detail") or rule)
 
 

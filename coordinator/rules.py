@@ -41,6 +41,8 @@ MAX_FOCUS_TITLE = 200
 MAX_LEAD_MINUTES = 366 * 24 * 60
 MAX_DAILY_CAP = 1000
 MAX_APPROVAL_TTL_SECONDS = 7 * 24 * 3600.0
+#: The longest hold the engine stores at all (``Bookings.write`` refuses more).
+MAX_HOLD_TTL_SECONDS = 24 * 3600.0
 _MAX_MERGE_RETRIES = 8
 
 RULE_NAMES = (
@@ -51,6 +53,7 @@ RULE_NAMES = (
     "min_lead_minutes",
     "daily_cap",
     "require_approval",
+    "max_hold_ttl_seconds",
 )
 
 # -- validation: input as a person writes it -> the stored JSON shape -------------------
@@ -192,6 +195,20 @@ def check_require_approval(value: Any) -> dict[str, Any]:
     }
 
 
+def check_max_hold_ttl(value: Any) -> float:
+    """Seconds from 1 to a day: the longest hold the owner lets an agent ask for."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 1 <= value <= MAX_HOLD_TTL_SECONDS
+    ):
+        raise ValidationError(
+            "max_hold_ttl_seconds",
+            f"must be a number of seconds from 1 to {MAX_HOLD_TTL_SECONDS:g}",
+        )
+    return float(value)
+
+
 def normalize(name: str, value: Any) -> Any:
     """One rule as it is stored, or :class:`ValidationError` naming it. None clears it."""
     if value is None:
@@ -208,6 +225,8 @@ def normalize(name: str, value: Any) -> Any:
         return _minutes(value, name, MAX_DAILY_CAP, lo=1)
     if name == "require_approval":
         return check_require_approval(value)
+    if name == "max_hold_ttl_seconds":
+        return check_max_hold_ttl(value)
     raise ValidationError(name, f"unknown rule; known rules: {', '.join(RULE_NAMES)}")
 
 
@@ -261,6 +280,7 @@ class Rules:
         min_lead_minutes: Any = _UNSET,
         daily_cap: Any = _UNSET,
         require_approval: Any = _UNSET,
+        max_hold_ttl_seconds: Any = _UNSET,
     ) -> OwnerRules:
         """Change the rules given (None removes one); the others stay as they are.
 
@@ -276,6 +296,7 @@ class Rules:
             "min_lead_minutes": min_lead_minutes,
             "daily_cap": daily_cap,
             "require_approval": require_approval,
+            "max_hold_ttl_seconds": max_hold_ttl_seconds,
         }
         patch = {name: normalize(name, v) for name, v in given.items() if v is not _UNSET}
         self._write(user_id, patch, timezone="")

@@ -22,6 +22,10 @@ from .wallclock import WeeklyTable, parse_hhmm
 
 #: A parked commit waits this long for a person unless the rule says otherwise.
 DEFAULT_APPROVAL_TTL_SECONDS = 1800.0
+#: The longest hold an agent may ask for while the owner has set no ``max_hold_ttl_seconds``:
+#: long enough to ask a person, short enough that a forgotten hold frees the slot the
+#: same hour.
+DEFAULT_MAX_HOLD_TTL_SECONDS = 3600.0
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -80,6 +84,14 @@ class RuleSet(_Model):
     min_lead_minutes: int | None = None
     daily_cap: int | None = None
     require_approval: ApprovalRule | None = None
+    #: The longest ``hold_ttl_seconds`` an agent may ask for (None: the default, an hour).
+    max_hold_ttl_seconds: float | None = None
+
+    @property
+    def hold_ttl_cap(self) -> float:
+        """The hold TTL an agent may ask for at most, the owner's or the default."""
+        cap = self.max_hold_ttl_seconds
+        return DEFAULT_MAX_HOLD_TTL_SECONDS if cap is None else cap
 
 
 class RankedAgent(_Model):

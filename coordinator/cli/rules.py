@@ -35,6 +35,7 @@ _RULE_OPTIONS: tuple[tuple[str, Any, str], ...] = (
         json_arg,
         'JSON: true, or e.g. \'{"above_minutes": 60, "outside_working_hours": true}\'',
     ),
+    ("max_hold_ttl_seconds", float, "the longest hold an agent may ask for (default 3600)"),
 )
 
 

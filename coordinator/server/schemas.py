@@ -81,6 +81,7 @@ class BookingOut(BaseModel):
     ended_by_booking_id: str | None = None
     ended_by_agent_id: str | None = None
     ended_by_priority: int | None = None
+    ended_by_agent_name: str | None = None
 
     @classmethod
     def of(cls, b: Booking) -> BookingOut:

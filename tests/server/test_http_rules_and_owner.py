@@ -126,3 +126,25 @@ def test_generic_approvals_round_trip_through_the_sdk(http_server) -> None:
     assert (
         bot.approvals.wait(req["approval_id"], timeout=5, poll_interval=0.1)["status"] == "denied"
     )
+
+
+def test_the_owner_sets_the_longest_hold_and_a_bad_value_names_the_rule(http_server) -> None:
+    web = signed_in(http_server.url, "holdcap@example.com")
+    bad = web.patch("/v1/dashboard/rules", json={"max_hold_ttl_seconds": 0})
+    assert (bad.status_code, bad.json()["field"]) == (422, "max_hold_ttl_seconds")
+    assert web.get("/v1/dashboard/rules").json()["max_hold_ttl_seconds"] is None
+    ok = web.patch("/v1/dashboard/rules", json={"max_hold_ttl_seconds": 7200})
+    assert (ok.status_code, ok.json()["max_hold_ttl_seconds"]) == (200, 7200)
+    bot = new_agent(web, http_server.url, "bot", 1)
+    assert bot.agents.me().timezone == "UTC"
+    held = httpx.post(
+        f"{http_server.url}/v1/bookings",
+        headers={"Authorization": f"Bearer {bot._api_key}"},
+        json={
+            "start": MONDAY.replace(hour=10).isoformat(),
+            "end": MONDAY.replace(hour=10, minute=30).isoformat(),
+            "mode": "hold",
+            "hold_ttl_seconds": 7200,
+        },
+    )
+    assert held.status_code == 201, held.text

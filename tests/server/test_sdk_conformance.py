@@ -126,3 +126,52 @@ def test_the_audit_endpoint_returns_a_bookings_history(sdk, http_server) -> None
     ).json()
     assert got["status"] == "EVICTED"
     assert got["ended_by_priority"] == 1
+
+
+def test_the_409_body_adds_the_winners_agent_name_beside_the_sdks_fields(sdk) -> None:
+    sdk(1, name="recruiter").bookings.commit(start=at(0), end=at(30))
+    with pytest.raises(agentdraft.Conflict) as lost:
+        sdk(2).bookings.commit(start=at(0), end=at(30))
+    assert lost.value.winning_agent_priority == 1
+    assert lost.value.body["winning_agent_name"] == "recruiter"
+
+
+def test_an_agent_lists_its_own_bookings_over_http(sdk, http_server) -> None:
+    low, high = sdk(2), sdk(1, name="recruiter")
+    mine = low.bookings.commit(start=at(60), end=at(90), bump_window_seconds=3600)
+    lost = low.bookings.commit(start=at(0), end=at(30), bump_window_seconds=3600)
+    high.bookings.commit(start=at(0), end=at(30))
+    auth = {"Authorization": f"Bearer {low._api_key}"}
+    r = httpx.get(
+        f"{http_server.url}/v1/bookings",
+        params={"start": at(0).isoformat(), "end": at(24 * 60).isoformat()},
+        headers=auth,
+    )
+    assert r.status_code == 200
+    rows = r.json()["bookings"]
+    assert [b["booking_id"] for b in rows] == [lost.booking_id, mine.booking_id]
+    assert (rows[0]["status"], rows[0]["ended_by_agent_name"]) == ("EVICTED", "recruiter")
+    bad = httpx.get(f"{http_server.url}/v1/bookings", params={"status": "DONE"}, headers=auth)
+    assert (bad.status_code, bad.json()["field"]) == (422, "status")
+
+
+def test_a_hold_longer_than_the_owners_cap_is_a_422_naming_the_field(
+    sdk, http_server, http_coord
+) -> None:
+    client = sdk(1)
+    http_coord.rules.update(sdk.user_id, max_hold_ttl_seconds=600)
+    body = {"start": at(0).isoformat(), "end": at(30).isoformat(), "mode": "hold"}
+    auth = {"Authorization": f"Bearer {client._api_key}"}
+    refused = httpx.post(
+        f"{http_server.url}/v1/bookings", json={**body, "hold_ttl_seconds": 601}, headers=auth
+    )
+    assert refused.status_code == 422
+    assert (refused.json()["error"], refused.json()["field"]) == (
+        "hold_ttl_too_long",
+        "hold_ttl_seconds",
+    )
+    assert http_coord.redis.hlen(http_coord.store.keys.bookings(sdk.user_id)) == 0
+    held = httpx.post(
+        f"{http_server.url}/v1/bookings", json={**body, "hold_ttl_seconds": 600}, headers=auth
+    )
+    assert held.status_code == 201

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypedDict
 
-from fastapi import APIRouter, Header, Path, Request
+from fastapi import APIRouter, Header, Path, Query, Request
+from pydantic import BaseModel
 from starlette.responses import Response
 
+from ...booking_pages import MAX_PAGE
 from ..auth import Agent
 from ..observe import count_write
-from ..responses import booking_response, error_responses
+from ..responses import booking_json, booking_response, error_responses, json_response
 from ..schemas import BookingOut, BookingRequest
 
 router = APIRouter(prefix="/v1", tags=["bookings"])
@@ -68,6 +70,37 @@ def create_booking(
     count_write(body.mode, booking)
     request.state.outcome = booking.status.lower()
     return booking_response(booking, 201)
+
+
+class BookingListOut(BaseModel):
+    """The calling agent's bookings in start order; ``next_cursor`` continues the list."""
+
+    bookings: list[BookingOut]
+    next_cursor: str | None = None
+
+
+Time = Annotated[str | None, Query(max_length=64, description="ISO 8601 with an offset")]
+
+
+@router.get("/bookings", response_model=BookingListOut, responses=_ERRORS)
+def list_bookings(
+    client: Agent,
+    start: Time = None,
+    end: Time = None,
+    status: Annotated[str | None, Query(max_length=32, description="e.g. COMMITTED")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="next_cursor of the last page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> Response:
+    """The caller's own bookings overlapping ``[start, end)`` (scope ``bookings:read``).
+
+    Ended ones included, each naming who displaced it; ``status`` is as of now.
+    """
+    page = client.bookings.list(start=start, end=end, status=status, cursor=cursor, limit=limit)
+    return json_response(
+        {"bookings": [booking_json(b) for b in page.bookings], "next_cursor": page.next_cursor}
+    )
 
 
 @router.get("/bookings/{booking_id}", response_model=BookingOut, responses=_ERRORS)

@@ -29,6 +29,7 @@ class RulesPatch(ClosedIn):
     min_lead_minutes: Any = None
     daily_cap: Any = None
     require_approval: Any = None
+    max_hold_ttl_seconds: Any = None
 
 
 @router.get("/me/profile", responses=_ERRORS)

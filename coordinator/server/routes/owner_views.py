@@ -7,14 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from ...owner_views import (
-    MAX_AUDIT_PAGE,
-    MAX_DELIVERIES,
-    MAX_PAGE,
-    AuditPage,
-    BookingDetail,
-    BookingPage,
-)
+from ...booking_pages import MAX_PAGE, BookingPage
+from ...owner_views import MAX_AUDIT_PAGE, MAX_DELIVERIES, AuditPage, BookingDetail
 from ...webhooks.catalog import EventType, event_catalog
 from ...webhooks.deliveries import Delivery
 from ..auth import Coord, Owner
