@@ -25,7 +25,6 @@ SECTIONS: tuple[Section, ...] = (
     Section("webhooks", "Webhooks", "where events are delivered"),
     Section("connectors", "Connectors", "your real calendars"),
     Section("proposals", "Proposals", "meetings being negotiated"),
-    Section("mailbox", "Mailbox", "mail the coordinator read for you"),
 )
 
 BY_SLUG = {s.slug: s for s in SECTIONS}

@@ -9,11 +9,31 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
-from . import agents_page, rules_page, signin
+from . import (
+    agents_page,
+    approvals_page,
+    bookings_page,
+    connectors_page,
+    proposals_page,
+    rules_page,
+    signin,
+    timeline_page,
+    webhooks_page,
+)
 from .nav import BY_SLUG
 from .pages import PageRefused, PageViewer, SignInRequired, render, see_other
 
-PAGE_MODULES = (signin, agents_page, rules_page)
+PAGE_MODULES = (
+    signin,
+    agents_page,
+    rules_page,
+    approvals_page,
+    bookings_page,
+    timeline_page,
+    webhooks_page,
+    connectors_page,
+    proposals_page,
+)
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 for _module in PAGE_MODULES:

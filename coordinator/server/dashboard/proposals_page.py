@@ -1,0 +1,45 @@
+"""The Proposals page: the multi-slot meetings the owner's agents are negotiating.
+
+A read of the ``/v1/dashboard/proposals`` route function (``routes.owner_views``): the
+candidate slots with their scores, who answered what, and how each ended.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from ...proposals.models import ProposalStatus
+from ..routes import owner_views
+from .directory import agents_by_id
+from .pages import FormErrors, PageViewer, api, render
+
+router = APIRouter()
+STATUSES: tuple[str, ...] = ProposalStatus.__args__  # type: ignore[attr-defined]
+
+
+@router.get("/proposals")
+def proposals(
+    request: Request,
+    viewer: PageViewer,
+    status: Annotated[str, Query(max_length=32)] = "",
+) -> Response:
+    coord = request.app.state.coordinator
+    errors = FormErrors()
+    rows = api(errors, owner_views.proposals, viewer.session, coord, status=status or None)
+    rows = list(reversed(rows or []))  # newest first
+    return render(
+        request,
+        "proposals.html",
+        viewer,
+        status=422 if errors else 200,
+        title="Proposals",
+        active="proposals",
+        errors=errors,
+        rows=rows,
+        status_filter=status,
+        statuses=STATUSES,
+        agents=agents_by_id(coord, viewer.session),
+    )
