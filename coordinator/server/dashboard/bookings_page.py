@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
+from ...booking_pages import BOOKING_STATUSES, BookingPage
 from ...errors import NotFound
-from ...owner_views import BOOKING_STATUSES, BookingPage
 from ..routes import owner_views
 from .directory import agents_by_id
 from .pages import FormErrors, PageRefused, PageViewer, api, render
