@@ -27,7 +27,7 @@ demo: $(BIN)/python
 # The suite drives every agent framework's real loop, so it installs their extras
 # (crewai is the big one: ~800 MB; a fresh venv installs in about a minute here), and
 # runs every notebook in a python3 kernel (ipykernel in the venv provides it).
-TEST_EXTRAS := dev,server,agents,notebooks,connectors
+TEST_EXTRAS := dev,server,agents,notebooks,connectors,mail
 
 test: $(BIN)/python
 	$(PIP) -e '.[$(TEST_EXTRAS)]'
