@@ -270,7 +270,7 @@ def render_svg(
             f'stroke-width="1"><title>{escape(tip)}</title></rect>'
         )
     out.append("</g>")
-    out += _markers(pic, axis, y, label, tz)
+    out += _markers(pic, axis, y, label, tz, plot_x1)
     out += _legend(agents, label, colour, q, _TOP + plot_h + _AXIS, width)
     out.append("</svg>")
     return "\n".join(out)
@@ -355,6 +355,7 @@ def _markers(
     y: Callable[[int], float],
     label: Mapping[str, str],
     tz: tzinfo,
+    edge: float,
 ) -> list[str]:
     out = ['<g class="markers">']
     placed: list[tuple[float, float, float]] = []
@@ -374,7 +375,7 @@ def _markers(
             f'stroke="#FFFFFF" stroke-width="6" stroke-linecap="round"/>'
             f'<path d="M{x - 5:.1f},{mid - 5:.1f} l10,10 M{x - 5:.1f},{mid + 5:.1f} l10,-10" '
             f'stroke="{colour}" stroke-width="3" stroke-linecap="round"/>'
-            + _eviction_label(x + 9, mid + 4, f"by {label[e.by_agent_id]}", placed)
+            + _eviction_label(x + 9, mid + 4, f"by {label[e.by_agent_id]}", placed, edge)
             + "</g>"
         )
     for r in pic.rejections:
@@ -393,11 +394,16 @@ def _markers(
     return out
 
 
-def _eviction_label(x: float, y: float, text: str, placed: list[tuple[float, float, float]]) -> str:
-    """The "by …" label beside an eviction mark, left out where it would cover another
-    (the mark's tooltip still says it)."""
+def _eviction_label(
+    x: float, y: float, text: str, placed: list[tuple[float, float, float]], edge: float
+) -> str:
+    """The "by …" label right of an eviction mark (left of it near the plot's edge), left
+    out where it would cover another (the mark's tooltip still says it)."""
     text = _clip(text, 24)
-    right = x + 6.5 * len(text)
+    width = 6.5 * len(text)
+    if x + width > edge:
+        x = x - 18 - width
+    right = x + width
     if any(abs(y - py) < 13 and x < pr and px < right for px, pr, py in placed):
         return ""
     placed.append((x, right, y))

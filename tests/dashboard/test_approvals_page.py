@@ -7,28 +7,13 @@ serve`` the browser talks to.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
 from tests.dashboard.conftest import Dash
+from tests.dashboard.sdk_agents import sdk, slot
 
 agentdraft = pytest.importorskip("agentdraft")
 expect = pytest.importorskip("playwright.sync_api").expect
-
-
-def sdk(dash: Dash, name: str, priority: int) -> agentdraft.Client:
-    a = dash.coord.agents.create(dash.user_id, name=name, priority=priority)
-    client = agentdraft.Client(api_key=a.api_key, base_url=dash.url)
-    client.agent_id = a.agent_id  # type: ignore[attr-defined]
-    return client
-
-
-def slot(days: int, hour: int) -> tuple[datetime, datetime]:
-    start = (datetime.now(UTC) + timedelta(days=days)).replace(
-        hour=hour, minute=0, second=0, microsecond=0
-    )
-    return start, start + timedelta(minutes=30)
 
 
 def mark_page(dash: Dash) -> None:
