@@ -33,13 +33,14 @@ agents: create, rotate, revoke, rank   ``agents.py``               ``create_agen
 approvals: request, read, decide       ``approvals.py``            ``approval_*``
 proposals: create … expire             ``proposals/service.py``    ``proposal_*``
 audit: query, verify, archive          ``audit/``                  (reads the stream)
+mail: send, receive, deliver, policy   ``mail/mailbox.py``         ``mail_*``, ``_mail``
 =====================================  ==========================  =========================
 
 Around them: ``coordinator.py`` wires the registries over one ``store.handle.Store``
 (the Redis client, ``store/keys.py``'s key layout, ``store/scripts.py``'s scripts);
 ``client.py`` is the SDK-shaped client an agent holds; ``server/`` is the HTTP
-server; ``cli/`` the command line; ``webhooks/`` and ``connectors/`` the workers
-that read the outboxes (they never decide a winner).
+server; ``cli/`` the command line; ``webhooks/``, ``connectors/`` and ``mail/`` the
+workers that read the outboxes (they never decide a winner).
 """
 
 from .availability import AvailabilityList
@@ -48,6 +49,7 @@ from .errors import (
     AgentDraftError,
     ApprovalTimeout,
     AuthError,
+    BookingRequired,
     CalendarUnsynced,
     Conflict,
     ConsentRequired,
@@ -57,9 +59,11 @@ from .errors import (
     InvalidState,
     NotFound,
     RateLimited,
+    RecipientSuppressed,
     ResolutionFailed,
     ResolutionInProgress,
     RuleViolation,
+    SendCapReached,
     StaleAvailability,
     StoreUnavailable,
     ValidationError,
@@ -92,6 +96,7 @@ __all__ = [
     "AuthError",
     "AvailabilityList",
     "Booking",
+    "BookingRequired",
     "CalendarUnsynced",
     "Conflict",
     "ConsentRequired",
@@ -107,11 +112,13 @@ __all__ = [
     "Proposal",
     "ProposalSlot",
     "RateLimited",
+    "RecipientSuppressed",
     "Resolution",
     "ResolutionFailed",
     "ResolutionInProgress",
     "RuleSet",
     "RuleViolation",
+    "SendCapReached",
     "Settings",
     "Slot",
     "StaleAvailability",

@@ -21,6 +21,8 @@ BOOKINGS_READ = "bookings:read"
 BOOKINGS_WRITE = "bookings:write"
 RULES_READ = "rules:read"
 APPROVALS_REQUEST = "approvals:request"
+MAILBOX_READ = "mailbox:read"
+MAILBOX_WRITE = "mailbox:write"
 #: Any live key may ask who it is.
 ANY = ""
 

@@ -1,7 +1,7 @@
 """The in-process client: the official ``agentdraft.Client`` surface over the engine.
 
 ``coord.client(api_key)`` returns one of these. Its ``bookings``,
-``availability``, ``agents``, ``approvals`` and ``audit`` attributes take the same
+``availability``, ``agents``, ``approvals``, ``mailbox`` and ``audit`` attributes take the same
 arguments as the SDK's, so code written against the hosted service runs unchanged
 on the embedded coordinator, and the agent's identity is bound here, once, never
 passed per call. Every call checks the key, its scope and its rate limit again,
@@ -22,6 +22,7 @@ from .booking_pages import BookingPage
 from .bookings import Bookings, Mode
 from .conferencing import link_for
 from .connectors.registry import Connectors
+from .mail.mailbox import ClientMailbox, Mailbox
 from .models import AgentIdentity, AuditEntry, Booking
 from .owners import Owners
 from .proposals.api import ClientProposals
@@ -245,6 +246,7 @@ class LocalClient:
         rules: Rules,
         proposals: ProposalService,
         connectors: Connectors,
+        mailbox: Mailbox,
     ) -> None:
         #: Who this client calls as; every sub-API is given it.
         self.context = context
@@ -257,6 +259,7 @@ class LocalClient:
         self.rules = _Rules(context, rules)
         self.audit = _Audit(context, audit)
         self.proposals = ClientProposals(context, proposals)
+        self.mailbox = ClientMailbox(context, mailbox)
 
     @classmethod
     def for_key(
@@ -271,6 +274,7 @@ class LocalClient:
         rules: Rules,
         proposals: ProposalService,
         connectors: Connectors,
+        mailbox: Mailbox,
     ) -> LocalClient:
         """Check ``api_key`` (unknown, rotated or revoked raises) and bind a client to it."""
         user_id, agent_id, key_hash = agents.authenticate(api_key)
@@ -283,6 +287,7 @@ class LocalClient:
             rules=rules,
             proposals=proposals,
             connectors=connectors,
+            mailbox=mailbox,
         )
 
     def close(self) -> None:

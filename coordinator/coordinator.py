@@ -14,6 +14,7 @@ from .audit import AuditLog
 from .bookings import Bookings
 from .client import LocalClient
 from .connectors import Connectors, SecretBox
+from .mail.mailbox import Mailbox
 from .owner_views import OwnerViews
 from .owners import Owners
 from .proposals import Proposals, ProposalService, ProposalTimers
@@ -55,6 +56,8 @@ class Coordinator:
         self.signatures = AgentSigningKeys(self.store)
         #: The owner's read views: bookings, one booking's trail, audit, proposals.
         self.views = OwnerViews(self.store, self.bookings, self.audit, self.proposals)
+        #: Agents' mailboxes: the owner's views and policy, the receiver's way in.
+        self.mailbox = Mailbox(self.store)
 
     @classmethod
     def embedded(
@@ -101,6 +104,7 @@ class Coordinator:
             rules=self.rules,
             proposals=self.proposals.service,
             connectors=self.connectors,
+            mailbox=self.mailbox,
         )
 
     def close(self) -> None:

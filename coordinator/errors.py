@@ -346,6 +346,7 @@ __all__ = [
     "AgentDraftError",
     "ApprovalTimeout",
     "AuthError",
+    "BookingRequired",
     "Conflict",
     "ConsentRequired",
     "DuplicateResponse",
@@ -354,9 +355,11 @@ __all__ = [
     "InvalidState",
     "NotFound",
     "RateLimited",
+    "RecipientSuppressed",
     "ResolutionFailed",
     "ResolutionInProgress",
     "RuleViolation",
+    "SendCapReached",
     "StaleAvailability",
     "StoreUnavailable",
     "ValidationError",
@@ -372,3 +375,42 @@ class CalendarUnsynced(AgentDraftError):
 
     error = "calendar_unsynced"
     status = 503
+
+
+class BookingRequired(AgentDraftError):
+    """402: the owner's policy lets this agent send mail only about a booking.
+
+    Pass ``booking_id`` (or reply to a message that belongs to a booking); the owner
+    can allow free-form mail for the agent (``coord.mailbox.set_policy``).
+    """
+
+    error = "booking_required"
+    status = 402
+
+
+class RecipientSuppressed(AgentDraftError):
+    """422: the address bounced hard or complained; the owner's agents do not mail it.
+
+    ``kind`` is ``hard_bounce`` or ``complaint``; the owner can take it off the list.
+    """
+
+    error = "recipient_suppressed"
+    status = 422
+
+    def __init__(self, detail: str, *, address: str, kind: str, suppressed_at: str) -> None:
+        super().__init__(detail, address=address, kind=kind, suppressed_at=suppressed_at)
+        self.address = address
+        self.kind = kind
+
+
+class SendCapReached(AgentDraftError):
+    """429: the agent sent its daily cap of mail; ``retry_after`` (s) is the next UTC day."""
+
+    error = "send_cap_reached"
+    status = 429
+
+    def __init__(self, detail: str, *, cap: int, retry_after_ms: int) -> None:
+        retry_after = max(1, -(-int(retry_after_ms) // 1000))
+        super().__init__(detail, cap=cap, retry_after=retry_after)
+        self.cap = cap
+        self.retry_after = retry_after

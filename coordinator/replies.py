@@ -8,7 +8,8 @@ from :func:`coordinator.access.access_error`; a code no row names is a bug and s
 Transitions: ``claim`` (hold.lua, commit.lua), ``end`` (cancel.lua, release.lua),
 ``read_booking``, ``approval`` (approval_read/resolve/request.lua), ``proposal``
 (proposal_*.lua), ``agent`` (create_agent, agent_update), ``rerank``, ``owner``
-(create_owner), ``rules`` (update_rules), ``availability`` (read_availability).
+(create_owner), ``rules`` (update_rules), ``availability`` (read_availability), ``mail``
+(mail_send), ``mail_receive``, ``mail_owner``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .buckets import from_ms
 from .errors import (
     AgentDraftError,
     AuthError,
+    BookingRequired,
     Conflict,
     ConsentRequired,
     DuplicateResponse,
@@ -29,8 +31,10 @@ from .errors import (
     IdempotencyMismatch,
     InvalidState,
     NotFound,
+    RecipientSuppressed,
     ResolutionInProgress,
     RuleViolation,
+    SendCapReached,
     StaleAvailability,
     ValidationError,
 )
@@ -264,12 +268,41 @@ ERRORS: dict[tuple[str, str], Factory] = {
     ("rerank", "agent_unknown"): lambda r, a: ValidationError(
         "agent_ids", f"{r['agent_id']} is not an agent of {a.user_id}"
     ),
+    # mail: mail_send.lua (an agent's key), mail_receive.lua, mail_owner.lua
+    ("mail", "booking_required"): lambda _r, _a: BookingRequired(
+        "the owner lets this agent send mail only about a booking: pass booking_id "
+        "(or reply to a message about one)"
+    ),
+    ("mail", "booking_unknown"): lambda r, a: ValidationError(
+        "booking_id", f"no booking {r.get('booking_id')} on calendar {a.user_id}"
+    ),
+    ("mail", "recipient_suppressed"): lambda r, _a: RecipientSuppressed(
+        f"{r['address']} is on the owner's suppression list ({r['kind']}); mail to it is not sent",
+        address=r["address"],
+        kind=r["kind"],
+        suppressed_at=from_ms(int(r["at_ms"])).isoformat(),
+    ),
+    ("mail", "send_cap_reached"): lambda r, _a: SendCapReached(
+        f"this agent sent its daily cap of {r['cap']} messages; the cap resets at the "
+        "next UTC midnight",
+        cap=int(r["cap"]),
+        retry_after_ms=int(r["retry_after_ms"]),
+    ),
+    ("mail_receive", "agent_unknown"): lambda _r, a: NotFound(
+        f"no active agent {a.agent_id} to receive mail", error="agent_not_found"
+    ),
+    ("mail_owner", "agent_unknown"): lambda _r, a: NotFound(
+        f"no agent {a.subject}", error="agent_not_found"
+    ),
+    ("mail_owner", "not_suppressed"): lambda _r, a: NotFound(
+        f"{a.subject} is not on the suppression list", error="not_suppressed"
+    ),
 }
 
 
 #: Transitions whose scripts check an agent's key (the others are the owner's or the
 #: coordinator's own, where 'agent_unknown' names the agent acted on, not the caller).
-KEYED = frozenset({"claim", "end", "read_booking", "approval", "proposal", "availability"})
+KEYED = frozenset({"claim", "end", "read_booking", "approval", "proposal", "availability", "mail"})
 
 
 def refusal(transition: str, reply: Reply, about: About) -> AgentDraftError:

@@ -75,6 +75,13 @@ class Settings:
     conferencing_provider: str | None = None
     #: Jitsi Meet instance. None: ``$AGENTDRAFT_CONFERENCING_BASE_URL``, else meet.jit.si.
     conferencing_base_url: str | None = None
+    #: The agents' mail domain: an agent's address is ``<agent_id>@<domain>``. None:
+    #: ``$AGENTDRAFT_MAIL_DOMAIN``, else "localhost" (README "Mailbox").
+    mail_domain: str | None = None
+    #: Messages an agent may send per UTC day unless the owner sets its own cap.
+    mail_send_cap_per_day: int = 200
+    #: Whether an agent may send mail that names no booking, unless the owner says.
+    mail_free_form_allowed: bool = True
 
     def __post_init__(self) -> None:
         limits = {
@@ -91,6 +98,7 @@ class Settings:
             "durability_timeout_ms": (1, 60_000),
             "receipt_ttl_seconds": (60, 366 * 24 * 3600),
             "agent_key_grace_seconds": (0, 24 * 3600),
+            "mail_send_cap_per_day": (0, 1_000_000),
         }
         for f in fields(self):
             if f.name not in limits:

@@ -157,3 +157,92 @@ class DashboardAgentOut(BaseModel):
     plaintext_key: str | None = None
     #: The agent's request-signing private JWK, shown once beside ``plaintext_key``.
     private_jwk: dict[str, str] | None = None
+
+
+# -- mailbox (the SDK's client.mailbox; coordinator/mail/mailbox.py builds the dicts) ------
+
+
+class MailQuota(BaseModel):
+    cap: int = Field(description="Messages the agent may send per UTC day.")
+    used_today: int = Field(description="Messages it sent today (server clock, UTC).")
+    remaining: int = Field(description="cap - used_today, never below 0.")
+    resets_at: datetime | None = Field(default=None, description="The next UTC midnight.")
+
+
+class MailboxInfo(BaseModel):
+    agent_id: str
+    address: str = Field(description="The agent's inbound address (<agent_id>@<domain>).")
+    free_form_allowed: bool = Field(description="Whether it may send mail naming no booking.")
+    quota: MailQuota
+
+
+class MailVerdict(BaseModel):
+    result: str = Field(description="pass, fail, softfail, neutral, none, temperror, permerror")
+    detail: str = ""
+    domain: str | None = None
+    policy: str | None = None
+
+
+class MailVerdicts(BaseModel):
+    spf: MailVerdict | None = None
+    dkim: MailVerdict | None = None
+    dmarc: MailVerdict | None = None
+
+
+class MailMessage(BaseModel):
+    """One message of an agent's mailbox (a listing has ``snippet``, a read ``body_text``)."""
+
+    message_id: str = Field(description="This API's id (msg_…).")
+    agent_id: str
+    direction: Literal["inbound", "outbound"]
+    status: str | None = Field(
+        default=None, description="received (inbound); queued, sent or failed (outbound)."
+    )
+    from_: str | None = Field(default=None, alias="from", description="Sender address.")
+    to: list[str]
+    reply_to: str | None = None
+    subject: str
+    booking_id: str | None = Field(default=None, description="The booking it is about.")
+    thread_id: str | None = None
+    internet_message_id: str | None = Field(default=None, description="Its Message-ID header.")
+    in_reply_to: str | None = None
+    references: list[str] = Field(default_factory=list)
+    created_at: datetime | None = None
+    date: datetime | None = Field(default=None, description="Its Date header (inbound).")
+    sent_at: datetime | None = Field(default=None, description="When the smarthost took it.")
+    verdicts: MailVerdicts | None = Field(default=None, description="SPF, DKIM and DMARC.")
+    attachments: list[dict[str, Any]] = Field(default_factory=list)
+    bounce: dict[str, Any] | None = None
+    audit_event_id: str | None = None
+    body_text: str | None = Field(default=None, description="Full plain-text body (reads).")
+    snippet: str | None = Field(default=None, description="Start of the body (listings).")
+    quota: MailQuota | None = Field(default=None, description="After a send: today's quota.")
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class MailPage(BaseModel):
+    messages: list[MailMessage]
+    next_cursor: str | None = Field(default=None, description="Pass as cursor for more.")
+
+
+class MailSuppression(BaseModel):
+    address: str
+    suppressed: bool
+    kind: str | None = Field(default=None, description="hard_bounce or complaint.")
+    suppressed_at: datetime | None = None
+
+
+class MailSendIn(WireIn):
+    to: str = Field(min_length=3, max_length=254, description="One recipient address.")
+    subject: str = Field(min_length=1, max_length=998)
+    body_text: str = Field(min_length=1, max_length=200_000)
+    booking_id: str | None = Field(default=None, max_length=64)
+    in_reply_to: str | None = Field(default=None, max_length=998)
+    reply_to: str | None = Field(default=None, max_length=254)
+
+
+class MailReplyIn(WireIn):
+    body_text: str = Field(min_length=1, max_length=200_000)
+    subject: str | None = Field(default=None, min_length=1, max_length=998)
+    reply_to: str | None = Field(default=None, max_length=254)

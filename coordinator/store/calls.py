@@ -376,6 +376,107 @@ class Calls:
         args = [key_hash, json.dumps(limits), agent_id, proposal_id, json.dumps(payload or {})]
         return _reply(getattr(self.scripts, transition)(keys=keys, args=args))
 
+    # -- mail ------------------------------------------------------------------------
+
+    def mail_send(
+        self,
+        *,
+        user_id: str,
+        agent_id: str,
+        key_hash: str,
+        limits: dict[str, Any],
+        message_id: str,
+        message: dict[str, Any],
+        defaults: dict[str, Any],
+    ) -> Reply:
+        """mail_send.lua: record an outbound message, count it against the agent's daily
+        cap and queue it for the dispatcher, or refuse (policy, suppression, cap)."""
+        k = self.keys
+        keys = [
+            k.owner(user_id),
+            k.mail(user_id),
+            k.agent(user_id, agent_id),
+            k.rate_limit(user_id, agent_id),
+            k.audit(user_id),
+            k.mail_threads(user_id),
+            k.mail_suppressions(user_id),
+            k.mail_outbox(user_id),
+            k.bookings(user_id),
+        ]
+        args = [
+            key_hash,
+            json.dumps(limits),
+            agent_id,
+            message_id,
+            json.dumps(message),
+            json.dumps(defaults),
+        ]
+        return _reply(self.scripts.mail_send(keys=keys, args=args))
+
+    def mail_receive(
+        self,
+        *,
+        user_id: str,
+        agent_id: str,
+        message_id: str,
+        message: dict[str, Any],
+        suppress: Sequence[dict[str, str]],
+    ) -> Reply:
+        """mail_receive.lua: store one inbound message for one agent, threaded, and
+        suppress the recipients of a hard bounce or complaint it carries."""
+        k = self.keys
+        keys = [
+            k.owner(user_id),
+            k.mail(user_id),
+            k.agent(user_id, agent_id),
+            k.audit(user_id),
+            k.mail_threads(user_id),
+            k.mail_suppressions(user_id),
+            k.bookings(user_id),
+        ]
+        args = [agent_id, message_id, json.dumps(message), json.dumps(list(suppress))]
+        return _reply(self.scripts.mail_receive(keys=keys, args=args))
+
+    def mail_deliver(
+        self,
+        *,
+        user_id: str,
+        message_id: str,
+        outcome: Literal["sent", "failed"],
+        entry_id: str,
+        group: str,
+        reply: str,
+        attempts: int,
+    ) -> Reply:
+        """mail_deliver.lua: record the smarthost's verdict on a message and acknowledge
+        its outbox entry in the same step."""
+        k = self.keys
+        keys = [k.owner(user_id), k.mail(user_id), k.audit(user_id), k.mail_outbox(user_id)]
+        args = [message_id, outcome, entry_id, group, reply, attempts]
+        return _reply(self.scripts.mail_deliver(keys=keys, args=args))
+
+    def mail_owner(
+        self,
+        op: Literal["unsuppress", "policy"],
+        *,
+        user_id: str,
+        address: str = "",
+        agent_id: str = "",
+        change: dict[str, Any] | None = None,
+    ) -> Reply:
+        """mail_owner.lua: take ``address`` off the suppression list, or set ``agent_id``'s
+        send cap and free-form flag (``change``: {cap, free_form}; None = default)."""
+        k = self.keys
+        keys = [
+            k.owner(user_id),
+            k.audit(user_id),
+            k.mail_suppressions(user_id),
+            k.agent(user_id, agent_id or "-"),
+        ]
+        subject = address if op == "unsuppress" else agent_id
+        args = [op, subject, json.dumps(change or {})]
+        return _reply(self.scripts.mail_owner(keys=keys, args=args))
+
 
 def _reply(raw: Any) -> Reply:
     reply: Reply = json.loads(raw)

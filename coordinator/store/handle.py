@@ -57,6 +57,15 @@ class Store:
             calls=Calls(scripts, keys),
         )
 
+    def server_now_ms(self, user_id: str) -> int:
+        """The Redis server's clock (the one the scripts judge by), from the calendar's node."""
+        r = self.redis
+        if hasattr(r, "get_node_from_key"):
+            secs, micros = r.time(target_nodes=r.get_node_from_key(self.keys.owner(user_id)))
+        else:
+            secs, micros = r.time()
+        return int(secs) * 1000 + int(micros) // 1000
+
     def acknowledge(self, user_id: str) -> None:
         """Wait until the calendar's writes so far are as durable as settings.durability says."""
         self.durability.acknowledge(self.redis, self.keys.durability_marker(user_id))

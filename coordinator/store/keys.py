@@ -124,6 +124,38 @@ class Keys:
         """Untagged set of owners with at least one connector, for the sync worker."""
         return f"{self.namespace}:connectorowners"
 
+    def mail(self, user_id: str) -> str:
+        """Hash of the calendar's mail messages: message id -> JSON record (lua/_mail.lua)."""
+        return self.prefix(user_id) + "mail"
+
+    def mailbox(self, user_id: str, agent_id: str) -> str:
+        """Sorted set of one agent's messages, newest highest (score: its audit id)."""
+        return self.prefix(user_id) + f"mbox:{agent_id}"
+
+    def mailbox_booking(self, user_id: str, agent_id: str, booking_id: str) -> str:
+        """Sorted set of one agent's messages about one booking (same scores)."""
+        return self.prefix(user_id) + f"mboxbkg:{agent_id}:{booking_id}"
+
+    def mail_threads(self, user_id: str) -> str:
+        """Hash '<agent_id> <Message-ID header>' -> JSON {m, t, b}: threading and dedupe."""
+        return self.prefix(user_id) + "mailthread"
+
+    def mail_suppressions(self, user_id: str) -> str:
+        """Hash address (lower case) -> JSON {kind, at_ms, ...}: addresses never mailed."""
+        return self.prefix(user_id) + "mailsupp"
+
+    def mail_sent_count(self, user_id: str, agent_id: str, day: int) -> str:
+        """Counter of one agent's sends on one UTC day (server clock); expires after two."""
+        return self.prefix(user_id) + f"mailcap:{agent_id}:{day}"
+
+    def mail_outbox(self, user_id: str) -> str:
+        """Stream of outbound message ids for the mail dispatcher, written by the send."""
+        return self.prefix(user_id) + "mailout"
+
+    def mail_owners(self) -> str:
+        """Untagged set of owners that ever queued mail, for the dispatcher's rounds."""
+        return f"{self.namespace}:mailowners"
+
     def api_key(self, key_hash: str) -> str:
         """Untagged: maps a key's SHA-256 to its owner and agent."""
         return f"{self.namespace}:apikey:{key_hash}"

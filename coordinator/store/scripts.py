@@ -48,6 +48,10 @@ TRANSITIONS = (
     "proposal_cancel",
     "proposal_tick",
     "connector_apply",
+    "mail_send",
+    "mail_receive",
+    "mail_deliver",
+    "mail_owner",
 )
 
 
@@ -105,6 +109,10 @@ class Scripts:
     proposal_cancel: Any
     proposal_tick: Any
     connector_apply: Any
+    mail_send: Any
+    mail_receive: Any
+    mail_deliver: Any
+    mail_owner: Any
 
     @classmethod
     def register(cls, client: Any) -> Scripts:

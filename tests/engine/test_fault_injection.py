@@ -111,6 +111,31 @@ def _external_plan(w: World) -> dict[str, Any]:
     return {"add": [block], "state": {"etag": "1"}}
 
 
+def _mail_sent(w: World) -> None:
+    """An outbound message queued and read by a dispatcher (its outbox entry pending)."""
+    sent = w.agent(2).mailbox.send(to="ada@example.com", subject="s", body_text="b")
+    stream = w.coord.store.keys.mail_outbox(w.user_id)
+    w.coord.redis.xgroup_create(stream, "mail", id="0", mkstream=True)
+    [(_, [(entry_id, _)])] = w.coord.redis.xreadgroup("mail", "c1", {stream: ">"})
+    w.ctx["msg"], w.ctx["entry"] = sent["message_id"], entry_id
+
+
+def _inbound(w: World) -> Any:
+    return w.coord.mailbox.receive(
+        w.user_id,
+        w.agent(2).agent_id,
+        {
+            "imid": "<in1@example.com>",
+            "from": "ada@example.com",
+            "to": ["x@localhost"],
+            "subject": "s",
+            "body_text": "b",
+            "references": [],
+        },
+        suppress=[{"address": "gone@example.com", "kind": "hard_bounce", "diagnostic": "5.1.1"}],
+    )
+
+
 SCENARIOS: list[Scenario] = [
     ("create_owner", _nothing, lambda w: w.coord.owners.create(user_id=w.ctx["new_owner"])),
     ("create_agent", _nothing, lambda w: w.coord.agents.create(w.user_id, name="n", priority=9)),
@@ -175,6 +200,30 @@ SCENARIOS: list[Scenario] = [
         lambda w: w.coord.bookings.calls.connector_apply(
             user_id=w.user_id, connector_id="cx_test", policy="evict", plan=_external_plan(w)
         ),
+    ),
+    (
+        "mail_send",
+        _nothing,
+        lambda w: w.agent(2).mailbox.send(to="ada@example.com", subject="s", body_text="b"),
+    ),
+    ("mail_receive", _nothing, _inbound),
+    (
+        "mail_deliver",
+        _mail_sent,
+        lambda w: w.coord.store.calls.mail_deliver(
+            user_id=w.user_id,
+            message_id=w.ctx["msg"],
+            outcome="sent",
+            entry_id=w.ctx["entry"],
+            group="mail",
+            reply="250 ok",
+            attempts=1,
+        ),
+    ),
+    (
+        "mail_owner",
+        _nothing,
+        lambda w: w.coord.mailbox.set_policy(w.agent(2).agent_id, send_cap_per_day=5),
     ),
 ]
 
