@@ -28,6 +28,7 @@ from . import booking_pages
 from .access import BOOKINGS_READ, BOOKINGS_WRITE, authorize
 from .booking_pages import BookingPage, Filters, with_names
 from .buckets import check_buffer, check_interval, cover, from_ms, parse_time, to_ms
+from .counters import CounterOffers
 from .errors import (
     AgentDraftError,
     Conflict,
@@ -39,7 +40,7 @@ from .ids import check_idempotency_key, new_id
 from .inputs import is_id, json_object, text
 from .models import Booking, Displacement
 from .names import agent_names
-from .policy import cap_window, judge
+from .policy import gate_checks, judge
 from .replies import About, conflict, consent_required, refusal
 from .ruleset import RulesSnapshot
 from .store.calls import DaySpan
@@ -148,6 +149,15 @@ class Bookings:
         #: Checks a commit passes before its script call (the connectors' freshness
         #: policy registers one: an unproven calendar is not a free one).
         self.commit_guards: list[Callable[[str], None]] = []
+        #: Counter-offers (coordinator/counters.py), called as ``coord.bookings.counter``
+        #: etc. with ``user_id``, ``agent_id`` and ``key_hash``; accepting one moves the
+        #: booking to the chosen slot through the claim, atomically.
+        self.counter_offers = offers = CounterOffers(store, self._wait_on)
+        self.counter = offers.create
+        self.counters = offers.list
+        self.get_counter = offers.get
+        self.accept_counter = offers.accept
+        self.reject_counter = offers.reject
 
     # -- writes ------------------------------------------------------------------------
 
@@ -286,16 +296,11 @@ class Bookings:
         verdict = judge(
             snap, q.agent_id, q.mode, q.start_ms, q.end_ms, approved=q.approval_id is not None
         )
-        checks: dict[str, Any] = {
-            "scope": BOOKINGS_WRITE,
-            "limits": self.limits,
-            "rv": snap.version,
-            "lead_ms": (rules.min_lead_minutes or 0) * 60_000,
-        }
+        checks, cap_days = gate_checks(
+            snap, verdict, q.start_ms, scope=BOOKINGS_WRITE, limits=self.limits
+        )
         if q.etag_rv is not None:
             checks["etag_rv"] = q.etag_rv
-        if verdict.violation:
-            checks["violation"], checks["detail"] = verdict.violation, verdict.detail
         ttl_ms = int(q.ttl * 1000)
         if q.mode == "hold":
             # The owner's cap on a hold, judged on this snapshot like the wall-clock rules
@@ -332,17 +337,6 @@ class Bookings:
                     }
                 ),
             }
-        cap_days: list[int] = []
-        if rules.daily_cap:
-            cw = cap_window(snap, q.start_ms)
-            cap_days = cw.utc_days
-            checks.update(
-                cap=rules.daily_cap,
-                cap_lo_ms=cw.lo_ms,
-                cap_hi_ms=cw.hi_ms,
-                cap_days=cap_days,
-                local_date=cw.local_date.isoformat(),
-            )
 
         c = cover(from_ms(q.start_ms), from_ms(q.end_ms), before, after)
         static = {

@@ -10,6 +10,8 @@ so a rotated or revoked key stops at once even in a client built before.
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +24,7 @@ from .booking_pages import BookingPage
 from .bookings import Bookings, Mode
 from .conferencing import link_for
 from .connectors.registry import Connectors
+from .counters import CounterOffer
 from .mail.mailbox import ClientMailbox, Mailbox
 from .models import AgentIdentity, AuditEntry, Booking
 from .owners import Owners
@@ -167,6 +170,64 @@ class _ClientBookings:
             status=status,
             cursor=cursor,
             limit=limit,
+        )
+
+    # -- counter-offers: a lost slot is not a dead end (coordinator/counters.py) --------
+
+    def counter(
+        self, booking_id: str, *, proposed: Sequence[Any], note: str | None = None
+    ) -> CounterOffer:
+        """Offer the agent of ``booking_id`` 1-5 ``proposed`` ``{start, end}`` slots instead
+        of its own, with a ``note`` (at most 500 characters)."""
+        c = self._ctx
+        return self._bookings.counter(
+            user_id=c.user_id,
+            agent_id=c.agent_id,
+            key_hash=c.key_hash,
+            booking_id=booking_id,
+            proposed=proposed,
+            note=note,
+        )
+
+    def counters(self, booking_id: str) -> builtins.list[CounterOffer]:
+        """The counters on one of this agent's own bookings, oldest first."""
+        c = self._ctx
+        return self._bookings.counters(
+            user_id=c.user_id, agent_id=c.agent_id, key_hash=c.key_hash, booking_id=booking_id
+        )
+
+    def get_counter(self, booking_id: str, counter_id: str) -> CounterOffer:
+        """One counter: this agent's own offer (to read the answer) or one on its booking."""
+        c = self._ctx
+        return self._bookings.get_counter(
+            user_id=c.user_id,
+            agent_id=c.agent_id,
+            key_hash=c.key_hash,
+            booking_id=booking_id,
+            counter_id=counter_id,
+        )
+
+    def accept_counter(self, booking_id: str, counter_id: str, *, slot_index: int) -> CounterOffer:
+        """Move this agent's booking to the counter's ``slot_index`` (0-based) slot."""
+        c = self._ctx
+        return self._bookings.accept_counter(
+            user_id=c.user_id,
+            agent_id=c.agent_id,
+            key_hash=c.key_hash,
+            booking_id=booking_id,
+            counter_id=counter_id,
+            slot_index=slot_index,
+        )
+
+    def reject_counter(self, booking_id: str, counter_id: str) -> CounterOffer:
+        """Decline a counter on this agent's booking; the booking stays."""
+        c = self._ctx
+        return self._bookings.reject_counter(
+            user_id=c.user_id,
+            agent_id=c.agent_id,
+            key_hash=c.key_hash,
+            booking_id=booking_id,
+            counter_id=counter_id,
         )
 
     def _write(self, mode: Mode, **kw: Any) -> Booking:

@@ -25,6 +25,7 @@ BookingStatus = Literal[
     "EXPIRED",
     "PROMOTED",
     "REPLACED",
+    "MOVED",
 ]
 
 ALL_SCOPES: tuple[str, ...] = (

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from .ruleset import RulesSnapshot
 from .wallclock import (
@@ -116,3 +117,32 @@ def cap_window(snap: RulesSnapshot, start_ms: int) -> CapWindow:
     day = local_date(start_ms, snap.tz)
     lo, hi = local_day_bounds(day, snap.tz)
     return CapWindow(day, lo, hi, utc_days(lo, hi))
+
+
+def gate_checks(
+    snap: RulesSnapshot, verdict: Verdict, start_ms: int, *, scope: str, limits: dict[str, Any]
+) -> tuple[dict[str, Any], list[int]]:
+    """The checks JSON a claiming script's gate reads (``lua/_gate.lua``) for one write,
+    and the UTC days of its local day (the daily cap's keys): shared by a commit and by
+    a booking moved to a counter-offer's slot, so both are judged by the same rules."""
+    rules = snap.rules
+    checks: dict[str, Any] = {
+        "scope": scope,
+        "limits": limits,
+        "rv": snap.version,
+        "lead_ms": (rules.min_lead_minutes or 0) * 60_000,
+    }
+    if verdict.violation:
+        checks["violation"], checks["detail"] = verdict.violation, verdict.detail
+    cap_days: list[int] = []
+    if rules.daily_cap:
+        cw = cap_window(snap, start_ms)
+        cap_days = cw.utc_days
+        checks.update(
+            cap=rules.daily_cap,
+            cap_lo_ms=cw.lo_ms,
+            cap_hi_ms=cw.hi_ms,
+            cap_days=cap_days,
+            local_date=cw.local_date.isoformat(),
+        )
+    return checks, cap_days

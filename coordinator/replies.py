@@ -7,9 +7,9 @@ Key, scope and token refusals (401/403/429) are the same for every transition an
 from :func:`coordinator.access.access_error`; a code no row names is a bug and says so.
 Transitions: ``claim`` (hold.lua, commit.lua), ``end`` (cancel.lua, release.lua),
 ``read_booking``, ``approval`` (approval_read/resolve/request.lua), ``proposal``
-(proposal_*.lua), ``agent`` (create_agent, agent_update), ``rerank``, ``owner``
-(create_owner), ``rules`` (update_rules), ``availability`` (read_availability), ``mail``
-(mail_send), ``mail_receive``, ``mail_owner``.
+(proposal_*.lua), ``counter`` (counter_*.lua), ``agent`` (create_agent, agent_update),
+``rerank``, ``owner`` (create_owner), ``rules`` (update_rules), ``availability``
+(read_availability), ``mail`` (mail_send), ``mail_receive``, ``mail_owner``.
 """
 
 from __future__ import annotations
@@ -257,6 +257,56 @@ ERRORS: dict[tuple[str, str], Factory] = {
     ("proposal", "expires_too_far"): lambda _r, _a: ValidationError(
         "expires_at", "must be at most 90 days ahead"
     ),
+    # counter-offers: counter_*.lua (see _counters.lua)
+    ("counter", "not_found"): lambda r, a: NotFound(
+        f"no {r.get('what') or 'counter'} {a.subject} on calendar {a.user_id}",
+        error="counter_not_found" if r.get("what") == "counter" else "not_found",
+    ),
+    ("counter", "forbidden"): lambda _r, a: AuthError(
+        "only the booking's own agent may list, accept or reject its counters (and a "
+        "counter's author may read it)",
+        error="forbidden",
+    ),
+    ("counter", "own_booking"): lambda _r, a: ValidationError(
+        "booking_id", f"{a.subject} is your own booking: counter another agent's booking"
+    ),
+    ("counter", "booking_not_live"): lambda r, a: InvalidState(
+        f"booking {(r.get('booking') or {}).get('id', a.subject)} is "
+        f"{(r.get('booking') or {}).get('status')}, not a live commit: nothing to counter "
+        "or move",
+        error="booking_not_live",
+        booking_status=(r.get("booking") or {}).get("status"),
+    ),
+    ("counter", "counter_pending"): lambda r, _a: InvalidState(
+        f"you already have counter {r['counter']['id']} pending on this booking; wait for "
+        "its answer",
+        error="counter_pending",
+        counter_id=r["counter"]["id"],
+    ),
+    ("counter", "too_many_counters"): lambda r, _a: InvalidState(
+        f"this booking already has {r.get('max')} pending counters; try later",
+        error="too_many_counters",
+    ),
+    ("counter", "counter_decided"): lambda r, a: InvalidState(
+        f"counter {a.subject} is already {r['counter']['status']}; a counter is answered once",
+        error="counter_decided",
+        counter_status=r["counter"]["status"],
+        new_booking_id=r["counter"].get("new_booking_id"),
+    ),
+    ("counter", "invalid_slot_index"): lambda r, _a: ValidationError(
+        "slot_index", f"must be 0..{int(r['count']) - 1}: the counter offers {r['count']} slot(s)"
+    ),
+    ("counter", "in_the_past"): lambda r, _a: ValidationError(
+        f"proposed[{r['index']}].start" if "index" in r else "slot_index",
+        f"starts in the past (the coordinator's clock says {from_ms(int(r['now'])).isoformat()})",
+        error="in_the_past",
+    ),
+    ("counter", "approval_required"): lambda _r, a: InvalidState(
+        "the owner's approval gate covers a commit at that slot, so it cannot be moved there "
+        "by a counter: commit it (a person then approves) and cancel the old booking",
+        error="approval_required",
+    ),
+    ("counter", "rule_violation"): lambda r, _a: rule_violation(r),
     # owners, agents, rules, availability
     ("owner", "exists"): lambda _r, a: ValidationError(
         "user_id", f"owner {a.user_id} already exists", error="exists"
@@ -302,7 +352,9 @@ ERRORS: dict[tuple[str, str], Factory] = {
 
 #: Transitions whose scripts check an agent's key (the others are the owner's or the
 #: coordinator's own, where 'agent_unknown' names the agent acted on, not the caller).
-KEYED = frozenset({"claim", "end", "read_booking", "approval", "proposal", "availability", "mail"})
+KEYED = frozenset(
+    {"claim", "end", "read_booking", "approval", "proposal", "availability", "mail", "counter"}
+)
 
 
 def refusal(transition: str, reply: Reply, about: About) -> AgentDraftError:

@@ -35,7 +35,11 @@ ENDS = {
     "hold.promoted": "PROMOTED",
     "hold.replaced": "REPLACED",
     "hold.released": "RELEASED",
+    "booking.moved": "MOVED",
 }
+
+#: Entry types of counter-offers (coordinator/counters.py): checked for their order.
+COUNTER_STEPS = frozenset({"counter.created", "counter.accepted", "counter.rejected"})
 
 
 @dataclass
@@ -71,6 +75,8 @@ class Replay:
         self.bookings: dict[str, Replayed] = {}
         self.buckets: dict[int, str] = {}
         self.problems: list[AuditProblem] = []
+        #: Counter-offer id -> pending|accepted|rejected|superseded, as the entries say.
+        self.counters: dict[str, str] = {}
 
     def feed(self, entries: Iterable[Entry]) -> None:
         for eid, fields in entries:
@@ -79,6 +85,32 @@ class Replay:
                 self._create(eid, fields, CREATES[kind])
             elif kind in ENDS:
                 self._end(eid, fields, ENDS[kind])
+            elif kind in COUNTER_STEPS:
+                self._counter(eid, fields, kind)
+
+    def _counter(self, eid: str, f: dict[str, str], kind: str) -> None:
+        """A counter-offer is created against an earlier booking, decided once, and an
+        accepted one names the booking its acceptance created (in an earlier entry of the
+        same step: booking.moved, then booking.committed, then counter.accepted)."""
+        cid, bid = f.get("counter_id", ""), f.get("booking_id", "")
+        if kind == "counter.created":
+            if bid not in self.bookings:
+                self._inconsistent(eid, bid, f"is countered by {cid} before any entry created it")
+            self.counters[cid] = "pending"
+            return
+        if self.counters.get(cid) != "pending":
+            state = self.counters.get(cid) or "never created"
+            self._inconsistent(eid, bid, f"decides counter {cid}, which is {state}")
+            return
+        self.counters[cid] = kind.removeprefix("counter.")
+        for other in filter(None, f.get("superseded", "").split(",")):
+            self.counters[other] = "superseded"
+        new = f.get("new_booking_id")
+        moved = self.bookings.get(bid)
+        if kind == "counter.accepted" and (
+            new not in self.bookings or moved is None or moved.ended_by != new
+        ):
+            self._inconsistent(eid, bid, f"accepts {cid} but was not moved to {new}")
 
     def _create(self, eid: str, f: dict[str, str], status: str) -> None:
         first, last = _cover(f.get("cover", "0-0"))

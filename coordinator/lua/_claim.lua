@@ -236,6 +236,8 @@ local function claim_take(tx, q, g, prio, rec, displaced_ids)
   end
   -- The top-ranked agent never waits: nobody can outrank it.
   local window = tonumber(redis.call('HGET', q.owner_key, 'arb_window_ms') or q.window_ms)
+  -- A booking moved to a counter-offer's slot (counter_accept.lua) already won: settled.
+  if q.settle_now then window = 0 end
   local best = best_priority(q)
   local is_top = (best == nil) or (prio <= best)
   rec.id = bid
@@ -277,6 +279,27 @@ local function claim_take(tx, q, g, prio, rec, displaced_ids)
   return consent
 end
 
+-- Steps 4-5: judge the occupants and settle a lost claim. Returns the lost claim's final
+-- answer (a pending one drops the plan: no writes), or nil, the judgement and `ending`
+-- (id -> true, added to: every booking this write will end, for the daily cap).
+local function claim_contest(tx, q, g, prio, rec, occupants, ending)
+  local j = claim_judge(tx.P, q, prio, occupants, tx.now)
+  fault('judged')
+  -- connectors: an event of the owner's real calendar blocks every agent (_external.lua).
+  local external = external_block(tx.P, occupants)
+  if external then return tx_finish(tx, lose_to_external(tx, q, g, prio, rec, external)) end
+  if #j.blockers > 0 then
+    local w = claim_winner(j.blockers)
+    local pending = claim_pending(q, w, tx.now)
+    if pending then return cjson.encode(pending) end
+    return tx_finish(tx, claim_lose(tx, q, g, prio, rec, w))
+  end
+  for _, group in ipairs({ j.expire, j.absorb, j.displace }) do
+    for _, o in ipairs(group) do ending[o.id] = true end
+  end
+  return nil, j, ending
+end
+
 local function claim(mode)
   local q = claim_args(mode)
   local P = prefix_of(q.owner_key)
@@ -305,23 +328,8 @@ local function claim(mode)
   if refused then return tx_finish(tx, refused) end
   fault('checked')
 
-  local occupants = claim_occupants(q)
-  local j = claim_judge(P, q, prio, occupants, now)
-  fault('judged')
-  -- connectors: an event of the owner's real calendar blocks every agent (_external.lua).
-  local external = external_block(P, occupants)
-  if external then return tx_finish(tx, lose_to_external(tx, q, g, prio, rec, external)) end
-  if #j.blockers > 0 then
-    local w = claim_winner(j.blockers)
-    local pending = claim_pending(q, w, now)
-    if pending then return cjson.encode(pending) end  -- the plan is dropped: no writes
-    return tx_finish(tx, claim_lose(tx, q, g, prio, rec, w))
-  end
-
-  local ending = {}
-  for _, group in ipairs({ j.expire, j.absorb, j.displace }) do
-    for _, o in ipairs(group) do ending[o.id] = true end
-  end
+  local lost, j, ending = claim_contest(tx, q, g, prio, rec, claim_occupants(q), {})
+  if lost then return lost end
   local capped = gate_cap(tx, g, ending)
   if capped then return tx_finish(tx, capped) end
 

@@ -38,6 +38,7 @@
 --                               it (its own, and losers waiting for the final winner)
 --   P..'idem:'..agent..':'..key  string  JSON {h=request hash, ...}, TTL 24 h
 --   P..'outbox'          stream webhook events (see outbox_add)
+--   P..'counters:'..id   hash   counter-offers on booking id (see _counters.lua)
 --   connectors (coordinator/connectors): P..'ext' hash of external busy blocks,
 --   P..'xday:'..N external blocks per bucket, P..'connectors' hash of connector records,
 --   P..'cx:'..id sync state, P..'cxhref:'..id remote objects, P..'cxpush' two-way
@@ -229,7 +230,7 @@ end
 -- ``not_before_ms`` holds a commit back until its arbitration window has closed.
 local ENDED_EVENTS = {
   EVICTED = 'booking.evicted', INVALIDATED = 'hold.invalidated',
-  CANCELLED = 'booking.cancelled',
+  CANCELLED = 'booking.cancelled', MOVED = 'booking.moved',
 }
 
 -- Does the owner have webhook endpoints? Callers ask before building an event, so a
@@ -257,6 +258,7 @@ end
 -- write that lost inside its arbitration window never reaches the calendar.
 local PUSHED_EVENTS = {
   ['booking.committed'] = true, ['booking.evicted'] = true, ['booking.cancelled'] = true,
+  ['booking.moved'] = true,
 }
 
 local function tx_push_outbox(tx, event_type, rec, not_before_ms)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..counters import CounterOffer
 from ..models import ALL_SCOPES, Booking
 
 #: Request bodies are validated strictly: a number is a JSON number and a flag a JSON
@@ -90,6 +91,55 @@ class BookingOut(BaseModel):
         )
         data["displaced"] = [d.model_dump() for d in b.displaced]
         return cls(**data)
+
+
+class CounterSlotIn(ClosedIn):
+    """One alternative slot: ISO 8601 times with an offset."""
+
+    start: str = Field(max_length=64)
+    end: str = Field(max_length=64)
+
+
+class CounterIn(ClosedIn):
+    """``POST /v1/bookings/{id}/counter``: 1-5 alternatives and a note for the winner."""
+
+    proposed: list[CounterSlotIn] = Field(min_length=1, max_length=5)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class CounterAcceptIn(ClosedIn):
+    """``POST /v1/bookings/{id}/counters/{counter_id}/accept``: which slot, 0-based."""
+
+    slot_index: int = Field(ge=0, le=4)
+
+
+class CounterOut(BaseModel):
+    """A counter-offer; the create answer's first three fields are the hosted API's."""
+
+    counter_id: str
+    booking_id: str
+    proposed: list[dict[str, datetime]]
+    agent_id: str
+    winner_agent_id: str
+    note: str | None = None
+    status: Literal["pending", "accepted", "rejected", "superseded"]
+    created_at: datetime
+    audit_event_id: str | None = None
+    decided_at: datetime | None = None
+    slot_index: int | None = None
+    new_booking_id: str | None = None
+    #: The answer to an accept: the booking at its new time.
+    booking: BookingOut | None = None
+
+    @classmethod
+    def of(cls, c: CounterOffer) -> CounterOut:
+        data = c.model_dump(exclude={"booking"})
+        return cls(**data, booking=BookingOut.of(c.booking) if c.booking else None)
+
+
+class CounterList(BaseModel):
+    booking_id: str
+    counters: list[CounterOut]
 
 
 class ErrorBody(BaseModel):

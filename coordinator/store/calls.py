@@ -29,6 +29,8 @@ ProposalTransition = Literal[
     "proposal_tick",
 ]
 
+CounterTransition = Literal["counter_create", "counter_read", "counter_reject"]
+
 
 @dataclass(frozen=True)
 class DaySpan:
@@ -476,6 +478,67 @@ class Calls:
         subject = address if op == "unsuppress" else agent_id
         args = [op, subject, json.dumps(change or {})]
         return _reply(self.scripts.mail_owner(keys=keys, args=args))
+
+    # -- counter-offers ----------------------------------------------------------------
+
+    def counter(
+        self,
+        transition: CounterTransition,
+        *,
+        user_id: str,
+        agent_id: str,
+        key_hash: str,
+        limits: dict[str, Any],
+        booking_id: str,
+        counter_id: str = "",
+        payload: dict[str, Any] | None = None,
+    ) -> Reply:
+        """counter_create/read/reject.lua: the contract in _counters.lua (``counter_id``
+        '' = every counter on the booking, for the read)."""
+        keys = self._counter_keys(user_id, agent_id, booking_id)
+        args = [key_hash, json.dumps(limits), agent_id, booking_id, counter_id]
+        args.append(json.dumps(payload or {}))
+        return _reply(getattr(self.scripts, transition)(keys=keys, args=args))
+
+    def counter_accept(
+        self,
+        *,
+        user_id: str,
+        agent_id: str,
+        key_hash: str,
+        limits: dict[str, Any],
+        booking_id: str,
+        counter_id: str,
+        payload: dict[str, Any],
+        days: Sequence[DaySpan],
+        checks: dict[str, Any],
+        cap_days: Sequence[int] = (),
+    ) -> Reply:
+        """counter_accept.lua: move the booking to the counter's chosen slot through the
+        claim, atomically (``days`` are the new cover's, as for :meth:`claim`)."""
+        k = self.keys
+        keys = [
+            *self._counter_keys(user_id, agent_id, booking_id),
+            k.agents(user_id),
+            k.approvals(user_id),
+            *(k.day(user_id, d.day) for d in days),
+            *(k.day(user_id, d) for d in cap_days),
+        ]
+        body = {**payload, "days": [[d.first, d.last] for d in days]}
+        args = [key_hash, json.dumps(limits), agent_id, booking_id, counter_id]
+        args += [json.dumps(body), json.dumps(checks)]
+        return _reply(self.scripts.counter_accept(keys=keys, args=args))
+
+    def _counter_keys(self, user_id: str, agent_id: str, booking_id: str) -> list[str]:
+        k = self.keys
+        return [
+            k.owner(user_id),
+            k.bookings(user_id),
+            k.counters(user_id, booking_id),
+            k.agent(user_id, agent_id),
+            k.rate_limit(user_id, agent_id),
+            k.audit(user_id),
+        ]
 
 
 def _reply(raw: Any) -> Reply:

@@ -56,6 +56,10 @@ class Keys:
         """The agent's token bucket (one live key per agent, so it is the key's bucket)."""
         return self.prefix(user_id) + f"rl:{agent_id}"
 
+    def counters(self, user_id: str, booking_id: str) -> str:
+        """Hash of the counter-offers on one booking: counter id -> JSON record."""
+        return self.prefix(user_id) + f"counters:{booking_id}"
+
     def approvals(self, user_id: str) -> str:
         """Hash of the calendar's approval requests: approval id -> JSON record."""
         return self.prefix(user_id) + "approvals"

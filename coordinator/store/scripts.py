@@ -52,6 +52,10 @@ TRANSITIONS = (
     "mail_receive",
     "mail_deliver",
     "mail_owner",
+    "counter_create",
+    "counter_read",
+    "counter_accept",
+    "counter_reject",
 )
 
 
@@ -113,6 +117,10 @@ class Scripts:
     mail_receive: Any
     mail_deliver: Any
     mail_owner: Any
+    counter_create: Any
+    counter_read: Any
+    counter_accept: Any
+    counter_reject: Any
 
     @classmethod
     def register(cls, client: Any) -> Scripts:

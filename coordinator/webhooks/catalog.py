@@ -37,6 +37,17 @@ _PROPOSAL = {
     "organizer_agent_id": "agt_example",
     "title": "Team sync",
 }
+_COUNTER = {
+    "id": "evt_usr_example_1767225600000-0",
+    "user_id": "usr_example",
+    "audit_event_id": "1767225600000-0",
+    "counter_id": "cnt_example",
+    "booking_id": "bkg_example",
+    "agent_id": "agt_loser",
+    "winner_agent_id": "agt_example",
+    "note": "Could we do Thursday instead?",
+    "slots": [{"start_time": "2027-01-07T15:00:00Z", "end_time": "2027-01-07T15:30:00Z"}],
+}
 _DISPLACED = {
     "ended_by_booking_id": "bkg_winner",
     "ended_by_agent_id": "agt_winner",
@@ -105,6 +116,28 @@ _CATALOG: dict[str, tuple[str, dict[str, Any]]] = {
     "proposal.expired": (
         "A pending proposal reached its expiry without resolving.",
         {**_PROPOSAL, "status": "expired"},
+    ),
+    "booking.moved": (
+        "The booking's agent accepted a counter-offer: the booking left its slot, and "
+        "ended_by_booking_id is the booking at the accepted slot.",
+        {
+            **_BOOKING,
+            "status": "MOVED",
+            "reason": "counter_accepted",
+            "ended_by_booking_id": "bkg_moved",
+        },
+    ),
+    "counter.created": (
+        "An agent offered a booking's agent alternative slots (a counter-offer).",
+        {**_COUNTER, "status": "pending"},
+    ),
+    "counter.accepted": (
+        "The booking's agent accepted a counter-offer: its booking moved to slot_index.",
+        {**_COUNTER, "status": "accepted", "slot_index": 0, "new_booking_id": "bkg_moved"},
+    ),
+    "counter.rejected": (
+        "The booking's agent declined a counter-offer; the booking stays.",
+        {**_COUNTER, "status": "rejected"},
     ),
 }
 

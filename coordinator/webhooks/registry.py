@@ -32,6 +32,10 @@ EVENT_TYPES: tuple[str, ...] = (
     "proposal.confirmed",
     "proposal.cancelled",
     "proposal.expired",
+    "booking.moved",
+    "counter.created",
+    "counter.accepted",
+    "counter.rejected",
 )
 
 

@@ -136,6 +136,23 @@ def _inbound(w: World) -> Any:
     )
 
 
+def _countered(w: World) -> None:
+    """p2's booking at 10:00 and p3's counter offering 12:00 instead."""
+    _booked(w)
+    alt = {"start": at(120).isoformat(), "end": at(150).isoformat()}
+    w.ctx["cnt"] = w.agent(3).bookings.counter(w.ctx["bkg"], proposed=[alt]).counter_id
+
+
+def _countered_and_taken(w: World) -> None:
+    """As _countered, but p4 then took 12:00 for good (no bump window)."""
+    _countered(w)
+    w.agent(4).bookings.commit(start=at(120), end=at(150), bump_window_seconds=0)
+
+
+def _accept(w: World) -> Any:
+    return w.agent(2).bookings.accept_counter(w.ctx["bkg"], w.ctx["cnt"], slot_index=0)
+
+
 SCENARIOS: list[Scenario] = [
     ("create_owner", _nothing, lambda w: w.coord.owners.create(user_id=w.ctx["new_owner"])),
     ("create_agent", _nothing, lambda w: w.coord.agents.create(w.user_id, name="n", priority=9)),
@@ -193,6 +210,21 @@ SCENARIOS: list[Scenario] = [
         "proposal_tick",
         _lapsed_proposal,
         lambda w: visit(w.coord.store, w.user_id, w.ctx["prop"]),
+    ),
+    (
+        "counter_create",
+        _booked,
+        lambda w: w.agent(3).bookings.counter(
+            w.ctx["bkg"], proposed=[{"start": at(120), "end": at(150)}], note="later?"
+        ),
+    ),
+    ("counter_read", _countered, lambda w: w.agent(2).bookings.counters(w.ctx["bkg"])),
+    ("counter_accept", _countered, _accept),
+    ("counter_accept", _countered_and_taken, _accept),
+    (
+        "counter_reject",
+        _countered,
+        lambda w: w.agent(2).bookings.reject_counter(w.ctx["bkg"], w.ctx["cnt"]),
     ),
     (
         "connector_apply",

@@ -379,6 +379,21 @@ ENDPOINTS = {
             ("agent_id",),
         ),
     ),
+    "counter create": Endpoint(
+        "low",
+        "/v1/bookings/{booking_id}/counter",
+        (
+            ("proposed",),
+            ("proposed", 0),
+            ("proposed", 0, "start"),
+            ("proposed", 0, "end"),
+            ("note",),
+            ("unknown_field",),
+        ),
+    ),
+    "counter accept": Endpoint(
+        "top", "/v1/bookings/{booking_id}/counters/{counter_id}/accept", (("slot_index",), ("x",))
+    ),
     "webhooks": Endpoint(
         "owner", "/v1/dashboard/webhooks", (("url",), ("events",), ("events", 0), ("secret",))
     ),
@@ -428,6 +443,10 @@ def _base(site: Site, name: str) -> dict[str, Any]:
         }
     if name == "proposals respond":
         return {"response": "counter", "counter_slots": [{"start_time": start, "end_time": end}]}
+    if name == "counter create":
+        return {"proposed": [{"start": start, "end": end}], "note": "Later?"}
+    if name == "counter accept":
+        return {"slot_index": 0}
     if name == "webhooks":
         return {"url": "https://hooks.example.com/in", "events": ["booking.committed"]}
     if name == "rules":
@@ -496,9 +515,24 @@ def pending_approval(site: Site) -> str:
     return r.json()["approval_id"]
 
 
+@pytest.fixture(scope="module")
+def countered(site: Site) -> tuple[str, str]:
+    """top's booking and alice's pending counter on it (one slot)."""
+    start, end = site.fresh_slot()
+    won = site.agents["top"].post("/v1/bookings", json={"start": start, "end": end})
+    assert won.status_code == 201, won.text
+    bid = won.json()["booking_id"]
+    start, end = site.fresh_slot()
+    r = site.agents["alice"].post(
+        f"/v1/bookings/{bid}/counter", json={"proposed": [{"start": start, "end": end}]}
+    )
+    assert r.status_code == 201, r.text
+    return bid, r.json()["counter_id"]
+
+
 @pytest.mark.parametrize("name", list(ENDPOINTS))
 def test_hostile_bodies_never_5xx_and_a_refusal_writes_nothing(
-    site: Site, open_proposal: str, pending_approval: str, name: str
+    site: Site, open_proposal: str, pending_approval: str, countered: tuple[str, str], name: str
 ) -> None:
     ep = ENDPOINTS[name]
     mutations = st.lists(st.tuples(st.sampled_from(ep.fields), HOSTILE), min_size=1, max_size=2)
@@ -519,7 +553,12 @@ def test_hostile_bodies_never_5xx_and_a_refusal_writes_nothing(
         raw = json.dumps(body, allow_nan=True)  # NaN/Infinity as raw JSON literals
         headers = {} if key is None else {"Idempotency-Key": key}
         before = site.dump()
-        path = ep.path.format(proposal_id=open_proposal, approval_id=pending_approval)
+        path = ep.path.format(
+            proposal_id=open_proposal,
+            approval_id=pending_approval,
+            booking_id=countered[0],
+            counter_id=countered[1],
+        )
         if name == "rules":
             r = site.owner.patch(
                 path, content=raw.encode(), headers={"content-type": "application/json"}

@@ -18,7 +18,14 @@ from ...booking_pages import MAX_PAGE
 from ..auth import Agent
 from ..observe import count_write
 from ..responses import booking_json, booking_response, error_responses, json_response
-from ..schemas import BookingOut, BookingRequest
+from ..schemas import (
+    BookingOut,
+    BookingRequest,
+    CounterAcceptIn,
+    CounterIn,
+    CounterList,
+    CounterOut,
+)
 
 router = APIRouter(prefix="/v1", tags=["bookings"])
 
@@ -119,3 +126,57 @@ def cancel_booking(booking_id: ID, client: Agent) -> Response:
 def release_hold(hold_id: ID, client: Agent) -> Response:
     """Give back the caller's own live hold."""
     return booking_response(client.bookings.release(hold_id))
+
+
+# -- counter-offers: a 409 is not a dead end (coordinator/counters.py) -----------------
+
+
+@router.post(
+    "/bookings/{booking_id}/counter",
+    status_code=201,
+    response_model=CounterOut,
+    responses=_ERRORS,
+)
+def counter_booking(booking_id: ID, body: CounterIn, client: Agent) -> CounterOut:
+    """Offer the booking's agent 1-5 alternative slots and a note (``counter.created``)."""
+    proposed = [{"start": p.start, "end": p.end} for p in body.proposed]
+    return CounterOut.of(client.bookings.counter(booking_id, proposed=proposed, note=body.note))
+
+
+@router.get("/bookings/{booking_id}/counters", response_model=CounterList, responses=_ERRORS)
+def list_counters(booking_id: ID, client: Agent) -> CounterList:
+    """The counters on the caller's own booking, oldest first (its agent only)."""
+    counters = client.bookings.counters(booking_id)
+    return CounterList(booking_id=booking_id, counters=[CounterOut.of(c) for c in counters])
+
+
+@router.get(
+    "/bookings/{booking_id}/counters/{counter_id}", response_model=CounterOut, responses=_ERRORS
+)
+def get_counter(booking_id: ID, counter_id: ID, client: Agent) -> CounterOut:
+    """One counter, for its author (to read the answer) or the booking's agent."""
+    return CounterOut.of(client.bookings.get_counter(booking_id, counter_id))
+
+
+@router.post(
+    "/bookings/{booking_id}/counters/{counter_id}/accept",
+    response_model=CounterOut,
+    responses=_ERRORS,
+)
+def accept_counter(
+    booking_id: ID, counter_id: ID, body: CounterAcceptIn, client: Agent
+) -> CounterOut:
+    """Move the caller's booking to the chosen slot, atomically; 409 naming who holds it
+    when it was taken (the booking then stays where it was)."""
+    done = client.bookings.accept_counter(booking_id, counter_id, slot_index=body.slot_index)
+    return CounterOut.of(done)
+
+
+@router.post(
+    "/bookings/{booking_id}/counters/{counter_id}/reject",
+    response_model=CounterOut,
+    responses=_ERRORS,
+)
+def reject_counter(booking_id: ID, counter_id: ID, client: Agent) -> CounterOut:
+    """Decline a counter on the caller's booking; the booking stays."""
+    return CounterOut.of(client.bookings.reject_counter(booking_id, counter_id))
