@@ -59,6 +59,13 @@ class Owners:
         Rules(self._store).set_timezone(user_id, timezone)
         return self.get(user_id)
 
+    def arbitration_window(self, user_id: str) -> int | None:
+        """This owner's override of the arbitration window in ms (None: the coordinator's)."""
+        self.get(user_id)
+        with store_errors("owners.arbitration_window"):
+            raw = self._store.redis.hget(self._store.keys.owner(user_id), "arb_window_ms")
+        return None if raw is None else int(raw)
+
     def set_arbitration_window(self, user_id: str, ms: int | None) -> None:
         """Override the coordinator's arbitration window for one owner (None clears it)."""
         self.get(user_id)

@@ -148,3 +148,16 @@ def test_the_owner_sets_the_longest_hold_and_a_bad_value_names_the_rule(http_ser
         },
     )
     assert held.status_code == 201, held.text
+
+
+def test_the_owner_sets_and_clears_the_arbitration_window(http_server) -> None:
+    web = signed_in(http_server.url, "window@example.com")
+    first = web.get("/v1/dashboard/arbitration-window").json()
+    assert first["arbitration_window_ms"] is None and first["default_ms"] >= 0
+    put = web.put("/v1/dashboard/arbitration-window", json={"arbitration_window_ms": 40})
+    assert put.status_code == 200 and put.json()["arbitration_window_ms"] == 40
+    bad = web.put("/v1/dashboard/arbitration-window", json={"arbitration_window_ms": 10_001})
+    assert bad.status_code == 422 and bad.json()["field"] == "arbitration_window_ms"
+    assert web.get("/v1/dashboard/arbitration-window").json()["arbitration_window_ms"] == 40
+    cleared = web.put("/v1/dashboard/arbitration-window", json={"arbitration_window_ms": None})
+    assert cleared.json()["arbitration_window_ms"] is None

@@ -239,6 +239,28 @@ def api(errors: FormErrors, fn: Callable[..., T], *args: Any, **kwargs: Any) -> 
     return None
 
 
+def api_ok(errors: FormErrors, fn: Callable[..., object], *args: Any) -> bool:
+    """``api`` for a write whose answer the page does not need: did it go through?"""
+    return api(errors, fn, *args) is not None
+
+
+def submit(
+    errors: FormErrors,
+    fn: Callable[..., object],
+    model: type[pydantic.BaseModel],
+    data: dict[str, Any],
+    viewer: Viewer,
+    request: Request,
+) -> bool:
+    """Validate ``data`` with the route's body model and call the route ``fn(body, owner,
+    coord)`` unless ``errors`` already holds something: did the write go through?"""
+    if errors:
+        return False
+    parsed = body(model, data, errors)
+    coord = request.app.state.coordinator
+    return parsed is not None and api_ok(errors, fn, parsed, viewer.session, coord)
+
+
 async def form_data(request: Request) -> dict[str, list[str]]:
     """Every submitted field with all its values (checkbox groups, ordered lists)."""
     form = await request.form()

@@ -1,4 +1,5 @@
-"""Owner (session) endpoints for the owner's own settings: profile (timezone) and rules."""
+"""Owner (session) endpoints for the owner's own settings: profile (timezone), rules and
+the arbitration window."""
 
 from __future__ import annotations
 
@@ -46,6 +47,31 @@ def put_profile(body: Profile, owner: Owner, coord: Coord) -> dict[str, str]:
     """Set the IANA zone every wall-clock rule is read in."""
     coord.owners.set_timezone(owner.user_id, body.timezone)
     return get_profile(owner, coord)
+
+
+class ArbitrationWindow(ClosedIn):
+    """``null`` goes back to the coordinator's window (``--window-ms``)."""
+
+    arbitration_window_ms: int | None = Field(ge=0, le=10_000)
+
+
+@router.get("/dashboard/arbitration-window", responses=_ERRORS)
+def get_arbitration_window(owner: Owner, coord: Coord) -> dict[str, int | None]:
+    """How long a lower-ranked winner waits for a better agent; ``default_ms`` applies
+    while ``arbitration_window_ms`` is null."""
+    return {
+        "arbitration_window_ms": coord.owners.arbitration_window(owner.user_id),
+        "default_ms": coord.settings.arbitration_window_ms,
+    }
+
+
+@router.put("/dashboard/arbitration-window", responses=_ERRORS)
+def put_arbitration_window(
+    body: ArbitrationWindow, owner: Owner, coord: Coord
+) -> dict[str, int | None]:
+    """Applies from the next contested write on this calendar."""
+    coord.owners.set_arbitration_window(owner.user_id, body.arbitration_window_ms)
+    return get_arbitration_window(owner, coord)
 
 
 @router.get("/dashboard/rules", responses=_ERRORS)
