@@ -92,6 +92,15 @@ def test_the_apis_typed_errors_are_shown_next_to_their_fields(signed_in: Dash) -
     expect(dash.page.locator("#err-buffer_before_min")).to_contain_text("must be between 0 and")
     assert dash.coord.rules.get(dash.user_id).rules_version == start
 
+    dash.page.get_by_label("Buffer before each booking (minutes)").fill("10")
+    dash.page.get_by_label("Longest hold (seconds)").fill("7200")
+    dash.page.get_by_role("button", name="Save rules").click()
+    expect(dash.page.get_by_role("status")).to_contain_text("Saved")
+    expect(dash.page.get_by_label("Longest hold (seconds)")).to_have_value("7200")
+    saved = dash.coord.rules.get(dash.user_id)
+    assert (saved.buffer_before_min, saved.max_hold_ttl_seconds) == (10, 7200)
+    assert saved.working_hours is not None and saved.working_hours["mon"] == (("09:00", "17:00"),)
+
     dash.page.get_by_label("IANA time zone").fill("Mars/Olympus_Mons")
     dash.page.get_by_role("button", name="Save time zone").click()
     expect(dash.page.locator("#err-timezone")).to_contain_text("unknown IANA zone")

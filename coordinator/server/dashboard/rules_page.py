@@ -42,7 +42,13 @@ WEEKDAYS = (
 )
 #: Spans per day the grid edits (the API takes up to 12; the page says when there are more).
 GRID_SPANS = 2
-NUMBERS = ("buffer_before_min", "buffer_after_min", "min_lead_minutes", "daily_cap")
+NUMBERS = (
+    "buffer_before_min",
+    "buffer_after_min",
+    "min_lead_minutes",
+    "daily_cap",
+    "max_hold_ttl_seconds",
+)
 TIMEZONES = sorted(available_timezones())
 
 
@@ -62,7 +68,7 @@ def form_from_rules(rules: dict[str, Any]) -> dict[str, Any]:
             state["wh_more"].append(day)
         state["wh"][day] = cells
     for name in NUMBERS:
-        state[name] = "" if rules.get(name) is None else str(rules[name])
+        state[name] = "" if rules.get(name) is None else f"{rules[name]:g}"
     gate = rules.get("require_approval")
     state["ra_on"] = gate is not None
     gate = gate or {}
