@@ -31,6 +31,7 @@ from .pages import (
     form_data,
     render,
     see_other,
+    shown_at,
     templates,
 )
 
@@ -139,5 +140,5 @@ async def decide(approval_id: ApprovalId, request: Request, viewer: ActionViewer
         if body is not None:
             api(errors, fn, approval_id, viewer.session, request.app.state.coordinator, body)
     if errors:
-        return _page(request, viewer, status=409, errors=errors)
+        return shown_at(_page(request, viewer, status=409, errors=errors), "/dashboard/approvals")
     return see_other(f"/dashboard/approvals?decided={approval_id}")

@@ -26,9 +26,11 @@ from .pages import (
     form_data,
     render,
     see_other,
+    shown_at,
 )
 
 router = APIRouter()
+HOME = "/dashboard/connectors"
 ConnectorId = Annotated[str, Path(pattern=r"^cxn_[0-9a-f]{16}$")]
 #: Never put back into a form.
 SECRET_FIELDS = ("password", "bearer_token")
@@ -98,8 +100,8 @@ async def add(request: Request, viewer: ActionViewer) -> Response:
         made = api(errors, connectors.add, conn_in, viewer.session, request.app.state.coordinator)
     if made is None:
         shown = {k: v for k, v in raw.items() if k not in SECRET_FIELDS}
-        return _page(request, viewer, status=422, errors=errors, form=shown)
-    return _page(request, viewer, added=made)
+        return shown_at(_page(request, viewer, status=422, errors=errors, form=shown), HOME)
+    return shown_at(_page(request, viewer, added=made), HOME)
 
 
 @router.post("/connectors/{connector_id}/sync")
@@ -117,5 +119,5 @@ def remove(connector_id: ConnectorId, request: Request, viewer: ActionViewer) ->
     errors = FormErrors()
     api(errors, connectors.remove, connector_id, viewer.session, request.app.state.coordinator)
     if errors:
-        return _page(request, viewer, status=404, errors=errors)
-    return see_other("/dashboard/connectors")
+        return shown_at(_page(request, viewer, status=404, errors=errors), HOME)
+    return see_other(HOME)

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pydantic
 from fastapi import Cookie, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 from markupsafe import Markup
@@ -274,3 +274,10 @@ async def form_data(request: Request) -> dict[str, list[str]]:
 def first(data: dict[str, list[str]], key: str, default: str = "") -> str:
     values = data.get(key)
     return values[0].strip() if values else default
+
+
+def shown_at(response: Response, path: str) -> Response:
+    """A page rendered in answer to a POST says which GET shows it (``HX-Push-Url``), so
+    the address bar, a reload and the back button never repeat or 405 the POST."""
+    response.headers["HX-Push-Url"] = path
+    return response

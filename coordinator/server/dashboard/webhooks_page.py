@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from ...errors import NotFound
@@ -27,9 +27,11 @@ from .pages import (
     form_data,
     render,
     see_other,
+    shown_at,
 )
 
 router = APIRouter()
+HOME = "/dashboard/webhooks"
 EndpointId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
 EventId = Annotated[str, Path(min_length=5, max_length=200, pattern=r"^evt_[A-Za-z0-9_\-]+$")]
 
@@ -75,8 +77,8 @@ async def register(request: Request, viewer: ActionViewer) -> Response:
         coord = request.app.state.coordinator
         made = api(errors, webhooks.register, hook_in, viewer.session, coord)
     if made is None:
-        return _page(request, viewer, status=422, errors=errors, form=raw)
-    return _page(request, viewer, created=made)
+        return shown_at(_page(request, viewer, status=422, errors=errors, form=raw), HOME)
+    return shown_at(_page(request, viewer, created=made), HOME)
 
 
 @router.post("/webhooks/{endpoint_id}/delete")
@@ -84,8 +86,8 @@ def delete(endpoint_id: EndpointId, request: Request, viewer: ActionViewer) -> R
     errors = FormErrors()
     api(errors, webhooks.delete, endpoint_id, viewer.session, request.app.state.coordinator)
     if errors:
-        return _page(request, viewer, status=404, errors=errors)
-    return see_other("/dashboard/webhooks")
+        return shown_at(_page(request, viewer, status=404, errors=errors), HOME)
+    return see_other(HOME)
 
 
 def _deliveries(
@@ -112,8 +114,13 @@ def _deliveries(
 
 
 @router.get("/webhooks/{endpoint_id}")
-def deliveries(endpoint_id: EndpointId, request: Request, viewer: PageViewer) -> Response:
-    return _deliveries(request, viewer, endpoint_id)
+def deliveries(
+    endpoint_id: EndpointId,
+    request: Request,
+    viewer: PageViewer,
+    queued: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    return _deliveries(request, viewer, endpoint_id, queued=queued)
 
 
 @router.post("/webhooks/{endpoint_id}/deliveries/{event_id}/redeliver")
@@ -125,5 +132,6 @@ def redeliver(
     try:
         owner_views.redeliver(endpoint_id, event_id, viewer.session, coord)
     except NotFound as exc:
-        return _deliveries(request, viewer, endpoint_id, status=404, failed=exc.detail)
-    return _deliveries(request, viewer, endpoint_id, queued=event_id)
+        page = _deliveries(request, viewer, endpoint_id, status=404, failed=exc.detail)
+        return shown_at(page, f"{HOME}/{endpoint_id}")
+    return see_other(f"{HOME}/{endpoint_id}?queued={event_id}")
