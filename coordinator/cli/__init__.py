@@ -2,7 +2,7 @@
 
 Each module in this package owns one group (``race``, ``serve``, ``owners``,
 ``agents``, ``rules``, ``approvals``, ``audit``, ``webhooks``, ``proposals``,
-``connectors``, ``embedded``) and exposes
+``connectors``, ``receipts``, ``embedded``) and exposes
 ``register(subparsers)``; add a group by writing a module and listing it in
 :data:`GROUPS`.
 """
@@ -21,6 +21,7 @@ from . import (
     owners,
     proposals,
     race,
+    receipts,
     rules,
     serve,
     webhooks,
@@ -38,6 +39,7 @@ GROUPS = (
     webhooks,
     proposals,
     connectors,
+    receipts,
     embedded,
 )
 
