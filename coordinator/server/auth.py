@@ -71,7 +71,8 @@ async def agent_client(
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _public_origin() -> str | None:
+def public_origin() -> str | None:
+    """``AGENTDRAFT_PUBLIC_URL``'s origin (scheme://host[:port]), lower case, or None."""
     url = os.environ.get("AGENTDRAFT_PUBLIC_URL")
     if not url:
         return None
@@ -97,7 +98,7 @@ def check_same_origin(request: Request) -> None:
     parts = urlsplit(origin.lower())
     if parts.netloc and parts.netloc == request.headers.get("host", "").lower():
         return
-    if f"{parts.scheme}://{parts.netloc}" == _public_origin():
+    if f"{parts.scheme}://{parts.netloc}" == public_origin():
         return
     raise _csrf_refused(f"cross-origin request refused (Origin: {origin[:100]})")
 

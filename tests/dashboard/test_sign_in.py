@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 
 from coordinator.server.dashboard.nav import SECTIONS
 from tests.dashboard.conftest import Dash
-from tests.server.conftest import cli_login_token
+from tests.server.conftest import HttpServer, cli_login_token
 from tests.support.servers import RedisServer
 
 
@@ -108,3 +110,19 @@ def test_a_write_without_the_page_token_is_refused(signed_in: Dash) -> None:
     assert refused.status == 403
     assert "security token" in refused.text()
     assert signed_in.coord.agents.list(signed_in.user_id) == []
+
+
+def test_the_session_cookie_is_secure_when_the_browser_speaks_https_to_a_proxy(
+    dashboard_server: HttpServer, dashboard_redis: RedisServer
+) -> None:
+    """A TLS proxy on the same host forwards ``X-Forwarded-Proto: https``; the cookie
+    is then ``Secure`` (plain http from a browser would leave it without)."""
+    token = cli_login_token(dashboard_redis.url, f"proxy-{uuid.uuid4().hex[:8]}@example.com")
+    signed = httpx.post(
+        f"{dashboard_server.url}/dashboard/sign-in",
+        data={"token": token},
+        headers={"X-Forwarded-Proto": "https"},
+    )
+    assert signed.status_code == 303
+    cookie = signed.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "; secure" in cookie
