@@ -176,6 +176,15 @@ _CLASSES: dict[str, Any] = {
         CheckApprovalTool,
     )
 }
+#: The mailbox tools need no behaviour of their own: one class per spec, built here.
+_CLASSES.update(
+    {
+        spec.name: type(
+            f"{spec.name.title().replace('_', '')}Tool", (_AgentDraftTool,), {"spec": spec}
+        )
+        for spec in specs.MAILBOX
+    }
+)
 
 
 def get_tools(client: Any = None, **options: Unpack[specs.ToolOptions]) -> list[BaseTool]:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
 from pydantic.fields import FieldInfo
 
+from .mailbox_results import MailList, MailMessage, MailSent, SuppressionStatus
 from .results import ApprovalStatus, Availability, Booked, BookingState, Identity, Lost, Slot
 
 _STRICT = ConfigDict(extra="forbid")
@@ -38,6 +39,10 @@ ApprovalPayload = _derived("ApprovalPayload", ApprovalStatus, drop=("outcome",))
 AvailabilityPayload = _derived(
     "AvailabilityPayload", Availability, drop=("outcome", "start", "end", "duration_minutes")
 )
+MailListPayload = _derived("MailListPayload", MailList, drop=("outcome",))
+MailMessagePayload = _derived("MailMessagePayload", MailMessage, drop=("outcome",))
+MailSentPayload = _derived("MailSentPayload", MailSent, drop=("outcome",))
+SuppressionPayload = _derived("SuppressionPayload", SuppressionStatus, drop=("outcome",))
 OutrankedPayload = _derived(
     "OutrankedPayload",
     Lost,
@@ -100,7 +105,11 @@ __all__ = [
     "ErrorDetail",
     "ErrorPayload",
     "IdentityPayload",
+    "MailListPayload",
+    "MailMessagePayload",
+    "MailSentPayload",
     "OutrankedPayload",
     "ReleasedPayload",
+    "SuppressionPayload",
     "output",
 ]

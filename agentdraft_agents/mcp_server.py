@@ -47,10 +47,11 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from coordinator.proposals import Proposal, Resolution
 
+from . import mailbox_specs, specs
 from . import proposal_calls as proposals
-from . import specs
 from .core import BookingService
 from .environment import resolve_client
+from .mailbox_specs import MailboxCalls
 from .mcp_payloads import (
     ApprovalPayload,
     AvailabilityPayload,
@@ -58,8 +59,12 @@ from .mcp_payloads import (
     BookingPayload,
     CancelledPayload,
     IdentityPayload,
+    MailListPayload,
+    MailMessagePayload,
+    MailSentPayload,
     OutrankedPayload,
     ReleasedPayload,
+    SuppressionPayload,
     output,
 )
 from .proposal_calls import CounterSlot, ProposalCalls, ProposalList, Response, SlotOffer
@@ -102,7 +107,12 @@ ApprovalOut = Annotated[CallToolResult, output(ApprovalPayload)]
 ProposalOut = Annotated[CallToolResult, output(Proposal)]
 ProposalListOut = Annotated[CallToolResult, output(ProposalList)]
 ResolutionOut = Annotated[CallToolResult, output(Resolution)]
+MailListOut = Annotated[CallToolResult, output(MailListPayload)]
+MailMessageOut = Annotated[CallToolResult, output(MailMessagePayload)]
+MailSentOut = Annotated[CallToolResult, output(MailSentPayload)]
+SuppressionOut = Annotated[CallToolResult, output(SuppressionPayload)]
 ProposalId = Annotated[str, Field(description="The proposal's id (spr_…)")]
+MessageId = Annotated[str, Field(description="The message's id (msg_…)")]
 
 #: What a proposal call answers besides the booking results.
 Answer = Result | Proposal | Resolution | ProposalList
@@ -366,6 +376,7 @@ def build_server(
         return to_mcp(await asyncio.to_thread(svc().check_approval, consent_request_id))
 
     _proposal_tools(mcp, svc)
+    _mailbox_tools(mcp, svc)
     return mcp
 
 
@@ -472,6 +483,89 @@ def _proposal_tools(mcp: FastMCP, svc: Callable[[], BookingService]) -> None:
     )
     async def cancel_proposal(proposal_id: ProposalId) -> ProposalOut:
         return await _off_loop(lambda: calls().cancel(proposal_id))
+
+
+def _mailbox_tools(mcp: FastMCP, svc: Callable[[], BookingService]) -> None:
+    """The agent's mailbox (:mod:`.mailbox_specs`), under MCP names (no ``agentdraft_``)."""
+
+    def described(tool: mailbox_specs.MailboxTool) -> str:
+        return tool.description.replace("agentdraft_", "")
+
+    def calls() -> MailboxCalls:
+        return MailboxCalls(svc())
+
+    @mcp.tool(
+        title="List mail",
+        description=described(mailbox_specs.LIST),
+        annotations=_hints(read_only=True, idempotent=True),
+    )
+    async def list_mail(
+        direction: Annotated[
+            Literal["inbound", "outbound"] | None,
+            Field(description="Only received (inbound) or only sent (outbound) mail"),
+        ] = None,
+        booking_id: Annotated[
+            str | None, Field(description="Only mail filed under this booking (bkg_…)")
+        ] = None,
+        since: Annotated[
+            str | None, Field(description=f"Only mail from this moment on, {specs.TIME_FORMAT}")
+        ] = None,
+        limit: Annotated[int, Field(ge=1, le=100, description="How many messages")] = 10,
+        cursor: Annotated[
+            str | None, Field(description="The cursor an earlier listing gave")
+        ] = None,
+    ) -> MailListOut:
+        args = mailbox_specs.ListMailInput(
+            direction=direction, booking_id=booking_id, since=since, limit=limit, cursor=cursor
+        )
+        return await _off_loop(lambda: calls().list(args))
+
+    @mcp.tool(
+        title="Read mail",
+        description=described(mailbox_specs.READ),
+        annotations=_hints(read_only=True, idempotent=True),
+    )
+    async def read_mail(message_id: MessageId) -> MailMessageOut:
+        return await _off_loop(lambda: calls().read(message_id))
+
+    @mcp.tool(
+        title="Send mail",
+        description=described(mailbox_specs.SEND),
+        annotations=_hints(read_only=False, idempotent=False),
+    )
+    async def send_mail(
+        to: Annotated[str, Field(description="The recipient's email address")],
+        subject: Annotated[str, Field(description="The subject line")],
+        body_text: Annotated[str, Field(description="The message, as plain text")],
+        booking_id: Annotated[
+            str | None, Field(description="The booking (bkg_…) this message is about")
+        ] = None,
+    ) -> MailSentOut:
+        args = mailbox_specs.SendMailInput(
+            to=to, subject=subject, body_text=body_text, booking_id=booking_id
+        )
+        return await _off_loop(lambda: calls().send(args))
+
+    @mcp.tool(
+        title="Reply to mail",
+        description=described(mailbox_specs.REPLY),
+        annotations=_hints(read_only=False, idempotent=False),
+    )
+    async def reply_mail(
+        message_id: MessageId,
+        body_text: Annotated[str, Field(description="Your answer, as plain text")],
+    ) -> MailSentOut:
+        return await _off_loop(lambda: calls().reply(message_id, body_text))
+
+    @mcp.tool(
+        title="Check a suppression",
+        description=described(mailbox_specs.CHECK_SUPPRESSION),
+        annotations=_hints(read_only=True, idempotent=True),
+    )
+    async def check_suppression(
+        address: Annotated[str, Field(description="The email address to check")],
+    ) -> SuppressionOut:
+        return await _off_loop(lambda: calls().check_suppression(address))
 
 
 def main(argv: list[str] | None = None) -> None:

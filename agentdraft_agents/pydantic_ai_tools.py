@@ -46,9 +46,12 @@ def make_tool(spec: specs.ToolSpec) -> Tool[BookingService]:
     )
 
 
-def get_tools(*, conflict_aware: bool = True, holds: bool = True) -> list[Tool[BookingService]]:
+def get_tools(
+    *, conflict_aware: bool = True, holds: bool = True, mailbox: bool = False
+) -> list[Tool[BookingService]]:
     """The recommended tool set for ``Agent(model, deps_type=BookingService, tools=…)``."""
-    return [make_tool(s) for s in specs.recommended(conflict_aware=conflict_aware, holds=holds)]
+    chosen = specs.recommended(conflict_aware=conflict_aware, holds=holds, mailbox=mailbox)
+    return [make_tool(s) for s in chosen]
 
 
 def deps(client: Any = None, **options: Unpack[specs.ToolOptions]) -> BookingService:

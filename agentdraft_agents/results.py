@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .mailbox_results import MailboxResult
+
 #: How many slots an availability answer lists in its text; the artifact has all of them.
 MAX_SLOTS_IN_TEXT = 40
 
@@ -349,6 +351,7 @@ Result = (
     | Identity
     | ApprovalStatus
     | BookingState
+    | MailboxResult
 )
 
 __all__ = [

@@ -16,6 +16,7 @@ from typing import Any, TypedDict, TypeVar, Unpack
 
 from pydantic import BaseModel, Field, ValidationError
 
+from . import mailbox_specs
 from .core import BookingService, example_times
 from .environment import resolve_client
 from .results import Failed, Lost, Result
@@ -231,12 +232,18 @@ CHECK_APPROVAL = ToolSpec(
 )
 
 
-def recommended(*, conflict_aware: bool = True, holds: bool = True) -> list[ToolSpec]:
-    """The default tool set, in the order an agent is shown it."""
+#: The mailbox tools (list, read, send, reply, check a suppression): :mod:`.mailbox_specs`.
+MAILBOX: tuple[ToolSpec, ...] = tuple(ToolSpec(*t) for t in mailbox_specs.TOOLS)
+
+
+def recommended(
+    *, conflict_aware: bool = True, holds: bool = True, mailbox: bool = False
+) -> list[ToolSpec]:
+    """The default tool set, in the order an agent is shown it (``mailbox`` adds the mail tools)."""
     specs = [WHOAMI, AVAILABILITY, COMMIT_SAFE if conflict_aware else COMMIT]
     if holds:
         specs += [HOLD, RELEASE]
-    return [*specs, CANCEL, GET_BOOKING, CHECK_APPROVAL]
+    return [*specs, CANCEL, GET_BOOKING, CHECK_APPROVAL, *(MAILBOX if mailbox else ())]
 
 
 class ToolOptions(TypedDict, total=False):
@@ -246,6 +253,8 @@ class ToolOptions(TypedDict, total=False):
     conflict_aware: bool
     #: Include the hold and release tools (default True).
     holds: bool
+    #: Include the mailbox tools (default False; the agent needs the mailbox scopes).
+    mailbox: bool
     #: How many open slots a lost race offers (default 3; 0 turns the search off).
     alternatives: int
     #: Receives every typed result, for code (most frameworks show the model text only).
@@ -275,7 +284,9 @@ def bind(
         on_result=options.get("on_result"),
     )
     chosen = recommended(
-        conflict_aware=options.get("conflict_aware", True), holds=options.get("holds", True)
+        conflict_aware=options.get("conflict_aware", True),
+        holds=options.get("holds", True),
+        mailbox=options.get("mailbox", False),
     )
     return service, chosen
 
@@ -298,6 +309,7 @@ __all__ = [
     "COMMIT_SAFE",
     "GET_BOOKING",
     "HOLD",
+    "MAILBOX",
     "RELEASE",
     "TIME_FORMAT",
     "WHOAMI",
