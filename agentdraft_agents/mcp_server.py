@@ -118,13 +118,15 @@ MessageId = Annotated[str, Field(description="The message's id (msg_…)")]
 Answer = Result | Proposal | Resolution | ProposalList
 
 
-def _hints(*, read_only: bool, destructive: bool = False, idempotent: bool) -> ToolAnnotations:
-    """MCP tool annotations; nothing here reaches beyond the coordinator (closed world)."""
+def _hints(
+    *, read_only: bool, destructive: bool = False, idempotent: bool, open_world: bool = False
+) -> ToolAnnotations:
+    """MCP tool annotations; only sending mail reaches beyond the coordinator (open world)."""
     return ToolAnnotations(
         readOnlyHint=read_only,
         destructiveHint=destructive,
         idempotentHint=idempotent,
-        openWorldHint=False,
+        openWorldHint=open_world,
     )
 
 
@@ -531,7 +533,7 @@ def _mailbox_tools(mcp: FastMCP, svc: Callable[[], BookingService]) -> None:
     @mcp.tool(
         title="Send mail",
         description=described(mailbox_specs.SEND),
-        annotations=_hints(read_only=False, idempotent=False),
+        annotations=_hints(read_only=False, idempotent=False, open_world=True),
     )
     async def send_mail(
         to: Annotated[str, Field(description="The recipient's email address")],
@@ -549,7 +551,7 @@ def _mailbox_tools(mcp: FastMCP, svc: Callable[[], BookingService]) -> None:
     @mcp.tool(
         title="Reply to mail",
         description=described(mailbox_specs.REPLY),
-        annotations=_hints(read_only=False, idempotent=False),
+        annotations=_hints(read_only=False, idempotent=False, open_world=True),
     )
     async def reply_mail(
         message_id: MessageId,

@@ -110,7 +110,7 @@ def test_a_langchain_agent_emails_reads_the_answer_and_replies_in_the_thread(
     script = run_langchain(client, steps)
 
     sent, listed, read, replied, suppression = script.seen[1:6]
-    assert str(sent).startswith(f"Queued message msg_") and f"to {INVITEE}" in str(sent)
+    assert str(sent).startswith("Queued message msg_") and f"to {INVITEE}" in str(sent)
     assert f"filed under booking {booking.booking_id}" in str(sent)
     assert "1 message(s), newest first:" in str(listed) and f"from {INVITEE}" in str(listed)
     assert f"[booking {booking.booking_id}]" in str(listed)

@@ -38,6 +38,11 @@ TOOLS = [
     "respond_to_proposal",
     "resolve_proposal",
     "cancel_proposal",
+    "list_mail",
+    "read_mail",
+    "send_mail",
+    "reply_mail",
+    "check_suppression",
 ]
 
 

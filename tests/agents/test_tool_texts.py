@@ -85,6 +85,14 @@ def test_every_mcp_tool_has_a_title_all_four_hints_and_described_arguments(
         "check_approval",
         "get_proposal",
         "list_proposals",
+        "list_mail",
+        "read_mail",
+        "check_suppression",
+    ]
+    # Only mail leaves the coordinator.
+    assert [n for n, t in tools.items() if t.annotations.openWorldHint] == [
+        "send_mail",
+        "reply_mail",
     ]
     assert tools["cancel_booking"].annotations.destructiveHint is True
     assert tools["commit_booking"].annotations.idempotentHint is False
