@@ -112,6 +112,12 @@ def test_keyboard_reorder_keeps_focus_and_revoke_then_unrevoke_issues_a_new_key(
     # The moved agent is last now: focus stays on its row (its other arrow).
     expect(dash.page.get_by_role("button", name="Move One up")).to_be_focused()
     assert race(dash, keys, SLOT + timedelta(hours=2)) == "Two"
+    # Following a link swaps the page in place: focus starts at the main region.
+    dash.page.get_by_role("link", name="Rules").focus()
+    dash.page.keyboard.press("Enter")
+    expect(dash.page.get_by_role("heading", level=1)).to_have_text("Rules")
+    expect(dash.page.locator("#main")).to_be_focused()
+    dash.go("/dashboard/agents")
 
     dash.page.locator("li.agent", has_text="Two").get_by_role("button", name="Revoke").click()
     expect(dash.page.locator("li.agent", has_text="Two").locator(".status")).to_have_text("revoked")

@@ -9,10 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from coordinator.server.dashboard.nav import SECTIONS
 from tests.dashboard.conftest import Dash
-from tests.server.conftest import HttpServer, cli_login_token
+from tests.server.conftest import HttpServer, cli_login_token, start_server
 from tests.support.servers import RedisServer
 
 
@@ -126,3 +127,23 @@ def test_the_session_cookie_is_secure_when_the_browser_speaks_https_to_a_proxy(
     assert signed.status_code == 303
     cookie = signed.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie and "; secure" in cookie
+
+
+def test_outside_dev_mode_only_a_login_token_signs_in(
+    chromium: object, dashboard_redis: RedisServer, dash: Dash
+) -> None:
+    server = start_server(dashboard_redis.url, dev=False)
+    try:
+        dash.url = server.url
+        dash.go("/dashboard/sign-in")
+        assert dash.page.get_by_label("Email").count() == 0  # no magic links here
+        refused = httpx.post(
+            f"{server.url}/dashboard/sign-in/magic-link", data={"email": dash.email}
+        )
+        assert refused.status_code == 422 and "dev mode" in refused.text
+        dash.page.get_by_label("Login token").fill(cli_login_token(dashboard_redis.url, dash.email))
+        dash.page.get_by_role("button", name="Sign in").click()
+        dash.page.wait_for_url("**/dashboard/agents")
+        expect(dash.page.get_by_role("heading", level=1)).to_have_text("Agents")
+    finally:
+        server.stop()

@@ -41,9 +41,16 @@
         },
       });
     });
-    var focus = root.querySelector("[autofocus]");
-    if (focus) focus.focus();
   }
+
+  // After a whole page is swapped in (a boosted link or form, or a button targeting the
+  // body), keyboard focus goes where a person starts: the element marked autofocus,
+  // else the main region (the old focused element is gone with the old body).
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail.target !== document.body) return;
+    var start = document.querySelector("[autofocus]") || document.getElementById("main");
+    if (start && document.activeElement !== start) start.focus();
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     if (typeof htmx !== "undefined") {
