@@ -15,6 +15,7 @@ import json
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -45,35 +46,70 @@ def mask(text: str) -> str:
     return re.sub(r"\b(agt|bkg|hld|apr|evt)_[0-9a-zA-Z]+", r"\1_…", text)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """A script for every runner, and the ``get_tools`` options it needs."""
+
+    steps: Callable[[], list[Step]]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def turns(self) -> int:
+        return len(self.steps())
+
+
+BOOKING = Plan(steps)
+
+INVITEE = "ann@invitee.test"
+SEND_MAIL = call(
+    "agentdraft_send_mail",
+    to=INVITEE,
+    subject="Two times for our call",
+    body_text="Would Tuesday 3pm or Wednesday 10am work?",
+)
+LIST_SENT = call("agentdraft_list_mail", direction="outbound")
+CHECK = call("agentdraft_check_suppression", address=INVITEE)
+#: The mailbox tools: send, list what was sent, check the address.
+MAIL = Plan(lambda: [SEND_MAIL, LIST_SENT, CHECK, "ok"], {"mailbox": True})
+
+
+def mail_mask(text: str) -> str:
+    """Message ids and when a message was stored differ per run; the words must not."""
+    text = re.sub(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+00:00", "<t>", text)
+    return re.sub(r"\bmsg_[0-9a-zA-Z]+", "msg_…", mask(text))
+
+
 # -- one runner per framework: play the script through its loop, return what it saw ------------
 
 
-def run_langchain(client: Any) -> list[str | None]:
+def run_langchain(client: Any, plan: Plan | None = None) -> list[str | None]:
+    plan = plan or BOOKING
     from langchain.agents import create_agent
     from langchain_core.messages import ToolMessage
 
     from agentdraft_agents import get_tools
     from agentdraft_agents.testing.langchain_model import ScriptedChatModel, reply, tool_call
 
-    script = Script(steps())
+    script = Script(plan.steps())
 
     def step(messages: list[Any]) -> Any:
         tools = [m for m in messages if isinstance(m, ToolMessage)]
         turn = script.next(str(tools[-1].content) if tools else None)
         return tool_call(turn.name, **turn.args) if isinstance(turn, Call) else reply(turn)
 
-    model = ScriptedChatModel(steps=[step] * 4)
-    create_agent(model, get_tools(client)).invoke({"messages": [("user", TASK)]})
+    model = ScriptedChatModel(steps=[step] * plan.turns)
+    create_agent(model, get_tools(client, **plan.options)).invoke({"messages": [("user", TASK)]})
     return script.seen
 
 
-def run_crewai(client: Any) -> list[str | None]:
+def run_crewai(client: Any, plan: Plan | None = None) -> list[str | None]:
+    plan = plan or BOOKING
     from crewai import Agent, Crew, Task
 
     from agentdraft_agents.crewai_tools import get_tools
     from agentdraft_agents.testing.crewai_llm import ScriptedLLM, last_tool_result, tool_call
 
-    script = Script(steps())
+    script = Script(plan.steps())
 
     def step(messages: Any) -> Any:
         try:
@@ -87,8 +123,8 @@ def run_crewai(client: Any) -> list[str | None]:
         role="Recruiter",
         goal="Book a call",
         backstory="Schedules.",
-        llm=ScriptedLLM(steps=[step] * 4),
-        tools=get_tools(client),
+        llm=ScriptedLLM(steps=[step] * plan.turns),
+        tools=get_tools(client, **plan.options),
         max_iter=6,
     )
     task = Task(description=TASK, expected_output="What was booked", agent=agent)
@@ -96,7 +132,8 @@ def run_crewai(client: Any) -> list[str | None]:
     return script.seen
 
 
-def run_autogen(client: Any) -> list[str | None]:
+def run_autogen(client: Any, plan: Plan | None = None) -> list[str | None]:
+    plan = plan or BOOKING
     from autogen_agentchat.agents import AssistantAgent
 
     from agentdraft_agents.autogen_tools import get_tools
@@ -106,7 +143,7 @@ def run_autogen(client: Any) -> list[str | None]:
         tool_call,
     )
 
-    script = Script(steps())
+    script = Script(plan.steps())
 
     def step(messages: list[Any]) -> Any:
         try:
@@ -118,56 +155,60 @@ def run_autogen(client: Any) -> list[str | None]:
 
     agent = AssistantAgent(
         "recruiter",
-        model_client=ReactiveReplayClient([step] * 4),
-        tools=get_tools(client),  # type: ignore[arg-type]
+        model_client=ReactiveReplayClient([step] * plan.turns),
+        tools=get_tools(client, **plan.options),  # type: ignore[arg-type]
         max_tool_iterations=4,
     )
     asyncio.run(agent.run(task=TASK))
     return script.seen
 
 
-def run_openai_agents(client: Any) -> list[str | None]:
+def run_openai_agents(client: Any, plan: Plan | None = None) -> list[str | None]:
+    plan = plan or BOOKING
     from agents import Agent, RunConfig, Runner
 
     from agentdraft_agents.openai_agents_tools import get_tools
     from agentdraft_agents.testing.openai_agents_model import ScriptedModel
 
-    model = ScriptedModel(steps())
-    agent = Agent(name="recruiter", model=model, tools=get_tools(client))
+    model = ScriptedModel(plan.steps())
+    agent = Agent(name="recruiter", model=model, tools=get_tools(client, **plan.options))
     Runner.run_sync(agent, TASK, run_config=RunConfig(tracing_disabled=True))
     return model.script.seen
 
 
-def run_pydantic_ai(client: Any) -> list[str | None]:
+def run_pydantic_ai(client: Any, plan: Plan | None = None) -> list[str | None]:
+    plan = plan or BOOKING
     from pydantic_ai import Agent
 
     from agentdraft_agents.pydantic_ai_tools import deps, get_tools
     from agentdraft_agents.testing.pydantic_ai_model import ScriptedModel
 
-    model = ScriptedModel(steps())
-    Agent(model, tools=get_tools()).run_sync(TASK, deps=deps(client))
+    model = ScriptedModel(plan.steps())
+    Agent(model, tools=get_tools(**plan.options)).run_sync(TASK, deps=deps(client))
     return model.script.seen
 
 
-def run_agent_framework(client: Any) -> list[str | None]:
+def run_agent_framework(client: Any, plan: Plan | None = None) -> list[str | None]:
+    plan = plan or BOOKING
     from agent_framework import Agent
 
     from agentdraft_agents.agent_framework_tools import get_tools
     from agentdraft_agents.testing.agent_framework_client import ScriptedChatClient
 
-    model = ScriptedChatClient(steps())
-    asyncio.run(Agent(client=model, tools=get_tools(client)).run(TASK))
+    model = ScriptedChatClient(plan.steps())
+    asyncio.run(Agent(client=model, tools=get_tools(client, **plan.options)).run(TASK))
     return model.script.seen
 
 
-def run_llamaindex(client: Any) -> list[str | None]:
+def run_llamaindex(client: Any, plan: Plan | None = None) -> list[str | None]:
+    plan = plan or BOOKING
     from llama_index.core.agent.workflow import FunctionAgent
 
     from agentdraft_agents.llamaindex_tools import get_tools
     from agentdraft_agents.testing.llamaindex_llm import ScriptedLLM
 
-    llm = ScriptedLLM(steps())
-    agent = FunctionAgent(tools=get_tools(client), llm=llm)
+    llm = ScriptedLLM(plan.steps())
+    agent = FunctionAgent(tools=get_tools(client, **plan.options), llm=llm)
 
     async def go() -> None:
         await agent.run(user_msg=TASK)
@@ -176,7 +217,8 @@ def run_llamaindex(client: Any) -> list[str | None]:
     return llm.script.seen
 
 
-def run_google_adk(client: Any) -> list[str | None]:
+def run_google_adk(client: Any, plan: Plan | None = None) -> list[str | None]:
+    plan = plan or BOOKING
     from google.adk.agents import LlmAgent
     from google.adk.runners import InMemoryRunner
     from google.genai import types
@@ -184,8 +226,10 @@ def run_google_adk(client: Any) -> list[str | None]:
     from agentdraft_agents.google_adk_tools import get_tools
     from agentdraft_agents.testing.google_adk_llm import ScriptedLlm
 
-    llm = ScriptedLlm(steps())
-    runner = InMemoryRunner(LlmAgent(name="recruiter", model=llm, tools=get_tools(client)))
+    llm = ScriptedLlm(plan.steps())
+    runner = InMemoryRunner(
+        LlmAgent(name="recruiter", model=llm, tools=get_tools(client, **plan.options))
+    )
 
     async def go() -> None:
         session = await runner.session_service.create_session(app_name=runner.app_name, user_id="u")
@@ -197,7 +241,7 @@ def run_google_adk(client: Any) -> list[str | None]:
     return llm.script.seen
 
 
-RUNNERS: dict[str, tuple[str, Callable[[Any], list[str | None]]]] = {
+RUNNERS: dict[str, tuple[str, Callable[[Any, Plan | None], list[str | None]]]] = {
     "langchain": ("langchain.agents", run_langchain),
     "crewai": ("crewai", run_crewai),
     "autogen": ("autogen_agentchat", run_autogen),
@@ -232,9 +276,36 @@ def test_each_framework_shows_the_model_the_same_words(
     os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
     cal = make_local_cal()
     cal.agent(1).bookings.commit(start=at(0), end=at(30))
-    seen = runner(cal.agent(2))
+    seen = runner(cal.agent(2), None)
     assert seen[0] is None
     assert [mask(str(t)) for t in seen[1:]] == expected(make_local_cal)
+
+
+def expected_mail(make_local_cal: Callable[..., Calendar]) -> list[str]:
+    """The mail script's three texts as the shared specs word them."""
+    from agentdraft_agents import specs
+    from agentdraft_agents.core import BookingService
+
+    service = BookingService(make_local_cal().agent(1))
+    by_name = {s.name: s for s in specs.MAILBOX}
+    texts = []
+    for turn in (SEND_MAIL, LIST_SENT, CHECK):
+        spec = by_name[turn.name]
+        texts.append(mail_mask(spec.text(spec.run(service, turn.args))))
+    return texts
+
+
+@pytest.mark.parametrize("framework", list(RUNNERS))
+def test_each_framework_shows_the_model_the_same_mail_words(
+    framework: str, make_local_cal: Callable[..., Calendar]
+) -> None:
+    module, runner = RUNNERS[framework]
+    pytest.importorskip(module, reason=f"{module} (its extra) is not installed")
+    seen = runner(make_local_cal().agent(1), MAIL)
+    assert seen[0] is None
+    words = [mail_mask(str(t)) for t in seen[1:]]
+    assert words == expected_mail(make_local_cal)
+    assert words[0].startswith("Queued message msg_… to ann@invitee.test")
 
 
 def test_mcp_says_the_same_with_its_own_tool_name(
