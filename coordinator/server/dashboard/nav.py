@@ -25,6 +25,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("webhooks", "Webhooks", "where events are delivered"),
     Section("connectors", "Connectors", "your real calendars"),
     Section("proposals", "Proposals", "meetings being negotiated"),
+    Section("mailbox", "Mailbox", "mail your agents sent and received"),
 )
 
 BY_SLUG = {s.slug: s for s in SECTIONS}

@@ -14,6 +14,7 @@ from . import (
     approvals_page,
     bookings_page,
     connectors_page,
+    mailbox_page,
     proposals_page,
     rules_page,
     signin,
@@ -33,6 +34,7 @@ PAGE_MODULES = (
     webhooks_page,
     connectors_page,
     proposals_page,
+    mailbox_page,
 )
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
