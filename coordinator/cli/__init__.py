@@ -2,7 +2,7 @@
 
 Each module in this package owns one group (``race``, ``serve``, ``owners``,
 ``agents``, ``rules``, ``approvals``, ``audit``, ``webhooks``, ``proposals``,
-``connectors``, ``receipts``, ``embedded``) and exposes
+``connectors``, ``receipts``, ``mail``, ``embedded``) and exposes
 ``register(subparsers)``; add a group by writing a module and listing it in
 :data:`GROUPS`.
 """
@@ -18,6 +18,7 @@ from . import (
     audit,
     connectors,
     embedded,
+    mail,
     owners,
     proposals,
     race,
@@ -40,6 +41,7 @@ GROUPS = (
     proposals,
     connectors,
     receipts,
+    mail,
     embedded,
 )
 

@@ -49,7 +49,12 @@ def register_keygen(sub: Subparsers) -> None:
     )
     p.add_argument("--domain", required=True, help="the signing domain (d=)")
     p.add_argument("--selector", required=True, help="the selector (s=), e.g. mail2026")
-    p.add_argument("--algorithm", choices=("rsa", "ed25519"), default="rsa")
+    p.add_argument(
+        "--algorithm",
+        choices=("rsa", "ed25519"),
+        default="rsa",
+        help="rsa (default) or ed25519 (RFC 8463; publish it beside an RSA key)",
+    )
     p.add_argument("--bits", type=int, default=2048, help="RSA key size (default %(default)s)")
     p.add_argument("--out", required=True, help="file to write the private key to (mode 0600)")
     p.set_defaults(func=cmd_dkim_keygen)

@@ -3,6 +3,9 @@
 * :mod:`.mailbox`: the store side (send, receive, list, suppressions, caps), one Lua
   step per change (``lua/mail_*.lua``); ``coord.mailbox`` and ``client.mailbox``.
 * :mod:`.addresses`: agent addresses (``<agent_id>@<domain>``, ``+bkg_…`` tags).
+* :mod:`.receiver`: the SMTP receiver (aiosmtpd); :mod:`.dispatcher`: delivers the
+  outbox through the smarthost (:mod:`.compose` builds each message); :mod:`.config`
+  reads their settings; :mod:`.runner` runs both (``coordinator mail serve``).
 
 Submodules hold one concern each: :mod:`.parse` (bytes -> an
 :class:`~.parse.InboundMessage`), :mod:`.verdicts` (SPF, DKIM and DMARC),

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from .. import __version__
 from ..connectors.worker import start_connector_sync
 from ..coordinator import Coordinator
+from ..mail.runner import start_mail_from_env
 from . import dashboard, docs, errors
 from .config import ServerConfig
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
@@ -86,6 +87,7 @@ def create_app(
         if sync is not None:
             background["connector_sync"] = sync
         watch.start()
+        mail = start_mail_from_env(coord)  # AGENTDRAFT_MAIL_SERVE=1: receiver + dispatcher
         hooks = WebhookThread(coord) if dispatch else None
         if hooks is not None:
             background["webhook_dispatcher"] = hooks
@@ -96,6 +98,8 @@ def create_app(
             yield
         if hooks is not None:
             hooks.stop()
+        if mail is not None:
+            mail.stop()
         watch.stop()
         if sync is not None:
             sync.stop()

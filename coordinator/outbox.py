@@ -1,0 +1,105 @@
+"""Reading an outbox stream through a consumer group: new entries, and stalled ones reclaimed.
+
+Every outbox (webhook events, connector pushes, outbound mail) is a Redis Stream the
+change's own script appended to. A worker reads it through a consumer group, so an
+entry a worker read but never acknowledged stays pending: a worker killed mid-delivery
+leaves it there, and another (or the same one restarted) claims it once it has been
+idle for ``visibility_ms`` and its backoff has run out. What a delivery is, and when it
+is acknowledged, is the worker's business; this module only hands out the due entries.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+#: One due entry: (stream entry id, its fields, which attempt this is: 1 = first).
+Due = tuple[str, dict[str, str], int]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    #: An entry read but not acknowledged is reclaimed after this long idle.
+    visibility_ms: int = 30_000
+    #: Retry n waits ``backoff_base_ms * 2**(n-1)`` (capped), and at least visibility.
+    backoff_base_ms: int = 1_000
+    backoff_cap_ms: int = 10 * 60_000
+    max_attempts: int = 10
+    batch: int = 100
+
+    def retry_wait(self, attempts: int) -> int:
+        """How long after its ``attempts``-th try an entry is tried again (ms)."""
+        backoff = self.backoff_base_ms * 2 ** max(0, attempts - 1)
+        return max(self.visibility_ms, min(self.backoff_cap_ms, backoff))
+
+
+def consumer_name(worker: object) -> str:
+    """A consumer name unique to this process and worker object."""
+    return f"{socket.gethostname()}-{os.getpid()}-{id(worker):x}"
+
+
+class StreamReader:
+    """One consumer of a group over any number of outbox streams."""
+
+    def __init__(self, client: Any, group: str, consumer: str, policy: RetryPolicy) -> None:
+        self.r = client
+        self.group = group
+        self.consumer = consumer
+        self.policy = policy
+        #: Streams whose group this reader has made sure of (once per process).
+        self._grouped: set[str] = set()
+
+    def ensure_group(self, stream: str) -> None:
+        if stream in self._grouped:
+            return
+        try:
+            self.r.xgroup_create(stream, self.group, id="0", mkstream=True)
+        except redis.exceptions.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._grouped.add(stream)
+
+    def due(self, stream: str, skip: frozenset[str] | set[str] = frozenset()) -> list[Due]:
+        """Reclaimable entries (past their backoff), then new ones; ``skip`` ids are held
+        by this worker already."""
+        self.ensure_group(stream)
+        try:
+            out = list(self.reclaim(stream, skip))
+            fresh = self.r.xreadgroup(
+                self.group, self.consumer, {stream: ">"}, count=self.policy.batch
+            )
+        except redis.exceptions.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            self._grouped.discard(stream)  # the stream was removed: make it again next time
+            return []
+        for _, items in fresh or []:
+            out += [(eid, fields, 1) for eid, fields in items]
+        return out
+
+    def reclaim(self, stream: str, skip: frozenset[str] | set[str] = frozenset()) -> Iterator[Due]:
+        p = self.policy
+        pending = self.r.xpending_range(
+            stream, self.group, min="-", max="+", count=p.batch, idle=p.visibility_ms
+        )
+        for entry in pending:
+            if entry["message_id"] in skip:
+                continue
+            n = int(entry["times_delivered"])
+            wait = p.retry_wait(n)
+            if int(entry["time_since_delivered"]) < wait:
+                continue
+            claimed = self.r.xclaim(stream, self.group, self.consumer, wait, [entry["message_id"]])
+            for eid, fields in claimed:
+                if fields:
+                    yield eid, fields, n + 1
+
+    def touch(self, stream: str, entry_id: str) -> None:
+        """Reset the entry's idle time (it is being worked on now), so no other worker
+        reclaims it during a slow delivery."""
+        self.r.xclaim(stream, self.group, self.consumer, 0, [entry_id], justid=True)
