@@ -10,12 +10,14 @@ from tests.dashboard.conftest import Dash
 
 
 def sdk(dash: Dash, name: str, priority: int) -> Any:
-    """An ``agentdraft.Client`` for a new agent of the signed-in owner (``.agent_id`` set)."""
+    """An ``agentdraft.Client`` for a new agent of the signed-in owner (``.agent_id`` and
+    ``.key`` set, for calls the SDK does not make)."""
     import agentdraft
 
     a = dash.coord.agents.create(dash.user_id, name=name, priority=priority)
     client = agentdraft.Client(api_key=a.api_key, base_url=dash.url)
     client.agent_id = a.agent_id
+    client.key = a.api_key
     return client
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from ...proposals.models import ProposalStatus
+from ...proposals.models import Proposal, ProposalStatus
 from ..routes import owner_views
 from .directory import agents_by_id
 from .pages import FormErrors, PageViewer, api, render
@@ -29,7 +29,8 @@ def proposals(
     coord = request.app.state.coordinator
     errors = FormErrors()
     rows = api(errors, owner_views.proposals, viewer.session, coord, status=status or None)
-    rows = list(reversed(rows or []))  # newest first
+    # The route answers JSON-ready dicts; read them back as the model for its scores.
+    rows = [Proposal.model_validate(p) for p in reversed(rows or [])]  # newest first
     return render(
         request,
         "proposals.html",
