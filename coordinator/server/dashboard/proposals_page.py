@@ -28,9 +28,9 @@ def proposals(
 ) -> Response:
     coord = request.app.state.coordinator
     errors = FormErrors()
-    rows = api(errors, owner_views.proposals, viewer.session, coord, status=status or None)
+    found = api(errors, owner_views.proposals, viewer.session, coord, status=status or None)
     # The route answers JSON-ready dicts; read them back as the model for its scores.
-    rows = [Proposal.model_validate(p) for p in reversed(rows or [])]  # newest first
+    rows = [Proposal.model_validate(p) for p in reversed(found or [])]  # newest first
     return render(
         request,
         "proposals.html",
