@@ -10,9 +10,11 @@ is acknowledged, is the worker's business; this module only hands out the due en
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,3 +105,26 @@ class StreamReader:
         """Reset the entry's idle time (it is being worked on now), so no other worker
         reclaims it during a slow delivery."""
         self.r.xclaim(stream, self.group, self.consumer, 0, [entry_id], justid=True)
+
+
+def run_rounds(
+    stop: threading.Event,
+    one_round: Callable[[], int],
+    *,
+    what: str,
+    log: logging.Logger,
+    idle_wait_seconds: float = 0.2,
+) -> None:
+    """Call ``one_round`` until ``stop``: at once again while it did work, after
+    ``idle_wait_seconds`` when it did none, after a second when Redis is gone or the
+    round raised (a bug in one round must not end the worker)."""
+    while not stop.is_set():
+        try:
+            if one_round() == 0:
+                stop.wait(idle_wait_seconds)
+        except redis.exceptions.ConnectionError as exc:
+            log.warning("%s lost Redis: %s", what, exc)
+            stop.wait(1.0)
+        except Exception:
+            log.exception("%s round failed", what)
+            stop.wait(1.0)

@@ -29,13 +29,8 @@ LOOKBACK_MS = DAY_MS
 
 def server_now_ms(engine: Bookings, user_id: str) -> int:
     """The Redis server's clock (the one the scripts judge by), from the calendar's node."""
-    r = engine.redis
     with store_errors("time"):
-        if hasattr(r, "get_node_from_key"):
-            secs, micros = r.time(target_nodes=r.get_node_from_key(engine.keys.owner(user_id)))
-        else:
-            secs, micros = r.time()
-    return int(secs) * 1000 + int(micros) // 1000
+        return engine.store.server_now_ms(user_id)
 
 
 def plan(

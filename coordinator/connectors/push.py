@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 from dataclasses import dataclass
 from typing import Any
 
-import redis
-
 from ..bookings import Bookings
+from ..outbox import RetryPolicy, StreamReader, consumer_name
 from .adapters.base import CalendarAdapter, RemoteRef
 from .errors import ConnectorError
 from .ical import booking_event, booking_uid
@@ -36,14 +33,8 @@ _DONE_TTL_SECONDS = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
-class PushSettings:
-    #: An entry a pusher read but never acknowledged is reclaimed after this long idle.
-    visibility_ms: int = 30_000
-    #: Retry n waits ``backoff_base_ms * 2**(n-1)`` (capped), and at least visibility.
-    backoff_base_ms: int = 1_000
-    backoff_cap_ms: int = 10 * 60_000
-    max_attempts: int = 10
-    batch: int = 100
+class PushSettings(RetryPolicy):
+    """The push outbox's retry policy (visibility, backoff, attempts; coordinator/outbox.py)."""
 
 
 class Pusher:
@@ -62,9 +53,8 @@ class Pusher:
         self.keys = engine.keys
         self.connectors = connectors
         self.settings = settings or PushSettings()
-        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
-        #: Outbox streams whose consumer group this pusher has made sure of.
-        self._grouped: set[str] = set()
+        self.consumer = consumer or consumer_name(self)
+        self.reader = StreamReader(self.r, GROUP, self.consumer, self.settings)
         #: connector id -> (the connector it was built for, its adapter).
         self._adapters: dict[str, tuple[Connector, CalendarAdapter]] = {}
         #: Entries this pusher read before their window closed: handled when due.
@@ -80,28 +70,10 @@ class Pusher:
 
     def _calendar(self, user_id: str) -> int:
         stream = self.keys.push_outbox(user_id)
-        if stream not in self._grouped:  # once per stream and process, not every pass
-            try:
-                self.r.xgroup_create(stream, GROUP, id="0", mkstream=True)
-            except redis.exceptions.ResponseError as exc:
-                if "BUSYGROUP" not in str(exc):
-                    raise
-            self._grouped.add(stream)
         now = server_now_ms(self.bookings, user_id)
         waiting = self._waiting.setdefault(user_id, {})
         entries = [(eid, f, n) for eid, (f, n) in waiting.items()]
-        try:
-            entries += list(self._reclaim(stream, now, set(waiting)))
-            fresh = self.r.xreadgroup(
-                GROUP, self.consumer, {stream: ">"}, count=self.settings.batch
-            )
-        except redis.exceptions.ResponseError as exc:
-            if "NOGROUP" not in str(exc):
-                raise
-            self._grouped.discard(stream)  # the stream was removed: make it again next pass
-            return 0
-        for _, items in fresh or []:
-            entries += [(eid, fields, 1) for eid, fields in items]
+        entries += self.reader.due(stream, skip=set(waiting))
         if not entries:
             return 0
         targets = [c for c in self.connectors.list(user_id) if c.pushes]
@@ -134,22 +106,6 @@ class Pusher:
         for _, adapter in self._adapters.values():
             adapter.close()
         self._adapters.clear()
-
-    def _reclaim(self, stream: str, now_ms: int, mine: set[str]) -> Any:
-        s = self.settings
-        pending = self.r.xpending_range(
-            stream, GROUP, min="-", max="+", count=s.batch, idle=s.visibility_ms
-        )
-        for p in pending:
-            if p["message_id"] in mine:
-                continue
-            n = int(p["times_delivered"])
-            wait = max(s.visibility_ms, min(s.backoff_cap_ms, s.backoff_base_ms * 2 ** (n - 1)))
-            if int(p["time_since_delivered"]) < wait:
-                continue
-            for eid, fields in self.r.xclaim(stream, GROUP, self.consumer, wait, [p["message_id"]]):
-                if fields:
-                    yield eid, fields, n + 1
 
     def _handle(
         self,

@@ -13,9 +13,8 @@ import threading
 import time
 from typing import Any
 
-import redis
-
 from ..bookings import Bookings
+from ..outbox import run_rounds
 from .errors import ConnectorError
 from .push import Pusher, PushSettings
 from .registry import Connectors
@@ -65,17 +64,13 @@ class SyncWorker:
             self.pusher.close()
 
     def _loop(self, stop: threading.Event, idle_wait_seconds: float) -> None:
-        while not stop.is_set():
-            try:
-                pulls, pushes = self.run_once()
-                if pulls == 0 and pushes == 0:
-                    stop.wait(idle_wait_seconds)
-            except redis.exceptions.ConnectionError as exc:
-                log.warning("connector sync lost Redis: %s", exc)
-                stop.wait(1.0)
-            except Exception:  # a bug in one round must not end the worker
-                log.exception("connector sync round failed")
-                stop.wait(1.0)
+        run_rounds(
+            stop,
+            lambda: sum(self.run_once()),
+            what="connector sync",
+            log=log,
+            idle_wait_seconds=idle_wait_seconds,
+        )
 
     def start(self) -> None:
         """Run in a daemon thread (as ``coordinator serve`` does)."""

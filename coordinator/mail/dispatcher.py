@@ -35,10 +35,8 @@ import ssl
 import threading
 from typing import Any, Literal
 
-import redis
-
 from ..coordinator import Coordinator
-from ..outbox import Due, RetryPolicy, StreamReader, consumer_name
+from ..outbox import Due, RetryPolicy, StreamReader, consumer_name, run_rounds
 from .compose import compose
 from .config import DkimKey, Smarthost
 
@@ -165,16 +163,13 @@ class MailDispatcher:
         return settled
 
     def run_forever(self, stop: threading.Event, idle_wait_seconds: float = 0.2) -> None:
-        while not stop.is_set():
-            try:
-                if self.run_once() == 0:
-                    stop.wait(idle_wait_seconds)
-            except redis.exceptions.ConnectionError as exc:
-                log.warning("mail dispatcher lost Redis: %s", exc)
-                stop.wait(1.0)
-            except Exception:  # a bug in one round must not end the worker
-                log.exception("mail dispatch round failed")
-                stop.wait(1.0)
+        run_rounds(
+            stop,
+            self.run_once,
+            what="mail dispatcher",
+            log=log,
+            idle_wait_seconds=idle_wait_seconds,
+        )
 
     def _settle(
         self,

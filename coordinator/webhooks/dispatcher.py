@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import redis
 
 from ..buckets import from_ms
 from ..coordinator import Coordinator
+from ..outbox import RetryPolicy, StreamReader, consumer_name, run_rounds
 from . import deliveries
 from .registry import Endpoint, Webhooks
 from .signing import HEADER, sign
@@ -37,15 +35,10 @@ _DONE_TTL_SECONDS = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
-class DispatchSettings:
-    #: An unacknowledged event is reclaimed from its reader after this long idle.
-    visibility_ms: int = 30_000
-    #: Retry n waits ``backoff_base_ms * 2**(n-1)`` (capped), and at least visibility.
-    backoff_base_ms: int = 1_000
-    backoff_cap_ms: int = 10 * 60_000
-    max_attempts: int = 10
+class DispatchSettings(RetryPolicy):
+    """The outbox's retry policy (visibility, backoff, attempts) and the HTTP timeout."""
+
     http_timeout_seconds: float = 10.0
-    batch: int = 100
 
 
 def _iso(ms: Any) -> str | None:
@@ -86,7 +79,8 @@ class Dispatcher:
         self.r = coord.redis
         self.hooks = Webhooks(coord.store)
         self.settings = settings or DispatchSettings()
-        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
+        self.consumer = consumer or consumer_name(self)
+        self.reader = StreamReader(self.r, GROUP, self.consumer, self.settings)
         # Every connection is checked against the SSRF policy again (DNS rebinding).
         self.http = guarded_client(self.settings.http_timeout_seconds)
         #: Per endpoint, the last ``_post``'s (status code, error), for the delivery log.
@@ -105,59 +99,23 @@ class Dispatcher:
         return delivered
 
     def run_forever(self, stop: threading.Event, idle_wait_seconds: float = 0.2) -> None:
-        while not stop.is_set():
-            try:
-                if self.run_once() == 0:
-                    stop.wait(idle_wait_seconds)
-            except redis.exceptions.ConnectionError as exc:
-                log.warning("webhook dispatcher lost Redis: %s", exc)
-                stop.wait(1.0)
+        run_rounds(
+            stop,
+            self.run_once,
+            what="webhook dispatcher",
+            log=log,
+            idle_wait_seconds=idle_wait_seconds,
+        )
 
     def _calendar(self, user_id: str) -> int:
         k = self.coord.store.keys
         stream = k.prefix(user_id) + "outbox"
-        try:
-            self.r.xgroup_create(stream, GROUP, id="0", mkstream=True)
-        except redis.exceptions.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-        now_ms = self._now_ms(user_id)
-        entries = list(self._reclaim(stream, now_ms))
-        fresh = self.r.xreadgroup(GROUP, self.consumer, {stream: ">"}, count=self.settings.batch)
-        for _, items in fresh or []:
-            entries += [(eid, fields, 1) for eid, fields in items]
+        now_ms = self.coord.store.server_now_ms(user_id)  # the clock that set not_before_ms
+        entries = self.reader.due(stream)
         endpoints = self.hooks.list(user_id)
         return sum(
             self._handle(user_id, stream, eid, f, n, endpoints, now_ms) for eid, f, n in entries
         )
-
-    def _now_ms(self, user_id: str) -> int:
-        """The Redis server's clock: the same one that set ``not_before_ms``."""
-        if hasattr(self.r, "get_node_from_key"):
-            node = self.r.get_node_from_key(self.coord.store.keys.owner(user_id))
-            secs, micros = self.r.time(target_nodes=node)
-        else:
-            secs, micros = self.r.time()
-        return int(secs) * 1000 + int(micros) // 1000
-
-    def _reclaim(self, stream: str, now_ms: int) -> Any:
-        s = self.settings
-        pending = self.r.xpending_range(
-            stream, GROUP, min="-", max="+", count=s.batch, idle=s.visibility_ms
-        )
-        for p in pending:
-            n = int(p["times_delivered"])
-            wait = self._retry_wait(n)
-            if int(p["time_since_delivered"]) < wait:
-                continue
-            for eid, fields in self.r.xclaim(stream, GROUP, self.consumer, wait, [p["message_id"]]):
-                if fields:
-                    yield eid, fields, n + 1
-
-    def _retry_wait(self, attempts: int) -> int:
-        """How long after its ``attempts``-th try an event is tried again (ms)."""
-        s = self.settings
-        return max(s.visibility_ms, min(s.backoff_cap_ms, s.backoff_base_ms * 2 ** (attempts - 1)))
 
     def _handle(
         self,
@@ -215,7 +173,7 @@ class Dispatcher:
         dead: bool,
     ) -> None:
         """One delivery-log line per endpoint tried (see deliveries.py)."""
-        retry = None if dead else from_ms(now_ms + self._retry_wait(attempt))
+        retry = None if dead else from_ms(now_ms + self.settings.retry_wait(attempt))
         for ep, delivered in tried:
             status, error = self._outcomes.get(ep.endpoint_id, (None, None))
             entry = deliveries.Delivery(
