@@ -35,16 +35,17 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from coordinator.buckets import is_naive, read_time
 
+from . import http_bookings
 from .results import (
     ApprovalStatus,
     Availability,
     Booked,
+    BookingList,
     BookingState,
     Cancelled,
     Failed,
@@ -53,6 +54,7 @@ from .results import (
     Released,
     Result,
     Slot,
+    local,
 )
 
 #: Owner rules whose refusal is worth a counter-proposal, like a lost race.
@@ -66,6 +68,8 @@ DEFAULT_SEARCH = (timedelta(hours=4), timedelta(days=2))
 #: Resends of a write, with the same idempotency key, after a 503 whose outcome is
 #: unknown (the store failed after the write may have landed); seconds before each.
 STORE_RETRY_DELAYS = (0.1, 0.5)
+#: How many of its bookings an agent's list shows at most (the text says when there are more).
+LIST_LIMIT = 50
 
 
 def tool_call_key(mode: str) -> str:
@@ -164,11 +168,12 @@ def error_code(exc: BaseException) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
-def _as_failed(exc: BaseException) -> Failed | None:
+def _as_failed(exc: BaseException, timezone: str | None = None) -> Failed | None:
     """A :class:`Failed` for a client error the model can act on, else ``None``.
 
     Works on this package's errors and the official SDK's alike: both carry an
     HTTP ``status``; the codes and details live on the exception or in ``body``.
+    ``timezone`` (the owner's) words when a parked booking's hold lapses.
     """
     status = getattr(exc, "status", None)
     if not isinstance(status, int) or status not in _MODEL_ACTIONABLE:
@@ -184,12 +189,23 @@ def _as_failed(exc: BaseException) -> Failed | None:
             k: getattr(exc, k, None) or body.get(k)
             for k in ("consent_request_id", "hold_id", "expires_at")
         }
+        expires = consent["expires_at"]
+        until = ""
+        if expires:
+            try:
+                until = f" until {local(read_time(expires), timezone)}"
+            except (TypeError, ValueError):
+                until = f" until {expires}"
         message = (
             f"a person must approve this booking first (request {consent['consent_request_id']}); "
-            f"the slot is parked as hold {consent['hold_id']}. Do not retry; tell your user it "
-            "awaits their approval, and read the decision with agentdraft_check_approval."
+            f"the slot is parked as hold {consent['hold_id']}{until}. Do not retry; tell your "
+            "user it awaits their approval, and read the decision with agentdraft_check_approval."
         )
-    return Failed(error=code, message=str(message), field=field, status=status, **consent)
+    elif code == "hold_ttl_too_long":
+        message = f"{message}. Nothing was held; call again with a shorter ttl_seconds."
+    return Failed(
+        error=code, message=str(message), field=field, status=status, timezone=timezone, **consent
+    )
 
 
 def _unsupported_options(call: Callable[..., Any], options: dict[str, Any]) -> list[str]:
@@ -349,7 +365,13 @@ class BookingService:
             return Failed(error=exc.code, message=exc.message, field=exc.field, status=422)
         except Exception as exc:
             return self._fail_or_raise(exc)
-        return Availability(start=s, end=e, duration_minutes=duration_minutes, slots=out)
+        return Availability(
+            start=s,
+            end=e,
+            duration_minutes=duration_minutes,
+            slots=out,
+            timezone=self._owner_timezone(),
+        )
 
     @_observed
     def commit(
@@ -399,9 +421,35 @@ class BookingService:
                 error="unsupported",
                 message="this client cannot read a booking back; list availability instead.",
             )
-        fields = {k: getattr(b, k, None) for k in BookingState.model_fields if k != "outcome"}
-        fields["timezone"] = self._owner_timezone()
-        return BookingState.model_validate(fields)
+        return self._state(b)
+
+    @_observed
+    def list_bookings(self, start: datetime | str, end: datetime | str) -> BookingList | Failed:
+        """This agent's own bookings overlapping ``[start, end)``, ended ones included."""
+        try:
+            s, e = self._interval(start, end)
+            listing = getattr(self.client.bookings, "list", None)
+            if listing is not None:
+                page = listing(start=s, end=e, limit=LIST_LIMIT)
+            elif http_bookings.is_sdk(self.client):
+                page = http_bookings.page(self.client, start=s, end=e, limit=LIST_LIMIT)
+            else:
+                return Failed(
+                    error="unsupported",
+                    message="this client cannot list bookings; read one with "
+                    "agentdraft_get_booking instead.",
+                )
+        except TimeInputError as exc:
+            return Failed(error=exc.code, message=exc.message, field=exc.field, status=422)
+        except Exception as exc:
+            return self._fail_or_raise(exc)
+        return BookingList(
+            start=s,
+            end=e,
+            bookings=[self._state(b) for b in page.bookings],
+            more=page.next_cursor is not None,
+            timezone=self._owner_timezone(),
+        )
 
     @_observed
     def check_approval(self, consent_request_id: str) -> ApprovalStatus | Failed:
@@ -419,6 +467,7 @@ class BookingService:
             booking_outcome=get("outcome"),
             booking_id=get("booking_id"),
             winning_booking_id=get("winning_booking_id"),
+            timezone=self._owner_timezone(),
         )
 
     # -- async twins: the same code on a worker thread ---------------------------------
@@ -441,19 +490,31 @@ class BookingService:
     async def acancel(self, booking_id: str) -> Cancelled | Failed:
         return await asyncio.to_thread(self.cancel, booking_id)
 
+    async def alist_bookings(self, *args: Any) -> BookingList | Failed:
+        return await asyncio.to_thread(self.list_bookings, *args)
+
     # -- internals ---------------------------------------------------------------------
 
     def _read_booking(self, booking_id: str) -> Any:
         """``client.bookings.get``, or the server's ``GET /v1/bookings/{id}`` through the
-        official SDK's request method (the SDK has no ``bookings.get`` yet); ``None`` if
-        the client can do neither."""
+        official SDK's transport (the SDK has no ``bookings.get`` yet); ``None`` if the
+        client can do neither."""
         get = getattr(self.client.bookings, "get", None)
         if get is not None:
             return get(booking_id)
-        request = getattr(self.client, "_request", None)
-        if request is None:
-            return None
-        return SimpleNamespace(**request("GET", f"/v1/bookings/{booking_id}")[1])
+        if http_bookings.is_sdk(self.client):
+            return http_bookings.get(self.client, booking_id)
+        return None
+
+    def _state(self, b: Any) -> BookingState:
+        """A booking read back (any client's shape) as the model's :class:`BookingState`."""
+        fields = {
+            k: getattr(b, k, None)
+            for k in BookingState.model_fields
+            if k not in ("outcome", "timezone")
+        }
+        fields["timezone"] = self._owner_timezone()
+        return BookingState.model_validate(fields)
 
     def _owner_timezone(self) -> str | None:
         """The owner's zone, read once when a text first needs it (a refusal, a bump window)."""
@@ -485,7 +546,8 @@ class BookingService:
         return s, e
 
     def _fail_or_raise(self, exc: Exception) -> Failed:
-        failed = _as_failed(exc)
+        parked = error_code(exc) == "consent_required"
+        failed = _as_failed(exc, self._owner_timezone() if parked else None)
         if failed is None:
             raise exc
         return failed
@@ -503,7 +565,11 @@ class BookingService:
             return Failed(error=exc.code, message=exc.message, field=exc.field, status=422)
         options = {k: v for k, v in options.items() if v is not None}
         options.setdefault("idempotency_key", tool_call_key(mode))
-        call = self.client.bookings.commit if mode == "commit" else self.client.bookings.hold
+        call: Callable[..., Any]
+        if http_bookings.is_sdk(self.client):  # every field, and bump_until in the answer
+            call = functools.partial(http_bookings.write, self.client, mode)
+        else:
+            call = self.client.bookings.commit if mode == "commit" else self.client.bookings.hold
         unsupported = _unsupported_options(call, options)
         if unsupported:
             return Failed(
@@ -521,21 +587,22 @@ class BookingService:
             failed = self._fail_or_raise(exc)
             if failed.error in RULE_ERRORS:
                 alts, _ = self._alternatives(s, e)
-                failed = failed.model_copy(update={"alternatives": alts})
+                failed = failed.model_copy(
+                    update={"alternatives": alts, "timezone": self._owner_timezone()}
+                )
             return failed
         bump_until = getattr(b, "bump_until", None) if mode == "commit" else None
-        expires_at = getattr(b, "expires_at", None)
         return Booked(
             booking_id=b.booking_id,
             status=b.status,
             mode=mode,
             start=getattr(b, "start", None) or s,
             end=getattr(b, "end", None) or e,
-            expires_at=expires_at,
+            expires_at=getattr(b, "expires_at", None),
             audit_event_id=getattr(b, "audit_event_id", None),
             title=getattr(b, "title", None),
             bump_until=bump_until,
-            timezone=self._owner_timezone() if (bump_until or expires_at) else None,
+            timezone=self._owner_timezone(),
         )
 
     def _send(
@@ -568,11 +635,14 @@ class BookingService:
             requested=Slot(start=s, end=e),
             winning_booking_id=getattr(exc, "winning_booking_id", None),
             winning_agent_id=getattr(exc, "winning_agent_id", None),
+            winning_agent_name=getattr(exc, "winning_agent_name", None)
+            or body.get("winning_agent_name"),
             winning_agent_priority=getattr(exc, "winning_agent_priority", None),
             your_priority=getattr(exc, "your_priority", None),
             audit_event_id=getattr(exc, "audit_event_id", None) or body.get("audit_event_id"),
             alternatives=alts,
             alternatives_note=note,
+            timezone=self._owner_timezone(),
         )
 
     def _alternatives(self, s: datetime, e: datetime) -> tuple[list[Slot], str | None]:

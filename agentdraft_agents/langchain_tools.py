@@ -156,6 +156,12 @@ class GetBookingTool(_AgentDraftTool):
     spec = specs.GET_BOOKING
 
 
+class ListMyBookingsTool(_AgentDraftTool):
+    """List the agent's own bookings in a window: live ones, and ended ones with who ended them."""
+
+    spec = specs.LIST_MY_BOOKINGS
+
+
 class CheckApprovalTool(_AgentDraftTool):
     """Read a person's decision on a booking the owner's approval gate parked."""
 
@@ -173,6 +179,7 @@ _CLASSES: dict[str, Any] = {
         CancelBookingTool,
         WhoAmITool,
         GetBookingTool,
+        ListMyBookingsTool,
         CheckApprovalTool,
     )
 }
@@ -216,6 +223,7 @@ __all__ = [
     "ConflictAwareBookingTool",
     "GetBookingTool",
     "HoldTool",
+    "ListMyBookingsTool",
     "OutrankedToolException",
     "ReleaseHoldTool",
     "WhoAmITool",

@@ -15,7 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
 from pydantic.fields import FieldInfo
 
 from .mailbox_results import MailList, MailMessage, MailSent, SuppressionStatus
-from .results import ApprovalStatus, Availability, Booked, BookingState, Identity, Lost, Slot
+from .results import (
+    ApprovalStatus,
+    Availability,
+    Booked,
+    BookingList,
+    BookingState,
+    Identity,
+    Lost,
+    Slot,
+)
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -35,6 +44,7 @@ def _derived(
 IdentityPayload = _derived("IdentityPayload", Identity, drop=("outcome",))
 BookedPayload = _derived("BookedPayload", Booked, drop=("outcome", "mode"))
 BookingPayload = _derived("BookingPayload", BookingState, drop=("outcome",))
+BookingListPayload = _derived("BookingListPayload", BookingList, drop=("outcome",))
 ApprovalPayload = _derived("ApprovalPayload", ApprovalStatus, drop=("outcome",))
 AvailabilityPayload = _derived(
     "AvailabilityPayload", Availability, drop=("outcome", "start", "end", "duration_minutes")
@@ -100,6 +110,7 @@ __all__ = [
     "ApprovalPayload",
     "AvailabilityPayload",
     "BookedPayload",
+    "BookingListPayload",
     "BookingPayload",
     "CancelledPayload",
     "ErrorDetail",

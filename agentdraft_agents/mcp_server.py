@@ -9,7 +9,8 @@ Run it over stdio (what Claude Desktop, Cursor or any MCP client launches)::
 Tools (same names and arguments as ``agentdraft-mcp``): ``whoami``,
 ``get_availability``, ``create_hold``, ``release_hold``, ``commit_booking``,
 ``cancel_booking``; plus ``get_booking`` (is it still on the calendar, or who
-displaced it) and ``check_approval`` (a person's decision on a parked booking); and
+displaced it), ``list_my_bookings`` (the agent's own bookings in a window) and
+``check_approval`` (a person's decision on a parked booking); and
 multi-slot negotiation with sibling agents (:mod:`.proposal_calls`): ``create_proposal``,
 ``get_proposal``, ``list_proposals``, ``respond_to_proposal``, ``resolve_proposal``,
 ``cancel_proposal``.
@@ -56,6 +57,7 @@ from .mcp_payloads import (
     ApprovalPayload,
     AvailabilityPayload,
     BookedPayload,
+    BookingListPayload,
     BookingPayload,
     CancelledPayload,
     IdentityPayload,
@@ -103,6 +105,7 @@ WriteOut = Annotated[CallToolResult, output(BookedPayload, OutrankedPayload)]
 ReleasedOut = Annotated[CallToolResult, output(ReleasedPayload)]
 CancelledOut = Annotated[CallToolResult, output(CancelledPayload)]
 BookingOut = Annotated[CallToolResult, output(BookingPayload)]
+BookingListOut = Annotated[CallToolResult, output(BookingListPayload)]
 ApprovalOut = Annotated[CallToolResult, output(ApprovalPayload)]
 ProposalOut = Annotated[CallToolResult, output(Proposal)]
 ProposalListOut = Annotated[CallToolResult, output(ProposalList)]
@@ -272,9 +275,10 @@ def build_server(
     @mcp.tool(
         title="Hold a slot",
         description="Reserve a slot tentatively. Holds expire after ttl_seconds (30 s unless "
-        "you ask for longer: ask for enough time to reach your user); a commit_booking of the "
-        "same start and end makes it final. Returns an outranked payload with nearby "
-        "alternatives if another agent has the slot.",
+        "you ask for longer: ask for enough time to reach your user; the calendar owner sets "
+        "the longest allowed); the answer says when it lapses. A commit_booking of the same "
+        "start and end makes it final. Returns an outranked payload with nearby alternatives "
+        "if another agent has the slot.",
         annotations=_hints(read_only=False, idempotent=False),
     )
     async def create_hold(
@@ -364,6 +368,14 @@ def build_server(
         booking_id: Annotated[str, Field(description="The booking's id (bkg_… or hld_…)")],
     ) -> BookingOut:
         return to_mcp(await asyncio.to_thread(svc().get_booking, booking_id))
+
+    @mcp.tool(
+        title="List my bookings",
+        description=specs.LIST_MY_BOOKINGS.description,
+        annotations=_hints(read_only=True, idempotent=True),
+    )
+    async def list_my_bookings(start: Start, end: End) -> BookingListOut:
+        return to_mcp(await svc().alist_bookings(start, end))
 
     @mcp.tool(
         title="Check an approval",

@@ -30,16 +30,38 @@ def iso(value: datetime) -> str:
     return value.isoformat()
 
 
+def _zone(timezone: str | None) -> ZoneInfo | None:
+    """The owner's zone when it is known and not UTC (a UTC wall clock says nothing new)."""
+    try:
+        return ZoneInfo(timezone) if timezone and timezone != "UTC" else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
 def local(value: datetime, timezone: str | None) -> str:
     """``value`` in UTC and, when the owner's zone is known and not UTC, on their wall clock."""
     utc = iso(value.astimezone(UTC))
-    try:
-        zone = ZoneInfo(timezone) if timezone and timezone != "UTC" else None
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = None
+    zone = _zone(timezone)
     if zone is None:
         return utc
     return f"{utc} ({iso(value.astimezone(zone))} in the owner's timezone {timezone})"
+
+
+def span(start: datetime, end: datetime, timezone: str | None) -> str:
+    """``start to end`` in UTC and, for an owner outside UTC, on their wall clock too."""
+    utc = f"{iso(start.astimezone(UTC))} to {iso(end.astimezone(UTC))}"
+    zone = _zone(timezone)
+    if zone is None:
+        return utc
+    wall = f"{iso(start.astimezone(zone))} to {iso(end.astimezone(zone))}"
+    return f"{utc} ({wall} in the owner's timezone {timezone})"
+
+
+def agent(name: str | None, agent_id: str | None, priority: int | None) -> str:
+    """Another agent as a person reads it: its name and priority, then its id."""
+    if name:
+        return f"agent {name} (priority {priority}; id {agent_id})"
+    return f"agent {agent_id} (priority {priority})"
 
 
 class _Result(BaseModel):
@@ -61,8 +83,14 @@ class Slot(BaseModel):
     start: datetime
     end: datetime
 
-    def text(self) -> str:
-        return f"start={iso(self.start)} end={iso(self.end)}"
+    def text(self, timezone: str | None = None) -> str:
+        """``start=… end=…`` (the values to pass back), then the owner's wall clock."""
+        out = f"start={iso(self.start)} end={iso(self.end)}"
+        zone = _zone(timezone)
+        if zone is None:
+            return out
+        wall = f"{iso(self.start.astimezone(zone))} to {iso(self.end.astimezone(zone))}"
+        return f"{out} ({wall} in the owner's timezone {timezone})"
 
 
 class Booked(_Result):
@@ -79,20 +107,22 @@ class Booked(_Result):
     title: str | None = None
     #: Until when a better-ranked agent may still displace this commit (server clock).
     bump_until: datetime | None = None
-    #: The owner's timezone, to say ``bump_until`` on their wall clock too.
+    #: The owner's timezone, to say every time on their wall clock too.
     timezone: str | None = None
 
     def text(self) -> str:
+        when = span(self.start, self.end, self.timezone)
         if self.mode == "hold":
-            until = f" until {local(self.expires_at, self.timezone)}" if self.expires_at else ""
+            until = (
+                f" It lapses at {local(self.expires_at, self.timezone)} unless you commit it."
+                if self.expires_at
+                else ""
+            )
             return (
-                f"HELD {iso(self.start)} to {iso(self.end)}{until} as {self.booking_id}. "
+                f"HELD {when} as {self.booking_id}.{until} "
                 "Commit the same start and end to make it final, or release the hold."
             )
-        out = (
-            f"Committed booking {self.booking_id} (status={self.status}) from "
-            f"{iso(self.start)} to {iso(self.end)}."
-        )
+        out = f"Committed booking {self.booking_id} (status={self.status}) from {when}."
         if self.bump_until is not None:
             out += (
                 " Not final yet: a higher-priority agent may still displace it until "
@@ -118,29 +148,58 @@ class BookingState(_Result):
     ended_at: datetime | None = None
     ended_by_agent_id: str | None = None
     ended_by_priority: int | None = None
+    ended_by_agent_name: str | None = None
     ended_by_booking_id: str | None = None
     end_reason: str | None = None
+    title: str | None = None
     timezone: str | None = None
 
     def text(self) -> str:
-        head = f"Booking {self.booking_id} ({iso(self.start)} to {iso(self.end)}) is {self.status}"
+        when = span(self.start, self.end, self.timezone)
+        head = f"Booking {self.booking_id} from {when} is {self.status}"
         if self.ended_by_agent_id:
+            who = agent(self.ended_by_agent_name, self.ended_by_agent_id, self.ended_by_priority)
             return (
-                f"{head}: agent {self.ended_by_agent_id} (priority {self.ended_by_priority}) "
-                f"displaced it with {self.ended_by_booking_id}. It is not on the calendar; "
-                "book another slot or ask your user."
+                f"{head}: {who} displaced it with {self.ended_by_booking_id}. It is not on "
+                "the calendar; book another slot or ask your user."
             )
         if self.end_reason:
             return f"{head} ({self.end_reason}). It is not on the calendar."
-        if self.status in ("COMMITTED", "HELD"):
+        if self.status in ("COMMITTED", "HOLD"):
             now = datetime.now(UTC)
             if self.bump_until is not None and self.bump_until > now:
-                when = local(self.bump_until, self.timezone)
-                return f"{head}; a higher-priority agent may still displace it until {when}."
-            if self.status == "HELD" and self.expires_at is not None:
-                return f"{head} until {local(self.expires_at, self.timezone)}."
+                until = local(self.bump_until, self.timezone)
+                return f"{head}; a higher-priority agent may still displace it until {until}."
+            if self.status == "HOLD" and self.expires_at is not None:
+                return f"{head} until {local(self.expires_at, self.timezone)}, then it lapses."
             return f"{head} and final: no agent can displace it any more."
         return f"{head}. It is not on the calendar."
+
+
+class BookingList(_Result):
+    """The calling agent's own bookings in a window, ended ones included, in start order."""
+
+    outcome: Literal["bookings"] = "bookings"
+    start: datetime
+    end: datetime
+    bookings: list[BookingState]
+    #: More bookings lie in the window than are listed: narrow it.
+    more: bool = False
+    timezone: str | None = None
+
+    def text(self) -> str:
+        window = span(self.start, self.end, self.timezone)
+        if not self.bookings:
+            return f"You have no bookings from {window}."
+        live = sum(b.status in ("COMMITTED", "HOLD") for b in self.bookings)
+        lines = [
+            f"{len(self.bookings)} booking(s) of yours from {window}, {live} of them on the "
+            "calendar:"
+        ]
+        lines += [f"- {b.text()}" for b in self.bookings]
+        if self.more:
+            lines.append("... and more; narrow the window.")
+        return "\n".join(lines)
 
 
 class Lost(_Result):
@@ -158,16 +217,20 @@ class Lost(_Result):
     requested: Slot
     winning_booking_id: str | None = None
     winning_agent_id: str | None = None
+    #: The winner's agent name, when the coordinator gives it (this project's servers do).
+    winning_agent_name: str | None = None
     winning_agent_priority: int | None = None
     your_priority: int | None = None
     audit_event_id: str | None = None
     alternatives: list[Slot] = Field(default_factory=list)
     #: Why ``alternatives`` is empty, when it is.
     alternatives_note: str | None = None
+    #: The owner's timezone, to say each time on their wall clock too.
+    timezone: str | None = None
 
     def text(self, booking_tool: str = "the booking tool") -> str:
-        who = f"agent {self.winning_agent_id} (priority {self.winning_agent_priority})"
-        slot = f"{iso(self.requested.start)} to {iso(self.requested.end)}"
+        who = agent(self.winning_agent_name, self.winning_agent_id, self.winning_agent_priority)
+        slot = span(self.requested.start, self.requested.end, self.timezone)
         if self.reason == "frozen":
             why = (
                 f"{who} holds it and that booking is final (its bump window has closed), "
@@ -181,7 +244,7 @@ class Lost(_Result):
                 "Nearest open slots of the same length (call "
                 f"{booking_tool} with one of them, or offer them to your user):"
             )
-            lines += [f"{i}. {s.text()}" for i, s in enumerate(self.alternatives, 1)]
+            lines += [f"{i}. {s.text(self.timezone)}" for i, s in enumerate(self.alternatives, 1)]
         else:
             lines.append(
                 "No alternative slot was found"
@@ -221,6 +284,8 @@ class Failed(_Result):
     consent_request_id: str | None = None
     hold_id: str | None = None
     expires_at: datetime | None = None
+    #: The owner's timezone, for the alternatives' wall-clock times.
+    timezone: str | None = None
 
     def text(self, booking_tool: str = "the booking tool") -> str:
         where = f" ({self.field})" if self.field else ""
@@ -228,7 +293,9 @@ class Failed(_Result):
         if self.alternatives:
             out += (
                 f"\nOpen slots of the same length nearby (call {booking_tool} with one):\n"
-                + "\n".join(f"{i}. {s.text()}" for i, s in enumerate(self.alternatives, 1))
+                + "\n".join(
+                    f"{i}. {s.text(self.timezone)}" for i, s in enumerate(self.alternatives, 1)
+                )
             )
         return out
 
@@ -261,16 +328,19 @@ class Availability(_Result):
     end: datetime
     duration_minutes: int
     slots: list[Slot]
+    #: The owner's timezone, to say each slot on their wall clock too.
+    timezone: str | None = None
 
     def text(self) -> str:
         if not self.slots:
             return (
-                f"No open {self.duration_minutes}-minute slots between {iso(self.start)} and "
-                f"{iso(self.end)}. Try a different window or ask your user."
+                f"No open {self.duration_minutes}-minute slots from "
+                f"{span(self.start, self.end, self.timezone)}. Try a different window or ask "
+                "your user."
             )
         shown = self.slots[:MAX_SLOTS_IN_TEXT]
         lines = [f"{len(self.slots)} open slot(s):"]
-        lines += [f"- {iso(s.start)} to {iso(s.end)}" for s in shown]
+        lines += [f"- {span(s.start, s.end, self.timezone)}" for s in shown]
         if len(self.slots) > len(shown):
             lines.append(f"... and {len(self.slots) - len(shown)} more; narrow the window.")
         return "\n".join(lines)
@@ -309,11 +379,12 @@ class ApprovalStatus(_Result):
     booking_outcome: str | None = None
     booking_id: str | None = None
     winning_booking_id: str | None = None
+    timezone: str | None = None
 
     def text(self) -> str:
         rid = self.consent_request_id
         if self.status == "pending":
-            until = f" until {iso(self.expires_at)}" if self.expires_at else ""
+            until = f" until {local(self.expires_at, self.timezone)}" if self.expires_at else ""
             return (
                 f"Approval request {rid} is still pending: the slot stays held as "
                 f"{self.hold_id}{until}. Nothing is booked yet; do not book another slot "
@@ -351,6 +422,7 @@ Result = (
     | Identity
     | ApprovalStatus
     | BookingState
+    | BookingList
     | MailboxResult
 )
 
@@ -358,6 +430,7 @@ __all__ = [
     "ApprovalStatus",
     "Availability",
     "Booked",
+    "BookingList",
     "BookingState",
     "Cancelled",
     "Failed",
@@ -367,6 +440,8 @@ __all__ = [
     "Result",
     "Slot",
     "WriteResult",
+    "agent",
     "iso",
     "local",
+    "span",
 ]

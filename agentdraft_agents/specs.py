@@ -54,8 +54,14 @@ class HoldInput(BookingInput):
         default=None,
         ge=1,
         description="How long to keep the hold, in seconds (default 30). Asking a person "
-        "takes minutes: e.g. 900 keeps it 15 minutes. The coordinator caps it.",
+        "takes minutes: e.g. 900 keeps it 15 minutes. The calendar owner sets the longest "
+        "allowed (an hour unless they changed it); a longer one is refused.",
     )
+
+
+class RangeInput(BaseModel):
+    start: str = Field(description=f"Start of the window, {TIME_FORMAT}")
+    end: str = Field(description="End of the window, same format")
 
 
 class HoldIdInput(BaseModel):
@@ -222,6 +228,15 @@ GET_BOOKING = ToolSpec(
     BookingIdInput,
     lambda svc, a: svc.get_booking(a.booking_id),
 )
+LIST_MY_BOOKINGS = ToolSpec(
+    "agentdraft_list_my_bookings",
+    "List your own bookings and holds that overlap a time window, in start order, with "
+    "each one's status now: on the calendar (and until when it may still be displaced), "
+    "or ended and by whom. Use it to see what you already booked before booking again. "
+    f"Times are ISO 8601 with Z or an offset ({EXAMPLE_UTC}).",
+    RangeInput,
+    lambda svc, a: svc.list_bookings(a.start, a.end),
+)
 CHECK_APPROVAL = ToolSpec(
     "agentdraft_check_approval",
     "Read whether a person approved a booking the owner's approval gate parked "
@@ -243,7 +258,14 @@ def recommended(
     specs = [WHOAMI, AVAILABILITY, COMMIT_SAFE if conflict_aware else COMMIT]
     if holds:
         specs += [HOLD, RELEASE]
-    return [*specs, CANCEL, GET_BOOKING, CHECK_APPROVAL, *(MAILBOX if mailbox else ())]
+    return [
+        *specs,
+        CANCEL,
+        GET_BOOKING,
+        LIST_MY_BOOKINGS,
+        CHECK_APPROVAL,
+        *(MAILBOX if mailbox else ()),
+    ]
 
 
 class ToolOptions(TypedDict, total=False):
@@ -309,6 +331,7 @@ __all__ = [
     "COMMIT_SAFE",
     "GET_BOOKING",
     "HOLD",
+    "LIST_MY_BOOKINGS",
     "MAILBOX",
     "RELEASE",
     "TIME_FORMAT",
@@ -320,6 +343,7 @@ __all__ = [
     "HoldIdInput",
     "HoldInput",
     "NoInput",
+    "RangeInput",
     "ToolOptions",
     "ToolSpec",
     "bind",

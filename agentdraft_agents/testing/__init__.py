@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 
-_OFFER = re.compile(r"^\d+\. start=(\S+) end=(\S+)$", re.MULTILINE)
+#: An offer line: ``1. start=… end=…``, then (for an owner outside UTC) their wall clock.
+_OFFER = re.compile(r"^\d+\. start=(\S+) end=(\S+)(?: \(.*\))?$", re.MULTILINE)
 
 
 def offered_slots(text: str) -> list[tuple[str, str]]:

@@ -48,6 +48,6 @@ def assert_took_the_offer(
     assert [r.outcome for r in results] == ["lost", "booked"]
     lost_text = seen[1]
     assert lost_text is not None and lost_text.startswith("OUTRANKED")
-    assert f"agent {sales.agent_id} (priority 1)" in lost_text
+    assert f"(priority 1; id {sales.agent_id})" in lost_text
     assert results[1].start == at(-30)
     assert cal.live() == [(me.agent_id, 2), (sales.agent_id, 1)]

@@ -64,6 +64,7 @@ def test_tool_names_match_the_other_frameworks(local_cal: Calendar) -> None:
         "agentdraft_release_hold",
         "agentdraft_cancel_booking",
         "agentdraft_get_booking",
+        "agentdraft_list_my_bookings",
         "agentdraft_check_approval",
     ]
 
@@ -87,7 +88,7 @@ def test_an_assistant_that_lost_to_a_better_sibling_books_the_offered_slot(
     )
     assert [r.outcome for r in results] == ["lost", "booked"]
     text, is_error = seen[0]
-    assert not is_error and text.startswith("OUTRANKED") and "(priority 1)" in text
+    assert not is_error and text.startswith("OUTRANKED") and "(priority 1; id agt_" in text
     assert results[1].start == at(-30)
     assert local_cal.live() == [(me.agent_id, 2), (sales.agent_id, 1)]
     assert "booked 09:30" in str(out.messages[-1].content)

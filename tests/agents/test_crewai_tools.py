@@ -72,6 +72,7 @@ def test_tool_names_match_the_langchain_tools_and_take_no_identity(local_cal: Ca
         "agentdraft_release_hold",
         "agentdraft_cancel_booking",
         "agentdraft_get_booking",
+        "agentdraft_list_my_bookings",
         "agentdraft_check_approval",
     ]
     for t in tools:
@@ -107,7 +108,7 @@ def test_a_crew_of_two_the_lower_ranked_agent_loses_and_books_the_offered_slot(
         1,
         2,
     )
-    assert seen[0].startswith("OUTRANKED") and "(priority 1)" in seen[0]
+    assert seen[0].startswith("OUTRANKED") and "(priority 1; id agt_" in seen[0]
     assert results[2].start == lost.alternatives[0].start == at(-30)
     assert local_cal.live() == [(recruiter.agent_id, 2), (sales.agent_id, 1)]
     assert out.raw.startswith("Lost 10:00")

@@ -70,6 +70,7 @@ def test_no_tool_lets_the_model_choose_which_agent_it_acts_as(local_cal: Calenda
         "agentdraft_release_hold",
         "agentdraft_cancel_booking",
         "agentdraft_get_booking",
+        "agentdraft_list_my_bookings",
         "agentdraft_check_approval",
     ]
     for t in tools:
@@ -107,7 +108,7 @@ def test_a_lost_race_is_a_normal_result_naming_the_winner_and_priority(
     (msg,) = tool_messages(state)
     assert msg.status == "success"
     assert msg.content.startswith("OUTRANKED")
-    assert f"agent {winner.agent_id} (priority 1)" in msg.content
+    assert f"(priority 1; id {winner.agent_id})" in msg.content
     assert msg.artifact["outcome"] == "lost"
     assert (msg.artifact["winning_agent_id"], msg.artifact["your_priority"]) == (winner.agent_id, 2)
 

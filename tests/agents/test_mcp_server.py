@@ -31,6 +31,7 @@ TOOLS = [
     "commit_booking",
     "cancel_booking",
     "get_booking",
+    "list_my_bookings",
     "check_approval",
     "create_proposal",
     "get_proposal",

@@ -1,11 +1,14 @@
 """Every framework's real loop shows the model the same words for the same outcomes.
 
 One script, played by each framework's scripted model through its own agent
-loop: a time without an offset (refused), 10:00 (held by a better-ranked
-sibling: OUTRANKED with offers), then the first offer (booked). The texts each
-model was shown must be identical once ids are masked, and equal to what the
-shared specs say. MCP keeps ``agentdraft-mcp``'s tool names and answers a lost
-race as a JSON payload whose ``message`` is the same sentence with its own name.
+loop, for an owner in Berlin: a time without an offset (refused), 10:00 (held by
+a better-ranked sibling named "sales": OUTRANKED with offers), the first offer
+(booked, displaceable until when), the agent's own bookings, a hold longer than the
+owner allows (refused naming the field) and one within it (held, lapsing when). The
+texts each model was shown must be identical once ids and moments are masked, and
+equal to what the shared specs say; every time is shown in UTC and Berlin time.
+MCP keeps ``agentdraft-mcp``'s tool names and answers a lost race as a JSON payload
+whose ``message`` is the same sentence with its own name.
 """
 
 from __future__ import annotations
@@ -25,6 +28,11 @@ from agentdraft_agents.testing.script import Call, Script, Step, call, take_firs
 from .conftest import Calendar, at, iso
 from .race_script import SAFE, TASK
 
+LIST = "agentdraft_list_my_bookings"
+HOLD = "agentdraft_create_hold"
+ZONE = "Europe/Berlin"
+#: The owner's cap on holds, and the two TTLs the script asks for (over it, then at it).
+MAX_HOLD = 600
 #: crewai, imported by one of the runners, reads pydantic's deprecated fields on kickoff;
 #: LlamaIndex's workflows do the same when building an agent.
 pytestmark = [
@@ -36,13 +44,32 @@ pytestmark = [
 NAIVE = call(SAFE, start="2031-03-03T10:00:00", end="2031-03-03T10:30:00")
 
 
+def tool_calls() -> list[Call]:
+    """What the model asks after the refusal and the loss, in order."""
+    return [
+        call(LIST, start=iso(-60), end=iso(60)),
+        call(HOLD, start=iso(120), end=iso(150), ttl_seconds=MAX_HOLD + 300),
+        call(HOLD, start=iso(120), end=iso(150), ttl_seconds=MAX_HOLD),
+    ]
+
+
 def steps() -> list[Step]:
-    return [NAIVE, lambda _: call(SAFE, start=iso(0), end=iso(30)), take_first_offer(SAFE), "ok"]
+    return [
+        NAIVE,
+        lambda _: call(SAFE, start=iso(0), end=iso(30)),
+        take_first_offer(SAFE),
+        *tool_calls(),
+        "ok",
+    ]
+
+
+#: Moments that differ per run (a bump window's end, a hold's lapse), with their wall clock.
+_MOMENT = re.compile(r"(displace it until|lapses at) \S+(?: \([^)]*\))?")
 
 
 def mask(text: str) -> str:
-    """Ids and the moment a bump window closes differ per run; the words must not."""
-    text = re.sub(r"displace it until \S+", "displace it until <t>", text)
+    """Ids and the moments a window closes or a hold lapses differ per run; words must not."""
+    text = _MOMENT.sub(r"\1 <t>", text)
     return re.sub(r"\b(agt|bkg|hld|apr|evt)_[0-9a-zA-Z]+", r"\1_…", text)
 
 
@@ -77,6 +104,16 @@ def mail_mask(text: str) -> str:
     """Message ids and when a message was stored differ per run; the words must not."""
     text = re.sub(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+00:00", "<t>", text)
     return re.sub(r"\bmsg_[0-9a-zA-Z]+", "msg_…", mask(text))
+
+
+def berlin_calendar(make_local_cal: Callable[..., Calendar]) -> tuple[Calendar, Any]:
+    """An owner in Berlin who caps holds, and their "sales" agent holding 10:00."""
+    cal = make_local_cal(bump_window_seconds=3600)  # still open when the list is read
+    cal.coord.owners.set_timezone(cal.user_id, ZONE)
+    cal.coord.rules.update(cal.user_id, max_hold_ttl_seconds=MAX_HOLD)
+    sales = cal.agent(1, name="sales")
+    sales.bookings.commit(start=at(0), end=at(30))
+    return cal, sales
 
 
 # -- one runner per framework: play the script through its loop, return what it saw ------------
@@ -125,7 +162,7 @@ def run_crewai(client: Any, plan: Plan | None = None) -> list[str | None]:
         backstory="Schedules.",
         llm=ScriptedLLM(steps=[step] * plan.turns),
         tools=get_tools(client, **plan.options),
-        max_iter=6,
+        max_iter=plan.turns + 2,
     )
     task = Task(description=TASK, expected_output="What was booked", agent=agent)
     Crew(agents=[agent], tasks=[task]).kickoff()
@@ -157,7 +194,7 @@ def run_autogen(client: Any, plan: Plan | None = None) -> list[str | None]:
         "recruiter",
         model_client=ReactiveReplayClient([step] * plan.turns),
         tools=get_tools(client, **plan.options),  # type: ignore[arg-type]
-        max_tool_iterations=4,
+        max_tool_iterations=plan.turns,
     )
     asyncio.run(agent.run(task=TASK))
     return script.seen
@@ -254,17 +291,34 @@ RUNNERS: dict[str, tuple[str, Callable[[Any, Plan | None], list[str | None]]]] =
 
 
 def expected(make_local_cal: Callable[..., Calendar]) -> list[str]:
-    """The three texts as the shared specs word them (no framework involved)."""
+    """The texts as the shared specs word them (no framework involved)."""
     from agentdraft_agents import specs
     from agentdraft_agents.core import BookingService
 
-    cal = make_local_cal()
-    cal.agent(1).bookings.commit(start=at(0), end=at(30))
+    cal, _ = berlin_calendar(make_local_cal)
     service, spec = BookingService(cal.agent(2)), specs.COMMIT_SAFE
+    by_name = {s.name: s for s in specs.recommended()}
     naive = spec.text(spec.run(service, {"start": NAIVE.args["start"], "end": NAIVE.args["end"]}))
     lost = spec.text(spec.run(service, {"start": iso(0), "end": iso(30)}))
-    booked = spec.text(spec.run(service, {"start": at(-30).isoformat(), "end": at(0).isoformat()}))
-    return [mask(t) for t in (naive, lost, booked)]
+    booked = spec.text(spec.run(service, {"start": iso(-30), "end": iso(0)}))
+    later = [by_name[c.name].text(by_name[c.name].run(service, c.args)) for c in tool_calls()]
+    return [mask(t) for t in (naive, lost, booked, *later)]
+
+
+def test_the_texts_name_the_winner_and_show_the_owners_time_and_the_holds_cap(
+    make_local_cal: Callable[..., Calendar],
+) -> None:
+    _naive, lost, booked, listed, too_long, held = expected(make_local_cal)
+    assert "agent sales (priority 1; id agt_…) holds it" in lost
+    assert (
+        "(2031-03-03T11:00:00+01:00 to 2031-03-03T11:30:00+01:00 in the owner's timezone "
+        "Europe/Berlin)" in lost
+    )
+    assert "displace it until <t>. After that, call agentdraft_get_booking" in booked
+    assert listed.startswith("1 booking(s) of yours from") and "COMMITTED" in listed
+    assert too_long.startswith("ERROR hold_ttl_too_long (hold_ttl_seconds):")
+    assert "max_hold_ttl_seconds=600" in too_long and "shorter ttl_seconds" in too_long
+    assert held.startswith("HELD ") and "It lapses at <t> unless you commit it." in held
 
 
 @pytest.mark.parametrize("framework", list(RUNNERS))
@@ -274,8 +328,7 @@ def test_each_framework_shows_the_model_the_same_words(
     module, runner = RUNNERS[framework]
     pytest.importorskip(module, reason=f"{module} (its extra) is not installed")
     os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
-    cal = make_local_cal()
-    cal.agent(1).bookings.commit(start=at(0), end=at(30))
+    cal, _ = berlin_calendar(make_local_cal)
     seen = runner(cal.agent(2), None)
     assert seen[0] is None
     assert [mask(str(t)) for t in seen[1:]] == expected(make_local_cal)
@@ -316,12 +369,18 @@ def test_mcp_says_the_same_with_its_own_tool_name(
 
     from agentdraft_agents.mcp_server import build_server
 
-    cal = make_local_cal()
-    cal.agent(1).bookings.commit(start=at(0), end=at(30))
+    cal, _ = berlin_calendar(make_local_cal)
 
     async def main() -> Any:
         async with create_connected_server_and_client_session(build_server(cal.agent(2))) as s:
-            return await s.call_tool("commit_booking", {"start": iso(0), "end": iso(30)})
+            lost = await s.call_tool("commit_booking", {"start": iso(0), "end": iso(30)})
+            too_long = await s.call_tool(
+                "create_hold",
+                {"start": iso(120), "end": iso(150), "ttl_seconds": MAX_HOLD + 300},
+            )
+            return lost, too_long
 
-    lost = json.loads(asyncio.run(main()).content[0].text)["message"]
-    assert mask(lost) == expected(make_local_cal)[1].replace(SAFE, "commit_booking")
+    lost, too_long = (json.loads(r.content[0].text)["message"] for r in asyncio.run(main()))
+    words = expected(make_local_cal)
+    assert mask(lost) == words[1].replace(SAFE, "commit_booking")
+    assert mask(too_long) == words[4]

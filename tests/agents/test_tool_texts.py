@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -82,6 +82,7 @@ def test_every_mcp_tool_has_a_title_all_four_hints_and_described_arguments(
         "whoami",
         "get_availability",
         "get_booking",
+        "list_my_bookings",
         "check_approval",
         "get_proposal",
         "list_proposals",
@@ -136,9 +137,11 @@ def test_get_booking_names_who_displaced_a_commit(local_cal: Calendar) -> None:
     state = mine.get_booking(booked.booking_id)
     assert state.outcome == "booking" and state.status == "EVICTED"
     assert (state.ended_by_agent_id, state.ended_by_priority) == (sales.agent_id, 1)
-    assert state.text().startswith(f"Booking {booked.booking_id} (")
-    assert f"agent {sales.agent_id} (priority 1) displaced it with {winner.booking_id}" in (
-        state.text()
+    assert state.ended_by_agent_name == "p1"
+    assert state.text().startswith(f"Booking {booked.booking_id} from ")
+    assert (
+        f"agent p1 (priority 1; id {sales.agent_id}) displaced it with {winner.booking_id}"
+        in state.text()
     )
     assert mine.get_booking(winner.booking_id).status == "COMMITTED"
 
@@ -148,18 +151,11 @@ def test_a_hold_can_last_long_enough_to_ask_a_person_and_says_when_it_lapses(
 ) -> None:
     service = BookingService(local_cal.agent(2))
     held = specs.HOLD.invoke(service, {"start": iso(0), "end": iso(30), "ttl_seconds": 900})
-    if local_cal.server_url is not None:  # the official SDK cannot pass a TTL yet
-        assert (held.outcome, held.error, held.field) == (
-            "error",
-            "unsupported",
-            "hold_ttl_seconds",
-        )
-        assert local_cal.live() == [] and "nothing was booked" in held.text()
-        return
+    # Through the official SDK too: the tools send the TTL over its own transport.
     assert held.outcome == "booked" and held.expires_at is not None
     left = (held.expires_at - datetime.now(UTC)).total_seconds()
     assert 800 < left <= 900
-    assert f"until {held.expires_at.isoformat()}" in held.text()
+    assert f"It lapses at {held.expires_at.isoformat()} unless you commit it." in held.text()
 
 
 def test_a_hold_longer_than_the_coordinator_allows_is_refused_naming_the_field(
@@ -184,4 +180,95 @@ def test_a_missing_mcp_argument_is_a_tool_error_naming_the_field_not_a_pydantic_
     assert out.structuredContent["error"] == "invalid_arguments"
     assert out.structuredContent["detail"]["field"] == "end"
     assert json.loads(text)["message"].startswith("ERROR invalid_arguments (end): end: Field")
+    assert local_cal.live() == []
+
+
+def berlin(cal: Calendar) -> Calendar:
+    cal.coord.owners.set_timezone(cal.user_id, "Europe/Berlin")
+    return cal
+
+
+BERLIN_10_TO_1030 = (
+    "(2031-03-03T11:00:00+01:00 to 2031-03-03T11:30:00+01:00 in the owner's timezone"
+)
+
+
+def test_every_result_text_shows_the_owners_time_beside_utc_and_names_the_winner(
+    local_cal: Calendar,
+) -> None:
+    cal = berlin(local_cal)
+    cal.agent(1, name="sales").bookings.commit(start=at(0), end=at(30))
+    service = BookingService(cal.agent(2))
+    texts = {
+        "availability": service.availability(iso(0), iso(60), duration_minutes=30).text(),
+        "lost": service.commit(iso(0), iso(30)).text(),
+        "booked": service.commit(iso(60), iso(90)).text(),
+        "held": specs.HOLD.invoke(service, {"start": iso(120), "end": iso(150)}).text(),
+        "listed": service.list_bookings(iso(0), iso(24 * 60)).text(),
+    }
+    for name, text in texts.items():
+        assert "in the owner's timezone Europe/Berlin)" in text, name
+    assert "agent sales (priority 1; id agt_" in texts["lost"]
+    assert (
+        f"2031-03-03T10:00:00+00:00 to 2031-03-03T10:30:00+00:00 {BERLIN_10_TO_1030}"
+        in (texts["lost"])
+    )
+    assert "- 2031-03-03T10:30:00+00:00 to 2031-03-03T11:00:00+00:00 (" in texts["availability"]
+
+
+def test_a_commit_through_either_client_says_until_when_it_may_be_displaced(
+    local_cal: Calendar,
+) -> None:
+    booked = BookingService(local_cal.agent(2)).commit(iso(0), iso(30))
+    assert booked.outcome == "booked" and booked.bump_until is not None
+    assert booked.bump_until > datetime.now(UTC)
+    assert f"displace it until {booked.bump_until.isoformat()}" in booked.text()
+
+
+def test_a_hold_longer_than_the_owner_allows_is_refused_and_holds_nothing(
+    local_cal: Calendar,
+) -> None:
+    local_cal.coord.rules.update(local_cal.user_id, max_hold_ttl_seconds=600)
+    service = BookingService(local_cal.agent(2))
+    refused = specs.HOLD.invoke(service, {"start": iso(0), "end": iso(30), "ttl_seconds": 900})
+    assert (refused.outcome, refused.error, refused.field) == (
+        "error",
+        "hold_ttl_too_long",
+        "hold_ttl_seconds",
+    )
+    assert "max_hold_ttl_seconds=600" in refused.text()
+    assert "Nothing was held; call again with a shorter ttl_seconds." in refused.text()
+    k = local_cal.coord.store.keys
+    assert local_cal.coord.redis.hlen(k.bookings(local_cal.user_id)) == 0
+
+
+def test_list_my_bookings_shows_only_mine_with_who_displaced_one(local_cal: Calendar) -> None:
+    mine = BookingService(local_cal.agent(3))
+    kept = mine.commit(iso(120), iso(150))
+    lost = mine.commit(iso(0), iso(30))
+    local_cal.agent(1, name="recruiter").bookings.commit(start=at(0), end=at(30))
+    local_cal.agent(2).bookings.commit(start=at(300), end=at(330))  # not mine
+    listed = specs.LIST_MY_BOOKINGS.invoke(mine, {"start": iso(-60), "end": iso(24 * 60)})
+    assert listed.outcome == "bookings"
+    assert [(b.booking_id, b.status) for b in listed.bookings] == [
+        (lost.booking_id, "EVICTED"),
+        (kept.booking_id, "COMMITTED"),
+    ]
+    text = listed.text()
+    assert text.startswith("2 booking(s) of yours from ") and ", 1 of them on the calendar:" in text
+    assert "displaced it with" in text and "agent recruiter (priority 1; id agt_" in text
+    empty = mine.list_bookings(iso(24 * 60), iso(25 * 60))
+    assert empty.outcome == "bookings" and empty.text().startswith("You have no bookings from ")
+    naive = mine.list_bookings("2031-03-03T10:00:00", iso(30))
+    assert (naive.outcome, naive.error) == ("error", "naive_time")
+
+
+def test_a_past_time_is_refused_with_a_text_that_says_so(local_cal: Calendar) -> None:
+    past = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    refused = BookingService(local_cal.agent(2)).commit(
+        past.isoformat(), (past + timedelta(minutes=30)).isoformat()
+    )
+    assert (refused.outcome, refused.error, refused.field) == ("error", "in_the_past", "start")
+    assert "is in the past (the coordinator's clock says " in refused.text()
+    assert "pick a later slot" in refused.text()
     assert local_cal.live() == []
