@@ -23,7 +23,7 @@ from .conftest import Calendar, at, iso
 from .test_mcp_http import key_of, remote
 from .test_mcp_server import TOOLS, session_run
 
-PROPOSAL_TOOLS = set(TOOLS[TOOLS.index("create_proposal") :])
+PROPOSAL_TOOLS = set(TOOLS[TOOLS.index("create_proposal") : TOOLS.index("cancel_proposal") + 1])
 
 
 def call(name: str, **args: Any) -> Callable[[ClientSession], Awaitable[Any]]:
