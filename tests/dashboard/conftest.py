@@ -102,14 +102,17 @@ class Dash:
     def go(self, path: str) -> Any:
         return self.page.goto(self.url + path)
 
-    def sign_in(self) -> None:
-        """Dev sign-in as a person does it: email, the link on the page, the button."""
-        self.go("/dashboard/sign-in")
+    def sign_in(self, *, expect_path: str = "/dashboard/agents", fresh: bool = True) -> None:
+        """Dev sign-in as a person does it: email, the link on the page, the button.
+
+        ``fresh=False`` starts from the sign-in page already shown (after a redirect)."""
+        if fresh:
+            self.go("/dashboard/sign-in")
         self.page.get_by_label("Email").fill(self.email)
         self.page.get_by_role("button", name="Send me a sign-in link").click()
         self.page.get_by_role("link", name="Open my sign-in link").click()
         self.page.get_by_role("button", name="Sign in").click()
-        self.page.wait_for_url("**/dashboard/agents")
+        self.page.wait_for_url(lambda url: url.endswith(expect_path))
         self.user_id = self.coord.redis.get(f"{self.coord.settings.namespace}:email:{self.email}")
 
     def shot(self, name: str, *, full_page: bool = True) -> Path:

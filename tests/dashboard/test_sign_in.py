@@ -147,3 +147,23 @@ def test_outside_dev_mode_only_a_login_token_signs_in(
         expect(dash.page.get_by_role("heading", level=1)).to_have_text("Agents")
     finally:
         server.stop()
+
+
+def test_a_write_after_the_session_ended_asks_to_sign_in_and_returns_to_the_page(
+    signed_in: Dash,
+) -> None:
+    dash = signed_in
+    made = dash.coord.agents.create(dash.user_id, name="Lone", priority=1)
+    dash.go("/dashboard/bookings?status=COMMITTED")
+    dash.page.context.clear_cookies()
+    dash.go("/dashboard/bookings?status=COMMITTED")
+    dash.page.wait_for_url("**/dashboard/sign-in?next=/dashboard/bookings%3Fstatus%3DCOMMITTED")
+    dash.sign_in(expect_path="/dashboard/bookings?status=COMMITTED", fresh=False)
+
+    dash.go("/dashboard/agents")
+    dash.page.context.clear_cookies()
+    dash.page.get_by_role("button", name="Revoke").click()
+    expect(dash.page.get_by_role("heading", level=1)).to_have_text("Sign in")
+    assert dash.coord.agents.get(dash.user_id, made.agent_id).status == "active"
+    dash.sign_in(expect_path="/dashboard/agents", fresh=False)
+    expect(dash.page.locator("li.agent .status")).to_have_text("active")

@@ -117,12 +117,22 @@ class PageRefused(Exception):
         self.detail = detail
 
 
+def _return_to(request: Request) -> str:
+    """Where to land after signing in: the page asked for, or for a write (which cannot
+    be repeated by a redirect) the page of its section."""
+    path = request.url.path
+    if request.method == "GET":
+        return path + (f"?{request.url.query}" if request.url.query else "")
+    section = path.removeprefix("/dashboard/").split("/", 1)[0]
+    return f"/dashboard/{section}" if section else "/dashboard/agents"
+
+
 def _session(request: Request, sid: str | None) -> OwnerSession:
     store: Sessions = request.app.state.sessions
     try:
         return store.get(sid)
     except AuthError as exc:
-        raise SignInRequired(request.url.path) from exc
+        raise SignInRequired(_return_to(request)) from exc
 
 
 class Viewer:

@@ -6,6 +6,8 @@ built yet is registered last, so a real page always wins its path.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
@@ -61,7 +63,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:
-        return see_other(f"/dashboard/sign-in?next={exc.next_path}")
+        return see_other(f"/dashboard/sign-in?next={quote(exc.next_path, safe='/')}")
 
     @app.exception_handler(PageRefused)
     async def _refused(request: Request, exc: PageRefused) -> Response:
