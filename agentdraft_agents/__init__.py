@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from . import counter_specs  # noqa: F401 - importing it registers the counter-offer tools
 from ._lazy import lazy_getattr
 from .core import BookingService, TimeInputError, find_alternatives, parse_time
 from .environment import resolve_client

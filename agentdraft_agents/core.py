@@ -545,6 +545,11 @@ class BookingService:
             )
         return s, e
 
+    def failed(self, exc: Exception) -> Failed:
+        """``exc`` as a :class:`Failed` the model can act on, or re-raised (see the module
+        docstring): the one error policy, for calls made outside this class too."""
+        return self._fail_or_raise(exc)
+
     def _fail_or_raise(self, exc: Exception) -> Failed:
         parked = error_code(exc) == "consent_required"
         failed = _as_failed(exc, self._owner_timezone() if parked else None)

@@ -32,7 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 from pydantic import Field, SkipValidation, model_validator
 
-from . import specs
+from . import counter_specs, specs
 from .core import BookingService
 from .environment import resolve_client
 from .results import Failed, Lost, Result
@@ -168,6 +168,24 @@ class CheckApprovalTool(_AgentDraftTool):
     spec = specs.CHECK_APPROVAL
 
 
+class CounterOfferTool(_AgentDraftTool):
+    """After a lost race, offer the winning booking's agent other times."""
+
+    spec = counter_specs.COUNTER_OFFER
+
+
+class ListCountersTool(_AgentDraftTool):
+    """The counter-offers on one of the agent's bookings, or the answer to its own."""
+
+    spec = counter_specs.LIST_COUNTERS
+
+
+class AnswerCounterTool(_AgentDraftTool):
+    """Accept (the booking moves) or reject a counter-offer on the agent's booking."""
+
+    spec = counter_specs.ANSWER_COUNTER
+
+
 _CLASSES: dict[str, Any] = {
     cls.spec.name: cls
     for cls in (
@@ -181,6 +199,9 @@ _CLASSES: dict[str, Any] = {
         GetBookingTool,
         ListMyBookingsTool,
         CheckApprovalTool,
+        CounterOfferTool,
+        ListCountersTool,
+        AnswerCounterTool,
     )
 }
 #: The mailbox tools need no behaviour of their own: one class per spec, built here.
@@ -216,13 +237,16 @@ get_agentdraft_tools = get_tools
 
 __all__ = [
     "AgentDraftToolException",
+    "AnswerCounterTool",
     "AvailabilityTool",
     "BookingTool",
     "CancelBookingTool",
     "CheckApprovalTool",
     "ConflictAwareBookingTool",
+    "CounterOfferTool",
     "GetBookingTool",
     "HoldTool",
+    "ListCountersTool",
     "ListMyBookingsTool",
     "OutrankedToolException",
     "ReleaseHoldTool",

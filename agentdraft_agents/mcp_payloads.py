@@ -21,6 +21,8 @@ from .results import (
     Booked,
     BookingList,
     BookingState,
+    CounterList,
+    CounterState,
     Identity,
     Lost,
     Slot,
@@ -46,6 +48,8 @@ BookedPayload = _derived("BookedPayload", Booked, drop=("outcome", "mode"))
 BookingPayload = _derived("BookingPayload", BookingState, drop=("outcome",))
 BookingListPayload = _derived("BookingListPayload", BookingList, drop=("outcome",))
 ApprovalPayload = _derived("ApprovalPayload", ApprovalStatus, drop=("outcome",))
+CounterPayload = _derived("CounterPayload", CounterState, drop=("outcome",))
+CounterListPayload = _derived("CounterListPayload", CounterList, drop=("outcome",))
 AvailabilityPayload = _derived(
     "AvailabilityPayload", Availability, drop=("outcome", "start", "end", "duration_minutes")
 )
@@ -113,6 +117,8 @@ __all__ = [
     "BookingListPayload",
     "BookingPayload",
     "CancelledPayload",
+    "CounterListPayload",
+    "CounterPayload",
     "ErrorDetail",
     "ErrorPayload",
     "IdentityPayload",

@@ -48,7 +48,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from coordinator.proposals import Proposal, Resolution
 
-from . import mailbox_specs, specs
+from . import counter_specs, mailbox_specs, specs
 from . import proposal_calls as proposals
 from .core import BookingService
 from .environment import resolve_client
@@ -60,6 +60,8 @@ from .mcp_payloads import (
     BookingListPayload,
     BookingPayload,
     CancelledPayload,
+    CounterListPayload,
+    CounterPayload,
     IdentityPayload,
     MailListPayload,
     MailMessagePayload,
@@ -115,6 +117,8 @@ MailMessageOut = Annotated[CallToolResult, output(MailMessagePayload)]
 MailSentOut = Annotated[CallToolResult, output(MailSentPayload)]
 SuppressionOut = Annotated[CallToolResult, output(SuppressionPayload)]
 ProposalId = Annotated[str, Field(description="The proposal's id (spr_…)")]
+CounterOut = Annotated[CallToolResult, output(CounterPayload)]
+CounterListOut = Annotated[CallToolResult, output(CounterListPayload, CounterPayload)]
 MessageId = Annotated[str, Field(description="The message's id (msg_…)")]
 
 #: What a proposal call answers besides the booking results.
@@ -391,6 +395,7 @@ def build_server(
 
     _proposal_tools(mcp, svc)
     _mailbox_tools(mcp, svc)
+    _counter_tools(mcp, svc)
     return mcp
 
 
@@ -580,6 +585,74 @@ def _mailbox_tools(mcp: FastMCP, svc: Callable[[], BookingService]) -> None:
         address: Annotated[str, Field(description="The email address to check")],
     ) -> SuppressionOut:
         return await _off_loop(lambda: calls().check_suppression(address))
+
+
+def _counter_tools(mcp: FastMCP, svc: Callable[[], BookingService]) -> None:
+    """Counter-offers: after a lost race, offer the winner's agent other times; answer them."""
+    offer, listing, answer = (
+        counter_specs.COUNTER_OFFER,
+        counter_specs.LIST_COUNTERS,
+        counter_specs.ANSWER_COUNTER,
+    )
+
+    @mcp.tool(
+        title="Offer other times",
+        description=offer.description.replace("agentdraft_list_counters", "list_counters"),
+        annotations=_hints(read_only=False, idempotent=False),
+    )
+    async def counter_offer(
+        booking_id: Annotated[str, Field(description="The winning booking's id (bkg_…)")],
+        proposed: Annotated[
+            list[counter_specs.ProposedSlot], Field(description="1 to 5 other times")
+        ],
+        note: Annotated[str | None, Field(description="A short note for the other agent")] = None,
+    ) -> CounterOut:
+        return await _off_loop(
+            lambda: offer.invoke(
+                svc(),
+                {
+                    "booking_id": booking_id,
+                    "proposed": [p.model_dump() for p in proposed],
+                    "note": note,
+                },
+            )
+        )
+
+    @mcp.tool(
+        title="List counter-offers",
+        description=listing.description,
+        annotations=_hints(read_only=True, idempotent=True),
+    )
+    async def list_counters(
+        booking_id: Annotated[str, Field(description="Your booking, or the one you countered")],
+        counter_id: Annotated[
+            str | None, Field(description="Your own counter-offer's id, to read its answer")
+        ] = None,
+    ) -> CounterListOut:
+        return await _off_loop(
+            lambda: listing.invoke(svc(), {"booking_id": booking_id, "counter_id": counter_id})
+        )
+
+    @mcp.tool(
+        title="Answer a counter-offer",
+        description=answer.description,
+        annotations=_hints(read_only=False, idempotent=False),
+    )
+    async def answer_counter(
+        booking_id: Annotated[str, Field(description="Your booking's id (bkg_…)")],
+        counter_id: Annotated[str, Field(description="The counter-offer's id (cnt_…)")],
+        decision: Annotated[Literal["accept", "reject"], Field(description="accept or reject")],
+        slot_index: Annotated[
+            int | None, Field(description="To accept: which offered slot, 0-based")
+        ] = None,
+    ) -> CounterOut:
+        args = {
+            "booking_id": booking_id,
+            "counter_id": counter_id,
+            "decision": decision,
+            "slot_index": slot_index,
+        }
+        return await _off_loop(lambda: answer.invoke(svc(), args))
 
 
 def main(argv: list[str] | None = None) -> None:

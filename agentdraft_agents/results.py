@@ -23,6 +23,8 @@ from .mailbox_results import MailboxResult
 
 #: How many slots an availability answer lists in its text; the artifact has all of them.
 MAX_SLOTS_IN_TEXT = 40
+#: The tool a lost race's text points to for a counter-offer (MCP names it counter_offer).
+COUNTER_TOOL = "agentdraft_counter_offer"
 
 
 def iso(value: datetime) -> str:
@@ -228,7 +230,7 @@ class Lost(_Result):
     #: The owner's timezone, to say each time on their wall clock too.
     timezone: str | None = None
 
-    def text(self, booking_tool: str = "the booking tool") -> str:
+    def text(self, booking_tool: str = "the booking tool", counter_tool: str = COUNTER_TOOL) -> str:
         who = agent(self.winning_agent_name, self.winning_agent_id, self.winning_agent_priority)
         slot = span(self.requested.start, self.requested.end, self.timezone)
         if self.reason == "frozen":
@@ -239,6 +241,11 @@ class Lost(_Result):
         else:
             why = f"{who} holds it; you are priority {self.your_priority}."
         lines = [f"OUTRANKED — not booked. {slot} is taken: {why} Do not retry this slot."]
+        if self.winning_booking_id and counter_tool:
+            lines.append(
+                "If this time matters, you may offer the winner's agent up to 5 other times "
+                f"instead: call {counter_tool} with booking_id={self.winning_booking_id}."
+            )
         if self.alternatives:
             lines.append(
                 "Nearest open slots of the same length (call "
@@ -257,7 +264,7 @@ class Lost(_Result):
         """agentdraft-mcp's outranked payload (``error: "outranked"``) plus what we add."""
         return {
             "error": "outranked",
-            "message": self.text("commit_booking"),
+            "message": self.text("commit_booking", "counter_offer"),
             **self.data(),
         }
 
@@ -409,6 +416,72 @@ class ApprovalStatus(_Result):
         )
 
 
+class CounterState(_Result):
+    """A counter-offer: other times offered to a booking's agent, and its answer.
+
+    ``mine`` is True when the agent reading it made the offer (it waits for the answer),
+    False when the offer is on its own booking (it answers).
+    """
+
+    outcome: Literal["counter"] = "counter"
+    counter_id: str
+    booking_id: str
+    #: Who offered it, and the booking's agent (the only one who answers it).
+    agent_id: str
+    winner_agent_id: str
+    proposed: list[Slot]
+    note: str | None = None
+    status: str
+    slot_index: int | None = None
+    new_booking_id: str | None = None
+    mine: bool = False
+
+    def text(self) -> str:
+        cid, bid = self.counter_id, self.booking_id
+        slots = "\n".join(f"{i}. {s.text()}" for i, s in enumerate(self.proposed))
+        note = f"\nTheir note: {self.note}" if self.note else ""
+        if self.status == "pending" and self.mine:
+            return (
+                f"COUNTER-OFFER SENT — {cid} asks agent {self.winner_agent_id} to move booking "
+                f"{bid} to one of these times (nothing is booked for you yet):\n{slots}\n"
+                "It is pending until that agent accepts or rejects it; read the answer by "
+                f"listing counters with booking_id={bid} and counter_id={cid}."
+            )
+        if self.status == "pending":
+            return (
+                f"Counter-offer {cid} from agent {self.agent_id} asks you to move your booking "
+                f"{bid} to one of these times (slot_index. slot):\n{slots}{note}\n"
+                "Answer it once: accept with the slot_index you take (your booking moves "
+                "there), or reject it (your booking stays)."
+            )
+        if self.status == "accepted":
+            chosen = self.proposed[self.slot_index or 0]
+            out = (
+                f"ACCEPTED — counter-offer {cid}: booking {bid} moved to {chosen.text()} as "
+                f"{self.new_booking_id}; its old slot is free again."
+            )
+            if self.mine:
+                out += " Book the time you wanted now, before another agent takes it."
+            return out
+        what = "rejected" if self.status == "rejected" else "superseded by another accepted one"
+        tail = " Look for another time or ask your user." if self.mine else ""
+        return f"Counter-offer {cid} on booking {bid} was {what}; booking {bid} stays.{tail}"
+
+
+class CounterList(_Result):
+    """The counter-offers on one of the agent's bookings, oldest first."""
+
+    outcome: Literal["counters"] = "counters"
+    booking_id: str
+    counters: list[CounterState]
+
+    def text(self) -> str:
+        if not self.counters:
+            return f"No counter-offers on booking {self.booking_id}."
+        body = "\n\n".join(c.text() for c in self.counters)
+        return f"{len(self.counters)} counter-offer(s) on booking {self.booking_id}:\n\n{body}"
+
+
 WriteResult = Annotated[Booked | Lost | Failed, Field(discriminator="outcome")]
 """What a commit or hold returns."""
 
@@ -424,6 +497,8 @@ Result = (
     | BookingState
     | BookingList
     | MailboxResult
+    | CounterState
+    | CounterList
 )
 
 __all__ = [
@@ -433,6 +508,8 @@ __all__ = [
     "BookingList",
     "BookingState",
     "Cancelled",
+    "CounterList",
+    "CounterState",
     "Failed",
     "Identity",
     "Lost",

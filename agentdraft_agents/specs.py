@@ -251,6 +251,10 @@ CHECK_APPROVAL = ToolSpec(
 MAILBOX: tuple[ToolSpec, ...] = tuple(ToolSpec(*t) for t in mailbox_specs.TOOLS)
 
 
+#: Tools other modules add after the default set (``counter_specs`` registers its own).
+EXTRA_SPECS: list[ToolSpec] = []
+
+
 def recommended(
     *, conflict_aware: bool = True, holds: bool = True, mailbox: bool = False
 ) -> list[ToolSpec]:
@@ -264,6 +268,7 @@ def recommended(
         GET_BOOKING,
         LIST_MY_BOOKINGS,
         CHECK_APPROVAL,
+        *EXTRA_SPECS,
         *(MAILBOX if mailbox else ()),
     ]
 
@@ -329,6 +334,7 @@ __all__ = [
     "CHECK_APPROVAL",
     "COMMIT",
     "COMMIT_SAFE",
+    "EXTRA_SPECS",
     "GET_BOOKING",
     "HOLD",
     "LIST_MY_BOOKINGS",

@@ -66,6 +66,9 @@ def test_tool_names_match_the_other_frameworks(local_cal: Calendar) -> None:
         "agentdraft_get_booking",
         "agentdraft_list_my_bookings",
         "agentdraft_check_approval",
+        "agentdraft_counter_offer",
+        "agentdraft_list_counters",
+        "agentdraft_answer_counter",
     ]
 
 

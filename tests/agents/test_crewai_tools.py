@@ -74,6 +74,9 @@ def test_tool_names_match_the_langchain_tools_and_take_no_identity(local_cal: Ca
         "agentdraft_get_booking",
         "agentdraft_list_my_bookings",
         "agentdraft_check_approval",
+        "agentdraft_counter_offer",
+        "agentdraft_list_counters",
+        "agentdraft_answer_counter",
     ]
     for t in tools:
         assert not {"agent_id", "user_id", "api_key"} & set(t.args_schema.model_fields)

@@ -72,6 +72,9 @@ def test_no_tool_lets_the_model_choose_which_agent_it_acts_as(local_cal: Calenda
         "agentdraft_get_booking",
         "agentdraft_list_my_bookings",
         "agentdraft_check_approval",
+        "agentdraft_counter_offer",
+        "agentdraft_list_counters",
+        "agentdraft_answer_counter",
     ]
     for t in tools:
         assert not {"agent_id", "user_id", "api_key", "client"} & set(t.args), t.name

@@ -44,6 +44,9 @@ TOOLS = [
     "send_mail",
     "reply_mail",
     "check_suppression",
+    "counter_offer",
+    "list_counters",
+    "answer_counter",
 ]
 
 

@@ -70,7 +70,7 @@ _MOMENT = re.compile(r"(displace it until|lapses at) \S+(?: \([^)]*\))?")
 def mask(text: str) -> str:
     """Ids and the moments a window closes or a hold lapses differ per run; words must not."""
     text = _MOMENT.sub(r"\1 <t>", text)
-    return re.sub(r"\b(agt|bkg|hld|apr|evt)_[0-9a-zA-Z]+", r"\1_…", text)
+    return re.sub(r"\b(agt|bkg|hld|apr|evt|cnt)_[0-9a-zA-Z]+", r"\1_…", text)
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,26 @@ LIST_SENT = call("agentdraft_list_mail", direction="outbound")
 CHECK = call("agentdraft_check_suppression", address=INVITEE)
 #: The mailbox tools: send, list what was sent, check the address.
 MAIL = Plan(lambda: [SEND_MAIL, LIST_SENT, CHECK, "ok"], {"mailbox": True})
+
+
+COUNTER = "agentdraft_counter_offer"
+#: What the losing agent offers the winner's agent instead of 10:00.
+OFFER = {"proposed": [{"start": iso(240), "end": iso(270)}], "note": "Could we do 14:00?"}
+
+
+def counter_steps() -> list[Step]:
+    """Lose 10:00, then offer the winner's agent another time (the booking id read from
+    the OUTRANKED text, as a model would)."""
+
+    def offer(text: str) -> Call:
+        found = re.search(r"booking_id=(bkg_\w+)", text)
+        return call(COUNTER, booking_id=found.group(1) if found else "bkg_missing", **OFFER)
+
+    return [call(SAFE, start=iso(0), end=iso(30)), offer, "ok"]
+
+
+#: The counter-offer tools: lose a race, offer the winner other times.
+COUNTERS = Plan(counter_steps)
 
 
 def mail_mask(text: str) -> str:
@@ -361,6 +381,35 @@ def test_each_framework_shows_the_model_the_same_mail_words(
     assert words[0].startswith("Queued message msg_… to ann@invitee.test")
 
 
+def expected_counter(make_local_cal: Callable[..., Calendar]) -> list[str]:
+    """The counter script's two texts (lost, counter-offer sent) as the specs word them."""
+    from agentdraft_agents import specs
+    from agentdraft_agents.core import BookingService
+    from agentdraft_agents.counter_specs import COUNTER_OFFER
+
+    cal, sales = berlin_calendar(make_local_cal)
+    won = sales.bookings.list().bookings[0].booking_id
+    service, spec = BookingService(cal.agent(2)), specs.COMMIT_SAFE
+    lost = spec.text(spec.run(service, {"start": iso(0), "end": iso(30)}))
+    sent = COUNTER_OFFER.text(COUNTER_OFFER.invoke(service, {"booking_id": won, **OFFER}))
+    return [mask(lost), mask(sent)]
+
+
+@pytest.mark.parametrize("framework", list(RUNNERS))
+def test_each_framework_shows_the_model_the_same_counter_offer_words(
+    framework: str, make_local_cal: Callable[..., Calendar]
+) -> None:
+    module, runner = RUNNERS[framework]
+    pytest.importorskip(module, reason=f"{module} (its extra) is not installed")
+    cal, _ = berlin_calendar(make_local_cal)
+    seen = runner(cal.agent(2), COUNTERS)
+    assert seen[0] is None
+    words = [mask(str(t)) for t in seen[1:]]
+    assert words == expected_counter(make_local_cal)
+    assert "call agentdraft_counter_offer with booking_id=bkg_…" in words[0]
+    assert words[1].startswith("COUNTER-OFFER SENT — cnt_… asks agent agt_…")
+
+
 def test_mcp_says_the_same_with_its_own_tool_name(
     make_local_cal: Callable[..., Calendar],
 ) -> None:
@@ -382,5 +431,5 @@ def test_mcp_says_the_same_with_its_own_tool_name(
 
     lost, too_long = (json.loads(r.content[0].text)["message"] for r in asyncio.run(main()))
     words = expected(make_local_cal)
-    assert mask(lost) == words[1].replace(SAFE, "commit_booking")
+    assert mask(lost) == words[1].replace(SAFE, "commit_booking").replace(COUNTER, "counter_offer")
     assert mask(too_long) == words[4]

@@ -89,6 +89,7 @@ def test_every_mcp_tool_has_a_title_all_four_hints_and_described_arguments(
         "list_mail",
         "read_mail",
         "check_suppression",
+        "list_counters",
     ]
     # Only mail leaves the coordinator.
     assert [n for n, t in tools.items() if t.annotations.openWorldHint] == [
