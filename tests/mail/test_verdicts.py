@@ -274,3 +274,41 @@ def test_an_unparsable_trusted_header_is_skipped() -> None:
     assert v.spf.domain == "evil.test"  # the next header from that id
     with pytest.raises(ValidationError, match="authserv_id"):
         from_authentication_results(raw, authserv_id=" ")
+
+
+def test_concurrent_checks_each_use_their_own_resolver(
+    sending_domain: SendingDomain, dns_server: LoopbackDNS
+) -> None:
+    # pyspf looks DNS up through one module-level function; our router picks the
+    # resolver per call (a context variable), so threads checking at once never
+    # send one check's lookups to another's server.
+    import threading
+
+    from tests.support.servers import free_port
+
+    live = dns_server.resolver()
+    dead = Resolver(host="127.0.0.1", port=free_port(), timeout=0.2)
+    start = threading.Barrier(2)
+    results: dict[str, list[str]] = {"live": [], "dead": []}
+
+    def check(name: str, resolver: Resolver, rounds: int) -> None:
+        start.wait()
+        for _ in range(rounds):
+            v = check_dns(
+                _message("ann@agents.test"),
+                client_ip=sending_domain.allowed_ip,
+                helo="mx.agents.test",
+                mail_from="bounces@agents.test",
+                resolver=resolver,
+            )
+            results[name].append(v.spf.result)
+
+    threads = [
+        threading.Thread(target=check, args=("live", live, 20)),
+        threading.Thread(target=check, args=("dead", dead, 3)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {"live": ["pass"] * 20, "dead": ["temperror"] * 3}
