@@ -4,7 +4,7 @@ Playwright drives Debian's Chromium (``/usr/bin/chromium``; ``.ci/run`` installs
 when missing) because ``playwright install`` cannot download a browser here. When no
 Chromium can be found, every dashboard test is skipped with that reason, never failed.
 
-Fixtures: ``chromium`` (the browser, one per session), ``dashboard_server`` (one dev-mode
+Fixtures: ``chromium`` (the browser, one per test module), ``dashboard_server`` (one dev-mode
 server on a private Redis), ``dash`` (a fresh browser context and a new owner's email,
 not signed in) and ``signed_in`` (the same, signed in through the sign-in page).
 Screenshots go to ``$AGENTDRAFT_SCREENSHOTS`` or a temp folder (``dash.shot(name)``).
@@ -46,9 +46,15 @@ def find_chromium() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """The system Chromium under Playwright, headless."""
+    """The system Chromium under Playwright, headless, for one test module.
+
+    Not for the session: while Playwright's sync API is started, its event loop counts
+    as running in this thread, so every later test calling ``asyncio.run`` (the engine,
+    MCP and framework tests) would fail. Stopping it at the end of each module hands
+    the thread back (``test_event_loop_after_browser.py`` checks).
+    """
     path = find_chromium()
     if path is None:
         pytest.skip("no Chromium found (apt-get install chromium; .ci/run does it)")
