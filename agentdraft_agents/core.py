@@ -168,6 +168,19 @@ def error_code(exc: BaseException) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
+def attachments(b: Any) -> dict[str, Any]:
+    """A booking's conferencing link, its status and its signed receipt, from either client
+    family: the coordinator's ``conferencing`` dict (also the server's JSON) or the SDK's
+    ``conferencing_url``/``conferencing_status`` attributes."""
+    conf = getattr(b, "conferencing", None)
+    conf = conf if isinstance(conf, dict) else {}
+    return {
+        "conferencing_url": conf.get("url") or getattr(b, "conferencing_url", None),
+        "conferencing_status": conf.get("status") or getattr(b, "conferencing_status", None),
+        "receipt": getattr(b, "receipt", None),
+    }
+
+
 def _as_failed(exc: BaseException, timezone: str | None = None) -> Failed | None:
     """A :class:`Failed` for a client error the model can act on, else ``None``.
 
@@ -513,6 +526,7 @@ class BookingService:
             for k in BookingState.model_fields
             if k not in ("outcome", "timezone")
         }
+        fields.update(attachments(b))
         fields["timezone"] = self._owner_timezone()
         return BookingState.model_validate(fields)
 
@@ -608,6 +622,7 @@ class BookingService:
             title=getattr(b, "title", None),
             bump_until=bump_until,
             timezone=self._owner_timezone(),
+            **attachments(b),
         )
 
     def _send(

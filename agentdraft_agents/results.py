@@ -95,6 +95,21 @@ class Slot(BaseModel):
         return f"{out} ({wall} in the owner's timezone {timezone})"
 
 
+def attached(url: str | None, status: str | None, receipt: str | None) -> str:
+    """The booking's conferencing link and signed receipt, as sentences ('' when neither)."""
+    out = ""
+    if url:
+        out += f" Meeting link: {url}"
+    elif status and status != "attached":
+        out += f" No meeting link could be made ({status})."
+    if receipt:
+        out += (
+            " Signed booking receipt (a person approved it; anyone can verify it offline "
+            f"against the coordinator's /.well-known/jwks.json): {receipt}"
+        )
+    return out
+
+
 class Booked(_Result):
     """The write won: the slot is the agent's (committed, or held until ``expires_at``)."""
 
@@ -111,8 +126,18 @@ class Booked(_Result):
     bump_until: datetime | None = None
     #: The owner's timezone, to say every time on their wall clock too.
     timezone: str | None = None
+    #: The meeting link made with the commit (``with_conferencing``), or why there is none.
+    conferencing_url: str | None = None
+    conferencing_status: str | None = None
+    #: The signed ``booking_receipt`` of a person's approval, when one booked it.
+    receipt: str | None = None
 
     def text(self) -> str:
+        return self._text() + attached(
+            self.conferencing_url, self.conferencing_status, self.receipt
+        )
+
+    def _text(self) -> str:
         when = span(self.start, self.end, self.timezone)
         if self.mode == "hold":
             until = (
@@ -155,8 +180,17 @@ class BookingState(_Result):
     end_reason: str | None = None
     title: str | None = None
     timezone: str | None = None
+    #: The booking's meeting link (or why none was made) and its signed receipt, if any.
+    conferencing_url: str | None = None
+    conferencing_status: str | None = None
+    receipt: str | None = None
 
     def text(self) -> str:
+        live = self.status in ("COMMITTED", "HOLD") and not self.end_reason
+        extra = attached(self.conferencing_url, self.conferencing_status, self.receipt)
+        return self._text() + (extra if live else "")
+
+    def _text(self) -> str:
         when = span(self.start, self.end, self.timezone)
         head = f"Booking {self.booking_id} from {when} is {self.status}"
         if self.ended_by_agent_id:
