@@ -50,7 +50,7 @@ from .consent import await_consent
 from .constraints import Constraints
 from .context import NegotiationContext
 from .policies import ChoiceRequest, policy_name, validate_choice
-from .state import Attempt, NegotiationState, slot_text, to_slot
+from .state import Attempt, NegotiationState, slot_text, to_slot, winner_of
 
 DEFAULT_MAX_ROUNDS = 3
 #: A hard ceiling, so a typo cannot make an agent hammer the calendar.
@@ -174,7 +174,7 @@ def exhausted_detail(attempts: list[Attempt]) -> str:
         slot = a.get("slot") or {"start": "?", "end": "?"}
         why = a.get("result", "?")
         if a.get("winning_agent_id"):
-            why += f" to {a['winning_agent_id']} (priority {a.get('winning_agent_priority')})"
+            why += f" to {winner_of(a)}"
         elif a.get("reason"):
             why += f" ({a['reason']})"
         parts.append(f"{slot['start']} {why}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ..core import RULE_ERRORS
-from ..results import Booked, Failed, Lost, iso
+from ..results import Booked, Failed, Lost, agent, iso
 from .context import NegotiationContext
 from .state import Attempt, BookingSteps, ConsentRequest, SlotText
 
@@ -59,15 +59,18 @@ def commit_slot(
             f"as {result.booking_id} in round {attempt['round']}",
         }
     if isinstance(result, Lost):
+        who = agent(
+            result.winning_agent_name, result.winning_agent_id, result.winning_agent_priority
+        )
         attempt.update(
             {
                 "result": "lost",
                 "reason": result.reason,
                 "winning_agent_id": result.winning_agent_id,
+                "winning_agent_name": result.winning_agent_name,
                 "winning_agent_priority": result.winning_agent_priority,
                 "winning_booking_id": result.winning_booking_id,
-                "detail": f"lost to agent {result.winning_agent_id} (priority "
-                f"{result.winning_agent_priority}; ours {result.your_priority})",
+                "detail": f"lost to {who}; ours is priority {result.your_priority}",
             }
         )
         return {"attempts": [attempt], "outcome": "lost", "detail": attempt["detail"]}

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..results import iso
 from .policies import Choice, ChoiceRequest, InvalidChoice, SlotPolicy, validate_choice
+from .state import winner_of
 
 SYSTEM = (
     "You schedule a meeting for your user on a shared calendar where other agents also "
@@ -64,7 +65,7 @@ def render_request(request: ChoiceRequest) -> str:
         slot = a.get("slot") or {"start": "?", "end": "?"}
         who = ""
         if a.get("winning_agent_id"):
-            who = f" to agent {a['winning_agent_id']} (priority {a.get('winning_agent_priority')})"
+            who = f" to {winner_of(a)}"
         lines.append(
             f"Round {a.get('round')}: {slot.get('start')} to {slot.get('end')} -> "
             f"{a.get('result')}{who}" + (f" [{a['reason']}]" if a.get("reason") else "")

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, TypedDict
 
 from ..core import parse_time
-from ..results import Slot, iso
+from ..results import Slot, agent, iso
 from .constraints import Constraints
 
 #: Where a graph ended (or, for ``awaiting_consent``, where it is paused).
@@ -66,9 +66,20 @@ class Attempt(TypedDict, total=False):
     detail: str
     booking_id: str | None
     winning_agent_id: str | None
+    #: The winner's agent name, when the coordinator gave it.
+    winning_agent_name: str | None
     winning_agent_priority: int | None
     winning_booking_id: str | None
     consent_request_id: str | None
+
+
+def winner_of(attempt: Attempt) -> str:
+    """Who beat an attempt, as a person reads it: name and priority, then the id."""
+    return agent(
+        attempt.get("winning_agent_name"),
+        attempt.get("winning_agent_id"),
+        attempt.get("winning_agent_priority"),
+    )
 
 
 class ConsentRequest(TypedDict):

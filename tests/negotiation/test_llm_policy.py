@@ -74,7 +74,7 @@ def test_the_model_picks_an_offered_slot_and_that_slot_is_booked(local_cal: Cale
     assert (booked["chosen_by"], booked["choice_reason"]) == ("chat_model", "mornings are full")
     assert [b.start.isoformat() for b in ours(local_cal, me)] == [booked["slot"]["start"]]
     prompt = str(rec.seen[0][1].content)
-    assert f"to agent {sibling.agent_id} (priority 1)" in prompt
+    assert f"to agent p1 (priority 1; id {sibling.agent_id})" in prompt
     assert [s for s, _ in offered_slots(prompt)] == [o["start"] for o in out["offers"]]
 
 
