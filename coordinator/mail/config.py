@@ -24,6 +24,8 @@ VARIABLES: tuple[tuple[str, str], ...] = (
     ("AGENTDRAFT_MAIL_DOMAIN", "the agents' mail domain (address <agent_id>@<domain>)"),
     ("AGENTDRAFT_MAIL_SERVE", "1: coordinator serve also runs the receiver and dispatcher"),
     ("AGENTDRAFT_MAIL_LISTEN", "receiver address host:port (127.0.0.1:2525)"),
+    ("AGENTDRAFT_MAIL_TLS_CERT_FILE", "receiver: offer STARTTLS with this PEM certificate chain"),
+    ("AGENTDRAFT_MAIL_TLS_KEY_FILE", "receiver: the certificate's private key (PEM)"),
     ("AGENTDRAFT_MAIL_MAX_BYTES", "largest inbound message, bytes (10485760; then 552)"),
     ("AGENTDRAFT_MAIL_MAX_ATTACHMENT_BYTES", "attachments above this are listed only (1048576)"),
     (
@@ -101,6 +103,9 @@ class MailConfig:
     serve: bool = False
     visibility_ms: int = 180_000
     backoff_ms: int = 5_000
+    #: The receiver offers STARTTLS with this certificate and key (PEM files).
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
 
     @classmethod
     def from_env(cls) -> MailConfig:
@@ -133,6 +138,8 @@ class MailConfig:
             serve=env("AGENTDRAFT_MAIL_SERVE") == "1",
             visibility_ms=_int("AGENTDRAFT_MAIL_VISIBILITY_MS", 180_000),
             backoff_ms=_int("AGENTDRAFT_MAIL_BACKOFF_MS", 5_000),
+            tls_cert_file=env("AGENTDRAFT_MAIL_TLS_CERT_FILE") or None,
+            tls_key_file=env("AGENTDRAFT_MAIL_TLS_KEY_FILE") or None,
         )
 
 

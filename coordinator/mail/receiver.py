@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -158,6 +159,12 @@ class Receiver:
         from aiosmtpd.controller import Controller
 
         self.handler = InboundHandler(coord, config)
+        tls: dict[str, Any] = {}
+        if config.tls_cert_file:
+            # Offered, not required: a sending MTA without TLS still delivers (as MX do).
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(config.tls_cert_file, config.tls_key_file)
+            tls["tls_context"] = ctx
         self.controller = Controller(
             self.handler,
             hostname=config.listen_host,
@@ -165,6 +172,7 @@ class Receiver:
             server_hostname=config.domain,
             data_size_limit=config.max_message_bytes,
             ready_timeout=10.0,
+            **tls,
         )
 
     @property

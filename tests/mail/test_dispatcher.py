@@ -22,7 +22,7 @@ from coordinator.mail.verdicts import check_dkim
 from coordinator.outbox import RetryPolicy
 from tests.mail.conftest import SendingDomain
 from tests.support.dns_server import LoopbackDNS
-from tests.support.servers import RedisServer
+from tests.support.servers import RedisServer, make_tls_files
 from tests.support.smtp import CaptureServer
 
 FAST = RetryPolicy(visibility_ms=0, backoff_base_ms=1, backoff_cap_ms=1, max_attempts=3)
@@ -198,3 +198,37 @@ def test_a_dispatcher_sigkilled_mid_delivery_loses_nothing_and_duplicates_nothin
     assert coord.redis.xpending(coord.store.keys.mail_outbox(owner.user_id), "mail")["pending"] == 0
     assert [e.type for e in coord.audit.range(owner.user_id)].count("mail.sent") == 6
     assert coord.audit.verify(owner.user_id).ok
+
+
+def test_delivery_over_starttls_with_auth_and_over_implicit_tls(
+    coord: Coordinator, tmp_path: Path
+) -> None:
+    files = make_tls_files(tmp_path / "tls")
+    ca = str(files.ca_cert)
+    owner = coord.owners.create()
+    client = coord.client(coord.agents.create(owner.user_id, name="mailer").api_key)
+    first = client.mailbox.send(to="ada@example.com", subject="one", body_text="b")
+
+    with CaptureServer(tls=files, login=("agents", "s3cret")) as smtp:
+        # A wrong password defers the message; it is not lost (smtplib then tries the
+        # next mechanism, which this server leaves waiting: hence the short timeout)
+        bad = Smarthost(
+            "127.0.0.1", smtp.port, "starttls", "agents", "nope", ca_file=ca, timeout=2.0
+        )
+        assert MailDispatcher(coord, bad, policy=FAST).run_once() == 0
+        assert _status(coord, owner.user_id, first["message_id"]) == "queued"
+        good = Smarthost("127.0.0.1", smtp.port, "starttls", "agents", "s3cret", ca_file=ca)
+        assert MailDispatcher(coord, good, policy=FAST).run_once() == 1
+        assert smtp.logins == ["agents"]
+        assert [m.message_id for m in smtp.messages] == [first["internet_message_id"]]
+
+    second = client.mailbox.send(to="ada@example.com", subject="two", body_text="b")
+    with CaptureServer(tls=files, implicit=True) as smtp:
+        # A smarthost whose certificate this host does not trust gets nothing
+        untrusted = Smarthost("127.0.0.1", smtp.port, "implicit")
+        assert MailDispatcher(coord, untrusted, policy=FAST).run_once() == 0
+        assert smtp.messages == []
+        trusted = Smarthost("127.0.0.1", smtp.port, "implicit", ca_file=ca)
+        assert MailDispatcher(coord, trusted, policy=FAST).run_once() == 1
+        assert [m.message_id for m in smtp.messages] == [second["internet_message_id"]]
+    assert _status(coord, owner.user_id, second["message_id"]) == "sent"

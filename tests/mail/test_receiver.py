@@ -5,11 +5,13 @@ recipients get 550, oversized mail 552; a hard bounce makes the next send 422.""
 from __future__ import annotations
 
 import smtplib
+import ssl
 from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +21,7 @@ from coordinator.mail.dkim_sign import DkimKeyPair, sign
 from coordinator.mail.receiver import Receiver
 from tests.mail.test_bounces import _dsn, _fields
 from tests.support.dns_server import LoopbackDNS
-from tests.support.servers import RedisServer, free_port
+from tests.support.servers import RedisServer, free_port, make_tls_files
 
 INBOX = "inbox.test"
 FRIEND = "friendly.test"
@@ -235,3 +237,24 @@ def test_behind_an_mta_the_verdicts_come_from_its_authentication_results(
     v = client.mailbox.get_message(got["message_id"])["verdicts"]
     assert (v["spf"]["result"], v["dkim"]["result"], v["dmarc"]["result"]) == ("pass",) * 3
     assert not [q for q in dns_server.queries if FRIEND in q[0]]  # nothing looked up
+
+
+def test_the_receiver_offers_starttls_with_the_operators_certificate(
+    coord: Coordinator, dns_server: LoopbackDNS, tmp_path: Path
+) -> None:
+    files = make_tls_files(tmp_path / "tls")
+    config = _config(dns_server, tls_cert_file=str(files.cert), tls_key_file=str(files.key))
+    r = Receiver(coord, config).start()
+    try:
+        owner = coord.owners.create()
+        agent = coord.agents.create(owner.user_id, name="mailer")
+        address = coord.mailbox.address(agent.agent_id)
+        raw = _mail(address, Message_ID="<tls-1@friendly.test>").as_bytes(policy=policy.SMTP)
+        with smtplib.SMTP("127.0.0.1", r.port, timeout=10) as s:
+            s.starttls(context=ssl.create_default_context(cafile=str(files.ca_cert)))
+            assert isinstance(s.sock, ssl.SSLSocket)
+            s.sendmail(f"ada@{FRIEND}", [address], raw)
+    finally:
+        r.stop()
+    [got] = coord.client(agent.api_key).mailbox.list_messages()["messages"]
+    assert got["internet_message_id"] == "<tls-1@friendly.test>"

@@ -9,14 +9,16 @@ held loses the connection, aiosmtpd cancels the handler, and nothing is recorded
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from tests.support.servers import free_port
+from tests.support.servers import TlsFiles, free_port
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,21 @@ class _Handler:
 
 
 class CaptureServer:
-    """``with CaptureServer() as smtp: ... smtp.messages``."""
+    """``with CaptureServer() as smtp: ... smtp.messages``.
 
-    def __init__(self) -> None:
+    ``tls``: offer STARTTLS with this certificate and require it (``implicit``: TLS from
+    the first byte instead); ``login``: require SMTP AUTH with this user and password.
+    """
+
+    def __init__(
+        self,
+        *,
+        tls: TlsFiles | None = None,
+        implicit: bool = False,
+        login: tuple[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
+        self.logins: list[str] = []
         self.lock = threading.Lock()
         self.arrivals = threading.Condition(self.lock)
         self.messages: list[Captured] = []
@@ -79,7 +92,37 @@ class CaptureServer:
         self.gate = threading.Event()
         #: Recipient address -> the reply that refuses it at RCPT (e.g. "550 5.1.1 no").
         self.refuse: dict[str, str] = {}
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        kwargs: dict[str, Any] = {}
+        if tls is not None:
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(str(tls.cert), str(tls.key))
+            if implicit:
+                kwargs["ssl_context"] = ctx
+            else:
+                kwargs.update(tls_context=ctx, require_starttls=True)
+        if login is not None:
+            kwargs.update(
+                auth_required=True,
+                auth_require_tls=tls is not None,
+                authenticator=self._authenticator(login),
+            )
+        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **kwargs)
+
+    def _authenticator(self, login: tuple[str, str]) -> Any:
+        def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+            ok = (
+                isinstance(data, LoginPassword)
+                and (
+                    data.login.decode(),
+                    data.password.decode(),
+                )
+                == login
+            )
+            if ok:
+                self.logins.append(data.login.decode())
+            return AuthResult(success=ok)
+
+        return check
 
     def hold(self, after: int) -> None:
         """Accept ``after`` more messages, then keep the next ones inside DATA."""
