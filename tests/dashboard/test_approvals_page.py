@@ -138,3 +138,14 @@ def test_the_inbox_fits_a_phone(signed_in: Dash) -> None:
     width = dash.page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
     dash.shot("approvals-phone")
+
+
+def test_an_open_inbox_whose_session_ended_goes_to_sign_in_not_into_the_list(
+    signed_in: Dash,
+) -> None:
+    dash = signed_in
+    dash.go("/dashboard/approvals")
+    dash.page.context.clear_cookies()  # the session is gone (signed out elsewhere, expired)
+    dash.page.wait_for_url("**/dashboard/sign-in?next=/dashboard/approvals")
+    assert dash.page.locator("#pending-list").count() == 0
+    expect(dash.page.get_by_label("Email")).to_be_visible()

@@ -6,7 +6,7 @@ built yet is registered last, so a real page always wins its path.
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
@@ -63,6 +63,16 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        if request.headers.get("hx-request") and not request.headers.get("hx-boosted"):
+            # A part of a page refreshing itself (the inbox's poll): swapping the sign-in
+            # page into it would nest a page in a page, so the whole tab goes there.
+            here = urlsplit(request.headers.get("hx-current-url") or "")
+            nxt = exc.next_path
+            if here.path.startswith("/dashboard/"):
+                nxt = here.path + (f"?{here.query}" if here.query else "")
+            return Response(
+                headers={"HX-Redirect": f"/dashboard/sign-in?next={quote(nxt, safe='/')}"}
+            )
         return see_other(f"/dashboard/sign-in?next={quote(exc.next_path, safe='/')}")
 
     @app.exception_handler(PageRefused)
