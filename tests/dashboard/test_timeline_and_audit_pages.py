@@ -80,6 +80,14 @@ def test_the_timeline_draws_an_eviction_inside_the_bump_window_and_a_real_race(
     expect(table).to_contain_text("Assistant")
     dash.shot("timeline")
 
+    # The victim's trail names the booking that took its slot, not a second "Committed".
+    table.get_by_role("link", name=lost.booking_id).click()
+    dash.page.wait_for_url(f"**/dashboard/bookings/{lost.booking_id}")
+    steps = dash.page.locator("ol.trail > li")
+    expect(steps).to_have_count(3)
+    expect(steps.nth(1)).to_contain_text("Evicted by a better-ranked booking")
+    expect(steps.nth(2)).to_contain_text(f"Another booking: committed {won.booking_id}")
+    dash.page.go_back()
     dash.page.get_by_role("link", name="Next day").click()
     expect(dash.page.locator("svg.bucket-timeline desc")).to_have_text(
         "0 bookings, 0 evictions, 0 refused writes"
