@@ -31,6 +31,7 @@ from .mailbox import MAX_BODY, MAX_SUBJECT
 log = logging.getLogger("coordinator.mail")
 MAX_REFERENCES = 50
 SUPPRESSING = {"hard": "hard_bounce", "complaint": "complaint"}
+TRY_LATER = "451 4.3.0 Temporary failure, try again later"
 
 
 @dataclass
@@ -55,9 +56,13 @@ class InboundHandler:
         found = recipient_agent(address, self.domain)
         if found is None:
             return "550 5.1.1 No such mailbox here"
-        owner = await asyncio.get_running_loop().run_in_executor(
-            None, self.coord.mailbox.accepts, found[0]
-        )
+        try:
+            owner = await asyncio.get_running_loop().run_in_executor(
+                None, self.coord.mailbox.accepts, found[0]
+            )
+        except Exception as exc:  # the store is down: the sender must retry, not bounce
+            log.warning("RCPT %s not checked: %s", address, exc)
+            return TRY_LATER
         if owner is None:
             return "550 5.1.1 No such mailbox here"
         envelope.rcpt_tos.append(address)
@@ -78,9 +83,10 @@ class InboundHandler:
                 envelope.mail_from or "",
                 list(envelope.rcpt_tos),
             )
-        except AgentDraftError as exc:
-            log.warning("inbound mail not stored: %s", exc.detail)
-            return "451 4.3.0 Temporary failure, try again later"
+        except Exception as exc:  # never a 5xx for our own failure: that would bounce it
+            detail = exc.detail if isinstance(exc, AgentDraftError) else repr(exc)
+            log.warning("inbound mail not stored: %s", detail)
+            return TRY_LATER
         return "250 2.0.0 Message accepted"
 
     def verdicts(self, raw: bytes, client_ip: str, helo: str, mail_from: str) -> dict[str, Any]:

@@ -258,3 +258,23 @@ def test_the_receiver_offers_starttls_with_the_operators_certificate(
         r.stop()
     [got] = coord.client(agent.api_key).mailbox.list_messages()["messages"]
     assert got["internet_message_id"] == "<tls-1@friendly.test>"
+
+
+def test_with_the_store_down_the_receiver_answers_451_so_the_sender_retries(
+    dns_server: LoopbackDNS,
+) -> None:
+    with RedisServer() as lost:
+        coord = Coordinator.from_url(lost.url, mail_domain=INBOX)
+        owner = coord.owners.create()
+        agent = coord.agents.create(owner.user_id, name="mailer")
+        address = coord.mailbox.address(agent.agent_id)
+        r = Receiver(coord, _config(dns_server)).start()
+        try:
+            lost.kill()
+            raw = _mail(address).as_bytes(policy=policy.SMTP)
+            with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+                _send(r.port, raw, f"ada@{FRIEND}", address)
+            assert refused.value.recipients[address][0] == 451  # temporary, not a bounce
+        finally:
+            r.stop()
+            coord.close()
