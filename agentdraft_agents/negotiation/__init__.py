@@ -6,6 +6,8 @@
   ``expired`` or ``failed``.
 * :mod:`.consent`: when the owner's approval gate parks a commit, pause with
   ``interrupt`` until a person decided, then read the decision from the coordinator.
+* :mod:`.counter_offer`: turn a 409 into a counter-offer to the winning booking's
+  agent, poll (bounded) for its answer, and book the freed slot once it is accepted.
 * :mod:`.policies` (deterministic, framework-free) and :mod:`.llm_policy` (a chat
   model picks): how the next slot is chosen; shared by every negotiation graph.
 * :mod:`.state`, :mod:`.constraints`, :mod:`.context`: typed, JSON-ready state and the
@@ -57,6 +59,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only; runtime uses __g
     )
     from .constraints import Constraints
     from .context import NegotiationContext
+    from .counter_offer import (
+        CounterContext,
+        CounterOfferState,
+        build_counter_offer_graph,
+        compile_counter_offer,
+    )
     from .llm_policy import ChatModelPolicy, ChooseSlot, DeclineAll, render_request
     from .multi_slot import (
         AnswerTask,
@@ -118,6 +126,15 @@ _LAZY: dict[str, str] = {
     ),
     "Constraints": "constraints",
     "NegotiationContext": "context",
+    **dict.fromkeys(
+        (
+            "CounterContext",
+            "CounterOfferState",
+            "build_counter_offer_graph",
+            "compile_counter_offer",
+        ),
+        "counter_offer",
+    ),
     **dict.fromkeys(
         (
             "AcceptBestPolicy",
@@ -200,6 +217,8 @@ __all__ = [
     "ConsentRequest",
     "ConsentState",
     "Constraints",
+    "CounterContext",
+    "CounterOfferState",
     "DeclineAll",
     "InvalidChoice",
     "MultiSlotContext",
@@ -216,11 +235,13 @@ __all__ = [
     "await_consent",
     "build_book_or_negotiate_graph",
     "build_consent_graph",
+    "build_counter_offer_graph",
     "build_multi_slot_graph",
     "check_answer",
     "commit_slot",
     "compile_book_or_negotiate",
     "compile_consent_graph",
+    "compile_counter_offer",
     "compile_multi_slot_graph",
     "consent_payload",
     "counter_propose",
