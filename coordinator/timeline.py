@@ -12,6 +12,8 @@ each bucket's occupancy:
 - ``booking.evicted`` / ``hold.invalidated``: a better writer ended it (``by_*`` fields).
 - ``hold.promoted`` / ``hold.replaced``: its own agent's commit or hold absorbed it.
 - ``hold.released``, ``booking.cancelled``: its agent (or an approval) gave it back.
+- ``booking.moved``: its agent accepted a counter-offer; the new slot is a new booking
+  (its own ``booking.committed``, written in the same step).
 - ``hold.expired``: the engine found it past its TTL. Expiry is audited lazily, by
   the next write touching its buckets (or a release), so the interval ends when the
   engine freed the buckets, which may be later than the hold's TTL.
@@ -44,6 +46,7 @@ ENDS = frozenset(
         "hold.released",
         "booking.cancelled",
         "hold.expired",
+        "booking.moved",
     }
 )
 #: Endings forced by a better-ranked writer.

@@ -276,3 +276,26 @@ def test_a_real_eviction_inside_the_bump_window_is_drawn_from_the_engines_audit(
     assert b[won.booking_id].get("data-end") == "open"
     assert right(b[lost.booking_id]) == pytest.approx(float(b[won.booking_id].get("x", 0)))
     assert EVICTED_IN_WINDOW not in "".join(p.get("stroke", "") for p in mark.iter())
+
+
+def test_a_booking_moved_by_an_accepted_counter_offer_ends_where_its_new_slot_begins(
+    engine: Coordinator,
+) -> None:
+    user = engine.owners.create().user_id
+    mover, asker = (engine.agents.create(user, name=f"p{p}", priority=p) for p in (2, 1))
+    start = T9 + timedelta(days=40)
+    own = engine.client(mover.api_key).bookings
+    first = own.commit(start=start, end=start + timedelta(minutes=30))
+    later = {"start": start + timedelta(hours=4), "end": start + timedelta(hours=4, minutes=30)}
+    offer = engine.client(asker.api_key).bookings.counter(first.booking_id, proposed=[later])
+    accepted = own.accept_counter(first.booking_id, offer.counter_id, slot_index=0)
+    assert engine.bookings.get(user, first.booking_id).status == "MOVED"
+    day = day_buckets(start.astimezone(BERLIN).date(), BERLIN)
+    tl = build_timeline(entries_touching(engine.audit.range(user), day))
+    [old, new] = tl.spans
+    assert (old.booking_id, old.end_type) == (first.booking_id, "booking.moved")
+    assert new.booking_id == accepted.new_booking_id and new.is_open
+    assert old.end_ms == new.start_ms  # one step: off the old slot, onto the new one
+    b = bars(parse(render_svg(tl, day, tz=BERLIN)))
+    assert b[first.booking_id].get("data-end") == "booking.moved"
+    assert b[new.booking_id].get("data-end") == "open"
