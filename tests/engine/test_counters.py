@@ -74,6 +74,18 @@ def test_a_loser_counters_and_the_winner_moves_to_the_chosen_slot(cal: Calendar)
     _verified(cal)
 
 
+def test_the_timeline_ends_the_moved_booking_and_starts_the_new_one(cal: Calendar) -> None:
+    from coordinator.timeline import build_timeline
+
+    winner, loser, won = _won(cal)
+    c = loser.bookings.counter(won.booking_id, proposed=[slot(15)])
+    done = winner.bookings.accept_counter(won.booking_id, c.counter_id, slot_index=0)
+    timeline = build_timeline(cal.coord.audit.range(cal.user_id))
+    moved = next(s for s in timeline.spans if s.booking_id == won.booking_id)
+    assert moved.end_type == "booking.moved" and not moved.is_open
+    assert set(timeline.occupants().values()) == {done.new_booking_id}
+
+
 def test_a_move_overlapping_the_old_slot_is_not_blocked_by_the_booking_itself(
     cal: Calendar,
 ) -> None:
