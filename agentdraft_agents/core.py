@@ -480,6 +480,9 @@ class BookingService:
             booking_outcome=get("outcome"),
             booking_id=get("booking_id"),
             winning_booking_id=get("winning_booking_id"),
+            winning_agent_id=get("winning_agent_id"),
+            winning_agent_name=get("winning_agent_name"),
+            winning_agent_priority=get("winning_agent_priority"),
             timezone=self._owner_timezone(),
         )
 

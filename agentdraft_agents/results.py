@@ -420,6 +420,10 @@ class ApprovalStatus(_Result):
     booking_outcome: str | None = None
     booking_id: str | None = None
     winning_booking_id: str | None = None
+    #: Who took the slot before the person decided (this project's servers say).
+    winning_agent_id: str | None = None
+    winning_agent_name: str | None = None
+    winning_agent_priority: int | None = None
     timezone: str | None = None
 
     def text(self) -> str:
@@ -434,9 +438,13 @@ class ApprovalStatus(_Result):
         if self.status == "approved" and self.booking_outcome == "committed":
             return f"APPROVED — request {rid} was approved and booked as {self.booking_id}."
         if self.status == "approved":
+            winner = agent(
+                self.winning_agent_name, self.winning_agent_id, self.winning_agent_priority
+            )
+            by = f" of {winner}" if self.winning_agent_id else ""
             return (
-                f"Approved, but not booked: a higher-priority booking ({self.winning_booking_id}) "
-                f"took the slot before request {rid} was decided. Look up availability for "
+                f"Approved, but not booked: a higher-priority booking ({self.winning_booking_id})"
+                f"{by} took the slot before request {rid} was decided. Look up availability for "
                 "another slot or ask your user."
             )
         if self.status == "denied":

@@ -36,6 +36,7 @@ from .errors import (
 )
 from .ids import keyed_id
 from .inputs import is_id, json_object, readable, required_text, text
+from .names import agent_names
 from .receipts import Receipts
 from .replies import About, refusal
 from .store.connect import MAX_BLOCK_SECONDS
@@ -86,6 +87,30 @@ def public(a: dict[str, Any], user_id: str) -> dict[str, Any]:
     )
 
 
+def with_winner(store: Store, user_id: str, view: dict[str, Any]) -> dict[str, Any]:
+    """An approved commit that lost its slot names who took it: agent, name, priority.
+
+    The record keeps only the winning booking's id; the winner is read from that booking
+    (one lookup, and only for a lost approval), so a person or a model reads "sales
+    (priority 1)" instead of a booking id.
+    """
+    winning = view.get("winning_booking_id")
+    if view.get("outcome") != "conflict" or not winning:
+        return view
+    with store_errors("approvals.get"):
+        raw = store.redis.hget(store.keys.bookings(user_id), winning)
+    if not raw:
+        return view
+    agent_id = json.loads(raw).get("agent_id")
+    priority = json.loads(raw).get("priority")
+    return {
+        **view,
+        "winning_agent_id": agent_id,
+        "winning_agent_name": agent_names(store, user_id, [agent_id]).get(agent_id or ""),
+        "winning_agent_priority": int(priority) if priority is not None else None,
+    }
+
+
 def _check_id(approval_id: object) -> None:
     if not is_id(approval_id, prefix="apr_"):
         raise ValidationError("approval_id", "must be an approval id such as apr_…")
@@ -127,7 +152,8 @@ class Approvals:
 
     def get(self, approval_id: str) -> dict[str, Any]:
         user_id = self._owner(approval_id)
-        return public(_read(self._store, user_id, approval_id)[0], user_id)
+        view = public(_read(self._store, user_id, approval_id)[0], user_id)
+        return with_winner(self._store, user_id, view)
 
     def list(self, user_id: str, status: str | None = None) -> list[dict[str, Any]]:
         """The owner's approval requests, oldest first (``status`` filters)."""
@@ -267,7 +293,8 @@ class ClientApprovals:
 
     def get(self, approval_id: str) -> dict[str, Any]:
         """The request as it stands; a lapsed one reads ``expired``."""
-        return public(self._get(approval_id)[0], self._c.user_id)
+        view = public(self._get(approval_id)[0], self._c.user_id)
+        return with_winner(self._store, self._c.user_id, view)
 
     def _get(self, approval_id: str) -> tuple[dict[str, Any], int]:
         c = self._c
@@ -289,7 +316,7 @@ class ClientApprovals:
         while True:
             a, now = self._get(approval_id)
             if a["status"] in TERMINAL:
-                return public(a, self._c.user_id)
+                return with_winner(self._store, self._c.user_id, public(a, self._c.user_id))
             block = max(0.01, (int(a["expires_ms"]) - now) / 1000 + 0.005)
             block = min(block, MAX_BLOCK_SECONDS, max(0.01, poll_interval))
             if timeout is not None:

@@ -273,3 +273,23 @@ def test_a_past_time_is_refused_with_a_text_that_says_so(local_cal: Calendar) ->
     assert "is in the past (the coordinator's clock says " in refused.text()
     assert "pick a later slot" in refused.text()
     assert local_cal.live() == []
+
+
+def test_an_approval_that_lost_its_slot_names_the_winner_and_the_park_says_when_it_lapses(
+    local_cal: Calendar,
+) -> None:
+    cal = berlin(local_cal)
+    me = cal.agent(2)
+    cal.coord.rules.update(cal.user_id, require_approval={"agent_ids": [me.agent_id]})
+    service = BookingService(me)
+    parked = service.commit(iso(0), iso(30))
+    assert parked.outcome == "error" and parked.error == "consent_required"
+    assert parked.expires_at is not None
+    assert f"until {parked.expires_at.isoformat()} (" in parked.text()
+    assert "in the owner's timezone Europe/Berlin)" in parked.text()
+    winner = cal.agent(1, name="sales").bookings.commit(start=at(0), end=at(30))
+    cal.coord.approvals.approve(parked.consent_request_id)
+    decided = service.check_approval(parked.consent_request_id)
+    assert decided.outcome == "approval" and decided.booking_outcome == "conflict"
+    assert (decided.winning_booking_id, decided.winning_agent_name) == (winner.booking_id, "sales")
+    assert f"({winner.booking_id}) of agent sales (priority 1; id agt_" in decided.text()
