@@ -37,8 +37,8 @@ def test_filters_by_agent_status_and_dates(signed_in: Dash) -> None:
     alice, bob = sdk(dash, "Alice's assistant", 1), sdk(dash, "Bob's bot", 2)
     start, end = slot(2, 9)
     a1 = alice.bookings.commit(start=start, end=end)
-    start, end = slot(3, 10)
-    b_cancel = bob.bookings.commit(start=start, end=end)
+    b_cancel_start, end = slot(3, 10)
+    b_cancel = bob.bookings.commit(start=b_cancel_start, end=end)
     bob.bookings.cancel(b_cancel.booking_id)
     b_start, b_end = slot(5, 11)
     b2 = bob.bookings.commit(start=b_start, end=b_end, title="Pricing call")
@@ -80,6 +80,12 @@ def test_filters_by_agent_status_and_dates(signed_in: Dash) -> None:
     steps = dash.page.locator("ol.trail > li").evaluate_all("l => l.map(e => e.dataset.type)")
     assert steps == ["booking.committed", "booking.cancelled"]
     dash.shot("booking-trail")
+    dash.page.get_by_role("link", name="See this day on the timeline").click()
+    dash.page.wait_for_url(f"**/dashboard/timeline?day={b_cancel_start.date().isoformat()}")
+    svg = dash.page.locator("svg.bucket-timeline")
+    expect(svg.locator(f"rect[data-booking='{b_cancel.booking_id}']")).to_have_attribute(
+        "data-end", "booking.cancelled"
+    )
 
 
 def test_an_unknown_booking_is_a_404_page(signed_in: Dash) -> None:

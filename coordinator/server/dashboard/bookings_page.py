@@ -153,6 +153,7 @@ def booking(
         title=f"Booking {booking_id}",
         active="bookings",
         b=detail.booking,
+        day=detail.booking.start.astimezone(ZoneInfo(viewer.timezone)).date().isoformat(),
         trail=detail.audit,
         entry_text=ENTRY_TEXT,
         agents=agents_by_id(coord, viewer.session),
