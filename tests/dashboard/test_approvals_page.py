@@ -81,6 +81,7 @@ def test_approving_after_a_better_booking_took_the_slot_says_it_was_lost(
     item.get_by_role("button", name="Approve").click()
     outcome = dash.page.locator("#decided-outcome")
     expect(outcome).to_contain_text("lost to a better booking")
+    expect(outcome).to_contain_text("Assistant (priority 1) took the slot first")
     expect(outcome.get_by_role("link", name=won.booking_id)).to_be_visible()
     assert dash.coord.approvals.get(gate.value.consent_request_id)["outcome"] == "conflict"
 

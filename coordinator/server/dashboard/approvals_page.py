@@ -71,6 +71,9 @@ def _page(
 ) -> Response:
     items = _all(request, viewer)
     outcome = next((a for a in items if a["approval_id"] == decided), None)
+    if outcome is not None and outcome.get("outcome") == "conflict":
+        # One read of the request as the approve route answers it: it names the winner.
+        outcome = request.app.state.coordinator.approvals.get(outcome["approval_id"])
     return render(
         request,
         "approvals.html",
