@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Iterable
 from typing import Any, TypedDict, Unpack, get_args
 
@@ -24,6 +23,7 @@ from .models import Booking, BookingStatus
 from .names import agent_names
 from .store.errors import store_errors
 from .store.handle import Store
+from .store.records import expand_booking
 
 #: Every status a booking can be listed by (``EXPIRED`` includes lapsed holds).
 BOOKING_STATUSES: tuple[str, ...] = get_args(BookingStatus)
@@ -71,8 +71,8 @@ def _decode(cursor: Any) -> tuple[int, str]:
 
 def _records(store: Store, user_id: str) -> Iterable[dict[str, Any]]:
     with store_errors("bookings list"):
-        for _field, raw in store.redis.hscan_iter(store.keys.bookings(user_id), count=500):
-            yield json.loads(raw)
+        for booking_id, raw in store.redis.hscan_iter(store.keys.bookings(user_id), count=500):
+            yield expand_booking(booking_id, raw)
 
 
 def server_now_ms(store: Store, user_id: str) -> int:

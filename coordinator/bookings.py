@@ -47,6 +47,7 @@ from .store.calls import DaySpan
 from .store.connect import MAX_BLOCK_SECONDS
 from .store.errors import store_errors
 from .store.handle import Store
+from .store.records import fixed_digest
 
 Mode = Literal["hold", "commit"]
 
@@ -351,6 +352,8 @@ class Bookings:
             "metadata": q.metadata or False,
             "conferencing": q.conferencing or False,
         }
+        # The creating audit entry carries this, so verify sees the fields edited later.
+        static["digest"] = fixed_digest(static)
         with store_errors(q.mode):
             return self.calls.claim(
                 mode,

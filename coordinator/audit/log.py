@@ -16,7 +16,9 @@ from ..errors import ValidationError
 from ..models import AuditEntry, AuditVerification
 from ..store.errors import store_errors
 from ..store.handle import Store
+from ..store.records import read_booking
 from .checkpoints import KEY_ENV, Checkpoint, Checkpoints, SigningKey, anchor_dir, key_path
+from .trail import approval_entry_ids, names, stream_id_key, trail_span
 
 _PAGE = 1000
 #: How much later than its ``ts`` an entry's stream id can be (a long script's run time).
@@ -68,16 +70,36 @@ class AuditLog:
         return self.checkpoint(user_id, key)
 
     def for_booking(self, user_id: str, booking_id: str) -> list[AuditEntry]:
-        """Every entry that mentions a booking, oldest first."""
+        """Every entry that names a booking, oldest first.
+
+        There is no per-booking index (it cost more memory than the record): every
+        entry about a booking is written while the booking stands, in the scripts that
+        create and end it or between them, so its trail is the stream from the
+        millisecond of its creating entry to the millisecond of its ending one (to the
+        end while it is live), filtered to the entries that name it in a field (see
+        trail.py). A parked hold's approval may be decided after the hold ended: it is
+        found through the hold's ``consent_id``. Lists written by an older version
+        (``bkgaudit:<id>``) are read too.
+        """
         k = self._store.keys
         r = self._store.redis
+        found: dict[str, dict[str, str]] = {}
         with store_errors("audit query"):
-            ids = r.lrange(k.booking_audit(user_id, booking_id), 0, -1)
-            out = []
-            for entry_id in ids:
+            raw = r.hget(k.bookings(user_id), booking_id)
+            rec = read_booking(raw, booking_id) if raw else None
+            linked = list(r.lrange(k.booking_audit(user_id, booking_id), 0, -1))
+            if rec and rec.get("consent_id"):
+                linked += approval_entry_ids(r.hget(k.approvals(user_id), rec["consent_id"]))
+            for entry_id in linked:
                 for eid, fields in r.xrange(k.audit(user_id), entry_id, entry_id):
-                    out.append(_entry(eid, fields))
-        return out
+                    found[eid] = fields
+        if rec is not None:
+            span = trail_span(rec)
+            if span is not None:
+                for eid, fields in self._scan(user_id, *span):
+                    if names(fields, booking_id):
+                        found[eid] = fields
+        return [_entry(eid, found[eid]) for eid in sorted(found, key=stream_id_key)]
 
     def range(
         self,

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..buckets import BUCKET_MS, from_ms
 from ..models import AuditProblem
+from ..store.records import fixed_digest
 from .chain import Entry
 
 #: Entry types that create a booking, and the status it starts in.
@@ -57,6 +58,9 @@ class Replayed:
     end_id: str | None = None
     ended_by: str | None = None
     expires_ms: str | None = None
+    #: SHA-256 of the fixed fields (title, invitee, metadata, buffers, times,
+    #: conferencing) the creating entry carries; None for entries written before it.
+    digest: str | None = None
 
 
 def _cover(text: str) -> tuple[int, int]:
@@ -128,6 +132,7 @@ class Replay:
             status=status,
             created_id=eid,
             expires_ms=f.get("expires"),
+            digest=f.get("digest"),
         )
         for b in range(first, last):
             self.buckets[b] = bid
@@ -176,6 +181,13 @@ def _derived_cover(rec: dict[str, Any]) -> tuple[float, float] | None:
     return float(lo // BUCKET_MS), float(-(-hi // BUCKET_MS))
 
 
+def _digest(rec: dict[str, Any]) -> str:
+    try:
+        return fixed_digest(rec)
+    except (TypeError, ValueError):
+        return "<not computable>"
+
+
 def _record_differences(want: Replayed, rec: dict[str, Any]) -> list[str]:
     """Fields of a stored record that disagree with its entries, as 'field: have, want'."""
     checks: list[tuple[str, Any, Any]] = [
@@ -195,6 +207,10 @@ def _record_differences(want: Replayed, rec: dict[str, Any]) -> list[str]:
         checks.append(("ended_by", rec.get("ended_by"), want.ended_by))
     if want.expires_ms is not None:
         checks.append(("expires_ms", _num(rec.get("expires_ms")), _num(want.expires_ms)))
+    if want.digest is not None:
+        checks.append(
+            ("title, invitee, metadata, buffers, times or conferencing", _digest(rec), want.digest)
+        )
     return [
         f"{name}: stored {have!r}, entries say {exp!r}" for name, have, exp in checks if have != exp
     ]

@@ -14,6 +14,7 @@ from typing import Any
 from ..buckets import BUCKETS_PER_DAY
 from ..store.errors import store_errors
 from ..store.handle import Store
+from ..store.records import expand_booking
 
 
 @dataclass(frozen=True)
@@ -29,13 +30,19 @@ def _glob_escape(text: str) -> str:
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
-def _record(text: str) -> dict[str, Any]:
-    """A stored record, or a stand-in that differs from any history if it is not JSON."""
+def _record(booking_id: str, text: str) -> dict[str, Any]:
+    """A stored record (expanded), or a stand-in that differs from any history if it is
+    not a record at all."""
     try:
         rec = json.loads(text)
     except ValueError:
         return {"status": "<not JSON>"}
-    return rec if isinstance(rec, dict) else {"status": "<not an object>"}
+    if not isinstance(rec, dict):
+        return {"status": "<not an object>"}
+    try:
+        return expand_booking(booking_id, rec)
+    except (KeyError, TypeError, ValueError):
+        return {"status": "<not a booking record>"}
 
 
 def read_state(store: Store, user_id: str) -> CalendarState:
@@ -44,7 +51,7 @@ def read_state(store: Store, user_id: str) -> CalendarState:
     with store_errors("audit verify"):
         owner_exists = bool(r.exists(k.owner(user_id)))
         raw = r.hgetall(k.bookings(user_id))
-        records = {bid: _record(text) for bid, text in raw.items()}
+        records = {bid: _record(bid, text) for bid, text in raw.items()}
         buckets: dict[int, str] = {}
         pattern = _glob_escape(prefix) + "day:*"
         for key in r.scan_iter(match=pattern, count=1000):

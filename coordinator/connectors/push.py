@@ -20,6 +20,7 @@ from typing import Any
 
 from ..bookings import Bookings
 from ..outbox import RetryPolicy, StreamReader, consumer_name
+from ..store.records import read_booking
 from .adapters.base import CalendarAdapter, RemoteRef
 from .errors import ConnectorError
 from .ical import booking_event, booking_uid
@@ -118,8 +119,7 @@ class Pusher:
     ) -> int:
         k = self.keys
         bid = fields["booking_id"]
-        raw = self.r.hget(k.bookings(user_id), bid)
-        rec = json.loads(raw) if raw else None
+        rec = read_booking(self.r.hget(k.bookings(user_id), bid), bid)
         present = bool(rec and rec["status"] == "COMMITTED" and not rec.get("lost_in_window"))
         done_key = k.prefix(user_id) + f"cxdone:{eid}"
         done = set(self.r.smembers(done_key))

@@ -21,14 +21,15 @@ local function tx_wake_approval(tx, id)
 end
 
 -- Record a decision (or the lapse) of a pending approval, with its audit entry.
--- `extra`: flat {k1, v1, ...} audit fields; `booking_ids` indexes the entry.
-local function tx_decide_approval(tx, ap_key, a, status, extra, booking_ids)
+-- `extra`: flat {k1, v1, ...} audit fields. A parked hold's trail finds this entry
+-- through the hold's consent_id (the approval's decided_audit_id).
+local function tx_decide_approval(tx, ap_key, a, status, extra)
   a.status = status
   a.decided_ms = tx.now
   local fields = { 'type', 'approval.' .. status, 'ts', ms(tx.now), 'approval_id', a.id,
     'kind', a.kind, 'agent_id', a.agent_id }
   if extra then for i = 1, #extra do fields[#fields + 1] = extra[i] end end
-  a.decided_audit_id = tx_audit(tx, fields, booking_ids)
+  a.decided_audit_id = tx_audit(tx, fields)
   tx_save_approval(tx, ap_key, a)
   tx_wake_approval(tx, a.id)
   return a
@@ -37,13 +38,11 @@ end
 -- A pending approval past its time lapses; a parked hold lapses with it (same TTL).
 local function tx_expire_approval_if_due(tx, ap_key, a)
   if a.status ~= 'pending' or a.expires_ms > tx.now then return a end
-  local ids = nil
   if a.kind == 'booking' and a.hold_id then
-    ids = { a.hold_id }
     local h = load_booking(tx.P, a.hold_id)
     if h and h.status == 'HOLD' then
       tx_end_booking(tx, h, 'EXPIRED', nil, 'hold.expired', { 'approval_id', a.id })
     end
   end
-  return tx_decide_approval(tx, ap_key, a, 'expired', nil, ids)
+  return tx_decide_approval(tx, ap_key, a, 'expired', nil)
 end

@@ -10,7 +10,10 @@
 -- KEYS[9+n .. 8+n+m]  P..'day:<N>' for each UTC day of the booking's LOCAL day (daily cap)
 -- ARGV[1]  agent_id            ARGV[2]  new booking id      ARGV[3] request hash
 -- ARGV[4]  JSON of the static booking fields (start_ms, end_ms, cover_first,
---          cover_last [exclusive bucket index], title, invitee, metadata, buffers)
+--          cover_last [exclusive bucket index], title, invitee, metadata, buffers,
+--          conferencing) and `digest`, the SHA-256 of the fixed ones
+--          (coordinator/store/records.py fixed_digest): it goes into the creating
+--          audit entry, not the record
 -- ARGV[5]  hold TTL (ms)       ARGV[6]  bump window (ms) for a commit
 -- ARGV[7]  coordinator-wide arbitration window (ms); the owner hash may override
 -- ARGV[8]  idempotency TTL (s), '0' = no idempotency key
@@ -23,7 +26,7 @@
 --   {r='pending', wait_for, until_ms, now}: the slot is held by a booking still inside
 --     its arbitration window that a better-ranked agent may yet displace; nothing was
 --     written; wait on P..'wake:'..wait_for (or until until_ms) and call again.
--- Keys written: the buckets, P..'bookings', P..'audit', P..'bkgaudit:*', P..'owner'
+-- Keys written: the buckets, P..'bookings', P..'audit', P..'owner'
 --   (audit head), P..'wake:*', P..'rl:*', P..'idem:*', P..'approvals', P..'apwake:*',
 --   P..'outbox'.
 --
@@ -72,8 +75,11 @@ local function claim_replay(q, now)
   if q.idem_ttl > 0 then
     local stored = redis.call('GET', q.idem_key)
     if stored then
-      local s = cjson.decode(stored)
-      if s.h ~= q.req_hash then return { r = 'error', error = 'idempotency_mismatch' } end
+      local s = idem_decode(stored)
+      if not idem_matches(s, q.req_hash) then
+        return { r = 'error', error = 'idempotency_mismatch' }
+      end
+      s.h = nil
       return { r = 'replay', stored = s, now = now }
     end
   end
@@ -166,15 +172,16 @@ local function claim_lose(tx, q, g, prio, rec, w)
     'cover', ms(rec.cover_first) .. '-' .. ms(rec.cover_last),
     'reason', w.reason, 'winner_booking_id', w.id, 'winner_agent_id', w.agent_id,
     'winner_priority', ms(w.live_priority),
-  }, { w.id })
+  })
   local c = {
     reason = w.reason, winning_booking_id = w.id, winning_agent_id = w.agent_id,
     winning_agent_priority = w.live_priority, your_priority = prio,
     audit_event_id = aid, winner_status = w.status,
   }
   if q.idem_ttl > 0 then
-    tx_write_json(tx, { 'SET', q.idem_key, false, 'EX', q.idem_ttl }, 3,
-      { h = q.req_hash, r = 'conflict', c = c })
+    tx_write_json(tx, { 'SET', q.idem_key, false, 'EX', q.idem_ttl }, 3, c, function(v)
+      return idem_encode(q.req_hash, 'conflict', v)
+    end)
   end
   gate_lost(tx, g, c)
   fault('lost')
@@ -225,7 +232,9 @@ local function claim_end_occupants(tx, q, prio, j)
 end
 
 -- Step 7 (won): take every bucket and write the record, its audit entry, its event.
-local function claim_take(tx, q, g, prio, rec, displaced_ids)
+-- `digest` (of the fixed fields) and a hold's `expires` go into the creating entry, so
+-- `audit verify` sees a title, metadata or expiry edited in the record afterwards.
+local function claim_take(tx, q, g, prio, rec, displaced_ids, digest)
   local bid, now = q.booking_id, tx.now
   for _, d in ipairs(q.days) do
     local args = { 'HSET', d.key }
@@ -256,24 +265,28 @@ local function claim_take(tx, q, g, prio, rec, displaced_ids)
     rec.expires_ms = now + q.hold_ttl_ms
     rec.bump_until_ms = 0
   end
-  local ids = { bid }
-  for _, d in ipairs(displaced_ids) do ids[#ids + 1] = d end
-  rec.audit_event_id = tx_audit(tx, {
+  local fields = {
     'type', (q.mode == 'commit') and 'booking.committed' or 'hold.created',
     'ts', ms(now), 'booking_id', bid, 'agent_id', q.agent_id,
     'priority', ms(prio), 'mode', q.mode,
     'cover', ms(rec.cover_first) .. '-' .. ms(rec.cover_last),
     'displaced', table.concat(displaced_ids, ','),
     'arb_until', ms(rec.arb_until_ms),
-  }, ids)
+  }
+  if q.mode == 'hold' then
+    fields[#fields + 1] = 'expires'; fields[#fields + 1] = ms(rec.expires_ms)
+  end
+  if type(digest) == 'string' then
+    fields[#fields + 1] = 'digest'; fields[#fields + 1] = digest
+  end
+  rec.audit_event_id = tx_audit(tx, fields)
   local consent = gate_won(tx, g, rec)
   tx_save_booking(tx, rec)
   if rec.status == 'COMMITTED' then
     tx_emit(tx, 'booking.committed', rec.audit_event_id, rec, rec.arb_until_ms)
   end
   if q.idem_ttl > 0 then
-    tx_write_json(tx, { 'SET', q.idem_key, false, 'EX', q.idem_ttl }, 3,
-      { h = q.req_hash, r = 'ok', id = bid })
+    tx_write(tx, { 'SET', q.idem_key, idem_encode(q.req_hash, 'ok', bid), 'EX', q.idem_ttl })
   end
   fault('taken')
   return consent
@@ -321,6 +334,8 @@ local function claim(mode)
   prio = tonumber(prio)
 
   local rec = cjson.decode(q.static)
+  local digest = rec.digest
+  rec.digest = nil
   if rec.start_ms < now then
     return tx_finish(tx, { r = 'error', error = 'in_the_past', now = now })
   end
@@ -334,7 +349,7 @@ local function claim(mode)
   if capped then return tx_finish(tx, capped) end
 
   local displaced_ids, report = claim_end_occupants(tx, q, prio, j)
-  local consent = claim_take(tx, q, g, prio, rec, displaced_ids)
+  local consent = claim_take(tx, q, g, prio, rec, displaced_ids, digest)
   return tx_finish(tx, {
     r = 'ok', booking = rec, now = now, wait_ms = rec.arb_until_ms - now, displaced = report,
     consent = consent,

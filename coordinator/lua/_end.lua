@@ -8,7 +8,7 @@
 --         see _access.lua)  ARGV[4] JSON {rate, burst} default limits
 -- Returns JSON {r='ok', booking, now} | {r='error', error='not_found'|'forbidden'|
 --   'invalid_state'|'expired', booking?} | an _access.lua refusal.
--- Keys written: P..'bookings', the booking's buckets, P..'audit', P..'bkgaudit:<id>',
+-- Keys written: P..'bookings', the booking's buckets, P..'audit',
 --   P..'owner' (audit head), P..'rl:<agent_id>', P..'outbox'.
 
 -- `decide(tx, rec)` plans the transition for the caller's own booking and returns the

@@ -27,14 +27,15 @@ local function lose_to_external(tx, q, g, prio, rec, x)
     'agent_id', q.agent_id, 'priority', ms(prio), 'mode', q.mode,
     'cover', ms(rec.cover_first) .. '-' .. ms(rec.cover_last),
     'reason', 'external_event', 'connector_id', x.c, 'event_uid', x.u,
-  }, nil)
+  })
   local c = {
     reason = 'external_event', connector_id = x.c, event_uid = x.u, summary = x.t,
     event_start_ms = x.s, event_end_ms = x.e, your_priority = prio, audit_event_id = aid,
   }
   if q.idem_ttl > 0 then
-    tx_write_json(tx, { 'SET', q.idem_key, false, 'EX', q.idem_ttl }, 3,
-      { h = q.req_hash, r = 'conflict', c = c })
+    tx_write_json(tx, { 'SET', q.idem_key, false, 'EX', q.idem_ttl }, 3, c, function(v)
+      return idem_encode(q.req_hash, 'conflict', v)
+    end)
   end
   -- An approved parked write that lost names the external event as what stands there.
   gate_lost(tx, g, { winning_booking_id = 'x:' .. x.c .. ':' .. x.u })

@@ -122,7 +122,7 @@ local function gate_lost(tx, g, conflict)
   a.outcome = 'conflict'
   a.winning_booking_id = conflict.winning_booking_id
   tx_decide_approval(tx, g.ap_key, a, 'approved',
-    { 'outcome', 'conflict', 'winner_booking_id', conflict.winning_booking_id }, { a.hold_id })
+    { 'outcome', 'conflict', 'winner_booking_id', conflict.winning_booking_id })
 end
 
 -- The claim won (called before the record is saved): open the approval request for a
@@ -140,7 +140,7 @@ local function gate_won(tx, g, rec)
       'type', 'approval.requested', 'ts', ms(now), 'approval_id', a.id, 'kind', 'booking',
       'agent_id', rec.agent_id, 'booking_id', rec.id, 'reason', c.consent.reason,
       'expires', ms(a.expires_ms),
-    }, { rec.id })
+    })
     tx_save_approval(tx, g.ap_key, a)
     rec.consent_id = a.id
     return { consent_request_id = a.id, expires_ms = a.expires_ms, action = a.action_type }
@@ -150,7 +150,7 @@ local function gate_won(tx, g, rec)
     a.outcome = 'committed'
     a.booking_id = rec.id
     tx_decide_approval(tx, g.ap_key, a, 'approved',
-      { 'outcome', 'committed', 'booking_id', rec.id }, { rec.id, a.hold_id })
+      { 'outcome', 'committed', 'booking_id', rec.id })
     rec.approval_id = a.id
   end
   return nil

@@ -32,11 +32,15 @@
 --   P..'bookings'        hash   booking_id -> JSON booking record (history kept)
 --   P..'day:'..N         hash   5-minute bucket index within UTC day N -> booking_id
 --   P..'audit'           stream hash-chained audit entries (explicit ids, see audit)
---   P..'bkgaudit:'..id   list   audit entry ids that mention a booking
+--   P..'bkgaudit:'..id   list   (before the compact records) audit entry ids that
+--                               mention a booking; no longer written, still read
 --   P..'wake:'..id       list   pushed when a booking still inside its arbitration
 --                               window is displaced, to wake every writer waiting on
 --                               it (its own, and losers waiting for the final winner)
---   P..'idem:'..agent..':'..key  string  JSON {h=request hash, ...}, TTL 24 h
+--   P..'idem:'..agent..':'..key  string  TTL 24 h: a won write is the first 24 hex
+--                               digits of the request hash then the booking id; a lost
+--                               one JSON {h=those digits, r='conflict', c=...}
+--                               (see idem_encode / idem_decode)
 --   P..'outbox'          stream webhook events (see outbox_add)
 --   P..'counters:'..id   hash   counter-offers on booking id (see _counters.lua)
 --   connectors (coordinator/connectors): P..'ext' hash of external busy blocks,
@@ -63,12 +67,6 @@ end
 
 local function ms(n)
   return string.format('%.0f', n)
-end
-
-local function load_booking(P, id)
-  local raw = redis.call('HGET', P .. 'bookings', id)
-  if not raw then return nil end
-  return cjson.decode(raw)
 end
 
 -- A fault-injection point: a no-op unless _fault.lua (compiled in only for tests, see
@@ -104,16 +102,22 @@ local function tx_write(tx, cmd)
 end
 
 -- Queue a write whose cmd[slot] is `value` JSON-encoded when the plan is sealed, so a
--- record can still change after it was queued (its audit id is set later).
-local function tx_write_json(tx, cmd, slot, value)
+-- record can still change after it was queued (its audit id is set later). With
+-- `shape`, cmd[slot] is shape(value) instead, JSON-encoded unless it is already text.
+local function tx_write_json(tx, cmd, slot, value, shape)
   tx.ops[#tx.ops + 1] = cmd
-  tx.encode[#tx.encode + 1] = { cmd, slot, value }
+  tx.encode[#tx.encode + 1] = { cmd, slot, value, shape }
 end
 
 -- Seal and apply: encode everything (the last place an error can arise), then write.
 -- Returns the reply, encoded.
 local function tx_finish(tx, reply)
-  for _, e in ipairs(tx.encode) do e[1][e[2]] = cjson.encode(e[3]) end
+  for _, e in ipairs(tx.encode) do
+    local v = e[3]
+    if e[4] then v = e[4](v) end
+    if type(v) ~= 'string' then v = cjson.encode(v) end
+    e[1][e[2]] = v
+  end
   local out = cjson.encode(reply)
   if #tx.ops > 0 then fault('sealed') end  -- the last moment before the first write
   for _, cmd in ipairs(tx.ops) do redis.call(unpack(cmd)) end
@@ -146,15 +150,178 @@ local function next_audit_id(tx)
 end
 
 -- ---- records ----------------------------------------------------------------------
+--
+-- The booking record's stored form is compact (memory per booking is the budget):
+-- scripts work on the long table (the names Python and the replies use), load_booking
+-- expands what HGET returns and tx_save_booking compacts at seal time.
+-- coordinator/store/records.py mirrors both directions; keep the two in step.
+--   a agent_id   p priority   m 'h' for a hold (absent: commit)   s start_ms
+--   d end_ms - start_ms   c created_ms   st status, absent while it is the live one
+--   (COMMITTED / HOLD)   u arb_until_ms - c (absent: 0)   b bump_until_ms - c (commits)
+--   x expires_ms - c (holds)   i audit_event_id: its sequence number when its
+--   milliseconds are c, else the whole id   n ended_ms - c   j end_audit_id: the sequence
+--   number when its milliseconds are ended_ms, else the whole id   bb/ba buffers
+--   (absent: 0)   t title (absent: '')   v invitee, md metadata, cf conferencing
+--   (absent: false)   f/l cover_first/cover_last only when they are not the ones the
+--   times and buffers give   eb ended_by  ea ended_by_agent_id  ep ended_by_priority
+--   er end_reason  ec ended_by_connector_id  eu ended_by_event_uid  w lost_in_window
+--   (only when true)  k consent_id  ap approval_id  ea2 ended_by_approval
+--   cm committed_ms only when it is not c. Any other field is kept under its own name.
+-- A record written before this format (long names, it has agent_id) is read as it is;
+-- it is rewritten compact the next time a script saves it.
+
+local BUCKET_MS = 300000
+local RENAMED = {
+  ended_by = 'eb', ended_by_agent_id = 'ea', ended_by_priority = 'ep', end_reason = 'er',
+  ended_by_connector_id = 'ec', ended_by_event_uid = 'eu', consent_id = 'k',
+  approval_id = 'ap', ended_by_approval = 'ea2',
+}
+-- Fields the compact form rebuilds (or that only live while a script runs).
+local DERIVED = {
+  id = true, agent_id = true, priority = true, mode = true, status = true, start_ms = true,
+  end_ms = true, created_ms = true, arb_until_ms = true, bump_until_ms = true,
+  expires_ms = true, audit_event_id = true, ended_ms = true, end_audit_id = true,
+  buffer_before_min = true, buffer_after_min = true, title = true, invitee = true,
+  metadata = true, conferencing = true, cover_first = true, cover_last = true,
+  lost_in_window = true, committed_ms = true, live_priority = true, reason = true,
+}
+
+-- The buckets [start - before, end + after) touches, as buckets.cover() computes them.
+local function derived_cover(start_ms, end_ms, before, after)
+  return math.floor((start_ms - before * 60000) / BUCKET_MS),
+    math.ceil((end_ms + after * 60000) / BUCKET_MS)
+end
+
+-- A stream id relative to a millisecond: its sequence number if it falls in it.
+local function rel_id(id, at)
+  local m, q = split_stream_id(id)
+  if m == at then return q end
+  return id
+end
+
+local function abs_id(v, at)
+  if type(v) == 'number' then return ms(at) .. '-' .. ms(v) end
+  return v
+end
+
+local function compact_booking(r)
+  local o, c = {}, r.created_ms
+  for k, v in pairs(r) do
+    if not DERIVED[k] then o[RENAMED[k] or k] = v end
+  end
+  o.a, o.p, o.s, o.d, o.c = r.agent_id, r.priority, r.start_ms, r.end_ms - r.start_ms, c
+  local hold = r.mode == 'hold'
+  if hold then o.m = 'h' elseif r.mode ~= 'commit' then o.mode = r.mode end
+  if r.status ~= (hold and 'HOLD' or 'COMMITTED') then o.st = r.status end
+  local bb, ba = r.buffer_before_min or 0, r.buffer_after_min or 0
+  if bb ~= 0 then o.bb = bb end
+  if ba ~= 0 then o.ba = ba end
+  local f, l = derived_cover(r.start_ms, r.end_ms, bb, ba)
+  if f ~= r.cover_first or l ~= r.cover_last then o.f, o.l = r.cover_first, r.cover_last end
+  if r.title and r.title ~= '' then o.t = r.title end
+  if r.invitee then o.v = r.invitee end
+  if r.metadata then o.md = r.metadata end
+  if r.conferencing then o.cf = r.conferencing end
+  if r.arb_until_ms and r.arb_until_ms ~= c then o.u = r.arb_until_ms - c end
+  local bump, exp = r.bump_until_ms or 0, r.expires_ms or 0
+  if hold then
+    o.x = exp - c
+    if bump ~= 0 then o.B = bump end
+  else
+    if bump ~= 0 then o.b = bump - c end
+    if exp ~= 0 then o.X = exp end
+    if r.committed_ms and r.committed_ms ~= c then o.cm = r.committed_ms end
+  end
+  if r.audit_event_id then o.i = rel_id(r.audit_event_id, c) end
+  if r.ended_ms then o.n = r.ended_ms - c end
+  if r.end_audit_id then o.j = rel_id(r.end_audit_id, r.ended_ms) end
+  if r.lost_in_window then o.w = true end
+  return o
+end
+
+local EXPANDED = {}
+for long, short in pairs(RENAMED) do EXPANDED[short] = long end
+local SHORT = {
+  a = true, p = true, s = true, d = true, c = true, m = true, st = true, bb = true,
+  ba = true, f = true, l = true, t = true, v = true, md = true, cf = true, u = true,
+  b = true, B = true, x = true, X = true, cm = true, i = true, n = true, j = true, w = true,
+}
+
+local function expand_booking(id, o)
+  if o.agent_id then  -- written before the compact form
+    o.id = o.id or id
+    return o
+  end
+  local r, c = {}, o.c
+  for k, v in pairs(o) do
+    if not SHORT[k] then r[EXPANDED[k] or k] = v end
+  end
+  local hold = o.m == 'h'
+  r.id, r.agent_id, r.priority, r.created_ms = id, o.a, o.p, c
+  r.mode = o.mode or (hold and 'hold' or 'commit')
+  r.status = o.st or (hold and 'HOLD' or 'COMMITTED')
+  r.start_ms, r.end_ms = o.s, o.s + o.d
+  r.buffer_before_min, r.buffer_after_min = o.bb or 0, o.ba or 0
+  if o.f then
+    r.cover_first, r.cover_last = o.f, o.l
+  else
+    r.cover_first, r.cover_last = derived_cover(r.start_ms, r.end_ms, r.buffer_before_min,
+      r.buffer_after_min)
+  end
+  r.title = o.t or ''
+  r.invitee, r.metadata, r.conferencing = o.v or false, o.md or false, o.cf or false
+  r.arb_until_ms = c + (o.u or 0)
+  if hold then
+    r.expires_ms = c + (o.x or 0)
+    r.bump_until_ms = o.B or 0
+  else
+    r.bump_until_ms = c + (o.b or 0)
+    r.expires_ms = o.X or 0
+    r.committed_ms = o.cm or c
+  end
+  if o.i then r.audit_event_id = abs_id(o.i, c) end
+  if o.n then r.ended_ms = c + o.n end
+  if o.j then r.end_audit_id = abs_id(o.j, r.ended_ms) end
+  if o.w then r.lost_in_window = true end
+  return r
+end
 
 local function load_booking(P, id)
   local raw = redis.call('HGET', P .. 'bookings', id)
   if not raw then return nil end
-  return cjson.decode(raw)
+  return expand_booking(id, cjson.decode(raw))
 end
 
+-- Queued like tx_write_json, compacted when the plan is sealed (the record may still
+-- change after it was queued: its audit id, its consent id).
 local function tx_save_booking(tx, rec)
-  tx_write_json(tx, { 'HSET', tx.P .. 'bookings', rec.id, false }, 4, rec)
+  tx_write_json(tx, { 'HSET', tx.P .. 'bookings', rec.id, false }, 4, rec, compact_booking)
+end
+
+-- ---- idempotency records ------------------------------------------------------------
+-- The request hash is kept to 24 hex digits (96 bits: it only has to tell two requests
+-- of one agent under one key apart), so a won write's record fits Redis's embedded
+-- strings. A record written before (JSON with the whole hash) still reads.
+local IDEM_HASH = 24
+
+local function idem_encode(req_hash, r, payload)
+  local h = string.sub(req_hash, 1, IDEM_HASH)
+  if r == 'ok' then return h .. payload end
+  return cjson.encode({ h = h, r = r, c = payload })
+end
+
+-- {h, r, id?|c?} from a stored record.
+local function idem_decode(raw)
+  if string.sub(raw, 1, 1) == '{' then
+    local s = cjson.decode(raw)
+    s.h = string.sub(s.h or '', 1, IDEM_HASH)
+    return s
+  end
+  return { h = string.sub(raw, 1, IDEM_HASH), r = 'ok', id = string.sub(raw, IDEM_HASH + 1) }
+end
+
+local function idem_matches(s, req_hash)
+  return s.h == string.sub(req_hash, 1, IDEM_HASH)
 end
 
 -- Live priority: the agent's current rank wins over the one stored on the record,
@@ -187,10 +354,12 @@ local function tx_clear_buckets(tx, rec)
 end
 
 -- Append one audit entry, chaining the hash of the previous one; returns its id.
--- fields: flat array {k1, v1, k2, v2, ...} of strings; `booking_ids`: ids to index.
--- The hashed text is "<prev>\n" followed by "k=v\n" for each field in order,
--- then "prev=<prev>\n"; coordinator/audit.py recomputes exactly this.
-local function tx_audit(tx, fields, booking_ids)
+-- fields: flat array {k1, v1, k2, v2, ...} of strings. The hashed text is "<prev>\n"
+-- followed by "k=v\n" for each field in order, then "prev=<prev>\n";
+-- coordinator/audit/chain.py recomputes exactly this. There is no per-booking index:
+-- an entry names the bookings it concerns in its fields, and a booking's trail is read
+-- from the stream between the ids its record holds (coordinator/audit/trail.py).
+local function tx_audit(tx, fields)
   local P = tx.P
   local owner = P .. 'owner'
   if not tx.audit_head then
@@ -214,13 +383,6 @@ local function tx_audit(tx, fields, booking_ids)
   tx_write(tx, args)
   tx_write(tx, { 'HSET', owner, 'audit_head', h, 'audit_last', id })
   tx.audit_head = h
-  if booking_ids then
-    for _, bid in ipairs(booking_ids) do
-      if bid and bid ~= '' then
-        tx_write(tx, { 'RPUSH', P .. 'bkgaudit:' .. bid, id })
-      end
-    end
-  end
   return id
 end
 
@@ -302,9 +464,9 @@ local function tx_end_booking(tx, rec, status, extra, audit_type, audit_fields)
     'cover', ms(rec.cover_first) .. '-' .. ms(rec.cover_last),
   }
   if audit_fields then for i = 1, #audit_fields do fields[#fields + 1] = audit_fields[i] end end
-  -- Index the entry under the booking that ended and the one that ended it, so
-  -- both bookings' histories show the eviction.
-  local aid = tx_audit(tx, fields, { rec.id, extra and extra.ended_by or nil })
+  -- The entry names the booking that ended and (by_booking_id) the one that ended it,
+  -- so both bookings' trails show the eviction.
+  local aid = tx_audit(tx, fields)
   rec.end_audit_id = aid
   tx_save_booking(tx, rec)
   -- A booking displaced inside its arbitration window never won: nothing to announce.

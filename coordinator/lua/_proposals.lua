@@ -11,7 +11,7 @@
 --   ARGV[4] proposal id   ARGV[5] JSON payload of the transition
 --
 -- Keys written (any proposal script): P..'rl:<caller>' (token), P..'proposals',
---   P..'audit', P..'bkgaudit:*', P..'owner' (audit head), P..'outbox' (with webhooks).
+--   P..'audit', P..'owner' (audit head), P..'outbox' (with webhooks).
 --   Every script opens a plan in open_proposal and answers through tx_finish.
 --
 -- P..'proposals' is a hash: proposal id -> JSON record
@@ -77,10 +77,10 @@ local function emit_proposal(tx, event_type, audit_id, p, extra)
   tx_outbox_add(tx, event_type, audit_id, data, 0)
 end
 
-local function proposal_audit(tx, kind, p, fields, booking_ids)
+local function proposal_audit(tx, kind, p, fields)
   local f = { 'type', kind, 'ts', ms(tx.now), 'proposal_id', p.id }
   for i = 1, #fields do f[#f + 1] = fields[i] end
-  return tx_audit(tx, f, booking_ids)
+  return tx_audit(tx, f)
 end
 
 local function slot_event(s)
@@ -89,14 +89,14 @@ local function slot_event(s)
 end
 
 -- A terminal transition: confirmed, cancelled or expired. Audited and announced.
-local function proposal_end(tx, p, status, reason, fields, extra, booking_ids)
+local function proposal_end(tx, p, status, reason, fields, extra)
   p.status = status
   p.reason = reason
   p.resolving = nil
   p.ended_ms = tx.now
   local f = fields or {}
   if reason then f[#f + 1] = 'reason'; f[#f + 1] = reason end
-  local aid = proposal_audit(tx, 'proposal.' .. status, p, f, booking_ids)
+  local aid = proposal_audit(tx, 'proposal.' .. status, p, f)
   p.end_audit_id = aid
   save_proposal(tx, p)
   local data = extra or {}
@@ -110,7 +110,7 @@ local function confirm(tx, p, slot, booking_id)
   p.created_event_id = booking_id
   return proposal_end(tx, p, 'confirmed', nil,
     { 'slot_id', slot.id, 'booking_id', booking_id, 'agent_id', p.organizer_agent_id },
-    { resolved_slot = slot_event(slot), created_event_id = booking_id }, { booking_id })
+    { resolved_slot = slot_event(slot), created_event_id = booking_id })
 end
 
 -- Record that a resolution could not book its slot; the proposal stays pending.
@@ -127,6 +127,9 @@ local function record_failure(tx, p, outcome)
     booking_id = outcome.booking_id, at_ms = now,
   }
   local fields = { 'slot_id', slot_id, 'cause', f.cause }
+  if f.booking_id then  -- the resolution's own booking (its trail shows this entry)
+    fields[#fields + 1] = 'booking_id'; fields[#fields + 1] = f.booking_id
+  end
   if f.winning_booking_id then
     fields[#fields + 1] = 'winning_booking_id'; fields[#fields + 1] = f.winning_booking_id
   end
@@ -135,8 +138,7 @@ local function record_failure(tx, p, outcome)
     fields[#fields + 1] = 'winning_agent_priority'
     fields[#fields + 1] = ms(f.winning_agent_priority or 0)
   end
-  f.audit_event_id = proposal_audit(tx, 'proposal.resolution_failed', p, fields,
-    { f.booking_id, f.winning_booking_id })
+  f.audit_event_id = proposal_audit(tx, 'proposal.resolution_failed', p, fields)
   p.failures[#p.failures + 1] = f
   save_proposal(tx, p)
   return f
@@ -152,7 +154,7 @@ local function settle_stale(tx, p)
   if r.lease_ms > now then return 'busy' end
   local stored = redis.call('GET', P .. 'idem:' .. p.organizer_agent_id .. ':' .. r.idem_key)
   if stored then
-    local s = cjson.decode(stored)
+    local s = idem_decode(stored)
     if s.r == 'ok' then
       local b = load_booking(P, s.id)
       if b and b.status == 'COMMITTED' then
@@ -175,7 +177,7 @@ local function settle_stale(tx, p)
   end
   -- The resolver never reached the commit: nothing to undo, nothing learned.
   p.resolving = nil
-  proposal_audit(tx, 'proposal.resolution_abandoned', p, { 'slot_id', r.slot_id }, nil)
+  proposal_audit(tx, 'proposal.resolution_abandoned', p, { 'slot_id', r.slot_id })
   save_proposal(tx, p)
   return 'abandoned'
 end
@@ -188,7 +190,7 @@ local function expire_if_due(tx, p)
     local st = settle_stale(tx, p)
     if st == 'busy' or st == 'confirmed' then return p end
   end
-  proposal_end(tx, p, 'expired', nil, {}, nil, nil)
+  proposal_end(tx, p, 'expired', nil, {}, nil)
   return p
 end
 
@@ -227,7 +229,7 @@ local function begin_resolution(tx, p, by, lease_ms)
   local P, now = tx.P, tx.now
   local slot, why = pick_slot(p)
   if why == 'all_declined' then
-    proposal_end(tx, p, 'cancelled', 'all_declined', { 'by', by }, nil, nil)
+    proposal_end(tx, p, 'cancelled', 'all_declined', { 'by', by }, nil)
     return { outcome = 'cancelled' }
   end
   if not slot then
@@ -243,7 +245,7 @@ local function begin_resolution(tx, p, by, lease_ms)
     idem_key = 'proposal:' .. p.id .. ':' .. ms(p.attempts), by = by,
   }
   proposal_audit(tx, 'proposal.resolving', p,
-    { 'slot_id', slot.id, 'by', by, 'agent_id', p.organizer_agent_id }, nil)
+    { 'slot_id', slot.id, 'by', by, 'agent_id', p.organizer_agent_id })
   save_proposal(tx, p)
   return { outcome = 'booking', slot = slot, resolving = p.resolving }
 end

@@ -48,5 +48,5 @@ elseif op == 'rate_limit' then
 else
   return tx_finish(tx, { r = 'error', error = 'bad_op' })
 end
-local aid = tx_audit(tx, fields, nil)
+local aid = tx_audit(tx, fields)
 return tx_finish(tx, { r = 'ok', old_key_hash = old, status = status, audit_event_id = aid })

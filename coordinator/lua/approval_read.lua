@@ -9,7 +9,7 @@
 -- Lapsing is a state change (audited, the parked hold ends with it), so it happens
 -- here, once, and every reader sees the same terminal state.
 -- Keys written: P..'rl:<agent_id>' (token); when the request lapses: P..'approvals',
---   P..'apwake:<id>', P..'audit', P..'bkgaudit:*', P..'owner' (audit head) and the
+--   P..'apwake:<id>', P..'audit', P..'owner' (audit head) and the
 --   parked hold (P..'bookings', its buckets, P..'outbox').
 -- Bind KEYS and ARGV to names (coordinator/store/calls.py packs them in this order).
 local owner_key, approvals_key, bookings_key, audit_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]

@@ -39,6 +39,6 @@ local a = {
 }
 a.audit_event_id = tx_audit(tx, { 'type', 'approval.requested', 'ts', ms(now), 'approval_id', id,
   'kind', 'generic', 'agent_id', agent_id, 'action_type', req.action_type,
-  'summary', req.summary, 'expires', ms(a.expires_ms) }, nil)
+  'summary', req.summary, 'expires', ms(a.expires_ms) })
 tx_save_approval(tx, approvals_key, a)
 return tx_finish(tx, { r = 'ok', approval = a, now = now })

@@ -7,7 +7,7 @@
 -- Denying a parked commit releases its hold in the same step. Approving a parked
 -- commit is not done here: the commit must win its slot through the normal claim,
 -- so it is a commit.lua call carrying the approval id (see _gate.lua).
--- Keys written: P..'approvals', P..'apwake:<id>', P..'audit', P..'bkgaudit:*',
+-- Keys written: P..'approvals', P..'apwake:<id>', P..'audit',
 --   P..'owner' (audit head); a denied parked commit also ends its hold (P..'bookings',
 --   its buckets, P..'outbox').
 -- Bind KEYS and ARGV to names (coordinator/store/calls.py packs them in this order).
@@ -31,17 +31,15 @@ if decision == 'approved' then
   if a.kind == 'booking' then
     return tx_finish(tx, { r = 'error', error = 'commit_required', approval = a })
   end
-  tx_decide_approval(tx, approvals_key, a, 'approved', nil, nil)
+  tx_decide_approval(tx, approvals_key, a, 'approved', nil)
   return tx_finish(tx, { r = 'ok', approval = a, now = now })
 end
-local ids = nil
 if a.kind == 'booking' and a.hold_id then
-  ids = { a.hold_id }
   local h = load_booking(P, a.hold_id)
   if h and is_live(h, now) and h.status == 'HOLD' then
     tx_end_booking(tx, h, 'RELEASED', { ended_by_approval = a.id }, 'hold.released',
       { 'approval_id', a.id })
   end
 end
-tx_decide_approval(tx, approvals_key, a, 'denied', nil, ids)
+tx_decide_approval(tx, approvals_key, a, 'denied', nil)
 return tx_finish(tx, { r = 'ok', approval = a, now = now })

@@ -15,7 +15,7 @@
 -- KEYS[1] P..'owner'  KEYS[2] P..'ext'  KEYS[3] P..'cx:<id>' (sync state hash)
 -- KEYS[4] P..'cxhref:<id>' (remote href -> JSON {etag, blocks})
 -- Built from the prefix (same slot): P..'day:'..N, P..'xday:'..N, P..'bookings',
---   P..'audit', P..'bkgaudit:*', P..'outbox', P..'cxoutbox', P..'connectors'.
+--   P..'audit', P..'outbox', P..'cxoutbox', P..'connectors'.
 -- ARGV[1] connector id   ARGV[2] policy 'evict' | 'keep'
 -- ARGV[3] JSON plan {remove = [block field], add = [{k, u, s, e, f, l, t?}],
 --   hrefs = {href = JSON text}, drop_hrefs = [href], state = {field = text}}
@@ -152,7 +152,7 @@ for _, cf in ipairs(conflicts) do
   local aid = tx_audit(tx, {
     'type', 'booking.external_conflict', 'ts', ms(now), 'booking_id', cf.o.id,
     'agent_id', cf.o.agent_id, 'connector_id', cid, 'event_uid', cf.x.u,
-  }, { cf.o.id })
+  })
   if has_hooks(P) then
     tx_outbox_add(tx, 'booking.external_conflict', aid, {
       booking_id = cf.o.id, agent_id = cf.o.agent_id, connector_id = cid, event_uid = cf.x.u,

@@ -32,5 +32,5 @@ hash[4] = cjson.encode(rec)  -- stored without its audit id, as it always was
 tx_write(tx, hash)
 tx_write(tx, { 'ZADD', agents_key, rec.priority, agent_id })
 rec.audit_event_id = tx_audit(tx, { 'type', 'agent.created', 'ts', ms(now),
-  'agent_id', agent_id, 'name', rec.name, 'priority', priority }, nil)
+  'agent_id', agent_id, 'name', rec.name, 'priority', priority })
 return tx_finish(tx, { r = 'ok', agent = rec })

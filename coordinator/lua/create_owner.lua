@@ -15,6 +15,6 @@ fault('opened')
 tx_write(tx, { 'HSET', owner_key, 'user_id', user_id, 'timezone', timezone,
   'created_ms', ms(now), 'rules_version', '1' })
 local aid = tx_audit(tx, { 'type', 'owner.created', 'ts', ms(now), 'user_id', user_id,
-  'timezone', timezone }, nil)
+  'timezone', timezone })
 return tx_finish(tx, { r = 'ok', owner = { user_id = user_id, timezone = timezone,
   created_ms = now, audit_event_id = aid } })

@@ -11,5 +11,5 @@ local gate = organizer_gate(tx, p)
 if gate then return tx_finish(tx, gate) end
 local by = caller
 if by == '' then by = 'owner' end
-proposal_end(tx, p, 'cancelled', 'organizer_cancelled', { 'by', by }, nil, nil)
+proposal_end(tx, p, 'cancelled', 'organizer_cancelled', { 'by', by }, nil)
 return tx_finish(tx, { r = 'ok', proposal = p, now = now })

@@ -57,7 +57,7 @@ local slots = {}
 for _, s in ipairs(p.slots) do slots[#slots + 1] = slot_event(s) end
 p.audit_event_id = proposal_audit(tx, 'proposal.created', p, {
   'agent_id', p.organizer_agent_id, 'participants', table.concat(p.participant_agent_ids, ' '),
-  'slots', ms(#p.slots), 'expires', ms(p.expires_ms) }, nil)
+  'slots', ms(#p.slots), 'expires', ms(p.expires_ms) })
 save_proposal(tx, p)
 emit_proposal(tx, 'proposal.created', p.audit_event_id, p, {
   description = p.description, participant_agent_ids = p.participant_agent_ids,

@@ -36,7 +36,7 @@ local fields = { 'agent_id', agent_id, 'response', req.response }
 if req.selected_slot_id then
   fields[#fields + 1] = 'slot_id'; fields[#fields + 1] = req.selected_slot_id
 end
-answer.audit_event_id = proposal_audit(tx, 'proposal.responded', p, fields, nil)
+answer.audit_event_id = proposal_audit(tx, 'proposal.responded', p, fields)
 p.responses[agent_id] = answer
 p.n_responses = (p.n_responses or 0) + 1
 save_proposal(tx, p)

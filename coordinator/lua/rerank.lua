@@ -36,6 +36,6 @@ end
 local rv = (tonumber(redis.call('HGET', owner_key, 'rules_version')) or 0) + 1
 tx_write(tx, { 'HSET', owner_key, 'rules_version', rv })
 local aid = tx_audit(tx, { 'type', 'agents.reranked', 'ts', ms(now), 'rules_version', ms(rv),
-  'ranking', table.concat(order, ',') }, nil)
+  'ranking', table.concat(order, ',') })
 return tx_finish(tx, { r = 'ok', ranking = ranking, rules_version = rv,
   audit_event_id = aid })

@@ -36,6 +36,6 @@ end
 local aid = tx_audit(tx, {
   'type', 'rules.updated', 'ts', ms(now), 'user_id', o[1], 'rules_version', ms(rv),
   'changed', changed, 'timezone', tz, 'rules', rules_json,
-}, nil)
+})
 return tx_finish(tx, { r = 'ok', rules_version = rv, timezone = tz, rules = rules_json,
   audit_event_id = aid })

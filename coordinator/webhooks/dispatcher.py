@@ -24,6 +24,7 @@ import httpx
 from ..buckets import from_ms
 from ..coordinator import Coordinator
 from ..outbox import RetryPolicy, StreamReader, consumer_name, run_rounds
+from ..store.records import read_booking
 from . import deliveries
 from .registry import Endpoint, Webhooks
 from .signing import HEADER, sign
@@ -197,13 +198,14 @@ class Dispatcher:
             else None
         )
         raw = self.r.hget(self.coord.store.keys.bookings(user_id), bid) if bid else None
-        conferencing = json.loads(raw).get("conferencing") if raw else None
+        rec = read_booking(raw, bid) if bid else None
+        conferencing = rec.get("conferencing") if rec else None
         return {"conferencing": conferencing} if conferencing else {}
 
     def _lost_in_window(self, user_id: str, fields: dict[str, str]) -> bool:
         bid = json.loads(fields["data"])["booking_id"]
-        raw = self.r.hget(self.coord.store.keys.bookings(user_id), bid)
-        return bool(raw and json.loads(raw).get("lost_in_window"))
+        rec = read_booking(self.r.hget(self.coord.store.keys.bookings(user_id), bid), bid)
+        return bool(rec and rec.get("lost_in_window"))
 
     def _post(self, ep: Endpoint, body: bytes, fields: dict[str, str]) -> bool:
         headers = {

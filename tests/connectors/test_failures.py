@@ -21,6 +21,7 @@ import pytest
 from coordinator import Conflict
 from coordinator.connectors import FeedMalformed
 from coordinator.connectors.worker import SyncWorker
+from coordinator.store.records import expand_booking
 from tests.support.calendars import FeedServer, Radicale
 
 from .conftest import Owner, make_owner, soon, vevent
@@ -44,10 +45,8 @@ def _wait(condition: Any, what: str, timeout: float = 30.0) -> None:
 
 def _live_uids(o: Owner) -> set[str]:
     out = set()
-    for raw in o.coord.redis.hvals(o.coord.store.keys.bookings(o.user_id)):
-        import json
-
-        rec = json.loads(raw)
+    for bid, raw in o.coord.redis.hgetall(o.coord.store.keys.bookings(o.user_id)).items():
+        rec = expand_booking(bid, raw)
         if rec["status"] == "COMMITTED" and not rec.get("lost_in_window"):
             out.add(f"agentdraft-{rec['id']}")
     return out

@@ -5,11 +5,11 @@ Invariant: no two live bookings on one calendar share a 5-minute bucket.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from coordinator import Coordinator
 from coordinator.buckets import BUCKETS_PER_DAY
+from coordinator.store.records import expand_booking
 
 CLAIMS = ("booking.committed", "hold.created")
 ENDS = (
@@ -25,7 +25,7 @@ ENDS = (
 
 def _records(coord: Coordinator, user_id: str) -> dict[str, dict[str, Any]]:
     raw = coord.redis.hgetall(coord.store.keys.bookings(user_id))
-    return {k: json.loads(v) for k, v in raw.items()}
+    return {k: expand_booking(k, v) for k, v in raw.items()}
 
 
 def _server_ms(coord: Coordinator, user_id: str) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 
 from coordinator import Coordinator
 from coordinator.client import LocalClient
+from coordinator.store.records import expand_booking
 
 from .conftest import BASE, Calendar
 
@@ -66,8 +67,8 @@ class Team:
         """Every booking a resolution of ``proposal_id`` made (found by its metadata)."""
         k = self.coord.store.keys
         out = []
-        for raw in self.coord.redis.hvals(k.bookings(self.user_id)):
-            rec = json.loads(raw)
+        for bid, raw in self.coord.redis.hgetall(k.bookings(self.user_id)).items():
+            rec = expand_booking(bid, raw)
             if (
                 isinstance(rec.get("metadata"), dict)
                 and rec["metadata"].get("proposal_id") == proposal_id

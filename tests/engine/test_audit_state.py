@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 
 from coordinator.buckets import BUCKETS_PER_DAY
+from coordinator.store.records import expand_booking
 
 from .audit_story import Story, admin, server_ms
 from .conftest import Calendar, at
@@ -25,11 +26,14 @@ def found(s: Story) -> list[tuple[str, str | None]]:
 
 
 def record(s: Story, booking_id: str) -> dict[str, object]:
+    """The stored record, expanded to its long names (store/records.py)."""
     raw = s.coord.redis.hget(s.coord.store.keys.bookings(s.user_id), booking_id)
-    return json.loads(raw)
+    return expand_booking(booking_id, raw)
 
 
 def put_record(s: Story, booking_id: str, rec: dict[str, object]) -> None:
+    """Store a forged record with long names (the format before the compact one, which
+    every reader still accepts), as an operator editing by hand would."""
     s.coord.redis.hset(s.coord.store.keys.bookings(s.user_id), booking_id, json.dumps(rec))
 
 
@@ -150,7 +154,7 @@ def test_an_expired_hold_still_in_its_buckets_is_not_a_problem(cal: Calendar) ->
 
 def record_of(cal: Calendar, booking_id: str) -> dict[str, int | str]:
     raw = cal.coord.redis.hget(cal.coord.store.keys.bookings(cal.user_id), booking_id)
-    return json.loads(raw)
+    return expand_booking(booking_id, raw)
 
 
 def test_a_start_moved_by_hset_is_caught_through_the_cover_it_implies(story: Story) -> None:
@@ -167,3 +171,70 @@ def test_bookings_with_buffers_replay_clean(cal: Calendar) -> None:
     v = cal.coord.audit.verify(cal.user_id)
     assert v.ok, v.problems
     assert v.bookings == 2
+
+
+def _edit_stored(cal: Calendar, booking_id: str, **changes: object) -> None:
+    """Edit the record as Redis stores it (compact names, store/records.py) with HSET."""
+    key = cal.coord.store.keys.bookings(cal.user_id)
+    stored = json.loads(cal.coord.redis.hget(key, booking_id))
+    cal.coord.redis.hset(key, booking_id, json.dumps({**stored, **changes}))
+
+
+FIXED = "title, invitee, metadata, buffers, times or conferencing"
+
+
+def test_a_title_or_metadata_edited_in_the_record_is_reported(cal: Calendar) -> None:
+    a = cal.agent(1)
+    titled = a.bookings.commit(start=at(0), end=at(30), title="Board meeting")
+    tagged = a.bookings.commit(start=at(60), end=at(90), metadata={"room": "A", "n": 2.5})
+    plain = a.bookings.commit(start=at(120), end=at(150))
+    assert cal.coord.audit.verify(cal.user_id).ok
+    _edit_stored(cal, titled.booking_id, t="Coffee")
+    _edit_stored(cal, tagged.booking_id, md={"room": "B", "n": 2.5})
+    _edit_stored(cal, plain.booking_id, v={"name": "Mallory"})  # an invitee added
+    # The API serves the forgeries...
+    assert a.bookings.get(titled.booking_id).title == "Coffee"
+    v = cal.coord.audit.verify(cal.user_id)
+    # ...and verify names each booking, and what kind of field moved.
+    assert sorted((p.problem, p.booking_id) for p in v.problems) == sorted(
+        ("booking_edited", b.booking_id) for b in (titled, tagged, plain)
+    )
+    assert all(f"{FIXED}: stored" in p.detail for p in v.problems)
+
+
+def test_a_hold_expiry_extended_in_the_record_is_reported(cal: Calendar) -> None:
+    a = cal.agent(1)
+    hold = a.bookings.hold(start=at(0), end=at(30))
+    entry = cal.coord.audit.for_booking(cal.user_id, hold.booking_id)[0]
+    assert entry.type == "hold.created"
+    assert hold.expires_at is not None
+    assert entry.fields["expires"] == str(int(hold.expires_at.timestamp() * 1000))
+    stored = json.loads(
+        cal.coord.redis.hget(cal.coord.store.keys.bookings(cal.user_id), hold.booking_id)
+    )
+    _edit_stored(cal, hold.booking_id, x=stored["x"] + 86_400_000)  # one more day
+    v = cal.coord.audit.verify(cal.user_id)
+    assert [(p.problem, p.booking_id) for p in v.problems] == [("booking_edited", hold.booking_id)]
+    assert "expires_ms: stored" in v.problems[0].detail
+
+
+def test_fields_edited_in_an_old_format_record_are_reported_too(story: Story) -> None:
+    rec = record(story, story.winner)
+    put_record(story, story.winner, {**rec, "metadata": {"forged": True}})
+    assert found(story) == [("booking_edited", story.winner)]
+    assert FIXED in story.coord.audit.verify(story.user_id).problems[0].detail
+
+
+def test_the_digest_survives_numbers_cjson_rounds(cal: Calendar) -> None:
+    """The digest is computed before the write from the values sent; cjson keeps 14
+    significant digits and turns [] into {}: verify must still agree."""
+    a = cal.agent(1)
+    a.bookings.commit(
+        start=at(0),
+        end=at(30),
+        metadata={"third": 1 / 3, "big": 1e20, "whole": 5.0, "empty": [], "none": {}, "neg": -0.0},
+        invitee={"name": "Zoë", "email": "z@example.com"},
+        title='Ünïcode / slash "quotes"',
+    )
+    v = cal.coord.audit.verify(cal.user_id)
+    assert v.ok, v.problems

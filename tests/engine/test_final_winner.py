@@ -9,7 +9,6 @@ round. Checked with threads on every backend, and with processes.
 
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 import random
 import threading
@@ -19,6 +18,7 @@ from typing import Any
 
 from coordinator import Conflict, Coordinator
 from coordinator.buckets import to_ms
+from coordinator.store.records import expand_booking
 from tests.support.servers import Backend
 
 from .conftest import BASE, Calendar, at
@@ -36,7 +36,7 @@ def standing(coord: Coordinator, user_id: str) -> dict[int, str]:
     """start_ms -> id of the COMMITTED booking that stands there now."""
     raw = coord.redis.hgetall(coord.store.keys.bookings(user_id))
     out: dict[int, str] = {}
-    for rec in map(json.loads, raw.values()):
+    for rec in (expand_booking(b, v) for b, v in raw.items()):
         if rec["status"] == "COMMITTED":
             assert rec["start_ms"] not in out, "two live commits on one slot"
             out[rec["start_ms"]] = rec["id"]

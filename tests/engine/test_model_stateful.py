@@ -14,7 +14,6 @@ commit's bump window is either 0 (frozen at once) or an hour (open all test long
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from coordinator.buckets import BUCKETS_PER_DAY, cover
 from coordinator.client import LocalClient
 from coordinator.errors import AuthError
 from coordinator.models import Booking
+from coordinator.store.records import expand_booking
 
 from .conftest import BASE, at
 
@@ -334,7 +334,7 @@ class EngineMatchesModel(RuleBasedStateMachine):
         # The records agree with the bucket map too: each live record owns its cover.
         raw = self.coord.redis.hgetall(self.coord.store.keys.bookings(self.user_id))
         for bid, text in raw.items():
-            rec = json.loads(text)
+            rec = expand_booking(bid, text)
             b = self.model.bookings[bid]
             assert (rec["cover_first"], rec["cover_last"]) == (b.first, b.last)
         assert self.coord.audit.verify(self.user_id).ok

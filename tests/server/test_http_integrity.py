@@ -6,7 +6,6 @@ so the final-winner wait is exercised across processes, not just threads.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -15,6 +14,7 @@ import httpx
 import pytest
 
 from coordinator import Coordinator
+from coordinator.store.records import expand_booking
 
 from .conftest import start_server
 
@@ -54,7 +54,8 @@ def test_every_409_over_http_names_the_booking_that_stands(http_redis) -> None:
             t.join()
 
         records = [
-            json.loads(v) for v in coord.redis.hvals(coord.store.keys.bookings(owner.user_id))
+            expand_booking(b, v)
+            for b, v in coord.redis.hgetall(coord.store.keys.bookings(owner.user_id)).items()
         ]
         standing = {r["start_ms"]: r["id"] for r in records if r["status"] == "COMMITTED"}
         wrong = []
