@@ -6,8 +6,10 @@ bookings a calendar-day, 50 calendars, an idempotency key each) on a fresh
 server, then reports:
 
 * ``used_memory`` per booking (the whole footprint, allocator rounding included);
-* ``MEMORY USAGE`` per key family, per booking: the record, the audit entries, the
-  per-booking audit index, the idempotency key (24 h TTL), the day hashes;
+* ``MEMORY USAGE`` per key family, per booking: the record (stored compact, see
+  coordinator/store/records.py), the audit entries, the idempotency key (24 h TTL),
+  the day hashes (``bkgaudit``, the per-booking audit index, only where an older
+  version wrote it);
 * ``used_memory`` per booking again after ``coordinator audit archive`` moved every
   audit entry to segment files (what stays in Redis under a finite audit retention).
 

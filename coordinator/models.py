@@ -235,6 +235,7 @@ class AuditProblem(_Model):
         "checkpoint_mismatch",
         "checkpoint_entry_missing",
         "checkpoint_bad_signature",
+        "checkpoint_overdue",
         "archive_broken",
     ]
     detail: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .audit.checkpoints import Checkpoints
 from .buckets import from_ms
 from .errors import NotFound, ValidationError
 from .ids import new_id
@@ -31,6 +32,9 @@ class Owners:
             if reply["r"] != "ok":
                 raise refusal("owner", reply, About(uid))
             self._store.redis.sadd(k.owners_index(), uid)
+        every = self._store.settings.audit_checkpoint_every
+        if every:  # checkpoints in the write path (coordinator/audit/signer.py)
+            Checkpoints(self._store).enable(uid, every)
         o = reply["owner"]
         return Owner(user_id=uid, timezone=tz, created_at=from_ms(o["created_ms"]))
 

@@ -82,6 +82,14 @@ class Settings:
     mail_send_cap_per_day: int = 200
     #: Whether an agent may send mail that names no booking, unless the owner says.
     mail_free_form_allowed: bool = True
+    #: Signed audit checkpoints in the write path: every N-th audit entry of a calendar
+    #: created by this coordinator asks for a checkpoint of itself (in the same script),
+    #: and ``serve`` signs it at once (coordinator/audit/signer.py). 0 = off; then run
+    #: ``coordinator audit checkpoint`` yourself.
+    audit_checkpoint_every: int = 0
+    #: ``audit verify`` reports a checkpoint that fell due longer ago than this and was
+    #: never signed (the signer is down, or its key gone).
+    audit_checkpoint_grace_seconds: float = 300.0
 
     def __post_init__(self) -> None:
         limits = {
@@ -99,6 +107,8 @@ class Settings:
             "receipt_ttl_seconds": (60, 366 * 24 * 3600),
             "agent_key_grace_seconds": (0, 24 * 3600),
             "mail_send_cap_per_day": (0, 1_000_000),
+            "audit_checkpoint_every": (0, 10_000_000),
+            "audit_checkpoint_grace_seconds": (0, 30 * 24 * 3600),
         }
         for f in fields(self):
             if f.name not in limits:

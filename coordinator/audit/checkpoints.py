@@ -176,6 +176,54 @@ class Checkpoints:
         """Hash the archiver keeps: how many entries left the stream, and the last hash."""
         return self._store.keys.prefix(user_id) + "audit-archived"
 
+    def due_stream(self, user_id: str) -> str:
+        """Checkpoint requests the scripts add: every N-th entry names itself (_lib.lua)."""
+        return self._store.keys.prefix(user_id) + "cpdue"
+
+    def enable(self, user_id: str, every: int) -> None:
+        """Make every ``every``-th audit entry of the calendar ask for a checkpoint of
+        itself, in the script that writes it (0 switches it off).
+
+        Entries from the next write on fall due (that script records where it started,
+        ``checkpoint_from``); switching on again with the same N changes nothing.
+        """
+        if isinstance(every, bool) or not isinstance(every, int) or every < 0:
+            raise ValidationError("every", "must be a whole number of entries, 0 = off")
+        owner = self._store.keys.owner(user_id)
+        r = self._store.redis
+        with store_errors("audit checkpoint"):
+            if every and int(r.hget(owner, "checkpoint_every") or 0) == every:
+                return
+            pipe = r.pipeline(transaction=True)
+            if every:
+                pipe.hset(owner, "checkpoint_every", str(every))
+            else:
+                pipe.hdel(owner, "checkpoint_every")
+            pipe.hdel(owner, "checkpoint_from")
+            pipe.execute()
+
+    def policy(self, user_id: str) -> tuple[int, int | None]:
+        """(N, the position after which entries fall due): (0, None) when it is off."""
+        with store_errors("audit verify"):
+            every, start = self._store.redis.hmget(
+                self._store.keys.owner(user_id), "checkpoint_every", "checkpoint_from"
+            )
+        return int(every or 0), None if start is None else int(start)
+
+    def sign_entry(
+        self, user_id: str, key: SigningKey, entry_id: str, position: int, entry_hash: str
+    ) -> Checkpoint:
+        """Sign one given entry (a request the scripts queued) and store the checkpoint."""
+        k, r = self._store.keys, self._store.redis
+        with store_errors("audit checkpoint"):
+            secs, micros = r.eval("return redis.call('TIME')", 1, k.owner(user_id))
+        ts = int(secs) * 1000 + int(micros) // 1000
+        cp = Checkpoint(user_id, entry_id, position, entry_hash, ts, key.key_id)
+        cp = Checkpoint(**{**asdict(cp), "signature": key.sign(cp.text())})
+        with store_errors("audit checkpoint"):
+            r.xadd(self.stream(user_id), {f: str(v) for f, v in asdict(cp).items()})  # type: ignore[arg-type]
+        return cp
+
     def sign(self, user_id: str, key: SigningKey) -> Checkpoint | None:
         """Sign the calendar's current head (None if its stream is empty)."""
         k, r = self._store.keys, self._store.redis
@@ -237,11 +285,13 @@ def _parse(fields: dict[str, Any]) -> Checkpoint | None:
 
 def check(
     walk: ChainWalk, checkpoints: list[Checkpoint], key: SigningKey | None
-) -> tuple[list[AuditProblem], str | None]:
+) -> tuple[list[AuditProblem], str | None, int]:
     """Every checkpoint against the walked chain; the latest that holds (signed, if a
-    trusted key is given) is returned with the problems."""
+    trusted key is given) is returned with the problems, and the highest position a
+    checkpoint that holds covers (0: none)."""
     problems: list[AuditProblem] = []
     latest: str | None = None
+    covered = 0
     for cp in checkpoints:
         if key is not None and (
             cp.key_id != key.key_id or not key.verifies(cp.text(), cp.signature)
@@ -278,6 +328,27 @@ def check(
                 )
             )
             continue
+        covered = max(covered, cp.position)
         if key is not None:
             latest = cp.entry_id
-    return problems, latest
+    return problems, latest, covered
+
+
+def overdue(
+    due: list[tuple[int, str, int]], covered: int, now_ms: int, grace_ms: int
+) -> list[AuditProblem]:
+    """The latest entry that fell due for a checkpoint (position, id, ts) more than
+    ``grace_ms`` ago while no checkpoint that holds reaches it."""
+    late = [d for d in due if d[2] <= now_ms - grace_ms and d[0] > covered]
+    if not late:
+        return []
+    position, entry_id, ts = late[-1]
+    return [
+        AuditProblem(
+            entry_id=entry_id,
+            problem="checkpoint_overdue",
+            detail=f"entry {position} fell due for a signed checkpoint "
+            f"{(now_ms - ts) // 1000} s ago and none covers it (latest signed position "
+            f"{covered}): is the signer running, with its key?",
+        )
+    ]

@@ -156,12 +156,15 @@ class AuditLog:
         *,
         key: str | os.PathLike[str] | None = None,
         archive: str | os.PathLike[str] | None = None,
+        grace_ms: int | None = None,
     ) -> AuditVerification:
         """Prove the calendar's state from its history; see verify.py.
 
         ``key``: the signing key (or its public half) to check checkpoints with;
         default: this coordinator's key if it exists. ``archive``: the folder of
         archived segments, to verify from genesis after entries left the stream.
+        ``grace_ms``: how late a checkpoint that fell due may be (default: the
+        ``audit_checkpoint_grace_seconds`` setting).
         """
         from .verify import History, verify
 
@@ -169,4 +172,13 @@ class AuditLog:
         trusted = SigningKey.load(path) if path is not None and path.exists() else None
         history = History.read(self._store, user_id, self._scan(user_id, "-", "+"), archive)
         cps = self.checkpoints.list(user_id, None if path is None else anchor_dir(path))
-        return verify(self._store, user_id, history, cps, trusted)
+        grace = self._store.settings.audit_checkpoint_grace_seconds
+        return verify(
+            self._store,
+            user_id,
+            history,
+            cps,
+            trusted,
+            policy=self.checkpoints.policy(user_id),
+            grace_ms=int(grace * 1000) if grace_ms is None else grace_ms,
+        )

@@ -29,7 +29,7 @@ from ..store.errors import store_errors
 from ..store.handle import Store
 from .archive import read_segments
 from .chain import GENESIS, ChainWalk, Entry
-from .checkpoints import Checkpoint, SigningKey, check
+from .checkpoints import Checkpoint, SigningKey, check, overdue
 from .replay import Replay, compare_buckets, compare_records, shared_buckets
 from .state import read_state
 
@@ -92,14 +92,28 @@ def verify(
     history: History,
     checkpoints: list[Checkpoint],
     key: SigningKey | None,
+    *,
+    policy: tuple[int, int | None] = (0, None),
+    grace_ms: int = 300_000,
 ) -> AuditVerification:
-    """Walk the history and check the calendar's stored state and checkpoints against it."""
+    """Walk the history and check the calendar's stored state and checkpoints against it.
+
+    ``policy`` is the calendar's (checkpoint_every, checkpoint_from): with checkpoints
+    in the write path on, an entry that fell due more than ``grace_ms`` ago must be
+    covered by a checkpoint that holds.
+    """
     base, start_prev = history.base, history.start_prev
     walk = ChainWalk(start_prev=start_prev, base=base)
     replay = Replay()
+    every, due_from = policy
+    due: list[tuple[int, str, int]] = []
     for e in history.entries:
         walk.feed((e,))
         replay.feed((e,))
+        position = walk.base + walk.entries
+        if every and due_from is not None and position > due_from and position % every == 0:
+            eid, fields = e
+            due.append((position, eid, int(fields.get("ts") or eid.split("-")[0])))
     with store_errors("audit verify"):
         head = store.redis.hget(store.keys.owner(user_id), "audit_head")
     state = read_state(store, user_id)
@@ -119,8 +133,9 @@ def verify(
         problems += compare_records(replay, state.records)
         problems += compare_buckets(replay, state.buckets)
     problems += shared_buckets(state.records, state.now_ms)
-    signed, latest = check(walk, checkpoints, key)
+    signed, latest, covered = check(walk, checkpoints, key)
     problems += signed
+    problems += overdue(due, covered, state.now_ms, grace_ms)
     return AuditVerification(
         user_id=user_id,
         entries=walk.entries + base,

@@ -8,6 +8,7 @@ import shlex
 import threading
 from pathlib import Path
 
+from ..audit.signer import CheckpointSigner
 from ..coordinator import Coordinator
 from ..errors import AgentDraftError
 from .common import Subparsers, error_exit, open_coordinator, store_args
@@ -51,11 +52,18 @@ def cmd_audit_show(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
-    """Sign now, or with ``--every N --follow`` keep signing every N entries."""
+    """Sign now, or with ``--every N --follow`` keep signing every N entries.
+
+    Checkpoints the scripts asked for (``audit_checkpoint_every``) are signed first.
+    """
     with open_coordinator(args) as coord:
         stop = threading.Event()
+        path = coord.audit.key_path(args.signing_key)
+        signer = None if path is None else CheckpointSigner(coord.store, path)
         while True:
             for uid in [args.user] if args.user else coord.owners.list():
+                for due in signer.sign_due(uid) if signer is not None else []:
+                    print(f"{uid}: signed due entry {due.position} ({due.entry_id})")
                 if args.every:
                     cp = coord.audit.checkpoint_if_due(uid, args.every, key=args.signing_key)
                 else:

@@ -26,14 +26,21 @@
 -- Data model (per calendar, prefix P):
 --   P..'owner'           hash   user_id, timezone, created_ms, arb_window_ms?,
 --                               audit_head (hash of the last entry), audit_last (its
---                               stream id: the next entry's id is chosen after it)
+--                               stream id: the next entry's id is chosen after it),
+--                               audit_n (its position from genesis), checkpoint_every?
+--                               and checkpoint_from? (signed checkpoints in the write
+--                               path, see coordinator/audit/signer.py)
+--   P..'cpdue'           stream checkpoint requests {entry_id, position, hash}: every
+--                               checkpoint_every-th entry adds one; the signer signs
+--                               and deletes them
 --   P..'agents'          zset   agent_id -> priority (1 = best); live ranking
 --   P..'agent:'..id      hash   agent record (name, scopes, status, key_hash, ...)
 --   P..'bookings'        hash   booking_id -> JSON booking record (history kept)
 --   P..'day:'..N         hash   5-minute bucket index within UTC day N -> booking_id
 --   P..'audit'           stream hash-chained audit entries (explicit ids, see audit)
---   P..'bkgaudit:'..id   list   (before the compact records) audit entry ids that
---                               mention a booking; no longer written, still read
+--   P..'bkgaudit:'..id   list   audit entry ids about a booking written outside its
+--                               own span (mail); booking scripts no longer write it
+--                               (before the compact records they did), still read
 --   P..'wake:'..id       list   pushed when a booking still inside its arbitration
 --                               window is displaced, to wake every writer waiting on
 --                               it (its own, and losers waiting for the final winner)
@@ -356,17 +363,33 @@ end
 -- Append one audit entry, chaining the hash of the previous one; returns its id.
 -- fields: flat array {k1, v1, k2, v2, ...} of strings. The hashed text is "<prev>\n"
 -- followed by "k=v\n" for each field in order, then "prev=<prev>\n";
--- coordinator/audit/chain.py recomputes exactly this. There is no per-booking index:
--- an entry names the bookings it concerns in its fields, and a booking's trail is read
--- from the stream between the ids its record holds (coordinator/audit/trail.py).
-local function tx_audit(tx, fields)
+-- coordinator/audit/chain.py recomputes exactly this. Booking scripts keep no
+-- per-booking index: an entry names the bookings it concerns in its fields, and a
+-- booking's trail is read from the stream between the ids its record holds
+-- (coordinator/audit/trail.py). `index_ids` (optional) are bookings an entry concerns
+-- that may be written after the booking ended (mail about it): those entries are
+-- listed in P..'bkgaudit:'..id, which the trail reads too.
+local function tx_audit(tx, fields, index_ids)
   local P = tx.P
   local owner = P .. 'owner'
   if not tx.audit_head then
-    -- One read for both: the chain's head and the id the next entry follows.
-    local o = redis.call('HMGET', owner, 'audit_head', 'audit_last')
+    -- One read for all: the chain's head, the id the next entry follows, the head's
+    -- position from genesis and how often a checkpoint falls due.
+    local o = redis.call('HMGET', owner, 'audit_head', 'audit_last', 'audit_n',
+      'checkpoint_every', 'checkpoint_from')
     tx.audit_head = o[1] or 'genesis'
     tx.audit_last = tx.audit_last or o[2] or nil
+    tx.audit_n = tonumber(o[3])
+    tx.checkpoint_every = tonumber(o[4]) or 0
+    if not tx.audit_n then  -- a calendar written before audit_n: count once
+      tx.audit_n = (tonumber(redis.call('HGET', P .. 'audit-archived', 'entries')) or 0)
+        + redis.call('XLEN', P .. 'audit')
+    end
+    if tx.checkpoint_every > 0 and not o[5] then
+      -- The first write since checkpoints were switched on: entries after this
+      -- position fall due (audit verify does not ask older ones for a checkpoint).
+      tx_write(tx, { 'HSET', owner, 'checkpoint_from', ms(tx.audit_n) })
+    end
   end
   local prev = tx.audit_head
   local parts = { prev, '\n' }
@@ -381,8 +404,18 @@ local function tx_audit(tx, fields)
   args[#args + 1] = 'prev'; args[#args + 1] = prev
   args[#args + 1] = 'hash'; args[#args + 1] = h
   tx_write(tx, args)
-  tx_write(tx, { 'HSET', owner, 'audit_head', h, 'audit_last', id })
+  tx.audit_n = tx.audit_n + 1
+  tx_write(tx, { 'HSET', owner, 'audit_head', h, 'audit_last', id, 'audit_n', ms(tx.audit_n) })
   tx.audit_head = h
+  for _, bid in ipairs(index_ids or {}) do
+    if bid and bid ~= '' then tx_write(tx, { 'RPUSH', P .. 'bkgaudit:' .. bid, id }) end
+  end
+  if tx.checkpoint_every > 0 and tx.audit_n % tx.checkpoint_every == 0 then
+    -- Every Nth entry asks for a signed checkpoint of itself, in the same atomic step;
+    -- the coordinator's signer (coordinator/audit/signer.py) signs it outside Lua.
+    tx_write(tx, { 'XADD', P .. 'cpdue', '*', 'entry_id', id, 'position', ms(tx.audit_n),
+      'hash', h })
+  end
   return id
 end
 

@@ -20,6 +20,7 @@ from prometheus_client import start_http_server
 from starlette.routing import Route
 
 from .. import __version__
+from ..audit.signer import start_checkpoint_signer
 from ..connectors.worker import start_connector_sync
 from ..coordinator import Coordinator
 from ..mail.runner import start_mail_from_env
@@ -92,6 +93,10 @@ def create_app(
         if hooks is not None:
             background["webhook_dispatcher"] = hooks
             hooks.start()
+        # Signs the checkpoints the scripts ask for (with audit_checkpoint_every set).
+        signer = start_checkpoint_signer(coord.store, coord.audit.key_path())
+        if signer is not None:
+            background["checkpoint_signer"] = signer
         if metrics_port is not None:
             start_http_server(metrics_port, addr="127.0.0.1", registry=REGISTRY)
         async with remote_mcp.running():
@@ -100,6 +105,8 @@ def create_app(
             hooks.stop()
         if mail is not None:
             mail.stop()
+        if signer is not None:
+            signer.stop()
         watch.stop()
         if sync is not None:
             sync.stop()
@@ -184,6 +191,8 @@ def app_from_env() -> FastAPI:
         settings["run_connector_sync"] = False
     if config.arbitration_window_ms is not None:
         settings["arbitration_window_ms"] = config.arbitration_window_ms
+    if config.audit_checkpoint_every:
+        settings["audit_checkpoint_every"] = config.audit_checkpoint_every
     coord = (
         Coordinator.from_url(config.redis_url, **settings)
         if config.redis_url

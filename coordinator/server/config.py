@@ -49,6 +49,12 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ),
     ("AGENTDRAFT_CONFERENCING_PROVIDER", "", "link maker for with_conferencing (jitsi; none: off)"),
     ("AGENTDRAFT_CONFERENCING_BASE_URL", "", "Jitsi instance (https://meet.jit.si)"),
+    ("AGENTDRAFT_AUDIT_KEY", "", "audit signing key (0600; audit-signing.key in the data dir)"),
+    (
+        "AGENTDRAFT_AUDIT_CHECKPOINT_EVERY",
+        "",
+        "sign every N-th audit entry as it is written (0: off)",
+    ),
 )
 
 
@@ -75,6 +81,7 @@ class ServerConfig:
     log_level: str = "warning"
     connector_sync: bool = True
     dispatch: bool = False
+    audit_checkpoint_every: int = 0
 
     @classmethod
     def from_env(cls) -> ServerConfig:
@@ -94,6 +101,7 @@ class ServerConfig:
             log_level=env("AGENTDRAFT_LOG_LEVEL") or "warning",
             connector_sync=env("AGENTDRAFT_CONNECTOR_SYNC") != "0",
             dispatch=env("AGENTDRAFT_DISPATCH") == "1",
+            audit_checkpoint_every=_int("AGENTDRAFT_AUDIT_CHECKPOINT_EVERY", 0) or 0,
         )
 
     def embedded_dir(self) -> Path | None:

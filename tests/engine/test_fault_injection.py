@@ -283,7 +283,9 @@ class Armed:
 @pytest.fixture
 def faulty(store: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Coordinator]:
     monkeypatch.setenv(FAULTS_ENV, "1")
-    coord = Coordinator(store, Settings(arbitration_window_ms=0))
+    # Every audit entry asks for a signed checkpoint (a request in P..'cpdue', queued in
+    # the same write plan), so each case also proves the request is all-or-nothing.
+    coord = Coordinator(store, Settings(arbitration_window_ms=0, audit_checkpoint_every=1))
     yield coord
 
 
@@ -333,3 +335,7 @@ def test_an_error_at_any_step_of_any_script_changes_nothing(faulty: Coordinator)
                 fired.add((name, step))
     every = {(name, step) for name in TRANSITIONS for step in fault_steps(name)}
     assert sorted(every - fired) == [], "steps no scenario reached"
+    # The worlds really queued checkpoint requests (so the snapshots covered them).
+    w = _world(faulty)
+    # (one per agent.created entry; owner.created came before the policy was set)
+    assert faulty.redis.xlen(faulty.store.keys.prefix(w.user_id) + "cpdue") == len(w.agents)
