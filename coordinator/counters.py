@@ -36,6 +36,7 @@ from .ruleset import RulesSnapshot
 from .store.calls import DaySpan
 from .store.errors import store_errors
 from .store.handle import Store
+from .store.records import fixed_digest
 
 #: Alternatives one counter may offer, and the longest note.
 MAX_PROPOSED = 5
@@ -326,6 +327,8 @@ class CounterOffers:
             "start_ms": s,
             "end_ms": e,
             "static": static,
+            # The new booking's creating entry carries it, as a commit's does.
+            "digest": fixed_digest(static),
             "bump_ms": bump_ms,
             "approval_required": bool(verdict.consent and not verdict.violation),
         }

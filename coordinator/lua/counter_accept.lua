@@ -16,7 +16,8 @@
 -- KEYS[9 .. 8+n]      P..'day:<N>' for each UTC day the new booking's cover touches
 -- KEYS[9+n .. 8+n+m]  P..'day:<N>' for each UTC day of its LOCAL day (daily cap)
 -- ARGV[6] JSON {slot_index, new_booking_id, start_ms, end_ms (the slot the caller read),
---   static (the new record's fixed fields, as _claim.lua's ARGV[4]), bump_ms,
+--   static (the new record's fixed fields, as _claim.lua's ARGV[4]), digest (of them,
+--   for the creating audit entry), bump_ms,
 --   days [[first, last], ...] (inclusive bucket fields of each day key),
 --   approval_required (the owner's gate covers this commit: refused)}
 -- ARGV[7] JSON checks, as _gate.lua reads them (scope, limits, rv, lead_ms, cap, ...)
@@ -92,7 +93,7 @@ tx_end_booking(tx, orig, 'MOVED', {
   ended_by = q.booking_id, end_reason = 'counter_accepted', counter_id = cn.id,
 }, 'booking.moved', { 'by_booking_id', q.booking_id, 'counter_id', cn.id })
 local displaced_ids, report = claim_end_occupants(tx, q, prio, j)
-claim_take(tx, q, g, prio, new, displaced_ids)
+claim_take(tx, q, g, prio, new, displaced_ids, req.digest)
 new.moved_from = orig.id
 new.counter_id = cn.id
 
