@@ -130,6 +130,15 @@ def test_rules_set_refuses_a_bad_rule_and_changes_nothing(url: str, coord: Coord
     assert coord.rules.get(uid) == before
 
 
+def test_rules_set_the_longest_hold_and_refuse_one_over_a_day(url: str, coord: Coordinator) -> None:
+    uid = coord.owners.create().user_id
+    done = cli_json(url, "rules", "set", "--user", uid, "--max-hold-ttl-seconds", "7200")
+    assert done["max_hold_ttl_seconds"] == 7200
+    refused = cli(url, "rules", "set", "--user", uid, "--max-hold-ttl-seconds", "90000")
+    assert refused.returncode == 1 and "max_hold_ttl_seconds" in refused.stderr
+    assert coord.rules.get(uid).max_hold_ttl_seconds == 7200
+
+
 def test_approvals_list_approve_and_deny(url: str, coord: Coordinator) -> None:
     uid = coord.owners.create().user_id
     key = coord.agents.create(uid, name="bot").api_key
