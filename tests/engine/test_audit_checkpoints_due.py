@@ -140,3 +140,30 @@ def test_the_serve_signer_thread_signs_as_entries_are_written(
     finally:
         signer.stop()
     assert cal.coord.audit.verify(cal.user_id, key=key, grace_ms=0).ok
+
+
+def test_the_http_app_runs_the_signer_when_the_setting_asks(
+    fresh_redis_server: Any, key: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``serve``'s app starts the signer in its lifespan (with the key from the
+    environment) and switches calendars made before the setting on. On a Redis of its
+    own: switching on reaches every calendar of the store."""
+    from fastapi.testclient import TestClient
+
+    from coordinator import Coordinator
+    from coordinator.server.app import create_app
+
+    plain = Coordinator.from_url(fresh_redis_server.url, arbitration_window_ms=0)
+    old = Calendar(plain, plain.owners.create().user_id)  # before the setting
+    coord = plain.with_settings(audit_checkpoint_every=2, run_connector_sync=False)
+    monkeypatch.setenv("AGENTDRAFT_AUDIT_KEY", str(key))
+    try:
+        with TestClient(create_app(coord)):
+            assert Checkpoints(coord.store).policy(old.user_id)[0] == 2
+            _write(old, 2)  # two entries after switching on: the second falls due
+            cps = Checkpoints(coord.store).stream(old.user_id)
+            got = coord.redis.xread({cps: "0"}, count=1, block=10_000)
+            assert got, "the app's signer did not sign within 10 s"
+        assert plain.audit.verify(old.user_id, key=key, grace_ms=0).ok
+    finally:
+        plain.close()
