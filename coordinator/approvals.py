@@ -42,6 +42,7 @@ from .replies import About, refusal
 from .store.connect import MAX_BLOCK_SECONDS
 from .store.errors import store_errors
 from .store.handle import Store
+from .store.records import expand_booking
 
 TERMINAL = frozenset({"approved", "denied", "expired"})
 MAX_ACTION_TYPE = 100
@@ -101,8 +102,8 @@ def with_winner(store: Store, user_id: str, view: dict[str, Any]) -> dict[str, A
         raw = store.redis.hget(store.keys.bookings(user_id), winning)
     if not raw:
         return view
-    agent_id = json.loads(raw).get("agent_id")
-    priority = json.loads(raw).get("priority")
+    rec = expand_booking(winning, raw)
+    agent_id, priority = rec.get("agent_id"), rec.get("priority")
     return {
         **view,
         "winning_agent_id": agent_id,
