@@ -41,6 +41,8 @@ def dashboard_server(
         env={
             "AGENTDRAFT_WEBHOOK_ALLOW_HOSTS": "127.0.0.1",
             "AGENTDRAFT_CONNECTOR_KEY_FILE": str(key),
+            # No background pulls: "Sync now" is the only pull (a busy one is tested apart).
+            "AGENTDRAFT_CONNECTOR_SYNC": "0",
         },
     )
     yield server
@@ -193,6 +195,14 @@ def test_a_caldav_calendar_connects_syncs_and_its_password_never_comes_back(
     listed = dash.page.request.get(dash.url + "/v1/dashboard/connectors").text()
     assert PASSWORD not in listed and PASSWORD not in dash.page.content()
     dash.shot("connectors")
+
+    # Another worker holds the connector's sync lease: "Sync now" says so, not an error.
+    lease = dash.coord.store.keys.connector_state(dash.user_id, stored.connector_id) + ":lease"
+    dash.coord.redis.set(lease, "another-worker", px=60_000)
+    dash.page.locator("li.connector").get_by_role("button", name="Sync now").click()
+    expect(dash.page.get_by_role("status")).to_contain_text("being synced right now")
+    assert dash.page.locator(".error.banner").count() == 0
+    dash.coord.redis.delete(lease)
 
     dash.page.locator("li.connector").get_by_role("button", name="Remove").click()
     expect(dash.page.locator("li.connector")).to_have_count(0)

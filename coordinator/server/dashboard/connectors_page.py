@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from ...connectors.models import KINDS, MODES, POLICIES, STALE_POLICIES
+from ...errors import AgentDraftError
 from ..routes import connectors
 from .pages import (
     ActionViewer,
@@ -106,12 +107,20 @@ async def add(request: Request, viewer: ActionViewer) -> Response:
 
 @router.post("/connectors/{connector_id}/sync")
 def sync(connector_id: ConnectorId, request: Request, viewer: ActionViewer) -> Response:
-    """Pull now; the page shows what the pull changed."""
+    """Pull now; the page shows what the pull changed. A pull already running (the
+    background worker's) is no error: the page says so, and the status shows its result."""
     errors = FormErrors()
-    report = api(
-        errors, connectors.sync, connector_id, viewer.session, request.app.state.coordinator
+    report, busy = None, False
+    try:
+        report = connectors.sync(connector_id, viewer.session, request.app.state.coordinator)
+    except AgentDraftError as exc:
+        busy = exc.error == "connector_busy"
+        if not busy:  # as ``api`` reports a refusal
+            errors.add(str(exc.context.get("field") or "_form"), exc.detail)
+    page = _page(
+        request, viewer, status=422 if errors else 200, errors=errors, synced=report, busy=busy
     )
-    return _page(request, viewer, status=422 if errors else 200, errors=errors, synced=report)
+    return shown_at(page, HOME)
 
 
 @router.post("/connectors/{connector_id}/delete")
