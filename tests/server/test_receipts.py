@@ -49,7 +49,12 @@ def coord(http_redis: RedisServer, key_file: Path) -> Iterator[Coordinator]:
 def signed_in(url: str, email: str) -> httpx.Client:
     web = httpx.Client(base_url=url)
     token = web.post("/v1/auth/magic-link", json={"email": email}).json()["dev_token"]
-    assert web.post("/v1/auth/verify", json={"token": token}).status_code == 200
+    verified = web.post("/v1/auth/verify", json={"token": token})
+    assert verified.status_code == 200
+    # The public URL (the issuer) is https, so the session cookie is Secure and a client
+    # keeps it for https only; this test server is plain http on loopback: send it anyway.
+    for name, value in verified.cookies.items():
+        web.cookies.set(name, value)
     return web
 
 
