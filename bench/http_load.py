@@ -71,6 +71,15 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+def _settled(url: str) -> None:
+    """Wait until the coordinator has finished starting up, so no run pays for it.
+
+    The server answers as soon as it listens and loads the MCP stack (``/mcp``; seconds
+    of CPU) in a background thread; a request to ``/mcp`` returns once that is done.
+    """
+    httpx.get(f"{url}/mcp", timeout=120)
+
+
 # -- the workload ---------------------------------------------------------------------------
 
 
@@ -275,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             ],
             coord_port,
         )
+        _settled(coord_url)
         null, null_url = _start(
             [sys.executable, "-m", "bench.null_server", str(null_port)], null_port
         )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .access import AVAILABILITY_READ, CallerContext
 from .buckets import parse_time, to_ms
@@ -27,7 +27,11 @@ from .models import Slot
 from .replies import About, refusal
 from .ruleset import RulesSnapshot
 from .slots import days_needed, free_slots
+from .store.calls import Call
 from .store.errors import store_errors
+
+if TYPE_CHECKING:
+    from .store.aio import AsyncCalls
 
 #: Longest range one call may ask for.
 MAX_RANGE_DAYS = 62
@@ -66,6 +70,20 @@ class AvailabilityList(list[Slot]):
         return list(self)
 
 
+#: Reads of one answer; each re-read needs a rules change between two reads.
+_MAX_READS = 4
+
+
+class _Query(NamedTuple):
+    """One checked availability question, in epoch milliseconds and minutes."""
+
+    lo: int
+    hi: int
+    dur: int
+    step: int
+    holds: bool
+
+
 def _minutes(value: Any, field: str, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         raise ValidationError(field, f"must be whole minutes from {lo} to {hi}")
@@ -99,6 +117,38 @@ class Availability:
         on local quarter and half hours in every zone). Slots before the server's
         clock or inside the lead time are never offered.
         """
+        q = self._query(start, end, duration_minutes, granularity_minutes, include_holds, user_id)
+        days = days_needed(self._store.rules_cache.get(self._c.user_id), q.lo, q.hi)
+        for _ in range(_MAX_READS):
+            with store_errors("availability"):
+                reply = self._store.calls.run(self._pack(days))
+            answer, days = self._answer(q, days, reply)
+            if answer is not None:
+                return answer
+        raise AgentDraftError("the owner's rules kept changing during this read; retry")
+
+    async def list_async(self, calls: AsyncCalls, **kw: Any) -> AvailabilityList:
+        """:meth:`list` for an event loop: the read goes out on ``calls``' asyncio client."""
+        q = self._query(**kw)
+        days = days_needed(self._store.rules_cache.get(self._c.user_id), q.lo, q.hi)
+        for _ in range(_MAX_READS):
+            with store_errors("availability"):
+                reply = await calls.run(self._pack(days))
+            answer, days = self._answer(q, days, reply)
+            if answer is not None:
+                return answer
+        raise AgentDraftError("the owner's rules kept changing during this read; retry")
+
+    def _query(
+        self,
+        start: datetime | str,
+        end: datetime | str,
+        duration_minutes: int = 30,
+        granularity_minutes: int = 15,
+        include_holds: bool = True,
+        user_id: str | None = None,
+    ) -> _Query:
+        """Check the arguments (bad input never reaches Redis)."""
         c = self._c
         if user_id is not None and user_id != c.user_id:
             raise AuthError("an agent may only read its own owner's calendar", error="forbidden")
@@ -111,40 +161,38 @@ class Availability:
         step = _minutes(granularity_minutes, "granularity_minutes", 5, MAX_DURATION_MINUTES)
         if not isinstance(include_holds, bool):
             raise ValidationError("include_holds", "must be True or False")
-        lo, hi = to_ms(s), to_ms(e)
+        return _Query(to_ms(s), to_ms(e), dur, step, include_holds)
 
-        eng = self._store
-        snap = eng.rules_cache.get(c.user_id)
-        days = days_needed(snap, lo, hi)
-        for _ in range(4):
-            reply = self._read(days)
-            fresh = eng.rules_cache.put(c.user_id, RulesSnapshot.from_reply(reply))
-            needed = days_needed(fresh, lo, hi)
-            if set(needed) <= set(days):
-                break
-            days = needed  # the rules changed the reach of buffers or the cap: read again
-        else:
-            raise AgentDraftError("the owner's rules kept changing during this read; retry")
+    def _answer(
+        self, q: _Query, days: builtins.list[int], reply: dict[str, Any]
+    ) -> tuple[AvailabilityList | None, builtins.list[int]]:
+        """The answer from one read, or None and the days to read again (the rules
+        read with it changed the reach of buffers or the cap)."""
+        c, eng = self._c, self._store
+        if reply["r"] != "ok":
+            raise refusal("availability", reply, About(c.user_id, "", c.agent_id))
+        fresh = eng.rules_cache.put(c.user_id, RulesSnapshot.from_reply(reply))
+        needed = days_needed(fresh, q.lo, q.hi)
+        if not set(needed) <= set(days):
+            return None, needed
         live = reply.get("live") or []
-        slots = free_slots(fresh, live, int(reply["now"]), lo, hi, dur, step, include_holds)
-        return AvailabilityList(
+        slots = free_slots(fresh, live, int(reply["now"]), q.lo, q.hi, q.dur, q.step, q.holds)
+        answer = AvailabilityList(
             slots,
             etag=make_etag(c.user_id, fresh.version),
             rules_version=fresh.version,
-            calendars=self._freshness(c.user_id),
+            # Without connectors there is no freshness to read (the script counted them).
+            calendars=self._freshness(c.user_id) if reply.get("connectors") else (),
         )
+        return answer, days
 
-    def _read(self, days: builtins.list[int]) -> dict[str, Any]:
+    def _pack(self, days: builtins.list[int]) -> Call:
         c, eng = self._c, self._store
-        with store_errors("availability"):
-            reply = eng.calls.read_availability(
-                user_id=c.user_id,
-                agent_id=c.agent_id,
-                key_hash=c.key_hash,
-                scope=AVAILABILITY_READ,
-                limits=eng.limits,
-                days=days,
-            )
-        if reply["r"] != "ok":
-            raise refusal("availability", reply, About(c.user_id, "", c.agent_id))
-        return reply
+        return eng.calls.pack_read_availability(
+            user_id=c.user_id,
+            agent_id=c.agent_id,
+            key_hash=c.key_hash,
+            scope=AVAILABILITY_READ,
+            limits=eng.limits,
+            days=days,
+        )

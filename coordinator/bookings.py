@@ -22,7 +22,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Unpack
+from typing import TYPE_CHECKING, Any, Literal, Unpack
+
+import anyio
 
 from . import booking_pages
 from .access import BOOKINGS_READ, BOOKINGS_WRITE, authorize
@@ -43,11 +45,14 @@ from .names import agent_names
 from .policy import gate_checks, judge
 from .replies import About, conflict, consent_required, refusal
 from .ruleset import RulesSnapshot
-from .store.calls import DaySpan
+from .store.calls import Call, DaySpan
 from .store.connect import MAX_BLOCK_SECONDS
 from .store.errors import store_errors
 from .store.handle import Store
 from .store.records import fixed_digest
+
+if TYPE_CHECKING:
+    from .store.aio import AsyncCalls
 
 Mode = Literal["hold", "commit"]
 
@@ -193,6 +198,77 @@ class Bookings:
         None take the owner's defaults. ``approval_id`` is the coordinator committing
         a parked write that a person approved (``key_hash`` is then '').
         """
+        q = self._prepare(
+            user_id=user_id,
+            agent_id=agent_id,
+            key_hash=key_hash,
+            mode=mode,
+            start=start,
+            end=end,
+            buffer_before_min=buffer_before_min,
+            buffer_after_min=buffer_after_min,
+            bump_window_seconds=bump_window_seconds,
+            hold_ttl_seconds=hold_ttl_seconds,
+            idempotency_key=idempotency_key,
+            title=title,
+            invitee=invitee,
+            metadata=metadata,
+            availability_etag=availability_etag,
+            approval_id=approval_id,
+            conferencing=conferencing,
+        )
+        snap = self.rules_cache.get(user_id)
+        return self._settle(q, snap, self._claim(q, snap))
+
+    async def write_async(self, calls: AsyncCalls, **kw: Any) -> Booking:
+        """:meth:`write` for an event loop: the claim goes out on ``calls`` (store/aio.py).
+
+        A win known from the claim's reply alone (no window to wait out, no durability
+        acknowledgement) and a refusal are answered on the loop; anything that waits
+        (an arbitration window, a pending blocker, WAITAOF) or re-claims (a rules
+        change, a replayed idempotency key) continues in a worker thread exactly as
+        :meth:`write` does, and so does the read that names a conflict's winner.
+        """
+        q = self._prepare(**kw)
+        snap = self.rules_cache.get(q.user_id)
+        with store_errors(q.mode):
+            reply = await calls.run(self._pack_claim(q, snap))
+        r = reply["r"]
+        if r in ("error", "conflict") or (
+            r not in ("rules_changed", "pending", "replay")
+            and reply["wait_ms"] <= 0
+            and not reply.get("consent")
+            and self.store.durability.wait is None
+        ):
+            try:
+                return self._settle_write(q.user_id, reply)
+            except Conflict as lost:
+                named = await anyio.to_thread.run_sync(self._name_winner, q.user_id, lost)
+                raise named from None
+        return await anyio.to_thread.run_sync(self._settle, q, snap, reply)
+
+    def _prepare(
+        self,
+        *,
+        user_id: str,
+        agent_id: str,
+        key_hash: str,
+        mode: Mode,
+        start: datetime | str,
+        end: datetime | str,
+        buffer_before_min: int | None = None,
+        buffer_after_min: int | None = None,
+        bump_window_seconds: float | None = None,
+        hold_ttl_seconds: float | None = None,
+        idempotency_key: str | None = None,
+        title: str | None = None,
+        invitee: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        availability_etag: str | None = None,
+        approval_id: str | None = None,
+        conferencing: dict[str, Any] | None = None,
+    ) -> _Request:
+        """Check every argument (bad input never reaches Redis) into one request."""
         if mode not in ("hold", "commit"):
             raise ValidationError("mode", "must be 'hold' or 'commit'")
         if mode == "commit" and approval_id is None:
@@ -227,7 +303,7 @@ class Bookings:
         _check_extras(title, invitee, metadata)
         etag_rv = None if availability_etag is None else etag_version(availability_etag, user_id)
 
-        request = _Request(
+        return _Request(
             user_id=user_id,
             agent_id=agent_id,
             key_hash=key_hash,
@@ -248,10 +324,12 @@ class Bookings:
             booking_id=new_id("hld" if mode == "hold" else "bkg"),
             conferencing=conferencing,
         )
-        snap = self.rules_cache.get(user_id)
+
+    def _settle(self, q: _Request, snap: RulesSnapshot, reply: dict[str, Any]) -> Booking:
+        """Follow a claim's reply to the write's outcome, claiming again when told to."""
+        user_id = q.user_id
         rule_retries = waits = 0
         while True:
-            reply = self._claim(request, snap)
             if reply["r"] == "rules_changed":
                 rule_retries += 1
                 if rule_retries >= _MAX_RULE_RETRIES:
@@ -274,6 +352,7 @@ class Bookings:
                     return self._settle_write(user_id, reply)
                 except Conflict as lost:
                     raise self._name_winner(user_id, lost) from None
+            reply = self._claim(q, snap)
 
     def _name_winner(self, user_id: str, lost: Conflict) -> Conflict:
         """``lost`` carrying the winner's agent name (``winning_agent_name``), when known.
@@ -291,6 +370,11 @@ class Bookings:
 
     def _claim(self, q: _Request, snap: RulesSnapshot) -> dict[str, Any]:
         """One claim script call for ``q``, judged against ``snap``."""
+        with store_errors(q.mode):
+            return self.calls.run(self._pack_claim(q, snap))
+
+    def _pack_claim(self, q: _Request, snap: RulesSnapshot) -> Call:
+        """The claim script call for ``q`` judged against ``snap``, packed, not sent."""
         rules = snap.rules
         before = q.before if q.before is not None else (rules.buffer_before_min or 0)
         after = q.after if q.after is not None else (rules.buffer_after_min or 0)
@@ -354,24 +438,23 @@ class Bookings:
         }
         # The creating audit entry carries this, so verify sees the fields edited later.
         static["digest"] = fixed_digest(static)
-        with store_errors(q.mode):
-            return self.calls.claim(
-                mode,
-                user_id=q.user_id,
-                agent_id=q.agent_id,
-                key_hash=q.key_hash,
-                booking_id=booking_id,
-                request_hash=q.request_hash,
-                static=static,
-                hold_ttl_ms=ttl_ms,
-                bump_ms=int(q.bump * 1000),
-                window_ms=self.settings.arbitration_window_ms,
-                idempotency_key=q.idempotency_key,
-                idempotency_ttl_s=self.settings.idempotency_ttl_seconds,
-                days=[DaySpan(d, first, last) for d, first, last in c.days()],
-                checks=checks,
-                cap_days=cap_days,
-            )
+        return self.calls.pack_claim(
+            mode,
+            user_id=q.user_id,
+            agent_id=q.agent_id,
+            key_hash=q.key_hash,
+            booking_id=booking_id,
+            request_hash=q.request_hash,
+            static=static,
+            hold_ttl_ms=ttl_ms,
+            bump_ms=int(q.bump * 1000),
+            window_ms=self.settings.arbitration_window_ms,
+            idempotency_key=q.idempotency_key,
+            idempotency_ttl_s=self.settings.idempotency_ttl_seconds,
+            days=[DaySpan(d, first, last) for d, first, last in c.days()],
+            checks=checks,
+            cap_days=cap_days,
+        )
 
     def _settle_write(self, user_id: str, reply: dict[str, Any]) -> Booking:
         r = reply["r"]
@@ -516,20 +599,42 @@ class Bookings:
         With an agent's ``key_hash`` the read checks the key, the ``bookings:read``
         scope and the rate limit in the same script; without one it is the owner's.
         """
+        call = self._pack_get(user_id, booking_id, agent_id, key_hash)
+        with store_errors("read"):
+            reply = self.calls.run(call)
+        return self._named(user_id, self._got(reply, user_id, booking_id, agent_id))
+
+    async def get_async(
+        self, calls: AsyncCalls, user_id: str, booking_id: str, *, agent_id: str, key_hash: str
+    ) -> Booking:
+        """:meth:`get` for an event loop, the read sent on ``calls`` (store/aio.py)."""
+        call = self._pack_get(user_id, booking_id, agent_id, key_hash)
+        with store_errors("read"):
+            reply = await calls.run(call)
+        booking = self._got(reply, user_id, booking_id, agent_id)
+        if booking.ended_by_agent_id is None:
+            return booking
+        return await anyio.to_thread.run_sync(self._named, user_id, booking)
+
+    def _pack_get(self, user_id: str, booking_id: str, agent_id: str, key_hash: str) -> Call:
         if not is_id(booking_id):
             raise ValidationError("booking_id", "must be a booking id such as bkg_…")
-        with store_errors("read"):
-            reply = self.calls.read_booking(
-                user_id,
-                booking_id,
-                agent_id=agent_id,
-                key_hash=key_hash,
-                scope=BOOKINGS_READ,
-                limits=self.limits,
-            )
+        return self.calls.pack_read_booking(
+            user_id,
+            booking_id,
+            agent_id=agent_id,
+            key_hash=key_hash,
+            scope=BOOKINGS_READ,
+            limits=self.limits,
+        )
+
+    def _got(self, reply: dict[str, Any], user_id: str, booking_id: str, agent_id: str) -> Booking:
         if reply["r"] != "ok":
             raise refusal("read_booking", reply, About(user_id, booking_id, agent_id))
-        booking = Booking.from_record(reply["booking"], user_id, reply["now"])
+        return Booking.from_record(reply["booking"], user_id, reply["now"])
+
+    def _named(self, user_id: str, booking: Booking) -> Booking:
+        """``booking`` with the name of the agent that ended it (one read), if any."""
         if booking.ended_by_agent_id is None:
             return booking
         return with_names(booking, agent_names(self.store, user_id, [booking.ended_by_agent_id]))

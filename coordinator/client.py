@@ -13,7 +13,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .access import ANY, BOOKINGS_READ, RULES_READ, CallerContext
 from .agents import Agents
@@ -34,6 +34,9 @@ from .receipts import with_receipt
 from .rules import Rules
 from .ruleset import OwnerRules
 from .store.handle import Store
+
+if TYPE_CHECKING:
+    from .store.aio import AsyncCalls
 
 
 class _ClientBookings:
@@ -235,6 +238,27 @@ class _ClientBookings:
         return self._bookings.write(
             user_id=c.user_id, agent_id=c.agent_id, key_hash=c.key_hash, mode=mode, **kw
         )
+
+    # -- for the HTTP server's event loop (see coordinator.store.aio) --------------------
+
+    async def write_async(
+        self, calls: AsyncCalls, mode: Mode, *, with_conferencing: bool = False, **kw: Any
+    ) -> Booking:
+        """:meth:`commit` (or :meth:`hold`) with the claim sent on an asyncio client."""
+        c = self._ctx
+        if with_conferencing:
+            kw["conferencing"] = link_for(c.store.settings, title=kw.get("title"))
+        return await self._bookings.write_async(
+            calls, user_id=c.user_id, agent_id=c.agent_id, key_hash=c.key_hash, mode=mode, **kw
+        )
+
+    async def get_async(self, calls: AsyncCalls, booking_id: str) -> Booking:
+        """:meth:`get` with the read sent on an asyncio client."""
+        c = self._ctx
+        b = await self._bookings.get_async(
+            calls, c.user_id, booking_id, agent_id=c.agent_id, key_hash=c.key_hash
+        )
+        return b if not b.approval_id else with_receipt(c.store, b)
 
 
 class _Agents:

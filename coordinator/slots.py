@@ -12,7 +12,7 @@ over what ``read_availability.lua`` returns; the client façade is
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 from .buckets import BUCKET_MS, from_ms
 from .models import Slot
@@ -63,18 +63,47 @@ def free_slots(
     focus = focus_time(snap, lo_ms, hi_ms)
     full_days = {d for d, n in starts_per_day.items() if rules.daily_cap and n >= rules.daily_cap}
     earliest = max(lo_ms, now_ms + (rules.min_lead_minutes or 0) * 60_000)
-    s = -(-earliest // step) * step
+    first = -(-earliest // step) * step
     out: list[Slot] = []
+    if first + dur > hi_ms:
+        return out
+    # One sweep over the candidates in time order: every interval list is sorted and
+    # disjoint, and a candidate's start, end and cover only grow, so each test keeps a
+    # cursor instead of searching (the same tests as Intervals.covers / .overlaps).
+    h_starts, h_ends = (hours.starts, hours.ends) if hours is not None else ((), ())
+    f_starts, f_ends = focus.starts, focus.ends
+    b_starts, b_ends = busy.starts, busy.ends
+    hn, fn, bn = len(h_starts), len(f_starts), len(b_starts)
+    hi_ = fi = bi = 0
+    first_dt = from_ms(first)
+    span, stride = timedelta(milliseconds=dur), timedelta(milliseconds=step)
+    construct = Slot.model_construct
+    k = 0
+    s = first
     while s + dur <= hi_ms:
         e = s + dur
-        if (
-            (hours is None or hours.covers(s, e))
-            and not focus.overlaps(s, e)
-            and not busy.overlaps((s - before) // BUCKET_MS, -(-(e + after) // BUCKET_MS))
-            and not (full_days and local_date(s, snap.tz) in full_days)
-        ):
-            out.append(Slot(start=from_ms(s), end=from_ms(e)))
+        ok = True
+        if hours is not None:
+            while hi_ + 1 < hn and h_starts[hi_ + 1] <= s:
+                hi_ += 1
+            ok = hn > 0 and h_starts[hi_] <= s and h_ends[hi_] >= e
+        if ok and fn:
+            while fi < fn and f_ends[fi] <= s:
+                fi += 1
+            ok = not (fi < fn and f_starts[fi] < e)
+        if ok and bn:
+            c0, c1 = (s - before) // BUCKET_MS, -(-(e + after) // BUCKET_MS)
+            while bi < bn and b_ends[bi] <= c0:
+                bi += 1
+            ok = not (bi < bn and b_starts[bi] < c1)
+        if ok and full_days:
+            ok = local_date(s, snap.tz) not in full_days
+        if ok:
+            start_dt = first_dt + stride * k
+            # The fields are datetimes built here: no validation pass needed.
+            out.append(construct(start=start_dt, end=start_dt + span))
         s += step
+        k += 1
     return out
 
 

@@ -2,9 +2,10 @@
 
 Several server processes (uvicorn workers or separate servers) sharing one
 Redis behave as one coordinator: every decision is made by a Lua script in
-Redis, none in the process. Writes run in a thread pool, since a lower-ranked
-winner blocks while its arbitration window runs out; reads that never wait run
-on the event loop.
+Redis, none in the process. The busiest calls (commit, booking read,
+availability) run on the event loop over an asyncio Redis client (``hot.py``); a
+write that must wait out an arbitration window continues in the thread pool, as
+the other writes run there.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from ..audit.signer import start_checkpoint_signer
 from ..connectors.worker import start_connector_sync
 from ..coordinator import Coordinator
 from ..mail.runner import start_mail_from_env
-from . import dashboard, docs, errors
+from ..store.aio import AsyncCalls, async_twin
+from . import dashboard, docs, errors, hot
 from .config import ServerConfig
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from .observe import REGISTRY, Observe, OutboxDepth, configure_logging, metrics_endpoint
@@ -99,8 +101,14 @@ def create_app(
             background["checkpoint_signer"] = signer
         if metrics_port is not None:
             start_http_server(metrics_port, addr="127.0.0.1", registry=REGISTRY)
+        # The hot routes' asyncio client (server/hot.py), bound to this event loop.
+        twin = async_twin(coord.redis)
+        app.state.aio = None if twin is None else AsyncCalls.open(twin)
         async with remote_mcp.running():
             yield
+        if app.state.aio is not None:
+            await app.state.aio.aclose()
+            app.state.aio = None
         if hooks is not None:
             hooks.stop()
         if mail is not None:
@@ -125,6 +133,7 @@ def create_app(
     app.state.sessions = Sessions(coord)
     app.state.agent_clients = {}
     app.state.dev = dev
+    app.state.aio = None  # set by the lifespan (the client belongs to its event loop)
     app.state.background = background
     errors.install(app)
     docs.install(app)
@@ -164,6 +173,8 @@ def create_app(
         app.router.routes.append(
             Route("/mcp", remote_mcp, methods=["GET", "POST", "DELETE"], include_in_schema=False)
         )
+    # Commit, booking read and availability on the event loop, ahead of their twins.
+    hot.install(app, (bookings.router, availability.router))
     return app
 
 

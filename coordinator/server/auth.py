@@ -12,7 +12,7 @@ by a browser on its own).
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Cookie, Depends, Header, Request
@@ -43,6 +43,13 @@ async def agent_client(
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
 ) -> LocalClient:
+    """The caller's client (see :func:`client_for`)."""
+    client = client_for(request.app.state, authorization)
+    request.state.agent_id = client.agent_id  # for the request log line
+    return client
+
+
+def client_for(state: Any, authorization: str | None) -> LocalClient:
     """The caller's client, from a process-local map of key hash to client.
 
     The map needs no invalidation: every call a client makes runs a script that
@@ -56,15 +63,14 @@ async def agent_client(
     key = key.strip()
     if scheme.lower() != "bearer" or not key:
         raise AuthError("Authorization must be 'Bearer avs_live_…'")
-    cache: dict[str, LocalClient] = request.app.state.agent_clients
+    cache: dict[str, LocalClient] = state.agent_clients
     kh = hash_key(key)
     client = cache.get(kh)
     if client is None:
-        client = request.app.state.coordinator.client(key)
+        client = state.coordinator.client(key)
         if len(cache) >= MAX_CACHED_CLIENTS:
             cache.clear()
         cache[kh] = client
-    request.state.agent_id = client.agent_id  # for the request log line
     return client
 
 

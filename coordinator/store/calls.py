@@ -13,12 +13,29 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
+
+import orjson
 
 from .keys import Keys
 from .scripts import Scripts
 
 Reply = dict[str, Any]
+
+
+class Call(NamedTuple):
+    """One packed script call: which transition, its KEYS and its ARGV.
+
+    The hot calls (claim, read_booking, read_availability) are packed apart from being
+    sent, so the same packing feeds the sync client (:meth:`Calls.run`) and the server's
+    asyncio client (:class:`coordinator.store.aio.AsyncCalls`).
+    """
+
+    script: str
+    keys: list[str]
+    args: list[Any]
+
+
 ProposalTransition = Literal[
     "proposal_create",
     "proposal_read",
@@ -48,7 +65,15 @@ class Calls:
     scripts: Scripts
     keys: Keys
 
-    def claim(
+    def run(self, call: Call) -> Reply:
+        """Send a packed call on the sync client and decode its reply."""
+        return decode_reply(getattr(self.scripts, call.script)(keys=call.keys, args=call.args))
+
+    def claim(self, mode: Literal["hold", "commit"], **kw: Any) -> Reply:
+        """hold.lua / commit.lua: see :meth:`pack_claim` for the arguments."""
+        return self.run(self.pack_claim(mode, **kw))
+
+    def pack_claim(
         self,
         mode: Literal["hold", "commit"],
         *,
@@ -66,7 +91,7 @@ class Calls:
         days: Sequence[DaySpan],
         checks: dict[str, Any],
         cap_days: Sequence[int] = (),
-    ) -> Reply:
+    ) -> Call:
         """hold.lua / commit.lua (see _claim.lua): place the booking on every bucket or none.
 
         ``static`` is the record's fixed part (times, cover, title, invitee, metadata,
@@ -90,19 +115,18 @@ class Calls:
             agent_id,
             booking_id,
             request_hash,
-            json.dumps(static),
+            _json(static),
             hold_ttl_ms,
             bump_ms,
             window_ms,
             idempotency_ttl_s if idempotency_key else 0,
             len(days),
             key_hash,
-            json.dumps(checks),
+            _json(checks),
         ]
         for d in days:
             args += [d.first, d.last]
-        script = self.scripts.commit if mode == "commit" else self.scripts.hold
-        return _reply(script(keys=keys, args=args))
+        return Call(mode, keys, args)
 
     def end_booking(
         self,
@@ -123,9 +147,15 @@ class Calls:
             k.rate_limit(user_id, agent_id),
         ]
         script = self.scripts.cancel if what == "cancel" else self.scripts.release
-        return _reply(script(keys=keys, args=[agent_id, booking_id, key_hash, json.dumps(limits)]))
+        return decode_reply(
+            script(keys=keys, args=[agent_id, booking_id, key_hash, json.dumps(limits)])
+        )
 
-    def read_booking(
+    def read_booking(self, user_id: str, booking_id: str, **kw: Any) -> Reply:
+        """read_booking.lua: see :meth:`pack_read_booking`."""
+        return self.run(self.pack_read_booking(user_id, booking_id, **kw))
+
+    def pack_read_booking(
         self,
         user_id: str,
         booking_id: str,
@@ -134,7 +164,7 @@ class Calls:
         key_hash: str = "",
         scope: str = "",
         limits: dict[str, Any] | None = None,
-    ) -> Reply:
+    ) -> Call:
         """read_booking.lua: one record and the server clock. Without ``key_hash`` the
         coordinator reads for itself (no key, scope or token)."""
         k = self.keys
@@ -142,8 +172,8 @@ class Calls:
         args: list[Any] = [booking_id]
         if key_hash:
             keys += [k.agent(user_id, agent_id), k.rate_limit(user_id, agent_id)]
-            args += [key_hash, scope, json.dumps(limits or {})]
-        return _reply(self.scripts.read_booking(keys=keys, args=args))
+            args += [key_hash, scope, _json(limits or {})]
+        return Call("read_booking", keys, args)
 
     def connector_apply(
         self, *, user_id: str, connector_id: str, policy: str, plan: dict[str, Any]
@@ -158,14 +188,14 @@ class Calls:
             k.connector_hrefs(user_id, connector_id),
         ]
         args = [connector_id, policy, json.dumps(plan)]
-        return _reply(self.scripts.connector_apply(keys=keys, args=args))
+        return decode_reply(self.scripts.connector_apply(keys=keys, args=args))
 
     # -- owners, agents, rules -------------------------------------------------------
 
     def create_owner(self, *, user_id: str, timezone: str) -> Reply:
         """create_owner.lua: register the calendar's owner (refused if it exists)."""
         k = self.keys
-        return _reply(
+        return decode_reply(
             self.scripts.create_owner(
                 keys=[k.owner(user_id), k.audit(user_id)], args=[user_id, timezone]
             )
@@ -196,7 +226,7 @@ class Calls:
             "" if rate is None else rate,
             "" if burst is None else burst,
         ]
-        return _reply(self.scripts.create_agent(keys=keys, args=args))
+        return decode_reply(self.scripts.create_agent(keys=keys, args=args))
 
     def agent_update(
         self,
@@ -212,7 +242,7 @@ class Calls:
         agent's token bucket (``rate``/``burst``, '' = the default)."""
         k = self.keys
         third = rate if op == "rate_limit" else key_hash
-        return _reply(
+        return decode_reply(
             self.scripts.agent_update(
                 keys=[k.owner(user_id), k.agent(user_id, agent_id), k.audit(user_id)],
                 args=[agent_id, op, third, burst],
@@ -222,7 +252,7 @@ class Calls:
     def rerank(self, *, user_id: str, agent_ids: Sequence[str]) -> Reply:
         """rerank.lua: these agents get priorities 1..k, the rest follow in order."""
         k = self.keys
-        return _reply(
+        return decode_reply(
             self.scripts.rerank(
                 keys=[k.owner(user_id), k.agents(user_id), k.audit(user_id)],
                 args=[json.dumps(list(agent_ids))],
@@ -235,7 +265,7 @@ class Calls:
         """update_rules.lua: store rules merged onto ``base_version`` (optimistic), or
         answer rules_changed with the current ones. ``timezone`` '' = unchanged."""
         k = self.keys
-        return _reply(
+        return decode_reply(
             self.scripts.update_rules(
                 keys=[k.owner(user_id), k.audit(user_id)],
                 args=[base_version, rules_json, timezone, changed],
@@ -249,14 +279,18 @@ class Calls:
     ) -> Reply:
         """authorize.lua: check the key and ``scope`` ('' = any) and take a token."""
         k = self.keys
-        return _reply(
+        return decode_reply(
             self.scripts.authorize(
                 keys=[k.agent(user_id, agent_id), k.rate_limit(user_id, agent_id)],
                 args=[key_hash, scope, json.dumps(limits)],
             )
         )
 
-    def read_availability(
+    def read_availability(self, **kw: Any) -> Reply:
+        """read_availability.lua: see :meth:`pack_read_availability`."""
+        return self.run(self.pack_read_availability(**kw))
+
+    def pack_read_availability(
         self,
         *,
         user_id: str,
@@ -265,7 +299,7 @@ class Calls:
         scope: str,
         limits: dict[str, Any],
         days: Sequence[int],
-    ) -> Reply:
+    ) -> Call:
         """read_availability.lua: the live bookings of ``days`` (UTC day numbers), the
         owner's rules and the server clock, in one round trip."""
         k = self.keys
@@ -274,10 +308,11 @@ class Calls:
             k.bookings(user_id),
             k.agent(user_id, agent_id),
             k.rate_limit(user_id, agent_id),
+            k.connectors(user_id),
             *(k.day(user_id, d) for d in days),
         ]
-        args = [key_hash, scope, json.dumps(limits), agent_id]
-        return _reply(self.scripts.read_availability(keys=keys, args=args))
+        args = [key_hash, scope, _json(limits), agent_id]
+        return Call("read_availability", keys, args)
 
     # -- approvals ---------------------------------------------------------------------
 
@@ -310,7 +345,7 @@ class Calls:
             "ttl_ms": ttl_ms,
         }
         args = [key_hash, json.dumps(limits), agent_id, approval_id, json.dumps(request)]
-        return _reply(self.scripts.approval_request(keys=keys, args=args))
+        return decode_reply(self.scripts.approval_request(keys=keys, args=args))
 
     def approval_read(
         self,
@@ -333,7 +368,7 @@ class Calls:
             k.rate_limit(user_id, agent_id or "-"),
         ]
         args = [approval_id, key_hash, json.dumps(limits or {}), agent_id]
-        return _reply(self.scripts.approval_read(keys=keys, args=args))
+        return decode_reply(self.scripts.approval_read(keys=keys, args=args))
 
     def approval_resolve(
         self,
@@ -347,7 +382,9 @@ class Calls:
         claim carrying the approval id instead; see claim's ``checks``)."""
         k = self.keys
         keys = [k.owner(user_id), k.approvals(user_id), k.bookings(user_id), k.audit(user_id)]
-        return _reply(self.scripts.approval_resolve(keys=keys, args=[approval_id, decision, note]))
+        return decode_reply(
+            self.scripts.approval_resolve(keys=keys, args=[approval_id, decision, note])
+        )
 
     # -- proposals ---------------------------------------------------------------------
 
@@ -376,7 +413,7 @@ class Calls:
             k.agents(user_id),
         ]
         args = [key_hash, json.dumps(limits), agent_id, proposal_id, json.dumps(payload or {})]
-        return _reply(getattr(self.scripts, transition)(keys=keys, args=args))
+        return decode_reply(getattr(self.scripts, transition)(keys=keys, args=args))
 
     # -- mail ------------------------------------------------------------------------
 
@@ -541,6 +578,11 @@ class Calls:
         ]
 
 
-def _reply(raw: Any) -> Reply:
-    reply: Reply = json.loads(raw)
+def _json(value: Any) -> bytes:
+    """An ARGV value as JSON (orjson: the packer's main cost was ``json.dumps``)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+
+
+def decode_reply(raw: Any) -> Reply:
+    reply: Reply = orjson.loads(raw)
     return reply

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from ...availability import AvailabilityList
+from ...client import LocalClient
 from ..auth import Agent
 from ..responses import error_responses, json_response
 
@@ -62,6 +64,11 @@ async def availability(
         include_holds=include_holds,
         user_id=user_id,
     )
+    return availability_response(client, found)
+
+
+def availability_response(client: LocalClient, found: AvailabilityList) -> Response:
+    """The answer's bytes, built once (shared with the event-loop route, server/hot.py)."""
     body = {
         "user_id": client.user_id,
         "slots": [{"start": s.start, "end": s.end} for s in found],

@@ -8,7 +8,7 @@ round trip, no thread hop).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from pydantic import BaseModel
@@ -33,29 +33,14 @@ ID = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+
 _ERRORS = error_responses(401, 403, 404, 409, 410, 422, 429, 503)
 
 
-class _SlotWrite(TypedDict):
-    """The arguments a commit and a hold share, so one mapping feeds either call."""
+def write_arguments(
+    body: BookingRequest, idempotency_key: str | None
+) -> tuple[Literal["commit", "hold"], dict[str, Any]]:
+    """The client call a request body asks for: its mode and keyword arguments.
 
-    start: str
-    end: str
-    idempotency_key: str | None
-    buffer_before_min: int | None
-    buffer_after_min: int | None
-    metadata: dict[str, Any] | None
-    title: str | None
-    invitee: dict[str, Any] | None
-    availability_etag: str | None
-
-
-@router.post("/bookings", status_code=201, response_model=BookingOut, responses=_ERRORS)
-def create_booking(
-    request: Request,
-    body: BookingRequest,
-    client: Agent,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
-) -> Response:
-    """Commit or hold a slot. 201 when won; 409 with the winner when lost."""
-    kwargs: _SlotWrite = {
+    Shared with the event-loop route (server/hot.py), so both send the same call.
+    """
+    kwargs: dict[str, Any] = {
         "start": body.start,
         "end": body.end,
         "idempotency_key": idempotency_key,
@@ -67,13 +52,26 @@ def create_booking(
         "availability_etag": body.availability_etag,
     }
     if body.mode == "hold":
-        booking = client.bookings.hold(**kwargs, hold_ttl_seconds=body.hold_ttl_seconds)
+        kwargs["hold_ttl_seconds"] = body.hold_ttl_seconds
     else:
-        booking = client.bookings.commit(
-            **kwargs,
-            bump_window_seconds=body.bump_window_seconds,
-            with_conferencing=body.with_conferencing,
-        )
+        kwargs["bump_window_seconds"] = body.bump_window_seconds
+        kwargs["with_conferencing"] = body.with_conferencing
+    return body.mode, kwargs
+
+
+@router.post("/bookings", status_code=201, response_model=BookingOut, responses=_ERRORS)
+def create_booking(
+    request: Request,
+    body: BookingRequest,
+    client: Agent,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> Response:
+    """Commit or hold a slot. 201 when won; 409 with the winner when lost."""
+    mode, kwargs = write_arguments(body, idempotency_key)
+    if mode == "hold":
+        booking = client.bookings.hold(**kwargs)
+    else:
+        booking = client.bookings.commit(**kwargs)
     count_write(body.mode, booking)
     request.state.outcome = booking.status.lower()
     return booking_response(booking, 201)

@@ -1,0 +1,221 @@
+"""The server's asyncio path to Redis for the hot calls: one pipelined connection.
+
+The HTTP server answers its busiest requests (a commit, a booking read, an
+availability read) on the event loop; a thread-pool hop and a blocking socket read
+per request cost more than the script itself, and so did ``redis.asyncio`` (a pool
+checkout, a timeout and a retry wrapper per command: most of a booking read's CPU).
+:class:`AsyncCalls` instead keeps one connection per event loop and pipelines every
+concurrent request's EVALSHA on it: commands written in the same loop iteration go
+out in one ``write``, and replies, which Redis sends in order, resolve the waiting
+requests first in, first out. ``hiredis`` packs the commands and parses the replies
+in C. The calls themselves are packed by :class:`~coordinator.store.calls.Calls`, so
+KEYS and ARGV positions stay in ``calls.py`` alone.
+
+Failure behaves as the sync client's: a script the server forgot (a restart, SCRIPT
+FLUSH) is loaded again and the call resent (NOSCRIPT); a lost connection fails the
+calls in flight with redis-py's ``ConnectionError`` (so they answer 503, outcome
+unknown) and the next call reconnects; a reply not seen within the sync client's
+socket timeout closes the connection the same way. Error replies become redis-py's
+exception classes.
+
+:func:`async_twin` reads the address, password and database from the sync client's
+pool. A plain TCP or unix-socket server gets a twin; for TLS or a Cluster it returns
+None and the server keeps its thread-pool path for every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import hiredis
+import redis
+import redis.exceptions as rex
+from redis._parsers.base import BaseParser
+
+from .calls import Call, Reply, decode_reply
+from .connect import CONNECT_TIMEOUT, SOCKET_TIMEOUT
+from .scripts import faults_enabled, script_source
+
+#: The scripts the event loop sends; the others stay on the sync client.
+HOT_SCRIPTS = ("commit", "hold", "read_booking", "read_availability")
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where the sync client's server is, and how to log in (no TLS: see module doc)."""
+
+    host: str
+    port: int
+    path: str | None
+    username: str | None
+    password: str | None
+    db: int
+
+
+def async_twin(client: Any) -> Address | None:
+    """The address of the plain server ``client`` talks to, or None (TLS, Cluster)."""
+    pool = getattr(client, "connection_pool", None)
+    if pool is None or pool.connection_class not in (
+        redis.Connection,
+        redis.UnixDomainSocketConnection,
+    ):
+        return None
+    kw = pool.connection_kwargs
+    return Address(
+        host=str(kw.get("host") or "localhost"),
+        port=int(kw.get("port", 6379)),
+        path=kw.get("path") if pool.connection_class is redis.UnixDomainSocketConnection else None,
+        username=kw.get("username"),
+        password=kw.get("password"),
+        db=int(kw.get("db") or 0),
+    )
+
+
+class _Pipe(asyncio.Protocol):
+    """One connection: writes batched per loop iteration, replies matched in order."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.transport: asyncio.Transport | None = None
+        self.reader = hiredis.Reader()
+        self.waiting: deque[tuple[asyncio.Future[Any], float]] = deque()
+        self.outgoing: list[bytes] = []
+        self.closed: Exception | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def send(self, command: tuple[Any, ...]) -> asyncio.Future[Any]:
+        if self.closed is not None:
+            raise rex.ConnectionError(f"Redis connection lost: {self.closed}")
+        future = self.loop.create_future()
+        if not self.outgoing:
+            self.loop.call_soon(self._flush)
+        self.outgoing.append(hiredis.pack_command(command))
+        self.waiting.append((future, time.monotonic()))
+        return future
+
+    def _flush(self) -> None:
+        if self.transport is not None and self.closed is None and self.outgoing:
+            self.transport.write(b"".join(self.outgoing))
+        self.outgoing.clear()
+
+    def data_received(self, data: bytes) -> None:
+        self.reader.feed(data)
+        while True:
+            reply = self.reader.gets()
+            if reply is False:
+                return
+            future, _ = self.waiting.popleft()
+            if future.done():
+                continue
+            if isinstance(reply, hiredis.ReplyError):
+                future.set_exception(BaseParser.parse_error(str(reply)))
+            else:
+                future.set_result(reply)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.fail(exc or ConnectionResetError("closed by the server"))
+
+    def fail(self, exc: Exception) -> None:
+        if self.closed is None:
+            self.closed = exc
+        while self.waiting:
+            future, _ = self.waiting.popleft()
+            if not future.done():
+                future.set_exception(rex.ConnectionError(f"Redis connection lost: {exc}"))
+        if self.transport is not None:
+            self.transport.abort()
+
+    def stalled(self, now: float) -> bool:
+        return bool(self.waiting) and now - self.waiting[0][1] > SOCKET_TIMEOUT
+
+
+class AsyncCalls:
+    """The hot scripts over one pipelined connection of the running event loop."""
+
+    def __init__(self, address: Address) -> None:
+        self.address = address
+        faults = faults_enabled()
+        self.sources = {name: script_source(name, faults) for name in HOT_SCRIPTS}
+        self.shas = {
+            name: hashlib.sha1(src.encode(), usedforsecurity=False).hexdigest()
+            for name, src in self.sources.items()
+        }
+        self._pipe: _Pipe | None = None
+        self._connecting: asyncio.Future[_Pipe] | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
+
+    @classmethod
+    def open(cls, address: Address) -> AsyncCalls:
+        return cls(address)
+
+    async def run(self, call: Call) -> Reply:
+        """Send one packed call (EVALSHA; loaded again on NOSCRIPT) and decode its reply."""
+        head = ("EVALSHA", self.shas[call.script], len(call.keys), *call.keys, *call.args)
+        try:
+            raw = await self._send(head)
+        except rex.NoScriptError:
+            await self._send(("SCRIPT", "LOAD", self.sources[call.script]))
+            raw = await self._send(head)
+        return decode_reply(raw)
+
+    async def _send(self, command: tuple[Any, ...]) -> Any:
+        pipe = self._pipe
+        if pipe is None or pipe.closed is not None:
+            pipe = await self._connect()
+        return await pipe.send(command)
+
+    async def _connect(self) -> _Pipe:
+        """Open (once, however many callers ask at the same time) and log in."""
+        if self._connecting is not None:
+            return await asyncio.shield(self._connecting)
+        loop = asyncio.get_running_loop()
+        self._connecting = loop.create_future()
+        try:
+            pipe = await asyncio.wait_for(self._open(loop), CONNECT_TIMEOUT)
+        except (TimeoutError, OSError, rex.RedisError) as exc:
+            error = rex.ConnectionError(f"cannot reach Redis: {exc}")
+            self._connecting.set_exception(error)
+            self._connecting.exception()  # retrieved: waiters get it, nobody must
+            self._connecting = None
+            raise error from exc
+        self._pipe = pipe
+        self._connecting.set_result(pipe)
+        self._connecting = None
+        if self._watchdog is None:
+            self._watchdog = loop.call_later(1.0, self._watch)
+        return pipe
+
+    async def _open(self, loop: asyncio.AbstractEventLoop) -> _Pipe:
+        a = self.address
+        if a.path is not None:
+            _, pipe = await loop.create_unix_connection(lambda: _Pipe(loop), a.path)
+        else:
+            _, pipe = await loop.create_connection(lambda: _Pipe(loop), a.host, a.port)
+        if a.password:
+            login = ("AUTH", a.username, a.password) if a.username else ("AUTH", a.password)
+            await pipe.send(login)
+        if a.db:
+            await pipe.send(("SELECT", a.db))
+        return pipe
+
+    def _watch(self) -> None:
+        """Close a connection whose oldest call went unanswered past the socket timeout."""
+        pipe = self._pipe
+        if pipe is not None and pipe.stalled(time.monotonic()):
+            pipe.fail(TimeoutError(f"no reply within {SOCKET_TIMEOUT:g} s"))
+        self._watchdog = asyncio.get_running_loop().call_later(1.0, self._watch)
+
+    async def aclose(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+        if self._pipe is not None:
+            self._pipe.fail(ConnectionResetError("closed by the coordinator"))
+            self._pipe = None

@@ -1,0 +1,146 @@
+"""The event-loop routes (server/hot.py) answer exactly as the FastAPI routes they shadow.
+
+A request the hot route takes and the same request handed back to FastAPI (a
+``Content-Type`` with a charset, a flag spelled ``1``) get the same bytes; bad
+input gets FastAPI's own 422; domain errors keep their codes; and the pipelined
+Redis connection survives a script flush and a killed connection.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import redis
+
+from coordinator import Coordinator
+from coordinator.server.responses import booking_json
+from tests.support.servers import RedisServer
+
+from .conftest import HttpServer
+
+DAY = datetime(2032, 5, 3, tzinfo=UTC)
+
+
+@pytest.fixture
+def agent(http_coord: Coordinator) -> tuple[str, str]:
+    """(api key, owner id) of a fresh priority-1 agent."""
+    owner = http_coord.owners.create()
+    return http_coord.agents.create(owner.user_id, name="hot", priority=1).api_key, owner.user_id
+
+
+def _body(start: datetime, minutes: int = 30) -> bytes:
+    end = start + timedelta(minutes=minutes)
+    return f'{{"start":"{start.isoformat()}","end":"{end.isoformat()}"}}'.encode()
+
+
+def _post(url: str, key: str, body: bytes, ctype: str = "application/json") -> httpx.Response:
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": ctype}
+    return httpx.post(f"{url}/v1/bookings", content=body, headers=headers)
+
+
+def test_availability_on_the_loop_and_through_fastapi_is_the_same_answer(
+    http_server: HttpServer, agent: tuple[str, str]
+) -> None:
+    key, _ = agent
+    assert _post(http_server.url, key, _body(DAY + timedelta(hours=10))).status_code == 201
+    end = DAY + timedelta(days=1)
+    query = f"range_start={DAY:%Y-%m-%dT%H:%M:%SZ}&range_end={end:%Y-%m-%dT%H:%M:%SZ}"
+    auth = {"Authorization": f"Bearer {key}"}
+    hot = httpx.get(f"{http_server.url}/v1/availability?{query}", headers=auth)
+    # include_holds=1 is a spelling only FastAPI's parser takes: the hot route hands it back.
+    handed = httpx.get(f"{http_server.url}/v1/availability?{query}&include_holds=1", headers=auth)
+    assert hot.status_code == handed.status_code == 200
+    assert hot.content == handed.content
+    assert hot.headers["etag"] == handed.headers["etag"]
+    slots = hot.json()["slots"]
+    # 95 half-hour starts on the quarter grid; those at 09:45, 10:00 and 10:15 overlap it
+    assert len(slots) == 92
+    assert {"start": "2032-05-03T10:00:00+00:00", "end": "2032-05-03T10:30:00+00:00"} not in slots
+
+
+def test_a_commit_through_either_route_is_the_same_booking_the_engine_reads(
+    http_server: HttpServer, http_coord: Coordinator, agent: tuple[str, str]
+) -> None:
+    key, _ = agent
+    hot = _post(http_server.url, key, _body(DAY + timedelta(hours=8)))
+    handed = _post(
+        http_server.url, key, _body(DAY + timedelta(hours=9)), "application/json; charset=utf-8"
+    )
+    assert hot.status_code == handed.status_code == 201
+    assert hot.json().keys() == handed.json().keys()
+    engine = http_coord.client(key).bookings
+    for answer in (hot, handed):
+        booking_id = answer.json()["booking_id"]
+        read = httpx.get(
+            f"{http_server.url}/v1/bookings/{booking_id}",
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert read.status_code == 200
+        assert read.json() == booking_json(engine.get(booking_id))
+        assert answer.json() == {**read.json(), "waited_ms": answer.json()["waited_ms"]}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b"{not json", "body"),
+        (b'{"start": "2032-05-03T08:00:00Z"}', "end"),
+        (b'{"start": 5, "end": "2032-05-03T08:30:00Z"}', "start"),
+        (b'{"start": "2032-05-03T08:00:00Z", "end": "2032-05-03T08:30:00Z", "mode": "x"}', "mode"),
+        (b"[1, 2]", "body"),
+    ],
+)
+def test_a_body_the_hot_route_cannot_take_gets_fastapis_own_422(
+    http_server: HttpServer, agent: tuple[str, str], body: bytes, field: str
+) -> None:
+    r = _post(http_server.url, agent[0], body)
+    assert r.status_code == 422
+    assert r.json()["error"] == "invalid_request"
+    assert r.json()["field"] == field
+
+
+def test_domain_errors_on_the_hot_routes_keep_their_codes_and_headers(
+    http_server: HttpServer, agent: tuple[str, str]
+) -> None:
+    key, _ = agent
+    body = _body(DAY + timedelta(hours=14))
+    first = _post(http_server.url, key, body)
+    lost = _post(http_server.url, key, body)
+    assert first.status_code == 201 and lost.status_code == 409
+    assert lost.json()["winning_booking_id"] == first.json()["booking_id"]
+    missing = httpx.post(
+        f"{http_server.url}/v1/bookings",
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+    assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
+    unknown = httpx.get(
+        f"{http_server.url}/v1/bookings/bkg_nope", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert unknown.status_code == 404 and unknown.json()["error"] == "not_found"
+
+
+def test_the_pipelined_connection_survives_a_script_flush_and_a_killed_connection(
+    http_server: HttpServer, http_redis: RedisServer, agent: tuple[str, str]
+) -> None:
+    key, _ = agent
+    auth = {"Authorization": f"Bearer {key}"}
+    r = redis.Redis.from_url(http_redis.url)
+    try:
+        r.script_flush()  # the server must load its scripts again (NOSCRIPT)
+        made = _post(http_server.url, key, _body(DAY + timedelta(hours=16)))
+        assert made.status_code == 201
+        booking_id = made.json()["booking_id"]
+        r.client_kill_filter(_type="normal", skipme=True)  # every client connection drops
+        statuses = []
+        for _ in range(2):  # one call may be in flight as the socket dies: 503, never a hang
+            got = httpx.get(f"{http_server.url}/v1/bookings/{booking_id}", headers=auth)
+            statuses.append(got.status_code)
+            if got.status_code == 200:
+                break
+            assert got.status_code == 503 and got.json()["error"] == "store_unavailable"
+        assert statuses[-1] == 200
+    finally:
+        r.close()
