@@ -13,7 +13,8 @@ same stack (uvicorn + Starlette, one worker), so the ratio of requests/s and of
 p99 is what the coordinator costs per request on this machine, whatever its
 speed. The coordinator runs one worker on a private redis-server.
 
-Run: python -m bench.http_load [--seconds 10] [--connections 32] [--workers 1]
+Run: python -m bench.http_load [--seconds 10] [--connections 32] [--workers 1[,2]]
+     [--baseline-src PATH]   # also a coordinator from another tree: before/after
 """
 
 from __future__ import annotations
@@ -107,11 +108,14 @@ class Workload:
         return cls(keys, ids)
 
 
-def _lua(workload: Workload, call: str) -> str:
-    """A wrk script: each request uses the next owner's key; commits never collide."""
+def _lua(workload: Workload, call: str, first_day: datetime = DAY0) -> str:
+    """A wrk script: each request uses the next owner's key; commits never collide.
+
+    Commits start at ``first_day`` and move forward; each commit run gets its own days.
+    """
     keys = ",".join(f'"{k}"' for k in workload.keys)
     ids = ",".join(f'"{b}"' for b in workload.booking_ids)
-    day0 = int(DAY0.timestamp())
+    day0 = int(first_day.timestamp())
     return f"""
 local keys = {{{keys}}}
 local ids = {{{ids}}}
@@ -187,7 +191,13 @@ def run_wrk(url: str, script: str, *, threads: int, connections: int, seconds: f
 
 
 async def _python_load(
-    url: str, workload: Workload, call: str, *, connections: int, seconds: float
+    url: str,
+    workload: Workload,
+    call: str,
+    *,
+    connections: int,
+    seconds: float,
+    first_day: datetime = DAY0,
 ) -> Result:
     """The fallback generator: ``connections`` keep-alive clients for ``seconds``."""
     latencies: list[float] = []
@@ -204,7 +214,7 @@ async def _python_load(
                 headers = {"Authorization": f"Bearer {workload.keys[i]}"}
                 t0 = time.perf_counter()
                 if call == "commit":
-                    s = DAY0 + timedelta(minutes=30 * slot)
+                    s = first_day + timedelta(minutes=30 * slot)
                     body = {"start": s.isoformat(), "end": (s + timedelta(minutes=30)).isoformat()}
                     r = await web.post("/v1/bookings", json=body, headers=headers)
                 elif call == "availability":
@@ -228,17 +238,26 @@ async def _python_load(
     )
 
 
-def measure(url: str, workload: Workload, call: str, args: argparse.Namespace) -> Result:
+def measure(
+    url: str, workload: Workload, call: str, args: argparse.Namespace, first_day: datetime = DAY0
+) -> Result:
     if args.generator == "wrk":
         return run_wrk(
             url,
-            _lua(workload, call),
+            _lua(workload, call, first_day),
             threads=args.threads,
             connections=args.connections,
             seconds=args.seconds,
         )
     return asyncio.run(
-        _python_load(url, workload, call, connections=args.connections, seconds=args.seconds)
+        _python_load(
+            url,
+            workload,
+            call,
+            connections=args.connections,
+            seconds=args.seconds,
+            first_day=first_day,
+        )
     )
 
 
@@ -249,12 +268,37 @@ CALLS = {
 }
 
 
+def _serve_cmd(redis_url: str, port: int, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "coordinator",
+        "serve",
+        "--redis-url",
+        redis_url,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--threads", type=int, default=2, help="wrk threads")
-    p.add_argument("--workers", type=int, default=1, help="coordinator worker processes")
+    p.add_argument(
+        "--workers",
+        default="1",
+        help="coordinator worker processes; a list (1,2) measures one server per count",
+    )
+    p.add_argument(
+        "--baseline-src",
+        default=None,
+        help="also run the coordinator of this source tree (e.g. a checkout of main) "
+        "with one worker, in the same run: before/after",
+    )
     p.add_argument("--calls", default=",".join(CALLS), help="which calls, comma-separated")
     p.add_argument(
         "--generator",
@@ -265,58 +309,62 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print the rows as JSON too")
     args = p.parse_args(argv)
 
-    rows = []
+    rows: list[tuple[str, str, Result, Result]] = []
+    servers: list[tuple[str, subprocess.Popen[bytes], str]] = []
     with RedisServer() as redis_server:
         workload = Workload.seed(redis_server.url)
-        coord_port, null_port = free_port(), free_port()
-        coord, coord_url = _start(
-            [
-                sys.executable,
-                "-m",
-                "coordinator",
-                "serve",
-                "--redis-url",
-                redis_server.url,
-                "--port",
-                str(coord_port),
-                "--workers",
-                str(args.workers),
-            ],
-            coord_port,
-        )
-        _settled(coord_url)
-        null, null_url = _start(
-            [sys.executable, "-m", "bench.null_server", str(null_port)], null_port
-        )
         try:
+            for workers in (int(w) for w in args.workers.split(",")):
+                port = free_port()
+                proc, url = _start(_serve_cmd(redis_server.url, port, workers), port)
+                servers.append((f"coordinator, {workers} worker{'s' * (workers > 1)}", proc, url))
+            if args.baseline_src:
+                port = free_port()
+                env = {**os.environ, "PYTHONPATH": str(Path(args.baseline_src).resolve())}
+                proc = subprocess.Popen(
+                    _serve_cmd(redis_server.url, port, 1), env=env, cwd=args.baseline_src
+                )
+                url = f"http://127.0.0.1:{port}"
+                _wait(url, proc)
+                servers.append(("baseline, 1 worker", proc, url))
+            for _, _, url in servers:
+                _settled(url)
+            null_port = free_port()
+            null, null_url = _start(
+                [sys.executable, "-m", "bench.null_server", str(null_port)], null_port
+            )
+            servers.append(("null", null, null_url))
+            commit_runs = 0
             for call in args.calls.split(","):
-                c = measure(coord_url, workload, call, args)
                 n = measure(null_url, workload, call, args)
-                rows.append((call, c, n))
+                for label, _, url in servers[:-1]:
+                    first_day = DAY0 + timedelta(days=60 * commit_runs)
+                    commit_runs += call == "commit"
+                    rows.append((call, label, measure(url, workload, call, args, first_day), n))
         finally:
-            _stop(coord)
-            _stop(null)
+            for _, proc, _ in servers:
+                _stop(proc)
 
     print(
         f"{args.generator}, {args.connections} connections, {args.seconds:g} s per run, "
-        f"coordinator workers={args.workers}, cpus={os.cpu_count()}"
+        f"cpus={os.cpu_count()}"
     )
     print(
-        "| call | coordinator req/s | null req/s | ratio | coordinator p99 ms | null p99 ms "
+        "| call | server | req/s | null req/s | ratio | p99 ms | null p99 ms "
         "| p99 ratio | non-2xx |"
     )
-    print("|---|--:|--:|--:|--:|--:|--:|--:|")
-    for call, c, n in rows:
+    print("|---|---|--:|--:|--:|--:|--:|--:|--:|")
+    for call, label, c, n in rows:
         print(
-            f"| {CALLS[call]} | {c.rps:,.0f} | {n.rps:,.0f} | {c.rps / n.rps:.2f}x "
+            f"| {CALLS[call]} | {label} | {c.rps:,.0f} | {n.rps:,.0f} | {c.rps / n.rps:.2f}x "
             f"| {c.p99_ms:.1f} | {n.p99_ms:.1f} | {c.p99_ms / n.p99_ms:.1f}x | {c.errors} |"
         )
     if args.json:
         print(
             json.dumps(
                 [
-                    {"call": call, "coordinator": c.__dict__, "null": n.__dict__}
-                    for call, c, n in rows
+                    {"call": call, "server": label, "coordinator": c.__dict__, "null": n.__dict__}
+                    for call, label, c, n in rows
                 ]
             )
         )
