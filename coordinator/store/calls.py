@@ -450,7 +450,7 @@ class Calls:
             json.dumps(message),
             json.dumps(defaults),
         ]
-        return _reply(self.scripts.mail_send(keys=keys, args=args))
+        return decode_reply(self.scripts.mail_send(keys=keys, args=args))
 
     def mail_receive(
         self,
@@ -474,7 +474,7 @@ class Calls:
             k.bookings(user_id),
         ]
         args = [agent_id, message_id, json.dumps(message), json.dumps(list(suppress))]
-        return _reply(self.scripts.mail_receive(keys=keys, args=args))
+        return decode_reply(self.scripts.mail_receive(keys=keys, args=args))
 
     def mail_deliver(
         self,
@@ -492,7 +492,7 @@ class Calls:
         k = self.keys
         keys = [k.owner(user_id), k.mail(user_id), k.audit(user_id), k.mail_outbox(user_id)]
         args = [message_id, outcome, entry_id, group, reply, attempts]
-        return _reply(self.scripts.mail_deliver(keys=keys, args=args))
+        return decode_reply(self.scripts.mail_deliver(keys=keys, args=args))
 
     def mail_owner(
         self,
@@ -514,7 +514,7 @@ class Calls:
         ]
         subject = address if op == "unsuppress" else agent_id
         args = [op, subject, json.dumps(change or {})]
-        return _reply(self.scripts.mail_owner(keys=keys, args=args))
+        return decode_reply(self.scripts.mail_owner(keys=keys, args=args))
 
     # -- counter-offers ----------------------------------------------------------------
 
@@ -535,7 +535,7 @@ class Calls:
         keys = self._counter_keys(user_id, agent_id, booking_id)
         args = [key_hash, json.dumps(limits), agent_id, booking_id, counter_id]
         args.append(json.dumps(payload or {}))
-        return _reply(getattr(self.scripts, transition)(keys=keys, args=args))
+        return decode_reply(getattr(self.scripts, transition)(keys=keys, args=args))
 
     def counter_accept(
         self,
@@ -564,7 +564,7 @@ class Calls:
         body = {**payload, "days": [[d.first, d.last] for d in days]}
         args = [key_hash, json.dumps(limits), agent_id, booking_id, counter_id]
         args += [json.dumps(body), json.dumps(checks)]
-        return _reply(self.scripts.counter_accept(keys=keys, args=args))
+        return decode_reply(self.scripts.counter_accept(keys=keys, args=args))
 
     def _counter_keys(self, user_id: str, agent_id: str, booking_id: str) -> list[str]:
         k = self.keys
