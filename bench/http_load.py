@@ -57,9 +57,17 @@ class Result:
 
 
 def _start(cmd: list[str], port: int) -> tuple[subprocess.Popen[bytes], str]:
-    proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return _started(subprocess.Popen(cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"}), port)
+
+
+def _started(proc: subprocess.Popen[bytes], port: int) -> tuple[subprocess.Popen[bytes], str]:
+    """Wait for ``proc`` to answer on ``port``; stop it (and its workers) if it never does."""
     url = f"http://127.0.0.1:{port}"
-    _wait(url, proc)
+    try:
+        _wait(url, proc)
+    except BaseException:
+        _stop(proc)
+        raise
     return proc, url
 
 
@@ -321,11 +329,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.baseline_src:
                 port = free_port()
                 env = {**os.environ, "PYTHONPATH": str(Path(args.baseline_src).resolve())}
-                proc = subprocess.Popen(
-                    _serve_cmd(redis_server.url, port, 1), env=env, cwd=args.baseline_src
+                proc, url = _started(
+                    subprocess.Popen(
+                        _serve_cmd(redis_server.url, port, 1), env=env, cwd=args.baseline_src
+                    ),
+                    port,
                 )
-                url = f"http://127.0.0.1:{port}"
-                _wait(url, proc)
                 servers.append(("baseline, 1 worker", proc, url))
             for _, _, url in servers:
                 _settled(url)
@@ -336,11 +345,13 @@ def main(argv: list[str] | None = None) -> int:
             servers.append(("null", null, null_url))
             commit_runs = 0
             for call in args.calls.split(","):
-                n = measure(null_url, workload, call, args)
                 for label, _, url in servers[:-1]:
                     first_day = DAY0 + timedelta(days=60 * commit_runs)
                     commit_runs += call == "commit"
-                    rows.append((call, label, measure(url, workload, call, args, first_day), n))
+                    c = measure(url, workload, call, args, first_day)
+                    # The null server right after each run: a ratio from adjacent runs
+                    # holds up better against a background load that comes and goes.
+                    rows.append((call, label, c, measure(null_url, workload, call, args)))
         finally:
             for _, proc, _ in servers:
                 _stop(proc)
