@@ -11,7 +11,7 @@ from .test_http_limits import _owner
 
 
 def test_agent_routes_use_the_bearer_scheme_and_owner_routes_the_cookie(http_server) -> None:
-    doc = httpx.get(f"{http_server.url}/openapi.json").json()
+    doc = httpx.get(f"{http_server.url}/openapi.json", timeout=60).json()
     schemes = doc["components"]["securitySchemes"]
     assert schemes["agentKey"] == {**schemes["agentKey"], "type": "http", "scheme": "bearer"}
     assert schemes["ownerSession"]["in"] == "cookie"
@@ -26,7 +26,7 @@ def test_agent_routes_use_the_bearer_scheme_and_owner_routes_the_cookie(http_ser
 
 
 def test_times_are_date_time_and_fields_are_described(http_server) -> None:
-    doc = httpx.get(f"{http_server.url}/openapi.json").json()
+    doc = httpx.get(f"{http_server.url}/openapi.json", timeout=60).json()
     booking_in = doc["components"]["schemas"]["BookingRequest"]["properties"]
     assert booking_in["start"]["format"] == "date-time"
     assert booking_in["start"]["description"]

@@ -90,7 +90,7 @@ def test_every_error_has_a_json_code_and_detail(
 
 
 def test_the_openapi_document_lists_the_protocol_endpoints(http_server) -> None:
-    doc = httpx.get(f"{http_server.url}/openapi.json").json()
+    doc = httpx.get(f"{http_server.url}/openapi.json", timeout=60).json()
     for path in (
         "/v1/bookings",
         "/v1/holds/{hold_id}/release",
