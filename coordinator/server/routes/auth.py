@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Cookie, Request, Response
 
 from ...errors import AuthError
-from ..auth import SameOrigin, SessionStore, public_origin
+from ..auth import SameOrigin, SessionStore
 from ..responses import error_responses
 from ..schemas import MagicLinkIn, MagicLinkOut, SessionOut, VerifyIn
 from ..sessions import COOKIE, SESSION_TTL_SECONDS
@@ -44,8 +44,8 @@ def verify(body: VerifyIn, response: Response, request: Request, store: SessionS
         max_age=SESSION_TTL_SECONDS,
         httponly=True,
         samesite="lax",
-        # Behind a TLS proxy the request may reach us as http: the public URL says https.
-        secure=request.url.scheme == "https" or (public_origin() or "").startswith("https:"),
+        # Behind a TLS proxy the scheme comes from X-Forwarded-Proto (uvicorn's proxy headers).
+        secure=request.url.scheme == "https",
     )
     return SessionOut(user_id=session.user_id, email=session.email)
 
