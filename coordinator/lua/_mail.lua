@@ -8,6 +8,9 @@
 --   P..'mailthread'           hash   '<agent> <Message-ID header>' -> JSON {m, t, b, d}:
 --                                    the message, its thread, its booking, in|out; replies
 --                                    thread by it and an inbound retry is found by it
+--   P..'mailatt'              hash   '<message id>:<index>' -> an inbound attachment's bytes
+--                                    (only those within the receiver's size limits; the
+--                                    record's attachments[index].stored says which)
 --   P..'mailsupp'             hash   address (lower case) -> JSON {kind, at_ms, agent_id,
 --                                    message_id, diagnostic}; never sent to
 --   P..'mailcap:'..agent..':'..day  string  sends that UTC day (server clock), TTL 2 days
@@ -20,6 +23,10 @@ local MAIL_DAY_MS = 86400000
 local function mail_score(audit_id)
   local m, s = split_stream_id(audit_id)
   return ms(m * 1000 + math.min(s, 999))
+end
+
+local function attachment_field(message_id, index)
+  return message_id .. ':' .. index
 end
 
 local function thread_field(agent_id, imid)

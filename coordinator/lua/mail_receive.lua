@@ -3,19 +3,21 @@
 -- booking; a bounce or complaint it carries puts its recipients on the suppression list.
 -- @include _mail.lua
 -- KEYS[1] P..'owner'  KEYS[2] P..'mail'  KEYS[3] P..'agent:<agent_id>'  KEYS[4] P..'audit'
--- KEYS[5] P..'mailthread'  KEYS[6] P..'mailsupp'  KEYS[7] P..'bookings'
+-- KEYS[5] P..'mailthread'  KEYS[6] P..'mailsupp'  KEYS[7] P..'bookings'  KEYS[8] P..'mailatt'
 -- ARGV[1] agent_id  ARGV[2] new message id (msg_…)
 -- ARGV[3] JSON record fields as parsed: {imid, from (bare address), from_header, to, reply_to, subject, body_text,
 --   date_ms, in_reply_to, references, verdicts, attachments, size, plus_booking, bounce}
 -- ARGV[4] JSON [{address (lower case), kind: 'hard_bounce'|'complaint', diagnostic}]
+-- ARGV[5..] the bytes of each attachment marked stored=true in ARGV[3].attachments, in
+--   order (the caller applied the size limits); one without its bytes is kept stored=false.
 -- Returns JSON {r='ok', message, duplicate?, suppressed=[addresses]} |
 --   {r='error', error='agent_unknown'|'owner_unknown'}
 -- The same Message-ID arriving again for the same agent (an MTA's retry) returns the
 -- stored message and writes nothing.
 -- Keys written: P..'mail', P..'mbox:<agent>', P..'mboxbkg:<agent>:<b>', P..'mailthread',
---   P..'mailsupp', P..'audit', P..'owner'.
+--   P..'mailsupp', P..'mailatt', P..'audit', P..'owner'.
 local owner_key, mail_key, agent_key, audit_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local threads_key, supp_key, bookings_key = KEYS[5], KEYS[6], KEYS[7]
+local threads_key, supp_key, bookings_key, att_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local agent_id, msg_id = ARGV[1], ARGV[2]
 local m = cjson.decode(ARGV[3])
 local suppress = cjson.decode(ARGV[4])
@@ -60,6 +62,17 @@ local rec = {
   created_ms = tx.now, date_ms = m.date_ms or tx.now, verdicts = m.verdicts,
   attachments = m.attachments, size = m.size, bounce = m.bounce,
 }
+local attachments = type(m.attachments) == 'table' and m.attachments or {}
+local next_content = 5
+for i, a in ipairs(attachments) do
+  local content = a.stored and ARGV[next_content] or nil
+  if content then
+    next_content = next_content + 1
+    tx_write(tx, { 'HSET', att_key, attachment_field(msg_id, i - 1), content })
+  end
+  a.stored = content ~= nil
+end
+rec.attachments = attachments
 tx_store_mail(tx, mail_key, threads_key, rec, 'mail.received', {
   'message_id', msg_id, 'agent_id', agent_id, 'from', m.from or '',
   'booking_id', booking_id, 'thread_id', thread_id, 'imid', m.imid })

@@ -10,7 +10,8 @@
 Submodules hold one concern each: :mod:`.parse` (bytes -> an
 :class:`~.parse.InboundMessage`), :mod:`.verdicts` (SPF, DKIM and DMARC),
 :mod:`.bounces` (delivery-status and complaint reports), :mod:`.dkim_sign`
-(signing outbound mail). They need the ``mail`` extra
+(signing outbound mail), :mod:`.disposition` (safe headers for serving an
+attachment). They need the ``mail`` extra
 (``pip install 'agentdraft-agents[mail]'``) where they use a third-party library;
 the mailbox itself does not.
 """

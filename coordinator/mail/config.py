@@ -15,9 +15,13 @@ from typing import Literal
 
 from ..errors import ValidationError
 from .addresses import mail_domain
+from .parse import DEFAULT_MAX_ATTACHMENT_BYTES  # 1 MiB: the largest attachment stored
 
 TlsMode = Literal["none", "starttls", "implicit"]
 VerdictMode = Literal["dns", "trust-mta"]
+
+#: Most attachment bytes stored for one message (per recipient agent): 4 MiB.
+DEFAULT_MAX_STORED_BYTES = 4 * 1024 * 1024
 
 #: (variable, meaning) for every setting; README "Mailbox" follows it.
 VARIABLES: tuple[tuple[str, str], ...] = (
@@ -28,6 +32,10 @@ VARIABLES: tuple[tuple[str, str], ...] = (
     ("AGENTDRAFT_MAIL_TLS_KEY_FILE", "receiver: the certificate's private key (PEM)"),
     ("AGENTDRAFT_MAIL_MAX_BYTES", "largest inbound message, bytes (10485760; then 552)"),
     ("AGENTDRAFT_MAIL_MAX_ATTACHMENT_BYTES", "attachments above this are listed only (1048576)"),
+    (
+        "AGENTDRAFT_MAIL_MAX_STORED_BYTES",
+        "attachment bytes kept per message; later ones are listed only (4194304)",
+    ),
     (
         "AGENTDRAFT_MAIL_VERDICTS",
         "dns (check SPF/DKIM/DMARC) or trust-mta (read Authentication-Results)",
@@ -93,7 +101,13 @@ class MailConfig:
     listen_host: str = "127.0.0.1"
     listen_port: int = 2525
     max_message_bytes: int = 10 * 1024 * 1024
-    max_attachment_bytes: int = 1024 * 1024
+    #: An attachment is stored (fetchable at /v1/mailbox/messages/{id}/attachments/{i})
+    #: only if its decoded size is at most this; larger ones are listed, not stored.
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
+    #: At most this many attachment bytes are stored per message copy (in order; one that
+    #: would pass the total is listed only). With max_message_bytes this bounds the
+    #: memory one accepted message can take per recipient agent.
+    max_stored_bytes: int = DEFAULT_MAX_STORED_BYTES
     verdicts: VerdictMode = "dns"
     authserv_id: str | None = None
     dns_host: str | None = None
@@ -128,7 +142,10 @@ class MailConfig:
             listen_host=host,
             listen_port=port,
             max_message_bytes=_int("AGENTDRAFT_MAIL_MAX_BYTES", 10 * 1024 * 1024),
-            max_attachment_bytes=_int("AGENTDRAFT_MAIL_MAX_ATTACHMENT_BYTES", 1024 * 1024),
+            max_attachment_bytes=_int(
+                "AGENTDRAFT_MAIL_MAX_ATTACHMENT_BYTES", DEFAULT_MAX_ATTACHMENT_BYTES
+            ),
+            max_stored_bytes=_int("AGENTDRAFT_MAIL_MAX_STORED_BYTES", DEFAULT_MAX_STORED_BYTES),
             verdicts=mode,  # type: ignore[arg-type]
             authserv_id=authserv,
             dns_host=dns_host,

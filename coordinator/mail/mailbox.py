@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
+from redis.client import NEVER_DECODE
+
 from ..access import MAILBOX_READ, MAILBOX_WRITE, CallerContext
 from ..buckets import from_ms, parse_time, to_ms
 from ..errors import NotFound, ValidationError
@@ -76,7 +78,7 @@ def public_message(rec: dict[str, Any], *, body: bool = True) -> dict[str, Any]:
         "date": _iso(rec.get("date_ms")),
         "sent_at": _iso(rec.get("sent_ms")),
         "verdicts": _dict_or_none(rec.get("verdicts")),
-        "attachments": _list(rec.get("attachments")),
+        "attachments": [_attachment_entry(a) for a in _list(rec.get("attachments"))],
         "bounce": _dict_or_none(rec.get("bounce")),
         "audit_event_id": rec.get("audit_event_id"),
     }
@@ -85,6 +87,17 @@ def public_message(rec: dict[str, Any], *, body: bool = True) -> dict[str, Any]:
     else:
         out["snippet"] = " ".join(text_body.split())[:SNIPPET]
     return readable(out)
+
+
+def _attachment_entry(a: Any) -> dict[str, Any]:
+    """One listed attachment: name, type, size and whether its bytes were stored."""
+    a = a if isinstance(a, dict) else {}
+    return {
+        "filename": a.get("filename"),
+        "content_type": a.get("content_type") or "application/octet-stream",
+        "size": a.get("size") if isinstance(a.get("size"), int) else 0,
+        "stored": a.get("stored") is True,
+    }
 
 
 def public_suppression(address: str, s: dict[str, Any] | None) -> dict[str, Any]:
@@ -279,6 +292,38 @@ class Mailbox:
             raise NotFound(f"no message {message_id} in this mailbox", error="message_not_found")
         return public_message(rec)
 
+    def attachment(
+        self, user_id: str, agent_id: str | None, message_id: str, index: int
+    ) -> tuple[dict[str, Any], bytes]:
+        """One attachment's listing entry and bytes; 404 ``message_not_found`` unless the
+        message is ``agent_id``'s, ``attachment_not_found`` for an index it does not
+        have, ``attachment_not_stored`` for one listed but over the size limits."""
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise ValidationError("index", "must be a whole number from 0")
+        message = self.get(user_id, agent_id, message_id)
+        listed = message["attachments"]
+        if index >= len(listed):
+            raise NotFound(
+                f"message {message_id} has no attachment {index}", error="attachment_not_found"
+            )
+        if not listed[index]["stored"]:
+            raise NotFound(
+                f"attachment {index} of {message_id} is listed only: it was over the size "
+                "limit when received, so its content was not stored",
+                error="attachment_not_stored",
+            )
+        key = self._store.keys.mail_attachments(user_id)
+        with store_errors("mailbox.attachment"):
+            # The engine's client decodes replies as text; attachment bytes stay bytes.
+            content = self._store.redis.execute_command(
+                "HGET", key, f"{message_id}:{index}", **{NEVER_DECODE: []}
+            )
+        if content is None:
+            raise NotFound(
+                f"attachment {index} of {message_id} is not stored", error="attachment_not_stored"
+            )
+        return listed[index], bytes(content)
+
     # -- suppressions ----------------------------------------------------------------
 
     def suppression(self, user_id: str, address: str) -> dict[str, Any]:
@@ -355,9 +400,13 @@ class Mailbox:
         message: dict[str, Any],
         *,
         suppress: Sequence[dict[str, str]] = (),
+        contents: Sequence[bytes] = (),
     ) -> dict[str, Any]:
         """Store one inbound message (see mail_receive.lua); returns the script's reply
-        with the public message: ``{message, duplicate?, suppressed}``."""
+        with the public message: ``{message, duplicate?, suppressed}``.
+
+        ``contents``: the bytes of the attachments marked ``stored`` in
+        ``message["attachments"]``, in order, stored in the same step as the message."""
         msg_id = new_id("msg")
         with store_errors("mailbox.receive"):
             reply = self._store.calls.mail_receive(
@@ -366,6 +415,7 @@ class Mailbox:
                 message_id=msg_id,
                 message={k: v for k, v in message.items() if v is not None},
                 suppress=list(suppress),
+                contents=list(contents),
             )
         if reply["r"] != "ok":
             raise refusal("mail_receive", reply, About(user_id, msg_id, agent_id))
@@ -423,6 +473,17 @@ class ClientMailbox:
         """One message of this agent's mailbox, with body and SPF/DKIM/DMARC verdicts."""
         self._ctx.authorize(MAILBOX_READ)
         return self._mailbox.get(self._ctx.user_id, self._ctx.agent_id, message_id)
+
+    def get_attachment(self, message_id: str, index: int) -> bytes:
+        """The bytes of attachment ``index`` (0-based, as listed) of one of this agent's
+        messages. :class:`~coordinator.NotFound` with ``error`` ``message_not_found``,
+        ``attachment_not_found`` or ``attachment_not_stored`` (listed, over the limit)."""
+        return self.attachment(message_id, index)[1]
+
+    def attachment(self, message_id: str, index: int) -> tuple[dict[str, Any], bytes]:
+        """The listing entry (filename, content_type, size) and bytes of one attachment."""
+        self._ctx.authorize(MAILBOX_READ)
+        return self._mailbox.attachment(self._ctx.user_id, self._ctx.agent_id, message_id, index)
 
     def check_suppression(self, address: str) -> dict[str, Any]:
         """``{address, suppressed, kind, suppressed_at}`` before composing."""

@@ -18,6 +18,7 @@ import asyncio
 import logging
 import ssl
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from ..errors import AgentDraftError
 from .addresses import recipient_agent
 from .config import MailConfig
 from .mailbox import MAX_BODY, MAX_SUBJECT
+from .parse import Attachment, parse_inbound
 
 log = logging.getLogger("coordinator.mail")
 MAX_REFERENCES = 50
@@ -40,6 +42,29 @@ class Delivery:
 
     message_ids: list[str]
     suppressed: list[str]
+
+
+def stored_attachments(
+    attachments: Sequence[Attachment], max_total: int
+) -> tuple[list[dict[str, Any]], list[bytes]]:
+    """The attachments as listed (``stored`` each) and the bytes of those stored.
+
+    The parser already dropped the content of each one over the per-attachment limit;
+    here, in order, one whose bytes would take the message past ``max_total`` is listed
+    only too, so one message never stores more than ``max_total`` bytes per recipient.
+    """
+    listed: list[dict[str, Any]] = []
+    contents: list[bytes] = []
+    total = 0
+    for a in attachments:
+        keep = a.content is not None and total + len(a.content) <= max_total
+        if keep and a.content is not None:
+            contents.append(a.content)
+            total += len(a.content)
+        listed.append(
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size, "stored": keep}
+        )
+    return listed, contents
 
 
 class InboundHandler:
@@ -106,7 +131,6 @@ class InboundHandler:
     ) -> Delivery:
         """Parse, judge and store one message for each of its agent recipients."""
         from .bounces import classify
-        from .parse import parse_inbound
 
         parsed = parse_inbound(raw, max_attachment_bytes=self.config.max_attachment_bytes)
         verdicts = self.verdicts(raw, client_ip, helo, mail_from)
@@ -124,6 +148,7 @@ class InboundHandler:
                     }
                     for a in report.recipients
                 ]
+        listed, contents = stored_attachments(parsed.attachments, self.config.max_stored_bytes)
         imid = parsed.message_id or f"<generated.{uuid.uuid4().hex}@{self.domain}>"
         message: dict[str, Any] = {
             "imid": imid,
@@ -136,10 +161,7 @@ class InboundHandler:
             "in_reply_to": parsed.in_reply_to,
             "references": list(parsed.references[-MAX_REFERENCES:]),
             "verdicts": verdicts,
-            "attachments": [
-                {"filename": a.filename, "content_type": a.content_type, "size": a.size}
-                for a in parsed.attachments
-            ],
+            "attachments": listed,
             "size": len(raw),
             "bounce": bounce,
             "envelope_from": mail_from,
@@ -151,7 +173,11 @@ class InboundHandler:
             if found is None or owner is None:
                 continue  # revoked between RCPT and DATA: nobody to store it for
             stored = self.coord.mailbox.receive(
-                owner, found[0], {**message, "plus_booking": found[1]}, suppress=suppress
+                owner,
+                found[0],
+                {**message, "plus_booking": found[1]},
+                suppress=suppress,
+                contents=contents,
             )
             out.message_ids.append(stored["message"]["message_id"])
             out.suppressed += stored["suppressed"]

@@ -239,6 +239,15 @@ class MailVerdicts(BaseModel):
     dmarc: MailVerdict | None = None
 
 
+class MailAttachment(BaseModel):
+    filename: str | None = Field(default=None, description="As sent, reduced to a base name.")
+    content_type: str
+    size: int = Field(description="Decoded size in bytes.")
+    stored: bool = Field(
+        description="Whether its bytes were kept (false: it was over the size limits)."
+    )
+
+
 class MailMessage(BaseModel):
     """One message of an agent's mailbox (a listing has ``snippet``, a read ``body_text``)."""
 
@@ -261,7 +270,10 @@ class MailMessage(BaseModel):
     date: datetime | None = Field(default=None, description="Its Date header (inbound).")
     sent_at: datetime | None = Field(default=None, description="When the smarthost took it.")
     verdicts: MailVerdicts | None = Field(default=None, description="SPF, DKIM and DMARC.")
-    attachments: list[dict[str, Any]] = Field(default_factory=list)
+    attachments: list[MailAttachment] = Field(
+        default_factory=list,
+        description="Inbound attachments in order; GET …/attachments/{index} returns a stored one.",
+    )
     bounce: dict[str, Any] | None = None
     audit_event_id: str | None = None
     body_text: str | None = Field(default=None, description="Full plain-text body (reads).")

@@ -460,9 +460,13 @@ class Calls:
         message_id: str,
         message: dict[str, Any],
         suppress: Sequence[dict[str, str]],
+        contents: Sequence[bytes] = (),
     ) -> Reply:
         """mail_receive.lua: store one inbound message for one agent, threaded, and
-        suppress the recipients of a hard bounce or complaint it carries."""
+        suppress the recipients of a hard bounce or complaint it carries.
+
+        ``contents`` are the bytes of the attachments marked ``stored`` in
+        ``message["attachments"]``, in order; they are written in the same step."""
         k = self.keys
         keys = [
             k.owner(user_id),
@@ -472,8 +476,10 @@ class Calls:
             k.mail_threads(user_id),
             k.mail_suppressions(user_id),
             k.bookings(user_id),
+            k.mail_attachments(user_id),
         ]
-        args = [agent_id, message_id, json.dumps(message), json.dumps(list(suppress))]
+        args: list[Any] = [agent_id, message_id, json.dumps(message), json.dumps(list(suppress))]
+        args += [bytes(c) for c in contents]
         return decode_reply(self.scripts.mail_receive(keys=keys, args=args))
 
     def mail_deliver(

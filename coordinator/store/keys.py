@@ -140,6 +140,10 @@ class Keys:
         """Sorted set of one agent's messages about one booking (same scores)."""
         return self.prefix(user_id) + f"mboxbkg:{agent_id}:{booking_id}"
 
+    def mail_attachments(self, user_id: str) -> str:
+        """Hash '<message id>:<index>' -> an inbound attachment's bytes (lua/_mail.lua)."""
+        return self.prefix(user_id) + "mailatt"
+
     def mail_threads(self, user_id: str) -> str:
         """Hash '<agent_id> <Message-ID header>' -> JSON {m, t, b}: threading and dedupe."""
         return self.prefix(user_id) + "mailthread"

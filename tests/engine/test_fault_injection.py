@@ -131,8 +131,12 @@ def _inbound(w: World) -> Any:
             "subject": "s",
             "body_text": "b",
             "references": [],
+            "attachments": [
+                {"filename": "a.bin", "content_type": "application/pdf", "size": 3, "stored": True}
+            ],
         },
         suppress=[{"address": "gone@example.com", "kind": "hard_bounce", "diagnostic": "5.1.1"}],
+        contents=[b"\x00\xff\x80"],  # the attachment's bytes: written in the same plan
     )
 
 

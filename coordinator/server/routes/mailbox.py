@@ -1,6 +1,6 @@
 """The agent's mailbox over HTTP (``/v1/mailbox/*``): the official SDK's ``client.mailbox``.
 
-Scopes ``mailbox:read`` (info, list, read, suppression check) and ``mailbox:write``
+Scopes ``mailbox:read`` (info, list, read, attachment, suppression check) and ``mailbox:write``
 (send, reply). Sending answers 202: the message is queued and the mail dispatcher
 delivers it; 402 ``booking_required``, 422 ``recipient_suppressed`` and 429
 ``send_cap_reached`` (with ``Retry-After``) refuse it with nothing queued.
@@ -13,6 +13,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
+from ...mail.disposition import content_disposition, safe_content_type
+from ...mail.parse import MAX_PARTS
 from ..auth import Agent
 from ..responses import error_responses, json_response
 from ..schemas import (
@@ -57,6 +59,38 @@ def list_messages(
 def get_message(message_id: MessageId, client: Agent) -> Response:
     """One message with its full plain-text body and SPF, DKIM and DMARC verdicts."""
     return json_response(client.mailbox.get_message(message_id))
+
+
+@router.get(
+    "/messages/{message_id}/attachments/{index}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The attachment's bytes, as received (Content-Disposition: "
+            "attachment, with a sanitised filename).",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        },
+        **_READ,
+    },
+)
+def get_attachment(
+    message_id: MessageId, index: Annotated[int, Path(ge=0, le=MAX_PARTS)], client: Agent
+) -> Response:
+    """One attachment of a message of this mailbox; 404 ``attachment_not_stored`` when it
+    was listed only (over the size limits when it arrived)."""
+    entry, content = client.mailbox.attachment(message_id, index)
+    return Response(
+        content,
+        media_type=safe_content_type(entry.get("content_type")),
+        headers={
+            "Content-Disposition": content_disposition(entry.get("filename")),
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox",
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @router.post("/send", status_code=202, response_model=MailMessage, responses=_WRITE)
