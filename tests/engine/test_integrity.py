@@ -58,14 +58,14 @@ def raw_commit(
     }
     rv = coord.owners.get(user_id).rules_version
     engine = coord.bookings
-    return engine.calls.claim(
+    call = engine.calls.pack_claim(
         "commit",
         user_id=user_id,
         agent_id=agent_id,
         key_hash="",
         booking_id=f"bkg_raw{abs(hash((agent_id, str(start)))) % 10**8:08d}",
         request_hash="h",
-        static=static,
+        static={**static, "metadata": None},
         hold_ttl_ms=30_000,
         bump_ms=30_000,
         window_ms=0,
@@ -74,6 +74,12 @@ def raw_commit(
         days=[DaySpan(d, first, last) for d, first, last in c.days()],
         checks={"scope": BOOKINGS_WRITE, "limits": engine.limits, "rv": rv, "lead_ms": 0},
     )
+    # The packer (orjson) would turn NaN into null and refuse a 400-digit integer, so
+    # the record goes to the script as the standard library writes it: the script must
+    # hold on its own against JSON it can decode but not encode again.
+    args = list(call.args)
+    args[3] = json.dumps(static).encode()
+    return engine.calls.run(call._replace(args=args))
 
 
 def test_json_allows_what_cjson_refuses() -> None:
