@@ -608,10 +608,29 @@ class Bookings:
         self, calls: AsyncCalls, user_id: str, booking_id: str, *, agent_id: str, key_hash: str
     ) -> Booking:
         """:meth:`get` for an event loop, the read sent on ``calls`` (store/aio.py)."""
+        rec, now = await self.record_async(
+            calls, user_id, booking_id, agent_id=agent_id, key_hash=key_hash
+        )
+        return await self.from_read_async(rec, user_id, now)
+
+    async def record_async(
+        self, calls: AsyncCalls, user_id: str, booking_id: str, *, agent_id: str, key_hash: str
+    ) -> tuple[dict[str, Any], int]:
+        """The stored record a read found and the server clock, refusals raised as by :meth:`get`.
+
+        Split from :meth:`get_async` so the server can answer a plain record without
+        building the model (``server/responses.py``).
+        """
         call = self._pack_get(user_id, booking_id, agent_id, key_hash)
         with store_errors("read"):
             reply = await calls.run(call)
-        booking = self._got(reply, user_id, booking_id, agent_id)
+        if reply["r"] != "ok":
+            raise refusal("read_booking", reply, About(user_id, booking_id, agent_id))
+        return reply["booking"], reply["now"]
+
+    async def from_read_async(self, rec: dict[str, Any], user_id: str, now: int) -> Booking:
+        """The :class:`Booking` of a record :meth:`record_async` read, named if it was ended."""
+        booking = Booking.from_record(rec, user_id, now)
         if booking.ended_by_agent_id is None:
             return booking
         return await anyio.to_thread.run_sync(self._named, user_id, booking)

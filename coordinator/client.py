@@ -254,10 +254,19 @@ class _ClientBookings:
 
     async def get_async(self, calls: AsyncCalls, booking_id: str) -> Booking:
         """:meth:`get` with the read sent on an asyncio client."""
+        return await self.from_read_async(*await self.record_async(calls, booking_id))
+
+    async def record_async(self, calls: AsyncCalls, booking_id: str) -> tuple[dict[str, Any], int]:
+        """The stored record and server clock of :meth:`get_async`'s read, not yet a model."""
         c = self._ctx
-        b = await self._bookings.get_async(
+        return await self._bookings.record_async(
             calls, c.user_id, booking_id, agent_id=c.agent_id, key_hash=c.key_hash
         )
+
+    async def from_read_async(self, rec: dict[str, Any], now: int) -> Booking:
+        """The booking :meth:`get_async` answers for a record :meth:`record_async` read."""
+        c = self._ctx
+        b = await self._bookings.from_read_async(rec, c.user_id, now)
         return b if not b.approval_id else with_receipt(c.store, b)
 
 

@@ -104,42 +104,50 @@ class Booking(_Model):
     def from_record(
         cls, rec: dict[str, Any], user_id: str, now_ms: int | None = None, **extra: Any
     ) -> Booking:
-        status = rec["status"]
-        if status == "HOLD" and now_ms is not None and rec["expires_ms"] <= now_ms:
-            status = "EXPIRED"
-        ended = rec.get("ended_ms")
-        if status == "EXPIRED" and not ended:
-            ended = rec["expires_ms"]
-        return cls(
-            booking_id=rec["id"],
-            status=status,
-            agent_id=rec["agent_id"],
-            user_id=user_id,
-            priority=int(rec["priority"]),
-            mode=rec["mode"],
-            start=from_ms(rec["start_ms"]),
-            end=from_ms(rec["end_ms"]),
-            buffer_before_min=rec.get("buffer_before_min", 0),
-            buffer_after_min=rec.get("buffer_after_min", 0),
-            created_at=from_ms(rec["created_ms"]),
-            expires_at=from_ms(rec["expires_ms"]) if rec.get("expires_ms") else None,
-            bump_until=from_ms(rec["bump_until_ms"]) if rec.get("bump_until_ms") else None,
-            audit_event_id=rec.get("audit_event_id"),
-            title=rec.get("title") or None,
-            invitee=rec.get("invitee") or None,
-            metadata=rec.get("metadata") or None,
-            ended_at=from_ms(ended) if ended else None,
-            ended_by_booking_id=rec.get("ended_by"),
-            ended_by_agent_id=rec.get("ended_by_agent_id"),
-            ended_by_priority=rec.get("ended_by_priority"),
-            end_audit_event_id=rec.get("end_audit_id"),
-            end_reason=rec.get("end_reason"),
-            ended_by_connector_id=rec.get("ended_by_connector_id"),
-            ended_by_event_uid=rec.get("ended_by_event_uid"),
-            approval_id=rec.get("approval_id") or None,
-            conferencing=rec.get("conferencing") or None,
-            **extra,
-        )
+        return cls(**record_fields(rec, user_id, now_ms), **extra)
+
+
+def record_fields(rec: dict[str, Any], user_id: str, now_ms: int | None = None) -> dict[str, Any]:
+    """A stored booking record as :class:`Booking`'s fields, as the booking is now.
+
+    Apart from :meth:`Booking.from_record` so the server's read path can write the
+    same answer without building the model (``server/responses.py``).
+    """
+    status = rec["status"]
+    if status == "HOLD" and now_ms is not None and rec["expires_ms"] <= now_ms:
+        status = "EXPIRED"
+    ended = rec.get("ended_ms")
+    if status == "EXPIRED" and not ended:
+        ended = rec["expires_ms"]
+    return dict(
+        booking_id=rec["id"],
+        status=status,
+        agent_id=rec["agent_id"],
+        user_id=user_id,
+        priority=int(rec["priority"]),
+        mode=rec["mode"],
+        start=from_ms(rec["start_ms"]),
+        end=from_ms(rec["end_ms"]),
+        buffer_before_min=rec.get("buffer_before_min", 0),
+        buffer_after_min=rec.get("buffer_after_min", 0),
+        created_at=from_ms(rec["created_ms"]),
+        expires_at=from_ms(rec["expires_ms"]) if rec.get("expires_ms") else None,
+        bump_until=from_ms(rec["bump_until_ms"]) if rec.get("bump_until_ms") else None,
+        audit_event_id=rec.get("audit_event_id"),
+        title=rec.get("title") or None,
+        invitee=rec.get("invitee") or None,
+        metadata=rec.get("metadata") or None,
+        ended_at=from_ms(ended) if ended else None,
+        ended_by_booking_id=rec.get("ended_by"),
+        ended_by_agent_id=rec.get("ended_by_agent_id"),
+        ended_by_priority=rec.get("ended_by_priority"),
+        end_audit_event_id=rec.get("end_audit_id"),
+        end_reason=rec.get("end_reason"),
+        ended_by_connector_id=rec.get("ended_by_connector_id"),
+        ended_by_event_uid=rec.get("ended_by_event_uid"),
+        approval_id=rec.get("approval_id") or None,
+        conferencing=rec.get("conferencing") or None,
+    )
 
 
 class Owner(_Model):

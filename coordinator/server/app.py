@@ -10,6 +10,7 @@ the other writes run there.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -54,6 +55,13 @@ from .routes import (
 )
 from .sessions import Sessions
 from .supervise import StoreWatch, WebhookThread
+
+#: FastAPI's native OpenTelemetry instrumentation off, where FastAPI has it (>= 0.13x).
+_NO_OTEL: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters
+    else {}
+)
 
 #: Threads serving requests; each waiting writer holds one for up to its window.
 WORKER_THREADS = 200
@@ -128,6 +136,10 @@ def create_app(
         # Swagger UI from the package's own files (docs.py); no CDN-loaded ReDoc.
         docs_url=None,
         redoc_url=None,
+        # FastAPI's own OpenTelemetry hooks look up three providers on every request
+        # (~5 us of a ~125 us booking read); the server's telemetry is its Prometheus
+        # metrics and access log (observe.py).
+        **_NO_OTEL,
     )
     app.state.coordinator = coord
     app.state.sessions = Sessions(coord)

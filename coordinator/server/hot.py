@@ -30,6 +30,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, APIRouter
 from starlette.datastructures import QueryParams
 from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -37,7 +38,7 @@ from ..client import LocalClient
 from ..store.aio import AsyncCalls
 from .auth import client_for
 from .observe import count_write
-from .responses import booking_response
+from .responses import booking_response, plain_booking_json
 from .routes.availability import availability_response
 from .routes.bookings import write_arguments
 from .schemas import BookingRequest
@@ -162,8 +163,13 @@ async def get_booking(replay: _Replay, scope: Scope, send: Send, calls: AsyncCal
     if not _ID.fullmatch(booking_id):
         raise _Fallback
     client = _client(scope)
-    booking = await client.bookings.get_async(calls, booking_id)
-    await booking_response(booking)(scope, replay.receive, send)
+    rec, now = await client.bookings.record_async(calls, booking_id)
+    plain = plain_booking_json(rec, client.user_id, now)
+    if plain is None:
+        booking = await client.bookings.from_read_async(rec, now)
+        await booking_response(booking)(scope, replay.receive, send)
+    else:
+        await Response(plain, media_type="application/json")(scope, replay.receive, send)
 
 
 _TEXT_PARAMS = frozenset({"range_start", "range_end", "user_id"})

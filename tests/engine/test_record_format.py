@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from coordinator import Conflict
 from coordinator.models import Booking
-from coordinator.store.records import expand_booking
+from coordinator.store.records import _as_stored, expand_booking
 
 from .audit_story import Story, admin, server_ms
 from .conftest import Calendar, at
@@ -230,3 +230,16 @@ def test_any_storable_booking_round_trips_and_verifies(
     assert expand_booking(made.booking_id, stored) == _lua_record(cal, made.booking_id)
     v = cal.coord.audit.verify(cal.user_id)
     assert v.ok, v.problems
+
+
+@given(
+    st.integers()
+    | st.sampled_from([10**14 - 1, 10**14, 1 - 10**14, -(10**14), 2**53 + 1])
+    | st.floats(allow_nan=False, allow_infinity=False)
+)
+def test_a_number_reads_back_as_the_14_digit_round_trip_says(value: int | float) -> None:
+    """``_as_stored`` keeps small integers as they are (the fast path) and must still
+    give exactly what cjson's 14 significant digits give back, value and type."""
+    expected = json.loads(format(value, ".14g"))
+    got = _as_stored(value)
+    assert got == expected and type(got) is type(expected)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import orjson
 import pytest
 import redis
 
@@ -144,3 +145,44 @@ def test_the_pipelined_connection_survives_a_script_flush_and_a_killed_connectio
         assert statuses[-1] == 200
     finally:
         r.close()
+
+
+def test_a_booking_read_on_the_loop_is_the_models_answer_byte_for_byte(
+    http_server: HttpServer, http_coord: Coordinator, agent: tuple[str, str]
+) -> None:
+    """Plain records are written straight from the record (responses.plain_booking_json);
+    a hold, a titled booking with an invitee and metadata, and one displaced by a
+    better-ranked agent's commit (named: the model path) all read as the model writes them."""
+    key, owner = agent
+    auth = {"Authorization": f"Bearer {key}"}
+    start = DAY + timedelta(hours=15)
+    bodies = [
+        _body(start),
+        b'{"start":"2032-05-03T16:00:00Z","end":"2032-05-03T16:30:00Z","mode":"hold"}',
+        b'{"start":"2032-05-03T17:00:00.250Z","end":"2032-05-03T17:45:00Z","title":"T \\u00e9",'
+        b'"invitee":{"email":"a@example.com","name":"A"},"metadata":{"n":1.5,"k":[1,"x"]}}',
+    ]
+    ids = []
+    for body in bodies:
+        made = _post(http_server.url, key, body)
+        assert made.status_code == 201, made.text
+        ids.append(made.json()["booking_id"])
+    low = http_coord.agents.create(owner, name="low", priority=5).api_key
+    better = http_coord.agents.create(owner, name="better", priority=1).api_key
+    held = b'{"start":"2032-05-03T18:00:00Z","end":"2032-05-03T18:30:00Z","mode":"hold"}'
+    displaced = _post(http_server.url, low, held)
+    assert displaced.status_code == 201
+    http_coord.client(better).bookings.commit(
+        start=DAY + timedelta(hours=18), end=DAY + timedelta(hours=18, minutes=30)
+    )
+    engine = http_coord.client(key).bookings
+    for booking_id in ids:
+        read = httpx.get(f"{http_server.url}/v1/bookings/{booking_id}", headers=auth)
+        assert read.status_code == 200
+        assert read.content == orjson.dumps(booking_json(engine.get(booking_id)))
+    lost_id = displaced.json()["booking_id"]
+    read = httpx.get(
+        f"{http_server.url}/v1/bookings/{lost_id}", headers={"Authorization": f"Bearer {low}"}
+    )
+    assert read.json()["status"] == "INVALIDATED" and read.json()["ended_by_agent_name"] == "better"
+    assert read.content == orjson.dumps(booking_json(http_coord.client(low).bookings.get(lost_id)))
