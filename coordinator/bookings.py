@@ -29,7 +29,7 @@ import anyio
 from . import booking_pages
 from .access import BOOKINGS_READ, BOOKINGS_WRITE, authorize
 from .booking_pages import BookingPage, Filters, with_names
-from .buckets import check_buffer, check_interval, cover, from_ms, parse_time, to_ms
+from .buckets import check_buffer, check_interval, cover_ms, from_ms, parse_time, to_ms
 from .counters import CounterOffers
 from .errors import (
     AgentDraftError,
@@ -423,7 +423,7 @@ class Bookings:
                 ),
             }
 
-        c = cover(from_ms(q.start_ms), from_ms(q.end_ms), before, after)
+        c = cover_ms(q.start_ms, q.end_ms, before, after)
         static = {
             "start_ms": q.start_ms,
             "end_ms": q.end_ms,
@@ -444,7 +444,8 @@ class Bookings:
             agent_id=q.agent_id,
             key_hash=q.key_hash,
             booking_id=booking_id,
-            request_hash=q.request_hash,
+            # The script reads the hash only to remember or match an idempotency key.
+            request_hash=q.request_hash if q.idempotency_key is not None else "",
             static=static,
             hold_ttl_ms=ttl_ms,
             bump_ms=int(q.bump * 1000),

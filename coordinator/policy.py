@@ -94,7 +94,11 @@ def judge(
             f"{iso_local(start_ms, tz)}..{iso_local(end_ms, tz)} is outside the owner's "
             f"working hours ({snap.timezone})",
         )
-    block = focus_time(snap, start_ms, end_ms).first_overlap(start_ms, end_ms)
+    block = (
+        focus_time(snap, start_ms, end_ms).first_overlap(start_ms, end_ms)
+        if snap.weekly_focus or snap.once_focus
+        else None
+    )
     if block is not None:
         return Verdict(
             "focus_block",

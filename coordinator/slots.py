@@ -7,18 +7,26 @@ free of commits and, unless ``include_holds=False``, of other agents' live holds
 The caller's own holds never block it: its commit would absorb them. Pure functions
 over what ``read_availability.lua`` returns; the client façade is
 :mod:`coordinator.availability`.
+
+Each rule is turned into ranges of allowed or forbidden start instants, and the slots
+are read off the ranges that remain, so the work grows with the rules, the bookings
+and the slots answered, not with the candidate starts of the range (a free day on a
+15-minute grid is a single range, 95 slots).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timedelta
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 
-from .buckets import BUCKET_MS, from_ms
-from .models import Slot
+from .buckets import BUCKET_MS
+from .models import Slot, trusted_slot
 from .policy import focus_time, working_hours
 from .ruleset import RulesSnapshot
 from .wallclock import Intervals, local_date, local_day_bounds, utc_days
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def days_needed(snap: RulesSnapshot, lo_ms: int, hi_ms: int) -> list[int]:
@@ -63,48 +71,70 @@ def free_slots(
     focus = focus_time(snap, lo_ms, hi_ms)
     full_days = {d for d, n in starts_per_day.items() if rules.daily_cap and n >= rules.daily_cap}
     earliest = max(lo_ms, now_ms + (rules.min_lead_minutes or 0) * 60_000)
-    first = -(-earliest // step) * step
-    out: list[Slot] = []
-    if first + dur > hi_ms:
-        return out
-    # One sweep over the candidates in time order: every interval list is sorted and
-    # disjoint, and a candidate's start, end and cover only grow, so each test keeps a
-    # cursor instead of searching (the same tests as Intervals.covers / .overlaps).
-    h_starts, h_ends = (hours.starts, hours.ends) if hours is not None else ((), ())
-    f_starts, f_ends = focus.starts, focus.ends
-    b_starts, b_ends = busy.starts, busy.ends
-    hn, fn, bn = len(h_starts), len(f_starts), len(b_starts)
-    hi_ = fi = bi = 0
-    first_dt = from_ms(first)
-    span, stride = timedelta(milliseconds=dur), timedelta(milliseconds=step)
-    construct = Slot.model_construct
-    k = 0
-    s = first
-    while s + dur <= hi_ms:
-        e = s + dur
-        ok = True
-        if hours is not None:
-            while hi_ + 1 < hn and h_starts[hi_ + 1] <= s:
-                hi_ += 1
-            ok = hn > 0 and h_starts[hi_] <= s and h_ends[hi_] >= e
-        if ok and fn:
-            while fi < fn and f_ends[fi] <= s:
-                fi += 1
-            ok = not (fi < fn and f_starts[fi] < e)
-        if ok and bn:
-            c0, c1 = (s - before) // BUCKET_MS, -(-(e + after) // BUCKET_MS)
-            while bi < bn and b_ends[bi] <= c0:
-                bi += 1
-            ok = not (bi < bn and b_starts[bi] < c1)
-        if ok and full_days:
-            ok = local_date(s, snap.tz) not in full_days
-        if ok:
-            start_dt = first_dt + stride * k
-            # The fields are datetimes built here: no validation pass needed.
-            out.append(construct(start=start_dt, end=start_dt + span))
-        s += step
-        k += 1
+    # Every test is turned into a range of starts, so the search costs the intervals
+    # plus the slots it answers, not the candidates it would have tried one by one.
+    # A start s (meeting [s, s + dur)) may lie in working time when some working
+    # interval [a, b) holds the meeting: a <= s <= b - dur.
+    last_start = hi_ms - dur
+    if hours is None:
+        allowed = [(earliest, last_start)]
+    else:
+        allowed = [
+            (max(a, earliest), min(b - dur, last_start))
+            for a, b in zip(hours.starts, hours.ends, strict=True)
+        ]
+    # The starts each rule forbids, as closed ranges of ms: a focus block [a, b) meets
+    # the meeting when a - dur < s < b; a busy bucket range [f, l) meets its cover
+    # [floor((s - before) / B), ceil((s + dur + after) / B)) when
+    # f * B - dur - after < s < l * B + before; a full local day forbids its own starts.
+    blocked = [(a - dur + 1, b - 1) for a, b in zip(focus.starts, focus.ends, strict=True)]
+    blocked += [
+        (f * BUCKET_MS - dur - after + 1, last * BUCKET_MS + before - 1)
+        for f, last in zip(busy.starts, busy.ends, strict=True)
+    ]
+    for day in full_days:
+        day_lo, day_hi = local_day_bounds(day, snap.tz)
+        blocked.append((day_lo, day_hi - 1))
+    return [trusted_slot(s, e) for s, e in _grid_slots(_subtract(allowed, blocked), dur, step)]
+
+
+def _subtract(
+    allowed: list[tuple[int, int]], blocked: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """The parts of ``allowed`` (sorted, disjoint, closed ranges) outside every ``blocked``
+    range (closed, in any order, may overlap)."""
+    out: list[tuple[int, int]] = []
+    blocked.sort()
+    n, j = len(blocked), 0
+    for a, b in allowed:
+        # Blocked ranges that end before this one starts can block nothing after it.
+        while j < n and blocked[j][1] < a:
+            j += 1
+        k = j
+        while a <= b and k < n and blocked[k][0] <= b:
+            lo, hi = blocked[k]
+            if lo > a:
+                out.append((a, lo - 1))
+            a = max(a, hi + 1)
+            k += 1
+        if a <= b:
+            out.append((a, b))
     return out
+
+
+def _grid_slots(
+    ranges: list[tuple[int, int]], dur: int, step: int
+) -> Iterator[tuple[datetime, datetime]]:
+    """Each grid start inside ``ranges`` (sorted, disjoint, closed) with its meeting's end."""
+    span, stride = timedelta(milliseconds=dur), timedelta(milliseconds=step)
+    for a, b in ranges:
+        first = -(-a // step) * step
+        if first > b:
+            continue
+        start = _EPOCH + timedelta(milliseconds=first)
+        for _ in range((b - first) // step + 1):
+            yield start, start + span
+            start += stride
 
 
 __all__ = ["days_needed", "free_slots"]

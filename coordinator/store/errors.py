@@ -9,8 +9,7 @@ command (``ResponseError``) is not in the list: it stays a bug.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from types import TracebackType
 
 import redis.exceptions as rex
 
@@ -39,13 +38,30 @@ def unavailable(exc: Exception, where: str) -> StoreUnavailable:
     return StoreUnavailable.during(where, exc)
 
 
-@contextmanager
-def store_errors(where: str) -> Iterator[None]:
-    """Turn a lost Redis connection into :class:`StoreUnavailable`."""
-    try:
-        yield
-    except STORE_ERRORS as exc:
-        raise unavailable(exc, where) from exc
+class store_errors:  # lower case: used like the function it replaced
+    """Turn a lost Redis connection into :class:`StoreUnavailable`.
+
+    A class rather than a ``@contextmanager`` generator: it wraps every script call,
+    and entering and leaving a generator-based one cost more than packing a read.
+    """
+
+    __slots__ = ("where",)
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if kind is not None and issubclass(kind, STORE_ERRORS):
+            assert isinstance(exc, Exception)
+            raise unavailable(exc, self.where) from exc
 
 
 __all__ = ["STORE_ERRORS", "store_errors", "unavailable"]

@@ -2,9 +2,11 @@
 
 Each script file is one state transition. Shared helpers live in ``_lib.lua``
 (prepended to every script) and ``-- @include NAME`` lines pull in another
-shared file, because Redis Lua has no ``require``. Registration goes through
-redis-py's ``Script`` object, which calls EVALSHA and falls back to loading the
-script on NOSCRIPT (after a restart or failover), so we never hand-roll that.
+shared file, because Redis Lua has no ``require``. Each script is called by
+EVALSHA and loaded again on NOSCRIPT (after a restart or failover): through
+redis-py's ``Script`` object on a Cluster, and on a plain client through
+:class:`~coordinator.store.wire.PackedScript`, which packs the command in one
+step and otherwise keeps redis-py's connection, retry and error handling.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from .wire import register
 
 _INCLUDE = re.compile(r"^--\s*@include\s+(\S+)\s*$", re.MULTILINE)
 
@@ -125,6 +129,4 @@ class Scripts:
     @classmethod
     def register(cls, client: Any) -> Scripts:
         faults = faults_enabled()
-        return cls(
-            **{name: client.register_script(script_source(name, faults)) for name in TRANSITIONS}
-        )
+        return cls(**{name: register(client, script_source(name, faults)) for name in TRANSITIONS})

@@ -1,8 +1,9 @@
-"""The sweep in ``slots.free_slots`` answers exactly what the per-candidate search did.
+"""``slots.free_slots`` answers exactly what the per-candidate search did.
 
-``free_slots`` was rewritten for speed (one cursor per interval list instead of a
-binary search per candidate, slots built without a validation pass). The search it
-replaced is kept here, verbatim, as the oracle: for random calendars (bookings and
+``free_slots`` was rewritten for speed (first one cursor per interval list instead of
+a binary search per candidate; then ranges of allowed starts instead of candidates,
+slots built without a validation pass). The search it replaced is kept here,
+verbatim, as the oracle: for random calendars (bookings and
 holds of every kind, buffers, working hours, weekly and one-off focus blocks, lead
 time, daily cap, time zones) and random queries, both return the same slots.
 """

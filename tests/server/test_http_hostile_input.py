@@ -58,7 +58,10 @@ class Site:
     owner: httpx.Client
     agents: dict[str, httpx.Client] = field(default_factory=dict)
     agent_ids: dict[str, str] = field(default_factory=dict)
-    slots: Iterator[int] = field(default_factory=lambda: itertools.count(0, 60))
+    #: Minutes apart: more than a 30-minute booking with the largest buffers (24 h each
+    #: side), so a generated buffer never reaches an earlier example's booking (a 409
+    #: there writes its audit entry, and the example would fail on a keyspace change).
+    slots: Iterator[int] = field(default_factory=lambda: itertools.count(0, 3000))
 
     def dump(self) -> dict[str, bytes]:
         return dump_keys(self.coord.redis, self.coord.store.keys.namespace + ":*", skip=VOLATILE)

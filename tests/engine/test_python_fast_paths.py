@@ -1,0 +1,185 @@
+"""The commit's and the read's Python shortcuts give exactly what the general code gives.
+
+Each shortcut (bench/py_cost.py measures what it saves) is checked against the code it
+stands in for, on generated input: the integer cover against the datetime one, the
+directly written digest text against ``json.dumps``, and a booking built from a record
+without a validation pass against the validated model (same fields, values, types,
+fields-set and JSON), including the records that must still be validated (and refused).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError as PydanticValidationError
+
+from coordinator.buckets import MAX_TIME, MIN_TIME, cover, cover_ms, from_ms, to_ms
+from coordinator.models import Booking, Displacement, record_fields
+from coordinator.store.records import FIXED_FIELDS, _as_stored, fixed_digest
+
+MS = st.integers(to_ms(MIN_TIME), to_ms(MAX_TIME))
+BUFFER = st.integers(0, 24 * 60)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(start=MS, length=st.integers(1, 24 * 60 * 60_000), before=BUFFER, after=BUFFER)
+def test_the_integer_cover_is_the_datetime_cover(
+    start: int, length: int, before: int, after: int
+) -> None:
+    end = start + length
+    assert cover_ms(start, end, before, after) == cover(from_ms(start), from_ms(end), before, after)
+
+
+def reference_digest(rec: dict[str, Any]) -> str:
+    """``fixed_digest`` as it was before its direct path (store/records.py, 2026-12)."""
+    fixed = [_as_stored(rec.get(f)) for f in FIXED_FIELDS]
+    fixed[4] = fixed[4] or ""
+    for i in (5, 6, 7):
+        fixed[i] = fixed[i] or False
+    text = json.dumps(fixed, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    start=MS,
+    length=st.integers(1, 10**8),
+    before=st.integers(0, 1440) | st.floats(0, 1440),
+    after=st.integers(0, 1440),
+    title=st.none() | st.text(),
+    invitee=st.sampled_from([None, False, {}]) | st.dictionaries(st.text(), st.text()),
+    metadata=st.sampled_from([None, False]) | json_values,
+    conferencing=st.sampled_from([None, False]),
+)
+def test_the_digest_is_byte_for_byte_the_json_dumps_digest(
+    start: int,
+    length: int,
+    before: float,
+    after: int,
+    title: str | None,
+    invitee: Any,
+    metadata: Any,
+    conferencing: Any,
+) -> None:
+    rec = {
+        "start_ms": start,
+        "end_ms": start + length,
+        "buffer_before_min": before,
+        "buffer_after_min": after,
+        "title": title,
+        "invitee": invitee,
+        "metadata": metadata,
+        "conferencing": conferencing,
+    }
+    assert fixed_digest(rec) == reference_digest(rec)
+
+
+RECORD: dict[str, Any] = {
+    "id": "bkg_0123456789abcdef",
+    "agent_id": "agt_0123456789abcdef",
+    "priority": 1,
+    "created_ms": 1796418293351,
+    "mode": "commit",
+    "status": "COMMITTED",
+    "start_ms": 2051222400000,
+    "end_ms": 2051224200000,
+    "buffer_before_min": 0,
+    "buffer_after_min": 0,
+    "title": "",
+    "invitee": False,
+    "metadata": False,
+    "conferencing": False,
+    "arb_until_ms": 1796418293351,
+    "cover_first": 6837408,
+    "cover_last": 6837414,
+    "bump_until_ms": 1796418293351,
+    "expires_ms": 0,
+    "committed_ms": 1796418293351,
+    "audit_event_id": "1796418293351-0",
+}
+ENDED = {
+    "status": "EVICTED",
+    "ended_ms": 1796418299999,
+    "ended_by": "bkg_1",
+    "ended_by_agent_id": "agt_2",
+    "ended_by_priority": 1,
+    "end_audit_id": "1796418299999-0",
+}
+VARIANTS: list[dict[str, Any]] = [
+    {},
+    {"title": "Discovery call é"},
+    {"invitee": {"name": "Ada", "email": "ada@example.com"}},
+    {"metadata": {"crm": [1, {"x": None}]}},
+    {"conferencing": {"provider": "jitsi", "url": "https://meet.example/x", "status": "ok"}},
+    {"mode": "hold", "status": "HOLD", "expires_ms": 1796418299999},
+    ENDED,
+    {**ENDED, "status": "INVALIDATED", "end_reason": "external_event"},
+    {"approval_id": "apr_0123456789abcdef", "buffer_before_min": 15},
+    # Not of the model's types: validated, so coerced or refused exactly as before.
+    {"buffer_before_min": 5.0},
+    {**ENDED, "ended_by_priority": 2.0},
+    {"status": "LIMBO"},
+    {"title": 5},
+    {"metadata": [1]},
+]
+
+
+def validated(rec: dict[str, Any], now: int | None, extra: dict[str, Any]) -> Booking:
+    return Booking(**record_fields(rec, "usr_1", now), **extra)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("now", [None, 1796418293352, 1896418293352])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"displaced": ()},
+        {
+            "displaced": (
+                Displacement(
+                    booking_id="bkg_3",
+                    agent_id="agt_3",
+                    priority=2,
+                    status="EVICTED",
+                    in_arbitration_window=True,
+                ),
+            ),
+            "waited_ms": 12,
+        },
+    ],
+)
+def test_a_booking_from_a_record_is_the_validated_booking(
+    variant: dict[str, Any], now: int | None, extra: dict[str, Any]
+) -> None:
+    rec = {**RECORD, **variant}
+    try:
+        want = validated(rec, now, extra)
+    except PydanticValidationError as refused:
+        with pytest.raises(PydanticValidationError) as again:
+            Booking.from_record(rec, "usr_1", now, **extra)
+        assert again.value.errors() == refused.errors()
+        return
+    got = Booking.from_record(rec, "usr_1", now, **extra)
+    assert got == want
+    assert list(got.__dict__.items()) == list(want.__dict__.items())
+    assert [type(v) for v in got.__dict__.values()] == [type(v) for v in want.__dict__.values()]
+    assert got.model_fields_set == want.model_fields_set
+    assert got.model_dump_json() == want.model_dump_json()
+    assert repr(got) == repr(want)
