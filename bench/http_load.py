@@ -11,9 +11,20 @@ Three calls, each driven at fixed concurrency for a fixed time by ``wrk`` (Debia
 The null server (``bench/null_server.py``) answers the same paths at once on the
 same stack (uvicorn + Starlette, one worker), so the ratio of requests/s and of
 p99 is what the coordinator costs per request on this machine, whatever its
-speed. The coordinator runs one worker on a private redis-server.
+speed. The coordinator runs one worker on the embedded engine (``coordinator serve
+--data-dir``, a Valkey/Redis on a unix socket, as a user who runs ``serve`` with no
+store gets) or, with ``--store tcp``, on a private redis-server over TCP.
+
+The bench agents are created with a rate limit of 100,000 requests/s (burst 100,000):
+at the default (60/s per agent, 100 agents) a server doing more than 6,000 commits/s
+would answer 429s, and the benchmark would measure the limiter, not the server.
+
+Beside each ratio it prints the server process's CPU time per request (user + system
+from ``/proc/PID/stat`` before and after the run, the worker processes summed with
+``--workers`` > 1): unlike requests/s it barely moves with background load.
 
 Run: python -m bench.http_load [--seconds 10] [--connections 32] [--workers 1[,2]]
+     [--store embedded|tcp]
      [--baseline-src PATH]   # also a coordinator from another tree: before/after
 """
 
@@ -29,13 +40,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from tests.support.servers import RedisServer, free_port
+
+if TYPE_CHECKING:
+    from coordinator import Coordinator
 
 from .http_collision import _wait
 
@@ -54,6 +71,8 @@ class Result:
     p99_ms: float
     errors: int
     statuses: dict[str, int]
+    requests: int = 0
+    cpu_us: float | None = None  # the server's CPU time per request, microseconds
 
 
 def _start(cmd: list[str], port: int) -> tuple[subprocess.Popen[bytes], str]:
@@ -98,16 +117,24 @@ class Workload:
     booking_ids: list[str]
 
     @classmethod
-    def seed(cls, redis_url: str) -> Workload:
-        """100 owners, a priority-1 agent each, and one booking each to read back."""
-        from coordinator import Coordinator
+    def seed(cls, coord: Coordinator) -> Workload:
+        """100 owners, a priority-1 agent each, and one booking each to read back.
 
+        The agents' rate limit is far above what one server can serve (see the module
+        docstring), so no request is refused with 429.
+        """
         keys: list[str] = []
         ids: list[str] = []
-        with Coordinator.from_url(redis_url) as coord:
+        with coord:
             for _ in range(OWNERS):
                 owner = coord.owners.create()
-                key = coord.agents.create(owner.user_id, name="bench", priority=1).api_key
+                key = coord.agents.create(
+                    owner.user_id,
+                    name="bench",
+                    priority=1,
+                    rate_limit_per_second=100_000,
+                    rate_limit_burst=100_000,
+                ).api_key
                 booked = coord.client(key).bookings.commit(
                     start=DAY0 - timedelta(days=1), end=DAY0 - timedelta(days=1, minutes=-30)
                 )
@@ -195,7 +222,15 @@ def run_wrk(url: str, script: str, *, threads: int, connections: int, seconds: f
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = int(non2xx.group(1)) if non2xx else 0
     sock = re.search(r"Socket errors: (.*)", out)
-    return Result(rps, p50, p99, errors, {"socket_errors": sock.group(1)} if sock else {})
+    done = re.search(r"(\d+) requests in", out)
+    return Result(
+        rps,
+        p50,
+        p99,
+        errors,
+        {"socket_errors": sock.group(1)} if sock else {},
+        int(done.group(1)) if done else 0,
+    )
 
 
 async def _python_load(
@@ -243,11 +278,45 @@ async def _python_load(
         latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
         errors,
         statuses,
+        len(latencies),
     )
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` and of its child processes (uvicorn's workers)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a process that ended while we looked
+        # Fields after the command: state ppid ... utime(12) stime(13), 0-based from state.
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += (int(fields[11]) + int(fields[12])) / _TICKS
+    return total
+
+
 def measure(
-    url: str, workload: Workload, call: str, args: argparse.Namespace, first_day: datetime = DAY0
+    url: str,
+    workload: Workload,
+    call: str,
+    args: argparse.Namespace,
+    pid: int,
+    first_day: datetime = DAY0,
+) -> Result:
+    """One load run against ``url``, with the CPU time that server ``pid`` spent on it."""
+    before = _cpu_seconds(pid)
+    result = _load(url, workload, call, args, first_day)
+    if result.requests:
+        result.cpu_us = (_cpu_seconds(pid) - before) / result.requests * 1e6
+    return result
+
+
+def _load(
+    url: str, workload: Workload, call: str, args: argparse.Namespace, first_day: datetime
 ) -> Result:
     if args.generator == "wrk":
         return run_wrk(
@@ -276,19 +345,39 @@ CALLS = {
 }
 
 
-def _serve_cmd(redis_url: str, port: int, workers: int) -> list[str]:
+def _serve_cmd(store: list[str], port: int, workers: int) -> list[str]:
     return [
         sys.executable,
         "-m",
         "coordinator",
         "serve",
-        "--redis-url",
-        redis_url,
+        *store,
         "--port",
         str(port),
         "--workers",
         str(workers),
     ]
+
+
+@contextmanager
+def _store(kind: str) -> Iterator[tuple[list[str], Workload]]:
+    """The store every server of the run shares, seeded: (``serve`` options, workload)."""
+    from coordinator import Coordinator
+
+    if kind == "tcp":
+        with RedisServer() as redis_server:
+            yield (
+                ["--redis-url", redis_server.url],
+                Workload.seed(Coordinator.from_url(redis_server.url)),
+            )
+        return
+    from coordinator.store.embedded import stop_embedded
+
+    with tempfile.TemporaryDirectory(prefix="agentdraft-bench-") as folder:
+        try:
+            yield ["--data-dir", folder], Workload.seed(Coordinator.embedded(folder))
+        finally:
+            stop_embedded(folder)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -314,25 +403,29 @@ def main(argv: list[str] | None = None) -> int:
         default="wrk" if shutil.which("wrk") else "python",
         help="load generator (default: wrk when installed)",
     )
+    p.add_argument(
+        "--store",
+        choices=["embedded", "tcp"],
+        default="embedded",
+        help="the embedded engine on a unix socket (serve --data-dir, the default) or a "
+        "private redis-server over TCP (serve --redis-url)",
+    )
     p.add_argument("--json", action="store_true", help="print the rows as JSON too")
     args = p.parse_args(argv)
 
     rows: list[tuple[str, str, Result, Result]] = []
     servers: list[tuple[str, subprocess.Popen[bytes], str]] = []
-    with RedisServer() as redis_server:
-        workload = Workload.seed(redis_server.url)
+    with _store(args.store) as (store, workload):
         try:
             for workers in (int(w) for w in args.workers.split(",")):
                 port = free_port()
-                proc, url = _start(_serve_cmd(redis_server.url, port, workers), port)
+                proc, url = _start(_serve_cmd(store, port, workers), port)
                 servers.append((f"coordinator, {workers} worker{'s' * (workers > 1)}", proc, url))
             if args.baseline_src:
                 port = free_port()
                 env = {**os.environ, "PYTHONPATH": str(Path(args.baseline_src).resolve())}
                 proc, url = _started(
-                    subprocess.Popen(
-                        _serve_cmd(redis_server.url, port, 1), env=env, cwd=args.baseline_src
-                    ),
+                    subprocess.Popen(_serve_cmd(store, port, 1), env=env, cwd=args.baseline_src),
                     port,
                 )
                 servers.append(("baseline, 1 worker", proc, url))
@@ -345,29 +438,31 @@ def main(argv: list[str] | None = None) -> int:
             servers.append(("null", null, null_url))
             commit_runs = 0
             for call in args.calls.split(","):
-                for label, _, url in servers[:-1]:
+                for label, proc, url in servers[:-1]:
                     first_day = DAY0 + timedelta(days=60 * commit_runs)
                     commit_runs += call == "commit"
-                    c = measure(url, workload, call, args, first_day)
+                    c = measure(url, workload, call, args, proc.pid, first_day)
                     # The null server right after each run: a ratio from adjacent runs
                     # holds up better against a background load that comes and goes.
-                    rows.append((call, label, c, measure(null_url, workload, call, args)))
+                    n = measure(null_url, workload, call, args, null.pid)
+                    rows.append((call, label, c, n))
         finally:
             for _, proc, _ in servers:
                 _stop(proc)
 
     print(
         f"{args.generator}, {args.connections} connections, {args.seconds:g} s per run, "
-        f"cpus={os.cpu_count()}"
+        f"store {args.store}, cpus={os.cpu_count()}"
     )
     print(
-        "| call | server | req/s | null req/s | ratio | p99 ms | null p99 ms "
-        "| p99 ratio | non-2xx |"
+        "| call | server | req/s | null req/s | ratio | CPU us/req | null CPU us/req "
+        "| p99 ms | null p99 ms | p99 ratio | non-2xx |"
     )
-    print("|---|---|--:|--:|--:|--:|--:|--:|--:|")
+    print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for call, label, c, n in rows:
         print(
             f"| {CALLS[call]} | {label} | {c.rps:,.0f} | {n.rps:,.0f} | {c.rps / n.rps:.2f}x "
+            f"| {_us(c.cpu_us)} | {_us(n.cpu_us)} "
             f"| {c.p99_ms:.1f} | {n.p99_ms:.1f} | {c.p99_ms / n.p99_ms:.1f}x | {c.errors} |"
         )
     if args.json:
@@ -380,6 +475,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     return 0
+
+
+def _us(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
 
 
 if __name__ == "__main__":

@@ -69,8 +69,9 @@ def measure(coord: Coordinator, admin: redis.Redis, n: int) -> list[tuple[str, f
     ids: list[str] = []
 
     def slot(i: int, day0: int = 0) -> tuple[datetime, datetime]:
+        # Every other day, so a full day's neighbours (read for buffers) are empty.
         day, k = divmod(i, PER_DAY)
-        start = FIRST_DAY + timedelta(days=day0 + day) + k * BOOKING
+        start = FIRST_DAY + timedelta(days=day0 + 2 * day) + k * BOOKING
         return start, start + BOOKING
 
     def commits() -> int:
@@ -79,7 +80,7 @@ def measure(coord: Coordinator, admin: redis.Redis, n: int) -> list[tuple[str, f
             ids.append(client.bookings.commit(start=s, end=e).booking_id)
         return n
 
-    hold_day0 = n // PER_DAY + 2
+    hold_day0 = 2 * (n // PER_DAY) + 3
 
     def holds() -> int:
         for i in range(n):
@@ -101,7 +102,7 @@ def measure(coord: Coordinator, admin: redis.Redis, n: int) -> list[tuple[str, f
 
         return go
 
-    empty = FIRST_DAY + timedelta(days=2 * hold_day0 + 5)
+    empty = FIRST_DAY + timedelta(days=2 * hold_day0 + 7)
     phases: list[tuple[str, str, Callable[[], int]]] = [
         ("no-op EVALSHA (return 1)", "noop", noops),
         ("commit (uncontended, top agent)", "commit", commits),
@@ -112,7 +113,7 @@ def measure(coord: Coordinator, admin: redis.Redis, n: int) -> list[tuple[str, f
         ("no-op EVALSHA, again", "noop", noops),
     ]
     # One untimed call of each script first: loading it is not its cost.
-    s, e = slot(0, 2 * hold_day0 + 9)
+    s, e = slot(0, 2 * hold_day0 + 11)
     client.bookings.get(client.bookings.commit(start=s, end=e).booking_id)
     client.availability.list(start=empty, end=empty + timedelta(days=1))
     rows = []

@@ -10,6 +10,7 @@ the other writes run there.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,8 +28,9 @@ from ..connectors.worker import start_connector_sync
 from ..coordinator import Coordinator
 from ..mail.runner import start_mail_from_env
 from ..store.aio import AsyncCalls, async_twin
-from . import dashboard, docs, errors, hot
+from . import dashboard, docs, errors, front
 from .config import ServerConfig
+from .heap import freeze_startup_heap
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from .observe import REGISTRY, Observe, OutboxDepth, configure_logging, metrics_endpoint
 from .remote_mcp import RemoteMCP
@@ -113,7 +115,12 @@ def create_app(
         twin = async_twin(coord.redis)
         app.state.aio = None if twin is None else AsyncCalls.open(twin)
         async with remote_mcp.running():
+            # Start-up done: the garbage collector stops walking its objects (heap.py);
+            # once more when the MCP stack has loaded in its background thread.
+            freeze_startup_heap()
+            refreeze = asyncio.create_task(_freeze_when(remote_mcp.ready))
             yield
+            refreeze.cancel()
         if app.state.aio is not None:
             await app.state.aio.aclose()
             app.state.aio = None
@@ -128,7 +135,7 @@ def create_app(
             sync.stop()
         coord.proposals.timers.stop()
 
-    app = FastAPI(
+    app = front.FrontDoorApp(
         title="AgentDraft coordinator",
         version=__version__,
         summary="Protocol v0.1: exactly one agent wins each contested slot.",
@@ -144,6 +151,7 @@ def create_app(
     app.state.coordinator = coord
     app.state.sessions = Sessions(coord)
     app.state.agent_clients = {}
+    app.state.clients_by_header = {}  # auth.client_for_header
     app.state.dev = dev
     app.state.aio = None  # set by the lifespan (the client belongs to its event loop)
     app.state.background = background
@@ -185,9 +193,20 @@ def create_app(
         app.router.routes.append(
             Route("/mcp", remote_mcp, methods=["GET", "POST", "DELETE"], include_in_schema=False)
         )
-    # Commit, booking read and availability on the event loop, ahead of their twins.
-    hot.install(app, (bookings.router, availability.router))
+    # Commit, booking read and availability answered outside the middleware stack
+    # (front.py), on the event loop (hot.py); their FastAPI twins answer the rest.
+    front.install(
+        app,
+        (bookings.router, availability.router),
+        max_body_bytes=max_body_bytes,
+        metrics=metrics or metrics_port is not None,
+    )
     return app
+
+
+async def _freeze_when(ready: asyncio.Event) -> None:
+    await ready.wait()
+    freeze_startup_heap()
 
 
 _registered: list[OutboxDepth] = []

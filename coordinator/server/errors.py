@@ -8,6 +8,7 @@ including FastAPI's own validation errors, unknown routes and crashes.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -44,13 +45,42 @@ def error_response(exc: AgentDraftError) -> JSONResponse:
     return JSONResponse(exc.body, status_code=exc.status, headers=headers)
 
 
+def domain_error(state: dict[str, Any], exc: AgentDraftError) -> JSONResponse:
+    """The answer to a domain error; ``state`` is the request's (scope["state"])."""
+    body = exc.body
+    state["outcome"] = body["error"]  # the request log line says why
+    count_refusal(exc.status, body)
+    return error_response(exc)
+
+
+def http_error(state: dict[str, Any], exc: StarletteHTTPException) -> JSONResponse:
+    """The answer to an HTTP-layer refusal (404, 405, 413 of a body read in chunks...)."""
+    code = _STATUS_CODES.get(exc.status_code, "error")
+    state["outcome"] = code
+    return JSONResponse(
+        {"error": code, "detail": str(exc.detail)},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+def crash(exc: Exception) -> JSONResponse:
+    """The answer to an unexpected exception, logged with its traceback."""
+    log.exception("unhandled error", exc_info=exc)
+    return JSONResponse({"error": "internal_error", "detail": "internal error"}, status_code=500)
+
+
+def _state(request: Request) -> dict[str, Any]:
+    state: dict[str, Any] = request.scope.setdefault("state", {})
+    return state
+
+
 def install(app: FastAPI) -> None:
+    """The handlers FastAPI's middleware calls; server/front.py calls the same functions."""
+
     @app.exception_handler(AgentDraftError)
     async def _domain(request: Request, exc: AgentDraftError) -> JSONResponse:
-        body = exc.body
-        request.state.outcome = body["error"]  # the request log line says why
-        count_refusal(exc.status, body)
-        return error_response(exc)
+        return domain_error(_state(request), exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -80,17 +110,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _STATUS_CODES.get(exc.status_code, "error")
-        request.state.outcome = code
-        return JSONResponse(
-            {"error": code, "detail": str(exc.detail)},
-            status_code=exc.status_code,
-            headers=exc.headers,
-        )
+        return http_error(_state(request), exc)
 
     @app.exception_handler(Exception)
     async def _crash(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
-        return JSONResponse(
-            {"error": "internal_error", "detail": "internal error"}, status_code=500
-        )
+        return crash(exc)

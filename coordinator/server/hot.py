@@ -23,90 +23,62 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 import pydantic
-from fastapi import FastAPI
 from fastapi.routing import APIRoute, APIRouter
-from starlette.datastructures import QueryParams
 from starlette.requests import ClientDisconnect
-from starlette.responses import Response
-from starlette.routing import Match, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope
 
 from ..client import LocalClient
 from ..store.aio import AsyncCalls
-from .auth import client_for
+from .auth import client_for_header
+from .limits import too_large
 from .observe import count_write
-from .responses import booking_response, plain_booking_json
-from .routes.availability import availability_response
+from .responses import booking_json, plain_booking_json
+from .routes.availability import availability_body, etag_header
 from .routes.bookings import write_arguments
 from .schemas import BookingRequest
 
-Handler = Callable[["_Replay", Scope, Send, AsyncCalls], Awaitable[None]]
+#: A hot call's answer: status, header list (content-length and content-type included)
+#: and body, written by the front door as two ASGI messages (server/front.py).
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+Handler = Callable[["Replay", Scope, dict[bytes, bytes], AsyncCalls], Awaitable[Answer]]
 
 
-class _Fallback(Exception):
+class Fallback(Exception):
     """This request is not on the common path: FastAPI's route answers it."""
 
 
-#: Set on a request handed back to the router, so the hot routes let it pass.
-_HANDED_BACK = "agentdraft.hot.handed_back"
+class Replay:
+    """Reads the body once, within the size limit; the fallback route is given it again.
 
+    ``limit`` is the body limit (server/limits.py): a body arriving in chunks past it
+    raises the same 413 the BodyLimit middleware raises.
+    """
 
-class HotRoute(Route):
-    """A Route answering on the loop; anything else goes back to the router, past it."""
-
-    def __init__(self, path: str, method: str, handler: Handler, router: ASGIApp) -> None:
-        self.handler = handler
-        self.router = router
-        super().__init__(path, self._serve, include_in_schema=False)
-        # A plain ASGI endpoint (not Route's request/response wrapper), for exactly the
-        # FastAPI route's method (Route would add HEAD to a GET).
-        self.app = self._serve
-        self.methods = {method}
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope.get(_HANDED_BACK):
-            return Match.NONE, {}
-        match, child = super().matches(scope)
-        if match != Match.NONE:
-            child["route"] = self  # the metrics label and the log line read its path
-        return match, child
-
-    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        calls: AsyncCalls | None = getattr(scope["app"].state, "aio", None)
-        replay = _Replay(receive)
-        try:
-            if calls is None:
-                raise _Fallback
-            await self.handler(replay, scope, send, calls)
-        except _Fallback:
-            scope[_HANDED_BACK] = True
-            await self.router(scope, replay.replayed, send)
-
-
-class _Replay:
-    """Reads the body once; the fallback route is given it again from the start."""
-
-    def __init__(self, receive: Receive) -> None:
+    def __init__(self, receive: Receive, limit: int) -> None:
         self._receive = receive
+        self._limit = limit
         self.body: bytes | None = None
-
-    async def receive(self) -> Message:
-        return await self._receive()
 
     async def read(self) -> bytes:
         chunks: list[bytes] = []
+        size = 0
         while True:
             message = await self._receive()
             if message["type"] == "http.disconnect":
                 raise ClientDisconnect
-            chunks.append(message.get("body", b""))
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > self._limit:
+                raise too_large(self._limit)
+            chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        self.body = b"".join(chunks)
-        return self.body
+        self.body = body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return body
 
     async def replayed(self) -> Message:
         if self.body is not None:
@@ -115,61 +87,66 @@ class _Replay:
         return await self._receive()
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    """The first value of header ``name``, as FastAPI's ``Header()`` reads it."""
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
+_JSON = (b"content-type", b"application/json")
 
 
-def _client(scope: Scope) -> LocalClient:
-    client = client_for(scope["app"].state, _header(scope, b"authorization"))
+def json_answer(body: bytes, status: int = 200) -> Answer:
+    """Starlette's ``Response(body, media_type="application/json")`` headers, in its order."""
+    return status, [(b"content-length", b"%d" % len(body)), _JSON], body
+
+
+def _client(state: Any, scope: Scope, headers: dict[bytes, bytes]) -> LocalClient:
+    client = client_for_header(state, headers.get(b"authorization"))
     scope.setdefault("state", {})["agent_id"] = client.agent_id  # for the request log line
     return client
 
 
-def _state(scope: Scope) -> dict[str, Any]:
+def request_state(scope: Scope) -> dict[str, Any]:
+    """The request's ``scope["state"]`` (``request.state`` to FastAPI's handlers)."""
     state: dict[str, Any] = scope.setdefault("state", {})
     return state
 
 
-async def create_booking(replay: _Replay, scope: Scope, send: Send, calls: AsyncCalls) -> None:
+async def create_booking(
+    replay: Replay, scope: Scope, headers: dict[bytes, bytes], calls: AsyncCalls
+) -> Answer:
     """POST /v1/bookings (see routes/bookings.py): commit or hold on the loop."""
-    if _header(scope, b"content-type") != "application/json":
-        raise _Fallback
-    idempotency_key = _header(scope, b"idempotency-key")
+    if headers.get(b"content-type") != b"application/json":
+        raise Fallback
+    raw_key = headers.get(b"idempotency-key")
+    idempotency_key = None if raw_key is None else raw_key.decode("latin-1")
     if idempotency_key is not None and len(idempotency_key) > 255:
-        raise _Fallback
+        raise Fallback
     raw = await replay.read()
     try:
         body = BookingRequest.model_validate(orjson.loads(raw))
     except (orjson.JSONDecodeError, pydantic.ValidationError):
-        raise _Fallback from None
-    client = _client(scope)
+        raise Fallback from None
+    client = _client(scope["app"].state, scope, headers)
     mode, kwargs = write_arguments(body, idempotency_key)
     booking = await client.bookings.write_async(calls, mode, **kwargs)
     count_write(mode, booking)
-    _state(scope)["outcome"] = booking.status.lower()
-    await booking_response(booking, 201)(scope, replay.receive, send)
+    request_state(scope)["outcome"] = booking.status.lower()
+    return json_answer(orjson.dumps(booking_json(booking)), 201)
 
 
 _ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
 
-async def get_booking(replay: _Replay, scope: Scope, send: Send, calls: AsyncCalls) -> None:
+async def get_booking(
+    replay: Replay, scope: Scope, headers: dict[bytes, bytes], calls: AsyncCalls
+) -> Answer:
     """GET /v1/bookings/{booking_id} (see routes/bookings.py)."""
-    booking_id = scope["path_params"]["booking_id"]
+    booking_id = scope["path"][13:]  # after "/v1/bookings/"
     if not _ID.fullmatch(booking_id):
-        raise _Fallback
-    client = _client(scope)
+        raise Fallback
+    client = _client(scope["app"].state, scope, headers)
     rec, now = await client.bookings.record_async(calls, booking_id)
     plain = plain_booking_json(rec, client.user_id, now)
     if plain is None:
         booking = await client.bookings.from_read_async(rec, now)
-        await booking_response(booking)(scope, replay.receive, send)
-    else:
-        await Response(plain, media_type="application/json")(scope, replay.receive, send)
+        plain = orjson.dumps(booking_json(booking))
+    return json_answer(plain)
 
 
 _TEXT_PARAMS = frozenset({"range_start", "range_end", "user_id"})
@@ -177,14 +154,15 @@ _MINUTE_PARAMS = frozenset({"duration_minutes", "granularity_minutes"})
 _FLAGS = {"true": True, "false": False}
 
 
-async def availability(replay: _Replay, scope: Scope, send: Send, calls: AsyncCalls) -> None:
+async def availability(
+    replay: Replay, scope: Scope, headers: dict[bytes, bytes], calls: AsyncCalls
+) -> Answer:
     """GET /v1/availability (see routes/availability.py)."""
-    query = QueryParams(scope["query_string"])
-    items = query.multi_items()
+    items = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
     args: dict[str, Any] = {}
     for name, value in items:
         if name in args:
-            raise _Fallback  # a repeated parameter: let FastAPI pick as it always has
+            raise Fallback  # a repeated parameter: let FastAPI pick as it always has
         if name in _TEXT_PARAMS and len(value) <= 64:
             args[name] = value
         elif name in _MINUTE_PARAMS and _minutes(value):
@@ -192,10 +170,10 @@ async def availability(replay: _Replay, scope: Scope, send: Send, calls: AsyncCa
         elif name == "include_holds" and value in _FLAGS:
             args[name] = _FLAGS[value]
         else:
-            raise _Fallback
+            raise Fallback
     if "range_start" not in args or "range_end" not in args:
-        raise _Fallback
-    client = _client(scope)
+        raise Fallback
+    client = _client(scope["app"].state, scope, headers)
     found = await client.availability.list_async(
         calls,
         start=args["range_start"],
@@ -205,7 +183,8 @@ async def availability(replay: _Replay, scope: Scope, send: Send, calls: AsyncCa
         include_holds=args.get("include_holds", True),
         user_id=args.get("user_id"),
     )
-    await availability_response(client, found)(scope, replay.receive, send)
+    status, head, body = json_answer(availability_body(client, found))
+    return status, [(b"etag", etag_header(found).encode("latin-1")), *head], body
 
 
 def _minutes(value: str) -> bool:
@@ -220,16 +199,15 @@ HOT: dict[tuple[str, str], Handler] = {
 }
 
 
-def install(app: FastAPI, routers: Iterable[APIRouter]) -> None:
-    """Put the hot routes ahead of the router's own; ``routers`` hold their FastAPI twins."""
-    hot: list[HotRoute] = []
+def twins(routers: Iterable[APIRouter]) -> dict[tuple[str, str], APIRoute]:
+    """The FastAPI route of each hot call (its fallback, metrics label and OpenAPI entry)."""
+    found: dict[tuple[str, str], APIRoute] = {}
     for router in routers:
         for route in router.routes:
             if isinstance(route, APIRoute):
                 for method in route.methods or ():
-                    handler = HOT.get((method, route.path))
-                    if handler is not None:
-                        hot.append(HotRoute(route.path, method, handler, app.router))
-    if len(hot) != len(HOT):
+                    if (method, route.path) in HOT:
+                        found[method, route.path] = route
+    if len(found) != len(HOT):
         raise RuntimeError("a hot route lost its FastAPI route; update server/hot.py")
-    app.router.routes[:0] = hot
+    return found

@@ -36,12 +36,8 @@ class BodyLimit:
         limit = self.max_bytes
         for name, value in scope["headers"]:
             if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = -1
-                if declared > limit:
-                    await _reject(send, limit)
+                if declares_over(value, limit):
+                    await reject(send, limit)
                     return
                 break
         received = 0
@@ -52,15 +48,34 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    # FastAPI lets an HTTPException from the body read through to the
-                    # error handlers, which answer the usual {error, detail}.
-                    raise HTTPException(413, _too_large(limit), headers={"Connection": "close"})
+                    raise too_large(limit)
             return message
 
         await self.app(scope, counted, send)
 
 
-async def _reject(send: Send, limit: int) -> None:
+def declares_over(content_length: bytes, limit: int) -> bool:
+    """Whether a ``Content-Length`` value declares more than ``limit`` bytes.
+
+    A value that is not a number is left to the server and the route (not a 413).
+    """
+    try:
+        return int(content_length) > limit
+    except ValueError:
+        return False
+
+
+def too_large(limit: int) -> HTTPException:
+    """The refusal of a body that passed ``limit`` as it arrived.
+
+    FastAPI lets an HTTPException from the body read through to the error handlers,
+    which answer the usual {error, detail} (server/errors.py ``http_error``).
+    """
+    return HTTPException(413, _too_large(limit), headers={"Connection": "close"})
+
+
+async def reject(send: Send, limit: int) -> None:
+    """The 413 of a declared ``Content-Length`` over ``limit``, sent before any body is read."""
     body = orjson.dumps({"error": "payload_too_large", "detail": _too_large(limit)})
     headers: list[Any] = [
         (b"content-type", b"application/json"),

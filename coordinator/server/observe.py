@@ -15,6 +15,7 @@ with ``--log-format json``.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import time
@@ -131,8 +132,39 @@ class OutboxDepth:
         yield gauge
 
 
+class Heap:
+    """Scrape-time gauges of the garbage collector's view of the heap (server/heap.py).
+
+    ``frozen`` counts the start-up objects no collection walks any more; ``tracked``
+    the objects a full collection still walks. A worker whose start-up heap was not
+    frozen shows ``frozen`` at 0 and ``tracked`` in the hundreds of thousands.
+    """
+
+    def collect(self) -> Any:
+        frozen = GaugeMetricFamily(
+            "agentdraft_gc_frozen_objects",
+            "Objects frozen after start-up, never walked by the garbage collector",
+        )
+        frozen.add_metric([], gc.get_freeze_count())
+        tracked = GaugeMetricFamily(
+            "agentdraft_gc_tracked_objects",
+            "Objects the garbage collector tracks outside the frozen ones (a full "
+            "collection walks them all)",
+        )
+        tracked.add_metric([], len(gc.get_objects()))
+        return [frozen, tracked]
+
+
+REGISTRY.register(Heap())
+
+
 def metrics_endpoint(_: Request) -> Response:
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+#: Set in the scope of a request the front door (server/front.py) has observed already
+#: and hands to the full app, so it gets one request id and one log line.
+OBSERVED = "agentdraft.observed"
 
 
 class Observe:
@@ -143,7 +175,7 @@ class Observe:
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or OBSERVED in scope:
             await self.app(scope, receive, send)
             return
         logging_on = access_log.isEnabledFor(logging.INFO)

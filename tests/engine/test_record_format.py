@@ -142,6 +142,43 @@ def test_a_record_in_the_old_format_reads_answers_and_ends_the_same(cal: Calenda
     assert cal.coord.audit.verify(cal.user_id).ok
 
 
+def test_availability_reads_records_in_the_old_format_like_compact_ones(cal: Calendar) -> None:
+    # Given live commits and holds of every kind (buffers, an expired hold, a cancelled
+    # booking) that read_availability reads straight off the compact record
+    me, other = cal.agent(2), cal.agent(1)
+    made = [
+        me.bookings.commit(start=at(0), end=at(30), title="t", metadata={"st": "X"}),
+        me.bookings.commit(start=at(60), end=at(90), buffer_before_min=10, buffer_after_min=5),
+        me.bookings.hold(start=at(120), end=at(150)),
+        other.bookings.hold(start=at(180), end=at(210)),
+        other.bookings.hold(start=at(240), end=at(270), hold_ttl_seconds=0.001),
+        other.bookings.commit(start=at(300), end=at(330)),
+    ]
+    other.bookings.cancel(made[-1].booking_id)
+    day = int(at(0).timestamp()) // 86400
+
+    def live() -> list[Any]:
+        reply = cal.coord.store.calls.read_availability(
+            user_id=cal.user_id,
+            agent_id=me.agents.me().agent_id,
+            key_hash="",
+            scope="",
+            limits={},
+            days=[day - 1, day, day + 1],
+        )
+        assert reply["r"] == "ok", reply
+        return list(reply["live"])
+
+    compact = live()
+    # Then: the three commits' and holds' quadruples, the expired and cancelled left out
+    assert len(compact) == 4 * 4
+    assert sorted(compact[2::4]) == [0, 0, 1, 2]
+    # When every record is rewritten in the long form, the answer is the same
+    for b in made:
+        _as_old_format(cal, b.booking_id)
+    assert live() == compact
+
+
 def test_an_idempotency_entry_in_the_old_format_still_replays(cal: Calendar) -> None:
     agent = cal.agent(1)
     first = agent.bookings.commit(start=at(0), end=at(30), idempotency_key="old-key")

@@ -256,3 +256,21 @@ def test_uvicorn_factory_with_the_guarded_protocol_serves_the_same_app(http_redi
             assert sock.recv(4096).startswith(b"HTTP/1.1 408")
     finally:
         server.stop()
+
+
+def test_the_start_up_heap_is_frozen_once_the_mcp_stack_has_loaded(http_redis) -> None:
+    """Full collections of the start-up heap stalled the loop 100+ ms (server/heap.py)."""
+    server = start_server(http_redis.url, extra=["--metrics"])
+    try:
+        # /mcp answers once the MCP stack has loaded in its background thread; the
+        # worker freezes again before that request resumes.
+        httpx.get(f"{server.url}/mcp", timeout=120)
+        text = httpx.get(f"{server.url}/metrics").text
+        frozen = _metric(text, "agentdraft_gc_frozen_objects")
+        tracked = _metric(text, "agentdraft_gc_tracked_objects")
+        # FastAPI, the routes and the MCP stack are well over 100k objects; what a
+        # collection still walks is what the few requests since have left behind.
+        assert frozen > 100_000
+        assert tracked < frozen / 4
+    finally:
+        server.stop()

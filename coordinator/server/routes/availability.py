@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from starlette.responses import Response
@@ -12,7 +13,7 @@ from starlette.responses import Response
 from ...availability import AvailabilityList
 from ...client import LocalClient
 from ..auth import Agent
-from ..responses import error_responses, json_response
+from ..responses import error_responses
 
 router = APIRouter(prefix="/v1", tags=["availability"])
 
@@ -68,13 +69,27 @@ async def availability(
 
 
 def availability_response(client: LocalClient, found: AvailabilityList) -> Response:
-    """The answer's bytes, built once (shared with the event-loop route, server/hot.py)."""
-    body = {
-        "user_id": client.user_id,
-        "slots": [{"start": s.start, "end": s.end} for s in found],
-        "etag": found.etag,
-        "rules_version": found.rules_version,
-        "calendars": [f.model_dump() for f in found.calendars],
-        "stale": found.stale,
-    }
-    return json_response(body, headers={"ETag": f'"{found.etag}"'})
+    """The answer (shared with the front door, server/front.py, through its parts)."""
+    return Response(
+        availability_body(client, found),
+        media_type="application/json",
+        headers={"ETag": etag_header(found)},
+    )
+
+
+def availability_body(client: LocalClient, found: AvailabilityList) -> bytes:
+    """The answer's bytes, built once."""
+    return orjson.dumps(
+        {
+            "user_id": client.user_id,
+            "slots": [{"start": s.start, "end": s.end} for s in found],
+            "etag": found.etag,
+            "rules_version": found.rules_version,
+            "calendars": [f.model_dump() for f in found.calendars],
+            "stale": found.stale,
+        }
+    )
+
+
+def etag_header(found: AvailabilityList) -> str:
+    return f'"{found.etag}"'

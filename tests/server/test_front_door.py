@@ -1,0 +1,101 @@
+"""The front door (server/front.py) answers the hot calls as the full app would.
+
+Hot requests skip FastAPI's middleware stack, so each duty of those layers is
+checked here against the same request answered by the full app (a spelling the
+hot handler hands back, or a repeated header the front door leaves alone): the
+same status, header list and bytes; one request id and one access log line per
+request, with the access log on.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from coordinator import Coordinator
+
+from .conftest import HttpServer, start_server
+
+DAY = datetime(2033, 2, 7, tzinfo=UTC)
+QUERY = (
+    f"range_start={DAY:%Y-%m-%dT%H:%M:%SZ}&range_end={DAY + timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}"
+)
+
+
+def _head(r: httpx.Response) -> list[tuple[bytes, bytes]]:
+    """The raw header list as sent, less the clock."""
+    return [(k.lower(), v) for k, v in r.headers.raw if k.lower() != b"date"]
+
+
+@pytest.fixture
+def key(http_coord: Coordinator) -> str:
+    owner = http_coord.owners.create()
+    return http_coord.agents.create(owner.user_id, name="front", priority=1).api_key
+
+
+def test_hot_answers_carry_the_full_apps_header_list_and_bytes(
+    http_server: HttpServer, key: str
+) -> None:
+    auth = {"Authorization": f"Bearer {key}"}
+    url = f"{http_server.url}/v1/availability?{QUERY}"
+    hot = httpx.get(url, headers=auth)
+    # include_holds=1: only FastAPI's parser takes it, so the full app answers.
+    full = httpx.get(f"{url}&include_holds=1", headers=auth)
+    assert hot.status_code == full.status_code == 200
+    assert _head(hot) == _head(full)
+    assert [k for k, _ in _head(hot)] == [b"server", b"etag", b"content-length", b"content-type"]
+    assert hot.content == full.content
+
+
+def test_a_repeated_header_goes_to_the_full_app_with_the_same_answer(
+    http_server: HttpServer, key: str
+) -> None:
+    body = {"start": f"{DAY:%Y-%m-%dT}09:00:00Z", "end": f"{DAY:%Y-%m-%dT}09:30:00Z"}
+    made = httpx.post(
+        f"{http_server.url}/v1/bookings", json=body, headers={"Authorization": f"Bearer {key}"}
+    )
+    assert made.status_code == 201
+    path = f"{http_server.url}/v1/bookings/{made.json()['booking_id']}"
+    hot = httpx.get(path, headers={"Authorization": f"Bearer {key}"})
+    twice = httpx.get(
+        path, headers=[("Authorization", f"Bearer {key}"), ("X-Pad", "a"), ("X-Pad", "b")]
+    )
+    assert hot.status_code == twice.status_code == 200
+    assert hot.content == twice.content
+    assert _head(hot) == _head(twice)
+    assert [k for k, _ in _head(made)] == [b"server", b"content-length", b"content-type"]
+
+
+def test_hot_domain_errors_are_the_full_apps_answers(http_server: HttpServer, key: str) -> None:
+    wrong = {"Authorization": "Bearer avs_live_not_a_key"}
+    hot = httpx.get(f"{http_server.url}/v1/availability?{QUERY}", headers=wrong)
+    full = httpx.get(f"{http_server.url}/v1/availability?{QUERY}&include_holds=1", headers=wrong)
+    assert hot.status_code == full.status_code == 401
+    assert hot.content == full.content
+    assert _head(hot) == _head(full)
+
+
+def test_each_request_gets_one_request_id_and_one_log_line(http_redis, key: str) -> None:
+    server = start_server(
+        http_redis.url, extra=["--log-format", "json", "--log-level", "info"], capture=True
+    )
+    url = f"{server.url}/v1/availability?{QUERY}"
+    try:
+        for rid, query in (("hot-1", ""), ("handed-1", "&include_holds=1")):
+            r = httpx.get(
+                url + query, headers={"Authorization": f"Bearer {key}", "X-Request-ID": rid}
+            )
+            assert r.status_code == 200
+            assert r.headers.get_list("x-request-id") == [rid]
+    finally:
+        server.stop()
+    _, err = server.proc.communicate(timeout=10)
+    records = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    for rid in ("hot-1", "handed-1"):
+        mine = [rec for rec in records if rec.get("request_id") == rid]
+        assert len(mine) == 1
+        assert mine[0]["route"] == "/v1/availability" and mine[0]["status"] == 200
+        assert mine[0]["agent_id"] is not None
