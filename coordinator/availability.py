@@ -25,7 +25,6 @@ from .errors import AgentDraftError, AuthError, ValidationError
 from .etag import make_etag
 from .models import Slot
 from .replies import About, refusal
-from .ruleset import RulesSnapshot
 from .slots import days_needed, free_slots
 from .store.calls import Call
 from .store.errors import store_errors
@@ -171,7 +170,7 @@ class Availability:
         c, eng = self._c, self._store
         if reply["r"] != "ok":
             raise refusal("availability", reply, About(c.user_id, "", c.agent_id))
-        fresh = eng.rules_cache.put(c.user_id, RulesSnapshot.from_reply(reply))
+        fresh = eng.rules_cache.from_reply(c.user_id, reply)
         needed = days_needed(fresh, q.lo, q.hi)
         if not set(needed) <= set(days):
             return None, needed

@@ -115,12 +115,22 @@ class RulesSnapshot:
     version: int
     timezone: str
     rules: RuleSet = field(default_factory=RuleSet)
+    #: The rules JSON this was parsed from ('' = none), to know a reply's rules as these.
+    raw: str = field(default="", compare=False)
 
     @classmethod
     def from_reply(cls, reply: dict[str, Any]) -> RulesSnapshot:
         raw = reply.get("rules") or ""
         rules = RuleSet.model_validate_json(raw) if raw else RuleSet()
-        return cls(int(reply["rules_version"]), reply.get("timezone") or "UTC", rules)
+        return cls(int(reply["rules_version"]), reply.get("timezone") or "UTC", rules, raw)
+
+    def describes(self, reply: dict[str, Any]) -> bool:
+        """Whether ``reply`` carries exactly these rules (same version, zone and JSON)."""
+        return (
+            self.version == int(reply["rules_version"])
+            and self.timezone == (reply.get("timezone") or "UTC")
+            and self.raw == (reply.get("rules") or "")
+        )
 
     @cached_property
     def tz(self) -> ZoneInfo:
@@ -164,6 +174,16 @@ class SnapshotCache:
 
     def get(self, user_id: str) -> RulesSnapshot:
         return self._by_owner.get(user_id, UNKNOWN)
+
+    def from_reply(self, user_id: str, reply: dict[str, Any]) -> RulesSnapshot:
+        """The snapshot of the rules ``reply`` carries, kept as the latest known.
+
+        The kept one when it already describes them (most reads: parsing the rules and
+        deriving their tables again per read cost more than the slot search)."""
+        cur = self._by_owner.get(user_id)
+        if cur is not None and cur.describes(reply):
+            return cur
+        return self.put(user_id, RulesSnapshot.from_reply(reply))
 
     def put(self, user_id: str, snap: RulesSnapshot) -> RulesSnapshot:
         with self._lock:

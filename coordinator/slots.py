@@ -17,8 +17,8 @@ and the slots answered, not with the candidate starts of the range (a free day o
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 from .buckets import BUCKET_MS
 from .models import Slot, trusted_slot
@@ -95,7 +95,12 @@ def free_slots(
     for day in full_days:
         day_lo, day_hi = local_day_bounds(day, snap.tz)
         blocked.append((day_lo, day_hi - 1))
-    return [trusted_slot(s, e) for s, e in _grid_slots(_subtract(allowed, blocked), dur, step)]
+    out: list[Slot] = []
+    for a, b in _subtract(allowed, blocked):
+        first = -(-a // step) * step  # the first start on the grid
+        if first <= b:
+            out += _grid_slots(first, first + (b - first) // step * step, dur, step)
+    return out
 
 
 def _subtract(
@@ -122,19 +127,38 @@ def _subtract(
     return out
 
 
-def _grid_slots(
-    ranges: list[tuple[int, int]], dur: int, step: int
-) -> Iterator[tuple[datetime, datetime]]:
-    """Each grid start inside ``ranges`` (sorted, disjoint, closed) with its meeting's end."""
+#: Stretches kept, and the most slots one kept stretch may have (a day of 5-minute starts):
+#: at most ~20 MB of slots, usually far less.
+_KEPT_STRETCHES = 128
+_KEPT_SLOTS = 288
+
+
+def _grid_slots(first: int, last: int, dur: int, step: int) -> tuple[Slot, ...]:
+    """The slots of ``dur`` starting every ``step`` from ``first`` to ``last`` (inclusive).
+
+    A stretch of at most a day's slots is kept for the next answer: building the slot
+    objects was most of an answer's cost, a free stretch of a calendar is asked for
+    again and again (by every agent, and on every poll) until a booking or a rule cuts
+    it, and slots are frozen, so answers can share them. Keyed by grid starts, so a
+    stretch that begins at "now" changes key once a step, not once a millisecond.
+    """
+    if (last - first) // step < _KEPT_SLOTS:
+        return _kept_stretch(first, last, dur, step)
+    return _stretch(first, last, dur, step)
+
+
+def _stretch(first: int, last: int, dur: int, step: int) -> tuple[Slot, ...]:
     span, stride = timedelta(milliseconds=dur), timedelta(milliseconds=step)
-    for a, b in ranges:
-        first = -(-a // step) * step
-        if first > b:
-            continue
-        start = _EPOCH + timedelta(milliseconds=first)
-        for _ in range((b - first) // step + 1):
-            yield start, start + span
-            start += stride
+    start = _EPOCH + timedelta(milliseconds=first)
+    out = []
+    for _ in range((last - first) // step + 1):
+        end = start + span
+        out.append(trusted_slot(start, end))
+        start += stride
+    return tuple(out)
+
+
+_kept_stretch = lru_cache(maxsize=_KEPT_STRETCHES)(_stretch)
 
 
 __all__ = ["days_needed", "free_slots"]

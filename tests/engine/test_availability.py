@@ -243,3 +243,21 @@ def test_a_week_of_a_busy_calendar_reads_only_the_days_in_range(cal: Calendar) -
         granularity_minutes=60,
     )
     assert len(week) == 7 * 24
+
+
+def test_answers_share_no_list_and_follow_a_booking_and_a_rules_change(cal: Calendar) -> None:
+    """Slots and the rules snapshot are kept between reads (slots.py, ruleset.py): an
+    answer is still the caller's own list, and a booking or a new rules version still
+    shows in the next answer."""
+    a = cal.agent(1)
+    first = a.availability.list(start=at(0), end=at(120))
+    assert starts(first) == [0, 15, 30, 45, 60, 75, 90]
+    first.clear()
+    again = a.availability.list(start=at(0), end=at(120))
+    assert starts(again) == [0, 15, 30, 45, 60, 75, 90]
+    a.bookings.commit(start=at(30), end=at(60))
+    assert starts(a.availability.list(start=at(0), end=at(120))) == [0, 60, 75, 90]
+    cal.coord.rules.update(cal.user_id, buffer_after_min=15)
+    after = a.availability.list(start=at(0), end=at(120))
+    assert starts(after) == [60, 75, 90]  # 0 + 30 min + 15 min buffer reaches the booking
+    assert after.rules_version > again.rules_version

@@ -1,10 +1,12 @@
-"""The commit's and the read's Python shortcuts give exactly what the general code gives.
+"""The Python shortcuts of a commit, a read and an availability answer give exactly what
+the general code gives.
 
 Each shortcut (bench/py_cost.py measures what it saves) is checked against the code it
 stands in for, on generated input: the integer cover against the datetime one, the
 directly written digest text against ``json.dumps``, and a booking built from a record
 without a validation pass against the validated model (same fields, values, types,
-fields-set and JSON), including the records that must still be validated (and refused).
+fields-set and JSON), including the records that must still be validated (and refused);
+a kept rules snapshot only for the same rules.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from coordinator.buckets import MAX_TIME, MIN_TIME, cover, cover_ms, from_ms, to_ms
 from coordinator.models import Booking, Displacement, record_fields
+from coordinator.ruleset import RulesSnapshot, SnapshotCache
 from coordinator.store.records import FIXED_FIELDS, _as_stored, fixed_digest
 
 MS = st.integers(to_ms(MIN_TIME), to_ms(MAX_TIME))
@@ -183,3 +186,16 @@ def test_a_booking_from_a_record_is_the_validated_booking(
     assert got.model_fields_set == want.model_fields_set
     assert got.model_dump_json() == want.model_dump_json()
     assert repr(got) == repr(want)
+
+
+def test_a_kept_rules_snapshot_is_reused_only_for_the_same_rules() -> None:
+    cache = SnapshotCache()
+    reply = {"rules_version": 3, "timezone": "Europe/Berlin", "rules": '{"daily_cap":2}'}
+    first = cache.from_reply("usr_1", reply)
+    assert first.rules.daily_cap == 2 and first.timezone == "Europe/Berlin"
+    assert cache.from_reply("usr_1", dict(reply)) is first
+    for changed in ({"rules_version": 4}, {"timezone": "UTC"}, {"rules": '{"daily_cap":3}'}):
+        other = cache.from_reply("usr_1", {**reply, **changed})
+        assert other is not first
+        assert other == RulesSnapshot.from_reply({**reply, **changed})
+    assert cache.from_reply("usr_2", reply) is not first  # per owner
