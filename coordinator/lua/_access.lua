@@ -25,10 +25,17 @@ local function agent_scopes(agent_key, stored)
   return table.concat(rec.scopes, ' ')
 end
 
+-- The agent hash's fields the checks read, in one HMGET: key_hash, status, scopes,
+-- rl_rate, rl_burst (check_key reads the first three, tx_take_token the last two).
+local function agent_access(agent_key)
+  return redis.call('HMGET', agent_key, 'key_hash', 'status', 'scopes', 'rl_rate', 'rl_burst')
+end
+
 -- nil when the key is live and carries `scope` ('' = any live key), else an error reply.
-local function check_key(agent_key, key_hash, scope)
+-- `a` is agent_access(agent_key) when the caller read it already.
+local function check_key(agent_key, key_hash, scope, a)
   if key_hash == '' then return nil end
-  local a = redis.call('HMGET', agent_key, 'key_hash', 'status', 'scopes')
+  a = a or agent_access(agent_key)
   if not a[1] or a[2] ~= 'active' or a[1] ~= key_hash then
     return { r = 'error', error = 'unauthorized' }
   end
@@ -42,14 +49,15 @@ local function check_key(agent_key, key_hash, scope)
 end
 
 -- Take one token from the agent's bucket (planned in `tx`). `limits` = {rate=<tokens/s>,
--- burst=<tokens>} are the coordinator's defaults; the agent hash may override either.
+-- burst=<tokens>} are the coordinator's defaults; the agent hash may override either
+-- (`a`: agent_access(agent_key), when the caller read it already).
 -- Returns nil when a token was taken, else an error reply with the ms until one is
 -- available (and nothing is planned).
-local function tx_take_token(tx, agent_key, rl_key, limits)
+local function tx_take_token(tx, agent_key, rl_key, limits, a)
   local now = tx.now
-  local o = redis.call('HMGET', agent_key, 'rl_rate', 'rl_burst')
-  local rate = tonumber(o[1]) or tonumber(limits.rate)
-  local burst = tonumber(o[2]) or tonumber(limits.burst)
+  a = a or agent_access(agent_key)
+  local rate = tonumber(a[4]) or tonumber(limits.rate)
+  local burst = tonumber(a[5]) or tonumber(limits.burst)
   local st = redis.call('HMGET', rl_key, 'tokens', 'ts')
   local tokens, ts = tonumber(st[1]), tonumber(st[2])
   if not tokens or not ts then tokens, ts = burst, now end
@@ -68,8 +76,9 @@ end
 
 -- Both checks, in the order the HTTP layer reports them: 401, 403, then 429.
 local function tx_authorize(tx, agent_key, rl_key, key_hash, scope, limits)
-  local denied = check_key(agent_key, key_hash, scope)
-  if denied then return denied end
   if key_hash == '' then return nil end
-  return tx_take_token(tx, agent_key, rl_key, limits)
+  local a = agent_access(agent_key)
+  local denied = check_key(agent_key, key_hash, scope, a)
+  if denied then return denied end
+  return tx_take_token(tx, agent_key, rl_key, limits, a)
 end

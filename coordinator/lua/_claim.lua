@@ -87,12 +87,20 @@ local function claim_replay(q, now)
 end
 
 -- Step 3: the distinct bookings that sit in any wanted bucket.
+-- A day's wanted bucket fields, as text (kept on `d`: claim_take writes the same).
+local function day_fields(d)
+  if not d.fields then
+    local fields = {}
+    for f = d.first, d.last do fields[#fields + 1] = ms(f) end
+    d.fields = fields
+  end
+  return d.fields
+end
+
 local function claim_occupants(q)
   local seen, occupants = {}, {}
   for _, d in ipairs(q.days) do
-    local fields = {}
-    for f = d.first, d.last do fields[#fields + 1] = ms(f) end
-    for _, v in ipairs(redis.call('HMGET', d.key, unpack(fields))) do
+    for _, v in ipairs(redis.call('HMGET', d.key, unpack(day_fields(d)))) do
       if v and not seen[v] then
         seen[v] = true
         occupants[#occupants + 1] = v
@@ -133,10 +141,24 @@ local function claim_judge(P, q, prio, occupants, now)
   return j
 end
 
+-- The best-ranked agent of this calendar: {agent_id, priority} ({} with no agents),
+-- read once per call.
+local function best_agent(q)
+  if not q.best then q.best = redis.call('ZRANGE', q.agents_key, 0, 0, 'WITHSCORES') end
+  return q.best
+end
+
 -- The best priority any agent of this calendar has (nil with no agents).
 local function best_priority(q)
-  local best = redis.call('ZRANGE', q.agents_key, 0, 0, 'WITHSCORES')
-  return tonumber(best[2])
+  return tonumber(best_agent(q)[2])
+end
+
+-- The writer's live priority (nil: not an agent of this calendar). The top-ranked
+-- agent's comes with best_agent's read, which claim_take needs anyway.
+local function writer_priority(q)
+  local best = best_agent(q)
+  if best[1] == q.agent_id then return best[2] end
+  return redis.call('ZSCORE', q.agents_key, q.agent_id)
 end
 
 -- Step 5 (lost): the strongest blocker (best priority, then the earliest writer;
@@ -238,13 +260,14 @@ local function claim_take(tx, q, g, prio, rec, displaced_ids, digest)
   local bid, now = q.booking_id, tx.now
   for _, d in ipairs(q.days) do
     local args = { 'HSET', d.key }
-    for f = d.first, d.last do
-      args[#args + 1] = ms(f); args[#args + 1] = bid
+    for _, f in ipairs(day_fields(d)) do
+      args[#args + 1] = f; args[#args + 1] = bid
     end
     tx_write(tx, args)
   end
-  -- The top-ranked agent never waits: nobody can outrank it.
-  local window = tonumber(redis.call('HGET', q.owner_key, 'arb_window_ms') or q.window_ms)
+  -- The top-ranked agent never waits: nobody can outrank it. (gate_open read the
+  -- owner's arb_window_ms.)
+  local window = tonumber(q.arb_window_ms or q.window_ms)
   -- A booking moved to a counter-offer's slot (counter_accept.lua) already won: settled.
   if q.settle_now then window = 0 end
   local best = best_priority(q)
@@ -329,7 +352,7 @@ local function claim(mode)
   local replay = claim_replay(q, now)
   if replay then return tx_finish(tx, replay) end
 
-  local prio = redis.call('ZSCORE', q.agents_key, q.agent_id)
+  local prio = writer_priority(q)
   if not prio then return tx_finish(tx, { r = 'error', error = 'agent_unknown' }) end
   prio = tonumber(prio)
 

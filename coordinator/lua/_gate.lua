@@ -35,17 +35,24 @@ local function gate_open(tx, q)
   local g = { checks = cjson.decode(q.checks), key_hash = q.key_hash, ap_key = q.approvals_key,
     cap_keys = q.cap_keys }
   local c = g.checks
-  local denied = check_key(q.agent_key, g.key_hash, c.scope)
+  local a = g.key_hash ~= '' and agent_access(q.agent_key) or nil
+  local denied = check_key(q.agent_key, g.key_hash, c.scope, a)
   if denied then g.reply = denied; return g end
-  local o = redis.call('HMGET', q.owner_key, 'rules_version', 'timezone', 'rules')
+  -- The owner's fields the whole claim reads, in one HMGET: the rules' version, the
+  -- arbitration window (q.arb_window_ms, for claim_take) and the audit chain's head.
+  local o = redis.call('HMGET', q.owner_key, 'rules_version', 'arb_window_ms',
+    unpack(OWNER_AUDIT))
+  q.arb_window_ms = o[2]
+  owner_audit(tx, o, 3)
   g.rv = tonumber(o[1]) or 1
   if g.rv ~= tonumber(c.rv) then
-    g.reply = { r = 'rules_changed', rules_version = g.rv, timezone = o[2] or 'UTC',
-      rules = o[3] or '' }
+    local r = redis.call('HMGET', q.owner_key, 'timezone', 'rules')
+    g.reply = { r = 'rules_changed', rules_version = g.rv, timezone = r[1] or 'UTC',
+      rules = r[2] or '' }
     return g
   end
   if g.key_hash ~= '' then
-    local limited = tx_take_token(tx, q.agent_key, q.rl_key, c.limits)
+    local limited = tx_take_token(tx, q.agent_key, q.rl_key, c.limits, a)
     if limited then g.reply = limited; return g end
   end
   return g

@@ -72,7 +72,15 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number as the integer text Redis and Python read ('%.0f'). An integer that a
+-- double holds exactly prints the same with '%d', which skips the floating-point
+-- formatting (several times cheaper: scripts format their clock, priorities and bucket
+-- indexes over and over); zero (-0 prints '-0'), fractions, NaN and inf keep '%.0f'.
 local function ms(n)
+  if type(n) == 'number' and n ~= 0 and n % 1 == 0 and n > -9007199254740992
+      and n < 9007199254740992 then
+    return string.format('%d', n)
+  end
   return string.format('%.0f', n)
 end
 
@@ -360,6 +368,16 @@ local function tx_clear_buckets(tx, rec)
   end
 end
 
+-- The owner hash's audit fields, in tx_audit's order, for a script that reads other
+-- fields of the owner hash in the same HMGET: `o` is that reply and `at` the index of
+-- 'audit_head' in it, the four others following. Nothing is written before the first
+-- entry, so reading them early reads the same values.
+local OWNER_AUDIT = { 'audit_head', 'audit_last', 'audit_n', 'checkpoint_every',
+  'checkpoint_from' }
+local function owner_audit(tx, o, at)
+  tx.owner_audit = { o[at], o[at + 1], o[at + 2], o[at + 3], o[at + 4] }
+end
+
 -- Append one audit entry, chaining the hash of the previous one; returns its id.
 -- fields: flat array {k1, v1, k2, v2, ...} of strings. The hashed text is "<prev>\n"
 -- followed by "k=v\n" for each field in order, then "prev=<prev>\n";
@@ -374,9 +392,10 @@ local function tx_audit(tx, fields, index_ids)
   local owner = P .. 'owner'
   if not tx.audit_head then
     -- One read for all: the chain's head, the id the next entry follows, the head's
-    -- position from genesis and how often a checkpoint falls due.
-    local o = redis.call('HMGET', owner, 'audit_head', 'audit_last', 'audit_n',
-      'checkpoint_every', 'checkpoint_from')
+    -- position from genesis and how often a checkpoint falls due (read already, with
+    -- the owner's other fields, when a script set tx.owner_audit: see owner_audit).
+    local o = tx.owner_audit or redis.call('HMGET', owner, 'audit_head', 'audit_last',
+      'audit_n', 'checkpoint_every', 'checkpoint_from')
     tx.audit_head = o[1] or 'genesis'
     tx.audit_last = tx.audit_last or o[2] or nil
     tx.audit_n = tonumber(o[3])
@@ -399,8 +418,7 @@ local function tx_audit(tx, fields, index_ids)
   parts[#parts + 1] = 'prev=' .. prev .. '\n'
   local h = redis.sha1hex(table.concat(parts))
   local id = next_audit_id(tx)
-  local args = { 'XADD', P .. 'audit', id }
-  for i = 1, #fields do args[#args + 1] = fields[i] end
+  local args = { 'XADD', P .. 'audit', id, unpack(fields) }
   args[#args + 1] = 'prev'; args[#args + 1] = prev
   args[#args + 1] = 'hash'; args[#args + 1] = h
   tx_write(tx, args)
@@ -465,6 +483,8 @@ local function tx_push_outbox(tx, event_type, rec, not_before_ms)
 end
 
 local function tx_emit(tx, event_type, audit_id, rec, not_before_ms)
+  -- One EXISTS for both (the usual calendar has neither), then each as before.
+  if redis.call('EXISTS', tx.P .. 'cxpush', tx.P .. 'hooks') == 0 then return end
   tx_push_outbox(tx, event_type, rec, not_before_ms)
   if not has_hooks(tx.P) then return end
   tx_outbox_add(tx, event_type, audit_id, {

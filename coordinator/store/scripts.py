@@ -87,7 +87,62 @@ def script_source(name: str, faults: bool = False) -> str:
     body = _read(f"{name}.lua")
     includes = [_read(inc) for inc in _INCLUDE.findall(body)]
     hook = [f"local SCRIPT = '{name}'", _read("_fault.lua")] if faults else []
-    return "\n".join([_read("_lib.lua"), *hook, *includes, body])
+    return without_unused_functions("\n".join([_read("_lib.lua"), *hook, *includes, body]))
+
+
+#: A top-level ``local function``, from its line to the ``end`` that closes it in
+#: column 0 (the library's layout; tests/engine/test_scripts.py checks it holds).
+_TOP_FUNCTION = re.compile(r"^local function (\w+)\(.*?^end\b[^\n]*\n?", re.MULTILINE | re.DOTALL)
+
+
+def without_unused_functions(source: str) -> str:
+    """``source`` without the top-level local functions nothing in it can call.
+
+    Why: Redis runs a script's whole text on every call, so each helper of the
+    library a transition never uses still costs a closure per call (read_booking
+    carried ~50 for the dozen it needs). A function is kept when its name appears
+    in the code outside the functions, or in a kept function (comments left out).
+    """
+    spans = {m.start(): (m.group(1), m.end()) for m in _TOP_FUNCTION.finditer(source)}
+    chunks: dict[str, list[str]] = {}
+    rest: list[str] = []
+    pos = 0
+    for start in sorted(spans):
+        fname, end = spans[start]
+        rest.append(source[pos:start])
+        chunks.setdefault(fname, []).append(source[start:end])
+        pos = end
+    rest.append(source[pos:])
+    words = _words("".join(rest))
+    kept: set[str] = set()
+    todo = [n for n in chunks if n in words]
+    while todo:
+        fname = todo.pop()
+        if fname in kept:
+            continue
+        kept.add(fname)
+        for text in chunks[fname]:
+            todo += [w for w in _words(text) if w in chunks and w not in kept]
+    out: list[str] = []
+    pos = 0
+    for start in sorted(spans):
+        fname, end = spans[start]
+        out.append(source[pos:start])
+        if fname in kept:
+            out.append(source[start:end])
+        pos = end
+    out.append(source[pos:])
+    return "".join(out)
+
+
+_WORD = re.compile(r"\b[A-Za-z_]\w*\b")
+_COMMENT = re.compile(r"--[^\n]*")
+
+
+def _words(code: str) -> set[str]:
+    """The names a piece of Lua mentions outside its comments (the scripts put no
+    ``--`` inside a string)."""
+    return set(_WORD.findall(_COMMENT.sub("", code)))
 
 
 @dataclass
