@@ -1,6 +1,7 @@
 """What the hot Lua scripts cost Redis itself: µs of server CPU per call.
 
     python -m bench.script_cost [--calls 2000] [--engine redis|embedded]
+        [--baseline-src PATH] [--rounds 3]
 
 Why this exists: on the 2-core machine Redis shares the cores with the HTTP workers, so
 the scripts' own CPU caps throughput once the Python side is fast. Client-side timings
@@ -8,7 +9,10 @@ mix that CPU with round trips and Python; ``INFO commandstats`` does not. Each p
 resets the stats (CONFIG RESETSTAT), drives one kind of call through the public Python
 API and reads ``cmdstat_evalsha`` back: the scripts alone (Redis 7 times the commands
 a script issues inside its EVALSHA). A no-op EVALSHA (``return 1``) measured in the
-same run is the baseline, so the ratio carries over to another machine.
+same run is the baseline, so the ratio carries over to another machine. With
+``--baseline-src`` (say, a ``git archive`` of main) the same phases run with that
+tree's ``coordinator`` too, in a child process, interleaved round by round with this
+tree's: before and after from one run.
 
 Phases, on one private server (redis-server, or with ``--engine embedded`` the
 embedded Valkey), one owner and one top-ranked agent without rate limits:
@@ -24,10 +28,16 @@ embedded Valkey), one owner and one top-ranked agent without rate limits:
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -142,19 +152,57 @@ def engine(kind: str) -> Iterator[tuple[Coordinator, redis.Redis]]:
         stop_embedded(folder)
 
 
+def one_run(kind: str, calls: int) -> tuple[str, list[tuple[str, float, int]]]:
+    """One private server measured from end to end: (server version, rows)."""
+    with engine(kind) as (coord, admin):
+        version = str(admin.info("server").get("redis_version"))
+        return version, measure(coord, admin, calls)
+
+
+def baseline_run(src: str, kind: str, calls: int) -> list[tuple[str, float, int]]:
+    """The same measurement with the ``coordinator`` package of another source tree
+    (a ``git archive`` of main, say), in a child process on a server of its own. The
+    child starts in that tree, so its ``coordinator`` comes first; ``bench`` and
+    ``tests`` come from this tree when that one has none."""
+    here = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, here]))
+    argv = ["--calls", str(calls), "--engine", kind, "--json"]
+    code = f"from bench.script_cost import main; main({argv!r})"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=src, check=True, capture_output=True, text=True
+    ).stdout
+    return [tuple(r) for r in json.loads(out.splitlines()[-1])["rows"]]  # type: ignore[misc]
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--calls", type=int, default=2000, help="calls per phase")
     ap.add_argument("--engine", choices=("redis", "embedded"), default="redis")
+    ap.add_argument("--baseline-src", help="also measure this tree's coordinator (before)")
+    ap.add_argument("--rounds", type=int, default=1, help="runs of each tree, interleaved")
+    ap.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = ap.parse_args(argv)
-    with engine(args.engine) as (coord, admin):
-        version = admin.info("server").get("redis_version")
-        rows = measure(coord, admin, args.calls)
-    base = (rows[0][1] + rows[-1][1]) / 2
-    print(f"engine {args.engine} (server {version}), {args.calls} calls per phase")
-    print(f"{'script':<58} {'µs/call':>9} {'x no-op':>8}")
-    for label, usec, _calls in rows:
-        print(f"{label:<58} {usec:>9.1f} {usec / base:>8.1f}")
+    runs: dict[str, list[list[tuple[str, float, int]]]] = {"after": [], "before": []}
+    version = ""
+    for _ in range(args.rounds):
+        if args.baseline_src:
+            runs["before"].append(baseline_run(args.baseline_src, args.engine, args.calls))
+        version, rows = one_run(args.engine, args.calls)
+        runs["after"].append(rows)
+    if args.json:
+        print(json.dumps({"version": version, "rows": runs["after"][-1]}))
+        return
+    print(f"engine {args.engine} (server {version}), {args.calls} calls per phase, "
+          f"{args.rounds} round(s); µs per call (median over rounds) and × no-op")  # fmt: skip
+    cols = [k for k in ("before", "after") if runs[k]]
+    print(f"{'script':<46}" + "".join(f" {k + ' µs':>11} {'× no-op':>8}" for k in cols))
+    for i, (label, _usec, _calls) in enumerate(runs["after"][0]):
+        line = f"{label.split(' (+')[0]:<46}"
+        for k in cols:
+            usec = statistics.median(r[i][1] for r in runs[k])
+            noop = statistics.median((r[0][1] + r[-1][1]) / 2 for r in runs[k])
+            line += f" {usec:>11.1f} {usec / noop:>8.1f}"
+        print(line)
 
 
 if __name__ == "__main__":

@@ -55,8 +55,9 @@
 --   P..'cx:'..id sync state, P..'cxhref:'..id remote objects, P..'cxpush' two-way
 --   connectors, P..'cxoutbox' stream of booking changes to push (see _external.lua)
 
-if redis.replicate_commands then
-  -- Redis 6.2 needs this before TIME/XADD * can precede writes; a no-op on 7.x.
+if redis.replicate_commands and not redis.REDIS_VERSION_NUM then
+  -- Redis 6.2 needs this before TIME/XADD * can precede writes; 7.x (the first to
+  -- set REDIS_VERSION_NUM) always replicates effects, so it skips the call.
   pcall(redis.replicate_commands)
 end
 
@@ -372,8 +373,9 @@ end
 -- fields of the owner hash in the same HMGET: `o` is that reply and `at` the index of
 -- 'audit_head' in it, the four others following. Nothing is written before the first
 -- entry, so reading them early reads the same values.
-local OWNER_AUDIT = { 'audit_head', 'audit_last', 'audit_n', 'checkpoint_every',
-  'checkpoint_from' }
+local OWNER_AUDIT = {
+  'audit_head', 'audit_last', 'audit_n', 'checkpoint_every', 'checkpoint_from',
+}
 local function owner_audit(tx, o, at)
   tx.owner_audit = { o[at], o[at + 1], o[at + 2], o[at + 3], o[at + 4] }
 end

@@ -87,23 +87,29 @@ def script_source(name: str, faults: bool = False) -> str:
     body = _read(f"{name}.lua")
     includes = [_read(inc) for inc in _INCLUDE.findall(body)]
     hook = [f"local SCRIPT = '{name}'", _read("_fault.lua")] if faults else []
-    return without_unused_functions("\n".join([_read("_lib.lua"), *hook, *includes, body]))
+    return without_unused_definitions("\n".join([_read("_lib.lua"), *hook, *includes, body]))
 
 
 #: A top-level ``local function``, from its line to the ``end`` that closes it in
-#: column 0 (the library's layout; tests/engine/test_scripts.py checks it holds).
-_TOP_FUNCTION = re.compile(r"^local function (\w+)\(.*?^end\b[^\n]*\n?", re.MULTILINE | re.DOTALL)
+#: column 0, or a top-level table written ``local NAME = {`` up to its ``}`` in column
+#: 0 (the library's layout; tests/engine/test_script_source.py checks it holds).
+_TOP_DEFINITION = re.compile(
+    r"^local (?:function (\w+)\(.*?^end\b|(\w+) = \{\n.*?^\})[^\n]*\n?", re.MULTILINE | re.DOTALL
+)
 
 
-def without_unused_functions(source: str) -> str:
-    """``source`` without the top-level local functions nothing in it can call.
+def without_unused_definitions(source: str) -> str:
+    """``source`` without the top-level local functions and tables nothing in it uses.
 
     Why: Redis runs a script's whole text on every call, so each helper of the
-    library a transition never uses still costs a closure per call (read_booking
-    carried ~50 for the dozen it needs). A function is kept when its name appears
-    in the code outside the functions, or in a kept function (comments left out).
+    library a transition never uses still costs a closure (or a table) per call
+    (read_booking carried ~50 functions for the dozen it needs). A definition is kept
+    when its name appears in the code outside the definitions, or in a kept one
+    (comments left out).
     """
-    spans = {m.start(): (m.group(1), m.end()) for m in _TOP_FUNCTION.finditer(source)}
+    spans = {
+        m.start(): (m.group(1) or m.group(2), m.end()) for m in _TOP_DEFINITION.finditer(source)
+    }
     chunks: dict[str, list[str]] = {}
     rest: list[str] = []
     pos = 0

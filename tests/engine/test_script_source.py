@@ -21,10 +21,11 @@ from coordinator.store.scripts import (
     _read,
     _words,
     script_source,
-    without_unused_functions,
+    without_unused_definitions,
 )
 
 _DEFINED = re.compile(r"^local function (\w+)\(", re.MULTILINE)
+_TABLE = re.compile(r"^local (\w+) = \{\n", re.MULTILINE)
 
 
 def _lua_files() -> list[str]:
@@ -38,6 +39,11 @@ def test_every_top_level_function_ends_with_an_end_in_column_0_before_the_next(n
     starts = [m.start() for m in _DEFINED.finditer(text)] + [len(text)]
     for here, following in pairwise(starts):
         assert re.search(r"^end\b", text[here:following], re.MULTILINE), text[here : here + 80]
+    tables = [m.start() for m in _TABLE.finditer(text)]
+    for here in tables:
+        following = text.find("\nlocal ", here + 1)
+        body = text[here : following if following > 0 else len(text)]
+        assert re.search(r"^\}", body, re.MULTILINE), text[here : here + 80]
 
 
 @pytest.mark.parametrize("faults", [False, True])
@@ -54,6 +60,8 @@ def test_pruning_drops_what_a_read_cannot_reach_and_keeps_what_a_write_calls() -
     assert "local function tx_end_booking(" not in read
     assert "local function tx_end_booking(" in write
     assert "local function expand_booking(" in read
+    assert "local DERIVED = {" not in read
+    assert "local DERIVED = {" in write
 
 
 def test_pruning_follows_calls_between_functions_and_ignores_comments() -> None:
@@ -71,12 +79,19 @@ def test_pruning_follows_calls_between_functions_and_ignores_comments() -> None:
             "local function d()",
             "  return c()",
             "end",
-            "-- c() is only named in this comment",
-            "return a()",
+            "local T = {",
+            "  x = 1,",
+            "}",
+            "local U = {",
+            "  y = 2,",
+            "}",
+            "-- c() and U are only named in this comment",
+            "return a() + T.x",
         ]
     )
-    kept = set(_DEFINED.findall(without_unused_functions(source)))
-    assert kept == {"a", "b"}
+    pruned = without_unused_definitions(source)
+    assert set(_DEFINED.findall(pruned)) == {"a", "b"}
+    assert set(_TABLE.findall(pruned)) == {"T"}
 
 
 def test_ms_prints_every_number_as_the_floating_point_format_does(store: Any) -> None:
