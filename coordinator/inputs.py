@@ -181,7 +181,7 @@ def is_id(value: object, *, max_len: int = 64, prefix: str = "") -> bool:
         and 1 <= len(value) <= max_len
         and value.startswith(prefix)
         and value.isprintable()
-        and not any(c.isspace() for c in value)
+        and " " not in value  # the only whitespace character that is printable
         and bad_chars(value) is None
     )
 

@@ -82,6 +82,7 @@ def test_arguments_hiredis_cannot_pack_are_converted_or_refused_as_before(
 ) -> None:
     packed = PackedScript(client, ECHO)
     assert packed(keys=["wire:k"], args=[bytearray(b"ab"), "c"]) == ["wire:k", "ab", "c", 2]
+    assert PackedScript(client, "return #KEYS + #ARGV")(keys=None, args=None) == 0
     with pytest.raises(rex.DataError):
         packed(keys=["wire:k"], args=[True, "c"])
 

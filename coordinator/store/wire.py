@@ -61,8 +61,9 @@ class PackedScript:
         self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
         self._generic = client.register_script(source)
 
-    def __call__(self, keys: Sequence[Any] = (), args: Sequence[Any] = ()) -> Any:
+    def __call__(self, keys: Sequence[Any] | None = (), args: Sequence[Any] | None = ()) -> Any:
         """EVALSHA with ``keys`` and ``args``: the script's reply, or redis-py's error."""
+        keys, args = keys or (), args or ()
         try:
             packed = hiredis.pack_command(("EVALSHA", self.sha, len(keys), *keys, *args))
         except TypeError:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from typing import Any
 
 import pytest
@@ -21,6 +22,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError as PydanticValidationError
 
 from coordinator.buckets import MAX_TIME, MIN_TIME, cover, cover_ms, from_ms, to_ms
+from coordinator.errors import ValidationError
+from coordinator.ids import check_idempotency_key
+from coordinator.inputs import bad_chars, is_id
 from coordinator.models import Booking, Displacement, record_fields
 from coordinator.ruleset import RulesSnapshot, SnapshotCache
 from coordinator.store.records import FIXED_FIELDS, _as_stored, fixed_digest
@@ -199,3 +203,24 @@ def test_a_kept_rules_snapshot_is_reused_only_for_the_same_rules() -> None:
         assert other is not first
         assert other == RulesSnapshot.from_reply({**reply, **changed})
     assert cache.from_reply("usr_2", reply) is not first  # per owner
+
+
+def test_the_only_printable_whitespace_is_the_space() -> None:
+    """``is_id`` and idempotency keys test ``" " in`` a printable value instead of a
+    per-character ``isspace`` scan; this holds for every code point."""
+    assert [c for c in map(chr, range(sys.maxunicode + 1)) if c.isprintable() and c.isspace()] == [
+        " "
+    ]
+
+
+@pytest.mark.parametrize("value", ["bkg_1", "bkg 1", "bkg_\u00a01", "bkg\u20281", "bkg_\t", ""])
+def test_ids_and_idempotency_keys_refuse_whitespace_as_before(value: str) -> None:
+    def old_is_id(v: str) -> bool:
+        return 1 <= len(v) <= 64 and v.isprintable() and not any(c.isspace() for c in v)
+
+    assert is_id(value) == (old_is_id(value) and bad_chars(value) is None)
+    if old_is_id(value):
+        check_idempotency_key(value)
+    else:
+        with pytest.raises(ValidationError):
+            check_idempotency_key(value)
