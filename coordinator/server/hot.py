@@ -36,7 +36,7 @@ from ..store.aio import AsyncCalls
 from .auth import client_for_header
 from .limits import too_large
 from .observe import count_write
-from .responses import booking_json, plain_booking_json
+from .responses import booking_bytes, plain_booking_json
 from .routes.availability import availability_body, etag_header
 from .routes.bookings import write_arguments
 from .schemas import BookingRequest
@@ -127,7 +127,7 @@ async def create_booking(
     booking = await client.bookings.write_async(calls, mode, **kwargs)
     count_write(mode, booking)
     request_state(scope)["outcome"] = booking.status.lower()
-    return json_answer(orjson.dumps(booking_json(booking)), 201)
+    return json_answer(booking_bytes(booking), 201)
 
 
 _ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
@@ -145,7 +145,7 @@ async def get_booking(
     plain = plain_booking_json(rec, client.user_id, now)
     if plain is None:
         booking = await client.bookings.from_read_async(rec, now)
-        plain = orjson.dumps(booking_json(booking))
+        plain = booking_bytes(booking)
     return json_answer(plain)
 
 

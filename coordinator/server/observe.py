@@ -82,8 +82,12 @@ STORE_ERRORS = _counter(
 )
 
 
+#: The writes counter of each mode, looked up once (``labels`` locks and hashes per call).
+_WRITES_BY_MODE = {mode: WRITES.labels(mode) for mode in ("commit", "hold")}
+
+
 def count_write(mode: str, booking: Booking) -> None:
-    WRITES.labels(mode).inc()
+    (_WRITES_BY_MODE.get(mode) or WRITES.labels(mode)).inc()
     if booking.displaced:
         EVICTIONS.inc(len(booking.displaced))
     if booking.waited_ms > 0:

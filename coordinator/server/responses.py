@@ -66,7 +66,24 @@ def plain_booking_json(rec: dict[str, Any], user_id: str, now_ms: int) -> bytes 
     The booking read is the busiest call; the model's validation and dump were a
     tenth of its cost. A test compares these bytes with the model path's.
     """
-    fields = record_fields(rec, user_id, now_ms)
+    return _plain_json(record_fields(rec, user_id, now_ms), 0)
+
+
+def booking_bytes(b: Booking) -> bytes:
+    """``orjson.dumps(booking_json(b))``, from the model's fields when they are plain.
+
+    A commit's answer: pydantic's dump of the model took ~10 us of the ~170 us the
+    worker spends on a commit. A booking that displaced others, or is not plain (see
+    :func:`plain_booking_json`), takes the model's dump. Property-tested against it.
+    """
+    if not b.displaced:
+        plain = _plain_json(b.__dict__, b.waited_ms)
+        if plain is not None:
+            return plain
+    return orjson.dumps(booking_json(b))
+
+
+def _plain_json(fields: Mapping[str, Any], waited_ms: int) -> bytes | None:
     if (
         fields["approval_id"] is not None
         or fields["conferencing"] is not None
@@ -79,12 +96,13 @@ def plain_booking_json(rec: dict[str, Any], user_id: str, now_ms: int) -> bytes 
         or type(fields["priority"]) is not int
         or type(fields["ended_by_priority"]) not in (int, type(None))
         or type(fields["invitee"]) not in (dict, type(None))
+        or type(waited_ms) is not int
         or any(type(fields[f]) not in (str, type(None)) for f in _OPTIONAL_TEXT)
     ):
         return None
     out = {name: fields.get(name) for name in _WIRE_ORDER}  # receipt, agent name: None
     out["displaced"] = []
-    out["waited_ms"] = 0
+    out["waited_ms"] = waited_ms
     try:
         return orjson.dumps(out, option=orjson.OPT_UTC_Z)
     except TypeError:  # a value orjson will not write (e.g. an integer past 64 bits)

@@ -13,6 +13,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import orjson
 import pytest
 
 from coordinator import Coordinator
@@ -99,3 +100,28 @@ def test_each_request_gets_one_request_id_and_one_log_line(http_redis, key: str)
         assert len(mine) == 1
         assert mine[0]["route"] == "/v1/availability" and mine[0]["status"] == 200
         assert mine[0]["agent_id"] is not None
+
+
+def test_the_availability_answer_is_each_slots_start_and_end(
+    http_server: HttpServer, http_coord: Coordinator, key: str
+) -> None:
+    """The answer writes each slot's own fields; they must be exactly start, then end."""
+    booked = {"start": f"{DAY:%Y-%m-%dT}10:00:00Z", "end": f"{DAY:%Y-%m-%dT}11:00:00Z"}
+    auth = {"Authorization": f"Bearer {key}"}
+    assert httpx.post(f"{http_server.url}/v1/bookings", json=booked, headers=auth).is_success
+    r = httpx.get(f"{http_server.url}/v1/availability?{QUERY}", headers=auth)
+    found = http_coord.client(key).availability.list(
+        start=f"{DAY:%Y-%m-%dT%H:%M:%SZ}", end=f"{DAY + timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}"
+    )
+    assert 0 < len(found) < 95  # the booking took some
+    # The answer as it was built before: a new {start, end} per slot.
+    assert r.content == orjson.dumps(
+        {
+            "user_id": r.json()["user_id"],
+            "slots": [{"start": s.start, "end": s.end} for s in found],
+            "etag": found.etag,
+            "rules_version": found.rules_version,
+            "calendars": [f.model_dump() for f in found.calendars],
+            "stale": found.stale,
+        }
+    )
