@@ -99,13 +99,24 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def _settled(url: str) -> None:
+def _settled(url: str, pid: int) -> None:
     """Wait until the coordinator has finished starting up, so no run pays for it.
 
     The server answers as soon as it listens and loads the MCP stack (``/mcp``; seconds
-    of CPU) in a background thread; a request to ``/mcp`` returns once that is done.
+    of CPU) in a background thread; a request to ``/mcp`` returns once that is done in
+    the worker that took it. With several workers the others may still be loading, so
+    then wait until the server's processes are idle: under 20 ms of CPU in half a second
+    (bounded: at most a minute).
     """
     httpx.get(f"{url}/mcp", timeout=120)
+    deadline = time.monotonic() + 60
+    before = _cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)  # the sampling period of the idleness check
+        now = _cpu_seconds(pid)
+        if now - before < 0.02:
+            return
+        before = now
 
 
 # -- the workload ---------------------------------------------------------------------------
@@ -429,8 +440,8 @@ def main(argv: list[str] | None = None) -> int:
                     port,
                 )
                 servers.append(("baseline, 1 worker", proc, url))
-            for _, _, url in servers:
-                _settled(url)
+            for _, proc, url in servers:
+                _settled(url, proc.pid)
             null_port = free_port()
             null, null_url = _start(
                 [sys.executable, "-m", "bench.null_server", str(null_port)], null_port
