@@ -15,8 +15,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import orjson
 import pytest
+import redis
 
 from coordinator import Coordinator
+from tests.support.servers import RedisServer
 
 from .conftest import HttpServer, start_server
 
@@ -125,3 +127,31 @@ def test_the_availability_answer_is_each_slots_start_and_end(
             "stale": found.stale,
         }
     )
+
+
+def test_an_unexpected_failure_is_the_full_apps_500_and_the_worker_goes_on(
+    http_server: HttpServer, http_redis: RedisServer, http_coord: Coordinator, key: str
+) -> None:
+    """A record no script can read (edited by hand) fails the read past every handler."""
+    auth = {"Authorization": f"Bearer {key}"}
+    made = [
+        httpx.post(
+            f"{http_server.url}/v1/bookings",
+            json={"start": f"{DAY:%Y-%m-%dT}{h}:00:00Z", "end": f"{DAY:%Y-%m-%dT}{h}:30:00Z"},
+            headers=auth,
+        ).json()["booking_id"]
+        for h in (14, 15)
+    ]
+    user_id = http_coord.client(key).agents.me().user_id
+    r = redis.Redis.from_url(http_redis.url)
+    try:
+        r.hset(http_coord.store.keys.bookings(user_id), made[0], b'"not a record"')
+    finally:
+        r.close()
+    path = f"{http_server.url}/v1/bookings/{made[0]}"
+    hot = httpx.get(path, headers=auth)
+    full = httpx.get(path, headers=[*auth.items(), ("X-Pad", "a"), ("X-Pad", "b")])
+    assert hot.status_code == full.status_code == 500
+    assert hot.json() == {"error": "internal_error", "detail": "internal error"}
+    assert hot.content == full.content and _head(hot) == _head(full)
+    assert httpx.get(f"{http_server.url}/v1/bookings/{made[1]}", headers=auth).status_code == 200
