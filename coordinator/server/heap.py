@@ -26,6 +26,8 @@ log = logging.getLogger("coordinator.server")
 #: collects every few requests; each collection walks the young objects, so a larger
 #: threshold does the same work in fewer, longer passes that still take well under a
 #: millisecond, and fewer request objects are promoted to the older generations.
+#: Measured against 700 (bench.http_load, two runs each): commits 129/133 vs 134/136 us
+#: of CPU per request and p99 15.6/15.5 vs 19.7/18.1 ms; booking reads unchanged.
 YOUNG_THRESHOLD = 7_000
 
 
