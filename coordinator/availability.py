@@ -25,8 +25,8 @@ from .errors import AgentDraftError, AuthError, ValidationError
 from .etag import make_etag
 from .models import Slot
 from .replies import About, refusal
-from .slots import days_needed, free_slots
-from .store.calls import Call
+from .slots import covers, free_slots, spans_needed
+from .store.calls import Call, DaySpan
 from .store.errors import store_errors
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class Availability:
         clock or inside the lead time are never offered.
         """
         q = self._query(start, end, duration_minutes, granularity_minutes, include_holds, user_id)
-        days = days_needed(self._store.rules_cache.get(self._c.user_id), q.lo, q.hi)
+        days = spans_needed(self._store.rules_cache.get(self._c.user_id), q.lo, q.hi)
         for _ in range(_MAX_READS):
             with store_errors("availability"):
                 reply = self._store.calls.run(self._pack(days))
@@ -129,7 +129,7 @@ class Availability:
     async def list_async(self, calls: AsyncCalls, **kw: Any) -> AvailabilityList:
         """:meth:`list` for an event loop: the read goes out on ``calls``' asyncio client."""
         q = self._query(**kw)
-        days = days_needed(self._store.rules_cache.get(self._c.user_id), q.lo, q.hi)
+        days = spans_needed(self._store.rules_cache.get(self._c.user_id), q.lo, q.hi)
         for _ in range(_MAX_READS):
             with store_errors("availability"):
                 reply = await calls.run(self._pack(days))
@@ -163,16 +163,16 @@ class Availability:
         return _Query(to_ms(s), to_ms(e), dur, step, include_holds)
 
     def _answer(
-        self, q: _Query, days: builtins.list[int], reply: dict[str, Any]
-    ) -> tuple[AvailabilityList | None, builtins.list[int]]:
+        self, q: _Query, days: builtins.list[DaySpan], reply: dict[str, Any]
+    ) -> tuple[AvailabilityList | None, builtins.list[DaySpan]]:
         """The answer from one read, or None and the days to read again (the rules
         read with it changed the reach of buffers or the cap)."""
         c, eng = self._c, self._store
         if reply["r"] != "ok":
             raise refusal("availability", reply, About(c.user_id, "", c.agent_id))
         fresh = eng.rules_cache.from_reply(c.user_id, reply)
-        needed = days_needed(fresh, q.lo, q.hi)
-        if not set(needed) <= set(days):
+        needed = spans_needed(fresh, q.lo, q.hi)
+        if not covers(days, needed):
             return None, needed
         live = reply.get("live") or []
         slots = free_slots(fresh, live, int(reply["now"]), q.lo, q.hi, q.dur, q.step, q.holds)
@@ -185,7 +185,7 @@ class Availability:
         )
         return answer, days
 
-    def _pack(self, days: builtins.list[int]) -> Call:
+    def _pack(self, days: builtins.list[DaySpan]) -> Call:
         c, eng = self._c, self._store
         return eng.calls.pack_read_availability(
             user_id=c.user_id,

@@ -20,10 +20,11 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
-from .buckets import BUCKET_MS
+from .buckets import BUCKET_MS, Cover
 from .models import Slot, trusted_slot
 from .policy import focus_time, working_hours
 from .ruleset import RulesSnapshot
+from .store.calls import DaySpan
 from .wallclock import Intervals, local_date, local_day_bounds, utc_days
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -31,13 +32,41 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def days_needed(snap: RulesSnapshot, lo_ms: int, hi_ms: int) -> list[int]:
     """UTC days whose buckets can decide a slot in ``[lo, hi)``."""
+    return utc_days(*_reach(snap, lo_ms, hi_ms))
+
+
+def spans_needed(snap: RulesSnapshot, lo_ms: int, hi_ms: int) -> list[DaySpan]:
+    """The bucket fields, day by day, whose bookings can decide a slot in ``[lo, hi)``.
+
+    A booking outside them cannot: its cover ends a bucket before the earliest start's
+    cover (with the owner's buffers) can begin, or begins a bucket after the latest
+    one's ends, and with a daily cap the whole local days of the range are in them, so
+    each booking starting on such a day is found in its start's bucket. Reading only
+    these (a whole-day answer needs one bucket of each neighbouring day) keeps an
+    availability read from decoding the neighbours' every booking.
+    """
+    lo, hi = _reach(snap, lo_ms, hi_ms)
+    return [DaySpan(*span) for span in Cover(lo // BUCKET_MS, -(-hi // BUCKET_MS)).days()]
+
+
+def covers(read: list[DaySpan], needed: list[DaySpan]) -> bool:
+    """Whether the buckets ``read`` include every bucket ``needed``."""
+    got = {s.day: s for s in read}
+    return all(
+        (r := got.get(n.day)) is not None and r.first <= n.first and n.last <= r.last
+        for n in needed
+    )
+
+
+def _reach(snap: RulesSnapshot, lo_ms: int, hi_ms: int) -> tuple[int, int]:
+    """``[lo, hi)`` in ms widened to every instant whose bucket can decide a slot in it."""
     rules = snap.rules
     lo = lo_ms - (rules.buffer_before_min or 0) * 60_000 - BUCKET_MS
     hi = hi_ms + (rules.buffer_after_min or 0) * 60_000 + BUCKET_MS
     if rules.daily_cap:  # a cap counts the whole local day, even outside the range
         lo = min(lo, local_day_bounds(local_date(lo_ms, snap.tz), snap.tz)[0])
         hi = max(hi, local_day_bounds(local_date(hi_ms - 1, snap.tz), snap.tz)[1])
-    return utc_days(lo, hi)
+    return lo, hi
 
 
 def free_slots(
@@ -161,4 +190,4 @@ def _stretch(first: int, last: int, dur: int, step: int) -> tuple[Slot, ...]:
 _kept_stretch = lru_cache(maxsize=_KEPT_STRETCHES)(_stretch)
 
 
-__all__ = ["days_needed", "free_slots"]
+__all__ = ["covers", "days_needed", "free_slots", "spans_needed"]

@@ -7,15 +7,19 @@
 --              days when a daily cap is set) touches
 -- ARGV[1] SHA-256 of the caller's API key ('' = the owner)  ARGV[2] scope
 -- ARGV[3] JSON {rate, burst} default limits  ARGV[4] the caller's agent_id
+-- ARGV[5+2i], ARGV[6+2i] the first and last (inclusive) bucket field of day i that
+--              can decide a slot: a whole day is read with HVALS, a part (a
+--              neighbouring day's one bucket) with HMGET of its fields only
 -- Returns JSON {r='ok', now, rules_version, timezone, rules, connectors (how many),
 --   live = flat array, 4 numbers per live booking in those days:
 --     cover_first, cover_last (exclusive bucket), kind, start_ms
 --   where kind 0 = commit, 1 = another agent's live hold, 2 = the caller's own live hold,
 --   3 = an external event pulled from the owner's real calendar}
 --   | {r='error', error='owner_unknown'|'unauthorized'|'insufficient_scope'|'rate_limited'}
--- Cost: one HVALS per day key and one HMGET of the distinct bookings it names (and one
--- of their external blocks); bookings on other days are never read, however many the
--- calendar holds. Writes only the token.
+-- Cost: one HVALS per whole day (an HMGET of the fields of a part of one) and one HMGET
+-- of the distinct bookings they name (and one of their external blocks); bookings
+-- outside those buckets are never read, however many the calendar holds. Writes only
+-- the token.
 -- Bind KEYS and ARGV to names (coordinator/store/calls.py packs them in this order).
 local owner_key, bookings_key, agent_key, rl_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local connectors_key = KEYS[5]
@@ -70,12 +74,23 @@ local function add(f, l, kind, s)
   live[#live + 1] = kind
   live[#live + 1] = s
 end
+-- The booking ids in day i's buckets first..last (nil entries for empty buckets).
+local function occupants(i)
+  local first, last = tonumber(ARGV[5 + 2 * (i - 6)]), tonumber(ARGV[6 + 2 * (i - 6)])
+  if first == 0 and last == BUCKETS_PER_DAY - 1 then return redis.call('HVALS', KEYS[i]) end
+  local fields = {}
+  for f = first, last do fields[#fields + 1] = ms(f) end
+  return redis.call('HMGET', KEYS[i], unpack(fields))
+end
+
 for i = 6, #KEYS do
-  -- The day's distinct ids in the order HVALS gives them; their records in one HMGET
-  -- per hash (bookings, connectors' external blocks) instead of one HGET each.
+  -- The day's distinct ids in the order HVALS (HMGET) gives them; their records in one
+  -- HMGET per hash (bookings, connectors' external blocks) instead of one HGET each.
   local fresh, ids, xids = {}, {}, {}
-  for _, id in ipairs(redis.call('HVALS', KEYS[i])) do
-    if not seen[id] then
+  local named = occupants(i)
+  for j = 1, #named do
+    local id = named[j]
+    if id and not seen[id] then
       seen[id] = true
       fresh[#fresh + 1] = id
       if string.sub(id, 1, 2) == 'x:' then

@@ -17,6 +17,7 @@ from typing import Any, Literal, NamedTuple
 
 import orjson
 
+from ..buckets import BUCKETS_PER_DAY
 from .keys import Keys
 from .scripts import Scripts
 
@@ -298,20 +299,27 @@ class Calls:
         key_hash: str,
         scope: str,
         limits: dict[str, Any],
-        days: Sequence[int],
+        days: Sequence[int | DaySpan],
     ) -> Call:
-        """read_availability.lua: the live bookings of ``days`` (UTC day numbers), the
-        owner's rules and the server clock, in one round trip."""
+        """read_availability.lua: the live bookings in ``days``, the owner's rules and
+        the server clock, in one round trip.
+
+        A day is a UTC day number (all of its buckets) or a :class:`DaySpan` (only the
+        bucket fields ``first..last``): an answer for one UTC day needs one bucket of
+        each neighbouring day, not their every booking."""
         k = self.keys
+        spans = [d if isinstance(d, DaySpan) else DaySpan(d, 0, BUCKETS_PER_DAY - 1) for d in days]
         keys = [
             k.owner(user_id),
             k.bookings(user_id),
             k.agent(user_id, agent_id),
             k.rate_limit(user_id, agent_id),
             k.connectors(user_id),
-            *(k.day(user_id, d) for d in days),
+            *(k.day(user_id, d.day) for d in spans),
         ]
-        args = [key_hash, scope, _json(limits), agent_id]
+        args: list[Any] = [key_hash, scope, _json(limits), agent_id]
+        for d in spans:
+            args += (d.first, d.last)
         return Call("read_availability", keys, args)
 
     # -- approvals ---------------------------------------------------------------------
