@@ -78,10 +78,10 @@ def measure(calls: int) -> dict[str, float]:
     from coordinator import Coordinator
     from coordinator.models import Booking, record_fields
 
-    try:  # the spans an availability read asks for (a tree before them: whole days)
-        from coordinator.slots import spans_needed as days_needed
-    except ImportError:
-        from coordinator.slots import days_needed  # type: ignore[no-redef]
+    try:  # the spans an availability read asks for
+        from coordinator.slots import spans_needed as reach
+    except ImportError:  # a --baseline-src tree from before them read whole days
+        from coordinator.slots import days_needed as reach  # type: ignore[no-redef]
     from coordinator.store.calls import decode_reply
     from tests.support.servers import RedisServer
 
@@ -137,7 +137,7 @@ def measure(calls: int) -> dict[str, float]:
         av = client.availability
         for label, day in (("free day", FREE_DAY), ("full day", FULL_DAY)):
             q = av._query(day, day + timedelta(days=1), 30, 15, True)
-            days = days_needed(snap, q.lo, q.hi)
+            days = reach(snap, q.lo, q.hi)
             packed = av._pack(days)
             raw_av = getattr(scripts, packed.script)(keys=packed.keys, args=packed.args)
             answer, _ = av._answer(q, days, decode_reply(raw_av))

@@ -25,14 +25,9 @@ from .models import Slot, trusted_slot
 from .policy import focus_time, working_hours
 from .ruleset import RulesSnapshot
 from .store.calls import DaySpan
-from .wallclock import Intervals, local_date, local_day_bounds, utc_days
+from .wallclock import Intervals, local_date, local_day_bounds
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def days_needed(snap: RulesSnapshot, lo_ms: int, hi_ms: int) -> list[int]:
-    """UTC days whose buckets can decide a slot in ``[lo, hi)``."""
-    return utc_days(*_reach(snap, lo_ms, hi_ms))
 
 
 def spans_needed(snap: RulesSnapshot, lo_ms: int, hi_ms: int) -> list[DaySpan]:
@@ -190,4 +185,4 @@ def _stretch(first: int, last: int, dur: int, step: int) -> tuple[Slot, ...]:
 _kept_stretch = lru_cache(maxsize=_KEPT_STRETCHES)(_stretch)
 
 
-__all__ = ["covers", "days_needed", "free_slots", "spans_needed"]
+__all__ = ["covers", "free_slots", "spans_needed"]
