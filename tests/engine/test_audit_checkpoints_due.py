@@ -160,10 +160,19 @@ def test_the_http_app_runs_the_signer_when_the_setting_asks(
     try:
         with TestClient(create_app(coord)):
             assert Checkpoints(coord.store).policy(old.user_id)[0] == 2
-            _write(old, 2)  # two entries after switching on: the second falls due
-            cps = Checkpoints(coord.store).stream(old.user_id)
-            got = coord.redis.xread({cps: "0"}, count=1, block=10_000)
-            assert got, "the app's signer did not sign within 10 s"
+            _write(old, 2)  # agent.created and two commits: entries 2 and 4 fall due
+            checkpoints = Checkpoints(coord.store)
+            every, since = checkpoints.policy(old.user_id)
+            n = int(coord.redis.hget(coord.store.keys.owner(old.user_id), "audit_n") or 0)
+            due = n // every - (since or 0) // every
+            assert due >= 1
+            # Wait for every checkpoint that fell due, each a new entry of the stream
+            # (the first alone left verify a race with the signer's second).
+            cps, last = checkpoints.stream(old.user_id), "0"
+            for _ in range(due):
+                got = coord.redis.xread({cps: last}, count=1, block=10_000)
+                assert got, "the app's signer did not sign within 10 s"
+                last = got[0][1][0][0]
         assert plain.audit.verify(old.user_id, key=key, grace_ms=0).ok
     finally:
         plain.close()
