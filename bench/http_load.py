@@ -21,7 +21,10 @@ would answer 429s, and the benchmark would measure the limiter, not the server.
 
 Beside each ratio it prints the server process's CPU time per request (user + system
 from ``/proc/PID/stat`` before and after the run, the worker processes summed with
-``--workers`` > 1): unlike requests/s it barely moves with background load.
+``--workers`` > 1): unlike requests/s it barely moves with background load. The store's
+CPU per request comes next (the Redis/Valkey process, with the snapshot and AOF-rewrite
+children it forked and reaped): the two cores are shared by wrk, the worker and the
+store, so the sum of the two CPU columns is what bounds requests/s.
 
 Run: python -m bench.http_load [--seconds 10] [--connections 32] [--workers 1[,2]]
      [--store embedded|tcp]
@@ -73,6 +76,7 @@ class Result:
     statuses: dict[str, int]
     requests: int = 0
     cpu_us: float | None = None  # the server's CPU time per request, microseconds
+    store_cpu_us: float | None = None  # the store's (Redis/Valkey and its forks), likewise
 
 
 def _start(cmd: list[str], port: int) -> tuple[subprocess.Popen[bytes], str]:
@@ -310,6 +314,13 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
+def _own_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` and of the children it has waited for (a
+    Redis server's snapshot and AOF-rewrite forks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / _TICKS
+
+
 def measure(
     url: str,
     workload: Workload,
@@ -317,12 +328,18 @@ def measure(
     args: argparse.Namespace,
     pid: int,
     first_day: datetime = DAY0,
+    store_pid: int | None = None,
 ) -> Result:
-    """One load run against ``url``, with the CPU time that server ``pid`` spent on it."""
+    """One load run against ``url``, with the CPU time that server ``pid`` (and the
+    store ``store_pid``, when given) spent on it."""
     before = _cpu_seconds(pid)
+    store_before = _own_cpu_seconds(store_pid) if store_pid else 0.0
     result = _load(url, workload, call, args, first_day)
     if result.requests:
         result.cpu_us = (_cpu_seconds(pid) - before) / result.requests * 1e6
+        if store_pid:
+            store_cpu = _own_cpu_seconds(store_pid) - store_before
+            result.store_cpu_us = store_cpu / result.requests * 1e6
     return result
 
 
@@ -371,8 +388,9 @@ def _serve_cmd(store: list[str], port: int, workers: int) -> list[str]:
 
 
 @contextmanager
-def _store(kind: str) -> Iterator[tuple[list[str], Workload]]:
-    """The store every server of the run shares, seeded: (``serve`` options, workload)."""
+def _store(kind: str) -> Iterator[tuple[list[str], Workload, int]]:
+    """The store every server of the run shares, seeded: (``serve`` options, workload,
+    the store's pid)."""
     from coordinator import Coordinator
 
     if kind == "tcp":
@@ -380,13 +398,16 @@ def _store(kind: str) -> Iterator[tuple[list[str], Workload]]:
             yield (
                 ["--redis-url", redis_server.url],
                 Workload.seed(Coordinator.from_url(redis_server.url)),
+                redis_server.pid,
             )
         return
-    from coordinator.store.embedded import stop_embedded
+    from coordinator.store.embedded import EmbeddedFolder, stop_embedded
 
     with tempfile.TemporaryDirectory(prefix="agentdraft-bench-") as folder:
         try:
-            yield ["--data-dir", folder], Workload.seed(Coordinator.embedded(folder))
+            workload = Workload.seed(Coordinator.embedded(folder))
+            pid = int(EmbeddedFolder.at(folder).pidfile.read_text())
+            yield ["--data-dir", folder], workload, pid
         finally:
             stop_embedded(folder)
 
@@ -426,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[tuple[str, str, Result, Result]] = []
     servers: list[tuple[str, subprocess.Popen[bytes], str]] = []
-    with _store(args.store) as (store, workload):
+    with _store(args.store) as (store, workload, store_pid):
         try:
             for workers in (int(w) for w in args.workers.split(",")):
                 port = free_port()
@@ -452,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
                 for label, proc, url in servers[:-1]:
                     first_day = DAY0 + timedelta(days=60 * commit_runs)
                     commit_runs += call == "commit"
-                    c = measure(url, workload, call, args, proc.pid, first_day)
+                    c = measure(url, workload, call, args, proc.pid, first_day, store_pid)
                     # The null server right after each run: a ratio from adjacent runs
                     # holds up better against a background load that comes and goes.
                     n = measure(null_url, workload, call, args, null.pid)
@@ -466,14 +487,14 @@ def main(argv: list[str] | None = None) -> int:
         f"store {args.store}, cpus={os.cpu_count()}"
     )
     print(
-        "| call | server | req/s | null req/s | ratio | CPU us/req | null CPU us/req "
-        "| p99 ms | null p99 ms | p99 ratio | non-2xx |"
+        "| call | server | req/s | null req/s | ratio | CPU us/req | store CPU us/req "
+        "| null CPU us/req | p99 ms | null p99 ms | p99 ratio | non-2xx |"
     )
-    print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for call, label, c, n in rows:
         print(
             f"| {CALLS[call]} | {label} | {c.rps:,.0f} | {n.rps:,.0f} | {c.rps / n.rps:.2f}x "
-            f"| {_us(c.cpu_us)} | {_us(n.cpu_us)} "
+            f"| {_us(c.cpu_us)} | {_us(c.store_cpu_us)} | {_us(n.cpu_us)} "
             f"| {c.p99_ms:.1f} | {n.p99_ms:.1f} | {c.p99_ms / n.p99_ms:.1f}x | {c.errors} |"
         )
     if args.json:

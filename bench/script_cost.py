@@ -22,7 +22,8 @@ embedded Valkey), one owner and one top-ranked agent without rate limits:
 * ``hold``: ``client.bookings.hold`` the same way, on days of their own;
 * ``read_booking``: ``client.bookings.get`` of committed bookings;
 * ``read_availability, full day``: ``client.availability.list`` over one UTC day
-  holding 48 commits (every bucket taken), and over an empty day.
+  holding 48 commits (every bucket taken): from the day's cache, then with the cache
+  deleted before each call (as after a write); and over an empty day.
 """
 
 from __future__ import annotations
@@ -103,9 +104,17 @@ def measure(coord: Coordinator, admin: redis.Redis, n: int) -> list[tuple[str, f
             client.bookings.get(ids[i % len(ids)])
         return n
 
-    def day_reads(day: datetime) -> Callable[[], int]:
+    def day_reads(day: datetime, cached: bool = True) -> Callable[[], int]:
+        # Uncached: the day's cache key is deleted before each call (a DEL, which the
+        # EVALSHA statistics leave out), as after a write to the calendar. A tree from
+        # before the cache (--baseline-src) has none to delete.
+        day_cache = getattr(coord.store.keys, "day_cache", None)
+        caches = [day_cache(owner.user_id, d) for d in _day_numbers(day)] if day_cache else []
+
         def go() -> int:
             for _ in range(n):
+                if caches and not cached:
+                    admin.delete(*caches)
                 free = client.availability.list(start=day, end=day + timedelta(days=1))
                 assert not free or day != FIRST_DAY
             return n
@@ -119,6 +128,11 @@ def measure(coord: Coordinator, admin: redis.Redis, n: int) -> list[tuple[str, f
         ("hold (uncontended, top agent)", "hold", holds),
         ("read_booking", "read_booking", reads),
         ("read_availability, full day (48 bookings)", "read_availability", day_reads(FIRST_DAY)),
+        (
+            "read_availability, full day, uncached",
+            "read_availability",
+            day_reads(FIRST_DAY, cached=False),
+        ),
         ("read_availability, empty day", "read_availability", day_reads(empty)),
         ("no-op EVALSHA, again", "noop", noops),
     ]
@@ -133,6 +147,12 @@ def measure(coord: Coordinator, admin: redis.Redis, n: int) -> list[tuple[str, f
             label += f" (+{calls - made} other)"
         rows.append((label, usec, calls))
     return rows
+
+
+def _day_numbers(day: datetime) -> list[int]:
+    """The UTC day numbers a one-day availability read of ``day`` can cache."""
+    n = int(day.timestamp()) // 86_400
+    return [n - 1, n, n + 1]
 
 
 @contextmanager
@@ -196,10 +216,20 @@ def main(argv: list[str] | None = None) -> None:
           f"{args.rounds} round(s); µs per call (median over rounds) and × no-op")  # fmt: skip
     cols = [k for k in ("before", "after") if runs[k]]
     print(f"{'script':<46}" + "".join(f" {k + ' µs':>11} {'× no-op':>8}" for k in cols))
-    for i, (label, _usec, _calls) in enumerate(runs["after"][0]):
-        line = f"{label.split(' (+')[0]:<46}"
+
+    def by_label(run: list[tuple[str, float, int]]) -> dict[str, float]:
+        return {label.split(" (+")[0]: usec for label, usec, _calls in run}
+
+    # Rows are matched by label: a baseline tree may measure fewer phases.
+    for label, _usec, _calls in runs["after"][0]:
+        name = label.split(" (+")[0]
+        line = f"{name:<46}"
         for k in cols:
-            usec = statistics.median(r[i][1] for r in runs[k])
+            found = [by_label(r).get(name) for r in runs[k]]
+            if None in found:
+                line += f" {'-':>11} {'-':>8}"
+                continue
+            usec = statistics.median(u for u in found if u is not None)
             noop = statistics.median((r[0][1] + r[-1][1]) / 2 for r in runs[k])
             line += f" {usec:>11.1f} {usec / noop:>8.1f}"
         print(line)

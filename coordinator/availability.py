@@ -5,10 +5,14 @@ limit and returns, for the UTC days the range touches only, every live booking's
 cover plus the owner's rules and the server clock. The slots are then computed by
 :func:`coordinator.slots.free_slots` (the algorithm, pure and separately tested).
 
-Cost: one HVALS per day in the range (at most 288 fields each) plus one record read
-per distinct booking found there, then O(candidate slots × log n) in Python. It
-grows with the length of the range and the bookings inside it, never with the
-bookings elsewhere on the calendar.
+Cost: a whole UTC day is one GET of its cache while nothing was written to the
+calendar since it was cached; otherwise (and for the part of a neighbouring day that
+buffers reach) one HVALS per day (at most 288 fields) plus one record read per distinct
+booking found there. Then O(candidate slots × log n) in Python. It grows with the
+length of the range and the bookings inside it, never with the bookings elsewhere on
+the calendar. The cache (``read_availability.lua``) is stamped with a generation that
+every write to a bucket, a record or an external block bumps (``tx_finish``), so a
+cached answer is never older than the last write.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import builtins
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+import orjson
 
 from .access import AVAILABILITY_READ, CallerContext
 from .buckets import parse_time, to_ms
@@ -31,6 +37,36 @@ from .store.errors import store_errors
 
 if TYPE_CHECKING:
     from .store.aio import AsyncCalls
+
+
+def live_bookings(reply: dict[str, Any], agent_id: str) -> builtins.list[int]:
+    """The flat (cover_first, cover_last, kind, start_ms) of every live booking in a
+    ``read_availability`` reply, as :func:`~coordinator.slots.free_slots` takes them.
+
+    Why here: the script sends a whole day as the text it cached (``days``, 7 values a
+    booking, valid for any caller at any later time), so the caller finishes what
+    depends on both: a hold that expired since is dropped, ``agent_id``'s own holds
+    get kind 2 and others' kind 1, and a booking that crosses midnight, met in two
+    days (or in ``live``, the part-day spans the script judged itself), counts once.
+    """
+    live: builtins.list[int] = list(reply.get("live") or [])
+    seen = set(reply.get("ids") or ())
+    now = int(reply["now"])
+    for text in reply.get("days") or ():
+        flat = orjson.loads(text)
+        for i in range(0, len(flat), 7):
+            booking_id = flat[i]
+            if booking_id in seen:
+                continue
+            seen.add(booking_id)
+            kind = flat[i + 3]
+            if kind == 1:
+                if flat[i + 5] <= now:
+                    continue  # a hold that expired after the day was cached
+                kind = 2 if flat[i + 6] == agent_id else 1
+            live += (flat[i + 1], flat[i + 2], kind, flat[i + 4])
+    return live
+
 
 #: Longest range one call may ask for.
 MAX_RANGE_DAYS = 62
@@ -174,7 +210,7 @@ class Availability:
         needed = spans_needed(fresh, q.lo, q.hi)
         if not covers(days, needed):
             return None, needed
-        live = reply.get("live") or []
+        live = live_bookings(reply, c.agent_id)
         slots = free_slots(fresh, live, int(reply["now"]), q.lo, q.hi, q.dur, q.step, q.holds)
         answer = AvailabilityList(
             slots,

@@ -50,6 +50,11 @@
 --                               (see idem_encode / idem_decode)
 --   P..'outbox'          stream webhook events (see outbox_add)
 --   P..'counters:'..id   hash   counter-offers on booking id (see _counters.lua)
+--   P..'avgen'           string generation of what availability reads: tx_finish
+--                               increments it with every write to a bucket map, a
+--                               booking record or an external block
+--   P..'avc:'..N         string availability's cache of UTC day N's live bookings,
+--                               stamped with avgen and audit_n (read_availability.lua)
 --   connectors (coordinator/connectors): P..'ext' hash of external busy blocks,
 --   P..'xday:'..N external blocks per bucket, P..'connectors' hash of connector records,
 --   P..'cx:'..id sync state, P..'cxhref:'..id remote objects, P..'cxpush' two-way
@@ -125,14 +130,44 @@ local function tx_write_json(tx, cmd, slot, value, shape)
   tx.encode[#tx.encode + 1] = { cmd, slot, value, shape }
 end
 
+-- Does the plan write what an availability answer is made of: a bucket map
+-- (P..'day:'..N), a booking record (P..'bookings') or an external block (P..'ext')?
+local LIVE_KEYS = { [98] = 'bookings', [100] = 'day:', [101] = 'ext' }  -- by first byte
+local function tx_touches_live(tx)
+  local P = tx.P
+  if not P then return false end
+  local np = #P
+  for _, cmd in ipairs(tx.ops) do
+    local last = (cmd[1] == 'DEL' or cmd[1] == 'UNLINK') and #cmd or 2
+    for i = 2, last do
+      local key = cmd[i]
+      -- Only a key of this calendar whose name starts with b, d or e is compared (no
+      -- new string per command: the scan runs on every write).
+      local name = LIVE_KEYS[string.byte(key, np + 1)]
+      if name and string.sub(key, 1, np) == P then
+        local rest = string.sub(key, np + 1, np + #name)
+        if rest == name and (name == 'day:' or #key == np + #name) then return true end
+      end
+    end
+  end
+  return false
+end
+
 -- Seal and apply: encode everything (the last place an error can arise), then write.
 -- Returns the reply, encoded.
+-- A plan that writes what availability is made of also bumps P..'avgen', which stamps
+-- read_availability.lua's day cache: bumped here, where every write passes, so no
+-- script can change a bucket, a record or an external block and leave the cache as it
+-- was.
 local function tx_finish(tx, reply)
   for _, e in ipairs(tx.encode) do
     local v = e[3]
     if e[4] then v = e[4](v) end
     if type(v) ~= 'string' then v = cjson.encode(v) end
     e[1][e[2]] = v
+  end
+  if #tx.ops > 0 and tx_touches_live(tx) then
+    tx.ops[#tx.ops + 1] = { 'INCR', tx.P .. 'avgen' }
   end
   local out = cjson.encode(reply)
   if #tx.ops > 0 then fault('sealed') end  -- the last moment before the first write

@@ -46,6 +46,15 @@ class Keys:
     def day(self, user_id: str, day: int) -> str:
         return self.prefix(user_id) + f"day:{day}"
 
+    def day_cache(self, user_id: str, day: int) -> str:
+        """Availability's cache of UTC day ``day`` (written by read_availability.lua)."""
+        return self.prefix(user_id) + f"avc:{day}"
+
+    def live_generation(self, user_id: str) -> str:
+        """Bumped by every write to a bucket map, a record or an external block: the
+        stamp that keeps the day cache honest (``tx_finish`` in _lib.lua)."""
+        return self.prefix(user_id) + "avgen"
+
     def wake(self, user_id: str, booking_id: str) -> str:
         return self.prefix(user_id) + f"wake:{booking_id}"
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from coordinator.availability import live_bookings
 from coordinator.slots import covers, free_slots, spans_needed
 from coordinator.store.calls import DaySpan
 
@@ -83,7 +84,8 @@ def test_reading_only_the_deciding_buckets_answers_as_whole_days_do(
         spans = spans_needed(snap, lo_ms, hi_ms)
         whole = _whole_day_live(cal, agent_id, sorted({s.day for s in spans}))
         fresh = cal.coord.store.rules_cache.from_reply(cal.user_id, whole)
-        expected = free_slots(fresh, whole["live"], int(whole["now"]), lo_ms, hi_ms, 30, 15, True)
+        live = live_bookings(whole, agent_id)
+        expected = free_slots(fresh, live, int(whole["now"]), lo_ms, hi_ms, 30, 15, True)
         assert [(s.start, s.end) for s in got] == [(s.start, s.end) for s in expected], (lo, hi)
 
 
@@ -104,12 +106,13 @@ def test_a_whole_day_reads_one_bucket_of_each_neighbour(cal: Calendar) -> None:
         user_id=cal.user_id, agent_id=agent_id, key_hash="", scope="", limits={}, days=spans
     )
     whole = _whole_day_live(cal, agent_id, [DAY_N - 1, DAY_N, DAY_N + 1])
-    starts = sorted(narrow["live"][3::4])
+    narrow_live, whole_live = live_bookings(narrow, agent_id), live_bookings(whole, agent_id)
+    starts = sorted(narrow_live[3::4])
     # the day's own twelve, plus the two that reach into its edge buckets
-    day_starts = [s for s in sorted(whole["live"][3::4]) if lo_ms <= s < lo_ms + 86_400_000]
+    day_starts = [s for s in sorted(whole_live[3::4]) if lo_ms <= s < lo_ms + 86_400_000]
     edge = [lo_ms - 10 * 60_000, lo_ms + 86_400_000]
     assert starts == sorted(day_starts + edge)
-    assert len(whole["live"]) > len(narrow["live"]) + 4 * 20  # the neighbours' others
+    assert len(whole_live) > len(narrow_live) + 4 * 20  # the neighbours' others
 
 
 def test_a_rules_change_that_widens_the_reach_reads_again(cal: Calendar) -> None:
