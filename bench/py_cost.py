@@ -28,6 +28,7 @@ in alternating subprocesses, so before and after come from the same run.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import statistics
@@ -135,16 +136,25 @@ def measure(calls: int) -> dict[str, float]:
         out["read: reply -> Booking"] = _per_call(read_model, calls)
         out["read: reply -> fields"] = _per_call(read_fields, calls)
         av = client.availability
+        # _answer takes the rules snapshot its spans came from since it skips reading
+        # them twice; a --baseline-src tree from before does not.
+        with_snap = "snap" in inspect.signature(av._answer).parameters
+
+        def answer(q: Any, days: Any, reply: dict[str, Any]) -> Any:
+            if with_snap:
+                return av._answer(q, days, snap, reply)[0]
+            return av._answer(q, days, reply)[0]
+
         for label, day in (("free day", FREE_DAY), ("full day", FULL_DAY)):
             q = av._query(day, day + timedelta(days=1), 30, 15, True)
             days = reach(snap, q.lo, q.hi)
             packed = av._pack(days)
             raw_av = getattr(scripts, packed.script)(keys=packed.keys, args=packed.args)
-            answer, _ = av._answer(q, days, decode_reply(raw_av))
-            assert answer is not None, label
-            print(label, len(answer), file=sys.stderr)
+            found = answer(q, days, decode_reply(raw_av))
+            assert found is not None, label
+            print(label, len(found), file=sys.stderr)
             out[f"availability: reply -> answer, {label}"] = _per_call(
-                lambda q=q, days=days, raw=raw_av: av._answer(q, days, decode_reply(raw)),
+                lambda q=q, days=days, raw=raw_av: answer(q, days, decode_reply(raw)),
                 max(1, calls // 5),
             )
 

@@ -100,14 +100,19 @@ class Intervals:
     """Sorted, merged ``[start, end)`` ms intervals with O(log n) cover/overlap tests."""
 
     def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
-        merged: list[list[int]] = []
+        # Merged straight into the two lists (no list per interval, no max call): an
+        # availability read builds three of these, one from every booking of the range.
+        starts: list[int] = []
+        ends: list[int] = []
         for s, e in sorted(spans):
-            if merged and s <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], e)
+            if ends and s <= ends[-1]:
+                if e > ends[-1]:
+                    ends[-1] = e
             else:
-                merged.append([s, e])
-        self.starts = [s for s, _ in merged]
-        self.ends = [e for _, e in merged]
+                starts.append(s)
+                ends.append(e)
+        self.starts = starts
+        self.ends = ends
 
     def __bool__(self) -> bool:
         return bool(self.starts)

@@ -18,7 +18,10 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from coordinator.availability import live_bookings
 from coordinator.buckets import BUCKET_MS, to_ms
 from coordinator.client import LocalClient
 
@@ -255,3 +258,63 @@ def test_a_day_cached_empty_is_refreshed_by_its_first_booking(cal: Calendar) -> 
     a.bookings.commit(start=at(0), end=at(30))
     # Then the next read sees it
     assert at(0) not in _free(b)
+
+
+def _plain_reading(reply: dict[str, Any], agent_id: str) -> list[int]:
+    """live_bookings as the reply format defines it, entry by entry, nothing memoized."""
+    live = list(reply["live"])
+    seen = set(reply["ids"])
+    for text in reply["days"]:
+        flat = orjson.loads(text)
+        for i in range(0, len(flat), 7):
+            booking_id, first, last, kind, start, expires, agent = flat[i : i + 7]
+            if booking_id in seen:
+                continue
+            seen.add(booking_id)
+            if kind == 1:
+                if expires <= reply["now"]:
+                    continue
+                kind = 2 if agent == agent_id else 1
+            live += [first, last, kind, start]
+    return live
+
+
+_ENTRY = st.tuples(
+    st.sampled_from([f"bkg_{i}" for i in range(6)] + ["x:cx:b1"]),
+    st.integers(0, 600),
+    st.integers(1, 12),
+    st.sampled_from([0, 1, 3]),
+    st.integers(0, 10_000),
+    st.sampled_from(["me", "other"]),
+)
+
+
+def _day_text(entries: list[tuple[Any, ...]]) -> str:
+    flat: list[Any] = []
+    for booking_id, first, width, kind, expires, agent in entries:
+        held = kind == 1
+        flat += [booking_id, first, first + width, kind, first * 300_000]
+        flat += [expires if held else 0, agent if held else ""]
+    return orjson.dumps(flat).decode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    days=st.lists(st.lists(_ENTRY, max_size=6, unique_by=lambda e: e[0]), max_size=3),
+    part=st.lists(st.sampled_from([f"bkg_{i}" for i in range(6)]), max_size=3, unique=True),
+    now=st.integers(0, 10_000),
+)
+def test_live_bookings_reads_cached_days_as_the_format_says(
+    days: list[list[tuple[Any, ...]]], part: list[str], now: int
+) -> None:
+    # Given a reply with part-day entries and whole days (a booking may be in several),
+    # read twice, so the second reading takes the memoized parse
+    reply = {
+        "now": now,
+        "live": [v for i, _ in enumerate(part) for v in (i, i + 1, 0, i)],
+        "ids": part,
+        "days": [_day_text(d) for d in days],
+    }
+    expected = _plain_reading(reply, "me")
+    assert live_bookings(reply, "me") == expected
+    assert live_bookings(reply, "me") == expected
