@@ -51,8 +51,9 @@
 --   P..'outbox'          stream webhook events (see outbox_add)
 --   P..'counters:'..id   hash   counter-offers on booking id (see _counters.lua)
 --   P..'avgen'           string generation of what availability reads: tx_finish
---                               increments it with every write to a bucket map, a
---                               booking record or an external block
+--                               increments it with every unaudited write to a bucket
+--                               map, a booking record or an external block (an audited
+--                               one moves the owner's audit_n, the stamp's other half)
 --   P..'avc:'..N         string availability's cache of UTC day N's live bookings,
 --                               stamped with avgen and audit_n (read_availability.lua)
 --   connectors (coordinator/connectors): P..'ext' hash of external busy blocks,
@@ -155,10 +156,10 @@ end
 
 -- Seal and apply: encode everything (the last place an error can arise), then write.
 -- Returns the reply, encoded.
--- A plan that writes what availability is made of also bumps P..'avgen', which stamps
--- read_availability.lua's day cache: bumped here, where every write passes, so no
--- script can change a bucket, a record or an external block and leave the cache as it
--- was.
+-- read_availability.lua's day cache is stamped with P..'avgen' and the owner's audit_n.
+-- A plan with an audit entry moves audit_n; one without that writes what availability
+-- is made of (a bucket, a record, an external block) bumps avgen here, where every
+-- write passes, so no script can change those and leave the cache as it was.
 local function tx_finish(tx, reply)
   for _, e in ipairs(tx.encode) do
     local v = e[3]
@@ -166,7 +167,8 @@ local function tx_finish(tx, reply)
     if type(v) ~= 'string' then v = cjson.encode(v) end
     e[1][e[2]] = v
   end
-  if #tx.ops > 0 and tx_touches_live(tx) then
+  -- An audited plan moves the owner's audit_n, the stamp's other half, already.
+  if #tx.ops > 0 and not tx.audit_head and tx_touches_live(tx) then
     tx.ops[#tx.ops + 1] = { 'INCR', tx.P .. 'avgen' }
   end
   local out = cjson.encode(reply)

@@ -55,8 +55,11 @@ def _cached(cal: Calendar) -> str | None:
     return None if raw is None else raw.decode() if isinstance(raw, bytes) else raw
 
 
-def _generation(cal: Calendar) -> int:
-    return int(cal.coord.redis.get(cal.coord.store.keys.live_generation(cal.user_id)) or 0)
+def _stamp(cal: Calendar) -> tuple[int, int]:
+    """What a cached day is stamped with: (P..'avgen', the owner's audit_n)."""
+    k, r = cal.coord.store.keys, cal.coord.redis
+    audit_n = r.hget(k.owner(cal.user_id), "audit_n")
+    return int(r.get(k.live_generation(cal.user_id)) or 0), int(audit_n or 0)
 
 
 def _plant(cal: Calendar, start: datetime, end: datetime) -> None:
@@ -197,12 +200,12 @@ def test_every_kind_of_write_is_seen_by_the_next_read(cal: Calendar, write: str)
     do, holds = WRITES[write]
     before = _free(viewer, holds)
     assert _cached(cal) is not None
-    generation = _generation(cal)
+    stamp = _stamp(cal)
     # When the write happens
     do(cal, ctx)
     # Then the next read answers as an uncached one, and it sees the change
     after = _free(viewer, holds)
-    assert _generation(cal) > generation
+    assert _stamp(cal) != stamp
     assert after == _uncached(cal, viewer, holds)
     assert after != before
 
@@ -237,16 +240,28 @@ def test_reads_leave_the_stamp_alone_and_the_cache_expires(cal: Calendar) -> Non
     # Given a calendar with one commit
     a = cal.agent(1)
     booked = a.bookings.commit(start=at(0), end=at(30))
-    generation = _generation(cal)
-    assert generation > 0
+    stamp = _stamp(cal)
     # When it is read in every way
     _free(a)
     a.bookings.get(booked.booking_id)
     a.availability.list(start=at(0), end=at(120))
     # Then nothing moved the stamp, and the cached day goes away by itself within an hour
-    assert _generation(cal) == generation
+    assert _stamp(cal) == stamp
     ttl = cal.coord.redis.pttl(cal.coord.store.keys.day_cache(cal.user_id, DAY_N))
     assert 0 < ttl <= 3_600_000
+
+
+def test_a_write_without_an_audit_entry_moves_the_generation(cal: Calendar) -> None:
+    # Given a calendar with a connector, and its stamp
+    viewer = cal.agent(1)
+    _connector(cal)
+    assert at(180) in _free(viewer)
+    avgen, audit_n = _stamp(cal)
+    # When a pull adds an external block that meets no booking (nothing to audit)
+    _apply(cal, {"add": [_block(at(180), at(210))], "state": {"etag": "1"}})
+    # Then audit_n stays, avgen moves, and the next read sees the block
+    assert _stamp(cal) == (avgen + 1, audit_n)
+    assert at(180) not in _free(viewer)
 
 
 def test_a_day_cached_empty_is_refreshed_by_its_first_booking(cal: Calendar) -> None:
