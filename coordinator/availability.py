@@ -10,9 +10,10 @@ calendar since it was cached; otherwise (and for the part of a neighbouring day 
 buffers reach) one HVALS per day (at most 288 fields) plus one record read per distinct
 booking found there. Then O(candidate slots × log n) in Python. It grows with the
 length of the range and the bookings inside it, never with the bookings elsewhere on
-the calendar. The cache (``read_availability.lua``) is stamped with a generation that
-every write to a bucket, a record or an external block bumps (``tx_finish``), so a
-cached answer is never older than the last write.
+the calendar. The cache (``read_availability.lua``) is stamped with the owner's audit
+count, which every audited write moves, and a generation that ``tx_finish`` bumps for
+any other write to a bucket, a record or an external block, so a cached day is never
+older than the last write.
 """
 
 from __future__ import annotations

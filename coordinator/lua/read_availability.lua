@@ -24,9 +24,9 @@
 --     crosses midnight is in two days), see coordinator/availability.py live_bookings}
 --   | {r='error', error='owner_unknown'|'unauthorized'|'insufficient_scope'|'rate_limited'}
 -- Cost: a whole day is one GET of its cache, P..'avc:'..N, while the cache's stamp
--- (P..'avgen', which tx_finish bumps with every write to a bucket map, a record or an
--- external block, and the owner's audit_n, which every audited write moves, old
--- versions' too) is current; otherwise one HVALS of the day and one HMGET of the
+-- is current: the owner's audit_n, which every audited write moves (old versions'
+-- too), and P..'avgen', which tx_finish bumps for a write without an audit entry to a
+-- bucket map, a record or an external block; otherwise one HVALS of the day and one HMGET of the
 -- distinct bookings it names (and one of their external blocks), and the day is cached
 -- again for an hour. A part of a day is read the second way, uncached. Bookings outside
 -- those buckets are never read, however many the calendar holds. Writes only the token

@@ -51,7 +51,8 @@ class Keys:
         return self.prefix(user_id) + f"avc:{day}"
 
     def live_generation(self, user_id: str) -> str:
-        """Bumped by every write to a bucket map, a record or an external block: the
+        """Bumped by every write without an audit entry to a bucket map, a record or an
+        external block (an audited one moves the owner's ``audit_n``): with it, the
         stamp that keeps the day cache honest (``tx_finish`` in _lib.lua)."""
         return self.prefix(user_id) + "avgen"
 
