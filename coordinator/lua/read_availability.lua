@@ -26,11 +26,11 @@
 -- Cost: a whole day is one GET of its cache, P..'avc:'..N, while the cache's stamp
 -- is current: the owner's audit_n, which every audited write moves (old versions'
 -- too), and P..'avgen', which tx_finish bumps for a write without an audit entry to a
--- bucket map, a record or an external block; otherwise one HVALS of the day and one HMGET of the
--- distinct bookings it names (and one of their external blocks), and the day is cached
--- again for an hour. A part of a day is read the second way, uncached. Bookings outside
--- those buckets are never read, however many the calendar holds. Writes only the token
--- and the cache.
+-- bucket map, a record or an external block. Otherwise one HVALS of the day and one
+-- HMGET of the distinct bookings it names (and one of their external blocks), and the
+-- day is cached again for ten minutes (which bounds what idle days hold). A part of a
+-- day is read the second way, uncached. Bookings outside those buckets are never read,
+-- however many the calendar holds. Writes only the token and the cache.
 -- Bind KEYS and ARGV to names (coordinator/store/calls.py packs them in this order).
 local owner_key, bookings_key, agent_key, rl_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local connectors_key = KEYS[5]
@@ -46,7 +46,7 @@ if not o[1] then return tx_finish(tx, { r = 'error', error = 'owner_unknown' }) 
 fault('opened')
 local me = caller
 local stamp = (redis.call('GET', P .. 'avgen') or '0') .. ':' .. (o[5] or '0') .. '|'
-local CACHE_MS = 3600000
+local CACHE_MS = 600000
 
 -- What decides whether one occupant blocks a slot, read off its stored record without
 -- expanding it (expand_booking built ~25 fields to use these): cover_first,
