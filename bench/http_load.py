@@ -48,7 +48,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -387,27 +387,50 @@ def _serve_cmd(store: list[str], port: int, workers: int) -> list[str]:
     ]
 
 
+@dataclass
+class Store:
+    """The store every server of the run shares: how ``serve`` reaches it, its seeded
+    workload, its pid (for its CPU time) and an admin client."""
+
+    args: list[str]
+    workload: Workload
+    pid: int
+    admin: Any
+
+    def settle(self, limit_s: float = 120.0) -> None:
+        """Wait until no AOF rewrite or snapshot is running, so a fork that a commit run
+        started is not charged to the run after it (its child's CPU reaches the store's
+        once reaped). Bounded: after ``limit_s`` the run goes ahead."""
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            info = self.admin.info("persistence")
+            busy = ("aof_rewrite_in_progress", "aof_rewrite_scheduled", "rdb_bgsave_in_progress")
+            if not any(int(info.get(k) or 0) for k in busy):
+                return
+            time.sleep(0.2)  # the server has no event to await for this; poll it
+
+
 @contextmanager
-def _store(kind: str) -> Iterator[tuple[list[str], Workload, int]]:
-    """The store every server of the run shares, seeded: (``serve`` options, workload,
-    the store's pid)."""
+def _store(kind: str) -> Iterator[Store]:
+    """The store every server of the run shares, seeded."""
     from coordinator import Coordinator
 
     if kind == "tcp":
         with RedisServer() as redis_server:
-            yield (
+            yield Store(
                 ["--redis-url", redis_server.url],
                 Workload.seed(Coordinator.from_url(redis_server.url)),
                 redis_server.pid,
+                redis_server.client(),
             )
         return
-    from coordinator.store.embedded import EmbeddedFolder, stop_embedded
+    from coordinator.store.embedded import EmbeddedFolder, admin_client, stop_embedded
 
     with tempfile.TemporaryDirectory(prefix="agentdraft-bench-") as folder:
         try:
             workload = Workload.seed(Coordinator.embedded(folder))
             pid = int(EmbeddedFolder.at(folder).pidfile.read_text())
-            yield ["--data-dir", folder], workload, pid
+            yield Store(["--data-dir", folder], workload, pid, admin_client(folder))
         finally:
             stop_embedded(folder)
 
@@ -447,7 +470,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[tuple[str, str, Result, Result]] = []
     servers: list[tuple[str, subprocess.Popen[bytes], str]] = []
-    with _store(args.store) as (store, workload, store_pid):
+    with _store(args.store) as shared:
+        store, workload, store_pid = shared.args, shared.workload, shared.pid
         try:
             for workers in (int(w) for w in args.workers.split(",")):
                 port = free_port()
@@ -473,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
                 for label, proc, url in servers[:-1]:
                     first_day = DAY0 + timedelta(days=60 * commit_runs)
                     commit_runs += call == "commit"
+                    shared.settle()
                     c = measure(url, workload, call, args, proc.pid, first_day, store_pid)
                     # The null server right after each run: a ratio from adjacent runs
                     # holds up better against a background load that comes and goes.

@@ -82,14 +82,13 @@ def free_slots(
     rules = snap.rules
     dur, step = duration_min * 60_000, granularity_min * 60_000
     before, after = (rules.buffer_before_min or 0) * 60_000, (rules.buffer_after_min or 0) * 60_000
-    taken: list[tuple[int, int]] = []
+    blocking = (0, 1, 3) if include_holds else (0, 3)
+    # Sliced and zipped rather than indexed: a full day is 48 bookings a read.
+    quads = list(zip(live[0::4], live[1::4], live[2::4], live[3::4], strict=True))
+    taken = [(first, last) for first, last, kind, _ in quads if kind in blocking]
     starts_per_day: Counter[date] = Counter()
-    for i in range(0, len(live), 4):
-        first, last, kind, start = live[i], live[i + 1], live[i + 2], live[i + 3]
-        if kind in (0, 3) or (kind == 1 and include_holds):
-            taken.append((first, last))
-        if rules.daily_cap and kind != 3:  # the owner's own events are not agent meetings
-            starts_per_day[local_date(start, snap.tz)] += 1
+    if rules.daily_cap:  # the owner's own events (kind 3) are not agent meetings
+        starts_per_day.update(local_date(s, snap.tz) for _, _, kind, s in quads if kind != 3)
     busy = Intervals(taken)
     hours = working_hours(snap, lo_ms, hi_ms)
     focus = focus_time(snap, lo_ms, hi_ms)
