@@ -24,7 +24,9 @@ from ``/proc/PID/stat`` before and after the run, the worker processes summed wi
 ``--workers`` > 1): unlike requests/s it barely moves with background load. The store's
 CPU per request comes next (the Redis/Valkey process, with the snapshot and AOF-rewrite
 children it forked and reaped): the two cores are shared by wrk, the worker and the
-store, so the sum of the two CPU columns is what bounds requests/s.
+store, so the sum of the two CPU columns is what bounds requests/s. Before each row it
+waits until the store is not rewriting its AOF or saving a snapshot, so a fork that a
+commit run started is not charged to the row after it.
 
 Run: python -m bench.http_load [--seconds 10] [--connections 32] [--workers 1[,2]]
      [--store embedded|tcp]

@@ -142,8 +142,8 @@ local function tx_touches_live(tx)
     local last = (cmd[1] == 'DEL' or cmd[1] == 'UNLINK') and #cmd or 2
     for i = 2, last do
       local key = cmd[i]
-      -- Only a key of this calendar whose name starts with b, d or e is compared (no
-      -- new string per command: the scan runs on every write).
+      -- The scan runs on every unaudited write: a key is looked at further only when
+      -- the byte after the prefix is b, d or e (string.byte makes no new string).
       local name = LIVE_KEYS[string.byte(key, np + 1)]
       if name and string.sub(key, 1, np) == P then
         local rest = string.sub(key, np + 1, np + #name)
