@@ -302,15 +302,20 @@ async def _python_load(
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def _stat_fields(stat: Path) -> list[str]:
+    """A ``/proc/<pid>/stat`` line's fields after the command: state ppid ... utime(11)
+    stime(12) cutime(13) cstime(14), counted from 0 at state."""
+    return stat.read_text().rsplit(")", 1)[1].split()
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of ``pid`` and of its child processes (uvicorn's workers)."""
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = _stat_fields(stat)
         except OSError:
             continue  # a process that ended while we looked
-        # Fields after the command: state ppid ... utime(12) stime(13), 0-based from state.
         if stat.parent.name == str(pid) or fields[1] == str(pid):
             total += (int(fields[11]) + int(fields[12])) / _TICKS
     return total
@@ -319,8 +324,7 @@ def _cpu_seconds(pid: int) -> float:
 def _own_cpu_seconds(pid: int) -> float:
     """User + system CPU time of ``pid`` and of the children it has waited for (a
     Redis server's snapshot and AOF-rewrite forks)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(f) for f in fields[11:15]) / _TICKS
+    return sum(int(f) for f in _stat_fields(Path(f"/proc/{pid}/stat"))[11:15]) / _TICKS
 
 
 def measure(
