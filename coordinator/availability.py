@@ -22,18 +22,20 @@ import builtins
 import functools
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from operator import is_
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
 from .access import AVAILABILITY_READ, CallerContext
+from .answer_memo import ANSWERS, Answer
 from .buckets import parse_time, to_ms
 from .connectors.models import Freshness
 from .errors import AgentDraftError, AuthError, ValidationError
 from .etag import make_etag
 from .models import Slot
 from .replies import About, refusal
-from .slots import covers, free_slots, spans_needed
+from .slots import covers, spans_needed
 from .store.calls import Call, DaySpan
 from .store.errors import store_errors
 
@@ -125,9 +127,12 @@ class AvailabilityList(list[Slot]):
         etag: str,
         rules_version: int,
         calendars: Iterable[Freshness] = (),
+        encoded: Answer | None = None,
     ) -> None:
         super().__init__(slots)
         self.etag = etag
+        #: The memo's answer these slots came from, with their JSON already built.
+        self._encoded = encoded
         self.rules_version = rules_version
         #: How fresh each connected real calendar's view is (empty without connectors).
         self.calendars: list[Freshness] = list(calendars)
@@ -140,6 +145,15 @@ class AvailabilityList(list[Slot]):
     @property
     def slots(self) -> list[Slot]:
         return list(self)
+
+    def slots_json(self) -> bytes:
+        """The slots as JSON (a list of ``{start, end}``): the memo's bytes while the
+        list still holds the slots the read answered (a caller may have changed it),
+        else encoded now."""
+        done = self._encoded
+        if done is not None and len(self) == len(done.slots) and all(map(is_, self, done.slots)):
+            return done.json
+        return orjson.dumps([s.__dict__ for s in self])
 
 
 #: Reads of one answer; each re-read needs a rules change between two reads.
@@ -162,6 +176,35 @@ def _minutes(value: Any, field: str, lo: int, hi: int) -> int:
     return value
 
 
+def _checked(
+    start: datetime | str,
+    end: datetime | str,
+    duration_minutes: int,
+    granularity_minutes: int,
+    include_holds: bool,
+) -> _Query:
+    """The query, checked (each error names its argument)."""
+    s, e = parse_time(start, "start"), parse_time(end, "end")
+    if e <= s:
+        raise ValidationError("end", "must be after start")
+    if (e - s).total_seconds() > MAX_RANGE_DAYS * 86400:
+        raise ValidationError("end", f"a range of at most {MAX_RANGE_DAYS} days")
+    dur = _minutes(duration_minutes, "duration_minutes", 5, MAX_DURATION_MINUTES)
+    step = _minutes(granularity_minutes, "granularity_minutes", 5, MAX_DURATION_MINUTES)
+    if not isinstance(include_holds, bool):
+        raise ValidationError("include_holds", "must be True or False")
+    return _Query(to_ms(s), to_ms(e), dur, step, include_holds)
+
+
+#: :func:`_checked` of text times, kept: a polling agent sends the same query strings
+#: again and again, and parsing them was a twentieth of a read's Python. Only a
+#: question that passed is kept (an error is raised again each time).
+_checked_text = functools.lru_cache(maxsize=1024, typed=True)(_checked)
+_AS_TEXT = [str, str, int, int, bool]
+#: Plans one client keeps (see Availability._plan); past it they start over.
+_MAX_PLANS = 64
+
+
 class Availability:
     """``client.availability``: the official SDK's ``list`` over the local engine."""
 
@@ -172,6 +215,9 @@ class Availability:
         self._store = ctx.store
         #: How fresh each external calendar's view of the owner's calendar is.
         self._freshness = freshness
+        self._plans: dict[
+            tuple[int, int, int], tuple[RulesSnapshot, builtins.list[DaySpan], Call]
+        ] = {}
 
     def list(
         self,
@@ -191,11 +237,11 @@ class Availability:
         """
         q = self._query(start, end, duration_minutes, granularity_minutes, include_holds, user_id)
         snap = self._store.rules_cache.get(self._c.user_id)
-        days = spans_needed(snap, q.lo, q.hi)
         for _ in range(_MAX_READS):
+            days, call = self._plan(q, snap)
             with store_errors("availability"):
-                reply = self._store.calls.run(self._pack(days))
-            answer, days, snap = self._answer(q, days, snap, reply)
+                reply = self._store.calls.run(call)
+            answer, _, snap = self._answer(q, days, snap, reply)
             if answer is not None:
                 return answer
         raise AgentDraftError("the owner's rules kept changing during this read; retry")
@@ -204,11 +250,11 @@ class Availability:
         """:meth:`list` for an event loop: the read goes out on ``calls``' asyncio client."""
         q = self._query(**kw)
         snap = self._store.rules_cache.get(self._c.user_id)
-        days = spans_needed(snap, q.lo, q.hi)
         for _ in range(_MAX_READS):
+            days, call = self._plan(q, snap)
             with store_errors("availability"):
-                reply = await calls.run(self._pack(days))
-            answer, days, snap = self._answer(q, days, snap, reply)
+                reply = await calls.run(call)
+            answer, _, snap = self._answer(q, days, snap, reply)
             if answer is not None:
                 return answer
         raise AgentDraftError("the owner's rules kept changing during this read; retry")
@@ -223,19 +269,29 @@ class Availability:
         user_id: str | None = None,
     ) -> _Query:
         """Check the arguments (bad input never reaches Redis)."""
-        c = self._c
-        if user_id is not None and user_id != c.user_id:
+        if user_id is not None and user_id != self._c.user_id:
             raise AuthError("an agent may only read its own owner's calendar", error="forbidden")
-        s, e = parse_time(start, "start"), parse_time(end, "end")
-        if e <= s:
-            raise ValidationError("end", "must be after start")
-        if (e - s).total_seconds() > MAX_RANGE_DAYS * 86400:
-            raise ValidationError("end", f"a range of at most {MAX_RANGE_DAYS} days")
-        dur = _minutes(duration_minutes, "duration_minutes", 5, MAX_DURATION_MINUTES)
-        step = _minutes(granularity_minutes, "granularity_minutes", 5, MAX_DURATION_MINUTES)
-        if not isinstance(include_holds, bool):
-            raise ValidationError("include_holds", "must be True or False")
-        return _Query(to_ms(s), to_ms(e), dur, step, include_holds)
+        args = (start, end, duration_minutes, granularity_minutes, include_holds)
+        if list(map(type, args)) == _AS_TEXT:  # hashable as given: HTTP's query strings
+            return _checked_text(*args)
+        return _checked(*args)
+
+    def _plan(self, q: _Query, snap: RulesSnapshot) -> tuple[builtins.list[DaySpan], Call]:
+        """The bucket spans ``q`` needs under the rules ``snap`` and their packed call.
+
+        Kept per (rules, range) for this caller: an agent asks about the same ranges
+        again and again, and working both out again was a tenth of a read's Python. The
+        call packs this caller's key hash and the store's limits, fixed for the client's
+        life."""
+        key = (id(snap), q.lo, q.hi)  # the entry keeps snap alive: its id stays its own
+        plan = self._plans.get(key)
+        if plan is None:
+            days = spans_needed(snap, q.lo, q.hi)
+            plan = (snap, days, self._pack(days))
+            if len(self._plans) >= _MAX_PLANS:
+                self._plans.clear()
+            self._plans[key] = plan
+        return plan[1], plan[2]
 
     def _answer(
         self,
@@ -256,9 +312,10 @@ class Availability:
             if not covers(days, needed):
                 return None, needed, fresh
         live = live_bookings(reply, c.agent_id)
-        slots = free_slots(fresh, live, int(reply["now"]), q.lo, q.hi, q.dur, q.step, q.holds)
+        found = ANSWERS.find(fresh, live, int(reply["now"]), q.lo, q.hi, q.dur, q.step, q.holds)
         answer = AvailabilityList(
-            slots,
+            found.slots,
+            encoded=found,
             etag=make_etag(c.user_id, fresh.version),
             rules_version=fresh.version,
             # Without connectors there is no freshness to read (the script counted them).

@@ -82,9 +82,9 @@ def availability_body(client: LocalClient, found: AvailabilityList) -> bytes:
     return orjson.dumps(
         {
             "user_id": client.user_id,
-            # A slot's fields are {start, end}, in that order (tests/server/test_front_door.py):
-            # its own dict is the wire shape, at half the cost of building one per slot.
-            "slots": [s.__dict__ for s in found],
+            # Built once per distinct answer (coordinator/answer_memo.py): a slot's own
+            # dict, {start, end} in that order, is the wire shape.
+            "slots": orjson.Fragment(found.slots_json()),
             "etag": found.etag,
             "rules_version": found.rules_version,
             "calendars": [f.model_dump() for f in found.calendars],
