@@ -58,7 +58,7 @@ class _Day(NamedTuple):
 
 
 @functools.lru_cache(maxsize=256)
-def _parsed(text: str) -> _Day:
+def _parsed(text: str | bytes) -> _Day:
     """A cached day's text, parsed. Why memoized: the text stays the same from one read
     to the next until the calendar is written to, and parsing it was a fifth of an
     availability read's Python on a full day."""

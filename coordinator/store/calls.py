@@ -598,5 +598,11 @@ def _json(value: Any) -> bytes:
 
 
 def decode_reply(raw: Any) -> Reply:
-    reply: Reply = orjson.loads(raw)
+    """A script's reply: its JSON, or (read_availability.lua) an array of its JSON and
+    then the text of each cached day, sent as is and given back as ``reply["days"]``."""
+    if type(raw) is list:
+        reply: Reply = orjson.loads(raw[0])
+        reply["days"] = raw[1:]
+        return reply
+    reply = orjson.loads(raw)
     return reply
