@@ -52,11 +52,19 @@ def first_start(snap: RulesSnapshot, now_ms: int, lo_ms: int, step_ms: int) -> i
 
 
 class AnswerMemo:
-    """Answers by everything they depend on (see the module docstring)."""
+    """Answers by everything they depend on (see the module docstring).
 
-    def __init__(self, size: int = 1024) -> None:
+    Bounded twice: at most ``size`` answers, and at most ``weight`` values held in all
+    (a key's live bookings plus an answer's slots, about 50 bytes each with their
+    JSON), so a few answers over two months of a busy calendar cannot hold more memory
+    than a thousand single days. An answer over an eighth of ``weight`` is not kept.
+    """
+
+    def __init__(self, size: int = 1024, weight: int = 400_000) -> None:
         self._size = size
-        self._answers: dict[tuple[int | bool, ...], tuple[RulesSnapshot, Answer]] = {}
+        self._max_weight = weight
+        self._weight = 0
+        self._answers: dict[tuple[int | bool, ...], tuple[RulesSnapshot, Answer, int]] = {}
         self._evicting = threading.Lock()
 
     def find(
@@ -85,18 +93,31 @@ class AnswerMemo:
             )
         )
         found = Answer(slots, orjson.dumps([s.__dict__ for s in slots]))
+        weight = len(key) + len(slots)
+        if weight * 8 > self._max_weight:
+            return found
         with self._evicting:  # two threads must not both pick the same oldest key
-            while len(self._answers) >= self._size:
-                del self._answers[next(iter(self._answers))]
-            self._answers[key] = (snap, found)
+            while self._answers and (
+                len(self._answers) >= self._size or self._weight + weight > self._max_weight
+            ):
+                self._weight -= self._answers.pop(next(iter(self._answers)))[2]
+            if key not in self._answers:
+                self._answers[key] = (snap, found, weight)
+                self._weight += weight
         return found
 
     def clear(self) -> None:
         with self._evicting:
             self._answers.clear()
+            self._weight = 0
 
     def __len__(self) -> int:
         return len(self._answers)
+
+    @property
+    def weight(self) -> int:
+        """The values the kept answers hold (see the class docstring)."""
+        return self._weight
 
 
 #: The process's memo (answers are the same for every store and caller with equal keys).

@@ -85,6 +85,22 @@ def test_the_memo_is_bounded_oldest_out() -> None:
     assert again is not answers[0] and again == answers[0]  # evicted, then found again
 
 
+def test_the_memo_is_bounded_by_the_values_it_holds() -> None:
+    # A free day on the 15-minute grid: 95 slots, a key of 7 values: weighs 102
+    snap = RulesSnapshot(1, "UTC", RuleSet())
+    memo = AnswerMemo(size=1000, weight=2000)
+    for k in range(30):
+        lo = T0 + k * DAY_MS
+        assert len(memo.find(snap, [], 0, lo, lo + DAY_MS, 30, 15, True).slots) == 95
+        assert memo.weight <= 2000
+    assert len(memo) == 2000 // 102 and memo.weight == len(memo) * 102
+    # An answer weighing over an eighth of the bound is answered, never kept
+    big = memo.find(snap, [], 0, T0, T0 + 5 * DAY_MS, 30, 15, True)
+    assert len(big.slots) == 5 * 96 - 1
+    assert memo.find(snap, [], 0, T0, T0 + 5 * DAY_MS, 30, 15, True) is not big
+    assert memo.weight <= 2000
+
+
 def test_snapshots_with_the_same_version_and_text_keep_their_own_answers() -> None:
     # Two snapshots that differ only in their parsed rules (as tests build them): the
     # memo keys a snapshot by identity, never by its version or JSON text
