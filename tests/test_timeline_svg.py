@@ -19,6 +19,7 @@ import pytest
 from coordinator import Coordinator
 from coordinator.buckets import BUCKET_MS, from_ms
 from coordinator.models import AuditEntry
+from coordinator.store.embedded import stop_embedded
 from coordinator.timeline import build_timeline
 from coordinator.timeline_svg import (
     BREAK_MS,
@@ -253,6 +254,7 @@ def engine(tmp_path: Path) -> Iterator[Coordinator]:
     coord = Coordinator.embedded(tmp_path / "engine", arbitration_window_ms=0)
     yield coord
     coord.close()
+    stop_embedded(tmp_path / "engine")  # the engine outlives its clients: stop it
 
 
 def test_a_real_eviction_inside_the_bump_window_is_drawn_from_the_engines_audit(
