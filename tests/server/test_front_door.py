@@ -155,3 +155,26 @@ def test_an_unexpected_failure_is_the_full_apps_500_and_the_worker_goes_on(
     assert hot.json() == {"error": "internal_error", "detail": "internal error"}
     assert hot.content == full.content and _head(hot) == _head(full)
     assert httpx.get(f"{http_server.url}/v1/bookings/{made[1]}", headers=auth).status_code == 200
+
+
+def test_a_query_string_read_once_is_checked_and_answered_the_same_every_time(
+    http_server: HttpServer, key: str
+) -> None:
+    """The front door keeps its reading of each query string (server/hot.py); what the
+    reading leads to, the checks included, happens again on every request."""
+    auth = {"Authorization": f"Bearer {key}"}
+    base = f"{http_server.url}/v1/availability?"
+    good = [httpx.get(base + QUERY, headers=auth) for _ in range(3)]
+    assert {r.status_code for r in good} == {200}
+    assert len({r.content for r in good}) == 1
+    backwards = f"range_start={DAY:%Y-%m-%dT}12:00:00Z&range_end={DAY:%Y-%m-%dT}11:00:00Z"
+    refused = [httpx.get(base + backwards, headers=auth) for _ in range(2)]
+    assert [r.status_code for r in refused] == [422, 422]
+    assert refused[0].json()["field"] == "end" and refused[0].content == refused[1].content
+    # a parameter given twice is never read here: FastAPI's route answers, every time
+    twice = f"{QUERY}&duration_minutes=60&duration_minutes=30"
+    handed = [httpx.get(base + twice, headers=auth) for _ in range(2)]
+    assert handed[0].status_code == handed[1].status_code == 200
+    assert handed[0].content == handed[1].content
+    wrong = {"Authorization": "Bearer avs_live_not_a_key"}
+    assert httpx.get(base + QUERY, headers=wrong).status_code == 401  # the key, again
