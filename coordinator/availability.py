@@ -3,7 +3,9 @@
 One script call (``read_availability.lua``) checks the caller's key, scope and rate
 limit and returns, for the UTC days the range touches only, every live booking's
 cover plus the owner's rules and the server clock. The slots are then computed by
-:func:`coordinator.slots.free_slots` (the algorithm, pure and separately tested).
+:func:`coordinator.slots.free_slots` (the algorithm, pure and separately tested), or
+found in the process's answer memo (:mod:`coordinator.answer_memo`) when the same
+bookings, rules and query were answered before.
 
 Cost: a whole UTC day is one GET of its cache while nothing was written to the
 calendar since it was cached; otherwise (and for the part of a neighbouring day that
