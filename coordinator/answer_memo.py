@@ -33,7 +33,7 @@ import orjson
 
 from .models import Slot
 from .ruleset import RulesSnapshot
-from .slots import free_slots
+from .slots import earliest_start, free_slots
 
 
 class Answer(NamedTuple):
@@ -47,8 +47,7 @@ class Answer(NamedTuple):
 def first_start(snap: RulesSnapshot, now_ms: int, lo_ms: int, step_ms: int) -> int:
     """The first candidate start on the grid: the earliest a slot may start (the range's
     start, or ``now`` plus the lead time when later), rounded up to the grid."""
-    earliest = max(lo_ms, now_ms + (snap.rules.min_lead_minutes or 0) * 60_000)
-    return -(-earliest // step_ms) * step_ms
+    return -(-earliest_start(snap, now_ms, lo_ms) // step_ms) * step_ms
 
 
 class AnswerMemo:

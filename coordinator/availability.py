@@ -243,7 +243,7 @@ class Availability:
             days, call = self._plan(q, snap)
             with store_errors("availability"):
                 reply = self._store.calls.run(call)
-            answer, _, snap = self._answer(q, days, snap, reply)
+            answer, snap = self._answer(q, days, snap, reply)
             if answer is not None:
                 return answer
         raise AgentDraftError("the owner's rules kept changing during this read; retry")
@@ -256,7 +256,7 @@ class Availability:
             days, call = self._plan(q, snap)
             with store_errors("availability"):
                 reply = await calls.run(call)
-            answer, _, snap = self._answer(q, days, snap, reply)
+            answer, snap = self._answer(q, days, snap, reply)
             if answer is not None:
                 return answer
         raise AgentDraftError("the owner's rules kept changing during this read; retry")
@@ -301,18 +301,17 @@ class Availability:
         days: builtins.list[DaySpan],
         snap: RulesSnapshot,
         reply: dict[str, Any],
-    ) -> tuple[AvailabilityList | None, builtins.list[DaySpan], RulesSnapshot]:
-        """The answer from one read, or None and the days to read again (the rules
-        read with it changed the reach of buffers or the cap). ``days`` came from the
-        rules ``snap``; the rules in ``reply`` are returned as the next ``snap``."""
+    ) -> tuple[AvailabilityList | None, RulesSnapshot]:
+        """The answer from one read, or None when the rules read with it changed the
+        reach of buffers or the cap past the ``days`` read (those of the rules ``snap``):
+        read again with the rules in ``reply``, returned as the next ``snap``."""
         c, eng = self._c, self._store
         if reply["r"] != "ok":
             raise refusal("availability", reply, About(c.user_id, "", c.agent_id))
         fresh = eng.rules_cache.from_reply(c.user_id, reply)
         if fresh is not snap:  # the same snapshot reaches the same spans: read already
-            needed = spans_needed(fresh, q.lo, q.hi)
-            if not covers(days, needed):
-                return None, needed, fresh
+            if not covers(days, self._plan(q, fresh)[0]):
+                return None, fresh
         live = live_bookings(reply, c.agent_id)
         found = ANSWERS.find(fresh, live, int(reply["now"]), q.lo, q.hi, q.dur, q.step, q.holds)
         answer = AvailabilityList(
@@ -323,7 +322,7 @@ class Availability:
             # Without connectors there is no freshness to read (the script counted them).
             calendars=self._freshness(c.user_id) if reply.get("connectors") else (),
         )
-        return answer, days, fresh
+        return answer, fresh
 
     def _pack(self, days: builtins.list[DaySpan]) -> Call:
         c, eng = self._c, self._store

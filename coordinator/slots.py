@@ -64,6 +64,12 @@ def _reach(snap: RulesSnapshot, lo_ms: int, hi_ms: int) -> tuple[int, int]:
     return lo, hi
 
 
+def earliest_start(snap: RulesSnapshot, now_ms: int, lo_ms: int) -> int:
+    """The earliest instant a slot may start: the range's start, or ``now`` plus the
+    owner's lead time when that is later."""
+    return max(lo_ms, now_ms + (snap.rules.min_lead_minutes or 0) * 60_000)
+
+
 def free_slots(
     snap: RulesSnapshot,
     live: list[int],
@@ -93,7 +99,7 @@ def free_slots(
     hours = working_hours(snap, lo_ms, hi_ms)
     focus = focus_time(snap, lo_ms, hi_ms)
     full_days = {d for d, n in starts_per_day.items() if rules.daily_cap and n >= rules.daily_cap}
-    earliest = max(lo_ms, now_ms + (rules.min_lead_minutes or 0) * 60_000)
+    earliest = earliest_start(snap, now_ms, lo_ms)
     # Every test is turned into a range of starts, so the search costs the intervals
     # plus the slots it answers, not the candidates it would have tried one by one.
     # A start s (meeting [s, s + dur)) may lie in working time when some working
