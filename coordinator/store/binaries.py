@@ -44,6 +44,9 @@ class ServerBinary:
     #: ``"valkey"`` or ``"redis"``.
     flavour: str
     version: tuple[int, ...]
+    #: The allocator it was built with, as ``--version`` names it (``libc``,
+    #: ``jemalloc-5.3.0``); empty when it does not say.
+    malloc: str = ""
 
     @property
     def version_text(self) -> str:
@@ -117,7 +120,7 @@ def binary_version(binary: str) -> tuple[int, ...]:
 
 
 def describe(binary: str) -> ServerBinary:
-    """What ``binary --version`` says: Valkey or Redis, and which version."""
+    """What ``binary --version`` says: Valkey or Redis, which version, which malloc."""
     try:
         out = subprocess.run(
             [binary, "--version"], capture_output=True, text=True, timeout=10, check=False
@@ -128,7 +131,13 @@ def describe(binary: str) -> ServerBinary:
     if match is None:
         raise StoreUnavailable(f"{binary} --version printed no version: {out.strip()!r}")
     flavour = "valkey" if out.lower().startswith("valkey") else "redis"
-    return ServerBinary(binary, flavour, tuple(int(part) for part in match.groups()))
+    malloc = re.search(r"malloc=(\S+)", out)
+    return ServerBinary(
+        binary,
+        flavour,
+        tuple(int(part) for part in match.groups()),
+        malloc.group(1) if malloc else "",
+    )
 
 
 def check_supported(server: ServerBinary) -> None:

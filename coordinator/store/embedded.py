@@ -35,6 +35,7 @@ from redis.retry import Retry
 
 from coordinator.errors import StoreUnavailable
 from coordinator.store.acl import OPERATOR, embedded_conf_lines, operator_secret
+from coordinator.store.allocator import engine_environment, preload_for
 from coordinator.store.binaries import (
     SERVER_ENV,
     ServerBinary,
@@ -467,9 +468,11 @@ def _start(folder: EmbeddedFolder) -> None:
     if server.version[0] >= 7:  # audit streams append-only for the default user (store/acl.py)
         lines += embedded_conf_lines(folder.data_dir)
     folder.config.write_text("\n".join(lines) + "\n")
+    preload = preload_for(server)
     result = subprocess.run(
         [server.path, str(folder.config)],
         cwd=folder.data_dir,
+        env=engine_environment(preload),
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -488,6 +491,7 @@ def _start(folder: EmbeddedFolder) -> None:
                 "binary": server.path,
                 "server": server.flavour,
                 "version": server.version_text,
+                "malloc": str(preload) if preload else (server.malloc or "unknown"),
                 "socket": str(folder.socket),
                 "pidfile": str(folder.pidfile),
                 "url": f"unix://{folder.socket}",
