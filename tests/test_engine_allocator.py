@@ -19,7 +19,7 @@ from coordinator.store.allocator import (
     preload_for,
 )
 from coordinator.store.binaries import ServerBinary, describe, server_binary
-from coordinator.store.embedded import EmbeddedFolder
+from coordinator.store.embedded import EmbeddedFolder, embedded_status
 
 LIBC_SERVER = ServerBinary("/opt/valkey-server", "valkey", (8, 1, 8), "libc")
 JEMALLOC_SERVER = ServerBinary("/usr/bin/redis-server", "redis", (7, 0, 15), "jemalloc-5.3.0")
@@ -108,6 +108,9 @@ def test_the_default_engine_runs_on_jemalloc_when_it_is_installed(
     library = find_jemalloc()
     assert library is not None and library.name in _mapped_libraries(engine_dir)
     assert json.loads((engine_dir / "engine.json").read_text())["malloc"] == str(library)
+    status = embedded_status(engine_dir)
+    assert status.malloc == str(library)
+    assert f"; malloc {library}; " in status.line()
     client.close()
 
 

@@ -124,6 +124,10 @@ class EmbeddedStatus:
     binary: str | None
     version: str | None
     socket: str
+    #: The allocator it started with: a preloaded library's path, or what the binary
+    #: was built with (``libc``, ``jemalloc-5.3.0``); None for an engine started
+    #: before this was recorded.
+    malloc: str | None = None
 
     @property
     def server(self) -> str:
@@ -135,7 +139,8 @@ class EmbeddedStatus:
     def line(self) -> str:
         """One human-readable line."""
         state = f"running (pid {self.pid})" if self.running else "stopped"
-        return f"{self.data_dir}: {state}; {self.server}; socket {self.socket}"
+        malloc = f"; malloc {self.malloc}" if self.malloc else ""
+        return f"{self.data_dir}: {state}; {self.server}{malloc}; socket {self.socket}"
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -279,6 +284,7 @@ def embedded_status(data_dir: str | os.PathLike[str] | None = None) -> EmbeddedS
         binary=record.get("binary"),
         version=record.get("version"),
         socket=str(folder.socket),
+        malloc=record.get("malloc"),
     )
 
 
