@@ -92,7 +92,9 @@ def test_a_refused_setting_starts_no_engine(
     monkeypatch.setenv(ENGINE_MALLOC_ENV, "/nonexistent/libjemalloc.so.2")
     with pytest.raises(StoreUnavailable, match=ENGINE_MALLOC_ENV):
         open_embedded(engine_dir)
-    assert not EmbeddedFolder.at(engine_dir).pidfile.exists()
+    folder = EmbeddedFolder.at(engine_dir)
+    assert not folder.pidfile.exists()
+    assert not folder.config.exists()  # refused before the engine's config was written
 
 
 @needs_jemalloc

