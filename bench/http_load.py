@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from coordinator.store.binaries import describe
 from tests.support.servers import RedisServer, free_port
 
 if TYPE_CHECKING:
@@ -396,12 +397,14 @@ def _serve_cmd(store: list[str], port: int, workers: int) -> list[str]:
 @dataclass
 class Store:
     """The store every server of the run shares: how ``serve`` reaches it, its seeded
-    workload, its pid (for its CPU time) and an admin client."""
+    workload, its pid (for its CPU time), an admin client and the allocator it runs on
+    (``AGENTDRAFT_ENGINE_MALLOC`` changes the embedded engine's; see store/allocator.py)."""
 
     args: list[str]
     workload: Workload
     pid: int
     admin: Any
+    malloc: str
 
     def settle(self, limit_s: float = 120.0) -> None:
         """Wait until no AOF rewrite or snapshot is running, so a fork that a commit run
@@ -428,15 +431,22 @@ def _store(kind: str) -> Iterator[Store]:
                 Workload.seed(Coordinator.from_url(redis_server.url)),
                 redis_server.pid,
                 redis_server.client(),
+                describe(redis_server.binary).malloc,
             )
         return
-    from coordinator.store.embedded import EmbeddedFolder, admin_client, stop_embedded
+    from coordinator.store.embedded import (
+        EmbeddedFolder,
+        admin_client,
+        embedded_status,
+        stop_embedded,
+    )
 
     with tempfile.TemporaryDirectory(prefix="agentdraft-bench-") as folder:
         try:
             workload = Workload.seed(Coordinator.embedded(folder))
             pid = int(EmbeddedFolder.at(folder).pidfile.read_text())
-            yield Store(["--data-dir", folder], workload, pid, admin_client(folder))
+            malloc = embedded_status(folder).malloc or "unknown"
+            yield Store(["--data-dir", folder], workload, pid, admin_client(folder), malloc)
         finally:
             stop_embedded(folder)
 
@@ -478,6 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     servers: list[tuple[str, subprocess.Popen[bytes], str]] = []
     with _store(args.store) as shared:
         store, workload, store_pid = shared.args, shared.workload, shared.pid
+        malloc = shared.malloc
         try:
             for workers in (int(w) for w in args.workers.split(",")):
                 port = free_port()
@@ -515,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"{args.generator}, {args.connections} connections, {args.seconds:g} s per run, "
-        f"store {args.store}, cpus={os.cpu_count()}"
+        f"store {args.store} (malloc {malloc}), cpus={os.cpu_count()}"
     )
     print(
         "| call | server | req/s | null req/s | ratio | CPU us/req | store CPU us/req "
