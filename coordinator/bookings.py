@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Unpack
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Unpack
 
 import anyio
 
@@ -86,6 +85,17 @@ def _seconds(value: Any, field: str, hi: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= hi:
         raise ValidationError(field, f"must be a number of seconds between 0 and {hi:g}")
     return float(value)
+
+
+class CommitGuard(Protocol):
+    """A check every commit passes before its claim (connectors: no stale calendar)."""
+
+    def __call__(self, user_id: str) -> None:
+        """Refuse ``user_id``'s commit by raising; may read the store (blocking)."""
+
+    def passes_unread(self, user_id: str) -> bool:
+        """True when the check is known to pass without reading the store: the event
+        loop then need not leave for a thread to run it."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +164,7 @@ class Bookings:
         self.rules_cache = store.rules_cache
         #: Checks a commit passes before its script call (the connectors' freshness
         #: policy registers one: an unproven calendar is not a free one).
-        self.commit_guards: list[Callable[[str], None]] = []
+        self.commit_guards: list[CommitGuard] = []
         #: Counter-offers (coordinator/counters.py), called as ``coord.bookings.counter``
         #: etc. with ``user_id``, ``agent_id`` and ``key_hash``; accepting one moves the
         #: booking to the chosen slot through the claim, atomically.
@@ -229,7 +239,13 @@ class Bookings:
         change, a replayed idempotency key) continues in a worker thread exactly as
         :meth:`write` does, and so does the read that names a conflict's winner.
         """
-        q = self._prepare(**kw)
+        if kw["mode"] == "commit" and kw.get("approval_id") is None:
+            user_id = kw["user_id"]
+            if not all(guard.passes_unread(user_id) for guard in self.commit_guards):
+                # A guard that must read the store does it in a thread: a blocking read
+                # on the loop waits behind every script queued in Redis before it.
+                await anyio.to_thread.run_sync(self._guard, user_id)
+        q = self._prepare(guarded=True, **kw)
         snap = self.rules_cache.get(q.user_id)
         with store_errors(q.mode):
             reply = await calls.run(self._pack_claim(q, snap))
@@ -267,13 +283,16 @@ class Bookings:
         availability_etag: str | None = None,
         approval_id: str | None = None,
         conferencing: dict[str, Any] | None = None,
+        guarded: bool = False,
     ) -> _Request:
-        """Check every argument (bad input never reaches Redis) into one request."""
+        """Check every argument (bad input never reaches Redis) into one request.
+
+        ``guarded``: the commit guards have run already (:meth:`write_async`).
+        """
         if mode not in ("hold", "commit"):
             raise ValidationError("mode", "must be 'hold' or 'commit'")
-        if mode == "commit" and approval_id is None:
-            for guard in self.commit_guards:
-                guard(user_id)
+        if mode == "commit" and approval_id is None and not guarded:
+            self._guard(user_id)
         s = parse_time(start, "start")
         e = parse_time(end, "end")
         check_interval(s, e, self.settings.max_booking_minutes)
@@ -324,6 +343,11 @@ class Bookings:
             booking_id=new_id("hld" if mode == "hold" else "bkg"),
             conferencing=conferencing,
         )
+
+    def _guard(self, user_id: str) -> None:
+        """Run every commit guard: the first to refuse raises."""
+        for guard in self.commit_guards:
+            guard(user_id)
 
     def _settle(self, q: _Request, snap: RulesSnapshot, reply: dict[str, Any]) -> Booking:
         """Follow a claim's reply to the write's outcome, claiming again when told to."""

@@ -66,6 +66,19 @@ def _text(value: Any, field: str, *, required: bool = False, limit: int = 2000) 
     return value
 
 
+class _UnsyncedGuard:
+    """The registry's commit guard (:class:`~coordinator.bookings.CommitGuard`)."""
+
+    def __init__(self, connectors: Connectors) -> None:
+        self.connectors = connectors
+
+    def __call__(self, user_id: str) -> None:
+        self.connectors.refuse_if_unsynced(user_id)
+
+    def passes_unread(self, user_id: str) -> bool:
+        return self.connectors.known_synced(user_id)
+
+
 class Connectors:
     """The connector registry of one coordinator (see the module docstring)."""
 
@@ -78,7 +91,7 @@ class Connectors:
         self.token_providers: dict[str, Callable[[], str]] = {}
         #: user id -> (monotonic expiry, its connectors with ``stale="refuse"``).
         self._refusing: dict[str, tuple[float, builtins.list[Connector]]] = {}
-        engine.commit_guards.append(self.refuse_if_unsynced)
+        engine.commit_guards.append(_UnsyncedGuard(self))
         #: connector id -> (record it was built from, adapter) for pulls; see sync().
         self._adapters: dict[str, tuple[str, CalendarAdapter]] = {}
         self._adapters_lock = threading.Lock()
@@ -457,6 +470,12 @@ class Connectors:
                     connector_id=f.connector_id,
                     last_pull_at=last,
                 )
+
+    def known_synced(self, user_id: str) -> bool:
+        """True when the cached connector list says ``user_id`` has no connector that
+        refuses commits while stale: :meth:`refuse_if_unsynced` passes without a read."""
+        cached = self._refusing.get(user_id)
+        return cached is not None and cached[0] >= time.monotonic() and not cached[1]
 
     def freshness(self, user_id: str) -> builtins.list[Freshness]:
         """How fresh each pulling connector's view of ``user_id``'s calendar is."""
