@@ -28,8 +28,14 @@ store, so the sum of the two CPU columns is what bounds requests/s. Before each 
 waits until the store is not rewriting its AOF or saving a snapshot, so a fork that a
 commit run started is not charged to the row after it.
 
+With ``--rounds N`` every call is measured N times, round by round (each round runs
+every server once per call), and the table shows each column's median with the range
+of the two ratios: on a shared 2-core VM one 10-second run of the same code has been
+seen anywhere from 0.20x to 0.27x, so a single run says little about a change of a few
+percent.
+
 Run: python -m bench.http_load [--seconds 10] [--connections 32] [--workers 1[,2]]
-     [--store embedded|tcp]
+     [--store embedded|tcp] [--rounds 3]
      [--baseline-src PATH]   # also a coordinator from another tree: before/after
 """
 
@@ -41,6 +47,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -481,8 +488,16 @@ def main(argv: list[str] | None = None) -> int:
         help="the embedded engine on a unix socket (serve --data-dir, the default) or a "
         "private redis-server over TCP (serve --redis-url)",
     )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every call this many times, interleaved; print medians and ranges",
+    )
     p.add_argument("--json", action="store_true", help="print the rows as JSON too")
     args = p.parse_args(argv)
+    if args.rounds < 1:
+        p.error("--rounds must be at least 1")
 
     rows: list[tuple[str, str, Result, Result]] = []
     servers: list[tuple[str, subprocess.Popen[bytes], str]] = []
@@ -510,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             servers.append(("null", null, null_url))
             commit_runs = 0
-            for call in args.calls.split(","):
+            for call in [c for _ in range(args.rounds) for c in args.calls.split(",")]:
                 for label, proc, url in servers[:-1]:
                     first_day = DAY0 + timedelta(days=60 * commit_runs)
                     commit_runs += call == "commit"
@@ -527,18 +542,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{args.generator}, {args.connections} connections, {args.seconds:g} s per run, "
         f"store {args.store} (malloc {malloc}), cpus={os.cpu_count()}"
+        + (f", median of {args.rounds} rounds" if args.rounds > 1 else "")
     )
-    print(
-        "| call | server | req/s | null req/s | ratio | CPU us/req | store CPU us/req "
-        "| null CPU us/req | p99 ms | null p99 ms | p99 ratio | non-2xx |"
-    )
-    print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
-    for call, label, c, n in rows:
-        print(
-            f"| {CALLS[call]} | {label} | {c.rps:,.0f} | {n.rps:,.0f} | {c.rps / n.rps:.2f}x "
-            f"| {_us(c.cpu_us)} | {_us(c.store_cpu_us)} | {_us(n.cpu_us)} "
-            f"| {c.p99_ms:.1f} | {n.p99_ms:.1f} | {c.p99_ms / n.p99_ms:.1f}x | {c.errors} |"
-        )
+    print(_table(rows))
     if args.json:
         print(
             json.dumps(
@@ -553,6 +559,53 @@ def main(argv: list[str] | None = None) -> int:
 
 def _us(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
+
+
+def _table(rows: list[tuple[str, str, Result, Result]]) -> str:
+    """The Markdown table: one line per call and server, medians over its rounds.
+
+    With one round the ranges are the values themselves, so they are left out.
+    """
+    groups: dict[tuple[str, str], list[tuple[Result, Result]]] = {}
+    for call, label, c, n in rows:
+        groups.setdefault((call, label), []).append((c, n))
+    ranged = any(len(runs) > 1 for runs in groups.values())
+    head = (
+        "| call | server | req/s | null req/s | ratio | CPU us/req | store CPU us/req "
+        "| null CPU us/req | p99 ms | null p99 ms | p99 ratio | non-2xx |"
+    )
+    align = "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+    if ranged:
+        head = head.replace("| ratio |", "| ratio | ratio range |").replace(
+            "| p99 ratio |", "| p99 ratio | p99 ratio range |"
+        )
+        align += "--:|--:|"
+    lines = [head, align]
+    for (call, label), runs in groups.items():
+        ratios = [c.rps / n.rps for c, n in runs]
+        p99s = [c.p99_ms / n.p99_ms for c, n in runs]
+        ratio = f"{statistics.median(ratios):.2f}x"
+        p99 = f"{statistics.median(p99s):.1f}x"
+        if ranged:
+            ratio += f" | {min(ratios):.2f}-{max(ratios):.2f}x"
+            p99 += f" | {min(p99s):.1f}-{max(p99s):.1f}x"
+        lines.append(
+            f"| {CALLS[call]} | {label} | {statistics.median([c.rps for c, _ in runs]):,.0f} "
+            f"| {statistics.median([n.rps for _, n in runs]):,.0f} | {ratio} "
+            f"| {_us(_median_of([c.cpu_us for c, _ in runs]))} "
+            f"| {_us(_median_of([c.store_cpu_us for c, _ in runs]))} "
+            f"| {_us(_median_of([n.cpu_us for _, n in runs]))} "
+            f"| {statistics.median([c.p99_ms for c, _ in runs]):.1f} "
+            f"| {statistics.median([n.p99_ms for _, n in runs]):.1f} | {p99} "
+            f"| {sum(c.errors for c, _ in runs)} |"
+        )
+    return "\n".join(lines)
+
+
+def _median_of(values: list[float | None]) -> float | None:
+    """The median of the values measured (CPU is not measured everywhere), or None."""
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
 
 
 if __name__ == "__main__":
