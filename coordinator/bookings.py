@@ -93,9 +93,9 @@ class CommitGuard(Protocol):
     def __call__(self, user_id: str) -> None:
         """Refuse ``user_id``'s commit by raising; may read the store (blocking)."""
 
-    def passes_unread(self, user_id: str) -> bool:
-        """True when the check is known to pass without reading the store: the event
-        loop then need not leave for a thread to run it."""
+    async def check_async(self, calls: AsyncCalls, user_id: str) -> None:
+        """The same check on an event loop: its reads go on ``calls``, pipelined with
+        the scripts, never a blocking read that would stall every request in flight."""
 
 
 @dataclass(frozen=True)
@@ -240,11 +240,8 @@ class Bookings:
         :meth:`write` does, and so does the read that names a conflict's winner.
         """
         if kw["mode"] == "commit" and kw.get("approval_id") is None:
-            user_id = kw["user_id"]
-            if not all(guard.passes_unread(user_id) for guard in self.commit_guards):
-                # A guard that must read the store does it in a thread: a blocking read
-                # on the loop waits behind every script queued in Redis before it.
-                await anyio.to_thread.run_sync(self._guard, user_id)
+            for guard in self.commit_guards:
+                await guard.check_async(calls, kw["user_id"])
         q = self._prepare(guarded=True, **kw)
         snap = self.rules_cache.get(q.user_id)
         with store_errors(q.mode):

@@ -15,9 +15,11 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
+
+import anyio
 
 from ..bookings import Bookings
 from ..buckets import from_ms
@@ -38,6 +40,9 @@ from .models import (
     SyncReport,
 )
 from .pull import plan, pull_once, server_now_ms
+
+if TYPE_CHECKING:
+    from ..store.aio import AsyncCalls
 
 _ID = re.compile(r"^cxn_[0-9a-f]{16}$")
 _LEASE_MS = 120_000
@@ -75,8 +80,8 @@ class _UnsyncedGuard:
     def __call__(self, user_id: str) -> None:
         self.connectors.refuse_if_unsynced(user_id)
 
-    def passes_unread(self, user_id: str) -> bool:
-        return self.connectors.known_synced(user_id)
+    async def check_async(self, calls: AsyncCalls, user_id: str) -> None:
+        await self.connectors.refuse_if_unsynced_async(calls, user_id)
 
 
 class Connectors:
@@ -454,12 +459,36 @@ class Connectors:
         The owner's connector list is cached for a second or two per process, so a
         calendar without connectors pays one HVALS per few seconds, not per commit.
         """
-        now_mono = time.monotonic()
+        if self._refusing_now(user_id) is None:
+            with store_errors("connector list"):
+                raw = self.r.hvals(self.keys.connectors(user_id))
+            self._remember_refusing(user_id, raw)
+        self._refuse_if_stale(user_id)
+
+    async def refuse_if_unsynced_async(self, calls: AsyncCalls, user_id: str) -> None:
+        """:meth:`refuse_if_unsynced` on the server's event loop: the list is read on
+        ``calls``, pipelined with the scripts. Only a calendar with a connector that
+        refuses when stale (rare) has its freshness read, in a thread."""
+        if self._refusing_now(user_id) is None:
+            with store_errors("connector list"):
+                raw = await calls.command("HVALS", self.keys.connectors(user_id))
+            self._remember_refusing(user_id, raw)
+        if self._refusing_now(user_id):
+            await anyio.to_thread.run_sync(self._refuse_if_stale, user_id)
+
+    def _refusing_now(self, user_id: str) -> builtins.list[Connector] | None:
+        """The cached connectors of ``user_id`` that refuse when stale; None: not cached."""
         cached = self._refusing.get(user_id)
-        if cached is None or cached[0] < now_mono:
-            refusing = [c for c in self.list(user_id) if c.pulls and c.stale == "refuse"]
-            self._refusing[user_id] = cached = (now_mono + _REFUSING_TTL_SECONDS, refusing)
-        if not cached[1]:
+        return None if cached is None or cached[0] < time.monotonic() else cached[1]
+
+    def _remember_refusing(self, user_id: str, raw: builtins.list[Any]) -> None:
+        conns = [Connector.from_record(json.loads(v)) for v in raw]
+        refusing = [c for c in conns if c.pulls and c.stale == "refuse"]
+        self._refusing[user_id] = (time.monotonic() + _REFUSING_TTL_SECONDS, refusing)
+
+    def _refuse_if_stale(self, user_id: str) -> None:
+        cached = self._refusing.get(user_id)
+        if cached is None or not cached[1]:
             return
         for f in self.freshness(user_id):
             if f.stale and any(c.connector_id == f.connector_id for c in cached[1]):
@@ -470,12 +499,6 @@ class Connectors:
                     connector_id=f.connector_id,
                     last_pull_at=last,
                 )
-
-    def known_synced(self, user_id: str) -> bool:
-        """True when the cached connector list says ``user_id`` has no connector that
-        refuses commits while stale: :meth:`refuse_if_unsynced` passes without a read."""
-        cached = self._refusing.get(user_id)
-        return cached is not None and cached[0] >= time.monotonic() and not cached[1]
 
     def freshness(self, user_id: str) -> builtins.list[Freshness]:
         """How fresh each pulling connector's view of ``user_id``'s calendar is."""

@@ -163,6 +163,11 @@ class AsyncCalls:
             raw = await self._send(head)
         return decode_reply(raw)
 
+    async def command(self, *args: Any) -> Any:
+        """One plain command (a read a hot call needs besides its script), pipelined
+        with the scripts: its raw reply, bytes not decoded."""
+        return await self._send(args)
+
     async def _send(self, command: tuple[Any, ...]) -> Any:
         pipe = self._pipe
         if pipe is None or pipe.closed is not None:

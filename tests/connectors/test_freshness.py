@@ -4,7 +4,6 @@ commit on a stale view is refused with 503 calendar_unsynced ("unproven, not fre
 from __future__ import annotations
 
 import asyncio
-import threading
 from typing import Any
 
 import pytest
@@ -57,17 +56,17 @@ def test_allow_policy_commits_on_a_stale_view(owner: Owner) -> None:
     assert owner.agent(1).bookings.commit(start=soon(1, 10), end=soon(1, 11)).is_live
 
 
-class _ThreadNoting:
-    """A commit guard that must read (``passes_unread`` is False) and notes its thread."""
+class _NoBlockingList:
+    """The registry's sync client with a tripwire on the connector list's read."""
 
-    def __init__(self) -> None:
-        self.threads: list[int] = []
+    def __init__(self, real: Any) -> None:
+        self.real = real
 
-    def __call__(self, user_id: str) -> None:
-        self.threads.append(threading.get_ident())
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
 
-    def passes_unread(self, user_id: str) -> bool:
-        return False
+    def hvals(self, *args: Any) -> Any:
+        raise AssertionError("the connector list was read with a blocking call on the loop")
 
 
 async def _commit_on_loop(agent: LocalClient, coord: Coordinator, day: int) -> Any:
@@ -80,39 +79,24 @@ async def _commit_on_loop(agent: LocalClient, coord: Coordinator, day: int) -> A
         await calls.aclose()
 
 
-def test_a_guard_that_must_read_runs_off_the_event_loop(owner: Owner) -> None:
-    """The server's commit path: a store read on the loop would stall every request in
-    flight behind the scripts queued in Redis, so a guard that must read goes to a thread."""
-    noting = _ThreadNoting()
-    owner.coord.bookings.commit_guards.append(noting)
+def test_the_loop_path_reads_the_connector_list_on_the_asyncio_client(owner: Owner) -> None:
+    """The server's commit path: a blocking read on the loop would stall every request
+    in flight behind the scripts queued in Redis; the list goes on the pipelined client."""
+    owner.connect(max_staleness_seconds=60)  # a connector, not one that refuses
+    registry = owner.coord.connectors
+    registry.r = _NoBlockingList(registry.r)
     agent = owner.agent(1)
-
-    async def go() -> tuple[Any, int]:
-        return await _commit_on_loop(agent, owner.coord, 1), threading.get_ident()
-
-    booked, loop_thread = asyncio.run(go())
-    assert booked.status == "COMMITTED"
-    assert len(noting.threads) == 1 and noting.threads[0] != loop_thread
+    assert asyncio.run(_commit_on_loop(agent, owner.coord, 1)).status == "COMMITTED"
+    assert asyncio.run(_commit_on_loop(agent, owner.coord, 2)).status == "COMMITTED"
 
 
 def test_a_stale_refusing_calendar_is_refused_on_the_loop_path_too(owner: Owner) -> None:
     c = owner.connect(max_staleness_seconds=60, stale="refuse")
     agent = owner.agent(1)
     _age(owner, c.connector_id, 120)
-    with pytest.raises(CalendarUnsynced):
+    with pytest.raises(CalendarUnsynced) as exc:
         asyncio.run(_commit_on_loop(agent, owner.coord, 1))
+    assert exc.value.body["connector_id"] == c.connector_id
     assert not owner.coord.redis.hlen(owner.coord.store.keys.bookings(owner.user_id))
-    # The list of refusing connectors is cached, but freshness is read on every commit:
-    # not known to pass without a read.
-    assert not owner.coord.connectors.known_synced(owner.user_id)
-    owner.coord.connectors.sync(c.connector_id)
+    owner.coord.connectors.sync(c.connector_id)  # fresh again: the same commit goes through
     assert asyncio.run(_commit_on_loop(agent, owner.coord, 1)).status == "COMMITTED"
-
-
-def test_a_calendar_without_refusing_connectors_is_known_to_pass_once_read(
-    owner: Owner,
-) -> None:
-    registry = owner.coord.connectors
-    assert not registry.known_synced(owner.user_id)  # nothing read yet
-    asyncio.run(_commit_on_loop(owner.agent(1), owner.coord, 1))
-    assert registry.known_synced(owner.user_id)  # the next commit stays on the loop
