@@ -31,7 +31,7 @@ commit run started is not charged to the row after it.
 With ``--rounds N`` every call is measured N times, round by round (each round runs
 every server once per call), and the table shows each column's median with the range
 of the two ratios: on a shared 2-core VM one 10-second run of the same code has been
-seen anywhere from 0.20x to 0.27x, so a single run says little about a change of a few
+seen anywhere from 0.18x to 0.28x, so a single run says little about a change of a few
 percent.
 
 Run: python -m bench.http_load [--seconds 10] [--connections 32] [--workers 1[,2]]
