@@ -87,6 +87,12 @@ def _seconds(value: Any, field: str, hi: float) -> float:
     return float(value)
 
 
+def _guarded(mode: str, approval_id: str | None) -> bool:
+    """Whether the commit guards judge this write: an agent's commit, not a hold and not
+    a commit a person approved."""
+    return mode == "commit" and approval_id is None
+
+
 class CommitGuard(Protocol):
     """A check every commit passes before its claim (connectors: no stale calendar)."""
 
@@ -239,7 +245,7 @@ class Bookings:
         change, a replayed idempotency key) continues in a worker thread exactly as
         :meth:`write` does, and so does the read that names a conflict's winner.
         """
-        if kw["mode"] == "commit" and kw.get("approval_id") is None:
+        if _guarded(kw["mode"], kw.get("approval_id")):
             for guard in self.commit_guards:
                 await guard.check_async(calls, kw["user_id"])
         q = self._prepare(guarded=True, **kw)
@@ -288,7 +294,7 @@ class Bookings:
         """
         if mode not in ("hold", "commit"):
             raise ValidationError("mode", "must be 'hold' or 'commit'")
-        if mode == "commit" and approval_id is None and not guarded:
+        if _guarded(mode, approval_id) and not guarded:
             self._guard(user_id)
         s = parse_time(start, "start")
         e = parse_time(end, "end")

@@ -71,6 +71,12 @@ def _text(value: Any, field: str, *, required: bool = False, limit: int = 2000) 
     return value
 
 
+def _connectors(raw: list[Any]) -> list[Connector]:
+    """An owner's connector records (an HVALS reply), oldest first."""
+    found = [Connector.from_record(json.loads(v)) for v in raw]
+    return sorted(found, key=lambda c: (c.created_at, c.connector_id))
+
+
 class _UnsyncedGuard:
     """The registry's commit guard (:class:`~coordinator.bookings.CommitGuard`)."""
 
@@ -257,9 +263,7 @@ class Connectors:
 
     def list(self, user_id: str) -> builtins.list[Connector]:
         with store_errors("connector list"):
-            raw = self.r.hvals(self.keys.connectors(user_id))
-        found = [Connector.from_record(json.loads(v)) for v in raw]
-        return sorted(found, key=lambda c: (c.created_at, c.connector_id))
+            return _connectors(self.r.hvals(self.keys.connectors(user_id)))
 
     def blocks(self, connector_id: str) -> builtins.list[ExternalBlock]:
         """The external busy blocks ``connector_id`` holds now, earliest first."""
@@ -460,9 +464,7 @@ class Connectors:
         calendar without connectors pays one HVALS per few seconds, not per commit.
         """
         if self._refusing_now(user_id) is None:
-            with store_errors("connector list"):
-                raw = self.r.hvals(self.keys.connectors(user_id))
-            self._remember_refusing(user_id, raw)
+            self._remember_refusing(user_id, self.list(user_id))
         self._refuse_if_stale(user_id)
 
     async def refuse_if_unsynced_async(self, calls: AsyncCalls, user_id: str) -> None:
@@ -472,7 +474,7 @@ class Connectors:
         if self._refusing_now(user_id) is None:
             with store_errors("connector list"):
                 raw = await calls.command("HVALS", self.keys.connectors(user_id))
-            self._remember_refusing(user_id, raw)
+            self._remember_refusing(user_id, _connectors(raw))
         if self._refusing_now(user_id):
             await anyio.to_thread.run_sync(self._refuse_if_stale, user_id)
 
@@ -481,8 +483,7 @@ class Connectors:
         cached = self._refusing.get(user_id)
         return None if cached is None or cached[0] < time.monotonic() else cached[1]
 
-    def _remember_refusing(self, user_id: str, raw: builtins.list[Any]) -> None:
-        conns = [Connector.from_record(json.loads(v)) for v in raw]
+    def _remember_refusing(self, user_id: str, conns: builtins.list[Connector]) -> None:
         refusing = [c for c in conns if c.pulls and c.stale == "refuse"]
         self._refusing[user_id] = (time.monotonic() + _REFUSING_TTL_SECONDS, refusing)
 
