@@ -595,3 +595,30 @@ def test_a_long_data_folder_gets_a_short_socket_path(tmp_path: Path) -> None:
 def test_the_test_servers_use_a_binary_that_runs(redis_server: RedisServer) -> None:
     assert Path(redis_server_binary()).exists()
     assert redis_server.client().ping() is True
+
+
+def test_the_embedded_engine_keeps_a_busy_days_bucket_map_as_a_hash_table(
+    engine_dir: Path,
+) -> None:
+    """Past HASH_LISTPACK_ENTRIES fields a day's bucket map is a hash table, so a claim
+    finds its buckets without scanning the day (a listpack is scanned field by field)."""
+    from datetime import UTC, datetime, timedelta
+
+    from coordinator import Coordinator
+    from coordinator.store.embedded import HASH_LISTPACK_ENTRIES
+
+    day = datetime(2040, 1, 2, tzinfo=UTC)
+    with Coordinator.embedded(engine_dir) as coord:
+        owner = coord.owners.create()
+        agent = coord.agents.create(owner.user_id, name="busy", priority=1)
+        client = coord.client(agent.api_key)
+        key = coord.store.keys.day(owner.user_id, int(day.timestamp()) // 86400)
+        half_hour = timedelta(minutes=30)
+        commits = 0
+        while coord.redis.hlen(key) <= HASH_LISTPACK_ENTRIES:
+            assert coord.redis.object("encoding", key) in (None, "listpack")
+            start = day + commits * half_hour
+            client.bookings.commit(start=start, end=start + half_hour)
+            commits += 1
+        assert coord.redis.object("encoding", key) == "hashtable"
+        assert commits == HASH_LISTPACK_ENTRIES // 6 + 1  # six 5-minute buckets each

@@ -14,6 +14,8 @@ import tomllib
 from pathlib import Path
 
 from coordinator.cli import build_parser
+from coordinator.store.embedded import HASH_LISTPACK_ENTRIES
+from tests.support.servers import RedisServer
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
@@ -36,6 +38,18 @@ def test_the_compose_redis_has_the_append_only_file_on() -> None:
     assert '"--appendonly", "yes"' in text
     assert "AGENTDRAFT_REDIS_URL: redis://redis:6379/0" in text
     assert "/readyz" in text
+
+
+def test_the_compose_redis_command_starts_a_redis_with_its_settings() -> None:
+    """The compose file's Redis arguments, given to a real redis-server: it starts, with
+    the append-only file on and busy hashes as hash tables (README, Production)."""
+    text = (DEPLOY / "compose.yaml").read_text()
+    command = json.loads(re.search(r"command: (\[.*?\])", text, re.S).group(1))  # type: ignore[union-attr]
+    assert command[0] == "redis-server"
+    with RedisServer(extra_args=command[1:]) as server:
+        config = server.client().config_get("*")
+    assert config["appendonly"] == "yes"
+    assert config["hash-max-listpack-entries"] == str(HASH_LISTPACK_ENTRIES)
 
 
 def test_the_systemd_unit_runs_a_valid_serve_command() -> None:
