@@ -50,8 +50,25 @@ from coordinator.store.errors import STORE_ERRORS
 #: Longest unix socket path we use as is (the kernel limit is 104-108 bytes with NUL).
 _SOCKET_PATH_LIMIT = 100
 _START_TIMEOUT = 30.0
-#: Hashes with more fields than this are hash tables, not listpacks (see _start).
+#: Hashes with more fields than this are hash tables, not listpacks (ENGINE_SETTINGS).
 HASH_LISTPACK_ENTRIES = 32
+#: The engine's settings that shape what a call costs (the rest of its config says where
+#: it lives); bench.script_cost starts its measured server with them too.
+ENGINE_SETTINGS = (
+    "appendonly yes",
+    "appendfsync everysec",
+    # Blocked-client timeouts are checked on the server's timer: at the default 10 Hz
+    # a write waiting out a 150 ms arbitration window could be answered up to 100 ms
+    # late. 100 Hz keeps that under 10 ms for a little idle CPU.
+    "hz 100",
+    # A calendar day's bucket map (P..'day:'..N, up to 288 fields) is read and
+    # written a handful of fields at a time by every claim. Kept as a listpack (the
+    # compiled default keeps hashes of up to 512 fields so), each field is found by a
+    # linear scan: on busy days that was an eighth of a commit's engine instructions
+    # (bench/README.md). Past 32 fields a hash is a hash table. The old name is the
+    # one Redis 6.2 knows; Redis 7 and Valkey accept it as an alias.
+    f"hash-max-ziplist-entries {HASH_LISTPACK_ENTRIES}",
+)
 #: Data folders this process has announced joining (see :func:`open_embedded`).
 _ANNOUNCED: set[Path] = set()
 
@@ -465,21 +482,9 @@ def _start(folder: EmbeddedFolder) -> None:
         f"pidfile {_quote(folder.pidfile)}",
         f"logfile {_quote(folder.logfile)}",
         "loglevel notice",
-        "appendonly yes",
-        "appendfsync everysec",
         "dbfilename dump.rdb",
         "save 3600 1 300 100 60 10000",
-        # Blocked-client timeouts are checked on the server's timer: at the default 10 Hz
-        # a write waiting out a 150 ms arbitration window could be answered up to 100 ms
-        # late. 100 Hz keeps that under 10 ms for a little idle CPU.
-        "hz 100",
-        # A calendar day's bucket map (P..'day:'..N, up to 288 fields) is read and
-        # written a handful of fields at a time by every claim. Kept as a listpack (the
-        # compiled default keeps hashes of up to 512 fields so), each field is found by a
-        # linear scan: on busy days that was an eighth of a commit's engine instructions
-        # (bench/README.md). Past 32 fields a hash is a hash table. The old name is the
-        # one Redis 6.2 knows; Redis 7 and Valkey accept it as an alias.
-        f"hash-max-ziplist-entries {HASH_LISTPACK_ENTRIES}",
+        *ENGINE_SETTINGS,
     ]
     if server.version[0] >= 7:  # audit streams append-only for the default user (store/acl.py)
         lines += embedded_conf_lines(folder.data_dir)
