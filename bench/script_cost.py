@@ -7,12 +7,12 @@ Why this exists: on the 2-core machine Redis shares the cores with the HTTP work
 the scripts' own CPU caps throughput once the Python side is fast. Client-side timings
 mix that CPU with round trips and Python; ``INFO commandstats`` does not. Each phase
 resets the stats (CONFIG RESETSTAT), drives one kind of call through the public Python
-API and reads ``cmdstat_evalsha`` back: the scripts alone (Redis 7 times the commands
-a script issues inside its EVALSHA). A no-op EVALSHA (``return 1``) measured in the
-same run is the baseline, so the ratio carries over to another machine. With
-``--baseline-src`` (say, a ``git archive`` of main) the same phases run with that
-tree's ``coordinator`` too, in a child process, interleaved round by round with this
-tree's: before and after from one run.
+API and reads ``cmdstat_evalsha`` and ``cmdstat_fcall`` back: the scripts alone (Redis 7
+times the commands a script issues inside its EVALSHA or FCALL). A no-op EVALSHA
+(``return 1``) measured in the same run is the baseline, so the ratio carries over to
+another machine. With ``--baseline-src`` (say, a ``git archive`` of main) the same
+phases run with that tree's ``coordinator`` too, in a child process, interleaved round
+by round with this tree's: before and after from one run.
 
 ``--meter instructions`` counts the server's instructions instead (valgrind's
 callgrind, from Debian's ``valgrind``; the server runs ~50x slower, so use a few hundred
@@ -61,13 +61,23 @@ FIRST_DAY = datetime(2040, 1, 2, tzinfo=UTC)
 NO_LIMIT: dict[str, Any] = {"rate_limit_per_second": 100_000, "rate_limit_burst": 100_000}
 
 
+def script_stats(admin: redis.Redis) -> tuple[int, float]:
+    """Script calls since the last CONFIG RESETSTAT and their µs: EVALSHA and FCALL (the
+    hot transitions go out as Functions where the server has them)."""
+    stats = admin.info("commandstats")
+    calls, usec = 0, 0.0
+    for name in ("cmdstat_evalsha", "cmdstat_fcall"):
+        calls += int(stats.get(name, {}).get("calls", 0))
+        usec += float(stats.get(name, {}).get("usec", 0))
+    return calls, usec
+
+
 def script_usec(admin: redis.Redis, run: Callable[[], int]) -> tuple[float, int, int]:
-    """Server µs per EVALSHA while ``run`` makes its calls: (µs, calls counted, made)."""
+    """Server µs per script call while ``run`` makes its calls: (µs, calls counted, made)."""
     admin.config_resetstat()
     made = run()
-    stats = admin.info("commandstats").get("cmdstat_evalsha", {})
-    calls = int(stats.get("calls", 0))
-    return float(stats.get("usec", 0)) / max(calls, 1), calls, made
+    calls, usec = script_stats(admin)
+    return usec / max(calls, 1), calls, made
 
 
 class Instructions:
@@ -94,10 +104,10 @@ class Instructions:
         self._control("--instr=off")
         self._control("--dump")
         self.dumps += 1
-        stats = admin.info("commandstats").get("cmdstat_evalsha", {})
+        calls, _usec = script_stats(admin)
         return (
             _dump_total(Path(f"{self.out}.{self.dumps}")) / max(made, 1),
-            int(stats.get("calls", 0)),
+            calls,
             made,
         )
 

@@ -61,11 +61,11 @@
 --   P..'cx:'..id sync state, P..'cxhref:'..id remote objects, P..'cxpush' two-way
 --   connectors, P..'cxoutbox' stream of booking changes to push (see _external.lua)
 
-if redis.replicate_commands and not redis.REDIS_VERSION_NUM then
-  -- Redis 6.2 needs this before TIME/XADD * can precede writes; 7.x (the first to
-  -- set REDIS_VERSION_NUM) always replicates effects, so it skips the call.
-  pcall(redis.replicate_commands)
-end
+-- Nothing at the top level of this file or of an included one may call a function or
+-- read a global: loaded as a Redis Function library (coordinator/store/scripts.py,
+-- function_library), it runs once in an environment that has neither (no string, no
+-- pairs); only the transition's body runs per call. _eval.lua holds what only EVAL
+-- needs. tests/engine/test_lua_functions.py loads every library to check.
 
 local BUCKETS_PER_DAY = 288
 
@@ -292,8 +292,12 @@ local function compact_booking(r)
   return o
 end
 
-local EXPANDED = {}
-for long, short in pairs(RENAMED) do EXPANDED[short] = long end
+-- RENAMED the other way (written out: a library's top level cannot call pairs).
+local EXPANDED = {
+  eb = 'ended_by', ea = 'ended_by_agent_id', ep = 'ended_by_priority', er = 'end_reason',
+  ec = 'ended_by_connector_id', eu = 'ended_by_event_uid', k = 'consent_id',
+  ap = 'approval_id', ea2 = 'ended_by_approval',
+}
 local SHORT = {
   a = true, p = true, s = true, d = true, c = true, m = true, st = true, bb = true,
   ba = true, f = true, l = true, t = true, v = true, md = true, cf = true, u = true,

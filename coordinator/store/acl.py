@@ -78,11 +78,17 @@ def non_audit_patterns(namespace: str = "ad") -> list[str]:
     ]
 
 
+#: What the coordinator may do of FUNCTION: load its hot transitions as libraries
+#: (store/functions.py). A function runs with its caller's ACL, as EVAL does, so this
+#: adds nothing EVAL did not allow; FLUSH, DELETE and RESTORE stay refused.
+FUNCTION_LOAD = "+function|load"
+
+
 def coordinator_acl(namespace: str = "ad") -> list[str]:
     """ACL SETUSER rules for the coordinator's Redis user (after ``on >password``)."""
     deny = [f"-{c}" for c in (*DESTRUCTIVE, *WIPE)]
     allow = " ".join([*non_audit_patterns(namespace), *[f"+{c}" for c in DESTRUCTIVE]])
-    return ["~*", "&*", "+@all", *deny, f"({allow})"]
+    return ["~*", "&*", "+@all", *deny, FUNCTION_LOAD, f"({allow})"]
 
 
 def operator_acl() -> list[str]:

@@ -16,8 +16,10 @@ read ran at 0.54x the null server instead of 0.66x (``bench/http_load.py``).
 are packed by :class:`~coordinator.store.calls.Calls`, so KEYS and ARGV positions
 stay in ``calls.py`` alone.
 
-Failure behaves as the sync client's: a script the server forgot (a restart, SCRIPT
-FLUSH) is loaded again and the call resent (NOSCRIPT); a lost connection fails the
+The hot scripts go out as FCALL where the server has Functions, under the same rules
+as the sync client's (:mod:`.functions`). Failure behaves as the sync client's: a script
+the server forgot (a restart, SCRIPT FLUSH) is loaded again and the call resent
+(NOSCRIPT), and so is a missing function; a lost connection fails the
 calls in flight with redis-py's ``ConnectionError`` (so they answer 503, outcome
 unknown) and the next call reconnects; a reply not seen within the sync client's
 socket timeout closes the connection the same way. Error replies become redis-py's
@@ -44,7 +46,8 @@ from redis._parsers.base import BaseParser
 
 from .calls import Call, Reply, decode_reply
 from .connect import CONNECT_TIMEOUT, SOCKET_TIMEOUT
-from .scripts import faults_enabled, script_source
+from .functions import FunctionLibrary, functions_enabled, is_missing, is_unsupported
+from .scripts import FUNCTION_TRANSITIONS, faults_enabled, function_library, script_source
 
 #: The scripts the event loop sends; the others stay on the sync client.
 HOT_SCRIPTS = ("commit", "hold", "read_booking", "read_availability")
@@ -145,6 +148,17 @@ class AsyncCalls:
             name: hashlib.sha1(src.encode(), usedforsecurity=False).hexdigest()
             for name, src in self.sources.items()
         }
+        #: Each hot script's Function library; emptied when the server or the user
+        #: turns out not to allow Functions (then EVALSHA, for good).
+        self.functions = (
+            {
+                name: function_library(name, faults)
+                for name in HOT_SCRIPTS
+                if name in FUNCTION_TRANSITIONS
+            }
+            if functions_enabled()
+            else {}
+        )
         self._pipe: _Pipe | None = None
         self._connecting: asyncio.Future[_Pipe] | None = None
         self._watchdog: asyncio.TimerHandle | None = None
@@ -154,7 +168,13 @@ class AsyncCalls:
         return cls(address)
 
     async def run(self, call: Call) -> Reply:
-        """Send one packed call (EVALSHA; loaded again on NOSCRIPT) and decode its reply."""
+        """Send one packed call (FCALL, or EVALSHA: each loaded again when the server
+        lacks it) and decode its reply."""
+        function = self.functions.get(call.script)
+        if function is not None:
+            done, raw = await self._fcall(function, call)
+            if done:
+                return decode_reply(raw)
         head = ("EVALSHA", self.shas[call.script], len(call.keys), *call.keys, *call.args)
         try:
             raw = await self._send(head)
@@ -162,6 +182,27 @@ class AsyncCalls:
             await self._send(("SCRIPT", "LOAD", self.sources[call.script]))
             raw = await self._send(head)
         return decode_reply(raw)
+
+    async def _fcall(self, function: FunctionLibrary, call: Call) -> tuple[bool, Any]:
+        """(True, raw reply) from FCALL, or (False, None): send this call by EVALSHA."""
+        head = ("FCALL", function.function, len(call.keys), *call.keys, *call.args)
+        try:
+            return True, await self._send(head)
+        except rex.ResponseError as error:
+            if is_unsupported(error):
+                self.functions.clear()
+                return False, None
+            if not is_missing(error):
+                raise
+        try:
+            await self._send(("FUNCTION", "LOAD", "REPLACE", function.source))
+            return True, await self._send(head)
+        except rex.ResponseError as error:
+            if is_unsupported(error):
+                self.functions.clear()
+            elif not is_missing(error):
+                raise
+            return False, None
 
     async def command(self, *args: Any) -> Any:
         """One plain command (a read a hot call needs besides its script), pipelined

@@ -20,6 +20,9 @@ Arguments hiredis cannot pack (a ``bytearray``, a ``bool``) go through redis-py'
 ``Script`` instead, which converts or refuses them as before. Clients other than a
 plain pooled ``redis.Redis`` (a Cluster, which routes by key; a single-connection
 client) keep redis-py's ``Script``: :func:`register` decides.
+
+A transition also built as a Function library (``scripts.FUNCTION_TRANSITIONS``) goes
+out as FCALL, packed the same way, under the rules of :mod:`.functions`.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ import hiredis
 import redis
 from redis.exceptions import NoScriptError
 
+from .functions import FunctionLibrary, functions_enabled, is_missing, is_unsupported
+
 
 def packs(client: Any) -> bool:
     """Whether ``client`` is a plain pooled ``redis.Redis`` (redis-py 6 or later)."""
@@ -42,37 +47,71 @@ def packs(client: Any) -> bool:
     )
 
 
-def register(client: Any, source: str) -> Any:
+def register(client: Any, source: str, function: FunctionLibrary | None = None) -> Any:
     """A script object for ``source`` on ``client``: :class:`PackedScript` where
     :func:`packs` allows it, else redis-py's ``Script``. Both are called as
-    ``script(keys=[...], args=[...])`` and have ``sha`` and ``script``."""
+    ``script(keys=[...], args=[...])`` and have ``sha`` and ``script``. ``function``:
+    the same transition as a Function library, called by FCALL where the server can."""
     if packs(client):
-        return PackedScript(client, source)
+        return PackedScript(client, source, function)
     return client.register_script(source)
 
 
 class PackedScript:
-    """One Lua script on one plain client, called by SHA with the command packed at once."""
+    """One Lua script on one plain client, called by SHA (or as a Redis Function) with
+    the command packed at once."""
 
-    def __init__(self, client: redis.Redis, source: str) -> None:
+    def __init__(
+        self, client: redis.Redis, source: str, function: FunctionLibrary | None = None
+    ) -> None:
         self.registered_client = client
         #: The source, loaded again on NOSCRIPT (and by ``/readyz``).
         self.script = source
         self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
         self._generic = client.register_script(source)
+        #: The Function library this call goes out as; None once the server or the
+        #: user turned out not to allow Functions (then EVALSHA, for good).
+        self.function = function if functions_enabled() else None
 
     def __call__(self, keys: Sequence[Any] | None = (), args: Sequence[Any] | None = ()) -> Any:
-        """EVALSHA with ``keys`` and ``args``: the script's reply, or redis-py's error."""
+        """FCALL or EVALSHA with ``keys`` and ``args``: the reply, or redis-py's error."""
         keys, args = keys or (), args or ()
         try:
             packed = hiredis.pack_command(("EVALSHA", self.sha, len(keys), *keys, *args))
         except TypeError:
             return self._generic(keys=list(keys), args=list(args))
+        if self.function is not None:
+            done, reply = self._fcall(self.function, keys, args)
+            if done:
+                return reply
         try:
             return self._send(packed)
         except NoScriptError:
             self.registered_client.script_load(self.script)
             return self._send(packed)
+
+    def _fcall(
+        self, function: FunctionLibrary, keys: Sequence[Any], args: Sequence[Any]
+    ) -> tuple[bool, Any]:
+        """(True, reply) from FCALL, or (False, None): send this call by EVALSHA."""
+        packed = hiredis.pack_command(("FCALL", function.function, len(keys), *keys, *args))
+        try:
+            return True, self._send(packed)
+        except redis.ResponseError as error:
+            if is_unsupported(error):
+                self.function = None
+                return False, None
+            if not is_missing(error):
+                raise
+        try:
+            self.registered_client.function_load(function.source, replace=True)
+            return True, self._send(packed)
+        except redis.ResponseError as error:
+            if is_unsupported(error):
+                self.function = None
+            elif not is_missing(error):
+                raise
+            return False, None
 
     def _send(self, packed: bytes) -> Any:
         """Send one packed command on a pooled connection and read its reply.

@@ -82,7 +82,7 @@ def refused(call: object) -> bool:
 
 
 def test_the_coordinator_does_all_its_work_as_the_restricted_user(
-    story: Story, tmp_path: Path
+    story: Story, server: RedisServer, tmp_path: Path
 ) -> None:
     c, uid = story.coord, story.user_id
     # An idempotent retry stores and replays its record (SET ... EX on the idem key).
@@ -97,6 +97,10 @@ def test_the_coordinator_does_all_its_work_as_the_restricted_user(
     v = c.audit.verify(uid, key=tmp_path / "k.pem")
     assert v.ok, v.problems
     assert v.checkpoint is not None
+    # The user may load the hot transitions as Functions (store/acl.py FUNCTION_LOAD):
+    # the commits above went out as FCALL, not by the EVALSHA fallback.
+    assert c.store.scripts.commit.function is not None
+    assert "agentdraft_commit" in str(server.client().function_list())
 
 
 @pytest.mark.parametrize("name", ["audit", "checkpoints"])
@@ -126,6 +130,8 @@ def test_deleting_or_trimming_an_audit_stream_is_refused(
         "EVAL XTRIM": lambda: r.eval("return redis.call('XTRIM', KEYS[1], 'MAXLEN', 0)", 1, key),
         "EVAL UNLINK": lambda: r.eval("return redis.call('UNLINK', KEYS[1])", 1, key),
         "FLUSHALL": lambda: r.flushall(),
+        "FUNCTION FLUSH": lambda: r.function_flush(),
+        "FUNCTION DELETE": lambda: r.function_delete("agentdraft_commit"),
         "CONFIG SET": lambda: r.config_set("appendonly", "no"),
     }
     allowed = [what for what, call in attempts.items() if not refused(call)]

@@ -131,8 +131,15 @@ def test_the_pipelined_connection_survives_a_script_flush_and_a_killed_connectio
     r = redis.Redis.from_url(http_redis.url)
     try:
         r.script_flush()  # the server must load its scripts again (NOSCRIPT)
+        r.function_flush()  # and its Function libraries (store/functions.py)
+        r.config_resetstat()
         made = _post(http_server.url, key, _body(DAY + timedelta(hours=16)))
         assert made.status_code == 201
+        # Loaded again as a library: the commit went out as FCALL, not EVALSHA.
+        stats = r.info("commandstats")
+        assert stats["cmdstat_fcall"]["calls"] >= 2  # missing, then loaded and run
+        assert "cmdstat_evalsha" not in stats
+        assert b"agentdraft_commit" in {lib[1] for lib in r.function_list()}
         booking_id = made.json()["booking_id"]
         r.client_kill_filter(_type="normal", skipme=True)  # every client connection drops
         statuses = []
