@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol, Unpack
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, Unpack
 
 import anyio
 
@@ -104,9 +103,13 @@ class CommitGuard(Protocol):
         the scripts, never a blocking read that would stall every request in flight."""
 
 
-@dataclass(frozen=True)
-class _Request:
-    """One validated write, as sent again after a rules change (same booking id)."""
+class _Request(NamedTuple):
+    """One validated write, as sent again after a rules change (same booking id).
+
+    A named tuple, not a frozen dataclass: both are immutable, but the dataclass's
+    ``__init__`` sets each of the twenty fields through ``object.__setattr__``, about
+    2 us of every commit's Python; a tuple is built in one step.
+    """
 
     user_id: str
     agent_id: str
