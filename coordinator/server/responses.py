@@ -58,13 +58,16 @@ _MODES = frozenset({"hold", "commit"})
 _OPTIONAL_TEXT = ("audit_event_id", "title", "ended_by_booking_id")
 
 
-def plain_booking_json(rec: dict[str, Any], user_id: str, now_ms: int) -> bytes | None:
+def plain_booking_json(rec: dict[str, Any], user_id: str, now_ms: int | None) -> bytes | None:
     """``booking_json`` of a stored record as bytes, without building the model; None
     when the record is not plain (ended by an agent, approved by a person, with a
     conferencing link, or any value of a type the model would coerce or refuse).
+    ``now_ms`` None: the record as stored (a commit's own record; a hold not judged
+    expired), as ``Booking.from_record`` takes it.
 
     The booking read is the busiest call; the model's validation and dump were a
-    tenth of its cost. A test compares these bytes with the model path's.
+    tenth of its cost. A commit's plain win is answered the same way. A test compares
+    these bytes with the model path's.
     """
     return _plain_json(record_fields(rec, user_id, now_ms), 0)
 
