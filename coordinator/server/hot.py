@@ -40,7 +40,7 @@ from .limits import too_large
 from .observe import count_plain_write, count_write
 from .responses import booking_bytes, plain_booking_json
 from .routes.availability import availability_body, etag_header
-from .routes.bookings import write_arguments
+from .routes.bookings import times_only_arguments, write_arguments
 from .schemas import BookingRequest
 
 #: A hot call's answer: status, header list (content-length and content-type included)
@@ -119,13 +119,15 @@ async def create_booking(
     idempotency_key = None if raw_key is None else raw_key.decode("latin-1")
     if idempotency_key is not None and len(idempotency_key) > 255:
         raise Fallback
-    raw = await replay.read()
     try:
-        body = BookingRequest.model_validate(orjson.loads(raw))
+        data = orjson.loads(await replay.read())
+        arguments = times_only_arguments(data, idempotency_key) or write_arguments(
+            BookingRequest.model_validate(data), idempotency_key
+        )
     except (orjson.JSONDecodeError, pydantic.ValidationError):
         raise Fallback from None
     client = _client(scope["app"].state, scope, headers)
-    mode, kwargs = write_arguments(body, idempotency_key)
+    mode, kwargs = arguments
     won = await client.bookings.write_record_async(calls, mode, **kwargs)
     if isinstance(won, dict):
         # A plain win: answered from the stored record, as a booking read is, when it is
