@@ -245,12 +245,29 @@ class _ClientBookings:
         self, calls: AsyncCalls, mode: Mode, *, with_conferencing: bool = False, **kw: Any
     ) -> Booking:
         """:meth:`commit` (or :meth:`hold`) with the claim sent on an asyncio client."""
+        return await self._bookings.write_async(calls, **self._on_loop(mode, with_conferencing, kw))
+
+    async def write_record_async(
+        self, calls: AsyncCalls, mode: Mode, *, with_conferencing: bool = False, **kw: Any
+    ) -> Booking | dict[str, Any]:
+        """:meth:`write_async`, a plain win given as its stored record (see
+        :meth:`Bookings.write_record_async <coordinator.bookings.Bookings.write_record_async>`)."""
+        return await self._bookings.write_record_async(
+            calls, **self._on_loop(mode, with_conferencing, kw)
+        )
+
+    def _on_loop(self, mode: Mode, with_conferencing: bool, kw: dict[str, Any]) -> dict[str, Any]:
+        """The engine's keyword arguments for a write made on the event loop."""
         c = self._ctx
         if with_conferencing:
             kw["conferencing"] = link_for(c.store.settings, title=kw.get("title"))
-        return await self._bookings.write_async(
-            calls, user_id=c.user_id, agent_id=c.agent_id, key_hash=c.key_hash, mode=mode, **kw
-        )
+        return {
+            "user_id": c.user_id,
+            "agent_id": c.agent_id,
+            "key_hash": c.key_hash,
+            "mode": mode,
+            **kw,
+        }
 
     async def get_async(self, calls: AsyncCalls, booking_id: str) -> Booking:
         """:meth:`get` with the read sent on an asyncio client."""

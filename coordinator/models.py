@@ -139,35 +139,35 @@ def record_fields(rec: dict[str, Any], user_id: str, now_ms: int | None = None) 
     ended = rec.get("ended_ms")
     if status == "EXPIRED" and not ended:
         ended = rec["expires_ms"]
-    return dict(
-        booking_id=rec["id"],
-        status=status,
-        agent_id=rec["agent_id"],
-        user_id=user_id,
-        priority=int(rec["priority"]),
-        mode=rec["mode"],
-        start=from_ms(rec["start_ms"]),
-        end=from_ms(rec["end_ms"]),
-        buffer_before_min=rec.get("buffer_before_min", 0),
-        buffer_after_min=rec.get("buffer_after_min", 0),
-        created_at=from_ms(rec["created_ms"]),
-        expires_at=from_ms(rec["expires_ms"]) if rec.get("expires_ms") else None,
-        bump_until=from_ms(rec["bump_until_ms"]) if rec.get("bump_until_ms") else None,
-        audit_event_id=rec.get("audit_event_id"),
-        title=rec.get("title") or None,
-        invitee=rec.get("invitee") or None,
-        metadata=rec.get("metadata") or None,
-        ended_at=from_ms(ended) if ended else None,
-        ended_by_booking_id=rec.get("ended_by"),
-        ended_by_agent_id=rec.get("ended_by_agent_id"),
-        ended_by_priority=rec.get("ended_by_priority"),
-        end_audit_event_id=rec.get("end_audit_id"),
-        end_reason=rec.get("end_reason"),
-        ended_by_connector_id=rec.get("ended_by_connector_id"),
-        ended_by_event_uid=rec.get("ended_by_event_uid"),
-        approval_id=rec.get("approval_id") or None,
-        conferencing=rec.get("conferencing") or None,
-    )
+    return {
+        "booking_id": rec["id"],
+        "status": status,
+        "agent_id": rec["agent_id"],
+        "user_id": user_id,
+        "priority": int(rec["priority"]),
+        "mode": rec["mode"],
+        "start": from_ms(rec["start_ms"]),
+        "end": from_ms(rec["end_ms"]),
+        "buffer_before_min": rec.get("buffer_before_min", 0),
+        "buffer_after_min": rec.get("buffer_after_min", 0),
+        "created_at": from_ms(rec["created_ms"]),
+        "expires_at": from_ms(rec["expires_ms"]) if rec.get("expires_ms") else None,
+        "bump_until": from_ms(rec["bump_until_ms"]) if rec.get("bump_until_ms") else None,
+        "audit_event_id": rec.get("audit_event_id"),
+        "title": rec.get("title") or None,
+        "invitee": rec.get("invitee") or None,
+        "metadata": rec.get("metadata") or None,
+        "ended_at": from_ms(ended) if ended else None,
+        "ended_by_booking_id": rec.get("ended_by"),
+        "ended_by_agent_id": rec.get("ended_by_agent_id"),
+        "ended_by_priority": rec.get("ended_by_priority"),
+        "end_audit_event_id": rec.get("end_audit_id"),
+        "end_reason": rec.get("end_reason"),
+        "ended_by_connector_id": rec.get("ended_by_connector_id"),
+        "ended_by_event_uid": rec.get("ended_by_event_uid"),
+        "approval_id": rec.get("approval_id") or None,
+        "conferencing": rec.get("conferencing") or None,
+    }
 
 
 #: Every field of :class:`Booking` with its default, in the model's order (required
@@ -285,10 +285,11 @@ def _booking_shaped(fields: dict[str, Any], extra: dict[str, Any]) -> bool:
             return False
         elif not all(type(d) is Displacement for d in value):
             return False
-    return all(
-        fields[name] is None or all(type(k) is str for k in fields[name])
-        for name in ("invitee", "metadata", "conferencing")
-    )
+    for name in ("invitee", "metadata", "conferencing"):
+        value = fields[name]
+        if value is not None and not all(type(k) is str for k in value):
+            return False
+    return True
 
 
 def trusted_slot(start: datetime, end: datetime) -> Slot:

@@ -38,6 +38,12 @@ class Verdict:
     consent_reason: str = ""
 
 
+#: The verdict of a write no rule objects to, made once: a frozen dataclass's
+#: ``__init__`` sets each field through ``object.__setattr__`` (~1.5% of the worker's
+#: instructions per commit), and a frozen value can be shared.
+CLEAR = Verdict()
+
+
 @dataclass(frozen=True)
 class CapWindow:
     """The local day a booking counts against for the daily cap."""
@@ -105,7 +111,7 @@ def judge(
             f"overlaps the owner's focus time {iso_local(block[0], tz)}..{iso_local(block[1], tz)}",
         )
     if mode != "commit" or not gated or approved or gate is None:
-        return Verdict()
+        return CLEAR
     minutes = (end_ms - start_ms) / 60_000
     if gate.unconditional:
         return Verdict(consent=True, consent_reason="the owner approves every commit of this agent")
@@ -113,7 +119,7 @@ def judge(
         return Verdict(consent=True, consent_reason=f"longer than {gate.above_minutes} minutes")
     if gate.outside_working_hours and outside:
         return Verdict(consent=True, consent_reason="outside working hours")
-    return Verdict()
+    return CLEAR
 
 
 def cap_window(snap: RulesSnapshot, start_ms: int) -> CapWindow:

@@ -87,11 +87,16 @@ _WRITES_BY_MODE = {mode: WRITES.labels(mode) for mode in ("commit", "hold")}
 
 
 def count_write(mode: str, booking: Booking) -> None:
-    (_WRITES_BY_MODE.get(mode) or WRITES.labels(mode)).inc()
+    count_plain_write(mode)
     if booking.displaced:
         EVICTIONS.inc(len(booking.displaced))
     if booking.waited_ms > 0:
         WINDOW_WAITS.observe(booking.waited_ms / 1000)
+
+
+def count_plain_write(mode: str) -> None:
+    """:func:`count_write` of a win that displaced nothing and waited no window."""
+    (_WRITES_BY_MODE.get(mode) or WRITES.labels(mode)).inc()
 
 
 def count_refusal(status: int, body: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 import orjson
@@ -59,12 +59,20 @@ class DaySpan:
     last: int
 
 
+#: Owner/agent pairs whose claim keys :class:`Calls` keeps (past this it starts over).
+MAX_KEPT_CLAIM_KEYS = 10_000
+
+
 @dataclass(frozen=True)
 class Calls:
     """The scripts of one Redis client, called by name with named arguments."""
 
     scripts: Scripts
     keys: Keys
+    #: (user id, agent id) -> the keys a claim without an idempotency key starts with.
+    _claim_keys: dict[tuple[str, str], tuple[str, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def run(self, call: Call) -> Reply:
         """Send a packed call on the sync client and decode its reply."""
@@ -100,15 +108,17 @@ class Calls:
         ``idempotency_key`` nothing is remembered for a retry.
         """
         k = self.keys
+        if idempotency_key is None:
+            fixed = self._claim_keys.get((user_id, agent_id))
+            if fixed is None:
+                fixed = self._fixed_claim_keys(user_id, agent_id, "-")
+                if len(self._claim_keys) >= MAX_KEPT_CLAIM_KEYS:
+                    self._claim_keys.clear()
+                self._claim_keys[user_id, agent_id] = fixed
+        else:
+            fixed = self._fixed_claim_keys(user_id, agent_id, idempotency_key)
         keys = [
-            k.owner(user_id),
-            k.bookings(user_id),
-            k.agents(user_id),
-            k.audit(user_id),
-            k.idempotency(user_id, agent_id, idempotency_key or "-"),
-            k.agent(user_id, agent_id),
-            k.rate_limit(user_id, agent_id),
-            k.approvals(user_id),
+            *fixed,
             *(k.day(user_id, d.day) for d in days),
             *(k.day(user_id, d) for d in cap_days),
         ]
@@ -128,6 +138,25 @@ class Calls:
         for d in days:
             args += [d.first, d.last]
         return Call(mode, keys, args)
+
+    def _fixed_claim_keys(self, user_id: str, agent_id: str, idempotency: str) -> tuple[str, ...]:
+        """A claim's keys before its day buckets (hold.lua / commit.lua: KEYS[1..8]).
+
+        Those of a claim without an idempotency key are kept per owner and agent: an
+        agent's commits all share them, and building them (eight key names) was ~3% of
+        the worker's instructions per HTTP commit.
+        """
+        k = self.keys
+        return (
+            k.owner(user_id),
+            k.bookings(user_id),
+            k.agents(user_id),
+            k.audit(user_id),
+            k.idempotency(user_id, agent_id, idempotency),
+            k.agent(user_id, agent_id),
+            k.rate_limit(user_id, agent_id),
+            k.approvals(user_id),
+        )
 
     def end_booking(
         self,

@@ -140,30 +140,45 @@ def fixed_digest(rec: dict[str, Any]) -> str:
     the write (from the fields sent) and at verify time (from the stored record), so it
     is defined on what survives the round trip through Redis, not on the Python values.
     """
-    fixed = [_as_stored(rec.get(f)) for f in FIXED_FIELDS]
-    fixed[4] = fixed[4] or ""  # title: absent and '' are the same
-    for i in (5, 6, 7):  # invitee, metadata, conferencing: absent, null and false alike
-        fixed[i] = fixed[i] or False
-    text = _plain_json(fixed)
+    text = _plain_json(*map(rec.get, FIXED_FIELDS))
     if text is None:
+        fixed = [_as_stored(rec.get(f)) for f in FIXED_FIELDS]
+        fixed[4] = fixed[4] or ""  # title: absent and '' are the same
+        for i in (5, 6, 7):  # invitee, metadata, conferencing: absent, null and false alike
+            fixed[i] = fixed[i] or False
         text = json.dumps(fixed, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _plain_json(fixed: list[Any]) -> str | None:
+def _plain_json(
+    start: Any,
+    end: Any,
+    before: Any,
+    after: Any,
+    title: Any,
+    invitee: Any,
+    metadata: Any,
+    conferencing: Any,
+) -> str | None:
     """The JSON text ``fixed_digest`` hashes, written directly for the usual booking (four
-    integers, a title, no invitee, metadata or link), byte for byte what ``json.dumps``
-    writes for it; None for anything else."""
-    start, end, before, after, title, invitee, metadata, conferencing = fixed
+    integers that keep every digit, a title or none, no invitee, metadata or link), byte
+    for byte what ``json.dumps`` writes for it; None for anything else.
+
+    Read from the fields as given, not from their ``_as_stored`` forms: on these values
+    that is the identity (a falsy value is stored falsy, and so becomes false), and the
+    eight calls of it were half of the digest's cost on every commit.
+    """
     if (
         type(start) is int
         and type(end) is int
         and type(before) is int
         and type(after) is int
-        and type(title) is str
-        and invitee is False
-        and metadata is False
-        and conferencing is False
+        and -_EXACT < start < _EXACT
+        and -_EXACT < end < _EXACT
+        and -_EXACT < before < _EXACT
+        and -_EXACT < after < _EXACT
+        and (title is None or type(title) is str)
+        and not (invitee or metadata or conferencing)
     ):
-        return f"[{start},{end},{before},{after},{_ascii_string(title)},false,false,false]"
+        return f"[{start},{end},{before},{after},{_ascii_string(title or '')},false,false,false]"
     return None

@@ -27,6 +27,8 @@ from coordinator.ids import check_idempotency_key
 from coordinator.inputs import bad_chars, is_id
 from coordinator.models import Booking, Displacement, record_fields
 from coordinator.ruleset import RulesSnapshot, SnapshotCache
+from coordinator.store.calls import Calls, DaySpan
+from coordinator.store.keys import Keys
 from coordinator.store.records import FIXED_FIELDS, _as_stored, fixed_digest
 
 MS = st.integers(to_ms(MIN_TIME), to_ms(MAX_TIME))
@@ -224,3 +226,43 @@ def test_ids_and_idempotency_keys_refuse_whitespace_as_before(value: str) -> Non
     else:
         with pytest.raises(ValidationError):
             check_idempotency_key(value)
+
+
+def _claim_keys(calls: Calls, agent_id: str, idempotency_key: str | None) -> list[str]:
+    call = calls.pack_claim(
+        "commit",
+        user_id="usr_1",
+        agent_id=agent_id,
+        key_hash="h",
+        booking_id="bkg_1",
+        request_hash="",
+        static={},
+        hold_ttl_ms=0,
+        bump_ms=0,
+        window_ms=0,
+        idempotency_key=idempotency_key,
+        idempotency_ttl_s=60,
+        days=[DaySpan(7, 0, 5)],
+        checks={},
+        cap_days=[8],
+    )
+    return call.keys
+
+
+def test_a_claims_kept_keys_are_the_ones_the_key_builder_names() -> None:
+    keys = Keys("ns")
+    calls = Calls(scripts=None, keys=keys)  # type: ignore[arg-type]  # packing only
+    for agent_id, idem in [("agt_1", "k1"), ("agt_1", None), ("agt_1", None), ("agt_2", None)]:
+        expected = [
+            keys.owner("usr_1"),
+            keys.bookings("usr_1"),
+            keys.agents("usr_1"),
+            keys.audit("usr_1"),
+            keys.idempotency("usr_1", agent_id, idem or "-"),
+            keys.agent("usr_1", agent_id),
+            keys.rate_limit("usr_1", agent_id),
+            keys.approvals("usr_1"),
+            keys.day("usr_1", 7),
+            keys.day("usr_1", 8),
+        ]
+        assert _claim_keys(calls, agent_id, idem) == expected

@@ -14,9 +14,13 @@ import httpx
 import orjson
 import pytest
 import redis
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coordinator import Coordinator
 from coordinator.server.responses import booking_json
+from coordinator.server.routes.bookings import times_only_arguments, write_arguments
+from coordinator.server.schemas import BookingRequest
 from tests.support.servers import RedisServer
 
 from .conftest import HttpServer
@@ -193,3 +197,31 @@ def test_a_booking_read_on_the_loop_is_the_models_answer_byte_for_byte(
     )
     assert read.json()["status"] == "INVALIDATED" and read.json()["ended_by_agent_name"] == "better"
     assert read.content == orjson.dumps(booking_json(http_coord.client(low).bookings.get(lost_id)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.text(max_size=30),
+    end=st.text(max_size=30),
+    key=st.none() | st.text(min_size=1, max_size=10),
+)
+def test_a_times_only_body_gets_the_arguments_the_request_model_gives(
+    start: str, end: str, key: str | None
+) -> None:
+    data = {"start": start, "end": end}
+    assert times_only_arguments(data, key) == write_arguments(
+        BookingRequest.model_validate(data), key
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"start": "2032-05-03T08:00:00Z", "end": "2032-05-03T08:30:00Z", "mode": "hold"},
+        {"start": "2032-05-03T08:00:00Z", "end": 5},
+        {"start": "2032-05-03T08:00:00Z", "finish": "2032-05-03T08:30:00Z"},
+        ["2032-05-03T08:00:00Z", "2032-05-03T08:30:00Z"],
+    ],
+)
+def test_any_other_body_is_left_to_the_request_model(data: object) -> None:
+    assert times_only_arguments(data, None) is None

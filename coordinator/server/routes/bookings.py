@@ -59,6 +59,36 @@ def write_arguments(
     return body.mode, kwargs
 
 
+def times_only_arguments(
+    data: Any, idempotency_key: str | None
+) -> tuple[Literal["commit"], dict[str, Any]] | None:
+    """:func:`write_arguments` of a body holding only ``start`` and ``end`` text, or None.
+
+    That is what most agents send, and for it the request model's pass can only accept
+    it and fill in its defaults, so the event-loop route (server/hot.py) takes these
+    arguments instead: the pass and the copy out of the model were ~5% of the worker's
+    instructions per commit. A test compares the two for such bodies.
+    """
+    if type(data) is not dict or len(data) != 2:
+        return None
+    start, end = data.get("start"), data.get("end")
+    if type(start) is not str or type(end) is not str:
+        return None
+    return "commit", {
+        "start": start,
+        "end": end,
+        "idempotency_key": idempotency_key,
+        "buffer_before_min": None,
+        "buffer_after_min": None,
+        "metadata": None,
+        "title": None,
+        "invitee": None,
+        "availability_etag": None,
+        "bump_window_seconds": None,
+        "with_conferencing": False,
+    }
+
+
 @router.post("/bookings", status_code=201, response_model=BookingOut, responses=_ERRORS)
 def create_booking(
     request: Request,
