@@ -16,6 +16,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,18 @@ class Dash:
         self.page.get_by_role("button", name="Sign in").click()
         self.page.wait_for_url(lambda url: url.endswith(expect_path))
         self.user_id = self.coord.redis.get(f"{self.coord.settings.namespace}:email:{self.email}")
+
+    @contextmanager
+    def settled(self) -> Iterator[None]:
+        """Around an action whose htmx swap the test reads or uses next: returns once htmx
+        has swapped and settled it. The response arriving is not enough: htmx swaps and
+        settles after it, and binds the new elements' requests only then."""
+        self.page.evaluate(
+            "() => { window.__settled = false; document.addEventListener("
+            "'htmx:afterSettle', () => { window.__settled = true; }, {once: true}); }"
+        )
+        yield
+        self.page.wait_for_function("() => window.__settled === true")
 
     def shot(self, name: str, *, full_page: bool = True) -> Path:
         path = self.shots / f"{name}.png"

@@ -15,9 +15,15 @@ SLOT = datetime(2032, 3, 2, 10, 0, tzinfo=UTC)
 
 
 def create_agent(dash: Dash, name: str) -> str:
-    """Create an agent on the page; return the key the page shows once."""
+    """Create an agent on the page; return the key the page shows once.
+
+    Waits until htmx has settled the swapped-in page: it binds the new buttons' requests
+    only then, so a key pressed on one before (seen once in CI: "Move One down" pressed
+    right after the second agent appeared) did nothing.
+    """
     dash.page.get_by_label("Name", exact=True).fill(name)
-    dash.page.get_by_role("button", name="Create agent").click()
+    with dash.settled():
+        dash.page.get_by_role("button", name="Create agent").click()
     reveal = dash.page.locator("section.reveal")
     expect(reveal).to_contain_text(f"Key for {name}")
     expect(reveal).to_contain_text("You will not see this again")

@@ -34,13 +34,8 @@ def apply(dash: Dash) -> None:
     swaps and settles them after the response event, so a read in between sees the
     previous filter's rows.
     """
-    dash.page.evaluate(
-        "() => { window.__settled = false; document.addEventListener("
-        "'htmx:afterSettle', () => { window.__settled = true; }, {once: true}); }"
-    )
-    with dash.page.expect_response(lambda r: "/dashboard/bookings?" in r.url):
+    with dash.settled(), dash.page.expect_response(lambda r: "/dashboard/bookings?" in r.url):
         dash.page.get_by_role("button", name="Apply filters").click()
-    dash.page.wait_for_function("() => window.__settled === true")
 
 
 def test_filters_by_agent_status_and_dates(signed_in: Dash) -> None:
