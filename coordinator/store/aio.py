@@ -46,7 +46,7 @@ from redis._parsers.base import BaseParser
 
 from .calls import Call, Reply, decode_reply
 from .connect import CONNECT_TIMEOUT, SOCKET_TIMEOUT
-from .functions import FunctionLibrary, functions_enabled, is_missing, is_unsupported
+from .functions import FunctionLibrary, falls_back, functions_enabled
 from .scripts import FUNCTION_TRANSITIONS, faults_enabled, function_library, script_source
 
 #: The scripts the event loop sends; the others stay on the sync client.
@@ -189,19 +189,15 @@ class AsyncCalls:
         try:
             return True, await self._send(head)
         except rex.ResponseError as error:
-            if is_unsupported(error):
+            if falls_back(error):
                 self.functions.clear()
                 return False, None
-            if not is_missing(error):
-                raise
         try:
             await self._send(("FUNCTION", "LOAD", "REPLACE", function.source))
             return True, await self._send(head)
         except rex.ResponseError as error:
-            if is_unsupported(error):
+            if falls_back(error):
                 self.functions.clear()
-            elif not is_missing(error):
-                raise
             return False, None
 
     async def command(self, *args: Any) -> Any:

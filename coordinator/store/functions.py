@@ -71,4 +71,22 @@ def is_unsupported(error: Exception) -> bool:
     return isinstance(error, rex.ResponseError) and bool(_REFUSED.search(str(error).lower()))
 
 
-__all__ = ["FUNCTIONS_ENV", "FunctionLibrary", "functions_enabled", "is_missing", "is_unsupported"]
+def falls_back(error: Exception) -> bool:
+    """After FCALL or FUNCTION LOAD failed with ``error``: True when Functions cannot be
+    used here (EVALSHA from now on), False when the function is only missing. Raises
+    ``error`` itself when it is the transition's own answer."""
+    if is_unsupported(error):
+        return True
+    if is_missing(error):
+        return False
+    raise error
+
+
+__all__ = [
+    "FUNCTIONS_ENV",
+    "FunctionLibrary",
+    "falls_back",
+    "functions_enabled",
+    "is_missing",
+    "is_unsupported",
+]

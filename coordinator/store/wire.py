@@ -35,7 +35,7 @@ import hiredis
 import redis
 from redis.exceptions import NoScriptError
 
-from .functions import FunctionLibrary, functions_enabled, is_missing, is_unsupported
+from .functions import FunctionLibrary, falls_back, functions_enabled
 
 
 def packs(client: Any) -> bool:
@@ -76,41 +76,37 @@ class PackedScript:
     def __call__(self, keys: Sequence[Any] | None = (), args: Sequence[Any] | None = ()) -> Any:
         """FCALL or EVALSHA with ``keys`` and ``args``: the reply, or redis-py's error."""
         keys, args = keys or (), args or ()
+        function = self.function
+        head = ("FCALL", function.function) if function is not None else ("EVALSHA", self.sha)
         try:
-            packed = hiredis.pack_command(("EVALSHA", self.sha, len(keys), *keys, *args))
+            packed = hiredis.pack_command((*head, len(keys), *keys, *args))
         except TypeError:
             return self._generic(keys=list(keys), args=list(args))
-        if self.function is not None:
-            done, reply = self._fcall(self.function, keys, args)
+        if function is not None:
+            done, reply = self._fcall(function, packed)
             if done:
                 return reply
+            packed = hiredis.pack_command(("EVALSHA", self.sha, len(keys), *keys, *args))
         try:
             return self._send(packed)
         except NoScriptError:
             self.registered_client.script_load(self.script)
             return self._send(packed)
 
-    def _fcall(
-        self, function: FunctionLibrary, keys: Sequence[Any], args: Sequence[Any]
-    ) -> tuple[bool, Any]:
-        """(True, reply) from FCALL, or (False, None): send this call by EVALSHA."""
-        packed = hiredis.pack_command(("FCALL", function.function, len(keys), *keys, *args))
+    def _fcall(self, function: FunctionLibrary, packed: bytes) -> tuple[bool, Any]:
+        """(True, reply) from the packed FCALL, or (False, None): send it by EVALSHA."""
         try:
             return True, self._send(packed)
         except redis.ResponseError as error:
-            if is_unsupported(error):
+            if falls_back(error):
                 self.function = None
                 return False, None
-            if not is_missing(error):
-                raise
         try:
             self.registered_client.function_load(function.source, replace=True)
             return True, self._send(packed)
         except redis.ResponseError as error:
-            if is_unsupported(error):
+            if falls_back(error):
                 self.function = None
-            elif not is_missing(error):
-                raise
             return False, None
 
     def _send(self, packed: bytes) -> Any:
