@@ -4,13 +4,16 @@
 -- stops the call inside the same atomic step as the work, on the next call, in
 -- every process: there is nothing cached outside Redis to go stale.
 --
--- Keys (always passed in KEYS by the caller):
+-- Key (always passed in KEYS by the caller):
 --   P..'agent:'..id  hash   key_hash, status, scopes (space-separated),
---                           rl_rate? (tokens/s), rl_burst? (tokens): per-agent limits
---   P..'rl:'..id     hash   tokens (float), ts (ms, server clock): the token bucket.
---                           It expires once it would be full again, so an idle agent
---                           costs no memory. An agent has one live key at a time, so
---                           this is the per-key bucket; rotating does not refill it.
+--                           rl_rate? (tokens/s), rl_burst? (tokens): per-agent limits,
+--                           rl_tokens? (float), rl_ts? (ms, server clock): the token
+--                           bucket. It rides in the agent hash so the check, the bucket
+--                           and the charge are one HMGET and one HSET (a bucket of its
+--                           own cost two more commands per call: a read and a PEXPIRE).
+--                           An agent has one live key at a time, so this is the per-key
+--                           bucket; rotating does not refill it. (Versions before 0.14
+--                           kept it in P..'rl:'..id, which expires on its own.)
 --
 -- key_hash '' is the coordinator acting for the owner (dashboard calls, approvals):
 -- no key, no scope, no bucket.
@@ -26,9 +29,11 @@ local function agent_scopes(agent_key, stored)
 end
 
 -- The agent hash's fields the checks read, in one HMGET: key_hash, status, scopes,
--- rl_rate, rl_burst (check_key reads the first three, tx_take_token the last two).
+-- rl_rate, rl_burst, rl_tokens, rl_ts (check_key reads the first three, tx_take_token
+-- the rest).
 local function agent_access(agent_key)
-  return redis.call('HMGET', agent_key, 'key_hash', 'status', 'scopes', 'rl_rate', 'rl_burst')
+  return redis.call('HMGET', agent_key, 'key_hash', 'status', 'scopes', 'rl_rate', 'rl_burst',
+    'rl_tokens', 'rl_ts')
 end
 
 -- nil when the key is live and carries `scope` ('' = any live key), else an error reply.
@@ -53,13 +58,12 @@ end
 -- (`a`: agent_access(agent_key), when the caller read it already).
 -- Returns nil when a token was taken, else an error reply with the ms until one is
 -- available (and nothing is planned).
-local function tx_take_token(tx, agent_key, rl_key, limits, a)
+local function tx_take_token(tx, agent_key, limits, a)
   local now = tx.now
   a = a or agent_access(agent_key)
   local rate = tonumber(a[4]) or tonumber(limits.rate)
   local burst = tonumber(a[5]) or tonumber(limits.burst)
-  local st = redis.call('HMGET', rl_key, 'tokens', 'ts')
-  local tokens, ts = tonumber(st[1]), tonumber(st[2])
+  local tokens, ts = tonumber(a[6]), tonumber(a[7])
   if not tokens or not ts then tokens, ts = burst, now end
   if now > ts then
     tokens = math.min(burst, tokens + (now - ts) * rate / 1000)
@@ -69,16 +73,15 @@ local function tx_take_token(tx, agent_key, rl_key, limits, a)
     return { r = 'error', error = 'rate_limited',
       retry_after_ms = math.max(1, math.ceil((1 - tokens) * 1000 / rate)) }
   end
-  tx_write(tx, { 'HSET', rl_key, 'tokens', tostring(tokens - 1), 'ts', ms(ts) })
-  tx_write(tx, { 'PEXPIRE', rl_key, math.ceil(burst * 1000 / rate) + 1000 })
+  tx_write(tx, { 'HSET', agent_key, 'rl_tokens', tostring(tokens - 1), 'rl_ts', ms(ts) })
   return nil
 end
 
 -- Both checks, in the order the HTTP layer reports them: 401, 403, then 429.
-local function tx_authorize(tx, agent_key, rl_key, key_hash, scope, limits)
+local function tx_authorize(tx, agent_key, key_hash, scope, limits)
   if key_hash == '' then return nil end
   local a = agent_access(agent_key)
   local denied = check_key(agent_key, key_hash, scope, a)
   if denied then return denied end
-  return tx_take_token(tx, agent_key, rl_key, limits, a)
+  return tx_take_token(tx, agent_key, limits, a)
 end

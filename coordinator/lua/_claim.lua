@@ -5,9 +5,9 @@
 -- KEYS[4]  P..'audit'            KEYS[5]  P..'idem:<agent>:<key>' (unused when idem_ttl 0)
 -- KEYS[6]  P..'agent:<agent_id>' (its key hash and status are checked here, so a
 --          rotated or revoked key stops at once, with no extra round trip)
--- KEYS[7]  P..'rl:<agent_id>'    KEYS[8]  P..'approvals'
--- KEYS[9 .. 8+n]      P..'day:<N>' for each UTC day the booking's cover touches
--- KEYS[9+n .. 8+n+m]  P..'day:<N>' for each UTC day of the booking's LOCAL day (daily cap)
+-- KEYS[7]  P..'approvals'
+-- KEYS[8 .. 7+n]      P..'day:<N>' for each UTC day the booking's cover touches
+-- KEYS[8+n .. 7+n+m]  P..'day:<N>' for each UTC day of the booking's LOCAL day (daily cap)
 -- ARGV[1]  agent_id            ARGV[2]  new booking id      ARGV[3] request hash
 -- ARGV[4]  JSON of the static booking fields (start_ms, end_ms, cover_first,
 --          cover_last [exclusive bucket index], title, invitee, metadata, buffers,
@@ -27,7 +27,7 @@
 --     its arbitration window that a better-ranked agent may yet displace; nothing was
 --     written; wait on P..'wake:'..wait_for (or until until_ms) and call again.
 -- Keys written: the buckets, P..'bookings', P..'audit', P..'owner'
---   (audit head), P..'wake:*', P..'rl:*', P..'idem:*', P..'approvals', P..'apwake:*',
+--   (audit head), P..'wake:*', P..'agent:<agent_id>' (token), P..'idem:*', P..'approvals', P..'apwake:*',
 --   P..'outbox'.
 --
 -- Order of refusals: unknown owner, bad key (401), missing scope (403), rules changed
@@ -51,7 +51,7 @@ local function claim_args(mode)
   local n = tonumber(ARGV[9])
   local q = {
     mode = mode, owner_key = KEYS[1], bookings_key = KEYS[2], agents_key = KEYS[3],
-    idem_key = KEYS[5], agent_key = KEYS[6], rl_key = KEYS[7], approvals_key = KEYS[8],
+    idem_key = KEYS[5], agent_key = KEYS[6], approvals_key = KEYS[7],
     agent_id = ARGV[1], booking_id = ARGV[2], req_hash = ARGV[3], static = ARGV[4],
     hold_ttl_ms = tonumber(ARGV[5]), bump_ms = tonumber(ARGV[6]),
     window_ms = tonumber(ARGV[7]), idem_ttl = tonumber(ARGV[8]), key_hash = ARGV[10],
@@ -59,10 +59,10 @@ local function claim_args(mode)
   }
   for i = 0, n - 1 do
     q.days[#q.days + 1] = {
-      key = KEYS[9 + i], first = tonumber(ARGV[12 + 2 * i]), last = tonumber(ARGV[13 + 2 * i]),
+      key = KEYS[8 + i], first = tonumber(ARGV[12 + 2 * i]), last = tonumber(ARGV[13 + 2 * i]),
     }
   end
-  for i = 9 + n, #KEYS do q.cap_keys[#q.cap_keys + 1] = KEYS[i] end
+  for i = 8 + n, #KEYS do q.cap_keys[#q.cap_keys + 1] = KEYS[i] end
   return q
 end
 

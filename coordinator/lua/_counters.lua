@@ -7,11 +7,11 @@
 -- Every counter script takes the same first KEYS and ARGV (coordinator/store/calls.py,
 -- counter(), packs them):
 --   KEYS[1] P..'owner'   KEYS[2] P..'bookings'   KEYS[3] P..'counters:<booking_id>'
---   KEYS[4] P..'agent:<caller>'   KEYS[5] P..'rl:<caller>'   KEYS[6] P..'audit'
+--   KEYS[4] P..'agent:<caller>'   KEYS[5] P..'audit'
 --   ARGV[1] SHA-256 of the caller's API key   ARGV[2] JSON {rate, burst} default limits
 --   ARGV[3] caller agent_id   ARGV[4] booking id   ARGV[5] counter id ('' = all, read)
 --   ARGV[6] JSON payload of the transition
--- counter_accept.lua adds KEYS[7] P..'agents', KEYS[8] P..'approvals' and the day keys
+-- counter_accept.lua adds KEYS[6] P..'agents', KEYS[7] P..'approvals' and the day keys
 -- (see its header).
 --
 -- P..'counters:<booking_id>' is a hash: counter id -> JSON record
@@ -20,11 +20,11 @@
 --   created_ms, audit_event_id, decided_ms?, decided_audit_id?, slot_index? (0-based),
 --   new_booking_id? (accepted)
 -- A booking's agent answers each counter once; accepting one supersedes the others.
--- Keys written: P..'rl:<caller>' (token), P..'counters:<booking_id>', P..'audit',
+-- Keys written: P..'agent:<caller>' (token), P..'counters:<booking_id>', P..'audit',
 --   P..'bkgaudit:*', P..'owner' (audit head), P..'outbox' (with webhooks).
 
 local c_owner_key, c_bookings_key, c_counters_key = KEYS[1], KEYS[2], KEYS[3]
-local c_agent_key, c_rl_key = KEYS[4], KEYS[5]
+local c_agent_key = KEYS[4]
 local c_key_hash, c_limits_json, c_caller = ARGV[1], ARGV[2], ARGV[3]
 local c_booking_id, c_counter_id, c_payload_json = ARGV[4], ARGV[5], ARGV[6]
 
@@ -71,7 +71,7 @@ local function counter_open()
   if redis.call('EXISTS', c_owner_key) == 0 then
     return tx, { r = 'error', error = 'owner_unknown' }
   end
-  local refused = tx_authorize(tx, c_agent_key, c_rl_key, c_key_hash, 'bookings:write',
+  local refused = tx_authorize(tx, c_agent_key, c_key_hash, 'bookings:write',
     cjson.decode(c_limits_json))
   return tx, refused
 end

@@ -52,7 +52,7 @@ local function gate_open(tx, q)
     return g
   end
   if g.key_hash ~= '' then
-    local limited = tx_take_token(tx, q.agent_key, q.rl_key, c.limits, a)
+    local limited = tx_take_token(tx, q.agent_key, c.limits, a)
     if limited then g.reply = limited; return g end
   end
   return g

@@ -5,12 +5,12 @@
 --
 -- Every proposal script takes the same KEYS and ARGV:
 --   KEYS[1] P..'owner'   KEYS[2] P..'proposals'   KEYS[3] P..'audit'
---   KEYS[4] P..'agent:<caller>'   KEYS[5] P..'rl:<caller>'   KEYS[6] P..'agents'
+--   KEYS[4] P..'agent:<caller>'   KEYS[5] P..'agents'
 --   ARGV[1] SHA-256 of the caller's API key ('' = the coordinator acting for the owner)
 --   ARGV[2] JSON {rate, burst} default limits   ARGV[3] caller agent_id ('' = owner)
 --   ARGV[4] proposal id   ARGV[5] JSON payload of the transition
 --
--- Keys written (any proposal script): P..'rl:<caller>' (token), P..'proposals',
+-- Keys written (any proposal script): P..'agent:<caller>' (token), P..'proposals',
 --   P..'audit', P..'owner' (audit head), P..'outbox' (with webhooks).
 --   Every script opens a plan in open_proposal and answers through tx_finish.
 --
@@ -30,7 +30,7 @@
 --   resolved_slot_id?, created_event_id? (the booking), attempts
 
 -- Bind KEYS and ARGV to names (coordinator/store/calls.py, proposal(), packs them).
-local owner_key, caller_key, caller_rl_key, agents_key = KEYS[1], KEYS[4], KEYS[5], KEYS[6]
+local owner_key, caller_key, agents_key = KEYS[1], KEYS[4], KEYS[5]
 local caller_key_hash, limits_json, caller = ARGV[1], ARGV[2], ARGV[3]
 local proposal_id, payload_json = ARGV[4], ARGV[5]
 
@@ -255,7 +255,7 @@ end
 -- the script answers through tx_finish(tx, ...) either way, so a token taken is kept.
 local function open_proposal(scope, need_record)
   local tx = tx_new(prefix_of(owner_key), now_ms())
-  local refused = tx_authorize(tx, caller_key, caller_rl_key, caller_key_hash, scope, cjson.decode(limits_json))
+  local refused = tx_authorize(tx, caller_key, caller_key_hash, scope, cjson.decode(limits_json))
   if refused then return tx, nil, refused end
   if redis.call('EXISTS', owner_key) == 0 then
     return tx, nil, { r = 'error', error = 'owner_unknown' }

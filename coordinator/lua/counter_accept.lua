@@ -11,10 +11,10 @@
 -- @include _external.lua
 -- @include _claim.lua
 -- @include _counters.lua
--- KEYS[1..6], ARGV[1..5]: see _counters.lua.
--- KEYS[7] P..'agents'  KEYS[8] P..'approvals'
--- KEYS[9 .. 8+n]      P..'day:<N>' for each UTC day the new booking's cover touches
--- KEYS[9+n .. 8+n+m]  P..'day:<N>' for each UTC day of its LOCAL day (daily cap)
+-- KEYS[1..5], ARGV[1..5]: see _counters.lua.
+-- KEYS[6] P..'agents'  KEYS[7] P..'approvals'
+-- KEYS[8 .. 7+n]      P..'day:<N>' for each UTC day the new booking's cover touches
+-- KEYS[8+n .. 7+n+m]  P..'day:<N>' for each UTC day of its LOCAL day (daily cap)
 -- ARGV[6] JSON {slot_index, new_booking_id, start_ms, end_ms (the slot the caller read),
 --   static (the new record's fixed fields, as _claim.lua's ARGV[4]), digest (of them,
 --   for the creating audit entry), bump_ms,
@@ -31,17 +31,17 @@ local req = cjson.decode(c_payload_json)
 local n = #req.days
 local q = {
   mode = 'commit', owner_key = c_owner_key, bookings_key = c_bookings_key,
-  agents_key = KEYS[7], idem_key = c_owner_key, agent_key = c_agent_key, rl_key = c_rl_key,
-  approvals_key = KEYS[8], agent_id = c_caller, booking_id = req.new_booking_id,
+  agents_key = KEYS[6], idem_key = c_owner_key, agent_key = c_agent_key,
+  approvals_key = KEYS[7], agent_id = c_caller, booking_id = req.new_booking_id,
   req_hash = '', hold_ttl_ms = 0, bump_ms = tonumber(req.bump_ms), window_ms = 0,
   idem_ttl = 0, key_hash = c_key_hash, checks = ARGV[7], days = {}, cap_keys = {},
   settle_now = true,
 }
 for i = 1, n do
-  q.days[i] = { key = KEYS[8 + i], first = tonumber(req.days[i][1]),
+  q.days[i] = { key = KEYS[7 + i], first = tonumber(req.days[i][1]),
     last = tonumber(req.days[i][2]) }
 end
-for i = 9 + n, #KEYS do q.cap_keys[#q.cap_keys + 1] = KEYS[i] end
+for i = 8 + n, #KEYS do q.cap_keys[#q.cap_keys + 1] = KEYS[i] end
 
 local P = prefix_of(q.owner_key)
 local now = now_ms()

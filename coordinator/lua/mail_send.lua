@@ -4,8 +4,8 @@
 -- @include _access.lua
 -- @include _mail.lua
 -- KEYS[1] P..'owner'  KEYS[2] P..'mail'  KEYS[3] P..'agent:<agent_id>'
--- KEYS[4] P..'rl:<agent_id>'  KEYS[5] P..'audit'  KEYS[6] P..'mailthread'
--- KEYS[7] P..'mailsupp'  KEYS[8] P..'mailout'  KEYS[9] P..'bookings'
+-- KEYS[4] P..'audit'  KEYS[5] P..'mailthread'  KEYS[6] P..'mailsupp'  KEYS[7] P..'mailout'
+-- KEYS[8] P..'bookings'
 -- ARGV[1] SHA-256 of the caller's API key (scope mailbox:write)  ARGV[2] JSON {rate, burst}
 -- ARGV[3] agent_id  ARGV[4] new message id (msg_…)
 -- ARGV[5] JSON {from, to, to_key (lower case), subject, body_text, reply_to, booking_id,
@@ -15,16 +15,16 @@
 -- Returns JSON {r='ok', message, quota={cap, used_today, remaining}} |
 --   {r='error', error='booking_required'|'booking_unknown'|'recipient_suppressed'|
 --   'send_cap_reached'|access codes, ...}
--- Keys written: P..'rl:<agent_id>', P..'mail', P..'mbox:<agent>', P..'mboxbkg:<agent>:<b>',
+-- Keys written: P..'agent:<agent_id>' (token), P..'mail', P..'mbox:<agent>', P..'mboxbkg:<agent>:<b>',
 --   P..'mailthread', P..'mailcap:<agent>:<day>', P..'mailout', P..'audit', P..'owner'.
-local owner_key, mail_key, agent_key, rl_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local threads_key, supp_key, outbox_key, bookings_key = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local owner_key, mail_key, agent_key = KEYS[1], KEYS[2], KEYS[3]
+local threads_key, supp_key, outbox_key, bookings_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local key_hash, limits_json, agent_id, msg_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local req = cjson.decode(ARGV[5])
 local defaults = cjson.decode(ARGV[6])
 local tx = tx_new(prefix_of(owner_key), now_ms())
 local now = tx.now
-local refused = tx_authorize(tx, agent_key, rl_key, key_hash, 'mailbox:write',
+local refused = tx_authorize(tx, agent_key, key_hash, 'mailbox:write',
   cjson.decode(limits_json))
 if refused then return tx_finish(tx, refused) end
 if redis.call('EXISTS', owner_key) == 0 then

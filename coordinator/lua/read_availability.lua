@@ -1,9 +1,9 @@
 -- read_availability.lua: everything an availability answer needs, in one round trip.
 -- @include _access.lua
 -- KEYS[1] P..'owner'  KEYS[2] P..'bookings'
--- KEYS[3] P..'agent:<agent_id>'  KEYS[4] P..'rl:<agent_id>'
--- KEYS[5] P..'connectors' (only counted: the server skips the freshness read without any)
--- KEYS[6..5+n] P..'day:<N>' for each UTC day the query (plus buffers, plus whole local
+-- KEYS[3] P..'agent:<agent_id>' (its key, scope and token bucket: _access.lua)
+-- KEYS[4] P..'connectors' (only counted: the server skips the freshness read without any)
+-- KEYS[5..4+n] P..'day:<N>' for each UTC day the query (plus buffers, plus whole local
 --              days when a daily cap is set) touches
 -- ARGV[1] SHA-256 of the caller's API key ('' = the owner)  ARGV[2] scope
 -- ARGV[3] JSON {rate, burst} default limits  ARGV[4] the caller's agent_id
@@ -33,13 +33,13 @@
 -- day is read the second way, uncached. Bookings outside those buckets are never read,
 -- however many the calendar holds. Writes only the token and the cache.
 -- Bind KEYS and ARGV to names (coordinator/store/calls.py packs them in this order).
-local owner_key, bookings_key, agent_key, rl_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local connectors_key = KEYS[5]
+local owner_key, bookings_key, agent_key = KEYS[1], KEYS[2], KEYS[3]
+local connectors_key = KEYS[4]
 local key_hash, scope, limits_json, caller = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local P = prefix_of(owner_key)
 local tx = tx_new(P, now_ms())
 local now = tx.now
-local refused = tx_authorize(tx, agent_key, rl_key, key_hash, scope, cjson.decode(limits_json))
+local refused = tx_authorize(tx, agent_key, key_hash, scope, cjson.decode(limits_json))
 if refused then return tx_finish(tx, refused) end
 local o = redis.call('HMGET', owner_key, 'user_id', 'rules_version', 'timezone', 'rules',
   'audit_n')
@@ -156,8 +156,8 @@ local function whole_day(i, n)
   days[#days + 1] = text
 end
 
-for i = 6, #KEYS do
-  local first, last = tonumber(ARGV[5 + 2 * (i - 6)]), tonumber(ARGV[6 + 2 * (i - 6)])
+for i = 5, #KEYS do
+  local first, last = tonumber(ARGV[5 + 2 * (i - 5)]), tonumber(ARGV[6 + 2 * (i - 5)])
   if first == 0 and last == BUCKETS_PER_DAY - 1 then
     whole_day(i, string.match(KEYS[i], ':day:(%d+)$'))
   else

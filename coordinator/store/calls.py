@@ -140,10 +140,10 @@ class Calls:
         return Call(mode, keys, args)
 
     def _fixed_claim_keys(self, user_id: str, agent_id: str, idempotency: str) -> tuple[str, ...]:
-        """A claim's keys before its day buckets (hold.lua / commit.lua: KEYS[1..8]).
+        """A claim's keys before its day buckets (hold.lua / commit.lua: KEYS[1..7]).
 
         Those of a claim without an idempotency key are kept per owner and agent: an
-        agent's commits all share them, and building them (eight key names) was ~3% of
+        agent's commits all share them, and building them (seven key names) was ~3% of
         the worker's instructions per HTTP commit.
         """
         k = self.keys
@@ -154,7 +154,6 @@ class Calls:
             k.audit(user_id),
             k.idempotency(user_id, agent_id, idempotency),
             k.agent(user_id, agent_id),
-            k.rate_limit(user_id, agent_id),
             k.approvals(user_id),
         )
 
@@ -174,7 +173,6 @@ class Calls:
             k.owner(user_id),
             k.bookings(user_id),
             k.agent(user_id, agent_id),
-            k.rate_limit(user_id, agent_id),
         ]
         script = self.scripts.cancel if what == "cancel" else self.scripts.release
         return decode_reply(
@@ -201,7 +199,7 @@ class Calls:
         keys = [k.owner(user_id), k.bookings(user_id)]
         args: list[Any] = [booking_id]
         if key_hash:
-            keys += [k.agent(user_id, agent_id), k.rate_limit(user_id, agent_id)]
+            keys.append(k.agent(user_id, agent_id))
             args += [key_hash, scope, _json(limits or {})]
         return Call("read_booking", keys, args)
 
@@ -311,7 +309,7 @@ class Calls:
         k = self.keys
         return decode_reply(
             self.scripts.authorize(
-                keys=[k.agent(user_id, agent_id), k.rate_limit(user_id, agent_id)],
+                keys=[k.agent(user_id, agent_id)],
                 args=[key_hash, scope, json.dumps(limits)],
             )
         )
@@ -342,7 +340,6 @@ class Calls:
             k.owner(user_id),
             k.bookings(user_id),
             k.agent(user_id, agent_id),
-            k.rate_limit(user_id, agent_id),
             k.connectors(user_id),
             *(k.day(user_id, d.day) for d in spans),
         ]
@@ -372,7 +369,6 @@ class Calls:
             k.owner(user_id),
             k.approvals(user_id),
             k.agent(user_id, agent_id),
-            k.rate_limit(user_id, agent_id),
             k.audit(user_id),
         ]
         request = {
@@ -402,7 +398,6 @@ class Calls:
             k.bookings(user_id),
             k.audit(user_id),
             k.agent(user_id, agent_id or "-"),
-            k.rate_limit(user_id, agent_id or "-"),
         ]
         args = [approval_id, key_hash, json.dumps(limits or {}), agent_id]
         return decode_reply(self.scripts.approval_read(keys=keys, args=args))
@@ -446,7 +441,6 @@ class Calls:
             k.proposals(user_id),
             k.audit(user_id),
             k.agent(user_id, agent),
-            k.rate_limit(user_id, agent),
             k.agents(user_id),
         ]
         args = [key_hash, json.dumps(limits), agent_id, proposal_id, json.dumps(payload or {})]
@@ -472,7 +466,6 @@ class Calls:
             k.owner(user_id),
             k.mail(user_id),
             k.agent(user_id, agent_id),
-            k.rate_limit(user_id, agent_id),
             k.audit(user_id),
             k.mail_threads(user_id),
             k.mail_suppressions(user_id),
@@ -616,7 +609,6 @@ class Calls:
             k.bookings(user_id),
             k.counters(user_id, booking_id),
             k.agent(user_id, agent_id),
-            k.rate_limit(user_id, agent_id),
             k.audit(user_id),
         ]
 

@@ -62,10 +62,6 @@ class Keys:
     def idempotency(self, user_id: str, agent_id: str, key: str) -> str:
         return self.prefix(user_id) + f"idem:{agent_id}:{key}"
 
-    def rate_limit(self, user_id: str, agent_id: str) -> str:
-        """The agent's token bucket (one live key per agent, so it is the key's bucket)."""
-        return self.prefix(user_id) + f"rl:{agent_id}"
-
     def counters(self, user_id: str, booking_id: str) -> str:
         """Hash of the counter-offers on one booking: counter id -> JSON record."""
         return self.prefix(user_id) + f"counters:{booking_id}"

@@ -260,7 +260,6 @@ def test_a_claims_kept_keys_are_the_ones_the_key_builder_names() -> None:
             keys.audit("usr_1"),
             keys.idempotency("usr_1", agent_id, idem or "-"),
             keys.agent("usr_1", agent_id),
-            keys.rate_limit("usr_1", agent_id),
             keys.approvals("usr_1"),
             keys.day("usr_1", 7),
             keys.day("usr_1", 8),

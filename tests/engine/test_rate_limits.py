@@ -113,6 +113,25 @@ def test_rotating_the_key_does_not_refill_the_bucket(cal: Calendar) -> None:
         fresh.agents.me()
 
 
+def test_the_bucket_rides_in_the_agent_hash_and_no_key_of_its_own(cal: Calendar) -> None:
+    # One HMGET reads the key check and the bucket, one HSET charges it: no second key
+    # to read, write and expire on every call (versions before kept P..'rl:<agent>').
+    made, c = limited_agent(cal, burst=5)
+    keys = cal.coord.store.keys
+    agent_key = keys.agent(cal.user_id, made.agent_id)
+    booked = c.bookings.commit(start=at(0), end=at(30))
+    c.bookings.get(booked.booking_id)
+    c.availability.list(start=at(0), end=at(60))
+    c.agents.me()
+    tokens, ts = cal.coord.redis.hmget(agent_key, "rl_tokens", "rl_ts")
+    assert float(tokens) == pytest.approx(1, abs=0.01)  # five taken, none refilled
+    assert int(ts) > 0
+    assert list(cal.coord.redis.scan_iter(match=keys.prefix(cal.user_id) + "rl:*")) == []
+    # An agent's bucket is its own: another agent's calls leave this one as it was.
+    cal.agent(2).agents.me()
+    assert cal.coord.redis.hget(agent_key, "rl_tokens") == tokens
+
+
 def test_coordinator_defaults_apply_to_agents_without_their_own(make_calendar: Any) -> None:
     cal = make_calendar(rate_limit_per_second=NO_REFILL, rate_limit_burst=2)
     c = cal.agent(1)
