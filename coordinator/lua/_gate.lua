@@ -32,19 +32,22 @@
 --   `tx`); the claim applies them with its own.
 
 local function gate_open(tx, q)
-  local g = { checks = cjson.decode(q.checks), key_hash = q.key_hash, ap_key = q.approvals_key,
-    cap_keys = q.cap_keys }
+  local g = { key_hash = q.key_hash, ap_key = q.approvals_key, cap_keys = q.cap_keys }
+  -- The owner's fields the whole claim reads, in one HMGET: its user_id (every owner
+  -- hash has one: without it the owner is unknown, the first refusal), the rules'
+  -- version, the arbitration window (q.arb_window_ms, for claim_take) and the audit
+  -- chain's head.
+  local o = redis.call('HMGET', q.owner_key, 'user_id', 'rules_version', 'arb_window_ms',
+    unpack(OWNER_AUDIT))
+  if not o[1] then g.reply = { r = 'error', error = 'owner_unknown' }; return g end
+  g.checks = cjson.decode(q.checks)
   local c = g.checks
   local a = g.key_hash ~= '' and agent_access(q.agent_key) or nil
   local denied = check_key(q.agent_key, g.key_hash, c.scope, a)
   if denied then g.reply = denied; return g end
-  -- The owner's fields the whole claim reads, in one HMGET: the rules' version, the
-  -- arbitration window (q.arb_window_ms, for claim_take) and the audit chain's head.
-  local o = redis.call('HMGET', q.owner_key, 'rules_version', 'arb_window_ms',
-    unpack(OWNER_AUDIT))
-  q.arb_window_ms = o[2]
-  owner_audit(tx, o, 3)
-  g.rv = tonumber(o[1]) or 1
+  q.arb_window_ms = o[3]
+  owner_audit(tx, o, 4)
+  g.rv = tonumber(o[2]) or 1
   if g.rv ~= tonumber(c.rv) then
     local r = redis.call('HMGET', q.owner_key, 'timezone', 'rules')
     g.reply = { r = 'rules_changed', rules_version = g.rv, timezone = r[1] or 'UTC',

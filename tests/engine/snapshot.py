@@ -9,10 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from coordinator import Coordinator
+from tests.support.dump import without_buckets
 
 
-def calendar_dump(coord: Coordinator, user_id: str) -> dict[str, bytes]:
-    """Every key of ``user_id``'s calendar, with its serialized value (DUMP)."""
+def calendar_dump(coord: Coordinator, user_id: str, *, buckets: bool = True) -> dict[str, bytes]:
+    """Every key of ``user_id``'s calendar, with its serialized value (DUMP);
+    ``buckets=False`` leaves the agents' token buckets out (a call spends a token
+    before most refusals)."""
     prefix = coord.store.keys.prefix(user_id)
     pattern = prefix.replace("{", "\\{").replace("}", "\\}") + "*"
     out: dict[str, bytes] = {}
@@ -21,7 +24,7 @@ def calendar_dump(coord: Coordinator, user_id: str) -> dict[str, bytes]:
         value = r.dump(key)
         if value is not None:
             out[key] = value
-    return out
+    return out if buckets else without_buckets(r, out)
 
 
 def changed_keys(before: dict[str, bytes], after: dict[str, bytes]) -> list[str]:

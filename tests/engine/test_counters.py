@@ -26,7 +26,7 @@ def slot(minutes: float, length: float = 30) -> dict[str, str]:
 
 def _state(cal: Calendar) -> dict[str, bytes]:
     """The calendar's keys, less the token buckets every keyed call spends from."""
-    return {k: v for k, v in calendar_dump(cal.coord, cal.user_id).items() if ":rl:" not in k}
+    return calendar_dump(cal.coord, cal.user_id, buckets=False)
 
 
 def _verified(cal: Calendar) -> None:
