@@ -17,9 +17,9 @@ import redis
 
 from coordinator import Coordinator
 from coordinator.access import BOOKINGS_WRITE
-from coordinator.buckets import cover, to_ms
+from coordinator.buckets import Cover, cover, to_ms
 from coordinator.errors import ValidationError
-from coordinator.store.calls import DaySpan
+from coordinator.store.calls import Call, DaySpan
 
 from .conftest import Calendar, at
 from .snapshot import calendar_dump, changed_keys
@@ -31,6 +31,41 @@ HOSTILE = {
     "-infinity": float("-inf"),
     "400 digits": int("9" * 400),
 }
+
+
+def pack_commit(
+    coord: Coordinator,
+    user_id: str,
+    agent_id: str,
+    static: dict[str, Any],
+    *,
+    key_hash: str,
+    rules_version: int,
+    idempotency_key: str | None = None,
+) -> Call:
+    """A commit of ``static``'s times packed for the claim script, past Python's checks."""
+    c = Cover(static["cover_first"], static["cover_last"])
+    return coord.bookings.calls.pack_claim(
+        "commit",
+        user_id=user_id,
+        agent_id=agent_id,
+        key_hash=key_hash,
+        booking_id=f"bkg_raw{abs(hash((agent_id, static['start_ms']))) % 10**8:08d}",
+        request_hash="h",
+        static=static,
+        hold_ttl_ms=30_000,
+        bump_ms=30_000,
+        window_ms=0,
+        idempotency_key=idempotency_key,
+        idempotency_ttl_s=60,
+        days=[DaySpan(d, first, last) for d, first, last in c.days()],
+        checks={
+            "scope": BOOKINGS_WRITE,
+            "limits": coord.bookings.limits,
+            "rv": rules_version,
+            "lead_ms": 0,
+        },
+    )
 
 
 def raw_commit(
@@ -56,23 +91,15 @@ def raw_commit(
         "invitee": False,
         "metadata": metadata,
     }
-    rv = coord.owners.get(user_id).rules_version
     engine = coord.bookings
-    call = engine.calls.pack_claim(
-        "commit",
-        user_id=user_id,
-        agent_id=agent_id,
+    call = pack_commit(
+        coord,
+        user_id,
+        agent_id,
+        {**static, "metadata": None},
         key_hash="",
-        booking_id=f"bkg_raw{abs(hash((agent_id, str(start)))) % 10**8:08d}",
-        request_hash="h",
-        static={**static, "metadata": None},
-        hold_ttl_ms=30_000,
-        bump_ms=30_000,
-        window_ms=0,
+        rules_version=coord.owners.get(user_id).rules_version,
         idempotency_key=idempotency_key,
-        idempotency_ttl_s=60,
-        days=[DaySpan(d, first, last) for d, first, last in c.days()],
-        checks={"scope": BOOKINGS_WRITE, "limits": engine.limits, "rv": rv, "lead_ms": 0},
     )
     # The packer (orjson) would turn NaN into null and refuse a 400-digit integer, so
     # the record goes to the script as the standard library writes it: the script must
@@ -170,24 +197,10 @@ def test_a_claim_on_an_unknown_owner_is_refused_first_and_writes_nothing(cal: Ca
     top = cal.agent(1)
     ghost = "usr_" + "0" * 16
     before = calendar_dump(cal.coord, ghost)
-    engine = cal.coord.bookings
     c = cover(at(0), at(30), 0, 0)
-    call = engine.calls.pack_claim(
-        "commit",
-        user_id=ghost,
-        agent_id=top.agent_id,
-        key_hash="not-the-key",  # would be refused too, but the owner comes first
-        booking_id="bkg_ghost0000000001",
-        request_hash="",
-        static={"start_ms": to_ms(at(0)), "end_ms": to_ms(at(30)), "cover_first": c.first,
-                "cover_last": c.last, "title": ""},
-        hold_ttl_ms=30_000,
-        bump_ms=30_000,
-        window_ms=0,
-        idempotency_key=None,
-        idempotency_ttl_s=0,
-        days=[DaySpan(d, first, last) for d, first, last in c.days()],
-        checks={"scope": BOOKINGS_WRITE, "limits": engine.limits, "rv": 1, "lead_ms": 0},
-    )  # fmt: skip
-    assert engine.calls.run(call) == {"r": "error", "error": "owner_unknown"}
+    static = {"start_ms": to_ms(at(0)), "end_ms": to_ms(at(30)), "cover_first": c.first,
+              "cover_last": c.last, "title": ""}  # fmt: skip
+    # A wrong key would be refused too, but the owner comes first.
+    call = pack_commit(cal.coord, ghost, top.agent_id, static, key_hash="x", rules_version=1)
+    assert cal.coord.bookings.calls.run(call) == {"r": "error", "error": "owner_unknown"}
     assert changed_keys(before, calendar_dump(cal.coord, ghost)) == []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 #: An agent hash's token-bucket fields (coordinator/lua/_access.lua): every keyed call
 #: spends from them, a refused one too (the key and the bucket are checked first).
 BUCKET_FIELDS = frozenset({"rl_tokens", "rl_ts"})
