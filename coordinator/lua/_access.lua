@@ -12,7 +12,7 @@
 --                           and the charge are one HMGET and one HSET (a bucket of its
 --                           own cost two more commands per call: a read and a PEXPIRE).
 --                           An agent has one live key at a time, so this is the per-key
---                           bucket; rotating does not refill it. (Versions before 0.14
+--                           bucket; rotating does not refill it. (Earlier versions
 --                           kept it in P..'rl:'..id, which expires on its own.)
 --
 -- key_hash '' is the coordinator acting for the owner (dashboard calls, approvals):

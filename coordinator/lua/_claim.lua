@@ -27,8 +27,8 @@
 --     its arbitration window that a better-ranked agent may yet displace; nothing was
 --     written; wait on P..'wake:'..wait_for (or until until_ms) and call again.
 -- Keys written: the buckets, P..'bookings', P..'audit', P..'owner'
---   (audit head), P..'wake:*', P..'agent:<agent_id>' (token), P..'idem:*', P..'approvals', P..'apwake:*',
---   P..'outbox'.
+--   (audit head), P..'wake:*', P..'agent:<agent_id>' (token), P..'idem:*', P..'approvals',
+--   P..'apwake:*', P..'outbox'.
 --
 -- Order of refusals: unknown owner, bad key (401), missing scope (403), rules changed
 -- since the caller's verdict (retry), rate limit (429), idempotent replay, start in

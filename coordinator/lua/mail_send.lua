@@ -15,8 +15,9 @@
 -- Returns JSON {r='ok', message, quota={cap, used_today, remaining}} |
 --   {r='error', error='booking_required'|'booking_unknown'|'recipient_suppressed'|
 --   'send_cap_reached'|access codes, ...}
--- Keys written: P..'agent:<agent_id>' (token), P..'mail', P..'mbox:<agent>', P..'mboxbkg:<agent>:<b>',
---   P..'mailthread', P..'mailcap:<agent>:<day>', P..'mailout', P..'audit', P..'owner'.
+-- Keys written: P..'agent:<agent_id>' (token), P..'mail', P..'mbox:<agent>',
+--   P..'mboxbkg:<agent>:<b>', P..'mailthread', P..'mailcap:<agent>:<day>', P..'mailout',
+--   P..'audit', P..'owner'.
 local owner_key, mail_key, agent_key = KEYS[1], KEYS[2], KEYS[3]
 local threads_key, supp_key, outbox_key, bookings_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local key_hash, limits_json, agent_id, msg_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]

@@ -9,8 +9,8 @@
 -- ARGV[3] scope the read needs ('bookings:read')  ARGV[4] JSON {rate, burst} defaults
 -- Returns JSON {r='ok', booking, now} | {r='error', error='not_found', now} |
 --   {r='error', error='unauthorized'|'insufficient_scope'|'rate_limited', ...}.
--- Keys written: only the caller's token bucket (in the agent hash). The caller derives EXPIRED for a hold
--- past its TTL from `now`.
+-- Keys written: only the caller's token bucket (in the agent hash). The caller derives
+-- EXPIRED for a hold past its TTL from `now`.
 -- Bind KEYS and ARGV to names (coordinator/store/calls.py packs them in this order).
 local owner_key, bookings_key, agent_key = KEYS[1], KEYS[2], KEYS[3]
 local booking_id, key_hash, scope, limits_json = ARGV[1], ARGV[2] or '', ARGV[3], ARGV[4]
