@@ -1,4 +1,5 @@
-"""The byte-for-byte state of one calendar: DUMP of every key under its prefix.
+"""The state of one calendar: every key under its prefix, byte for byte (DUMP), except
+hashes and sets, compared by content (tests/support/dump.py says why).
 
 A refused or failed transition must leave this unchanged; comparing two snapshots
 proves it without knowing which keys a script might have touched.
@@ -9,22 +10,22 @@ from __future__ import annotations
 from typing import Any
 
 from coordinator import Coordinator
-from tests.support.dump import without_buckets
+from tests.support.dump import picture
 
 
 def calendar_dump(coord: Coordinator, user_id: str, *, buckets: bool = True) -> dict[str, bytes]:
-    """Every key of ``user_id``'s calendar, with its serialized value (DUMP);
-    ``buckets=False`` leaves the agents' token buckets out (a call spends a token
-    before most refusals)."""
+    """Every key of ``user_id``'s calendar, with its value as :func:`picture` gives it
+    (DUMP, or a hash's or set's content); ``buckets=False`` leaves the agents' token
+    buckets out (a call spends a token before most refusals)."""
     prefix = coord.store.keys.prefix(user_id)
     pattern = prefix.replace("{", "\\{").replace("}", "\\}") + "*"
     out: dict[str, bytes] = {}
     r: Any = coord.redis
     for key in r.scan_iter(match=pattern, count=1000):
-        value = r.dump(key)
+        value = picture(r, key, buckets=buckets)
         if value is not None:
             out[key] = value
-    return out if buckets else without_buckets(r, out)
+    return out
 
 
 def changed_keys(before: dict[str, bytes], after: dict[str, bytes]) -> list[str]:

@@ -9,18 +9,27 @@ from typing import Any
 BUCKET_FIELDS = frozenset({"rl_tokens", "rl_ts"})
 
 
-def without_buckets(redis: Any, dumps: dict[str, bytes]) -> dict[str, bytes]:
-    """``dumps`` with each agent hash (``...:agent:<id>``) stood in for by its fields
-    less the token bucket, so a call that only spent a token changes nothing here."""
-    out = dict(dumps)
-    for key in dumps:
-        if ":agent:" in str(key):
-            fields = redis.hgetall(key)
-            kept = sorted(
-                (_text(k), _text(v)) for k, v in fields.items() if _text(k) not in BUCKET_FIELDS
-            )
-            out[key] = repr(kept).encode()
-    return out
+def picture(redis: Any, key: Any, *, buckets: bool = True) -> bytes | None:
+    """One key's value as a snapshot compares it (None: the key is gone).
+
+    Its DUMP, except for hashes and sets: theirs follows the order of a hash table that
+    incremental rehashing reorders (a read can take a rehash step, an agent hash grows
+    into one once its token bucket is written), so they are pictured by content, sorted.
+    ``buckets=False`` leaves an agent hash's token bucket out (:data:`BUCKET_FIELDS`).
+    """
+    kind = _text(redis.type(key))
+    if kind == "hash":
+        drop = BUCKET_FIELDS if not buckets and ":agent:" in _text(key) else frozenset()
+        fields = sorted(
+            (_text(k), _text(v)) for k, v in redis.hgetall(key).items() if _text(k) not in drop
+        )
+        return b"hash " + repr(fields).encode()
+    if kind == "set":
+        return b"set " + repr(sorted(_text(m) for m in redis.smembers(key))).encode()
+    if kind == "none":
+        return None
+    value: bytes | None = redis.dump(key)
+    return value
 
 
 def _text(value: Any) -> str:
@@ -30,11 +39,12 @@ def _text(value: Any) -> str:
 def dump_keys(
     redis: Any, pattern: str, *, skip: tuple[str, ...] = (), buckets: bool = True
 ) -> dict[str, bytes]:
-    """``{key: DUMP}`` for every key matching ``pattern`` on every primary.
+    """``{key: picture}`` (:func:`picture`) for every key matching ``pattern`` on every
+    primary.
 
     Keys containing any of ``skip`` are left out (the proposal timer's wake-up list,
     say, which a background thread pops); ``buckets=False`` leaves the agents' token
-    buckets out (:func:`without_buckets`).
+    buckets out.
     """
     if hasattr(redis, "get_primaries"):
         keys = {
@@ -44,7 +54,8 @@ def dump_keys(
         }
     else:
         keys = set(redis.scan_iter(match=pattern))
-    dumps = {k: redis.dump(k) for k in sorted(keys) if not any(s in k for s in skip)}
-    # A key that expired between the scan and its DUMP is not part of the picture.
-    found = {k: v for k, v in dumps.items() if v is not None}
-    return found if buckets else without_buckets(redis, found)
+    dumps = {
+        k: picture(redis, k, buckets=buckets) for k in sorted(keys) if not any(s in k for s in skip)
+    }
+    # A key that expired between the scan and its picture is not part of the picture.
+    return {k: v for k, v in dumps.items() if v is not None}
