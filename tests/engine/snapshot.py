@@ -7,25 +7,19 @@ proves it without knowing which keys a script might have touched.
 
 from __future__ import annotations
 
-from typing import Any
-
 from coordinator import Coordinator
-from tests.support.dump import picture
+from tests.support.dump import dump_keys
 
 
 def calendar_dump(coord: Coordinator, user_id: str, *, buckets: bool = True) -> dict[str, bytes]:
-    """Every key of ``user_id``'s calendar, with its value as :func:`picture` gives it
-    (DUMP, or a hash's or set's content); ``buckets=False`` leaves the agents' token
-    buckets out (a call spends a token before most refusals)."""
+    """Every key of ``user_id``'s calendar, with its value as
+    :func:`~tests.support.dump.picture` gives it (DUMP, or a hash's or set's content);
+    ``buckets=False`` leaves the agents' token buckets out (a call spends a token
+    before most refusals)."""
     prefix = coord.store.keys.prefix(user_id)
-    pattern = prefix.replace("{", "\\{").replace("}", "\\}") + "*"
-    out: dict[str, bytes] = {}
-    r: Any = coord.redis
-    for key in r.scan_iter(match=pattern, count=1000):
-        value = picture(r, key, buckets=buckets)
-        if value is not None:
-            out[key] = value
-    return out
+    return dump_keys(
+        coord.redis, prefix.replace("{", "\\{").replace("}", "\\}") + "*", buckets=buckets
+    )
 
 
 def changed_keys(before: dict[str, bytes], after: dict[str, bytes]) -> list[str]:
