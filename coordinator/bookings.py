@@ -47,7 +47,7 @@ from .store.calls import Call, DaySpan
 from .store.connect import MAX_BLOCK_SECONDS
 from .store.errors import store_errors
 from .store.handle import Store
-from .store.records import fixed_digest
+from .store.records import fixed_digest, plain_static_json
 
 if TYPE_CHECKING:
     from .store.aio import AsyncCalls
@@ -473,20 +473,24 @@ class Bookings:
             }
 
         c = cover_ms(q.start_ms, q.end_ms, before, after)
-        static = {
-            "start_ms": q.start_ms,
-            "end_ms": q.end_ms,
-            "cover_first": c.first,
-            "cover_last": c.last,
-            "buffer_before_min": before,
-            "buffer_after_min": after,
-            "title": q.title or "",
-            "invitee": q.invitee or False,
-            "metadata": q.metadata or False,
-            "conferencing": q.conferencing or False,
-        }
-        # The creating audit entry carries this, so verify sees the fields edited later.
-        static["digest"] = fixed_digest(static)
+        static: dict[str, Any] | bytes | None = None
+        if not (q.title or q.invitee or q.metadata or q.conferencing):
+            static = plain_static_json(q.start_ms, q.end_ms, c.first, c.last, before, after)
+        if static is None:
+            static = {
+                "start_ms": q.start_ms,
+                "end_ms": q.end_ms,
+                "cover_first": c.first,
+                "cover_last": c.last,
+                "buffer_before_min": before,
+                "buffer_after_min": after,
+                "title": q.title or "",
+                "invitee": q.invitee or False,
+                "metadata": q.metadata or False,
+                "conferencing": q.conferencing or False,
+            }
+            # The creating audit entry carries this, so verify sees the fields edited later.
+            static["digest"] = fixed_digest(static)
         return self.calls.pack_claim(
             mode,
             user_id=q.user_id,

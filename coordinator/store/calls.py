@@ -91,7 +91,7 @@ class Calls:
         key_hash: str,
         booking_id: str,
         request_hash: str,
-        static: dict[str, Any],
+        static: dict[str, Any] | bytes,
         hold_ttl_ms: int,
         bump_ms: int,
         window_ms: int,
@@ -104,7 +104,8 @@ class Calls:
         """hold.lua / commit.lua (see _claim.lua): place the booking on every bucket or none.
 
         ``static`` is the record's fixed part (times, cover, title, invitee, metadata,
-        buffers); ``checks`` the owner's rules as _gate.lua reads them. With no
+        buffers) and its digest, or that already as JSON (``records.plain_static_json``);
+        ``checks`` the owner's rules as _gate.lua reads them. With no
         ``idempotency_key`` nothing is remembered for a retry.
         """
         k = self.keys
@@ -126,7 +127,7 @@ class Calls:
             agent_id,
             booking_id,
             request_hash,
-            _json(static),
+            static if type(static) is bytes else _json(static),
             hold_ttl_ms,
             bump_ms,
             window_ms,

@@ -27,9 +27,14 @@ from coordinator.ids import check_idempotency_key
 from coordinator.inputs import bad_chars, is_id
 from coordinator.models import Booking, Displacement, record_fields
 from coordinator.ruleset import RulesSnapshot, SnapshotCache
-from coordinator.store.calls import Calls, DaySpan
+from coordinator.store.calls import Calls, DaySpan, _json
 from coordinator.store.keys import Keys
-from coordinator.store.records import FIXED_FIELDS, _as_stored, fixed_digest
+from coordinator.store.records import (
+    FIXED_FIELDS,
+    _as_stored,
+    fixed_digest,
+    plain_static_json,
+)
 
 MS = st.integers(to_ms(MIN_TIME), to_ms(MAX_TIME))
 BUFFER = st.integers(0, 24 * 60)
@@ -97,6 +102,41 @@ def test_the_digest_is_byte_for_byte_the_json_dumps_digest(
         "conferencing": conferencing,
     }
     assert fixed_digest(rec) == reference_digest(rec)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    start=MS,
+    length=st.integers(1, 10**8),
+    before=st.integers(0, 1440) | st.floats(0, 1440),
+    after=st.integers(0, 1440),
+)
+def test_the_plain_claim_static_is_byte_for_byte_the_packed_dict(
+    start: int, length: int, before: float, after: int
+) -> None:
+    """``plain_static_json`` (no title, invitee, metadata or link) writes the claim's
+    ARGV[4] exactly as the packer writes the dict ``Bookings._pack_claim`` builds for
+    it, or declines (a buffer that is not an integer): then the dict is sent."""
+    end = start + length
+    c = cover_ms(start, end, int(before), after)
+    static: dict[str, Any] = {
+        "start_ms": start,
+        "end_ms": end,
+        "cover_first": c.first,
+        "cover_last": c.last,
+        "buffer_before_min": before,
+        "buffer_after_min": after,
+        "title": "",
+        "invitee": False,
+        "metadata": False,
+        "conferencing": False,
+    }
+    static["digest"] = fixed_digest(static)
+    direct = plain_static_json(start, end, c.first, c.last, before, after)  # type: ignore[arg-type]
+    if type(before) is int:
+        assert direct == _json(static)
+    else:
+        assert direct is None
 
 
 RECORD: dict[str, Any] = {
