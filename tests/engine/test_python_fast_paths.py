@@ -70,12 +70,19 @@ json_values = st.recursive(
 )
 
 
+#: A booking's times and buffers as the digest and the claim's static fields take them
+#: (a buffer may be a float: those take the general path).
+TIMES = {
+    "start": MS,
+    "length": st.integers(1, 10**8),
+    "before": st.integers(0, 1440) | st.floats(0, 1440),
+    "after": st.integers(0, 1440),
+}
+
+
 @settings(max_examples=1000, deadline=None)
 @given(
-    start=MS,
-    length=st.integers(1, 10**8),
-    before=st.integers(0, 1440) | st.floats(0, 1440),
-    after=st.integers(0, 1440),
+    **TIMES,
     title=st.none() | st.text(),
     invitee=st.sampled_from([None, False, {}]) | st.dictionaries(st.text(), st.text()),
     metadata=st.sampled_from([None, False]) | json_values,
@@ -105,12 +112,7 @@ def test_the_digest_is_byte_for_byte_the_json_dumps_digest(
 
 
 @settings(max_examples=1000, deadline=None)
-@given(
-    start=MS,
-    length=st.integers(1, 10**8),
-    before=st.integers(0, 1440) | st.floats(0, 1440),
-    after=st.integers(0, 1440),
-)
+@given(**TIMES)
 def test_the_plain_claim_static_is_byte_for_byte_the_packed_dict(
     start: int, length: int, before: float, after: int
 ) -> None:
