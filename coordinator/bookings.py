@@ -27,7 +27,15 @@ import anyio
 from . import booking_pages
 from .access import BOOKINGS_READ, BOOKINGS_WRITE, authorize
 from .booking_pages import BookingPage, Filters, with_names
-from .buckets import check_buffer, check_interval, cover_ms, from_ms, parse_time, to_ms
+from .buckets import (
+    BUCKETS_PER_DAY,
+    check_buffer,
+    check_interval,
+    cover_ms,
+    from_ms,
+    parse_time,
+    to_ms,
+)
 from .counters import CounterOffers
 from .errors import (
     AgentDraftError,
@@ -40,10 +48,10 @@ from .ids import check_idempotency_key, new_id
 from .inputs import is_id, json_object, text
 from .models import Booking, Displacement
 from .names import agent_names
-from .policy import gate_checks, judge
+from .policy import CLEAR, gate_checks, judge
 from .replies import About, conflict, consent_required, refusal
 from .ruleset import RulesSnapshot
-from .store.calls import Call, DaySpan
+from .store.calls import MAX_KEPT_CLAIM_KEYS, Call, DaySpan, PlainCommit
 from .store.connect import MAX_BLOCK_SECONDS
 from .store.errors import store_errors
 from .store.handle import Store
@@ -174,6 +182,11 @@ class Bookings:
         self.calls = self.store.calls
         #: The default token bucket of every key, as the scripts take it.
         self.limits = store.limits
+        #: (user, agent, key hash, hold TTL ms, bump ms) -> (the rules snapshot, the
+        #: template of that agent's plain commits under it): see _plain_commit.
+        self._plain_commits: dict[
+            tuple[str, str, str, int, int], tuple[RulesSnapshot, PlainCommit]
+        ] = {}
         #: The last rules snapshot seen per owner; the scripts catch a stale one.
         self.rules_cache = store.rules_cache
         #: Checks a commit passes before its script call (the connectors' freshness
@@ -423,6 +436,72 @@ class Bookings:
             return self.calls.run(self._pack_claim(q, snap))
 
     def _pack_claim(self, q: _Request, snap: RulesSnapshot) -> Call:
+        """The claim script call for ``q`` judged against ``snap``, packed, not sent."""
+        return self._plain_commit(q, snap) or self._pack_any_claim(q, snap)
+
+    def _plain_commit(self, q: _Request, snap: RulesSnapshot) -> Call | None:
+        """:meth:`_pack_any_claim` of the commonest write, from a template kept per agent
+        and rules snapshot; None for any other write.
+
+        The commonest write is an agent's commit of a start and an end alone: no buffers
+        (its own or the owner's), title, invitee, metadata, link, etag, idempotency key
+        or approval, inside one UTC day, let through as it is by the owner's wall-clock
+        rules, with no daily cap. All of its claim but the booking id, its times and its
+        day is the same for each such commit of the agent until the rules change, and
+        packing it anew (the rules' defaults, the verdict's checks and their JSON, the
+        cover's day spans, the keys) was ~10 us of the worker's CPU per commit among the
+        rest of a request. A test compares the two packings.
+        """
+        rules = snap.rules
+        if (
+            q.mode != "commit"
+            or q.before is not None
+            or q.after is not None
+            or q.title
+            or q.invitee
+            or q.metadata
+            or q.conferencing
+            or q.idempotency_key is not None
+            or q.etag_rv is not None
+            or q.approval_id is not None
+            or rules.buffer_before_min
+            or rules.buffer_after_min
+            or rules.daily_cap
+        ):
+            return None
+        start, end = q.start_ms, q.end_ms
+        c = cover_ms(start, end, 0, 0)
+        first, last = c.first, c.last - 1  # the last bucket, inclusive
+        day = first // BUCKETS_PER_DAY
+        if last // BUCKETS_PER_DAY != day:
+            return None
+        if judge(snap, q.agent_id, "commit", start, end) is not CLEAR:
+            return None
+        static = plain_static_json(start, end, c.first, c.last, 0, 0)
+        if static is None:
+            return None
+        ttl_ms, bump_ms = int(q.ttl * 1000), int(q.bump * 1000)
+        key = (q.user_id, q.agent_id, q.key_hash, ttl_ms, bump_ms)
+        kept = self._plain_commits.get(key)
+        if kept is None or kept[0] is not snap:
+            checks, _ = gate_checks(snap, CLEAR, start, scope=BOOKINGS_WRITE, limits=self.limits)
+            template = self.calls.plain_commit(
+                q.user_id,
+                q.agent_id,
+                q.key_hash,
+                hold_ttl_ms=ttl_ms,
+                bump_ms=bump_ms,
+                window_ms=self.settings.arbitration_window_ms,
+                checks=checks,
+            )
+            if len(self._plain_commits) >= MAX_KEPT_CLAIM_KEYS:
+                self._plain_commits.clear()
+            self._plain_commits[key] = kept = (snap, template)
+        return kept[1].pack(
+            q.booking_id, static, day, first % BUCKETS_PER_DAY, last % BUCKETS_PER_DAY
+        )
+
+    def _pack_any_claim(self, q: _Request, snap: RulesSnapshot) -> Call:
         """The claim script call for ``q`` judged against ``snap``, packed, not sent."""
         rules = snap.rules
         before = q.before if q.before is not None else (rules.buffer_before_min or 0)

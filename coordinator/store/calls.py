@@ -59,6 +59,25 @@ class DaySpan:
     last: int
 
 
+class PlainCommit(NamedTuple):
+    """One agent's plain commits (commit.lua, see :meth:`Calls.plain_commit`): every
+    KEYS and ARGV entry packed but the booking's own."""
+
+    keys: tuple[str, ...]  # KEYS[1..7]
+    day_prefix: str  # KEYS[8] before its day number
+    agent_id: str  # ARGV[1]
+    tail: tuple[Any, ...]  # ARGV[5..11]
+
+    def pack(self, booking_id: str, static: bytes, day: int, first: int, last: int) -> Call:
+        """The claim of one booking on bucket fields ``first``..``last`` of UTC ``day``,
+        ``static`` its ARGV[4] as ``records.plain_static_json`` writes it."""
+        return Call(
+            "commit",
+            [*self.keys, f"{self.day_prefix}{day}"],
+            [self.agent_id, booking_id, "", static, *self.tail, first, last],
+        )
+
+
 #: Owner/agent pairs whose claim keys :class:`Calls` keeps (past this it starts over).
 MAX_KEPT_CLAIM_KEYS = 10_000
 
@@ -139,6 +158,28 @@ class Calls:
         for d in days:
             args += [d.first, d.last]
         return Call(mode, keys, args)
+
+    def plain_commit(
+        self,
+        user_id: str,
+        agent_id: str,
+        key_hash: str,
+        *,
+        hold_ttl_ms: int,
+        bump_ms: int,
+        window_ms: int,
+        checks: dict[str, Any],
+    ) -> PlainCommit:
+        """:meth:`pack_claim` of a commit without an idempotency key inside one UTC day,
+        all but its booking id, static fields and day packed once (``PlainCommit.pack``
+        gives the same call; a test compares): an agent's commits share the rest while
+        the owner's rules stay as they are."""
+        return PlainCommit(
+            self._fixed_claim_keys(user_id, agent_id, "-"),
+            self.keys.day(user_id, 0).removesuffix("0"),  # the day key's name, less its number
+            agent_id,
+            (hold_ttl_ms, bump_ms, window_ms, 0, 1, key_hash, _json(checks)),
+        )
 
     def _fixed_claim_keys(self, user_id: str, agent_id: str, idempotency: str) -> tuple[str, ...]:
         """A claim's keys before its day buckets (hold.lua / commit.lua: KEYS[1..7]).
