@@ -116,6 +116,17 @@ class CommitGuard(Protocol):
         the scripts, never a blocking read that would stall every request in flight."""
 
 
+class TimesOnly(NamedTuple):
+    """An agent's commit of a start and an end alone (:meth:`Bookings.commit_times_async`)."""
+
+    user_id: str
+    agent_id: str
+    key_hash: str
+    start: str
+    end: str
+    idempotency_key: str | None
+
+
 class _Request(NamedTuple):
     """One validated write, as sent again after a rules change (same booking id).
 
@@ -280,7 +291,32 @@ class Bookings:
         if _guarded(kw["mode"], kw.get("approval_id")):
             for guard in self.commit_guards:
                 await guard.check_async(calls, kw["user_id"])
-        q = self._prepare(guarded=True, **kw)
+        return await self._claim_record_async(calls, self._prepare(guarded=True, **kw))
+
+    async def commit_times_async(self, calls: AsyncCalls, w: TimesOnly) -> Booking | dict[str, Any]:
+        """:meth:`write_record_async` of a commit of a start and an end alone, the HTTP
+        server's commonest request, without the keyword arguments of every field it
+        leaves out (built, merged and unpacked three times on the way: ~2 us of every
+        commit)."""
+        for guard in self.commit_guards:
+            await guard.check_async(calls, w.user_id)
+        return await self._claim_record_async(calls, self._times_request(w))
+
+    def _times_request(self, w: TimesOnly) -> _Request:
+        """The request of :meth:`commit_times_async` (its commit guards have run)."""
+        return self._prepare(
+            user_id=w.user_id,
+            agent_id=w.agent_id,
+            key_hash=w.key_hash,
+            mode="commit",
+            start=w.start,
+            end=w.end,
+            idempotency_key=w.idempotency_key,
+            guarded=True,
+        )
+
+    async def _claim_record_async(self, calls: AsyncCalls, q: _Request) -> Booking | dict[str, Any]:
+        """The claim of :meth:`write_record_async` for the checked request ``q``."""
         snap = self.rules_cache.get(q.user_id)
         with store_errors(q.mode):
             reply = await calls.run(self._pack_claim(q, snap))

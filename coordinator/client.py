@@ -21,7 +21,7 @@ from .approvals import ClientApprovals
 from .audit import AuditLog
 from .availability import Availability
 from .booking_pages import BookingPage
-from .bookings import Bookings, Mode
+from .bookings import Bookings, Mode, TimesOnly
 from .conferencing import link_for
 from .connectors.registry import Connectors
 from .counters import CounterOffer
@@ -254,6 +254,16 @@ class _ClientBookings:
         :meth:`Bookings.write_record_async <coordinator.bookings.Bookings.write_record_async>`)."""
         return await self._bookings.write_record_async(
             calls, **self._on_loop(mode, with_conferencing, kw)
+        )
+
+    async def commit_times_async(
+        self, calls: AsyncCalls, start: str, end: str, idempotency_key: str | None
+    ) -> Booking | dict[str, Any]:
+        """:meth:`write_record_async` of a commit given only its start and end (see
+        :meth:`Bookings.commit_times_async <coordinator.bookings.Bookings.commit_times_async>`)."""
+        c = self._ctx
+        return await self._bookings.commit_times_async(
+            calls, TimesOnly(c.user_id, c.agent_id, c.key_hash, start, end, idempotency_key)
         )
 
     def _on_loop(self, mode: Mode, with_conferencing: bool, kw: dict[str, Any]) -> dict[str, Any]:

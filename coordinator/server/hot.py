@@ -32,7 +32,7 @@ from fastapi.routing import APIRoute, APIRouter
 from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive, Scope
 
-from ..bookings import won_booking
+from ..bookings import Mode, won_booking
 from ..client import LocalClient
 from ..store.aio import AsyncCalls
 from .auth import client_for_header
@@ -40,7 +40,7 @@ from .limits import too_large
 from .observe import count_plain_write, count_write
 from .responses import booking_bytes, plain_booking_json
 from .routes.availability import availability_body, etag_header
-from .routes.bookings import times_only_arguments, write_arguments
+from .routes.bookings import times_only, write_arguments
 from .schemas import BookingRequest
 
 #: A hot call's answer: status, header list (content-length and content-type included)
@@ -119,16 +119,20 @@ async def create_booking(
     idempotency_key = None if raw_key is None else raw_key.decode("latin-1")
     if idempotency_key is not None and len(idempotency_key) > 255:
         raise Fallback
+    mode: Mode = "commit"
+    kwargs: dict[str, Any] = {}
     try:
         data = orjson.loads(await replay.read())
-        arguments = times_only_arguments(data, idempotency_key) or write_arguments(
-            BookingRequest.model_validate(data), idempotency_key
-        )
+        times = times_only(data)  # most agents send only these: no request model then
+        if times is None:
+            mode, kwargs = write_arguments(BookingRequest.model_validate(data), idempotency_key)
     except (orjson.JSONDecodeError, pydantic.ValidationError):
         raise Fallback from None
     client = _client(scope["app"].state, scope, headers)
-    mode, kwargs = arguments
-    won = await client.bookings.write_record_async(calls, mode, **kwargs)
+    if times is not None:
+        won = await client.bookings.commit_times_async(calls, *times, idempotency_key)
+    else:
+        won = await client.bookings.write_record_async(calls, mode, **kwargs)
     if isinstance(won, dict):
         # A plain win: answered from the stored record, as a booking read is, when it is
         # plain enough for that; the model is built only when it is not.

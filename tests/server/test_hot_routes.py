@@ -9,15 +9,18 @@ Redis connection survives a script flush and a killed connection.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import orjson
 import pytest
 import redis
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from coordinator import Coordinator
+from coordinator.bookings import TimesOnly
+from coordinator.errors import ValidationError
 from coordinator.server.responses import booking_json
 from coordinator.server.routes.bookings import times_only_arguments, write_arguments
 from coordinator.server.schemas import BookingRequest
@@ -212,6 +215,48 @@ def test_a_times_only_body_gets_the_arguments_the_request_model_gives(
     assert times_only_arguments(data, key) == write_arguments(
         BookingRequest.model_validate(data), key
     )
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    start=st.datetimes(timezones=st.just(UTC)).map(lambda t: t.isoformat()) | st.text(max_size=25),
+    minutes=st.integers(-30, 600),
+    key=st.none() | st.sampled_from(["retry-1", "x" * 255, "a b"]),
+)
+def test_a_times_only_commit_is_the_request_its_arguments_make(
+    http_coord: Coordinator, agent: tuple[str, str], start: str, minutes: int, key: str | None
+) -> None:
+    """``commit_times_async`` checks a start and an end into the very request (or the very
+    refusal) that the keyword arguments of ``times_only_arguments`` do through
+    ``write_record_async``: same fields, its own booking id."""
+    try:
+        end = (datetime.fromisoformat(start) + timedelta(minutes=minutes)).isoformat()
+    except (ValueError, OverflowError):
+        end = start
+    client = http_coord.client(agent[0]).bookings
+    arguments = times_only_arguments({"start": start, "end": end}, key)
+    assert arguments is not None
+    mode, kwargs = arguments
+    engine, ctx = client._bookings, client._ctx
+
+    def outcome(build: Any) -> Any:
+        try:
+            return build()._replace(booking_id="")
+        except ValidationError as refused:
+            return (refused.field, str(refused))
+
+    conferencing = kwargs.pop("with_conferencing")  # as write_record_async takes it
+    via_arguments = outcome(
+        lambda: engine._prepare(guarded=True, **client._on_loop(mode, conferencing, kwargs))
+    )
+    via_times = outcome(
+        lambda: engine._times_request(
+            TimesOnly(ctx.user_id, ctx.agent_id, ctx.key_hash, start, end, key)
+        )
+    )
+    assert via_times == via_arguments
 
 
 @pytest.mark.parametrize(

@@ -59,24 +59,33 @@ def write_arguments(
     return body.mode, kwargs
 
 
-def times_only_arguments(
-    data: Any, idempotency_key: str | None
-) -> tuple[Literal["commit"], dict[str, Any]] | None:
-    """:func:`write_arguments` of a body holding only ``start`` and ``end`` text, or None.
+def times_only(data: Any) -> tuple[str, str] | None:
+    """The ``start`` and ``end`` of a body holding only those two, as text; else None.
 
     That is what most agents send, and for it the request model's pass can only accept
-    it and fill in its defaults, so the event-loop route (server/hot.py) takes these
-    arguments instead: the pass and the copy out of the model were ~5% of the worker's
-    instructions per commit. A test compares the two for such bodies.
+    it and fill in its defaults, so the event-loop route (server/hot.py) commits it
+    with ``client.bookings.commit_times_async`` instead: the pass and the copy out of
+    the model were ~5% of the worker's instructions per commit.
     """
     if type(data) is not dict or len(data) != 2:
         return None
     start, end = data.get("start"), data.get("end")
     if type(start) is not str or type(end) is not str:
         return None
+    return start, end
+
+
+def times_only_arguments(
+    data: Any, idempotency_key: str | None
+) -> tuple[Literal["commit"], dict[str, Any]] | None:
+    """:func:`write_arguments` of a body :func:`times_only` reads, or None: what
+    ``commit_times_async`` stands for (a test holds the two to the request model's)."""
+    times = times_only(data)
+    if times is None:
+        return None
     return "commit", {
-        "start": start,
-        "end": end,
+        "start": times[0],
+        "end": times[1],
         "idempotency_key": idempotency_key,
         "buffer_before_min": None,
         "buffer_after_min": None,
