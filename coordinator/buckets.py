@@ -9,6 +9,7 @@ round trip, naming the field, and never reaches the store.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -55,6 +56,35 @@ def parse_time(value: datetime | str, field: str) -> datetime:
     A naive time has no single meaning across agents in different zones, so it is
     an error rather than a guess. ``Z`` and offsets are accepted.
     """
+    if type(value) is str and len(value) <= _KEPT_TEXT:
+        read = _read_text(value)
+        if type(read) is str:
+            raise ValidationError(field, read)
+        return read  # type: ignore[return-value]
+    return _parse_time(value, field)
+
+
+#: Longest time text whose reading is kept (ISO 8601 with an offset and microseconds
+#: is 32 characters).
+_KEPT_TEXT = 40
+
+
+@functools.lru_cache(maxsize=4096)
+def _read_text(text: str) -> datetime | str:
+    """``parse_time`` of ``text``: the UTC datetime, or why it is refused.
+
+    Kept per text: agents send the same slot times again and again (the grid's
+    half-hours, the answer of an availability read), and reading one anew was about a
+    microsecond of every commit's two. A refusal is kept as its reason, named for the
+    field by ``parse_time``.
+    """
+    try:
+        return _parse_time(text, "")
+    except ValidationError as refused:
+        return str(refused).removeprefix(": ")
+
+
+def _parse_time(value: datetime | str, field: str) -> datetime:
     try:
         value = read_time(value)
     except ValueError:
@@ -76,6 +106,37 @@ def to_ms(value: datetime) -> int:
 
 def from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+#: ``MAX_TIME`` in milliseconds: ``utc_text`` is exact from 0 up to here.
+MAX_MS = 7_258_118_400_000
+
+
+def utc_text(ms: int) -> str:
+    """The JSON text of ``from_ms(ms)`` as the answers write it (orjson, ``OPT_UTC_Z``:
+    ``2031-03-03T10:00:00Z``, or ``...:00.250000Z`` with milliseconds), without the
+    datetime.
+
+    A booking answer carries four times; building each datetime and having orjson ask
+    its timezone for the offset was ~9k of the ~58k instructions of a commit's answer,
+    each. The seconds' text is kept (slot times and the current second repeat across
+    requests). A hypothesis property holds it to orjson's text over the whole range
+    ``parse_time`` accepts, up to ``MAX_MS``.
+    """
+    second, frac = divmod(ms, 1000)
+    text = _SECOND_TEXT.get(second)
+    if text is None:
+        if len(_SECOND_TEXT) >= _KEPT_SECONDS:
+            _SECOND_TEXT.clear()
+        text = _SECOND_TEXT[second] = datetime.fromtimestamp(second, UTC).strftime(
+            "%Y-%m-%dT%H:%M:%S"
+        )
+    return f"{text}.{frac:03d}000Z" if frac else f"{text}Z"
+
+
+#: Seconds whose text ``utc_text`` keeps (past this it starts over).
+_KEPT_SECONDS = 8192
+_SECOND_TEXT: dict[int, str] = {}
 
 
 @dataclass(frozen=True)

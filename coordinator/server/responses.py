@@ -14,7 +14,7 @@ from typing import Any, get_args
 import orjson
 from starlette.responses import Response
 
-from ..buckets import from_ms
+from ..buckets import MAX_MS, utc_text
 from ..models import Booking, BookingStatus, record_fields
 from .schemas import BookingOut, ErrorBody
 
@@ -119,34 +119,37 @@ def _live_commit_json(rec: dict[str, Any], user_id: str) -> bytes | None:
         or type(expires or 0) is not int
         or type(title) not in _TEXT
         or type(audit_event_id) not in _TEXT
+        or min(start, end, created, bump or 0, expires or 0) < 0
+        or max(start, end, created, bump or 0, expires or 0) > MAX_MS  # utc_text's range
     ):
         return None
-    out = {
-        "booking_id": rec["id"],
-        "status": "COMMITTED",
-        "agent_id": rec["agent_id"],
-        "user_id": user_id,
-        "priority": rec["priority"],
-        "mode": rec["mode"],
-        "start": from_ms(start),
-        "end": from_ms(end),
-        "created_at": from_ms(created),
-        "expires_at": from_ms(expires) if expires else None,
-        "bump_until": from_ms(bump) if bump else None,
-        "audit_event_id": audit_event_id,
-        "title": title,
-        "invitee": None,
-        "displaced": [],
-        "waited_ms": 0,
-        "ended_at": None,
-        "ended_by_booking_id": None,
-        "ended_by_agent_id": None,
-        "ended_by_priority": None,
-        "ended_by_agent_name": None,
-        "receipt": None,
-        "conferencing": None,
-    }
-    return orjson.dumps(out, option=orjson.OPT_UTC_Z)
+    # The wire fields in order (``_WIRE_ORDER``), strings escaped by orjson itself.
+    return (
+        f'{{"booking_id":{_json_text(rec["id"])},"status":"COMMITTED",'
+        f'"agent_id":{_json_text(rec["agent_id"])},"user_id":{_json_text(user_id)},'
+        f'"priority":{rec["priority"]},"mode":"{rec["mode"]}","start":"{utc_text(start)}",'
+        f'"end":"{utc_text(end)}","created_at":"{utc_text(created)}",'
+        f'"expires_at":{_time_or_null(expires)},"bump_until":{_time_or_null(bump)},'
+        f'"audit_event_id":{_json_text(audit_event_id)},"title":{_json_text(title)}'
+        f"{_LIVE_COMMIT_TAIL}"
+    ).encode()
+
+
+#: The wire fields after ``title`` of a standing commit (nothing ended it).
+_LIVE_COMMIT_TAIL = (
+    ',"invitee":null,"displaced":[],"waited_ms":0,"ended_at":null,'
+    '"ended_by_booking_id":null,"ended_by_agent_id":null,"ended_by_priority":null,'
+    '"ended_by_agent_name":null,"receipt":null,"conferencing":null}'
+)
+
+
+def _json_text(value: str | None) -> str:
+    """``value`` as orjson writes it inside a document (escaped text, or null)."""
+    return orjson.dumps(value).decode()
+
+
+def _time_or_null(ms: int | None) -> str:
+    return f'"{utc_text(ms)}"' if ms else "null"
 
 
 def booking_bytes(b: Booking) -> bytes:

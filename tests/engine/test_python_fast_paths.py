@@ -14,14 +14,27 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from datetime import datetime
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError as PydanticValidationError
 
-from coordinator.buckets import MAX_TIME, MIN_TIME, cover, cover_ms, from_ms, to_ms
+from coordinator import buckets
+from coordinator.buckets import (
+    MAX_MS,
+    MAX_TIME,
+    MIN_TIME,
+    cover,
+    cover_ms,
+    from_ms,
+    parse_time,
+    to_ms,
+    utc_text,
+)
 from coordinator.errors import ValidationError
 from coordinator.ids import check_idempotency_key
 from coordinator.inputs import bad_chars, is_id
@@ -47,6 +60,47 @@ def test_the_integer_cover_is_the_datetime_cover(
 ) -> None:
     end = start + length
     assert cover_ms(start, end, before, after) == cover(from_ms(start), from_ms(end), before, after)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(ms=st.integers(0, MAX_MS) | st.integers(0, MAX_MS // 1000).map(lambda s: s * 1000))
+def test_a_times_text_is_orjsons_text_of_its_datetime(ms: int) -> None:
+    """``utc_text`` (the answers' times, without a datetime) writes what orjson writes
+    for ``from_ms(ms)``, with and without milliseconds, kept or not."""
+    want = orjson.dumps(from_ms(ms), option=orjson.OPT_UTC_Z).decode().strip('"')
+    assert utc_text(ms) == want
+    assert utc_text(ms) == want  # the kept text of its second
+
+
+def test_the_kept_seconds_start_over_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(buckets, "_KEPT_SECONDS", 2)
+    monkeypatch.setattr(buckets, "_SECOND_TEXT", {})
+    texts = [utc_text(s * 1000) for s in range(5)]
+    assert texts == [from_ms(s * 1000).strftime("%Y-%m-%dT%H:%M:%SZ") for s in range(5)]
+    assert len(buckets._SECOND_TEXT) <= 2
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    text=st.datetimes(
+        min_value=datetime(1990, 1, 1), max_value=datetime(2300, 1, 1), timezones=st.timezones()
+    ).map(lambda t: t.isoformat().replace("+00:00", "Z"))
+    | st.datetimes().map(lambda t: t.isoformat())  # naive: refused
+    | st.text(max_size=45)
+)
+def test_a_kept_time_reading_is_the_reading(text: str) -> None:
+    """``parse_time`` keeps its reading of a text: the same datetime, or the same
+    refusal for the field it names, as reading it anew."""
+
+    def read(parse: Any) -> Any:
+        try:
+            got = parse(text, "start")
+        except ValidationError as refused:
+            return (refused.field, str(refused))
+        return (got, got.tzinfo)
+
+    assert read(parse_time) == read(buckets._parse_time)
+    assert read(parse_time) == read(buckets._parse_time)  # kept
 
 
 def reference_digest(rec: dict[str, Any]) -> str:
