@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, Unpack
 
 import anyio
@@ -30,7 +31,7 @@ from .booking_pages import BookingPage, Filters, with_names
 from .buckets import (
     BUCKETS_PER_DAY,
     check_buffer,
-    check_interval,
+    check_span,
     cover_ms,
     from_ms,
     parse_time,
@@ -86,6 +87,11 @@ def _check_extras(title: Any, invitee: Any, metadata: Any) -> None:
             text(invitee.get(name), f"invitee.{name}", max_len=limit, multiline=multiline)
     if metadata is not None:
         json_object(metadata, "metadata", max_bytes=MAX_METADATA_BYTES)
+
+
+#: The field and the largest value of a request's bump window and hold TTL (seconds).
+_BUMP_RANGE = ("bump_window_seconds", 7 * 24 * 3600)
+_TTL_RANGE = ("hold_ttl_seconds", 24 * 3600)
 
 
 def _seconds(value: Any, field: str, hi: float) -> float:
@@ -369,7 +375,8 @@ class Bookings:
             self._guard(user_id)
         s = parse_time(start, "start")
         e = parse_time(end, "end")
-        check_interval(s, e, self.settings.max_booking_minutes)
+        start_ms, end_ms = to_ms(s), to_ms(e)
+        check_span(s, e, start_ms, end_ms, self.settings.max_booking_minutes)
         before = (
             None
             if buffer_before_min is None
@@ -378,22 +385,21 @@ class Bookings:
         after = (
             None if buffer_after_min is None else check_buffer(buffer_after_min, "buffer_after_min")
         )
-        bump = _seconds(
-            self.settings.bump_window_seconds
+        bump = (
+            self._default_bump
             if bump_window_seconds is None
-            else bump_window_seconds,
-            "bump_window_seconds",
-            7 * 24 * 3600,
+            else _seconds(bump_window_seconds, *_BUMP_RANGE)
         )
-        ttl = _seconds(
-            self.settings.hold_ttl_seconds if hold_ttl_seconds is None else hold_ttl_seconds,
-            "hold_ttl_seconds",
-            24 * 3600,
+        ttl = (
+            self._default_ttl
+            if hold_ttl_seconds is None
+            else _seconds(hold_ttl_seconds, *_TTL_RANGE)
         )
         if mode == "hold" and ttl <= 0:
             raise ValidationError("hold_ttl_seconds", "must be positive")
         check_idempotency_key(idempotency_key)
-        _check_extras(title, invitee, metadata)
+        if title is not None or invitee is not None or metadata is not None:
+            _check_extras(title, invitee, metadata)
         etag_rv = None if availability_etag is None else etag_version(availability_etag, user_id)
 
         return _Request(
@@ -401,8 +407,8 @@ class Bookings:
             agent_id=agent_id,
             key_hash=key_hash,
             mode=mode,
-            start_ms=to_ms(s),
-            end_ms=to_ms(e),
+            start_ms=start_ms,
+            end_ms=end_ms,
             before=before,
             after=after,
             bump=bump,
@@ -417,6 +423,16 @@ class Bookings:
             booking_id=new_id("hld" if mode == "hold" else "bkg"),
             conferencing=conferencing,
         )
+
+    @cached_property
+    def _default_bump(self) -> float:
+        """The coordinator's bump window, checked as a request's is (kept once it passes)."""
+        return _seconds(self.settings.bump_window_seconds, *_BUMP_RANGE)
+
+    @cached_property
+    def _default_ttl(self) -> float:
+        """The coordinator's hold TTL, checked as a request's is (kept once it passes)."""
+        return _seconds(self.settings.hold_ttl_seconds, *_TTL_RANGE)
 
     def _guard(self, user_id: str) -> None:
         """Run every commit guard: the first to refuse raises."""

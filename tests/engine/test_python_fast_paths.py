@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -28,6 +28,8 @@ from coordinator.buckets import (
     MAX_MS,
     MAX_TIME,
     MIN_TIME,
+    check_interval,
+    check_span,
     cover,
     cover_ms,
     from_ms,
@@ -101,6 +103,35 @@ def test_a_kept_time_reading_is_the_reading(text: str) -> None:
 
     assert read(parse_time) == read(buckets._parse_time)
     assert read(parse_time) == read(buckets._parse_time)  # kept
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    start=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2199, 1, 1)),
+    max_minutes=st.sampled_from([1, 60, 1440]),
+    near=st.sampled_from(["zero", "maximum", "anywhere"]),
+    offset_us=st.integers(-3000, 3000),
+    anywhere_us=st.integers(-(10**11), 10**11),
+)
+def test_a_span_is_refused_as_check_interval_refuses_it(
+    start: datetime, max_minutes: int, near: str, offset_us: int, anywhere_us: int
+) -> None:
+    """``check_span`` answers from whole milliseconds only when they settle it: the same
+    refusals as ``check_interval``, at microsecond edges around zero and the maximum."""
+    s = start.replace(tzinfo=UTC)
+    base = {"zero": 0, "maximum": max_minutes * 60 * 10**6, "anywhere": anywhere_us}[near]
+    e = s + timedelta(microseconds=base + offset_us)
+
+    def refusal(check: Any) -> str | None:
+        try:
+            check()
+        except ValidationError as refused:
+            return str(refused)
+        return None
+
+    assert refusal(lambda: check_span(s, e, to_ms(s), to_ms(e), max_minutes)) == refusal(
+        lambda: check_interval(s, e, max_minutes)
+    )
 
 
 def reference_digest(rec: dict[str, Any]) -> str:
