@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from .errors import ValidationError
 
@@ -139,9 +139,12 @@ _KEPT_SECONDS = 8192
 _SECOND_TEXT: dict[int, str] = {}
 
 
-@dataclass(frozen=True)
-class Cover:
-    """The buckets a booking occupies: ``first`` inclusive, ``last`` exclusive."""
+class Cover(NamedTuple):
+    """The buckets a booking occupies: ``first`` inclusive, ``last`` exclusive.
+
+    A named tuple, not a frozen dataclass: every write builds one, and the dataclass's
+    ``__init__`` (each field set through ``object.__setattr__``) cost several times more.
+    """
 
     first: int
     last: int

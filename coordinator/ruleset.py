@@ -152,6 +152,17 @@ class RulesSnapshot:
         return table
 
     @cached_property
+    def judges_nothing(self) -> bool:
+        """No working hours, focus block or approval rule: ``policy.judge`` clears every
+        write at once (most owners; judging each commit anyway was ~1% of its CPU)."""
+        return (
+            self.hours is None
+            and not self.weekly_focus
+            and not self.once_focus
+            and self.rules.require_approval is None
+        )
+
+    @cached_property
     def once_focus(self) -> list[tuple[int, int]]:
         return [
             (to_ms(f.start), to_ms(f.end))

@@ -19,6 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from coordinator.bookings import Bookings
+from coordinator.buckets import to_ms
+from coordinator.policy import judge
 from coordinator.ruleset import RulesSnapshot
 
 from .conftest import BASE, Calendar
@@ -109,3 +111,35 @@ def test_the_template_follows_the_rules_and_the_key(cal: Calendar) -> None:
     # A rotated key (another key hash) gets its own template.
     rotated = q._replace(key_hash="0" * 64)
     assert engine._plain_commit(rotated, later) == engine._pack_any_claim(rotated, later)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    rules=st.sampled_from(RULES),
+    zone=st.sampled_from(["UTC", "Asia/Kolkata"]),
+    start_min=st.integers(0, 14 * 24 * 60),
+    length_min=st.integers(5, 600),
+    mode=st.sampled_from(["commit", "hold"]),
+    approved=st.booleans(),
+)
+def test_judging_nothing_is_the_verdict_the_rules_give(
+    rules: str, zone: str, start_min: int, length_min: int, mode: str, approved: bool
+) -> None:
+    """``judge`` clears at once an owner whose rules it would not look at
+    (``RulesSnapshot.judges_nothing``): the verdict its full pass gives."""
+    snap = RulesSnapshot.from_reply({"rules_version": 1, "timezone": zone, "rules": rules})
+    full = RulesSnapshot.from_reply({"rules_version": 1, "timezone": zone, "rules": rules})
+    full.__dict__["judges_nothing"] = False  # the whole pass, whatever the rules
+    start = to_ms(BASE) + start_min * 60_000
+    args = ("agt_1", mode, start, start + length_min * 60_000)
+    assert judge(snap, *args, approved=approved) == judge(full, *args, approved=approved)
+    assert snap.judges_nothing == (
+        rules
+        in (
+            "",
+            '{"daily_cap": 3}',
+            '{"buffer_before_min": 10}',
+            '{"buffer_after_min": 5}',
+            '{"min_lead_minutes": 30}',
+        )
+    )
