@@ -302,8 +302,8 @@ class Bookings:
     async def commit_times_async(self, calls: AsyncCalls, w: TimesOnly) -> Booking | dict[str, Any]:
         """:meth:`write_record_async` of a commit of a start and an end alone, the HTTP
         server's commonest request, without the keyword arguments of every field it
-        leaves out (built, merged and unpacked three times on the way: ~2 us of every
-        commit)."""
+        leaves out (built, merged and unpacked three times on the way: 387k -> 349k
+        worker instructions per commit)."""
         for guard in self.commit_guards:
             await guard.check_async(calls, w.user_id)
         return await self._claim_record_async(calls, self._times_request(w))
@@ -501,8 +501,8 @@ class Bookings:
         rules, with no daily cap. All of its claim but the booking id, its times and its
         day is the same for each such commit of the agent until the rules change, and
         packing it anew (the rules' defaults, the verdict's checks and their JSON, the
-        cover's day spans, the keys) was ~10 us of the worker's CPU per commit among the
-        rest of a request. A test compares the two packings.
+        cover's day spans, the keys) is what the template saves: 421k -> 387k worker
+        instructions per commit (callgrind). A test compares the two packings.
         """
         rules = snap.rules
         if (
