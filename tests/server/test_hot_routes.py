@@ -9,7 +9,7 @@ Redis connection survives a script flush and a killed connection.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import orjson
@@ -22,13 +22,36 @@ from coordinator import Coordinator
 from coordinator.bookings import TimesOnly
 from coordinator.errors import ValidationError
 from coordinator.server.responses import booking_json
-from coordinator.server.routes.bookings import times_only_arguments, write_arguments
+from coordinator.server.routes.bookings import times_only, write_arguments
 from coordinator.server.schemas import BookingRequest
 from tests.support.servers import RedisServer
 
 from .conftest import HttpServer
 
 DAY = datetime(2032, 5, 3, tzinfo=UTC)
+
+
+def times_only_arguments(
+    data: Any, idempotency_key: str | None
+) -> tuple[Literal["commit"], dict[str, Any]] | None:
+    """``write_arguments`` of a body ``times_only`` reads, or None: what the event-loop
+    route's ``commit_times_async`` stands for (held to the request model's below)."""
+    times = times_only(data)
+    if times is None:
+        return None
+    return "commit", {
+        "start": times[0],
+        "end": times[1],
+        "idempotency_key": idempotency_key,
+        "buffer_before_min": None,
+        "buffer_after_min": None,
+        "metadata": None,
+        "title": None,
+        "invitee": None,
+        "availability_etag": None,
+        "bump_window_seconds": None,
+        "with_conferencing": False,
+    }
 
 
 @pytest.fixture

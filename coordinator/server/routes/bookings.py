@@ -75,29 +75,6 @@ def times_only(data: Any) -> tuple[str, str] | None:
     return start, end
 
 
-def times_only_arguments(
-    data: Any, idempotency_key: str | None
-) -> tuple[Literal["commit"], dict[str, Any]] | None:
-    """:func:`write_arguments` of a body :func:`times_only` reads, or None: what
-    ``commit_times_async`` stands for (a test holds the two to the request model's)."""
-    times = times_only(data)
-    if times is None:
-        return None
-    return "commit", {
-        "start": times[0],
-        "end": times[1],
-        "idempotency_key": idempotency_key,
-        "buffer_before_min": None,
-        "buffer_after_min": None,
-        "metadata": None,
-        "title": None,
-        "invitee": None,
-        "availability_etag": None,
-        "bump_window_seconds": None,
-        "with_conferencing": False,
-    }
-
-
 @router.post("/bookings", status_code=201, response_model=BookingOut, responses=_ERRORS)
 def create_booking(
     request: Request,
