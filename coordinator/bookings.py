@@ -49,6 +49,7 @@ from .ids import check_idempotency_key, new_id
 from .inputs import is_id, json_object, text
 from .models import Booking, Displacement
 from .names import agent_names
+from .plain_wins import PlainWon, plain_record, plain_reply
 from .policy import CLEAR, gate_checks, judge
 from .replies import About, conflict, consent_required, refusal
 from .ruleset import RulesSnapshot
@@ -106,9 +107,16 @@ def _guarded(mode: str, approval_id: str | None) -> bool:
     return mode == "commit" and approval_id is None
 
 
-def won_booking(won: Booking | dict[str, Any], user_id: str) -> Booking:
+#: What :meth:`Bookings.write_record_async` gives back for a win.
+Won = Booking | dict[str, Any] | PlainWon
+
+
+def won_booking(won: Won, user_id: str) -> Booking:
     """The :class:`Booking` of a win :meth:`Bookings.write_record_async` returned."""
-    return won if isinstance(won, Booking) else Booking.from_record(won, user_id, displaced=())
+    if isinstance(won, Booking):
+        return won
+    rec = plain_record(won) if isinstance(won, PlainWon) else won
+    return Booking.from_record(rec, user_id, displaced=())
 
 
 class CommitGuard(Protocol):
@@ -285,9 +293,10 @@ class Bookings:
         """
         return won_booking(await self.write_record_async(calls, **kw), kw["user_id"])
 
-    async def write_record_async(self, calls: AsyncCalls, **kw: Any) -> Booking | dict[str, Any]:
+    async def write_record_async(self, calls: AsyncCalls, **kw: Any) -> Won:
         """:meth:`write_async`, except that a plain win (nothing displaced, answered from
-        the claim's reply alone) comes back as the stored record the script replied with.
+        the claim's reply alone) comes back as the stored record the script replied with,
+        or, for a plain commit (``coordinator/plain_wins.py``), as a :class:`PlainWon`.
 
         The server writes its 201 from that record without building the model
         (``server/responses.py``), as it does for a booking read: the model's build was
@@ -299,7 +308,7 @@ class Bookings:
                 await guard.check_async(calls, kw["user_id"])
         return await self._claim_record_async(calls, self._prepare(guarded=True, **kw))
 
-    async def commit_times_async(self, calls: AsyncCalls, w: TimesOnly) -> Booking | dict[str, Any]:
+    async def commit_times_async(self, calls: AsyncCalls, w: TimesOnly) -> Won:
         """:meth:`write_record_async` of a commit of a start and an end alone, the HTTP
         server's commonest request, without the keyword arguments of every field it
         leaves out (built, merged and unpacked three times on the way: 387k -> 349k
@@ -321,11 +330,17 @@ class Bookings:
             guarded=True,
         )
 
-    async def _claim_record_async(self, calls: AsyncCalls, q: _Request) -> Booking | dict[str, Any]:
+    async def _claim_record_async(self, calls: AsyncCalls, q: _Request) -> Won:
         """The claim of :meth:`write_record_async` for the checked request ``q``."""
         snap = self.rules_cache.get(q.user_id)
         with store_errors(q.mode):
             reply = await calls.run(self._pack_claim(q, snap))
+        win = reply.get("plain")
+        if win is not None:
+            won = PlainWon(q.booking_id, q.agent_id, q.start_ms, q.end_ms, win)
+            if win.arb_until_ms <= win.now and self.store.durability.wait is None:
+                return won
+            reply = plain_reply(won)
         r = reply["r"]
         if r in ("error", "conflict") or (
             r not in ("rules_changed", "pending", "replay")
@@ -483,9 +498,14 @@ class Bookings:
         return lost
 
     def _claim(self, q: _Request, snap: RulesSnapshot) -> dict[str, Any]:
-        """One claim script call for ``q``, judged against ``snap``."""
+        """One claim script call for ``q``, judged against ``snap``: its reply as JSON
+        (a plain commit's win put back together, see ``coordinator/plain_wins.py``)."""
         with store_errors(q.mode):
-            return self.calls.run(self._pack_claim(q, snap))
+            reply = self.calls.run(self._pack_claim(q, snap))
+        win = reply.get("plain")
+        if win is None:
+            return reply
+        return plain_reply(PlainWon(q.booking_id, q.agent_id, q.start_ms, q.end_ms, win))
 
     def _pack_claim(self, q: _Request, snap: RulesSnapshot) -> Call:
         """The claim script call for ``q`` judged against ``snap``, packed, not sent."""
@@ -537,6 +557,7 @@ class Bookings:
         kept = self._plain_commits.get(key)
         if kept is None or kept[0] is not snap:
             checks, _ = gate_checks(snap, CLEAR, start, scope=BOOKINGS_WRITE, limits=self.limits)
+            checks["plain_reply"] = 1  # an outright win is answered as a PlainWin
             template = self.calls.plain_commit(
                 q.user_id,
                 q.agent_id,

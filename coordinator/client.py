@@ -21,7 +21,7 @@ from .approvals import ClientApprovals
 from .audit import AuditLog
 from .availability import Availability
 from .booking_pages import BookingPage
-from .bookings import Bookings, Mode, TimesOnly
+from .bookings import Bookings, Mode, TimesOnly, Won
 from .conferencing import link_for
 from .connectors.registry import Connectors
 from .counters import CounterOffer
@@ -249,7 +249,7 @@ class _ClientBookings:
 
     async def write_record_async(
         self, calls: AsyncCalls, mode: Mode, *, with_conferencing: bool = False, **kw: Any
-    ) -> Booking | dict[str, Any]:
+    ) -> Won:
         """:meth:`write_async`, a plain win given as its stored record (see
         :meth:`Bookings.write_record_async <coordinator.bookings.Bookings.write_record_async>`)."""
         return await self._bookings.write_record_async(
@@ -258,7 +258,7 @@ class _ClientBookings:
 
     async def commit_times_async(
         self, calls: AsyncCalls, start: str, end: str, idempotency_key: str | None
-    ) -> Booking | dict[str, Any]:
+    ) -> Won:
         """:meth:`write_record_async` of a commit given only its start and end (see
         :meth:`Bookings.commit_times_async <coordinator.bookings.Bookings.commit_times_async>`)."""
         c = self._ctx

@@ -20,7 +20,8 @@
 -- ARGV[9]  n = number of booking day keys     ARGV[10] SHA-256 of the caller's API key
 -- ARGV[11] JSON checks: the owner's rules, scope and rate limit (see _gate.lua)
 -- ARGV[12+2i], ARGV[13+2i] = first and last (inclusive) bucket field of booking day i
--- Returns a JSON string: {r='ok', booking, now, wait_ms, displaced, consent?} |
+-- Returns a JSON string: {r='ok', booking, now, wait_ms, displaced, consent?} (or, for a
+--   plain commit's outright win when checks.plain_reply asks, _plain.lua's array) |
 --   {r='conflict', ...winner fields} | {r='replay', stored} | {r='error', error} |
 --   {r='rules_changed', rules_version, timezone, rules} |
 --   {r='pending', wait_for, until_ms, now}: the slot is held by a booking still inside
@@ -53,8 +54,12 @@ local function claim_args(mode)
     mode = mode, owner_key = KEYS[1], bookings_key = KEYS[2], agents_key = KEYS[3],
     idem_key = KEYS[5], agent_key = KEYS[6], approvals_key = KEYS[7],
     agent_id = ARGV[1], booking_id = ARGV[2], req_hash = ARGV[3], static = ARGV[4],
-    hold_ttl_ms = tonumber(ARGV[5]), bump_ms = tonumber(ARGV[6]),
-    window_ms = tonumber(ARGV[7]), idem_ttl = tonumber(ARGV[8]), key_hash = ARGV[10],
+    -- (each read as a number only where it is used: tonumber is a strtod, ~1,200
+    -- instructions, and a plain commit has no TTL, no idempotency key and no window)
+    hold_ttl_ms = mode == 'hold' and tonumber(ARGV[5]) or 0,
+    bump_ms = mode == 'commit' and tonumber(ARGV[6]) or 0,
+    window_ms = ARGV[7], idem_ttl = ARGV[8] == '0' and 0 or tonumber(ARGV[8]),
+    key_hash = ARGV[10],
     checks = ARGV[11], days = {}, cap_keys = {},
   }
   for i = 0, n - 1 do
@@ -110,8 +115,12 @@ local function claim_occupants(q)
   return occupants
 end
 
+-- What claim_judge finds in buckets nobody holds (read, never added to).
+local NOBODY = { expire = {}, absorb = {}, displace = {}, blockers = {} }
+
 -- Step 4: sort each occupant into what this write does to it.
 local function claim_judge(P, q, prio, occupants, now)
+  if #occupants == 0 then return NOBODY end
   local j = { expire = {}, absorb = {}, displace = {}, blockers = {} }
   for _, oid in ipairs(occupants) do
     local o = load_booking(P, oid)
@@ -304,7 +313,7 @@ local function claim_take(tx, q, g, prio, rec, displaced_ids, digest)
   end
   rec.audit_event_id = tx_audit(tx, fields)
   local consent = gate_won(tx, g, rec)
-  tx_save_booking(tx, rec)
+  tx_save_booking(tx, rec, q.plain and plain_or_compact or nil)
   if rec.status == 'COMMITTED' then
     tx_emit(tx, 'booking.committed', rec.audit_event_id, rec, rec.arb_until_ms)
   end
@@ -356,6 +365,7 @@ local function claim(mode)
   local rec = cjson.decode(q.static)
   local digest = rec.digest
   rec.digest = nil
+  q.plain = mode == 'commit' and plain_static(rec)  -- written by _plain.lua
   if rec.start_ms < now then
     return tx_finish(tx, { r = 'error', error = 'in_the_past', now = now })
   end
@@ -370,6 +380,9 @@ local function claim(mode)
 
   local displaced_ids, report = claim_end_occupants(tx, q, prio, j)
   local consent = claim_take(tx, q, g, prio, rec, displaced_ids, digest)
+  local win = q.plain and g.checks.plain_reply and #report == 0 and not consent
+    and plain_win(rec, now)
+  if win then return tx_finish(tx, win, true) end
   return tx_finish(tx, {
     r = 'ok', booking = rec, now = now, wait_ms = rec.arb_until_ms - now, displaced = report,
     consent = consent,

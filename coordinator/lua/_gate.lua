@@ -26,6 +26,8 @@
 --     consent?      {id, action, reason, request_json}: park this write (a hold, TTL in
 --                   q.hold_ttl_ms) and open an approval request for it
 --     approve?      approval id: this commit is a person approving a parked one
+--     plain_reply?  1: a plain commit's outright win may be answered with _plain.lua's
+--                   array instead of the JSON reply (the packer's template asks)
 --   Every reply a gate returns is one of {r='error', error=...} (see _access.lua and
 --   'stale_availability', 'rule_violation' {rule, detail, ...}, 'approval_*') or
 --   {r='rules_changed', rules_version, timezone, rules}. Gates only plan writes (in

@@ -79,13 +79,26 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- The text of each whole number 1..4095 ms() was asked for (bucket indexes, priorities),
+-- kept for the next call: bounded, and a Function library's state outlives its calls.
+local SMALL_TEXT = {}
+
 -- A number as the integer text Redis and Python read ('%.0f'). An integer that a
 -- double holds exactly prints the same with '%d', which skips the floating-point
 -- formatting (several times cheaper: scripts format their clock, priorities and bucket
--- indexes over and over); zero (-0 prints '-0'), fractions, NaN and inf keep '%.0f'.
+-- indexes over and over), and a small one is formatted once (string.format's '%d' is
+-- still ~1,500 instructions); zero (-0 prints '-0'), fractions, NaN and inf keep '%.0f'.
 local function ms(n)
   if type(n) == 'number' and n ~= 0 and n % 1 == 0 and n > -9007199254740992
       and n < 9007199254740992 then
+    if n > 0 and n < 4096 then
+      local t = SMALL_TEXT[n]
+      if not t then
+        t = string.format('%d', n)
+        SMALL_TEXT[n] = t
+      end
+      return t
+    end
     return string.format('%d', n)
   end
   return string.format('%.0f', n)
@@ -155,12 +168,12 @@ local function tx_touches_live(tx)
 end
 
 -- Seal and apply: encode everything (the last place an error can arise), then write.
--- Returns the reply, encoded.
+-- Returns the reply, JSON-encoded (`as_is`: the reply as it is, an array Redis sends).
 -- read_availability.lua's day cache is stamped with P..'avgen' and the owner's audit_n.
 -- A plan with an audit entry moves audit_n; one without that writes what availability
 -- is made of (a bucket, a record, an external block) bumps avgen here, where every
 -- write passes, so no script can change those and leave the cache as it was.
-local function tx_finish(tx, reply)
+local function tx_finish(tx, reply, as_is)
   for _, e in ipairs(tx.encode) do
     local v = e[3]
     if e[4] then v = e[4](v) end
@@ -171,7 +184,8 @@ local function tx_finish(tx, reply)
   if #tx.ops > 0 and not tx.audit_head and tx_touches_live(tx) then
     tx.ops[#tx.ops + 1] = { 'INCR', tx.P .. 'avgen' }
   end
-  local out = cjson.encode(reply)
+  local out = reply
+  if not as_is then out = cjson.encode(reply) end
   if #tx.ops > 0 then fault('sealed') end  -- the last moment before the first write
   for _, cmd in ipairs(tx.ops) do redis.call(unpack(cmd)) end
   return out
@@ -350,9 +364,11 @@ local function load_booking(P, id)
 end
 
 -- Queued like tx_write_json, compacted when the plan is sealed (the record may still
--- change after it was queued: its audit id, its consent id).
-local function tx_save_booking(tx, rec)
-  tx_write_json(tx, { 'HSET', tx.P .. 'bookings', rec.id, false }, 4, rec, compact_booking)
+-- change after it was queued: its audit id, its consent id). `shape` (default
+-- compact_booking) writes the compact form: _plain.lua's writes a plain commit's as text.
+local function tx_save_booking(tx, rec, shape)
+  tx_write_json(tx, { 'HSET', tx.P .. 'bookings', rec.id, false }, 4, rec,
+    shape or compact_booking)
 end
 
 -- ---- idempotency records ------------------------------------------------------------

@@ -3,6 +3,7 @@
 -- @include _approvals.lua
 -- @include _gate.lua
 -- @include _external.lua
+-- @include _plain.lua
 -- @include _claim.lua
 -- KEYS/ARGV/returns: see _claim.lua. Promotes the writer's own holds in range.
 -- Keys written: see _claim.lua.

@@ -9,6 +9,7 @@
 -- @include _approvals.lua
 -- @include _gate.lua
 -- @include _external.lua
+-- @include _plain.lua
 -- @include _claim.lua
 -- @include _counters.lua
 -- KEYS[1..5], ARGV[1..5]: see _counters.lua.

@@ -3,6 +3,7 @@
 -- @include _approvals.lua
 -- @include _gate.lua
 -- @include _external.lua
+-- @include _plain.lua
 -- @include _claim.lua
 -- KEYS/ARGV/returns: see _claim.lua. A hold never evicts a commit, and is itself
 -- displaced by a same-or-better commit while its TTL runs.

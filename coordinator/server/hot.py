@@ -34,11 +34,12 @@ from starlette.types import Message, Receive, Scope
 
 from ..bookings import Mode, won_booking
 from ..client import LocalClient
+from ..plain_wins import PlainWon, plain_record
 from ..store.aio import AsyncCalls
 from .auth import client_for_header
 from .limits import too_large
 from .observe import count_plain_write, count_write
-from .responses import booking_bytes, plain_booking_json
+from .responses import booking_bytes, plain_booking_json, plain_won_json
 from .routes.availability import availability_body, etag_header
 from .routes.bookings import times_only, write_arguments
 from .schemas import BookingRequest
@@ -133,6 +134,15 @@ async def create_booking(
         won = await client.bookings.commit_times_async(calls, *times, idempotency_key)
     else:
         won = await client.bookings.write_record_async(calls, mode, **kwargs)
+    if type(won) is PlainWon:
+        # A plain commit's outright win: answered from the request and the script's
+        # decision (coordinator/plain_wins.py), or else from its record, as below.
+        body = plain_won_json(won, client.user_id)
+        if body is not None:
+            count_plain_write("commit")
+            request_state(scope)["outcome"] = "committed"
+            return json_answer(body, 201)
+        won = plain_record(won)
     if isinstance(won, dict):
         # A plain win: answered from the stored record, as a booking read is, when it is
         # plain enough for that; the model is built only when it is not.

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from ..buckets import MAX_MS, utc_text
 from ..models import Booking, BookingStatus, record_fields
+from ..plain_wins import PlainWon
 from .schemas import BookingOut, ErrorBody
 
 #: The booking fields the wire shape (``schemas.BookingOut``) carries, and those it adds.
@@ -123,11 +124,81 @@ def _live_commit_json(rec: dict[str, Any], user_id: str) -> bytes | None:
         or max(start, end, created, bump or 0, expires or 0) > MAX_MS  # utc_text's range
     ):
         return None
-    # The wire fields in order (``_WIRE_ORDER``), strings escaped by orjson itself.
+    return _standing_commit(
+        rec["id"],
+        rec["agent_id"],
+        user_id,
+        rec["priority"],
+        rec["mode"],
+        start,
+        end,
+        created,
+        expires,
+        bump,
+        audit_event_id,
+        title,
+    )
+
+
+def plain_won_json(won: PlainWon, user_id: str) -> bytes | None:
+    """``plain_booking_json`` of a plain commit's outright win (``coordinator/
+    plain_wins.py``), from the request and what the script decided, without the record
+    the script no longer replies with: with the array reply, 5.5 -> 1.6 µs per answer
+    (reading the reply's JSON, then checking and writing the record's fields). None when
+    a value is not one such a record holds: the record is built then.
+    """
+    w = won.win
+    start, end, now, bump = won.start_ms, won.end_ms, w.now, w.bump_until_ms
+    if (
+        type(won.booking_id) is not str
+        or type(won.agent_id) is not str
+        or type(user_id) is not str
+        or type(w.audit_event_id) is not str
+        or type(w.priority) is not int
+        or type(start) is not int
+        or type(end) is not int
+        or type(now) is not int
+        or type(bump) is not int
+        or min(start, end, now, bump) < 0
+        or max(start, end, now, bump) > MAX_MS  # utc_text's range
+    ):
+        return None
+    return _standing_commit(
+        won.booking_id,
+        won.agent_id,
+        user_id,
+        w.priority,
+        "commit",
+        start,
+        end,
+        now,
+        0,
+        bump,
+        w.audit_event_id,
+        None,
+    )
+
+
+def _standing_commit(
+    booking_id: str,
+    agent_id: str,
+    user_id: str,
+    priority: int,
+    mode: str,
+    start: int,
+    end: int,
+    created: int,
+    expires: int | None,
+    bump: int | None,
+    audit_event_id: str | None,
+    title: str | None,
+) -> bytes:
+    """The wire fields of a standing commit in order (``_WIRE_ORDER``), strings escaped
+    by orjson itself (the values checked by the caller)."""
     return (
-        f'{{"booking_id":{_json_text(rec["id"])},"status":"COMMITTED",'
-        f'"agent_id":{_json_text(rec["agent_id"])},"user_id":{_json_text(user_id)},'
-        f'"priority":{rec["priority"]},"mode":"{rec["mode"]}","start":"{utc_text(start)}",'
+        f'{{"booking_id":{_json_text(booking_id)},"status":"COMMITTED",'
+        f'"agent_id":{_json_text(agent_id)},"user_id":{_json_text(user_id)},'
+        f'"priority":{priority},"mode":"{mode}","start":"{utc_text(start)}",'
         f'"end":"{utc_text(end)}","created_at":"{utc_text(created)}",'
         f'"expires_at":{_time_or_null(expires)},"bump_until":{_time_or_null(bump)},'
         f'"audit_event_id":{_json_text(audit_event_id)},"title":{_json_text(title)}'
@@ -149,6 +220,7 @@ def _json_text(value: str | None) -> str:
 
 
 def _time_or_null(ms: int | None) -> str:
+    """``ms``'s time as answered (a zero or absent one is null)."""
     return f'"{utc_text(ms)}"' if ms else "null"
 
 

@@ -78,6 +78,24 @@ class PlainCommit(NamedTuple):
         )
 
 
+class PlainWin(NamedTuple):
+    """What commit.lua decided for a plain commit that won outright: ``_plain.lua``'s
+    array reply, sent when the claim's checks carry ``plain_reply`` (the template of
+    :meth:`Calls.plain_commit` asks). The rest of the record is what the caller sent;
+    ``coordinator.plain_wins`` puts the two together."""
+
+    now: int
+    priority: int
+    arb_until_ms: int
+    bump_until_ms: int
+    audit_event_id: str
+
+
+#: The tag of ``_plain.lua``'s array reply, as the async (bytes) and sync (text) clients
+#: read it.
+_PLAIN_TAGS = (b"plain", "plain")
+
+
 #: Owner/agent pairs whose claim keys :class:`Calls` keeps (past this it starts over).
 MAX_KEPT_CLAIM_KEYS = 10_000
 
@@ -662,8 +680,16 @@ def _json(value: Any) -> bytes:
 
 def decode_reply(raw: Any) -> Reply:
     """A script's reply: its JSON, or (read_availability.lua) an array of its JSON and
-    then the text of each cached day, sent as is and given back as ``reply["days"]``."""
+    then the text of each cached day, sent as is and given back as ``reply["days"]``,
+    or (commit.lua, asked for) a plain commit's win, given back as ``reply["plain"]``,
+    a :class:`PlainWin`."""
     if type(raw) is list:
+        if raw[0] in _PLAIN_TAGS:
+            _, now, priority, arb_until_ms, bump_until_ms, audit_id = raw
+            if type(audit_id) is bytes:
+                audit_id = audit_id.decode()
+            win = PlainWin(now, priority, arb_until_ms, bump_until_ms, audit_id)
+            return {"r": "ok", "plain": win}
         reply: Reply = orjson.loads(raw[0])
         reply["days"] = raw[1:]
         return reply

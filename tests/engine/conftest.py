@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from coordinator import Coordinator
+from coordinator.bookings import Bookings
 from coordinator.client import LocalClient
 from tests.support.servers import Backend
 
@@ -53,6 +54,31 @@ class Calendar:
 
     def audit_types(self) -> list[str]:
         return [e.type for e in self.coord.audit.range(self.user_id)]
+
+
+def commit_request(
+    cal: Calendar,
+    start: datetime,
+    minutes: int,
+    client: LocalClient | None = None,
+    **extras: Any,
+) -> tuple[Bookings, Any]:
+    """The engine of ``client`` (by default a new priority-1 agent of ``cal``) and its
+    checked request to commit ``minutes`` from ``start``: packed by the tests of the
+    claim's packers, not sent."""
+    client = client or cal.agent(1)
+    engine, ctx = client.bookings._bookings, client.bookings._ctx
+    q = engine._prepare(
+        guarded=True,
+        user_id=ctx.user_id,
+        agent_id=ctx.agent_id,
+        key_hash=ctx.key_hash,
+        mode="commit",
+        start=start,
+        end=start + timedelta(minutes=minutes),
+        **extras,
+    )
+    return engine, q
 
 
 @pytest.fixture

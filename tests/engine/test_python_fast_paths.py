@@ -41,6 +41,7 @@ from coordinator.errors import ValidationError
 from coordinator.ids import check_idempotency_key
 from coordinator.inputs import bad_chars, is_id
 from coordinator.models import Booking, Displacement, record_fields
+from coordinator.plain_wins import PLAIN_FIXED
 from coordinator.ruleset import RulesSnapshot, SnapshotCache
 from coordinator.store.calls import Calls, DaySpan, _json
 from coordinator.store.keys import Keys
@@ -235,12 +236,7 @@ RECORD: dict[str, Any] = {
     "status": "COMMITTED",
     "start_ms": 2051222400000,
     "end_ms": 2051224200000,
-    "buffer_before_min": 0,
-    "buffer_after_min": 0,
-    "title": "",
-    "invitee": False,
-    "metadata": False,
-    "conferencing": False,
+    **PLAIN_FIXED,
     "arb_until_ms": 1796418293351,
     "cover_first": 6837408,
     "cover_last": 6837414,

@@ -2,8 +2,10 @@
 
 ``plain_booking_json`` skips building the :class:`Booking` on the busiest read; it must
 give exactly the bytes of ``booking_json(Booking.from_record(...))`` or decline (None)
-and leave the record to the model path. ``booking_bytes`` (a commit's answer) writes a
-built model's fields the same way and must always equal the model's dump.
+and leave the record to the model path. ``plain_won_json`` answers a plain commit's
+outright win without even the record, and must give the same bytes as the model for
+the record it stands for (``plain_record``). ``booking_bytes`` (a commit's answer)
+writes a built model's fields the same way and must always equal the model's dump.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coordinator.models import Booking, Displacement
-from coordinator.server.responses import booking_bytes, booking_json, plain_booking_json
+from coordinator.plain_wins import PlainWon, plain_record
+from coordinator.server.responses import (
+    booking_bytes,
+    booking_json,
+    plain_booking_json,
+    plain_won_json,
+)
+from coordinator.store.calls import PlainWin
 
 MS = st.integers(min_value=0, max_value=4_102_444_800_000)  # up to 2100
 TEXT = st.text(max_size=12)
@@ -78,6 +87,39 @@ def test_a_plain_record_is_written_as_the_model_writes_it(
         rec.get("approval_id") or rec.get("conferencing") or rec.get("ended_by_agent_id")
     ):
         assert plain is not None
+
+
+ID = st.sampled_from(["bkg_a1", "agt_Zz-9"]) | TEXT | st.integers(0, 9)
+#: Times in utc_text's range and past it on both sides.
+WIN_MS = MS | st.integers(-(10**13), 10**15) | st.sampled_from([7_258_118_400_000, 0, 1])
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    won=st.builds(
+        PlainWon,
+        ID,
+        ID,
+        WIN_MS,
+        WIN_MS,
+        st.builds(PlainWin, WIN_MS, st.integers(1, 100) | st.just(True), WIN_MS, WIN_MS, ID),
+    ),
+    user_id=st.sampled_from(["usr_1", 'usr_"q"']),
+)
+def test_a_plain_win_is_written_as_the_model_writes_its_record(won: PlainWon, user_id: str) -> None:
+    plain = plain_won_json(won, user_id)
+    if plain is None:
+        return
+    model = orjson.dumps(booking_json(Booking.from_record(plain_record(won), user_id)))
+    assert plain == model
+    assert plain == plain_booking_json(plain_record(won), user_id, None)
+
+
+def test_a_plain_win_of_ordinary_values_is_written_directly() -> None:
+    win = PlainWin(1_900_000_000_000, 2, 1_900_000_000_000, 1_900_000_030_000, "1900000000000-4")
+    won = PlainWon("bkg_a1", "agt_1", 1_950_000_000_000, 1_950_001_800_000, win)
+    assert plain_won_json(won, "usr_1") is not None
+    assert plain_won_json(won._replace(start_ms=-1), "usr_1") is None
 
 
 def test_records_the_model_path_must_answer_are_declined() -> None:

@@ -1,0 +1,91 @@
+-- _plain.lua: a plain commit's record and reply, written without cjson. Included with
+-- _claim.lua (commit.lua, hold.lua, counter_accept.lua); only a commit uses it.
+--
+-- Why: cjson writes every number with snprintf('%.14g'), about 2,600 instructions each
+-- under callgrind, and a commit's record and reply hold twenty of them; with its
+-- decoding of the static fields that was a fifth of the script. The commonest write,
+-- an agent's commit of a start and an end alone that nothing stands in the way of, has
+-- one shape of record, written here with one string.format (whose '%d' costs about
+-- half), and its reply is the few values the script decided, as an array (Redis
+-- writes a number in it as an integer, without formatting it as a double).
+--
+-- Same values, by construction: each writer checks that every number is a whole one
+-- that cjson would write exactly (under 10^14 in size, where '%.14g' keeps every
+-- digit), and text is escaped by cjson or sent as a RESP string; anything else returns
+-- nil and the caller takes the general path (cjson). tests/engine/test_plain_claim.py
+-- compares the two paths' records and replies.
+
+-- The fields a plain commit's static JSON (ARGV[4], see _claim.lua) holds, its digest
+-- apart: coordinator/store/records.py plain_static_json writes them.
+local PLAIN_STATIC = {
+  start_ms = true, end_ms = true, cover_first = true, cover_last = true,
+  buffer_before_min = true, buffer_after_min = true, title = true, invitee = true,
+  metadata = true, conferencing = true,
+}
+
+-- A whole number cjson writes with every digit ('%.14g' of one under 10^14).
+local function whole(n)
+  return type(n) == 'number' and n % 1 == 0 and n > -1e14 and n < 1e14
+end
+
+-- Is the decoded static record (its digest taken out) a plain commit's: no buffers,
+-- title, invitee, metadata or link, and no other field (compact_booking would keep it)?
+-- (Decoded by cjson, not matched as text: a Lua pattern over its ~250 bytes cost four
+-- times the decoding.)
+local function plain_static(rec)
+  if rec.buffer_before_min ~= 0 or rec.buffer_after_min ~= 0 or rec.title ~= ''
+      or rec.invitee ~= false or rec.metadata ~= false or rec.conferencing ~= false then
+    return false
+  end
+  for k in pairs(rec) do
+    if not PLAIN_STATIC[k] then return false end
+  end
+  return true
+end
+
+-- The won record of a plain commit (plain_static's fields, then what claim_take set),
+-- nothing else set on it: true when the writers below may write it.
+local function plain_won(r)
+  if not (r.status == 'COMMITTED' and r.mode == 'commit' and not r.consent_id
+      and not r.approval_id and r.expires_ms == 0 and r.committed_ms == r.created_ms
+      and whole(r.priority) and whole(r.start_ms) and whole(r.end_ms)
+      and whole(r.created_ms) and whole(r.arb_until_ms) and whole(r.bump_until_ms)
+      and type(r.agent_id) == 'string' and type(r.audit_event_id) == 'string') then
+    return false
+  end
+  local f, l = derived_cover(r.start_ms, r.end_ms, 0, 0)  -- what the caller sent
+  return f == r.cover_first and l == r.cover_last
+end
+
+-- compact_booking(r) as JSON text (see _lib.lua's records section), or nil.
+local function plain_compact(r)
+  if not plain_won(r) then return nil end
+  local c = r.created_ms
+  local i = rel_id(r.audit_event_id, c)
+  -- (compact_booking leaves out a zero bump_until_ms: never a commit's, made at now > 0)
+  if not whole(i) or r.bump_until_ms == 0 then return nil end
+  local u = ''
+  if r.arb_until_ms ~= c then u = string.format(',"u":%d', r.arb_until_ms - c) end
+  -- (the agent id escaped by cjson: a Lua pattern to prove it needs no escaping cost
+  -- more)
+  return string.format('{"a":%s,"p":%d,"s":%d,"d":%d,"c":%d,"b":%d,"i":%d%s}',
+    cjson.encode(r.agent_id), r.priority, r.start_ms, r.end_ms - r.start_ms, c,
+    r.bump_until_ms - c, i, u)
+end
+
+-- What the script decided for a plain commit that won outright (nothing displaced, no
+-- consent), when the caller asked for it (checks.plain_reply): the array
+-- {'plain', now, priority, arb_until_ms, bump_until_ms, audit_event_id}, or nil. Redis
+-- sends the numbers as RESP integers and the caller knows the rest of the record (it
+-- sent it): coordinator/store/calls.py decode_reply and coordinator/plain_wins.py
+-- rebuild the reply cjson would have written from it, and the server answers from it
+-- without that (server/responses.py plain_won_json).
+local function plain_win(r, now)
+  if not plain_won(r) or r.created_ms ~= now then return nil end  -- made now, as it is
+  return { 'plain', now, r.priority, r.arb_until_ms, r.bump_until_ms, r.audit_event_id }
+end
+
+-- tx_save_booking's shape for a plain commit: the text above, or compact_booking's form.
+local function plain_or_compact(r)
+  return plain_compact(r) or compact_booking(r)
+end
