@@ -318,16 +318,37 @@ class Bookings:
         return await self._claim_record_async(calls, self._times_request(w))
 
     def _times_request(self, w: TimesOnly) -> _Request:
-        """The request of :meth:`commit_times_async` (its commit guards have run)."""
-        return self._prepare(
-            user_id=w.user_id,
-            agent_id=w.agent_id,
-            key_hash=w.key_hash,
-            mode="commit",
-            start=w.start,
-            end=w.end,
-            idempotency_key=w.idempotency_key,
-            guarded=True,
+        """The request of :meth:`commit_times_async` (its commit guards have run):
+        :meth:`_prepare`'s checks of a start, an end and an idempotency key, in its
+        order, without binding its eighteen keyword arguments or testing the fourteen
+        it is not given (~9k of the worker's instructions per commit). A test holds
+        the two to the same request, or the same refusal."""
+        s = parse_time(w.start, "start")
+        e = parse_time(w.end, "end")
+        start_ms, end_ms = to_ms(s), to_ms(e)
+        check_span(s, e, start_ms, end_ms, self.settings.max_booking_minutes)
+        bump, ttl = self._default_bump, self._default_ttl
+        check_idempotency_key(w.idempotency_key)
+        return _Request(
+            w.user_id,
+            w.agent_id,
+            w.key_hash,
+            "commit",
+            start_ms,
+            end_ms,
+            None,  # before
+            None,  # after
+            bump,
+            ttl,
+            False,  # ttl_given
+            w.idempotency_key,
+            None,  # title
+            None,  # invitee
+            None,  # metadata
+            None,  # etag_rv
+            None,  # approval_id
+            new_id("bkg"),
+            None,  # conferencing
         )
 
     async def _claim_record_async(self, calls: AsyncCalls, q: _Request) -> Won:
