@@ -77,7 +77,8 @@ local function tx_take_token(tx, agent_key, limits, a)
   -- has the same text from ms().
   local left = tokens - 1
   local text = (left > 0 and left < 1e14 and left % 1 == 0) and ms(left) or tostring(left)
-  tx_write(tx, { 'HSET', agent_key, 'rl_tokens', text, 'rl_ts', ms(ts) })
+  tx_write(tx, { 'HSET', agent_key, 'rl_tokens', text, 'rl_ts',
+    ts == now and now_text(tx) or ms(ts) })
   return nil
 end
 

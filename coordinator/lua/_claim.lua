@@ -299,11 +299,11 @@ local function claim_take(tx, q, g, prio, rec, displaced_ids, digest)
   end
   local fields = {
     'type', (q.mode == 'commit') and 'booking.committed' or 'hold.created',
-    'ts', ms(now), 'booking_id', bid, 'agent_id', q.agent_id,
+    'ts', now_text(tx), 'booking_id', bid, 'agent_id', q.agent_id,
     'priority', ms(prio), 'mode', q.mode,
     'cover', ms(rec.cover_first) .. '-' .. ms(rec.cover_last),
     'displaced', table.concat(displaced_ids, ','),
-    'arb_until', ms(rec.arb_until_ms),
+    'arb_until', rec.arb_until_ms == now and now_text(tx) or ms(rec.arb_until_ms),
   }
   if q.mode == 'hold' then
     fields[#fields + 1] = 'expires'; fields[#fields + 1] = ms(rec.expires_ms)
@@ -345,7 +345,8 @@ local function claim_contest(tx, q, g, prio, rec, occupants, ending)
   return nil, j, ending
 end
 
-local function claim(mode)
+-- `decoded`: the static fields claim_plain (_claim_plain.lua) decoded already, if any.
+local function claim(mode, decoded)
   local q = claim_args(mode)
   local P = prefix_of(q.owner_key)
   local now = now_ms()
@@ -362,9 +363,14 @@ local function claim(mode)
   if not prio then return tx_finish(tx, { r = 'error', error = 'agent_unknown' }) end
   prio = tonumber(prio)
 
-  local rec = cjson.decode(q.static)
-  local digest = rec.digest
-  rec.digest = nil
+  local rec, digest
+  if decoded then
+    rec, digest = decoded.rec, decoded.digest
+  else
+    rec = cjson.decode(q.static)
+    digest = rec.digest
+    rec.digest = nil
+  end
   q.plain = mode == 'commit' and plain_static(rec)  -- written by _plain.lua
   if rec.start_ms < now then
     return tx_finish(tx, { r = 'error', error = 'in_the_past', now = now })

@@ -74,7 +74,18 @@ local function prefix_of(owner_key)
   return string.sub(owner_key, 1, #owner_key - 5)
 end
 
+-- TEST ONLY hooks, both false unless _fault.lua (compiled in only for tests) sets them:
+-- CLOCK() gives now_ms() a fixed clock, FORCE_GENERAL() sends a plain commit down
+-- claim() instead of claim_plain() (tests/engine/test_plain_claim.py runs both on the
+-- same calendar at the same time and compares what they leave).
+local CLOCK = false
+local FORCE_GENERAL = false
+
 local function now_ms()
+  if CLOCK then
+    local fixed = CLOCK()
+    if fixed then return fixed end
+  end
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
@@ -129,6 +140,17 @@ end
 -- A new plan for calendar P at server time `now`. Writes are queued, not issued.
 local function tx_new(P, now)
   return { P = P, now = now, ops = {}, encode = {} }
+end
+
+-- ms(tx.now), formatted once per plan: a commit writes its clock three or four times
+-- (its audit entry's id and ts, the token bucket, a top agent's arb_until).
+local function now_text(tx)
+  local t = tx.now_text
+  if not t then
+    t = ms(tx.now)
+    tx.now_text = t
+  end
+  return t
 end
 
 -- Queue one write command (an array of strings and numbers).
@@ -211,7 +233,7 @@ local function next_audit_id(tx)
   end
   local lm, ls = split_stream_id(last)
   local id
-  if tx.now > lm then id = ms(tx.now) .. '-0' else id = ms(lm) .. '-' .. ms(ls + 1) end
+  if tx.now > lm then id = now_text(tx) .. '-0' else id = ms(lm) .. '-' .. ms(ls + 1) end
   tx.audit_last = id
   return id
 end
@@ -484,8 +506,10 @@ local function tx_audit(tx, fields, index_ids)
   tx.audit_n = tx.audit_n + 1
   tx_write(tx, { 'HSET', owner, 'audit_head', h, 'audit_last', id, 'audit_n', ms(tx.audit_n) })
   tx.audit_head = h
-  for _, bid in ipairs(index_ids or {}) do
-    if bid and bid ~= '' then tx_write(tx, { 'RPUSH', P .. 'bkgaudit:' .. bid, id }) end
+  if index_ids then
+    for _, bid in ipairs(index_ids) do
+      if bid and bid ~= '' then tx_write(tx, { 'RPUSH', P .. 'bkgaudit:' .. bid, id }) end
+    end
   end
   if tx.checkpoint_every > 0 and tx.audit_n % tx.checkpoint_every == 0 then
     -- Every Nth entry asks for a signed checkpoint of itself, in the same atomic step;

@@ -5,6 +5,9 @@
 -- @include _external.lua
 -- @include _plain.lua
 -- @include _claim.lua
+-- @include _claim_plain.lua
 -- KEYS/ARGV/returns: see _claim.lua. Promotes the writer's own holds in range.
 -- Keys written: see _claim.lua.
-return claim('commit')
+local reply, decoded = claim_plain()
+if reply then return reply end
+return claim('commit', decoded)

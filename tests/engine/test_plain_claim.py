@@ -14,17 +14,25 @@ consents), and on real commits through the API.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from coordinator import Coordinator, Settings
+from coordinator.buckets import to_ms
 from coordinator.plain_wins import PLAIN_FIXED, PlainWon, plain_reply
 from coordinator.store.calls import PlainWin
 from coordinator.store.records import plain_static_json
+from coordinator.store.scripts import FAULTS_ENV
 
-from .conftest import Calendar, at, commit_request
+from .audit_story import admin
+from .conftest import BASE, Calendar, at, commit_request
+from .snapshot import calendar_dump
 
 LUA = Path(__file__).resolve().parents[2] / "coordinator" / "lua"
 
@@ -211,3 +219,155 @@ def test_a_plain_commit_is_stored_and_answered_as_the_general_path_would(cal: Ca
     won_again = PlainWon(q.booking_id, q.agent_id, q.start_ms, q.end_ms, reply["plain"])
     rec, _now = engine._read(cal.user_id, q.booking_id)
     assert plain_reply(won_again)["booking"] == rec
+
+
+# -- claim_plain against claim, on the same calendar at the same clock ------------------
+
+
+@pytest.fixture
+def hooked(store: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A coordinator whose scripts carry the test hooks (_fault.lua): a fixed clock
+    and the general claim on demand."""
+    monkeypatch.setenv(FAULTS_ENV, "1")
+    yield lambda **settings: Coordinator(store, Settings(**settings))
+
+
+def _escaped(prefix: str) -> str:
+    return prefix.replace("{", "\\{").replace("}", "\\}") + "*"
+
+
+def _keys(r: Any, prefix: str) -> set[Any]:
+    if hasattr(r, "get_primaries"):
+        return {
+            k
+            for node in r.get_primaries()
+            for k in r.scan_iter(match=_escaped(prefix), target_nodes=node)
+        }
+    return set(r.scan_iter(match=_escaped(prefix)))
+
+
+def _saved(r: Any, prefix: str) -> dict[Any, tuple[int, bytes]]:
+    """Every key of the calendar as DUMP and its time to live, to run a call again."""
+    return {k: (max(r.pttl(k), 0), r.dump(k)) for k in _keys(r, prefix)}
+
+
+def _restored(r: Any, prefix: str, saved: dict[Any, tuple[int, bytes]]) -> None:
+    for k in _keys(r, prefix):
+        r.delete(k)
+    for k, (ttl, payload) in saved.items():
+        r.restore(k, ttl, payload, replace=True)
+
+
+#: What the calendar holds before the commit, besides the writer.
+SITUATIONS = [
+    "free",  # nothing near: claim_plain's own case
+    "neighbour",  # a booking in the next slot, none in this one
+    "held",  # another agent's commit in this slot: claim() judges it
+    "own hold",  # the writer's hold in this slot: claim() promotes it
+    "hooks",  # the owner has webhooks: claim() queues the event
+    "rules changed",  # the writer judged by an old snapshot: claim() says so
+    "rotated key",  # the writer's key was rotated: claim() refuses it
+    "no tokens",  # the writer's bucket is empty: claim() refuses it
+    "replay",  # the same booking id was written already: claim() replays it
+    "old calendar",  # an owner hash without audit_last/audit_n: tx_audit reads them
+    "lead time",  # the owner wants more notice than the slot gives
+]
+FAST = {"free", "neighbour", "old calendar"}
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    situation=st.sampled_from(SITUATIONS),
+    writer=st.sampled_from([1, 2]),
+    window_ms=st.sampled_from([0, 200]),
+    owner_window=st.sampled_from([None, "0", "350"]),
+    checkpoint_every=st.sampled_from([0, 1, 3]),
+    limited=st.booleans(),
+    minutes=st.sampled_from([5, 30, 60]),
+    early=st.integers(0, 59),
+)
+def test_claim_plain_leaves_the_calendar_as_claim_does(
+    hooked: Any,
+    situation: str,
+    writer: int,
+    window_ms: int,
+    owner_window: str | None,
+    checkpoint_every: int,
+    limited: bool,
+    minutes: int,
+    early: int,
+) -> None:
+    coord = hooked(arbitration_window_ms=window_ms, audit_checkpoint_every=checkpoint_every)
+    r = admin(coord)  # restores the audit stream, which the coordinator may not
+    owner = coord.owners.create().user_id
+    prefix = coord.store.keys.prefix(owner)
+    limits = {"rate_limit_per_second": 2.0, "rate_limit_burst": 3} if limited else {}
+    agents = {
+        p: coord.client(coord.agents.create(owner, name=f"p{p}", priority=p, **limits).api_key)
+        for p in (1, 2)
+    }
+    me, other = agents[writer], agents[3 - writer]
+    if owner_window is not None:  # the owner's own arbitration window, over the default
+        r.hset(prefix + "owner", "arb_window_ms", owner_window)
+    start = at(60 * 24 * 3 + early * 5)  # inside one UTC day, on the 5-minute grid
+    # A first commit, days away, leaves the writer with its owner's rules snapshot.
+    me.bookings.commit(start=at(60 * 24 * 9), end=at(60 * 24 * 9 + 30))
+    cal = Calendar(coord, owner)
+    engine, q = commit_request(cal, start, minutes, me)
+    snap = engine.rules_cache.get(owner)
+    if situation == "neighbour":
+        other.bookings.commit(start=start + timedelta(minutes=minutes), end=at(60 * 24 * 4))
+    elif situation == "held":
+        other.bookings.commit(start=start, end=start + timedelta(minutes=5))
+    elif situation == "own hold":
+        me.bookings.hold(start=start, end=start + timedelta(minutes=minutes))
+    elif situation == "hooks":
+        r.hset(prefix + "hooks", "whk_test", "{}")
+    elif situation == "rules changed":
+        coord.rules.update(owner, buffer_after_min=0)  # a new version, the same rules
+    elif situation == "rotated key":
+        coord.agents.rotate(me.agent_id)
+    elif situation == "no tokens":
+        r.hset(prefix + f"agent:{me.agent_id}", mapping={"rl_tokens": "0", "rl_ts": "9e15"})
+    elif situation == "replay":
+        coord.store.scripts.commit(
+            keys=engine._pack_claim(q, snap).keys, args=engine._pack_claim(q, snap).args
+        )
+    elif situation == "old calendar":
+        r.hdel(prefix + "owner", "audit_last", "audit_n")
+    elif situation == "lead time":
+        coord.rules.update(owner, min_lead_minutes=527_040)  # a year
+        snap = engine.rules_cache.get(owner)
+    call = engine._pack_claim(q, snap)
+    r.set(prefix + "clock", str(to_ms(BASE) - 3_600_000 + early))
+    before = _saved(r, prefix)
+
+    def run() -> tuple[Any, dict[str, Any]]:
+        reply = coord.store.scripts.commit(keys=call.keys, args=call.args)
+        after: dict[str, Any] = calendar_dump(coord, owner)
+        after.pop(prefix + "general", None)
+        for stream in ("cpdue", "outbox"):  # ids from the server's clock ('*'): fields
+            if prefix + stream in after:
+                after[prefix + stream] = [fields for _id, fields in r.xrange(prefix + stream)]
+        return reply, after
+
+    fast = run()
+    _restored(r, prefix, before)
+    r.set(prefix + "general", "1")
+    general = run()
+    assert fast[0] == general[0]
+    for key in fast[1].keys() | general[1].keys():
+        assert fast[1].get(key) == general[1].get(key), key
+    # claim_plain took exactly the writes it is for (its last step is 'plain').
+    _restored(r, prefix, before)
+    r.set(prefix + "fault", "commit:plain")
+    try:
+        coord.store.scripts.commit(keys=call.keys, args=call.args)
+        took_plain = False
+    except Exception as exc:
+        took_plain = "fault injected at commit:plain" in str(exc)
+    assert took_plain == (situation in FAST)
