@@ -91,10 +91,15 @@ local function claim_plain()
   if type(digest) == 'string' then
     entry[#entry + 1] = 'digest'; entry[#entry + 1] = digest
   end
-  rec.audit_event_id = tx_audit(tx, entry)
-  tx_save_booking(tx, rec, plain_or_compact)
+  local aid = tx_audit(tx, entry)
+  rec.audit_event_id = aid
+  -- The record is final here, so it is written now rather than when the plan is
+  -- sealed, and with its entry's sequence number when the entry is the clock's first.
+  local plain = plain_won(rec)
+  local text = plain and plain_compact_text(rec, aid == now_text(tx) .. '-0' and 0 or nil)
+  tx_write(tx, { 'HSET', bookings_key, bid, text or cjson.encode(compact_booking(rec)) })
   fault('plain')
-  local win = plain_win(rec, now)
+  local win = plain and plain_win_array(rec, now)
   if win then return tx_finish(tx, win, true) end
   return tx_finish(tx, {
     r = 'ok', booking = rec, now = now, wait_ms = rec.arb_until_ms - now, displaced = {},

@@ -57,20 +57,41 @@ local function plain_won(r)
   return f == r.cover_first and l == r.cover_last
 end
 
--- compact_booking(r) as JSON text (see _lib.lua's records section), or nil.
-local function plain_compact(r)
-  if not plain_won(r) then return nil end
+-- Each agent id's JSON text, kept (cjson's escaping of it was ~3,000 instructions of
+-- every compact record). Bounded: past 1,024 ids it starts over.
+local QUOTED = { n = 0, seen = {} }
+local function quoted(id)
+  local q = QUOTED.seen[id]
+  if q then return q end
+  q = cjson.encode(id)
+  if QUOTED.n >= 1024 then
+    QUOTED.seen, QUOTED.n = {}, 0
+  end
+  QUOTED.seen[id], QUOTED.n = q, QUOTED.n + 1
+  return q
+end
+
+-- compact_booking(r) as JSON text (see _lib.lua's records section), or nil, for a record
+-- plain_won passed. `seq`: the audit entry's sequence number when its milliseconds are
+-- r.created_ms, if the caller knows it (nil: read from the id).
+local function plain_compact_text(r, seq)
   local c = r.created_ms
-  local i = rel_id(r.audit_event_id, c)
+  local i = seq or rel_id(r.audit_event_id, c)
   -- (compact_booking leaves out a zero bump_until_ms: never a commit's, made at now > 0)
   if not whole(i) or r.bump_until_ms == 0 then return nil end
   local u = ''
-  if r.arb_until_ms ~= c then u = string.format(',"u":%d', r.arb_until_ms - c) end
-  -- (the agent id escaped by cjson: a Lua pattern to prove it needs no escaping cost
-  -- more)
-  return string.format('{"a":%s,"p":%d,"s":%d,"d":%d,"c":%d,"b":%d,"i":%d%s}',
-    cjson.encode(r.agent_id), r.priority, r.start_ms, r.end_ms - r.start_ms, c,
-    r.bump_until_ms - c, i, u)
+  if r.arb_until_ms ~= c then u = ',"u":' .. ms(r.arb_until_ms - c) end
+  -- One concatenation of ms() texts: string.format's '%d' costs a sprintf each, and
+  -- ms() keeps the small numbers' text (priority, sequence number).
+  return '{"a":' .. quoted(r.agent_id) .. ',"p":' .. ms(r.priority) .. ',"s":'
+    .. ms(r.start_ms) .. ',"d":' .. ms(r.end_ms - r.start_ms) .. ',"c":' .. ms(c)
+    .. ',"b":' .. ms(r.bump_until_ms - c) .. ',"i":' .. ms(i) .. u .. '}'
+end
+
+-- compact_booking(r) as JSON text, or nil.
+local function plain_compact(r)
+  if not plain_won(r) then return nil end
+  return plain_compact_text(r)
 end
 
 -- What the script decided for a plain commit that won outright (nothing displaced, no
@@ -80,9 +101,14 @@ end
 -- sent it): coordinator/store/calls.py decode_reply and coordinator/plain_wins.py
 -- rebuild the reply cjson would have written from it, and the server answers from it
 -- without that (server/responses.py plain_won_json).
-local function plain_win(r, now)
-  if not plain_won(r) or r.created_ms ~= now then return nil end  -- made now, as it is
+local function plain_win_array(r, now)
+  if r.created_ms ~= now then return nil end  -- made now, as it is
   return { 'plain', now, r.priority, r.arb_until_ms, r.bump_until_ms, r.audit_event_id }
+end
+
+local function plain_win(r, now)
+  if not plain_won(r) then return nil end
+  return plain_win_array(r, now)
 end
 
 -- tx_save_booking's shape for a plain commit: the text above, or compact_booking's form.

@@ -143,18 +143,22 @@ def _live_commit_json(rec: dict[str, Any], user_id: str) -> bytes | None:
 def plain_won_json(won: PlainWon, user_id: str) -> bytes | None:
     """``plain_booking_json`` of a plain commit's outright win (``coordinator/
     plain_wins.py``), from the request and what the script decided, without the record
-    the script no longer replies with: with the array reply, 5.5 -> 1.6 µs per answer
-    (reading the reply's JSON, then checking and writing the record's fields). None when
-    a value is not one such a record holds: the record is built then.
+    the script no longer replies with. None when a value is not one such a record holds:
+    the record is built then.
+
+    The answer's fields from ``agent_id`` to ``mode`` are the same for every plain win of
+    an agent, so their text is kept (``_won_middle``); with the array reply, 5.5 -> 2.1
+    µs per answer (reading the reply's JSON, then checking and writing the record's
+    fields each time).
     """
     w = won.win
-    start, end, now, bump = won.start_ms, won.end_ms, w.now, w.bump_until_ms
+    start, end, now, bump, priority = won.start_ms, won.end_ms, w.now, w.bump_until_ms, w.priority
     if (
         type(won.booking_id) is not str
         or type(won.agent_id) is not str
         or type(user_id) is not str
         or type(w.audit_event_id) is not str
-        or type(w.priority) is not int
+        or type(priority) is not int
         or type(start) is not int
         or type(end) is not int
         or type(now) is not int
@@ -163,20 +167,31 @@ def plain_won_json(won: PlainWon, user_id: str) -> bytes | None:
         or max(start, end, now, bump) > MAX_MS  # utc_text's range
     ):
         return None
-    return _standing_commit(
-        won.booking_id,
-        won.agent_id,
-        user_id,
-        w.priority,
-        "commit",
-        start,
-        end,
-        now,
-        0,
-        bump,
-        w.audit_event_id,
-        None,
+    middle = _WON_MIDDLES.get((won.agent_id, user_id, priority))
+    if middle is None:
+        middle = _won_middle(won.agent_id, user_id, priority)
+    return (
+        f'{{"booking_id":{_json_text(won.booking_id)}{middle}{utc_text(start)}",'
+        f'"end":"{utc_text(end)}","created_at":"{utc_text(now)}","expires_at":null,'
+        f'"bump_until":{_time_or_null(bump)},"audit_event_id":{_json_text(w.audit_event_id)},'
+        f'"title":null{_LIVE_COMMIT_TAIL}'
+    ).encode()
+
+
+#: ``_won_middle``'s texts by (agent, owner, priority); past 4,096 it starts over.
+_WON_MIDDLES: dict[tuple[str, str, int], str] = {}
+
+
+def _won_middle(agent_id: str, user_id: str, priority: int) -> str:
+    """The text of a standing commit's answer from after its booking id to the start's
+    value (``_standing_commit``'s, for a plain win of this agent), kept."""
+    if len(_WON_MIDDLES) >= 4096:
+        _WON_MIDDLES.clear()
+    middle = _WON_MIDDLES[agent_id, user_id, priority] = (
+        f',"status":"COMMITTED","agent_id":{_json_text(agent_id)},'
+        f'"user_id":{_json_text(user_id)},"priority":{priority},"mode":"commit","start":"'
     )
+    return middle
 
 
 def _standing_commit(
