@@ -35,18 +35,10 @@
 
 -- Each checks text's decoded table, kept for the next call (an agent sends the same
 -- checks with every plain commit until its owner's rules change; decoding them was
--- ~10,000 instructions of each). Bounded: past 256 texts it starts over. The tables
--- are only read: no gate writes into its checks.
+-- ~10,000 instructions of each), up to 256 texts. No gate writes into its checks.
 local CHECKS = { n = 0, seen = {} }
 local function decoded_checks(text)
-  local c = CHECKS.seen[text]
-  if c then return c end
-  c = cjson.decode(text)
-  if CHECKS.n >= 256 then
-    CHECKS.seen, CHECKS.n = {}, 0
-  end
-  CHECKS.seen[text], CHECKS.n = c, CHECKS.n + 1
-  return c
+  return kept(CHECKS, text, cjson.decode, 256)
 end
 
 local function gate_open(tx, q)

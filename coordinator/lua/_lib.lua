@@ -115,6 +115,21 @@ local function ms(n)
   return string.format('%.0f', n)
 end
 
+-- A bounded memo (`memo` = { n = 0, seen = {} }, a library local): make(key)'s value,
+-- made once per key and kept for later calls, since a Function library's state
+-- outlives its calls. Past `limit` keys it starts over. Only for values nobody writes
+-- into: every caller that gets one shares it.
+local function kept(memo, key, make, limit)
+  local v = memo.seen[key]
+  if v ~= nil then return v end
+  v = make(key)
+  if memo.n >= limit then
+    memo.seen, memo.n = {}, 0
+  end
+  memo.seen[key], memo.n = v, memo.n + 1
+  return v
+end
+
 -- A fault-injection point: a no-op unless _fault.lua (compiled in only for tests, see
 -- coordinator/store/scripts.py) sets FAULTS.
 local FAULTS = false

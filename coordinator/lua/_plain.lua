@@ -58,17 +58,10 @@ local function plain_won(r)
 end
 
 -- Each agent id's JSON text, kept (cjson's escaping of it was ~3,000 instructions of
--- every compact record). Bounded: past 1,024 ids it starts over.
+-- every compact record), up to 1,024 ids.
 local QUOTED = { n = 0, seen = {} }
 local function quoted(id)
-  local q = QUOTED.seen[id]
-  if q then return q end
-  q = cjson.encode(id)
-  if QUOTED.n >= 1024 then
-    QUOTED.seen, QUOTED.n = {}, 0
-  end
-  QUOTED.seen[id], QUOTED.n = q, QUOTED.n + 1
-  return q
+  return kept(QUOTED, id, cjson.encode, 1024)
 end
 
 -- compact_booking(r) as JSON text (see _lib.lua's records section), or nil, for a record
