@@ -84,6 +84,11 @@ def measure(calls: int) -> dict[str, float]:
     except ImportError:  # a --baseline-src tree from before them read whole days
         from coordinator.slots import days_needed as reach  # type: ignore[no-redef]
     from coordinator.store.calls import decode_reply
+
+    try:  # a plain commit's win comes back as an array (coordinator/plain_wins.py)
+        from coordinator.plain_wins import PlainWon, plain_reply
+    except ImportError:  # a --baseline-src tree from before it: never asked for one
+        PlainWon = plain_reply = None  # type: ignore[assignment,misc]
     from tests.support.servers import RedisServer
 
     out: dict[str, float] = {}
@@ -116,12 +121,19 @@ def measure(calls: int) -> dict[str, float]:
         out["commit: validate + pack"] = _per_call(
             lambda: b._pack_claim(b._prepare(**kw), snap), calls
         )
-        call = b._pack_claim(b._prepare(**kw), snap)
+        q = b._prepare(**kw)
+        call = b._pack_claim(q, snap)
         raw_claim = getattr(scripts, call.script)(keys=call.keys, args=call.args)
-        out["commit: reply -> Booking"] = _per_call(
-            lambda: b._settle_write(uid, decode_reply(raw_claim)), calls
-        )
-        booking_id = decode_reply(raw_claim)["booking"]["id"]
+
+        def settled() -> Booking:
+            reply = decode_reply(raw_claim)
+            win = reply.get("plain")
+            if win is not None:  # an outright plain win's array, put back together
+                reply = plain_reply(PlainWon(q.booking_id, q.agent_id, q.start_ms, q.end_ms, win))
+            return b._settle_write(uid, reply)
+
+        out["commit: reply -> Booking"] = _per_call(settled, calls)
+        booking_id = q.booking_id
         got = b._pack_get(uid, booking_id, ctx.agent_id, ctx.key_hash)
         raw_read = getattr(scripts, got.script)(keys=got.keys, args=got.args)
 
