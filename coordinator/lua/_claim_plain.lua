@@ -9,7 +9,7 @@
 -- garbage collector then sweeps: ~27% of the script's instructions went to steps that
 -- decide nothing for this write. This pass reads the same keys, decides the same way
 -- and plans the same writes, in the same order, through the same helpers (the token
--- bucket, the audit chain, the record's shape, tx_finish), and leaves everything else
+-- bucket, the audit chain, the record's text, tx_finish), and leaves everything else
 -- to claim(): it returns nil, having written nothing, for any write that is not plain,
 -- any bucket that is held, a calendar with webhooks or a two-way connector (their
 -- events), and every refusal (claim() then refuses it, in its own order).

@@ -2,12 +2,12 @@
 -- _claim.lua (commit.lua, hold.lua, counter_accept.lua); only a commit uses it.
 --
 -- Why: cjson writes every number with snprintf('%.14g'), about 2,600 instructions each
--- under callgrind, and a commit's record and reply hold twenty of them; with its
--- decoding of the static fields that was a fifth of the script. The commonest write,
--- an agent's commit of a start and an end alone that nothing stands in the way of, has
--- one shape of record, written here with one string.format (whose '%d' costs about
--- half), and its reply is the few values the script decided, as an array (Redis
--- writes a number in it as an integer, without formatting it as a double).
+-- under callgrind, and a commit's record and reply held twenty of them. The commonest
+-- write, an agent's commit of a start and an end alone that nothing stands in the way
+-- of, has one shape of record, written here as one concatenation of ms() texts ('%d',
+-- about half the cost, and small numbers' text kept), and its reply is the few values
+-- the script decided, as an array (Redis writes a number in it as an integer, without
+-- formatting it as a double).
 --
 -- Same values, by construction: each writer checks that every number is a whole one
 -- that cjson would write exactly (under 10^14 in size, where '%.14g' keeps every
@@ -89,16 +89,17 @@ end
 
 -- What the script decided for a plain commit that won outright (nothing displaced, no
 -- consent), when the caller asked for it (checks.plain_reply): the array
--- {'plain', now, priority, arb_until_ms, bump_until_ms, audit_event_id}, or nil. Redis
--- sends the numbers as RESP integers and the caller knows the rest of the record (it
--- sent it): coordinator/store/calls.py decode_reply and coordinator/plain_wins.py
--- rebuild the reply cjson would have written from it, and the server answers from it
--- without that (server/responses.py plain_won_json).
+-- {'plain', now, priority, arb_until_ms, bump_until_ms, audit_event_id}, or nil, for a
+-- record plain_won passed. Redis sends the numbers as RESP integers and the caller
+-- knows the rest of the record (it sent it): coordinator/store/calls.py decode_reply
+-- and coordinator/plain_wins.py rebuild the reply cjson would have written from it, and
+-- the server answers from it without that (server/responses.py plain_won_json).
 local function plain_win_array(r, now)
   if r.created_ms ~= now then return nil end  -- made now, as it is
   return { 'plain', now, r.priority, r.arb_until_ms, r.bump_until_ms, r.audit_event_id }
 end
 
+-- plain_win_array for any won record (claim_plain checks plain_won once for both).
 local function plain_win(r, now)
   if not plain_won(r) then return nil end
   return plain_win_array(r, now)
