@@ -49,7 +49,7 @@ from .ids import check_idempotency_key, new_id
 from .inputs import is_id, json_object, text
 from .models import Booking, Displacement
 from .names import agent_names
-from .plain_wins import PlainWon, plain_record, plain_reply
+from .plain_wins import PlainWin, PlainWon, plain_record, plain_reply
 from .policy import CLEAR, gate_checks, judge
 from .replies import About, conflict, consent_required, refusal
 from .ruleset import RulesSnapshot
@@ -192,6 +192,11 @@ class _Request(NamedTuple):
             "metadata": self.metadata or False,
         }
         return hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
+
+
+def _plain_won(q: _Request, win: PlainWin) -> PlainWon:
+    """The plain win of request ``q`` as the claim decided it (``plain_wins.py``)."""
+    return PlainWon(q.booking_id, q.agent_id, q.start_ms, q.end_ms, win)
 
 
 class Bookings:
@@ -358,7 +363,7 @@ class Bookings:
             reply = await calls.run(self._pack_claim(q, snap))
         win = reply.get("plain")
         if win is not None:
-            won = PlainWon(q.booking_id, q.agent_id, q.start_ms, q.end_ms, win)
+            won = _plain_won(q, win)
             if win.arb_until_ms <= win.now and self.store.durability.wait is None:
                 return won
             reply = plain_reply(won)
@@ -526,7 +531,7 @@ class Bookings:
         win = reply.get("plain")
         if win is None:
             return reply
-        return plain_reply(PlainWon(q.booking_id, q.agent_id, q.start_ms, q.end_ms, win))
+        return plain_reply(_plain_won(q, win))
 
     def _pack_claim(self, q: _Request, snap: RulesSnapshot) -> Call:
         """The claim script call for ``q`` judged against ``snap``, packed, not sent."""
