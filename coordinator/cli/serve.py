@@ -64,6 +64,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # Header/body deadlines and JSON errors from the HTTP layer (server/protocol.py).
         http=IMPORT_NAME,
         timeout_keep_alive=args.keep_alive,
+        # The coordinator logs each request itself (coordinator.access, server/observe.py);
+        # uvicorn's own line would log it twice, and cost every request its formatting.
+        access_log=False,
     )
     return 0
 

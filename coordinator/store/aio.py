@@ -48,6 +48,7 @@ from redis._parsers.base import BaseParser
 from .calls import Call, Reply, decode_reply
 from .connect import CONNECT_TIMEOUT, SOCKET_TIMEOUT
 from .functions import FunctionLibrary, falls_back, functions_enabled
+from .resp import command_head
 from .scripts import FUNCTION_TRANSITIONS, faults_enabled, function_library, script_source
 
 #: The scripts the event loop sends; the others stay on the sync client.
@@ -98,13 +99,14 @@ class _Pipe(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
-    def send(self, command: tuple[Any, ...]) -> asyncio.Future[Any]:
+    def send(self, packed: bytes) -> asyncio.Future[Any]:
+        """Write one packed command; its reply, to await."""
         if self.closed is not None:
             raise rex.ConnectionError(f"Redis connection lost: {self.closed}")
         assert self.transport is not None  # set by connection_made before any send
         future = self.loop.create_future()
         self.waiting.append((future, time.monotonic()))
-        self.transport.write(hiredis.pack_command(command))
+        self.transport.write(packed)
         return future
 
     def data_received(self, data: bytes) -> None:
@@ -136,6 +138,20 @@ class _Pipe(asyncio.Protocol):
 
     def stalled(self, now: float) -> bool:
         return bool(self.waiting) and now - self.waiting[0][1] > SOCKET_TIMEOUT
+
+
+def _pack(*command: Any) -> bytes:
+    """One command in RESP, packed by hiredis."""
+    return hiredis.pack_command(command)
+
+
+def _packed(verb: str, target: str, call: Call) -> bytes:
+    """``call`` as ``verb target numkeys KEYS ARGV`` (FCALL or EVALSHA), in RESP: its
+    head and its packed KEYS and ARGV where it carries them (``Call.wire``)."""
+    n = len(call.keys)
+    if call.wire is not None:
+        return command_head(verb, target, n, n + len(call.args)) + call.wire
+    return hiredis.pack_command((verb, target, n, *call.keys, *call.args))
 
 
 class AsyncCalls:
@@ -175,33 +191,33 @@ class AsyncCalls:
         if function is not None:
             # The FCALL is awaited here, not in a helper coroutine: every hot call
             # passes this way, and each coroutine layer costs it (~1,500 instructions).
-            head = ("FCALL", function.function, len(call.keys), *call.keys, *call.args)
+            packed = _packed("FCALL", function.function, call)
             try:
-                return decode_reply(await self._send(head))
+                return decode_reply(await self._send(packed))
             except rex.ResponseError as error:
-                done, raw = await self._fcall_again(function, head, error)
+                done, raw = await self._fcall_again(function, packed, error)
             if done:
                 return decode_reply(raw)
-        head = ("EVALSHA", self.shas[call.script], len(call.keys), *call.keys, *call.args)
+        packed = _packed("EVALSHA", self.shas[call.script], call)
         try:
-            raw = await self._send(head)
+            raw = await self._send(packed)
         except rex.NoScriptError:
-            await self._send(("SCRIPT", "LOAD", self.sources[call.script]))
-            raw = await self._send(head)
+            await self.command("SCRIPT", "LOAD", self.sources[call.script])
+            raw = await self._send(packed)
         return decode_reply(raw)
 
     async def _fcall_again(
-        self, function: FunctionLibrary, head: tuple[Any, ...], error: rex.ResponseError
+        self, function: FunctionLibrary, packed: bytes, error: rex.ResponseError
     ) -> tuple[bool, Any]:
-        """After the FCALL ``head`` failed with ``error``: (True, raw reply) once the
+        """After the packed FCALL failed with ``error``: (True, raw reply) once the
         library is loaded and the call sent again, or (False, None): send this call by
         EVALSHA (Functions cannot be used here). The transition's own error is raised."""
         if falls_back(error):
             self.functions.clear()
             return False, None
         try:
-            await self._send(("FUNCTION", "LOAD", "REPLACE", function.source))
-            return True, await self._send(head)
+            await self.command("FUNCTION", "LOAD", "REPLACE", function.source)
+            return True, await self._send(packed)
         except rex.ResponseError as again:
             if falls_back(again):
                 self.functions.clear()
@@ -210,19 +226,19 @@ class AsyncCalls:
     async def command(self, *args: Any) -> Any:
         """One plain command (a read a hot call needs besides its script), pipelined
         with the scripts: its raw reply, bytes not decoded."""
-        return await self._send(args)
+        return await self._send(_pack(*args))
 
-    def _send(self, command: tuple[Any, ...]) -> Awaitable[Any]:
-        """The reply to ``command``, to await: the open connection's future itself (no
-        coroutine in between), or a coroutine that connects first."""
+    def _send(self, packed: bytes) -> Awaitable[Any]:
+        """The reply to the packed command, to await: the open connection's future
+        itself (no coroutine in between), or a coroutine that connects first."""
         pipe = self._pipe
         if pipe is None or pipe.closed is not None:
-            return self._connect_and_send(command)
-        return pipe.send(command)
+            return self._connect_and_send(packed)
+        return pipe.send(packed)
 
-    async def _connect_and_send(self, command: tuple[Any, ...]) -> Any:
+    async def _connect_and_send(self, packed: bytes) -> Any:
         pipe = await self._connect()
-        return await pipe.send(command)
+        return await pipe.send(packed)
 
     async def _connect(self) -> _Pipe:
         """Open (once, however many callers ask at the same time) and log in."""
@@ -253,9 +269,9 @@ class AsyncCalls:
             _, pipe = await loop.create_connection(lambda: _Pipe(loop), a.host, a.port)
         if a.password:
             login = ("AUTH", a.username, a.password) if a.username else ("AUTH", a.password)
-            await pipe.send(login)
+            await pipe.send(_pack(*login))
         if a.db:
-            await pipe.send(("SELECT", a.db))
+            await pipe.send(_pack("SELECT", a.db))
         return pipe
 
     def _watch(self) -> None:

@@ -19,7 +19,9 @@ import orjson
 
 from ..buckets import BUCKETS_PER_DAY
 from .keys import Keys
+from .resp import bulk, bulks
 from .scripts import Scripts
+from .wire import PackedScript
 
 Reply = dict[str, Any]
 
@@ -35,6 +37,10 @@ class Call(NamedTuple):
     script: str
     keys: list[str]
     args: list[Any]
+    #: The KEYS and then the ARGV as RESP bulk strings, when the packer kept most of
+    #: them packed (``PlainCommit.pack``): the clients send them after the command's
+    #: head (``resp.command_head``) instead of packing ``keys`` and ``args`` again.
+    wire: bytes | None = None
 
 
 ProposalTransition = Literal[
@@ -67,15 +73,46 @@ class PlainCommit(NamedTuple):
     day_prefix: str  # KEYS[8] before its day number
     agent_id: str  # ARGV[1]
     tail: tuple[Any, ...]  # ARGV[5..11]
+    #: KEYS[1..7] as bulk strings (``Call.wire``).
+    keys_wire: bytes
+    #: ARGV[1] as a bulk string.
+    agent_wire: bytes
+    #: ARGV[5..11] as bulk strings.
+    tail_wire: bytes
+
+    @classmethod
+    def of(
+        cls, keys: tuple[str, ...], day_prefix: str, agent_id: str, tail: tuple[Any, ...]
+    ) -> PlainCommit:
+        """The template, with its fixed entries packed once for every commit it packs."""
+        return cls(keys, day_prefix, agent_id, tail, bulks(keys), bulk(agent_id), bulks(tail))
 
     def pack(self, booking_id: str, static: bytes, day: int, first: int, last: int) -> Call:
         """The claim of one booking on bucket fields ``first``..``last`` of UTC ``day``,
         ``static`` its ARGV[4] as ``records.plain_static_json`` writes it."""
+        day_key = f"{self.day_prefix}{day}"
         return Call(
             "commit",
-            [*self.keys, f"{self.day_prefix}{day}"],
+            [*self.keys, day_key],
             [self.agent_id, booking_id, "", static, *self.tail, first, last],
+            b"".join(
+                (
+                    self.keys_wire,
+                    bulk(day_key),
+                    self.agent_wire,
+                    bulk(booking_id),
+                    _EMPTY,  # ARGV[3]: no request hash (no idempotency key)
+                    bulk(static),
+                    self.tail_wire,
+                    bulk(first),
+                    bulk(last),
+                )
+            ),
         )
+
+
+#: An empty bulk string.
+_EMPTY = bulk("")
 
 
 class PlainWin(NamedTuple):
@@ -113,7 +150,11 @@ class Calls:
 
     def run(self, call: Call) -> Reply:
         """Send a packed call on the sync client and decode its reply."""
-        return decode_reply(getattr(self.scripts, call.script)(keys=call.keys, args=call.args))
+        script = getattr(self.scripts, call.script)
+        if call.wire is not None and type(script) is PackedScript:
+            n = len(call.keys)
+            return decode_reply(script.call_packed(n, n + len(call.args), call.wire))
+        return decode_reply(script(keys=call.keys, args=call.args))
 
     def claim(self, mode: Literal["hold", "commit"], **kw: Any) -> Reply:
         """hold.lua / commit.lua: see :meth:`pack_claim` for the arguments."""
@@ -192,7 +233,7 @@ class Calls:
         all but its booking id, static fields and day packed once (``PlainCommit.pack``
         gives the same call; a test compares): an agent's commits share the rest while
         the owner's rules stay as they are."""
-        return PlainCommit(
+        return PlainCommit.of(
             self._fixed_claim_keys(user_id, agent_id, "-"),
             self.keys.day(user_id, 0).removesuffix("0"),  # the day key's name, less its number
             agent_id,

@@ -36,6 +36,7 @@ import redis
 from redis.exceptions import NoScriptError
 
 from .functions import FunctionLibrary, falls_back, functions_enabled
+from .resp import command_head
 
 
 def packs(client: Any) -> bool:
@@ -87,6 +88,21 @@ class PackedScript:
             if done:
                 return reply
             packed = hiredis.pack_command(("EVALSHA", self.sha, len(keys), *keys, *args))
+        return self._evalsha(packed)
+
+    def call_packed(self, numkeys: int, entries: int, wire: bytes) -> Any:
+        """:meth:`__call__` of a call whose ``entries`` KEYS (the first ``numkeys``) and
+        ARGV come packed already (``calls.Call.wire``): only the head is added."""
+        function = self.function
+        if function is not None:
+            head = command_head("FCALL", function.function, numkeys, entries)
+            done, reply = self._fcall(function, head + wire)
+            if done:
+                return reply
+        return self._evalsha(command_head("EVALSHA", self.sha, numkeys, entries) + wire)
+
+    def _evalsha(self, packed: bytes) -> Any:
+        """The reply to the packed EVALSHA, the script loaded again if the server lost it."""
         try:
             return self._send(packed)
         except NoScriptError:

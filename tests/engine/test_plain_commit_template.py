@@ -16,6 +16,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import hiredis
 import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 from coordinator.buckets import to_ms
 from coordinator.policy import judge
 from coordinator.ruleset import RulesSnapshot
+from coordinator.store.resp import command_head
 
 from .conftest import BASE, Calendar, commit_request
 
@@ -54,14 +56,22 @@ EXTRAS = st.fixed_dictionaries(
 def _as_general(call: Any) -> Any:
     """A template's call without what only the template asks: the claim's checks
     (ARGV[11]) carry ``plain_reply``, so an outright win is answered as a PlainWin
-    (``coordinator/plain_wins.py``; test_plain_claim.py holds that to the JSON reply)."""
+    (``coordinator/plain_wins.py``; test_plain_claim.py holds that to the JSON reply),
+    and its KEYS and ARGV come packed (``Call.wire``), which must be what hiredis packs."""
     if call is None:
         return None
+    # The template's call comes packed too (store/resp.py): the same bytes hiredis packs.
+    assert call.wire is not None
+    packed = hiredis.pack_command(("FCALL", "f", len(call.keys), *call.keys, *call.args))
+    assert (
+        command_head("FCALL", "f", len(call.keys), len(call.keys) + len(call.args)) + (call.wire)
+        == packed
+    )
     checks = json.loads(call.args[10])
     assert checks.pop("plain_reply") == 1
     args = [*call.args]
     args[10] = orjson.dumps(checks)
-    return call._replace(args=args)
+    return call._replace(args=args, wire=None)
 
 
 @settings(
