@@ -31,6 +31,7 @@ from ..store.aio import AsyncCalls, async_twin
 from . import dashboard, docs, errors, front
 from .config import ServerConfig
 from .heap import freeze_startup_heap
+from .hot import HotPath
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from .observe import REGISTRY, Observe, OutboxDepth, configure_logging, metrics_endpoint
 from .remote_mcp import RemoteMCP
@@ -89,6 +90,7 @@ def create_app(
     """
     watch = StoreWatch(coord.redis, embedded_dir=embedded_dir)
     background: dict[str, Any] = {"store_watch": watch}
+    hot_path = HotPath()
     remote_mcp = RemoteMCP(coord)  # /mcp: MCP over Streamable HTTP, per-agent Bearer keys
 
     @asynccontextmanager
@@ -113,7 +115,7 @@ def create_app(
             start_http_server(metrics_port, addr="127.0.0.1", registry=REGISTRY)
         # The hot routes' asyncio client (server/hot.py), bound to this event loop.
         twin = async_twin(coord.redis)
-        app.state.aio = None if twin is None else AsyncCalls.open(twin)
+        hot_path.aio = None if twin is None else AsyncCalls.open(twin)
         async with remote_mcp.running():
             # Start-up done: the garbage collector stops walking its objects (heap.py);
             # once more when the MCP stack has loaded in its background thread.
@@ -121,9 +123,9 @@ def create_app(
             refreeze = asyncio.create_task(_freeze_when(remote_mcp.ready))
             yield
             refreeze.cancel()
-        if app.state.aio is not None:
-            await app.state.aio.aclose()
-            app.state.aio = None
+        if hot_path.aio is not None:
+            await hot_path.aio.aclose()
+            hot_path.aio = None
         if hooks is not None:
             hooks.stop()
         if mail is not None:
@@ -151,9 +153,10 @@ def create_app(
     app.state.coordinator = coord
     app.state.sessions = Sessions(coord)
     app.state.agent_clients = {}
-    app.state.clients_by_header = {}  # auth.client_for_header
     app.state.dev = dev
-    app.state.aio = None  # set by the lifespan (the client belongs to its event loop)
+    # The hot calls' asyncio client (set by the lifespan: it belongs to its event loop)
+    # and their header -> client map, read by the front door without app.state.
+    app.state.hot = hot_path
     app.state.background = background
     errors.install(app)
     docs.install(app)
@@ -198,6 +201,7 @@ def create_app(
     front.install(
         app,
         (bookings.router, availability.router),
+        hot_path=hot_path,
         max_body_bytes=max_body_bytes,
         metrics=metrics or metrics_port is not None,
     )

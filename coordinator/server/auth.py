@@ -74,15 +74,17 @@ def client_for(state: Any, authorization: str | None) -> LocalClient:
     return client
 
 
-def client_for_header(state: Any, authorization: bytes | None) -> LocalClient:
+def client_for_header(
+    state: Any, authorization: bytes | None, cache: dict[bytes, LocalClient]
+) -> LocalClient:
     """:func:`client_for` of a raw ``Authorization`` header (the front door's hot calls).
 
-    Keyed on the header's bytes, so a known caller costs one dict look-up and no
-    hashing; a new one goes through :func:`client_for` (the same errors, the same map).
+    Kept in ``cache`` (``hot.HotPath.clients_by_header``) by the header's bytes, so a
+    known caller costs one dict look-up and no hashing; a new one goes through
+    :func:`client_for` (the same errors, the same map).
     """
     if authorization is None:
         return client_for(state, None)  # raises the 401
-    cache: dict[bytes, LocalClient] = state.clients_by_header
     client = cache.get(authorization)
     if client is None:
         client = client_for(state, authorization.decode("latin-1"))

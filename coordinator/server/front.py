@@ -78,10 +78,11 @@ class _Hot:
             return
         replay = hot.Replay(receive, limit)
         try:
-            calls = scope["app"].state.aio
+            path = front.hot
+            calls = path.aio
             if calls is None:
                 raise hot.Fallback
-            status, head, body = await self.handler(replay, scope, headers, calls)
+            status, head, body = await self.handler(replay, scope, headers, calls, path)
         except hot.Fallback:
             scope[OBSERVED] = True  # timed and logged out here already, if at all
             await front.app(scope, replay.replayed, send)
@@ -109,10 +110,12 @@ class Front:
         app: ASGIApp,
         twins: dict[tuple[str, str], APIRoute],
         *,
+        hot_path: hot.HotPath,
         max_body_bytes: int,
         metrics: bool,
     ) -> None:
         self.app = app
+        self.hot = hot_path
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
         self.commit = _Hot(self, hot.create_booking, twins["POST", _BOOKINGS])
@@ -142,13 +145,21 @@ class Front:
 
 
 def install(
-    app: FrontDoorApp, routers: Iterable[APIRouter], *, max_body_bytes: int, metrics: bool
+    app: FrontDoorApp,
+    routers: Iterable[APIRouter],
+    *,
+    hot_path: hot.HotPath,
+    max_body_bytes: int,
+    metrics: bool,
 ) -> None:
-    """Put the front door outside ``app``'s middleware; ``routers`` hold the hot calls' twins."""
+    """Put the front door outside ``app``'s middleware; ``routers`` hold the hot calls'
+    twins, ``hot_path`` what they read on every request (the lifespan sets its client)."""
     twins = hot.twins(routers)
 
     def front_door(stack: ASGIApp) -> ASGIApp:
-        return Front(stack, twins, max_body_bytes=max_body_bytes, metrics=metrics)
+        return Front(
+            stack, twins, hot_path=hot_path, max_body_bytes=max_body_bytes, metrics=metrics
+        )
 
     app.front_door = front_door
 
