@@ -12,9 +12,11 @@ per command but lets Redis run the first request's script while the loop is stil
 parsing the next ones; batched, the two took turns (the loop parsed a burst of
 requests, then Redis ran the whole burst, then the loop answered it), and a booking
 read ran at 0.54x the null server instead of 0.66x (``bench/http_load.py``).
-``hiredis`` packs the commands and parses the replies in C. The calls themselves
-are packed by :class:`~coordinator.store.calls.Calls`, so KEYS and ARGV positions
-stay in ``calls.py`` alone.
+``hiredis`` packs the commands and parses the replies in C; a call that carries its
+KEYS and ARGV packed already (an agent's plain commit, :mod:`.resp`) gets only its
+head added. The calls themselves are packed by
+:class:`~coordinator.store.calls.Calls`, so KEYS and ARGV positions stay in
+``calls.py`` alone.
 
 The hot scripts go out as FCALL where the server has Functions, under the same rules
 as the sync client's (:mod:`.functions`). Failure behaves as the sync client's: a script

@@ -21,6 +21,9 @@ Arguments hiredis cannot pack (a ``bytearray``, a ``bool``) go through redis-py'
 plain pooled ``redis.Redis`` (a Cluster, which routes by key; a single-connection
 client) keep redis-py's ``Script``: :func:`register` decides.
 
+:meth:`PackedScript.call_packed` sends a call whose KEYS and ARGV come packed
+already (``calls.Call.wire``, see :mod:`.resp`) after a kept head, by the same rules.
+
 A transition also built as a Function library (``scripts.FUNCTION_TRANSITIONS``) goes
 out as FCALL, packed the same way, under the rules of :mod:`.functions`.
 """
