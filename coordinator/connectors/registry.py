@@ -89,6 +89,9 @@ class _UnsyncedGuard:
     async def check_async(self, calls: AsyncCalls, user_id: str) -> None:
         await self.connectors.refuse_if_unsynced_async(calls, user_id)
 
+    def passes(self, user_id: str) -> bool:
+        return self.connectors.none_refusing(user_id)
+
 
 class Connectors:
     """The connector registry of one coordinator (see the module docstring)."""
@@ -477,6 +480,12 @@ class Connectors:
             self._remember_refusing(user_id, _connectors(raw))
         if self._refusing_now(user_id):
             await anyio.to_thread.run_sync(self._refuse_if_stale, user_id)
+
+    def none_refusing(self, user_id: str) -> bool:
+        """Whether the cached connector list of ``user_id`` says no connector refuses
+        when stale, so :meth:`refuse_if_unsynced` has nothing to read or refuse (False
+        when the list is not cached or has expired)."""
+        return self._refusing_now(user_id) == []
 
     def _refusing_now(self, user_id: str) -> builtins.list[Connector] | None:
         """The cached connectors of ``user_id`` that refuse when stale; None: not cached."""

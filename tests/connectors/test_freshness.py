@@ -100,3 +100,27 @@ def test_a_stale_refusing_calendar_is_refused_on_the_loop_path_too(owner: Owner)
     assert not owner.coord.redis.hlen(owner.coord.store.keys.bookings(owner.user_id))
     owner.coord.connectors.sync(c.connector_id)  # fresh again: the same commit goes through
     assert asyncio.run(_commit_on_loop(agent, owner.coord, 1)).status == "COMMITTED"
+
+
+def test_a_calendar_gone_stale_after_a_commit_is_refused_on_the_loop_path(owner: Owner) -> None:
+    """The loop skips the guard only while the cached list holds no refusing connector:
+    one that refuses is checked again on every commit, so a calendar that goes stale
+    after a commit went through refuses the next one."""
+    c = owner.connect(max_staleness_seconds=60, stale="refuse")
+    agent = owner.agent(1)
+    registry = owner.coord.connectors
+    assert asyncio.run(_commit_on_loop(agent, owner.coord, 1)).status == "COMMITTED"
+    assert not registry.none_refusing(owner.user_id)  # cached, and it refuses
+    _age(owner, c.connector_id, 120)
+    with pytest.raises(CalendarUnsynced):
+        asyncio.run(_commit_on_loop(agent, owner.coord, 2))
+
+
+def test_a_calendar_without_refusing_connectors_skips_the_guard_once_cached(
+    owner: Owner,
+) -> None:
+    owner.connect(max_staleness_seconds=60)  # allows stale views
+    registry = owner.coord.connectors
+    assert not registry.none_refusing(owner.user_id)  # not cached yet: the guard reads
+    assert asyncio.run(_commit_on_loop(owner.agent(1), owner.coord, 1)).status == "COMMITTED"
+    assert registry.none_refusing(owner.user_id)
