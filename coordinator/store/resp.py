@@ -18,13 +18,16 @@ import functools
 _SMALL = [b"$%d\r\n%d\r\n" % (len(b"%d" % i), i) for i in range(1024)]
 
 
-def bulk(value: str | bytes | int) -> bytes:
+def bulk(value: str | bytes | int | float) -> bytes:
     """One RESP bulk string: ``value`` as ``hiredis.pack_command`` writes it (text as
-    UTF-8, an integer in decimal)."""
+    UTF-8, an integer in decimal, a float as its ``repr``). Anything else (a bool, a
+    bytearray, None) is refused: a call never carries one."""
     if type(value) is int:
         if 0 <= value < 1024:
             return _SMALL[value]
         value = b"%d" % value
+    elif type(value) is float:
+        value = repr(value).encode()
     elif type(value) is str:
         value = value.encode()
     elif type(value) is not bytes:
@@ -32,7 +35,7 @@ def bulk(value: str | bytes | int) -> bytes:
     return b"$%d\r\n%b\r\n" % (len(value), value)
 
 
-def bulks(values: tuple[str | bytes | int, ...] | list[str | bytes | int]) -> bytes:
+def bulks(values: tuple[str | bytes | int | float, ...] | list[str | bytes | int | float]) -> bytes:
     """The bulk strings of ``values``, one after the other."""
     return b"".join([bulk(v) for v in values])
 
