@@ -90,6 +90,8 @@ def create_app(
     """
     watch = StoreWatch(coord.redis, embedded_dir=embedded_dir)
     background: dict[str, Any] = {"store_watch": watch}
+    # The hot calls' asyncio client (set by the lifespan: it belongs to its event loop)
+    # and their header -> client map, which the front door reads without app.state.
     hot_path = HotPath()
     remote_mcp = RemoteMCP(coord)  # /mcp: MCP over Streamable HTTP, per-agent Bearer keys
 
@@ -154,9 +156,6 @@ def create_app(
     app.state.sessions = Sessions(coord)
     app.state.agent_clients = {}
     app.state.dev = dev
-    # The hot calls' asyncio client (set by the lifespan: it belongs to its event loop)
-    # and their header -> client map, read by the front door without app.state.
-    app.state.hot = hot_path
     app.state.background = background
     errors.install(app)
     docs.install(app)

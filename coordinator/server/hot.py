@@ -57,8 +57,8 @@ class HotPath:
     Starlette's ``app.state`` answers each attribute from ``__getattr__`` only after
     the ordinary look-up has failed, an ``AttributeError`` built and its message
     formatted: ~0.5 µs a read, two reads per request (~15k of a commit's worker
-    instructions). The app keeps one of these (``app.state.hot``); the front door
-    holds it directly.
+    instructions). ``create_app`` makes one, its lifespan sets the client, and the
+    front door holds it.
     """
 
     #: The event loop's pipelined Redis client (``store/aio.py``), set by the lifespan;

@@ -13,6 +13,7 @@ change by :func:`bulk`. A test holds the result to ``hiredis.pack_command``'s.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 #: Bulk strings of the integers a call sends most (a day's bucket fields, flags), kept.
 _SMALL = [b"$%d\r\n%d\r\n" % (len(b"%d" % i), i) for i in range(1024)]
@@ -35,7 +36,7 @@ def bulk(value: str | bytes | int | float) -> bytes:
     return b"$%d\r\n%b\r\n" % (len(value), value)
 
 
-def bulks(values: tuple[str | bytes | int | float, ...] | list[str | bytes | int | float]) -> bytes:
+def bulks(values: Sequence[str | bytes | int | float]) -> bytes:
     """The bulk strings of ``values``, one after the other."""
     return b"".join([bulk(v) for v in values])
 
