@@ -71,12 +71,12 @@ class Pusher:
 
     def _calendar(self, user_id: str) -> int:
         stream = self.keys.push_outbox(user_id)
-        now = server_now_ms(self.bookings, user_id)
         waiting = self._waiting.setdefault(user_id, {})
         entries = [(eid, f, n) for eid, (f, n) in waiting.items()]
         entries += self.reader.due(stream, skip=set(waiting))
         if not entries:
             return 0
+        now = server_now_ms(self.bookings, user_id)  # after the read: what it read may be due
         targets = [c for c in self.connectors.list(user_id) if c.pushes]
         settled = 0
         for eid, fields, attempt in entries:

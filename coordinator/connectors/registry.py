@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 
 _ID = re.compile(r"^cxn_[0-9a-f]{16}$")
 _LEASE_MS = 120_000
+#: How long an owner's "sync now" (HTTP, dashboard, CLI) waits for a running pull.
+SYNC_WAIT_SECONDS = 15.0
 _REFUSING_TTL_SECONDS = 2.0
 
 
@@ -358,12 +360,17 @@ class Connectors:
             verify_tls=c.verify_tls,
         )
 
-    def sync(self, connector_id: str) -> SyncReport:
-        """Pull now. A failure is recorded in ``status`` and raised as a typed error."""
+    def sync(self, connector_id: str, *, wait_seconds: float = 0.0) -> SyncReport:
+        """Pull now. A failure is recorded in ``status`` and raised as a typed error.
+
+        A pull already running (the background worker's) may have fetched the calendar
+        before the change the caller wants to see: with ``wait_seconds`` this waits up to
+        that long for it to end and then pulls again, rather than answering 409
+        ``connector_busy`` at once. The worker itself does not wait (it pulls later)."""
         c = self.get(connector_id)
         if not c.pulls:
             raise ValidationError("connector_id", "a write_only connector does not pull")
-        lease, token = self._lease(c)
+        lease, token = self._lease(c, wait_seconds)
         try:
             return pull_once(self.bookings, c, self._pulling_adapter(c))
         except ConnectorError as exc:
@@ -395,17 +402,23 @@ class Connectors:
         if old is not None:
             old[1].close()
 
-    def _lease(self, c: Connector) -> tuple[str, str]:
-        """Take ``c``'s sync lease (one pull at a time per connector) or raise busy."""
+    def _lease(self, c: Connector, wait_seconds: float = 0.0) -> tuple[str, str]:
+        """Take ``c``'s sync lease (one pull at a time per connector), waiting up to
+        ``wait_seconds`` for the holder to let it go, or raise busy."""
         lease = self.keys.connector_state(c.user_id, c.connector_id) + ":lease"
         token = secrets.token_hex(8)
+        deadline = time.monotonic() + wait_seconds
+        pause = 0.02
         with store_errors("connector lease"):
-            if not self.r.set(lease, token, nx=True, px=_LEASE_MS):
-                raise ConnectorError(
-                    f"connector {c.connector_id} is being synced by another worker",
-                    error="connector_busy",
-                    status=409,
-                )
+            while not self.r.set(lease, token, nx=True, px=_LEASE_MS):
+                if time.monotonic() + pause > deadline:
+                    raise ConnectorError(
+                        f"connector {c.connector_id} is being synced by another worker",
+                        error="connector_busy",
+                        status=409,
+                    )
+                time.sleep(pause)  # a pull takes a round trip or a few to the remote
+                pause = min(pause * 2, 0.25)
         return lease, token
 
     def _unlease(self, lease: str, token: str) -> None:

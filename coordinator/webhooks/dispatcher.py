@@ -86,6 +86,8 @@ class Dispatcher:
         self.http = guarded_client(self.settings.http_timeout_seconds)
         #: Per endpoint, the last ``_post``'s (status code, error), for the delivery log.
         self._outcomes: dict[str, tuple[int | None, str | None]] = {}
+        #: Per calendar, entries read before their window closed: (fields, attempt).
+        self._waiting: dict[str, dict[str, tuple[dict[str, str], int]]] = {}
 
     def close(self) -> None:
         self.http.close()
@@ -111,12 +113,25 @@ class Dispatcher:
     def _calendar(self, user_id: str) -> int:
         k = self.coord.store.keys
         stream = k.prefix(user_id) + "outbox"
-        now_ms = self.coord.store.server_now_ms(user_id)  # the clock that set not_before_ms
-        entries = self.reader.due(stream)
+        waiting = self._waiting.setdefault(user_id, {})
+        entries = [(eid, f, n) for eid, (f, n) in waiting.items()]
+        entries += self.reader.due(stream, skip=set(waiting))
+        if not entries:
+            return 0
+        # The clock that set not_before_ms, read after the entries: an entry committed
+        # with no window is due by then, never held back by a clock read before it.
+        now_ms = self.coord.store.server_now_ms(user_id)
         endpoints = self.hooks.list(user_id)
-        return sum(
-            self._handle(user_id, stream, eid, f, n, endpoints, now_ms) for eid, f, n in entries
-        )
+        sent = 0
+        for eid, fields, attempt in entries:
+            if now_ms < int(fields.get("not_before_ms") or 0):
+                # Inside its arbitration window: held here and looked at again on the next
+                # pass, not left pending until the visibility timeout reclaims it.
+                waiting[eid] = (fields, attempt)
+                continue
+            waiting.pop(eid, None)
+            sent += self._handle(user_id, stream, eid, fields, attempt, endpoints, now_ms)
+        return sent
 
     def _handle(
         self,
@@ -128,8 +143,6 @@ class Dispatcher:
         endpoints: list[Endpoint],
         now_ms: int,
     ) -> int:
-        if now_ms < int(fields.get("not_before_ms") or 0):
-            return 0  # still inside its arbitration window: stays pending, retried later
         if fields["type"] == "booking.committed" and self._lost_in_window(user_id, fields):
             self.r.xack(stream, GROUP, eid)
             return 0

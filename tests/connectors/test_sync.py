@@ -198,3 +198,35 @@ def test_the_ctag_fallback_skips_an_unchanged_calendar_and_lists_a_changed_one(
         assert moved.full and len(moved.changed) == 1 and "ctag-2" in moved.changed[0].ics
     finally:
         adapter.close()
+
+
+def test_sync_now_waits_for_a_running_pull_then_pulls_what_changed_since(owner: Owner) -> None:
+    """An owner's "sync now" that meets the worker's pull (which may have fetched before
+    the person's change) waits for it to end and pulls again, rather than 409 at once."""
+    import threading
+
+    from coordinator.connectors.errors import ConnectorError
+
+    c = owner.connect()
+    conns = owner.coord.connectors
+    lease, token = conns._lease(c)  # the worker's pull, still running
+    with pytest.raises(ConnectorError) as busy:
+        conns.sync(c.connector_id)  # the worker's own call does not wait
+    assert (busy.value.error, busy.value.status) == ("connector_busy", 409)
+    with pytest.raises(ConnectorError) as still:
+        conns.sync(c.connector_id, wait_seconds=0.1)  # a bounded wait, then busy
+    assert still.value.error == "connector_busy"
+    owner.add(vevent("late-1", soon(1, 13), soon(1, 14)))  # after the running pull fetched
+    out: dict[str, object] = {}
+    t = threading.Thread(
+        target=lambda: out.setdefault("r", conns.sync(c.connector_id, wait_seconds=30))
+    )
+    t.start()
+    t.join(0.3)
+    assert t.is_alive()  # waiting for the lease, not answering busy
+    conns._unlease(lease, token)  # the running pull ends
+    t.join(30)
+    assert not t.is_alive()
+    report = out["r"]
+    assert report.added == 1  # type: ignore[attr-defined]
+    assert _uids(owner, c.connector_id) == ["late-1"]

@@ -202,6 +202,38 @@ def test_a_commit_inside_its_window_is_announced_only_if_it_won(
     coord.close()
 
 
+def test_an_event_read_inside_its_window_goes_out_once_the_window_closes(
+    redis_server, receiver: Receiver
+) -> None:
+    """The default visibility (30 s) must not delay it: the dispatcher holds what it read
+    early and delivers it on the first pass after the window, not when it is reclaimed."""
+    coord = Coordinator.from_url(redis_server.url, arbitration_window_ms=2000)
+    owner = coord.owners.create()
+    coord.webhooks.register(owner.user_id, receiver.url, events=["booking.committed"])
+    coord.agents.create(owner.user_id, name="top", priority=1)  # so "a" gets a window
+    bot = coord.client(coord.agents.create(owner.user_id, name="a", priority=2).api_key)
+    d = Dispatcher(coord)  # default settings: visibility 30 s
+    assert d.settings.visibility_ms >= 30_000
+    out: dict[str, Any] = {}
+    t = threading.Thread(target=lambda: out.setdefault("b", _try(bot)))
+    t.start()  # the commit returns once its window has closed
+    stream = coord.store.keys.prefix(owner.user_id) + "outbox"
+    end = time.monotonic() + 10
+    while coord.redis.xlen(stream) == 0:
+        assert time.monotonic() < end
+        time.sleep(0.005)
+    assert d.run_once() == 0 and receiver.deliveries == []  # read inside the window
+    t.join(10)
+    ((_, fields),) = coord.redis.xrange(stream)
+    assert coord.store.server_now_ms(owner.user_id) >= int(fields["not_before_ms"])
+    assert d.run_once() == 1
+    assert [e["data"]["booking_id"] for e in receiver.events()] == [out["b"].booking_id]
+    assert coord.redis.xpending(stream, "dispatch")["pending"] == 0
+    assert d.run_once() == 0 and len(receiver.deliveries) == 1  # once
+    d.close()
+    coord.close()
+
+
 def _try(client: Any) -> Any:
     try:
         return client.bookings.commit(start=at(0), end=at(30))

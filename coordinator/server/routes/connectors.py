@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from ...connectors.models import Connector, ConnectorStatus
+from ...connectors.registry import SYNC_WAIT_SECONDS
 from ...errors import NotFound
 from ..auth import Coord, Owner
 from ..responses import error_responses
@@ -78,6 +79,8 @@ def remove(connector_id: ConnectorId, owner: Owner, coord: Coord) -> Response:
 
 @router.post("/{connector_id}/sync", responses=_ERRORS)
 def sync(connector_id: ConnectorId, owner: Owner, coord: Coord) -> dict[str, Any]:
+    """Pull now; a pull already running is waited for (up to 15 s), then this one runs,
+    so the answer reflects the calendar as it is now. Still busy then: 409."""
     _owned(coord, owner, connector_id)
-    report = coord.connectors.sync(connector_id)
+    report = coord.connectors.sync(connector_id, wait_seconds=SYNC_WAIT_SECONDS)
     return dict(report.__dict__)
