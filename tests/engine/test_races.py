@@ -170,7 +170,8 @@ def test_the_race_demo_has_exactly_one_winner(backend: Backend, agents: int) -> 
     coord = (
         Coordinator.from_url(backend.url) if backend.url else Coordinator.embedded(backend.data_dir)
     )
-    result = run_race(coord, agents)
+    with coord:  # its proposal timer goes with it, not on retrying a stopped engine
+        result = run_race(coord, agents)
     assert [o.priority for o in result.winners] == [1]
     assert result.audit_ok
     text = format_race(result)
