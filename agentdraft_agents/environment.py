@@ -100,6 +100,17 @@ def embedded_coordinator(data_dir: str | os.PathLike[str] | None = None) -> Any:
         return coord
 
 
+def close_embedded_coordinators() -> None:
+    """Close the shared coordinators :func:`embedded_coordinator` made (their proposal
+    timers with them), say before the engine they use is stopped; the next call makes
+    a new one."""
+    with _coordinators_lock:
+        coords = list(_coordinators.values())
+        _coordinators.clear()
+    for coord in coords:
+        coord.close()
+
+
 def default_local_client(
     coord: Any, data_dir: str | os.PathLike[str] | None = None, agent_name: str | None = None
 ) -> Any:
@@ -151,6 +162,7 @@ __all__ = [
     "ENV_API_KEY",
     "ENV_BASE_URL",
     "LOCAL_OWNER_ID",
+    "close_embedded_coordinators",
     "default_local_client",
     "embedded_coordinator",
     "resolve_client",

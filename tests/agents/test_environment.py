@@ -6,6 +6,7 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     for name in ("AGENTDRAFT_API_KEY", "AGENTDRAFT_BASE_URL", "AGENTDRAFT_AGENT_NAME"):
         monkeypatch.delenv(name, raising=False)
-    return monkeypatch
+    yield monkeypatch
+    # The shared coordinators outlive a test; their timers must not outlive the engine.
+    environment.close_embedded_coordinators()
 
 
 def test_an_explicit_client_is_used_as_is(clean_env: pytest.MonkeyPatch) -> None:
@@ -71,10 +74,15 @@ def test_a_new_local_name_ranks_below_the_existing_local_agents(
 def test_a_key_without_a_url_is_an_agent_of_the_embedded_coordinator(
     clean_env: pytest.MonkeyPatch, embedded_dir: Path
 ) -> None:
-    coord = Coordinator.embedded(embedded_dir)
-    owner = coord.owners.create()
-    agent = coord.agents.create(owner.user_id, name="keyed", priority=1)
+    with Coordinator.embedded(embedded_dir) as coord:
+        owner = coord.owners.create()
+        agent = coord.agents.create(owner.user_id, name="keyed", priority=1)
     clean_env.setenv("AGENTDRAFT_API_KEY", agent.api_key)
+    client = resolve_client(data_dir=embedded_dir)
+    assert client.agent_id == agent.agent_id
+    shared = environment.embedded_coordinator(embedded_dir)
+    environment.close_embedded_coordinators()  # the next call makes a new one, which works
+    assert environment.embedded_coordinator(embedded_dir) is not shared
     assert resolve_client(data_dir=embedded_dir).agent_id == agent.agent_id
 
 

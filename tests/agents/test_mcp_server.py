@@ -168,10 +168,12 @@ def test_the_console_server_speaks_mcp_over_stdio(embedded_dir: Path) -> None:
             return me, booked
 
     # When a client calls it, Then it acts as that agent and really books
-    me, booked = asyncio.run(main())
-    assert me.structuredContent["agent_id"] == agent.agent_id
-    assert booked.structuredContent["status"] == "COMMITTED"
-    assert coord.bookings.get(owner.user_id, booked.structuredContent["booking_id"]).start == at(0)
+    with coord:
+        me, booked = asyncio.run(main())
+        assert me.structuredContent["agent_id"] == agent.agent_id
+        assert booked.structuredContent["status"] == "COMMITTED"
+        booking_id = booked.structuredContent["booking_id"]
+        assert coord.bookings.get(owner.user_id, booking_id).start == at(0)
 
 
 def test_an_mcp_client_that_lost_books_the_first_alternative_offered(local_cal: Calendar) -> None:
