@@ -55,6 +55,8 @@ class StreamReader:
         self.policy = policy
         #: Streams whose group this reader has made sure of (once per process).
         self._grouped: set[str] = set()
+        #: Per stream, entries read before their ``not_before_ms``: (fields, attempt).
+        self._held: dict[str, dict[str, tuple[dict[str, str], int]]] = {}
 
     def ensure_group(self, stream: str) -> None:
         if stream in self._grouped:
@@ -83,6 +85,29 @@ class StreamReader:
         for _, items in fresh or []:
             out += [(eid, fields, 1) for eid, fields in items]
         return out
+
+    def past_window(self, stream: str, clock: Callable[[], int]) -> tuple[list[Due], int]:
+        """:meth:`due` entries whose ``not_before_ms`` (an arbitration window) has passed
+        by ``clock`` (the store's, in ms), and the time it gave (0 if nothing was read).
+
+        The clock is read after the entries, so one written before the read is never
+        judged by an older time. An entry still inside its window is held by this reader
+        and offered again on a later call, rather than left pending until the visibility
+        timeout reclaims it (30 s by default)."""
+        held = self._held.setdefault(stream, {})
+        entries = [(eid, fields, n) for eid, (fields, n) in held.items()]
+        entries += self.due(stream, skip=set(held))
+        if not entries:
+            return [], 0
+        now = clock()
+        ready: list[Due] = []
+        for eid, fields, n in entries:
+            if now < int(fields.get("not_before_ms") or 0):
+                held[eid] = (fields, n)
+            else:
+                held.pop(eid, None)
+                ready.append((eid, fields, n))
+        return ready, now
 
     def reclaim(self, stream: str, skip: frozenset[str] | set[str] = frozenset()) -> Iterator[Due]:
         p = self.policy

@@ -58,8 +58,6 @@ class Pusher:
         self.reader = StreamReader(self.r, GROUP, self.consumer, self.settings)
         #: connector id -> (the connector it was built for, its adapter).
         self._adapters: dict[str, tuple[Connector, CalendarAdapter]] = {}
-        #: Entries this pusher read before their window closed: handled when due.
-        self._waiting: dict[str, dict[str, tuple[dict[str, str], int]]] = {}
 
     def run_once(self) -> int:
         """Handle every due entry of every calendar; returns how many were settled."""
@@ -71,21 +69,15 @@ class Pusher:
 
     def _calendar(self, user_id: str) -> int:
         stream = self.keys.push_outbox(user_id)
-        waiting = self._waiting.setdefault(user_id, {})
-        entries = [(eid, f, n) for eid, (f, n) in waiting.items()]
-        entries += self.reader.due(stream, skip=set(waiting))
+        # An entry inside its arbitration window waits in the reader until it is due.
+        entries, _ = self.reader.past_window(stream, lambda: server_now_ms(self.bookings, user_id))
         if not entries:
             return 0
-        now = server_now_ms(self.bookings, user_id)  # after the read: what it read may be due
         targets = [c for c in self.connectors.list(user_id) if c.pushes]
-        settled = 0
-        for eid, fields, attempt in entries:
-            if now < int(fields.get("not_before_ms") or 0):
-                waiting[eid] = (fields, attempt)  # inside its window: not yet
-                continue
-            waiting.pop(eid, None)
-            settled += self._handle(user_id, stream, eid, fields, attempt, targets)
-        return settled
+        return sum(
+            self._handle(user_id, stream, eid, fields, attempt, targets)
+            for eid, fields, attempt in entries
+        )
 
     def _adapter(self, c: Connector) -> CalendarAdapter:
         """This pusher's adapter for ``c``, kept across passes (rebuilt if ``c`` changed)."""

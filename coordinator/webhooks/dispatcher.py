@@ -86,8 +86,6 @@ class Dispatcher:
         self.http = guarded_client(self.settings.http_timeout_seconds)
         #: Per endpoint, the last ``_post``'s (status code, error), for the delivery log.
         self._outcomes: dict[str, tuple[int | None, str | None]] = {}
-        #: Per calendar, entries read before their window closed: (fields, attempt).
-        self._waiting: dict[str, dict[str, tuple[dict[str, str], int]]] = {}
 
     def close(self) -> None:
         self.http.close()
@@ -111,27 +109,17 @@ class Dispatcher:
         )
 
     def _calendar(self, user_id: str) -> int:
-        k = self.coord.store.keys
-        stream = k.prefix(user_id) + "outbox"
-        waiting = self._waiting.setdefault(user_id, {})
-        entries = [(eid, f, n) for eid, (f, n) in waiting.items()]
-        entries += self.reader.due(stream, skip=set(waiting))
+        stream = self.coord.store.keys.prefix(user_id) + "outbox"
+        # The clock that set not_before_ms; an entry inside its window waits in the reader.
+        entries, now_ms = self.reader.past_window(
+            stream, lambda: self.coord.store.server_now_ms(user_id)
+        )
         if not entries:
             return 0
-        # The clock that set not_before_ms, read after the entries: an entry committed
-        # with no window is due by then, never held back by a clock read before it.
-        now_ms = self.coord.store.server_now_ms(user_id)
         endpoints = self.hooks.list(user_id)
-        sent = 0
-        for eid, fields, attempt in entries:
-            if now_ms < int(fields.get("not_before_ms") or 0):
-                # Inside its arbitration window: held here and looked at again on the next
-                # pass, not left pending until the visibility timeout reclaims it.
-                waiting[eid] = (fields, attempt)
-                continue
-            waiting.pop(eid, None)
-            sent += self._handle(user_id, stream, eid, fields, attempt, endpoints, now_ms)
-        return sent
+        return sum(
+            self._handle(user_id, stream, eid, f, n, endpoints, now_ms) for eid, f, n in entries
+        )
 
     def _handle(
         self,
