@@ -18,12 +18,12 @@ from tests.support.servers import RedisServer
 
 
 @pytest.fixture
-def loaded(redis_server: RedisServer) -> Iterator[tuple[redis.Redis, Commits]]:
+def loaded(redis_server: RedisServer) -> Iterator[tuple[redis.Redis, Coordinator]]:
     admin = redis.Redis.from_url(redis_server.url)  # bytes: DUMP's are binary
     admin.function_load(stopped_library(), replace=True)
     coord = Coordinator.from_url(redis_server.url)
     try:
-        yield admin, Commits(coord)
+        yield admin, coord
     finally:
         coord.close()
         admin.function_delete(LIBRARY)
@@ -60,9 +60,10 @@ def test_a_library_without_a_step_is_refused() -> None:
 
 
 def test_a_call_stopped_before_the_writes_writes_nothing(
-    loaded: tuple[redis.Redis, Commits],
+    loaded: tuple[redis.Redis, Coordinator],
 ) -> None:
-    admin, commits = loaded
+    admin, coord = loaded
+    commits = Commits(coord)
     call = commits.call()
     before = _state(admin, commits)
     for i in range(len(STEPS)):
@@ -71,14 +72,19 @@ def test_a_call_stopped_before_the_writes_writes_nothing(
 
 
 def test_a_call_stopped_before_write_i_has_made_the_writes_before_it(
-    loaded: tuple[redis.Redis, Commits],
+    loaded: tuple[redis.Redis, Coordinator],
 ) -> None:
-    admin, commits = loaded
+    admin, coord = loaded
     labels = [label for label, _key in WRITES]
     for i in range(1, len(WRITES) + 1):
+        # A calendar each: a call stopped between the audit entry and the chain head
+        # leaves the head behind, and the next call on that calendar in the same
+        # millisecond would pick the entry's id again.
+        commits = Commits(coord)
         before = _state(admin, commits)
         assert fcall(admin, commits.call(), f"w{i}") == 0
         assert _written_by(_changed(before, _state(admin, commits))) == labels[: i - 1]
+    commits = Commits(coord)
     before = _state(admin, commits)
     won = fcall(admin, commits.call(), "")
     assert won[0] == b"plain"
