@@ -60,7 +60,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def _one(args: argparse.Namespace, what: str) -> int:
-    from ..connectors.registry import SYNC_WAIT_SECONDS
+    from ..connectors.registry import sync_wait_seconds
     from ..errors import AgentDraftError
 
     with open_coordinator(args) as coord:
@@ -68,7 +68,7 @@ def _one(args: argparse.Namespace, what: str) -> int:
             if what == "status":
                 print_json(coord.connectors.status(args.connector_id))
             elif what == "pull":
-                report = coord.connectors.sync(args.connector_id, wait_seconds=SYNC_WAIT_SECONDS)
+                report = coord.connectors.sync(args.connector_id, wait_seconds=sync_wait_seconds())
                 print_json(report.__dict__)
             elif what == "remove":
                 coord.connectors.remove(args.connector_id)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import builtins
 import json
+import math
+import os
 import re
 import secrets
 import threading
@@ -46,9 +48,32 @@ if TYPE_CHECKING:
 
 _ID = re.compile(r"^cxn_[0-9a-f]{16}$")
 _LEASE_MS = 120_000
-#: How long an owner's "sync now" (HTTP, dashboard, CLI) waits for a running pull.
+#: How long an owner's "sync now" (HTTP, dashboard, CLI) waits for a running pull,
+#: unless ``AGENTDRAFT_CONNECTOR_SYNC_WAIT`` says otherwise (see sync_wait_seconds).
 SYNC_WAIT_SECONDS = 15.0
+#: The longest wait that setting may ask for: a pull's lease lasts 120 s.
+MAX_SYNC_WAIT_SECONDS = 120.0
 _REFUSING_TTL_SECONDS = 2.0
+
+
+def sync_wait_seconds() -> float:
+    """Seconds an owner's "sync now" waits for a pull already running, from
+    ``AGENTDRAFT_CONNECTOR_SYNC_WAIT`` (default 15). Why a setting: the request is held
+    that long, which an operator may want shorter behind a proxy with a short timeout
+    (and a test, to see the busy answer without waiting 15 s)."""
+    raw = os.environ.get("AGENTDRAFT_CONNECTOR_SYNC_WAIT", "").strip()
+    if not raw:
+        return SYNC_WAIT_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= MAX_SYNC_WAIT_SECONDS:  # also refuses nan
+        raise ValidationError(
+            "AGENTDRAFT_CONNECTOR_SYNC_WAIT",
+            f"must be a number of seconds from 0 to {MAX_SYNC_WAIT_SECONDS:g}",
+        )
+    return value
 
 
 def _choice(value: Any, field: str, allowed: tuple[str, ...]) -> str:

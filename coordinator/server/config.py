@@ -37,6 +37,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("AGENTDRAFT_LOG_FORMAT", "--log-format", "text or json (one line per request at INFO)"),
     ("AGENTDRAFT_LOG_LEVEL", "--log-level", "warning (default), info logs every request"),
     ("AGENTDRAFT_CONNECTOR_SYNC", "", "0: do not run the connector sync worker here"),
+    ("AGENTDRAFT_CONNECTOR_SYNC_WAIT", "", "seconds Sync now waits for a running pull (15)"),
     ("AGENTDRAFT_DISPATCH", "--dispatch", "1: deliver webhooks from this process too"),
     ("AGENTDRAFT_MAGIC_LINKS_PER_MINUTE", "", "magic links per client address (10)"),
     ("AGENTDRAFT_LOGIN_TOKEN_TTL", "", "seconds a CLI login token stays valid (900)"),
@@ -89,6 +90,9 @@ class ServerConfig:
         fmt = (env("AGENTDRAFT_LOG_FORMAT") or "text").lower()
         if fmt not in ("text", "json"):
             raise ValidationError("AGENTDRAFT_LOG_FORMAT", "must be text or json")
+        from ..connectors.registry import sync_wait_seconds
+
+        sync_wait_seconds()  # read per request; a bad value is refused at start-up
         return cls(
             redis_url=env("AGENTDRAFT_REDIS_URL") or None,
             data_dir=env("AGENTDRAFT_DATA_DIR") or None,

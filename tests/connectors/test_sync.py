@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from coordinator import Conflict
+from coordinator import Conflict, ValidationError
 
 from .conftest import Owner, soon, vevent
 
@@ -230,3 +230,28 @@ def test_sync_now_waits_for_a_running_pull_then_pulls_what_changed_since(owner: 
     report = out["r"]
     assert report.added == 1  # type: ignore[attr-defined]
     assert _uids(owner, c.connector_id) == ["late-1"]
+
+
+def test_the_sync_now_wait_comes_from_its_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from coordinator.connectors.registry import SYNC_WAIT_SECONDS, sync_wait_seconds
+
+    monkeypatch.delenv("AGENTDRAFT_CONNECTOR_SYNC_WAIT", raising=False)
+    assert sync_wait_seconds() == SYNC_WAIT_SECONDS == 15.0
+    for raw, seconds in (("0", 0.0), ("2.5", 2.5), (" 120 ", 120.0)):
+        monkeypatch.setenv("AGENTDRAFT_CONNECTOR_SYNC_WAIT", raw)
+        assert sync_wait_seconds() == seconds
+
+
+@pytest.mark.parametrize("raw", ["soon", "-1", "121", "nan", "inf"])
+def test_a_bad_sync_now_wait_is_refused_by_name_and_stops_serve_at_start_up(
+    monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    from coordinator.connectors.registry import sync_wait_seconds
+    from coordinator.server.config import ServerConfig
+
+    monkeypatch.setenv("AGENTDRAFT_CONNECTOR_SYNC_WAIT", raw)
+    with pytest.raises(ValidationError) as err:
+        sync_wait_seconds()
+    assert err.value.field == "AGENTDRAFT_CONNECTOR_SYNC_WAIT"
+    with pytest.raises(ValidationError, match="AGENTDRAFT_CONNECTOR_SYNC_WAIT"):
+        ServerConfig.from_env()

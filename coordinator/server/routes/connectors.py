@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from ...connectors.models import Connector, ConnectorStatus
-from ...connectors.registry import SYNC_WAIT_SECONDS
+from ...connectors.registry import sync_wait_seconds
 from ...errors import NotFound
 from ..auth import Coord, Owner
 from ..responses import error_responses
@@ -79,8 +79,9 @@ def remove(connector_id: ConnectorId, owner: Owner, coord: Coord) -> Response:
 
 @router.post("/{connector_id}/sync", responses=_ERRORS)
 def sync(connector_id: ConnectorId, owner: Owner, coord: Coord) -> dict[str, Any]:
-    """Pull now; a pull already running is waited for (up to 15 s), then this one runs,
-    so the answer reflects the calendar as it is now. Still busy then: 409."""
+    """Pull now; a pull already running is waited for (up to 15 s, or
+    ``AGENTDRAFT_CONNECTOR_SYNC_WAIT``), then this one runs, so the answer reflects the
+    calendar as it is now. Still busy then: 409."""
     _owned(coord, owner, connector_id)
-    report = coord.connectors.sync(connector_id, wait_seconds=SYNC_WAIT_SECONDS)
+    report = coord.connectors.sync(connector_id, wait_seconds=sync_wait_seconds())
     return dict(report.__dict__)
