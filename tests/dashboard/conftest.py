@@ -80,13 +80,8 @@ def dashboard_redis() -> Iterator[RedisServer]:
 
 @pytest.fixture(scope="session")
 def dashboard_server(dashboard_redis: RedisServer) -> Iterator[HttpServer]:
-    """One dev-mode ``coordinator serve`` for the dashboard tests; each test is a new owner.
-
-    "Sync now" waits 1 s (not 15) for a pull someone else holds: the connectors test
-    holds a lease on purpose and reads the busy answer within its expect timeout."""
-    server = start_server(
-        dashboard_redis.url, dev=True, env={"AGENTDRAFT_CONNECTOR_SYNC_WAIT": "1"}
-    )
+    """One dev-mode ``coordinator serve`` for the dashboard tests; each test is a new owner."""
+    server = start_server(dashboard_redis.url, dev=True)
     yield server
     server.stop()
 

@@ -43,6 +43,9 @@ def dashboard_server(
             "AGENTDRAFT_CONNECTOR_KEY_FILE": str(key),
             # No background pulls: "Sync now" is the only pull (a busy one is tested apart).
             "AGENTDRAFT_CONNECTOR_SYNC": "0",
+            # The test holds a lease on purpose: "Sync now" then answers busy after 1 s,
+            # not after the default 15 s that its 15 s expect timeout would race.
+            "AGENTDRAFT_CONNECTOR_SYNC_WAIT": "1",
         },
     )
     yield server
