@@ -48,6 +48,14 @@ if TYPE_CHECKING:
 
 _ID = re.compile(r"^cxn_[0-9a-f]{16}$")
 _LEASE_MS = 120_000
+#: Lets a sync lease go only if ``ARGV[1]`` still holds it, in one step: a GET then a
+#: DEL could delete a lease another pull took in between (after this one expired).
+_UNLEASE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
 #: How long an owner's "sync now" (HTTP, dashboard, CLI) waits for a running pull,
 #: unless ``AGENTDRAFT_CONNECTOR_SYNC_WAIT`` says otherwise (see sync_wait_seconds).
 SYNC_WAIT_SECONDS = 15.0
@@ -136,6 +144,7 @@ class Connectors:
         #: connector id -> (record it was built from, adapter) for pulls; see sync().
         self._adapters: dict[str, tuple[str, CalendarAdapter]] = {}
         self._adapters_lock = threading.Lock()
+        self._unlease_script = self.r.register_script(_UNLEASE_LUA)
 
     # -- add ----------------------------------------------------------------------------
 
@@ -447,9 +456,9 @@ class Connectors:
         return lease, token
 
     def _unlease(self, lease: str, token: str) -> None:
+        """Let the lease go if ``token`` still holds it (see ``_UNLEASE_LUA``)."""
         with store_errors("connector lease"):
-            if self.r.get(lease) == token:
-                self.r.delete(lease)
+            self._unlease_script(keys=[lease], args=[token])
 
     def record_error(self, c: Connector, exc: ConnectorError) -> None:
         with store_errors("connector state"):

@@ -232,6 +232,35 @@ def test_sync_now_waits_for_a_running_pull_then_pulls_what_changed_since(owner: 
     assert _uids(owner, c.connector_id) == ["late-1"]
 
 
+def test_a_pull_lets_its_lease_go_in_one_step_and_never_drops_another_pulls(
+    owner: Owner,
+) -> None:
+    """A pull whose lease expired while it ran must not delete the lease a later pull
+    took; so the release compares and deletes in one server-side step, never a GET and
+    then a DEL with room for another pull between them."""
+    c = owner.connect()
+    conns = owner.coord.connectors
+    r = owner.coord.redis
+    lease, token = conns._lease(c)
+    r.set(lease, "a-later-pull")  # this pull's lease expired; another pull took it
+    conns._unlease(lease, token)
+    assert r.get(lease) == "a-later-pull"
+    r.delete(lease)
+
+    lease, token = conns._lease(c)
+    sent: list[str] = []
+    with r.monitor() as m:
+        conns._unlease(lease, token)
+        r.echo("end-of-unlease")
+        for cmd in m.listen():
+            if "end-of-unlease" in cmd["command"]:
+                break
+            if cmd["client_type"] != "lua" and lease in cmd["command"]:
+                sent.append(cmd["command"].split()[0].upper())
+    assert sent and set(sent) <= {"EVALSHA", "EVAL"}  # no GET, no DEL from the client
+    assert r.get(lease) is None  # its own lease is gone
+
+
 def test_the_sync_now_wait_comes_from_its_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     from coordinator.connectors.registry import SYNC_WAIT_SECONDS, sync_wait_seconds
 
