@@ -18,7 +18,7 @@ from ..bookings import Bookings
 from ..buckets import from_ms
 from ..store.errors import store_errors
 from .adapters.base import CalendarAdapter, PullResult
-from .errors import FeedMalformed
+from .errors import ConnectorError, FeedMalformed
 from .ical import busy_instances, parse_calendar
 from .models import Connector, SyncReport
 
@@ -76,11 +76,18 @@ def plan(
 
 
 def pull_once(
-    engine: Bookings, c: Connector, adapter: CalendarAdapter, fetched: PullResult | None = None
+    engine: Bookings,
+    c: Connector,
+    adapter: CalendarAdapter,
+    fetched: PullResult | None = None,
+    *,
+    lease_token: str | None = None,
 ) -> SyncReport:
     """Pull ``c`` now and apply the result; raises the adapter's typed errors.
 
     ``fetched``: a full listing already made (``add`` validates with one), used as is.
+    ``lease_token``: the sync lease this pull holds; if it was lost while the remote
+    answered, nothing is applied and this raises ``connector_busy`` (see ``apply``).
     """
     r, k = engine.redis, engine.keys
     uid, cid = c.user_id, c.connector_id
@@ -108,16 +115,34 @@ def pull_once(
     }
     if rehorizon:
         steps["state"]["horizon_ms"] = str(horizon)
-    reply = apply(engine, c, steps)
+    reply = apply(engine, c, steps, lease_token)
     # cjson encodes an empty list as {}: normalise.
     report.evicted = list(reply.get("evicted") or [])
     report.conflicts = list(reply.get("conflicts") or [])
     return report
 
 
-def apply(engine: Bookings, c: Connector, steps: dict[str, Any]) -> dict[str, Any]:
-    """One ``connector_apply`` script call for ``c``."""
+def apply(
+    engine: Bookings, c: Connector, steps: dict[str, Any], lease_token: str | None = None
+) -> dict[str, Any]:
+    """One ``connector_apply`` script call for ``c``.
+
+    With ``lease_token`` the script applies only while the connector's sync lease still
+    holds that token: a pull that outlived its lease (another pull took it since) would
+    otherwise land an older listing on a newer one. Refused: :class:`ConnectorError`
+    ``connector_busy``, and nothing changed."""
     with store_errors("connector apply"):
-        return engine.calls.connector_apply(
-            user_id=c.user_id, connector_id=c.connector_id, policy=c.policy, plan=steps
+        reply = engine.calls.connector_apply(
+            user_id=c.user_id,
+            connector_id=c.connector_id,
+            policy=c.policy,
+            plan=steps,
+            lease_token=lease_token,
         )
+    if reply.get("error") == "connector_busy":
+        raise ConnectorError(
+            f"connector {c.connector_id} lost its sync lease to another pull; nothing was applied",
+            error="connector_busy",
+            status=409,
+        )
+    return reply

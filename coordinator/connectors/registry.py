@@ -252,7 +252,7 @@ class Connectors:
         worker that sees the new connector at once waits for this first pull."""
         lease, token = self._lease(connector)
         try:
-            return self._store_leased(rec, secret, connector, adapter, fetched)
+            return self._store_leased(rec, secret, connector, adapter, fetched, token)
         finally:
             self._unlease(lease, token)
 
@@ -263,6 +263,7 @@ class Connectors:
         connector: Connector,
         adapter: CalendarAdapter,
         fetched: PullResult | None,
+        lease_token: str,
     ) -> Connector:
         user_id, cid = connector.user_id, connector.connector_id
         rec["created_ms"] = server_now_ms(self.bookings, user_id)
@@ -278,7 +279,7 @@ class Connectors:
             pipe.execute()
         connector = Connector.from_record(rec)
         if fetched is not None:
-            pull_once(self.bookings, connector, adapter, fetched)
+            pull_once(self.bookings, connector, adapter, fetched, lease_token=lease_token)
         return connector
 
     @property
@@ -335,16 +336,30 @@ class Connectors:
 
     # -- remove -------------------------------------------------------------------------
 
-    def remove(self, connector_id: str) -> None:
-        """Disconnect: its busy blocks leave the calendar at once; pushed events stay."""
+    def remove(self, connector_id: str, *, wait_seconds: float | None = None) -> None:
+        """Disconnect: its busy blocks leave the calendar at once; pushed events stay.
+
+        Under the connector's sync lease, so a pull running meanwhile cannot put back
+        blocks that no later pull would ever take away: a running pull is waited for up
+        to ``wait_seconds`` (default: ``AGENTDRAFT_CONNECTOR_SYNC_WAIT``), then 409
+        ``connector_busy``."""
+        c = self.get(connector_id)
+        wait = sync_wait_seconds() if wait_seconds is None else wait_seconds
+        lease, token = self._lease(c, wait)
+        try:
+            self._remove_leased(c, token)
+        finally:
+            self._unlease(lease, token)
+
+    def _remove_leased(self, c: Connector, lease_token: str) -> None:
         from .pull import apply
 
-        c = self.get(connector_id)
-        k, uid = self.keys, c.user_id
+        k, uid, connector_id = self.keys, c.user_id, c.connector_id
         with store_errors("connector remove"):
             seen = self.r.hgetall(k.connector_hrefs(uid, connector_id))
         blocks = sorted({b for v in seen.values() for b in json.loads(v).get("blocks") or []})
-        apply(self.bookings, c, {"remove": blocks, "add": [], "drop_hrefs": sorted(seen)})
+        steps = {"remove": blocks, "add": [], "drop_hrefs": sorted(seen)}
+        apply(self.bookings, c, steps, lease_token)
         with store_errors("connector remove"):
             pipe = self.r.pipeline(transaction=False) if self._cluster else self.r.pipeline()
             pipe.hdel(k.connectors(uid), connector_id)
@@ -406,7 +421,7 @@ class Connectors:
             raise ValidationError("connector_id", "a write_only connector does not pull")
         lease, token = self._lease(c, wait_seconds)
         try:
-            return pull_once(self.bookings, c, self._pulling_adapter(c))
+            return pull_once(self.bookings, c, self._pulling_adapter(c), lease_token=token)
         except ConnectorError as exc:
             self._drop_adapter(connector_id)
             self.record_error(c, exc)
@@ -439,7 +454,7 @@ class Connectors:
     def _lease(self, c: Connector, wait_seconds: float = 0.0) -> tuple[str, str]:
         """Take ``c``'s sync lease (one pull at a time per connector), waiting up to
         ``wait_seconds`` for the holder to let it go, or raise busy."""
-        lease = self.keys.connector_state(c.user_id, c.connector_id) + ":lease"
+        lease = self.keys.connector_lease(c.user_id, c.connector_id)
         token = secrets.token_hex(8)
         deadline = time.monotonic() + wait_seconds
         pause = 0.02

@@ -14,13 +14,18 @@
 --
 -- KEYS[1] P..'owner'  KEYS[2] P..'ext'  KEYS[3] P..'cx:<id>' (sync state hash)
 -- KEYS[4] P..'cxhref:<id>' (remote href -> JSON {etag, blocks})
+-- KEYS[5] (optional) the connector's sync lease, P..'cx:<id>:lease'
 -- Built from the prefix (same slot): P..'day:'..N, P..'xday:'..N, P..'bookings',
 --   P..'audit', P..'outbox', P..'cxoutbox', P..'connectors'.
 -- ARGV[1] connector id   ARGV[2] policy 'evict' | 'keep'
 -- ARGV[3] JSON plan {remove = [block field], add = [{k, u, s, e, f, l, t?}],
 --   hrefs = {href = JSON text}, drop_hrefs = [href], state = {field = text}}
+-- ARGV[4] (with KEYS[5]) the token the caller took the lease with: a pull that lost
+--   its lease (it ran past the lease's expiry and another pull took it) or a removal
+--   that lost it is refused whole, so an older listing never lands on a newer one.
 -- Returns JSON {r='ok', now, evicted = [booking id], conflicts = [{booking_id, event_uid,
 --   audit_event_id}]} | {r='error', error='connector_unknown'}
+--   | {r='error', error='connector_busy'} (the lease is not the caller's)
 local P = prefix_of(KEYS[1])
 local ext_key, state_key, href_key = KEYS[2], KEYS[3], KEYS[4]
 local cid, policy = ARGV[1], ARGV[2]
@@ -29,6 +34,9 @@ local now = now_ms()
 local tx = tx_new(P, now)
 if redis.call('HEXISTS', P .. 'connectors', cid) == 0 then
   return tx_finish(tx, { r = 'error', error = 'connector_unknown' })
+end
+if KEYS[5] and redis.call('GET', KEYS[5]) ~= ARGV[4] then
+  return tx_finish(tx, { r = 'error', error = 'connector_busy' })
 end
 
 -- Step 1: read every bucket the change touches (day index and external members).

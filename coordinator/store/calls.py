@@ -305,10 +305,18 @@ class Calls:
         return Call("read_booking", keys, args)
 
     def connector_apply(
-        self, *, user_id: str, connector_id: str, policy: str, plan: dict[str, Any]
+        self,
+        *,
+        user_id: str,
+        connector_id: str,
+        policy: str,
+        plan: dict[str, Any],
+        lease_token: str | None = None,
     ) -> Reply:
         """connector_apply.lua: move one connector's external busy blocks, evict or flag
-        the bookings they land on by ``policy``, and store its sync state, atomically."""
+        the bookings they land on by ``policy``, and store its sync state, atomically.
+        ``lease_token``: refused (``connector_busy``) unless the connector's sync lease
+        still holds it."""
         k = self.keys
         keys = [
             k.owner(user_id),
@@ -317,6 +325,9 @@ class Calls:
             k.connector_hrefs(user_id, connector_id),
         ]
         args = [connector_id, policy, json.dumps(plan)]
+        if lease_token is not None:
+            keys.append(k.connector_lease(user_id, connector_id))
+            args.append(lease_token)
         return decode_reply(self.scripts.connector_apply(keys=keys, args=args))
 
     # -- owners, agents, rules -------------------------------------------------------

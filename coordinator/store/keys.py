@@ -106,6 +106,10 @@ class Keys:
         """Hash of one connector's sync state: token, ctag, last pull/push, last error."""
         return self.prefix(user_id) + f"cx:{connector_id}"
 
+    def connector_lease(self, user_id: str, connector_id: str) -> str:
+        """String holding the token of the one pull (or removal) that may apply now."""
+        return self.connector_state(user_id, connector_id) + ":lease"
+
     def connector_hrefs(self, user_id: str, connector_id: str) -> str:
         """Hash remote href -> JSON {etag, blocks}: what the last pull saw of each object."""
         return self.prefix(user_id) + f"cxhref:{connector_id}"

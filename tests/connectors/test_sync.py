@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from coordinator import Conflict, ValidationError
+from coordinator import Conflict, NotFound, ValidationError
 
 from .conftest import Owner, soon, vevent
 
@@ -259,6 +259,78 @@ def test_a_pull_lets_its_lease_go_in_one_step_and_never_drops_another_pulls(
                 sent.append(cmd["command"].split()[0].upper())
     assert sent and set(sent) <= {"EVALSHA", "EVAL"}  # no GET, no DEL from the client
     assert r.get(lease) is None  # its own lease is gone
+
+
+def _calendar_keys(o: Owner) -> dict[str, bytes | None]:
+    """DUMP of every key of ``o``'s calendar except connector leases."""
+    r = o.coord.redis
+    prefix = o.coord.store.keys.prefix(o.user_id)
+    keys = sorted(k for k in r.scan_iter(match=prefix + "*") if not k.endswith(":lease"))
+    return {k: r.dump(k) for k in keys}
+
+
+def test_a_pull_that_lost_its_lease_to_a_later_pull_applies_nothing(owner: Owner) -> None:
+    """A pull that ran past its lease's expiry holds a listing older than the pull that
+    took the lease since: it must not land, not even its sync token."""
+    from coordinator.connectors.errors import ConnectorError
+    from coordinator.connectors.pull import pull_once
+
+    owner.add(vevent("first-1", soon(1, 9), soon(1, 10)))
+    c = owner.connect()
+    conns = owner.coord.connectors
+    owner.add(vevent("late-2", soon(1, 13), soon(1, 14)))  # what the slow pull would add
+    lease, token = conns._lease(c)
+    owner.coord.redis.set(lease, "a-later-pull")  # expired meanwhile; another pull took it
+    before = _calendar_keys(owner)
+    with pytest.raises(ConnectorError) as lost:
+        pull_once(owner.coord.bookings, c, conns._pulling_adapter(c), lease_token=token)
+    assert (lost.value.error, lost.value.status) == ("connector_busy", 409)
+    assert _calendar_keys(owner) == before
+    assert _uids(owner, c.connector_id) == ["first-1"]
+    owner.coord.redis.delete(lease)
+    assert conns.sync(c.connector_id).added == 1  # the lease's holder applies as before
+    assert _uids(owner, c.connector_id) == ["first-1", "late-2"]
+
+
+def test_removing_a_connector_waits_for_a_running_pull_so_no_block_outlives_it(
+    owner: Owner,
+) -> None:
+    """A pull that applied after a removal had taken the blocks away would leave busy
+    blocks that no connector owns and no later pull removes; so removal takes the
+    connector's lease, waiting for a running pull (then 409 if it does not end)."""
+    import threading
+
+    from coordinator.connectors.errors import ConnectorError
+
+    owner.add(vevent("rm-1", soon(2, 9), soon(2, 10)))
+    c = owner.connect()
+    conns = owner.coord.connectors
+    lease, token = conns._lease(c)  # the worker's pull, running
+    with pytest.raises(ConnectorError) as busy:
+        conns.remove(c.connector_id, wait_seconds=0)
+    assert (busy.value.error, busy.value.status) == ("connector_busy", 409)
+    assert conns.get(c.connector_id).connector_id == c.connector_id
+    assert _uids(owner, c.connector_id) == ["rm-1"]  # nothing taken away
+    errors: list[BaseException] = []
+
+    def remove() -> None:
+        try:
+            conns.remove(c.connector_id, wait_seconds=30)
+        except BaseException as exc:  # handed to the test thread
+            errors.append(exc)
+
+    t = threading.Thread(target=remove)
+    t.start()
+    t.join(0.3)
+    assert t.is_alive()  # waiting for the pull, not removing under it
+    conns._unlease(lease, token)
+    t.join(30)
+    assert not t.is_alive() and errors == []
+    with pytest.raises(NotFound):
+        conns.get(c.connector_id)
+    assert owner.coord.redis.hlen(owner.coord.store.keys.external_blocks(owner.user_id)) == 0
+    agent = owner.agent(1)
+    assert agent.bookings.commit(start=soon(2, 9), end=soon(2, 10)).status == "COMMITTED"
 
 
 def test_the_sync_now_wait_comes_from_its_setting(monkeypatch: pytest.MonkeyPatch) -> None:

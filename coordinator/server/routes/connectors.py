@@ -72,6 +72,8 @@ def get(connector_id: ConnectorId, owner: Owner, coord: Coord) -> ConnectorWithS
 
 @router.delete("/{connector_id}", status_code=204, responses=_ERRORS)
 def remove(connector_id: ConnectorId, owner: Owner, coord: Coord) -> Response:
+    """Disconnect: the connector's busy blocks leave the calendar; pushed events stay. A
+    pull already running is waited for (like ``sync``); still busy then: 409."""
     _owned(coord, owner, connector_id)
     coord.connectors.remove(connector_id)
     return Response(status_code=204)
