@@ -10,6 +10,7 @@ reach it. Needs the ``connectors`` extra and ``radicale``.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any
 
 from coordinator import Conflict, Coordinator
 from coordinator.connectors.local import local_radicale
+from coordinator.connectors.urls import ALLOW_HOSTS_ENV
 from coordinator.connectors.worker import SyncWorker
 from coordinator.store.embedded import temporary_embedded
 
@@ -43,6 +45,9 @@ def race(clients: list[Any], start: datetime, end: datetime) -> list[Any]:
 
 
 def main() -> None:
+    # The calendar server below runs on this machine, and connectors refuse internal
+    # hosts unless allowed (README, "Connector SSRF"); a deployment leaves this unset.
+    os.environ.setdefault(ALLOW_HOSTS_ENV, "127.0.0.1")
     day = (datetime.now(UTC) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     with local_radicale() as dav, temporary_embedded() as folder:
         coord = Coordinator.embedded(folder, arbitration_window_ms=200)

@@ -17,6 +17,7 @@ from .errors import (
     ConnectorError,
     ConnectorTLSError,
     ConnectorUnreachable,
+    ConnectorUnsafeURL,
     FeedMalformed,
     MissingExtra,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "ConnectorStatus",
     "ConnectorTLSError",
     "ConnectorUnreachable",
+    "ConnectorUnsafeURL",
     "Connectors",
     "FeedMalformed",
     "Freshness",

@@ -42,6 +42,13 @@ class ConnectorTLSError(ConnectorError):
     error = "connector_tls_error"
 
 
+class ConnectorUnsafeURL(ConnectorError):
+    """A connection the connector was about to open points inside the deployment (see
+    :mod:`coordinator.connectors.urls`): a re-pointed name, a redirect or a link."""
+
+    error = "unsafe_connector_url"
+
+
 class ConnectorUnreachable(ConnectorError):
     """No answer from the server (refused, timed out, DNS)."""
 

@@ -42,6 +42,7 @@ from .models import (
     SyncReport,
 )
 from .pull import plan, pull_once, server_now_ms
+from .urls import check_connector_url
 
 if TYPE_CHECKING:
     from ..store.aio import AsyncCalls
@@ -182,6 +183,7 @@ class Connectors:
         parts = urlsplit(url_)
         if parts.scheme not in ("http", "https") or not parts.hostname or " " in url_:
             raise ValidationError("url", "must be an http:// or https:// URL with a host")
+        check_connector_url(url_)  # no internal host (the SSRF guard, connectors/urls.py)
         if kind == "ics":
             if mode == "two_way":
                 mode = "read_only"  # a feed cannot be written; two_way is the default

@@ -38,6 +38,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("AGENTDRAFT_LOG_LEVEL", "--log-level", "warning (default), info logs every request"),
     ("AGENTDRAFT_CONNECTOR_SYNC", "", "0: do not run the connector sync worker here"),
     ("AGENTDRAFT_CONNECTOR_SYNC_WAIT", "", "seconds Sync now waits for a running pull (15)"),
+    ("AGENTDRAFT_CONNECTOR_ALLOW_HOSTS", "", "internal calendar hosts/networks allowed"),
     ("AGENTDRAFT_DISPATCH", "--dispatch", "1: deliver webhooks from this process too"),
     ("AGENTDRAFT_MAGIC_LINKS_PER_MINUTE", "", "magic links per client address (10)"),
     ("AGENTDRAFT_LOGIN_TOKEN_TTL", "", "seconds a CLI login token stays valid (900)"),

@@ -14,12 +14,20 @@ import pytest
 
 from coordinator import Coordinator, Settings
 from coordinator.client import LocalClient
+from coordinator.connectors.urls import ALLOW_HOSTS_ENV
 from tests.support.calendars import PASSWORD, USER, FeedServer, Radicale, Xandikos
 from tests.support.servers import Backend
 
 #: Far enough ahead that no rule gets in the way, inside the 60-day horizon of "now"?
 #: No: pulls expand around the server clock, so tests place events relative to today.
 DAY = timedelta(days=1)
+
+
+@pytest.fixture(autouse=True)
+def allow_loopback_calendars(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The calendar servers here listen on 127.0.0.1, which connectors refuse unless
+    allowed (connectors/urls.py); the SSRF tests remove the setting again."""
+    monkeypatch.setenv(ALLOW_HOSTS_ENV, "127.0.0.1")
 
 
 def soon(days: int, hour: int, minute: int = 0) -> datetime:

@@ -21,7 +21,13 @@ agentdraft = pytest.importorskip("agentdraft")
 
 @pytest.fixture(scope="module")
 def served(redis_server: Any, key_file: Path) -> Iterator[HttpServer]:
-    server = start_server(redis_server.url, env={"AGENTDRAFT_CONNECTOR_KEY_FILE": str(key_file)})
+    server = start_server(
+        redis_server.url,
+        env={
+            "AGENTDRAFT_CONNECTOR_KEY_FILE": str(key_file),
+            "AGENTDRAFT_CONNECTOR_ALLOW_HOSTS": "127.0.0.1",  # the Radicale here
+        },
+    )
     yield server
     server.stop()
 

@@ -40,6 +40,7 @@ def dashboard_server(
         extra=["--dispatch"],
         env={
             "AGENTDRAFT_WEBHOOK_ALLOW_HOSTS": "127.0.0.1",
+            "AGENTDRAFT_CONNECTOR_ALLOW_HOSTS": "127.0.0.1",
             "AGENTDRAFT_CONNECTOR_KEY_FILE": str(key),
             # No background pulls: "Sync now" is the only pull (a busy one is tested apart).
             "AGENTDRAFT_CONNECTOR_SYNC": "0",

@@ -145,15 +145,25 @@ class Xandikos(CalDAVServer):
 
 
 class FeedServer:
-    """Serves one ICS body (replaceable) at ``url`` with an ETag; 304 on a match."""
+    """Serves one ICS body (replaceable) at ``url`` with an ETag; 304 on a match; a 302 to
+    ``location`` when that is set."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.body = b""
         self.status = 200
+        self.location: str | None = None
+        self.requests = 0
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                outer.requests += 1
+                if outer.location is not None:
+                    self.send_response(302)
+                    self.send_header("Location", outer.location)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 etag = f'"{hash(outer.body) & 0xFFFFFFFF:x}"'
                 if outer.status != 200:
                     self.send_response(outer.status)
@@ -173,14 +183,15 @@ class FeedServer:
             def log_message(self, *_: Any) -> None:
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = host
+        self.httpd = http.server.ThreadingHTTPServer((host, 0), Handler)
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/feed.ics"
+        return f"http://{self.host}:{self.port}/feed.ics"
 
     def close(self) -> None:
         self.httpd.shutdown()

@@ -9,38 +9,11 @@ import pytest
 from coordinator import Coordinator, ValidationError
 from coordinator.webhooks.dispatcher import Dispatcher, DispatchSettings
 from coordinator.webhooks.urls import ALLOW_HOSTS_ENV, ALLOW_PORTS_ENV, check_webhook_url
+from tests.support.ssrf import INTERNAL_URLS, PORT_URLS
 
 from .test_webhooks import Receiver
 
-# Every URL the issue lists, plus the other spellings of the same places.
-REFUSED = [
-    "http://127.0.0.1:8080/hook",
-    "http://127.0.0.1/hook",
-    "http://[::1]/",
-    "http://169.254.169.254/",
-    "http://169.254.169.254/latest/meta-data/",
-    "http://10.0.0.1/",
-    "http://192.168.1.1/",
-    "http://172.16.0.1/",
-    "http://0.0.0.0:22",
-    "http://0.0.0.0/",
-    "http://2130706433/",
-    "http://0x7f000001/",
-    "http://0177.0.0.1/",
-    "http://localhost:6379",
-    "http://localhost/",
-    "http://[::ffff:127.0.0.1]/",
-    "http://[fe80::1]/",
-    "http://224.0.0.1/",
-    "http://[ff02::1]/",
-    "http://[::]/",
-    "http://exa\x00mple.com/",
-    "http://example.com\x00.evil/",
-    "http://user:pass@example.com/",
-    "http://user@example.com/",
-    "http://example.com:6379/",
-    "https://example.com:22/",
-]
+REFUSED = INTERNAL_URLS + PORT_URLS
 
 
 @pytest.fixture

@@ -16,14 +16,17 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
+from ...outbound import UnsafeURL, unsafe_cause
 from ..errors import (
     CalendarNotFound,
     ConnectorAuthFailed,
     ConnectorError,
     ConnectorTLSError,
     ConnectorUnreachable,
+    ConnectorUnsafeURL,
     MissingExtra,
 )
+from ..urls import guarded_session
 from .base import PullResult, RemoteObject, RemoteRef
 
 TIMEOUT_SECONDS = 20
@@ -62,6 +65,8 @@ def dav_errors(where: str) -> Iterator[None]:
         yield
     except ConnectorError:
         raise
+    except UnsafeURL as exc:
+        raise ConnectorUnsafeURL(f"{where}: {exc.detail}") from None
     except err.AuthorizationError as exc:
         raise ConnectorAuthFailed(
             f"{where}: the server refused the credentials ({exc.reason})"
@@ -77,6 +82,9 @@ def dav_errors(where: str) -> Iterator[None]:
             raise ConnectorTLSError(f"{where}: TLS failed: {exc}") from None
         raise ConnectorUnreachable(f"{where}: {exc}") from None
     except Exception as exc:
+        unsafe = unsafe_cause(exc)
+        if unsafe is not None:
+            raise ConnectorUnsafeURL(f"{where}: {unsafe.detail}") from None
         # niquests' exceptions subclass IOError/OSError mostly; anything else is surfaced.
         text = str(exc)
         if "SSL" in text or "certificate" in text.lower():
@@ -107,6 +115,11 @@ class CalDAVAdapter:
         elif username is not None:
             kw.update(username=username, password=password or "", auth_type="basic")
         self.client = caldav.DAVClient(url=url, **kw)
+        # Every name the client looks up is checked (connectors/urls.py): the server's
+        # own links and redirects included.
+        multiplexed = bool(getattr(self.client.session, "multiplexed", False))
+        self.client.session.close()
+        self.client.session = guarded_session(multiplexed)
         self._cal: Any = None
 
     def close(self) -> None:

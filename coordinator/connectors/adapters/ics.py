@@ -11,14 +11,17 @@ from collections.abc import Mapping
 
 import httpx
 
+from ...outbound import unsafe_cause
 from ..errors import (
     CalendarNotFound,
     ConnectorAuthFailed,
     ConnectorError,
     ConnectorTLSError,
     ConnectorUnreachable,
+    ConnectorUnsafeURL,
 )
 from ..ical import parse_calendar
+from ..urls import guarded_http
 from .base import PullResult, RemoteObject, RemoteRef
 
 TIMEOUT_SECONDS = 20
@@ -39,7 +42,8 @@ class ICSFeedAdapter:
     ) -> None:
         auth = (username, password or "") if username else None
         self.url = url
-        self.http = httpx.Client(
+        # Every connection checked (connectors/urls.py), each redirect's included.
+        self.http = guarded_http(
             timeout=TIMEOUT_SECONDS, verify=verify_tls, auth=auth, follow_redirects=True
         )
 
@@ -51,6 +55,9 @@ class ICSFeedAdapter:
         try:
             resp = self.http.get(self.url, headers=headers)
         except httpx.ConnectError as exc:
+            unsafe = unsafe_cause(exc)
+            if unsafe is not None:
+                raise ConnectorUnsafeURL(f"{self.url}: {unsafe.detail}") from None
             if "SSL" in str(exc) or "certificate" in str(exc).lower():
                 raise ConnectorTLSError(f"{self.url}: TLS failed: {exc}") from None
             raise ConnectorUnreachable(f"{self.url}: {exc}") from None
