@@ -187,6 +187,52 @@ def sdk_signed_form(headers: Mapping[str, str], label: str = "sig1") -> dict[str
     return {**headers, name: http_sf.ser({label: (url, {})})}
 
 
+#: Where a ``Signature-Agent`` directory may not be fetched from without this setting:
+#: any host that is or resolves to an internal address (see coordinator/outbound.py).
+ALLOW_HOSTS_ENV = "AGENTDRAFT_SIGNATURE_ALLOW_HOSTS"
+#: The largest directory read; a JWKS of a few keys is well under 4 KiB.
+MAX_DIRECTORY_BYTES = 64 * 1024
+
+
+def fetch_directory(url: str, *, timeout: float = 10.0) -> Any:
+    """The JWKS at ``url``, the directory a request's ``Signature-Agent`` header names.
+
+    That header comes from whoever sent the request, before anything is verified, so
+    the fetch is guarded like a webhook delivery: no host that is or resolves to an
+    internal address (unless ``AGENTDRAFT_SIGNATURE_ALLOW_HOSTS`` names it), checked
+    again on connecting; no redirects, no proxies from the environment, and at most
+    ``MAX_DIRECTORY_BYTES`` read. Any failure is :class:`SignatureInvalid`.
+    """
+    import httpx
+
+    from .outbound import AddressPolicy, UnsafeURL, guarded_client, unsafe_cause
+
+    policy = AddressPolicy.from_env(ALLOW_HOSTS_ENV, what="signature directories")
+    try:
+        policy.check_url(url, any_port=True)
+    except ValueError as exc:  # UnsafeURL, or ValidationError for a malformed URL
+        detail = exc.detail if isinstance(exc, UnsafeURL) else "not an http(s) URL"
+        raise SignatureInvalid(f"the signature directory cannot be fetched: {detail}") from None
+    try:
+        with guarded_client(lambda: policy, timeout=timeout) as client:
+            with client.stream("GET", url) as response:
+                response.raise_for_status()
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_DIRECTORY_BYTES:
+                        raise SignatureInvalid(
+                            f"the signature directory is over {MAX_DIRECTORY_BYTES} bytes"
+                        )
+        return json.loads(bytes(body))
+    except httpx.HTTPError as exc:
+        unsafe = unsafe_cause(exc)
+        why = unsafe.detail if unsafe is not None else str(exc)
+        raise SignatureInvalid(f"could not fetch the signature directory: {why}") from None
+    except ValueError as exc:
+        raise SignatureInvalid(f"the signature directory is not JSON: {exc}") from None
+
+
 def verify(
     *,
     method: str,
@@ -209,18 +255,12 @@ def verify(
     """
     import datetime
 
-    import httpx
     from http_message_signatures import HTTPMessageVerifier, algorithms
     from http_message_signatures.exceptions import HTTPMessageSignaturesException
 
     agent_dir, _ = signature_agent(headers)
     if directory is None:
-        try:
-            response = httpx.get(agent_dir, timeout=10.0)
-            response.raise_for_status()
-            directory = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise SignatureInvalid(f"could not fetch the signature directory: {exc}") from exc
+        directory = fetch_directory(agent_dir)
     verifier = HTTPMessageVerifier(
         signature_algorithm=algorithms.ED25519, key_resolver=_directory_keys(directory)
     )

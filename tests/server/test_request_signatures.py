@@ -16,7 +16,9 @@ from http_message_signatures import HTTPMessageVerifier, InvalidSignature, algor
 from coordinator import Coordinator
 from coordinator.receipts import b64url_decode
 from coordinator.signatures import (
+    ALLOW_HOSTS_ENV,
     DIRECTORY_MEDIA_TYPE,
+    MAX_DIRECTORY_BYTES,
     SignatureInvalid,
     sdk_signed_form,
     verify,
@@ -24,6 +26,14 @@ from coordinator.signatures import (
 from tests.server.conftest import HttpServer
 
 agentdraft = pytest.importorskip("agentdraft")
+
+
+@pytest.fixture(autouse=True)
+def allow_loopback_directories(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The directories here are on the test server at 127.0.0.1, which ``verify`` does
+    not fetch from unless allowed; the SSRF tests remove the setting again."""
+    monkeypatch.setenv(ALLOW_HOSTS_ENV, "127.0.0.1")
+
 
 TARGET = "https://shop.example/api/orders"
 BODY = b'{"sku": "A-17", "qty": 2}'
@@ -190,3 +200,86 @@ def test_a_rotated_key_verifies_during_its_grace_and_not_after(
 def test_unknown_agent_directory_is_404(http_server) -> None:
     r = httpx.get(f"{http_server.url}/v1/agents/agt_nobody/http-message-signatures-directory")
     assert r.status_code == 404 and r.json()["error"] == "agent_not_found"
+
+
+def _naming(headers: dict[str, str], directory_url: str) -> dict[str, str]:
+    """``headers`` with their ``Signature-Agent`` pointed at ``directory_url``."""
+    return {**headers, "Signature-Agent": f'sig1="{directory_url}";type=jwks_uri'}
+
+
+@pytest.mark.parametrize(
+    "directory_url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.1:6379/",
+        "http://localhost/",
+        "http://[::1]/",
+        "http://10.0.0.1/jwks",
+        "http://2130706433/",
+        "http://user:pass@example.com/jwks",
+        "file:///etc/passwd",
+    ],
+)
+def test_a_signature_agent_naming_an_internal_or_bad_url_is_not_fetched(
+    http_server, monkeypatch: pytest.MonkeyPatch, directory_url: str
+) -> None:
+    """The header is the sender's, read before anything is verified: the site's own
+    network is off limits (like a webhook URL), and nothing is requested."""
+    monkeypatch.delenv(ALLOW_HOSTS_ENV)
+    a = new_agent(http_server, f"sig-ssrf-{abs(hash(directory_url))}@example.com")
+    headers = _naming(signed(http_server, a), directory_url)
+    with pytest.raises(SignatureInvalid) as err:
+        verify(method="POST", url=TARGET, headers=headers, body=BODY)
+    assert "cannot be fetched" in err.value.detail
+
+
+class _Directory:
+    """A directory server on loopback answering with ``body`` or a redirect."""
+
+    def __init__(self, body: bytes = b"", location: str | None = None) -> None:
+        import http.server
+        import threading
+
+        outer = self
+        self.requests = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.requests += 1
+                self.send_response(302 if location else 200)
+                if location:
+                    self.send_header("Location", location)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/jwks"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_an_oversized_directory_is_refused_and_a_redirect_not_followed(http_server) -> None:
+    a = new_agent(http_server, "sig-big@example.com")
+    real = f"{http_server.url}/v1/agents/{a.agent_id}/http-message-signatures-directory"
+    headers = signed(http_server, a)
+    jwks = directory_of(http_server, a.agent_id)
+    padded = json.dumps({**jwks, "pad": "x" * MAX_DIRECTORY_BYTES}).encode()
+    big, moved = _Directory(padded), _Directory(location=real)
+    try:
+        with pytest.raises(SignatureInvalid, match=f"over {MAX_DIRECTORY_BYTES} bytes"):
+            verify(method="POST", url=TARGET, headers=_naming(headers, big.url), body=BODY)
+        with pytest.raises(SignatureInvalid, match="could not fetch"):
+            verify(method="POST", url=TARGET, headers=_naming(headers, moved.url), body=BODY)
+        assert (big.requests, moved.requests) == (1, 1)
+    finally:
+        big.close()
+        moved.close()
+    # The same directory, small and where the header says, verifies.
+    assert verify(method="POST", url=TARGET, headers=headers, body=BODY).keyid
