@@ -19,6 +19,7 @@ from .errors import (
     ConnectorUnreachable,
     ConnectorUnsafeURL,
     FeedMalformed,
+    FeedTooLarge,
     MissingExtra,
 )
 from .models import Connector, ConnectorStatus, Freshness, SyncReport
@@ -38,6 +39,7 @@ __all__ = [
     "ConnectorUnsafeURL",
     "Connectors",
     "FeedMalformed",
+    "FeedTooLarge",
     "Freshness",
     "MissingExtra",
     "SecretBox",

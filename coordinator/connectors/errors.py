@@ -36,6 +36,14 @@ class FeedMalformed(ConnectorError):
     error = "connector_feed_malformed"
 
 
+class FeedTooLarge(ConnectorError):
+    """The calendar is bigger than a pull reads: a feed over ``MAX_FEED_BYTES``, or more
+    busy instances in the horizon than ``MAX_BUSY_INSTANCES`` (an event repeating every
+    second, say). Nothing of that pull is applied; the last good one stays."""
+
+    error = "connector_feed_too_large"
+
+
 class ConnectorTLSError(ConnectorError):
     """The TLS handshake failed (bad certificate, wrong host, self-signed)."""
 

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..buckets import BUCKET_MS
-from .errors import FeedMalformed, MissingExtra
+from .errors import FeedMalformed, FeedTooLarge, MissingExtra
 
 #: The property marking an event the coordinator wrote (its value is the booking id).
 OWN_MARK = "X-AGENTDRAFT-BOOKING"
@@ -116,22 +116,49 @@ def _overlaps(ev: Any, lo: datetime, hi: datetime, tz: ZoneInfo) -> bool:
     return start < hi and (end > lo or (end == start and start >= lo))
 
 
+#: The most event instances one pull expands inside its horizon, over all the objects it
+#: reads. A person's calendar has a few thousand in 60 days; an event that repeats every
+#: second has 5 million, which expanded whole took minutes and gigabytes. Expansion is
+#: lazy, so a pull past the limit stops there (about 1.5 s of work) with FeedTooLarge.
+MAX_BUSY_INSTANCES = 10_000
+
+
+@dataclass
+class InstanceBudget:
+    """What is left of a pull's ``MAX_BUSY_INSTANCES``, shared by the objects it reads."""
+
+    left: int = MAX_BUSY_INSTANCES
+
+    def take(self) -> None:
+        if self.left <= 0:
+            raise FeedTooLarge(
+                f"more than {MAX_BUSY_INSTANCES} event instances in the pull's horizon"
+            )
+        self.left -= 1
+
+
 def busy_instances(
-    cal: Any, lo: datetime, hi: datetime, tz: ZoneInfo, owner_email: str | None = None
+    cal: Any,
+    lo: datetime,
+    hi: datetime,
+    tz: ZoneInfo,
+    owner_email: str | None = None,
+    budget: InstanceBudget | None = None,
 ) -> list[Busy]:
-    """Every busy instance of ``cal``'s events overlapping ``[lo, hi)``."""
+    """Every busy instance of ``cal``'s events overlapping ``[lo, hi)``. Each instance in
+    that window (busy or not) takes one from ``budget``; past it, :class:`FeedTooLarge`."""
     _, rie = _libs()
+    budget = budget if budget is not None else InstanceBudget()
     out: list[Busy] = []
     events = list(cal.walk("VEVENT"))
     if any(_RECURS & set(ev) for ev in events):
-        try:
-            occurrences = rie.of(cal).between(lo, hi)
-        except Exception as exc:  # the library raises many kinds on broken recurrence data
-            raise FeedMalformed(f"cannot expand the calendar's events: {exc}") from None
+        occurrences = _expanded(rie, cal, lo, hi, tz, budget)
     else:
         # No recurrence anywhere (most objects): the events are their own occurrences,
         # kept when they overlap [lo, hi), as the expansion would.
         occurrences = [ev for ev in events if "DTSTART" in ev and _overlaps(ev, lo, hi, tz)]
+        for _ in occurrences:
+            budget.take()
     for ev in occurrences:
         if ev.name != "VEVENT" or OWN_MARK in ev:
             continue
@@ -158,6 +185,28 @@ def busy_instances(
         if e <= s:
             continue  # a zero-length event blocks nothing
         out.append(Busy(uid, s, e, _ms(instance), str(ev.get("SUMMARY", ""))))
+    return out
+
+
+def _expanded(
+    rie: Any, cal: Any, lo: datetime, hi: datetime, tz: ZoneInfo, budget: InstanceBudget
+) -> list[Any]:
+    """The occurrences of ``cal``'s events overlapping ``[lo, hi)``: generated lazily in
+    start order, stopped past ``hi``, each taken from ``budget``."""
+    out: list[Any] = []
+    try:
+        for ev in rie.of(cal).after(lo):
+            if "DTSTART" not in ev:
+                continue
+            if _instant(ev["DTSTART"].dt, tz) >= hi:
+                break  # in start order: nothing later overlaps
+            if _overlaps(ev, lo, hi, tz):
+                budget.take()
+                out.append(ev)
+    except FeedTooLarge:
+        raise
+    except Exception as exc:  # the library raises many kinds on broken recurrence data
+        raise FeedMalformed(f"cannot expand the calendar's events: {exc}") from None
     return out
 
 

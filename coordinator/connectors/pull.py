@@ -18,8 +18,8 @@ from ..bookings import Bookings
 from ..buckets import from_ms
 from ..store.errors import store_errors
 from .adapters.base import CalendarAdapter, PullResult
-from .errors import ConnectorError, FeedMalformed
-from .ical import busy_instances, parse_calendar
+from .errors import ConnectorError, FeedMalformed, FeedTooLarge
+from .ical import InstanceBudget, busy_instances, parse_calendar
 from .models import Connector, SyncReport
 
 DAY_MS = 24 * 3600 * 1000
@@ -46,10 +46,13 @@ def plan(
     add: dict[str, dict[str, Any]] = {}
     hrefs: dict[str, str] = {}
     report = SyncReport(c.connector_id, result.full, len(result.changed))
+    budget = InstanceBudget()  # for the whole pull, not per object (see ical.py)
     for obj in result.changed:
         try:
             cal = parse_calendar(obj.ics, obj.href)
-            busy = busy_instances(cal, lo, hi, tz, c.owner_email)
+            busy = busy_instances(cal, lo, hi, tz, c.owner_email, budget)
+        except FeedTooLarge as exc:
+            raise FeedTooLarge(f"{obj.href}: {exc.detail}") from None
         except FeedMalformed:
             if c.kind == "ics":
                 raise

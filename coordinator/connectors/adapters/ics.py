@@ -8,6 +8,7 @@ last ETag); a 304 changes nothing, anything else is the whole calendar as one ob
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import httpx
 
@@ -19,12 +20,26 @@ from ..errors import (
     ConnectorTLSError,
     ConnectorUnreachable,
     ConnectorUnsafeURL,
+    FeedTooLarge,
 )
 from ..ical import parse_calendar
 from ..urls import guarded_http
 from .base import PullResult, RemoteObject, RemoteRef
 
 TIMEOUT_SECONDS = 20
+#: The largest feed read; past it the pull is FeedTooLarge and nothing of it is applied.
+#: A busy person's feed with years of history is a few MiB.
+MAX_FEED_BYTES = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    """One answer of the feed's server, its body read up to MAX_FEED_BYTES."""
+
+    status: int
+    etag: str | None
+    body: bytes
+    encoding: str
 
 
 class ICSFeedAdapter:
@@ -50,10 +65,18 @@ class ICSFeedAdapter:
     def close(self) -> None:
         self.http.close()
 
-    def _get(self, etag: str | None) -> httpx.Response:
+    def _get(self, etag: str | None) -> _Fetched:
         headers = {"If-None-Match": etag} if etag else {}
         try:
-            resp = self.http.get(self.url, headers=headers)
+            with self.http.stream("GET", self.url, headers=headers) as resp:
+                self._check_status(resp.status_code)
+                body = bytearray()
+                for chunk in resp.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_FEED_BYTES:
+                        raise FeedTooLarge(f"{self.url}: the feed is over {MAX_FEED_BYTES} bytes")
+                encoding = resp.encoding or "utf-8"
+                return _Fetched(resp.status_code, resp.headers.get("ETag"), bytes(body), encoding)
         except httpx.ConnectError as exc:
             unsafe = unsafe_cause(exc)
             if unsafe is not None:
@@ -63,24 +86,25 @@ class ICSFeedAdapter:
             raise ConnectorUnreachable(f"{self.url}: {exc}") from None
         except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
             raise ConnectorUnreachable(f"{self.url}: {exc}") from None
-        if resp.status_code in (401, 403):
-            raise ConnectorAuthFailed(f"{self.url}: HTTP {resp.status_code}")
-        if resp.status_code in (404, 410):
-            raise CalendarNotFound(f"{self.url}: no feed here (HTTP {resp.status_code})")
-        if resp.status_code not in (200, 304):
-            raise ConnectorError(f"{self.url}: HTTP {resp.status_code}")
-        return resp
+
+    def _check_status(self, status: int) -> None:
+        if status in (401, 403):
+            raise ConnectorAuthFailed(f"{self.url}: HTTP {status}")
+        if status in (404, 410):
+            raise CalendarNotFound(f"{self.url}: no feed here (HTTP {status})")
+        if status not in (200, 304):
+            raise ConnectorError(f"{self.url}: HTTP {status}")
 
     def check(self) -> None:
-        parse_calendar(self._get(None).content, self.url)
+        parse_calendar(self._get(None).body, self.url)
 
     def pull(self, token: str | None, known: Mapping[str, str | None]) -> PullResult:
-        resp = self._get(known.get(self.url))
-        if resp.status_code == 304:
+        got = self._get(known.get(self.url))
+        if got.status == 304:
             return PullResult([], [], False, None, frozenset({self.url}))
-        text = resp.text
+        text = got.body.decode(got.encoding, errors="replace")
         parse_calendar(text, self.url)  # refuse a broken feed before it replaces a good one
-        obj = RemoteObject(self.url, resp.headers.get("ETag"), text)
+        obj = RemoteObject(self.url, got.etag, text)
         return PullResult([obj], [], True, None, frozenset({self.url}))
 
     def create(self, uid: str, ics: str) -> RemoteRef:
