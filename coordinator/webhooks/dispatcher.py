@@ -216,10 +216,14 @@ class Dispatcher:
             "X-AgentDraft-Event-Id": fields["id"],
         }
         try:
-            resp = self.http.post(ep.url, content=body, headers=headers)
+            # Only the status is read: the receiver's body is left unread (the connection
+            # is closed), so an endless or huge one costs neither memory nor the time of
+            # every delivery queued behind it.
+            with self.http.stream("POST", ep.url, content=body, headers=headers) as resp:
+                status = resp.status_code
         except httpx.HTTPError as exc:
             log.info("webhook %s to %s failed: %s", fields["id"], ep.url, exc)
             self._outcomes[ep.endpoint_id] = (None, type(exc).__name__)
             return False
-        self._outcomes[ep.endpoint_id] = (resp.status_code, None)
-        return 200 <= resp.status_code < 300
+        self._outcomes[ep.endpoint_id] = (status, None)
+        return 200 <= status < 300

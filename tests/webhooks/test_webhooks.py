@@ -42,6 +42,9 @@ class Receiver:
         self.hold = threading.Event()
         self.hold.set()
         self.arrived = threading.Event()
+        #: Answer with a body that never ends (until the client hangs up or close()).
+        self.endless_body = False
+        self.closed = threading.Event()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -52,6 +55,15 @@ class Receiver:
                 outer.hold.wait(30)
                 status = outer.statuses.pop(0) if outer.statuses else 200
                 self.send_response(status)
+                if outer.endless_body:  # HTTP/1.0, no length: the body runs until close
+                    self.end_headers()
+                    chunk = b"x" * 65536
+                    try:
+                        while not outer.closed.is_set():
+                            self.wfile.write(chunk)
+                    except OSError:
+                        pass  # the client hung up: what a dispatcher should do
+                    return
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -67,6 +79,7 @@ class Receiver:
 
     def close(self) -> None:
         self.hold.set()
+        self.closed.set()
         self.server.shutdown()
         # Close the listening socket now, not whenever the garbage collector breaks the
         # Receiver <-> Handler cycle: a later test's dispatcher still sees this owner's
@@ -162,6 +175,29 @@ def test_a_failing_endpoint_is_retried_until_it_accepts(
     assert len(ids) == 1  # the same event three times: receivers dedupe on data.id
     stream = coord.store.keys.prefix(owner.user_id) + "outbox"
     drain(d, lambda: coord.redis.xpending(stream, "dispatch")["pending"] == 0)
+    d.close()
+
+
+def test_a_receiver_answering_with_an_endless_body_does_not_hold_the_dispatcher(
+    coord: Coordinator, receiver: Receiver
+) -> None:
+    """Only the status is read: a body that never ends would otherwise be read forever
+    (data keeps arriving, so no read timeout fires) while every other delivery waits."""
+    owner = coord.owners.create()
+    coord.webhooks.register(owner.user_id, receiver.url)
+    bot = coord.client(coord.agents.create(owner.user_id, name="a", priority=1).api_key)
+    bot.bookings.commit(start=at(0), end=at(30))
+    receiver.endless_body = True
+    d = Dispatcher(coord, FAST)
+    passes = threading.Thread(
+        target=drain, args=(d, lambda: len(receiver.deliveries) == 1), daemon=True
+    )
+    passes.start()
+    passes.join(20)
+    assert not passes.is_alive(), "the dispatcher is still reading the receiver's body"
+    stream = coord.store.keys.prefix(owner.user_id) + "outbox"
+    drain(d, lambda: coord.redis.xpending(stream, "dispatch")["pending"] == 0)
+    assert len(receiver.deliveries) == 1  # delivered once, and acknowledged
     d.close()
 
 
