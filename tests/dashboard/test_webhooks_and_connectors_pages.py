@@ -231,3 +231,61 @@ def test_a_caldav_calendar_connects_syncs_and_its_password_never_comes_back(
     dash.page.locator("li.connector").get_by_role("button", name="Remove").click()
     expect(dash.page.locator("li.connector")).to_have_count(0)
     assert dash.coord.connectors.list(dash.user_id) == []
+
+
+class _Hanging:
+    """A calendar server that accepts a connection and never answers, until released."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/alice/cal/"
+        self.accepted = threading.Event()
+        self.released = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        self.accepted.set()
+        self.released.wait(60)
+        conn.close()
+
+    def close(self) -> None:
+        self.released.set()
+        self.sock.close()
+
+
+def test_adding_a_connector_to_a_hanging_server_does_not_hold_the_event_loop(
+    dashboard_server: HttpServer,
+) -> None:
+    """Adding validates by a first pull; while the remote server hangs, the coordinator
+    still answers everyone else (the pull runs in a thread, not on the event loop)."""
+    import httpx
+
+    url = dashboard_server.url
+    owner = httpx.Client(base_url=url, headers={"Origin": url}, timeout=60)
+    link = owner.post("/v1/auth/magic-link", json={"email": "hang@example.com"}).json()
+    assert owner.post("/v1/auth/verify", json={"token": link["dev_token"]}).status_code == 200
+    page = owner.get("/dashboard/connectors").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token, "the page carries its form token"
+    hanging = _Hanging()
+    answer: dict[str, int] = {}
+
+    def add() -> None:
+        form = {"kind": "caldav", "url": hanging.url, "username": USER, "password": PASSWORD}
+        form["csrf_token"] = token.group(1)
+        answer["status"] = owner.post("/dashboard/connectors", data=form).status_code
+
+    adding = threading.Thread(target=add)
+    adding.start()
+    try:
+        assert hanging.accepted.wait(15), "the first pull never reached the server"
+        assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+        assert adding.is_alive()  # the add is still waiting for the remote server
+    finally:
+        hanging.close()
+        adding.join(60)
+        owner.close()
+    assert answer["status"] == 422  # the remote server hung up: a typed refusal

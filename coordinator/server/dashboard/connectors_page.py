@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from ...connectors.models import KINDS, MODES, POLICIES, STALE_POLICIES
 from ...errors import AgentDraftError
@@ -98,7 +99,10 @@ async def add(request: Request, viewer: ActionViewer) -> Response:
     made = None
     conn_in = None if errors else body(connectors.ConnectorIn, raw, errors)
     if conn_in is not None:
-        made = api(errors, connectors.add, conn_in, viewer.session, request.app.state.coordinator)
+        # Adding validates by a first pull from the remote server (up to its 20 s
+        # timeout): in a thread, so the event loop keeps answering everyone else.
+        coord = request.app.state.coordinator
+        made = await run_in_threadpool(api, errors, connectors.add, conn_in, viewer.session, coord)
     if made is None:
         shown = {k: v for k, v in raw.items() if k not in SECRET_FIELDS}
         return shown_at(_page(request, viewer, status=422, errors=errors, form=shown), HOME)

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from ...errors import NotFound
 from ..routes import owner_views, webhooks
@@ -75,7 +76,11 @@ async def register(request: Request, viewer: ActionViewer) -> Response:
     hook_in = None if errors else body(webhooks.WebhookIn, raw, errors)
     if hook_in is not None:
         coord = request.app.state.coordinator
-        made = api(errors, webhooks.register, hook_in, viewer.session, coord)
+        # Registering resolves the URL's host (the SSRF guard): in a thread, so a slow
+        # DNS answer does not hold the event loop.
+        made = await run_in_threadpool(
+            api, errors, webhooks.register, hook_in, viewer.session, coord
+        )
     if made is None:
         return shown_at(_page(request, viewer, status=422, errors=errors, form=raw), HOME)
     return shown_at(_page(request, viewer, created=made), HOME)
