@@ -213,6 +213,17 @@ class GuardedBackend(httpcore.SyncBackend):
         raise last
 
 
+def read_at_most(response: httpx.Response, limit: int) -> bytes | None:
+    """A streamed response's body, or None once it passes ``limit`` bytes (the rest is
+    never read): an answer from a host the caller does not control may be endless."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 def guarded_client(
     policy: Callable[[], AddressPolicy], *, verify: bool = True, **kw: Any
 ) -> httpx.Client:
@@ -233,6 +244,7 @@ __all__ = [
     "GuardedBackend",
     "UnsafeURL",
     "guarded_client",
+    "read_at_most",
     "split_setting",
     "unsafe_cause",
 ]

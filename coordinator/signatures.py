@@ -205,7 +205,7 @@ def fetch_directory(url: str, *, timeout: float = 10.0) -> Any:
     """
     import httpx
 
-    from .outbound import AddressPolicy, UnsafeURL, guarded_client, unsafe_cause
+    from .outbound import AddressPolicy, UnsafeURL, guarded_client, read_at_most, unsafe_cause
 
     policy = AddressPolicy.from_env(ALLOW_HOSTS_ENV, what="signature directories")
     try:
@@ -217,14 +217,10 @@ def fetch_directory(url: str, *, timeout: float = 10.0) -> Any:
         with guarded_client(lambda: policy, timeout=timeout) as client:
             with client.stream("GET", url) as response:
                 response.raise_for_status()
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > MAX_DIRECTORY_BYTES:
-                        raise SignatureInvalid(
-                            f"the signature directory is over {MAX_DIRECTORY_BYTES} bytes"
-                        )
-        return json.loads(bytes(body))
+                body = read_at_most(response, MAX_DIRECTORY_BYTES)
+        if body is None:
+            raise SignatureInvalid(f"the signature directory is over {MAX_DIRECTORY_BYTES} bytes")
+        return json.loads(body)
     except httpx.HTTPError as exc:
         unsafe = unsafe_cause(exc)
         why = unsafe.detail if unsafe is not None else str(exc)

@@ -129,12 +129,12 @@ class InstanceBudget:
 
     left: int = MAX_BUSY_INSTANCES
 
-    def take(self) -> None:
-        if self.left <= 0:
+    def take(self, n: int = 1) -> None:
+        if self.left < n:
             raise FeedTooLarge(
                 f"more than {MAX_BUSY_INSTANCES} event instances in the pull's horizon"
             )
-        self.left -= 1
+        self.left -= n
 
 
 def busy_instances(
@@ -157,8 +157,7 @@ def busy_instances(
         # No recurrence anywhere (most objects): the events are their own occurrences,
         # kept when they overlap [lo, hi), as the expansion would.
         occurrences = [ev for ev in events if "DTSTART" in ev and _overlaps(ev, lo, hi, tz)]
-        for _ in occurrences:
-            budget.take()
+        budget.take(len(occurrences))
     for ev in occurrences:
         if ev.name != "VEVENT" or OWN_MARK in ev:
             continue

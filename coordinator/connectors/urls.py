@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from ..outbound import AddressPolicy
 from ..outbound import guarded_client as _guarded_client
 
@@ -37,7 +39,7 @@ def check_connector_url(url: str) -> str:
     return url
 
 
-def guarded_http(**kw: Any) -> Any:
+def guarded_http(**kw: Any) -> httpx.Client:
     """An httpx client for feeds: every connection checked, redirects included."""
     return _guarded_client(connector_policy, **kw)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from ...outbound import unsafe_cause
+from ...outbound import read_at_most, unsafe_cause
 from ..errors import (
     CalendarNotFound,
     ConnectorAuthFailed,
@@ -70,13 +70,11 @@ class ICSFeedAdapter:
         try:
             with self.http.stream("GET", self.url, headers=headers) as resp:
                 self._check_status(resp.status_code)
-                body = bytearray()
-                for chunk in resp.iter_bytes():
-                    body += chunk
-                    if len(body) > MAX_FEED_BYTES:
-                        raise FeedTooLarge(f"{self.url}: the feed is over {MAX_FEED_BYTES} bytes")
+                body = read_at_most(resp, MAX_FEED_BYTES)
+                if body is None:
+                    raise FeedTooLarge(f"{self.url}: the feed is over {MAX_FEED_BYTES} bytes")
                 encoding = resp.encoding or "utf-8"
-                return _Fetched(resp.status_code, resp.headers.get("ETag"), bytes(body), encoding)
+                return _Fetched(resp.status_code, resp.headers.get("ETag"), body, encoding)
         except httpx.ConnectError as exc:
             unsafe = unsafe_cause(exc)
             if unsafe is not None:
