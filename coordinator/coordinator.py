@@ -49,7 +49,11 @@ class Coordinator:
         self.approvals = Approvals(self.store, self.bookings)
         timers = ProposalTimers(self.store, tick=partial(visit, self.store))
         self.proposals = Proposals(ProposalService(self.store, self.bookings, timers))
-        self.connectors = Connectors(self.bookings, SecretBox(self.settings.connector_key_file))
+        self.connectors = Connectors(
+            self.bookings,
+            SecretBox(self.settings.connector_key_file),
+            deadline_seconds=self.settings.connector_deadline_seconds,
+        )
         #: Signed approval/booking receipts and the JWKS that verifies them.
         self.receipts = Receipts(self.store)
         #: Agents' request-signing public keys (their signature directories).

@@ -30,6 +30,7 @@ from urllib.parse import SplitResult, urlsplit
 import httpcore
 import httpx
 
+from .deadlines import SocketSet
 from .errors import ValidationError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -183,10 +184,16 @@ def unsafe_cause(exc: BaseException) -> UnsafeURL | None:
 
 
 class GuardedBackend(httpcore.SyncBackend):
-    """Connects only to addresses the policy allows, checked when the socket opens."""
+    """Connects only to addresses the policy allows, checked when the socket opens.
 
-    def __init__(self, policy: Callable[[], AddressPolicy]) -> None:
+    Each socket it opens goes into ``sockets`` when given, so a
+    :class:`~coordinator.deadlines.Deadline` can cut a whole exchange short."""
+
+    def __init__(
+        self, policy: Callable[[], AddressPolicy], sockets: SocketSet | None = None
+    ) -> None:
         self._policy = policy
+        self._sockets = sockets
 
     def connect_tcp(
         self,
@@ -206,9 +213,13 @@ class GuardedBackend(httpcore.SyncBackend):
         last: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
         for address in dict.fromkeys(addresses):
             try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+                stream = super().connect_tcp(address, port, timeout, local_address, socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
+                continue
+            if self._sockets is not None:
+                self._sockets.add(stream.get_extra_info("socket"))
+            return stream
         assert last is not None
         raise last
 
@@ -225,16 +236,21 @@ def read_at_most(response: httpx.Response, limit: int) -> bytes | None:
 
 
 def guarded_client(
-    policy: Callable[[], AddressPolicy], *, verify: bool = True, **kw: Any
+    policy: Callable[[], AddressPolicy],
+    *,
+    verify: bool = True,
+    sockets: SocketSet | None = None,
+    **kw: Any,
 ) -> httpx.Client:
     """An httpx client whose every connection (redirects included) ``policy`` allows; no
-    proxies from the environment (a proxy would do the lookup the guard must do)."""
+    proxies from the environment (a proxy would do the lookup the guard must do). Its
+    sockets go into ``sockets`` for a :class:`~coordinator.deadlines.Deadline`."""
     transport = httpx.HTTPTransport()
     # httpx takes no network backend argument; its pool is rebuilt with one (TLS still
     # verifies the URL's host name: httpcore passes it as the server name).
     ssl_context = httpx.create_ssl_context(verify=verify)
     transport._pool = httpcore.ConnectionPool(
-        ssl_context=ssl_context, network_backend=GuardedBackend(policy)
+        ssl_context=ssl_context, network_backend=GuardedBackend(policy, sockets)
     )
     return httpx.Client(transport=transport, trust_env=False, **kw)
 

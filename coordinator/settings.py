@@ -56,6 +56,9 @@ class Settings:
     run_connector_sync: bool = True
     #: Seconds between two pulls of one connector by the worker.
     connector_pull_interval_seconds: float = 60.0
+    #: Longest one exchange with a calendar server may take (a pull, a write), however
+    #: its bytes trickle in: one worker serves every owner's connectors in turn.
+    connector_deadline_seconds: float = 60.0
     #: File holding the Fernet key that encrypts connector credentials (created 0600).
     #: None: ``$AGENTDRAFT_CONNECTOR_KEY[_FILE]``, else ``connector.key`` in the data folder.
     connector_key_file: str | None = None
@@ -104,6 +107,7 @@ class Settings:
             "proposal_ttl_seconds": (0.05, 90 * 24 * 3600),
             "proposal_resolution_lease_seconds": (0.05, 3600),
             "durability_timeout_ms": (1, 60_000),
+            "connector_deadline_seconds": (0.1, 3600),
             "receipt_ttl_seconds": (60, 366 * 24 * 3600),
             "agent_key_grace_seconds": (0, 24 * 3600),
             "mail_send_cap_per_day": (0, 1_000_000),

@@ -200,11 +200,14 @@ def fetch_directory(url: str, *, timeout: float = 10.0) -> Any:
     That header comes from whoever sent the request, before anything is verified, so
     the fetch is guarded like a webhook delivery: no host that is or resolves to an
     internal address (unless ``AGENTDRAFT_SIGNATURE_ALLOW_HOSTS`` names it), checked
-    again on connecting; no redirects, no proxies from the environment, and at most
-    ``MAX_DIRECTORY_BYTES`` read. Any failure is :class:`SignatureInvalid`.
+    again on connecting; no redirects, no proxies from the environment, at most
+    ``MAX_DIRECTORY_BYTES`` read, and all of it within ``timeout`` (a directory sent a
+    byte at a time would otherwise hold the request that named it). Any failure is
+    :class:`SignatureInvalid`.
     """
     import httpx
 
+    from .deadlines import Deadline, SocketSet
     from .outbound import AddressPolicy, UnsafeURL, guarded_client, read_at_most, unsafe_cause
 
     policy = AddressPolicy.from_env(ALLOW_HOSTS_ENV, what="signature directories")
@@ -213,9 +216,11 @@ def fetch_directory(url: str, *, timeout: float = 10.0) -> Any:
     except ValueError as exc:  # UnsafeURL, or ValidationError for a malformed URL
         detail = exc.detail if isinstance(exc, UnsafeURL) else "not an http(s) URL"
         raise SignatureInvalid(f"the signature directory cannot be fetched: {detail}") from None
+    sockets = SocketSet()
+    deadline = Deadline(timeout, sockets)
     try:
-        with guarded_client(lambda: policy, timeout=timeout) as client:
-            with client.stream("GET", url) as response:
+        with guarded_client(lambda: policy, timeout=timeout, sockets=sockets) as client:
+            with deadline, client.stream("GET", url) as response:
                 response.raise_for_status()
                 body = read_at_most(response, MAX_DIRECTORY_BYTES)
         if body is None:
@@ -224,6 +229,8 @@ def fetch_directory(url: str, *, timeout: float = 10.0) -> Any:
     except httpx.HTTPError as exc:
         unsafe = unsafe_cause(exc)
         why = unsafe.detail if unsafe is not None else str(exc)
+        if deadline.expired:
+            why = f"no whole answer within {timeout:g} s"
         raise SignatureInvalid(f"could not fetch the signature directory: {why}") from None
     except ValueError as exc:
         raise SignatureInvalid(f"the signature directory is not JSON: {exc}") from None
@@ -237,12 +244,14 @@ def verify(
     body: bytes = b"",
     directory: Mapping[str, Any] | None = None,
     max_age_seconds: int = MAX_AGE_SECONDS,
+    directory_timeout: float = 10.0,
 ) -> VerifiedRequest:
     """Check a Web Bot Auth signature on a request a site received; raise if it fails.
 
     ``url`` is the full URL the request was sent to (its authority and path are
     signed). ``directory`` is the signer's JWKS; without it the helper fetches the
-    URL the ``Signature-Agent`` header names. Checks: the ``web-bot-auth`` tag,
+    URL the ``Signature-Agent`` header names, all of it within ``directory_timeout``
+    seconds. Checks: the ``web-bot-auth`` tag,
     coverage of method, authority, path, ``signature-agent`` and ``content-digest``,
     the body against ``Content-Digest``, ``created``/``expires`` (and at most
     ``max_age_seconds`` old), and the Ed25519 signature with a key listed in the
@@ -256,7 +265,7 @@ def verify(
 
     agent_dir, _ = signature_agent(headers)
     if directory is None:
-        directory = fetch_directory(agent_dir)
+        directory = fetch_directory(agent_dir, timeout=directory_timeout)
     verifier = HTTPMessageVerifier(
         signature_algorithm=algorithms.ED25519, key_resolver=_directory_keys(directory)
     )

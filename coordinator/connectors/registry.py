@@ -28,6 +28,7 @@ from ..buckets import from_ms
 from ..errors import CalendarUnsynced, NotFound, ValidationError
 from ..store.errors import store_errors
 from .adapters.base import CalendarAdapter, PullResult
+from .clients import DEFAULT_DEADLINE_SECONDS
 from .crypto import SecretBox
 from .errors import ConnectorError
 from .models import (
@@ -132,8 +133,16 @@ class _UnsyncedGuard:
 class Connectors:
     """The connector registry of one coordinator (see the module docstring)."""
 
-    def __init__(self, engine: Bookings, box: SecretBox) -> None:
+    def __init__(
+        self,
+        engine: Bookings,
+        box: SecretBox,
+        *,
+        deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+    ) -> None:
         self.bookings = engine
+        #: The longest one adapter call (a pull, a push write) may take in all.
+        self.deadline_seconds = deadline_seconds
         self.r = engine.redis
         self.keys = engine.keys
         self.box = box
@@ -395,6 +404,7 @@ class Connectors:
                 username=c.username,
                 password=secret.get("password"),
                 verify_tls=c.verify_tls,
+                deadline_seconds=self.deadline_seconds,
             )
         from .adapters.caldav import CalDAVAdapter
 
@@ -409,6 +419,7 @@ class Connectors:
             token_provider=provider,
             calendar=c.calendar,
             verify_tls=c.verify_tls,
+            deadline_seconds=self.deadline_seconds,
         )
 
     def sync(self, connector_id: str, *, wait_seconds: float = 0.0) -> SyncReport:

@@ -23,6 +23,7 @@ import httpx
 
 from ..buckets import from_ms
 from ..coordinator import Coordinator
+from ..deadlines import Deadline, SocketSet
 from ..outbox import RetryPolicy, StreamReader, consumer_name, run_rounds
 from ..store.records import read_booking
 from . import deliveries
@@ -37,7 +38,11 @@ _DONE_TTL_SECONDS = 7 * 24 * 3600
 
 @dataclass(frozen=True)
 class DispatchSettings(RetryPolicy):
-    """The outbox's retry policy (visibility, backoff, attempts) and the HTTP timeout."""
+    """The outbox's retry policy (visibility, backoff, attempts) and the HTTP timeout.
+
+    ``http_timeout_seconds`` bounds each connect and read, and the whole delivery too:
+    a receiver that sends its answer a byte at a time is cut off when it passes, so it
+    cannot hold the deliveries of every calendar queued behind it."""
 
     http_timeout_seconds: float = 10.0
 
@@ -83,7 +88,8 @@ class Dispatcher:
         self.consumer = consumer or consumer_name(self)
         self.reader = StreamReader(self.r, GROUP, self.consumer, self.settings)
         # Every connection is checked against the SSRF policy again (DNS rebinding).
-        self.http = guarded_client(self.settings.http_timeout_seconds)
+        self._sockets = SocketSet()
+        self.http = guarded_client(self.settings.http_timeout_seconds, sockets=self._sockets)
         #: Per endpoint, the last ``_post``'s (status code, error), for the delivery log.
         self._outcomes: dict[str, tuple[int | None, str | None]] = {}
 
@@ -215,15 +221,18 @@ class Dispatcher:
             "X-AgentDraft-Event": fields["type"],
             "X-AgentDraft-Event-Id": fields["id"],
         }
+        deadline = Deadline(self.settings.http_timeout_seconds, self._sockets)
         try:
             # Only the status is read: the receiver's body is left unread (the connection
             # is closed), so an endless or huge one costs neither memory nor the time of
-            # every delivery queued behind it.
-            with self.http.stream("POST", ep.url, content=body, headers=headers) as resp:
+            # every delivery queued behind it; the deadline cuts off a trickled answer.
+            with deadline, self.http.stream("POST", ep.url, content=body, headers=headers) as resp:
                 status = resp.status_code
         except httpx.HTTPError as exc:
-            log.info("webhook %s to %s failed: %s", fields["id"], ep.url, exc)
-            self._outcomes[ep.endpoint_id] = (None, type(exc).__name__)
+            error = "DeadlineExceeded" if deadline.expired else type(exc).__name__
+            why = f"no answer within {deadline.seconds:g} s" if deadline.expired else exc
+            log.info("webhook %s to %s failed: %s", fields["id"], ep.url, why)
+            self._outcomes[ep.endpoint_id] = (None, error)
             return False
         self._outcomes[ep.endpoint_id] = (status, None)
         return 200 <= status < 300

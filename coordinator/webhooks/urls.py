@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import httpx
 
+from ..deadlines import SocketSet
 from ..outbound import AddressPolicy
 from ..outbound import guarded_client as _guarded_client
 
@@ -41,11 +42,14 @@ def check_webhook_url(url: object, policy: AddressPolicy | None = None) -> str:
     return url
 
 
-def guarded_client(timeout: float, policy: AddressPolicy | None = None) -> httpx.Client:
-    """An HTTP client for deliveries: guarded connections, no redirects, no env proxies."""
+def guarded_client(
+    timeout: float, policy: AddressPolicy | None = None, sockets: SocketSet | None = None
+) -> httpx.Client:
+    """An HTTP client for deliveries: guarded connections, no redirects, no env proxies;
+    its sockets in ``sockets`` for a delivery's :class:`~coordinator.deadlines.Deadline`."""
     fixed = policy
     current = webhook_policy if fixed is None else (lambda: fixed)
-    return _guarded_client(current, timeout=timeout, follow_redirects=False)
+    return _guarded_client(current, timeout=timeout, follow_redirects=False, sockets=sockets)
 
 
 __all__ = [

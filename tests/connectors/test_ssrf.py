@@ -9,7 +9,8 @@ import pytest
 
 from coordinator import ValidationError
 from coordinator.connectors import ConnectorUnsafeURL
-from coordinator.connectors.urls import ALLOW_HOSTS_ENV, check_connector_url, guarded_session
+from coordinator.connectors.clients import guarded_session
+from coordinator.connectors.urls import ALLOW_HOSTS_ENV, check_connector_url
 from coordinator.outbound import UnsafeURL
 from tests.support.calendars import PASSWORD, USER, FeedServer
 from tests.support.ssrf import INTERNAL_URLS

@@ -24,6 +24,7 @@ from coordinator.signatures import (
     verify,
 )
 from tests.server.conftest import HttpServer
+from tests.support.hostile_http import TricklingServer, returns_within
 
 agentdraft = pytest.importorskip("agentdraft")
 
@@ -283,3 +284,22 @@ def test_an_oversized_directory_is_refused_and_a_redirect_not_followed(http_serv
         moved.close()
     # The same directory, small and where the header says, verifies.
     assert verify(method="POST", url=TARGET, headers=headers, body=BODY).keyid
+
+
+def test_a_directory_sent_a_byte_at_a_time_is_cut_off(http_server) -> None:
+    """Each byte arrives inside the read timeout; the whole fetch still ends in time."""
+    a = new_agent(http_server, "sig-slow@example.com")
+    headers = signed(http_server, a)
+    with TricklingServer() as slow:
+        exc = returns_within(
+            lambda: verify(
+                method="POST",
+                url=TARGET,
+                headers=_naming(headers, slow.url),
+                body=BODY,
+                directory_timeout=1.0,
+            )
+        )
+        assert isinstance(exc, SignatureInvalid)
+        assert "no whole answer within 1 s" in str(exc)
+        assert slow.hung_up.wait(10)

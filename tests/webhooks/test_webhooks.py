@@ -23,6 +23,7 @@ import pytest
 from coordinator import Conflict, Coordinator
 from coordinator.webhooks import HEADER, WebhookSignatureError, sign, verify_signature
 from coordinator.webhooks.dispatcher import Dispatcher, DispatchSettings
+from tests.support.hostile_http import TricklingServer
 from tests.support.servers import RedisServer
 
 BASE = datetime(2031, 7, 7, 10, tzinfo=UTC)
@@ -199,6 +200,33 @@ def test_a_receiver_answering_with_an_endless_body_does_not_hold_the_dispatcher(
     drain(d, lambda: coord.redis.xpending(stream, "dispatch")["pending"] == 0)
     assert len(receiver.deliveries) == 1  # delivered once, and acknowledged
     d.close()
+
+
+def test_a_receiver_that_trickles_its_answer_is_cut_off_and_other_calendars_are_served(
+    coord: Coordinator, receiver: Receiver
+) -> None:
+    """One owner's receiver sends its status line a byte at a time, each byte inside the
+    read timeout: without a whole-delivery deadline that delivery, and every other
+    calendar's behind it in the one dispatcher, would never finish."""
+    slow_owner, owner = coord.owners.create(), coord.owners.create()
+    with TricklingServer() as slow:
+        slow_ep = coord.webhooks.register(slow_owner.user_id, slow.url)
+        coord.webhooks.register(owner.user_id, receiver.url)
+        for who in (slow_owner, owner):
+            bot = coord.client(coord.agents.create(who.user_id, name="a", priority=1).api_key)
+            bot.bookings.commit(start=at(0), end=at(30))
+        d = Dispatcher(coord, DispatchSettings(visibility_ms=60_000, http_timeout_seconds=1.0))
+        passes = threading.Thread(
+            target=drain, args=(d, lambda: len(receiver.deliveries) == 1, 30.0), daemon=True
+        )
+        passes.start()
+        passes.join(20)
+        assert not passes.is_alive(), "the dispatcher is still waiting on the trickling receiver"
+        assert slow.requests == 1
+        assert slow.hung_up.wait(10), "the dispatcher kept the trickled connection open"
+        log = coord.views.deliveries(slow_owner.user_id, slow_ep.endpoint_id)
+        assert [(x.status_code, x.error) for x in log] == [(None, "DeadlineExceeded")]
+        d.close()
 
 
 def test_a_commit_inside_its_window_is_announced_only_if_it_won(

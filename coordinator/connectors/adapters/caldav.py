@@ -16,7 +16,9 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
+from ...deadlines import SocketSet
 from ...outbound import UnsafeURL, unsafe_cause
+from ..clients import DEFAULT_DEADLINE_SECONDS, guarded_session, within
 from ..errors import (
     CalendarNotFound,
     ConnectorAuthFailed,
@@ -26,7 +28,6 @@ from ..errors import (
     ConnectorUnsafeURL,
     MissingExtra,
 )
-from ..urls import guarded_session
 from .base import PullResult, RemoteObject, RemoteRef
 
 TIMEOUT_SECONDS = 20
@@ -106,9 +107,12 @@ class CalDAVAdapter:
         token_provider: Callable[[], str] | None = None,
         calendar: str | None = None,
         verify_tls: bool = True,
+        deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
     ) -> None:
         caldav = _caldav()
         self.url, self.calendar_name = url, calendar
+        self.deadline_seconds = deadline_seconds
+        self.sockets = SocketSet()
         kw: dict[str, Any] = {"timeout": TIMEOUT_SECONDS, "ssl_verify_cert": verify_tls}
         if token_provider is not None:
             kw["auth"] = _bearer(token_provider)
@@ -116,10 +120,11 @@ class CalDAVAdapter:
             kw.update(username=username, password=password or "", auth_type="basic")
         self.client = caldav.DAVClient(url=url, **kw)
         # Every name the client looks up is checked (connectors/urls.py): the server's
-        # own links and redirects included.
+        # own links and redirects included. Every socket it opens is in self.sockets,
+        # which each call's deadline shuts down once it passes (clients.within).
         multiplexed = bool(getattr(self.client.session, "multiplexed", False))
         self.client.session.close()
-        self.client.session = guarded_session(multiplexed)
+        self.client.session = guarded_session(multiplexed, sockets=self.sockets)
         self._cal: Any = None
 
     def close(self) -> None:
@@ -146,8 +151,13 @@ class CalDAVAdapter:
                     return cal
         raise CalendarNotFound(f"{self.url}: no calendar {name!r} for this user")
 
+    def _within(self, where: str) -> Any:
+        """One call's deadline (Settings.connector_deadline_seconds)."""
+        return within(self.deadline_seconds, self.sockets, where)
+
     def check(self) -> None:
-        _ = self.cal
+        with self._within(self.url):
+            _ = self.cal
 
     # -- pull ---------------------------------------------------------------------------
 
@@ -163,6 +173,10 @@ class CalDAVAdapter:
         return str(value) if value else None
 
     def pull(self, token: str | None, known: Mapping[str, str | None]) -> PullResult:
+        with self._within(self.url):
+            return self._pull(token, known)
+
+    def _pull(self, token: str | None, known: Mapping[str, str | None]) -> PullResult:
         if token is not None and token.startswith(CTAG_TOKEN):
             return self._pull_by_ctag(token, known)
         caldav = _caldav()
@@ -234,10 +248,11 @@ class CalDAVAdapter:
         return str(self.cal.url.join(quote(uid, safe="") + ".ics"))
 
     def create(self, uid: str, ics: str) -> RemoteRef:
-        href = self.href_for(uid)
-        headers = {"Content-Type": "text/calendar; charset=utf-8", "If-None-Match": "*"}
-        with dav_errors(f"create {uid}"):
-            resp = self.client.put(href, ics, headers)
+        with self._within(f"create {uid}"):
+            href = self.href_for(uid)
+            headers = {"Content-Type": "text/calendar; charset=utf-8", "If-None-Match": "*"}
+            with dav_errors(f"create {uid}"):
+                resp = self.client.put(href, ics, headers)
         if resp.status in (200, 201, 204):
             return RemoteRef(href, resp.headers.get("ETag"))
         if resp.status == 412:  # already there: this uid is ours, a retry found it
@@ -248,7 +263,7 @@ class CalDAVAdapter:
         headers = {"Content-Type": "text/calendar; charset=utf-8"}
         if ref.etag:
             headers["If-Match"] = ref.etag
-        with dav_errors(f"update {ref.href}"):
+        with self._within(f"update {ref.href}"), dav_errors(f"update {ref.href}"):
             resp = self.client.put(ref.href, ics, headers)
         if resp.status in (200, 201, 204):
             return RemoteRef(ref.href, resp.headers.get("ETag"))
@@ -259,7 +274,7 @@ class CalDAVAdapter:
         )
 
     def delete(self, ref: RemoteRef) -> None:
-        with dav_errors(f"delete {ref.href}"):
+        with self._within(f"delete {ref.href}"), dav_errors(f"delete {ref.href}"):
             resp = self.client.delete(ref.href)
         if resp.status not in (200, 204, 404, 410):
             raise ConnectorError(f"delete {ref.href}: HTTP {resp.status}")

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import httpx
 
+from ...deadlines import SocketSet
 from ...outbound import read_at_most, unsafe_cause
+from ..clients import DEFAULT_DEADLINE_SECONDS, MAX_RESPONSE_BYTES, guarded_http, within
 from ..errors import (
     CalendarNotFound,
     ConnectorAuthFailed,
@@ -23,13 +25,11 @@ from ..errors import (
     FeedTooLarge,
 )
 from ..ical import parse_calendar
-from ..urls import guarded_http
 from .base import PullResult, RemoteObject, RemoteRef
 
 TIMEOUT_SECONDS = 20
 #: The largest feed read; past it the pull is FeedTooLarge and nothing of it is applied.
-#: A busy person's feed with years of history is a few MiB.
-MAX_FEED_BYTES = 32 * 1024 * 1024
+MAX_FEED_BYTES = MAX_RESPONSE_BYTES
 
 
 @dataclass(frozen=True)
@@ -54,12 +54,19 @@ class ICSFeedAdapter:
         username: str | None = None,
         password: str | None = None,
         verify_tls: bool = True,
+        deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
     ) -> None:
         auth = (username, password or "") if username else None
         self.url = url
+        self.deadline_seconds = deadline_seconds
+        self.sockets = SocketSet()
         # Every connection checked (connectors/urls.py), each redirect's included.
         self.http = guarded_http(
-            timeout=TIMEOUT_SECONDS, verify=verify_tls, auth=auth, follow_redirects=True
+            timeout=TIMEOUT_SECONDS,
+            verify=verify_tls,
+            auth=auth,
+            follow_redirects=True,
+            sockets=self.sockets,
         )
 
     def close(self) -> None:
@@ -67,6 +74,10 @@ class ICSFeedAdapter:
 
     def _get(self, etag: str | None) -> _Fetched:
         headers = {"If-None-Match": etag} if etag else {}
+        with within(self.deadline_seconds, self.sockets, self.url):
+            return self._fetch(headers)
+
+    def _fetch(self, headers: dict[str, str]) -> _Fetched:
         try:
             with self.http.stream("GET", self.url, headers=headers) as resp:
                 self._check_status(resp.status_code)
