@@ -15,11 +15,11 @@ it, so the library raises and the caller sees :attr:`Deadline.expired`. Pooled
 connections are covered too: the set holds every socket the client still has open, not
 only the ones opened inside this deadline.
 
-A socket is remembered by its descriptor and its inode, not by the object. TLS wrapping
-detaches the socket object the hook saw, and keeping a duplicate descriptor would keep
-the connection open after the client closes it. At expiry the descriptor is duplicated
-and checked against the inode first, so a number the system has since reused for
-another file is never touched.
+A socket is remembered by its descriptor, inode and addresses, not by the object. TLS
+wrapping detaches the socket object the hook saw, and keeping a duplicate descriptor
+would keep the connection open after the client closes it. At expiry the descriptor is
+duplicated and checked against what was recorded first, so a number the system has
+since reused for another file or connection is never touched.
 """
 
 from __future__ import annotations
@@ -31,8 +31,13 @@ import socket
 import threading
 import time
 from types import TracebackType
+from typing import Any
 
 __all__ = ["Deadline", "SocketSet"]
+
+
+#: What tells one connection from another: inode, local and peer address.
+_Identity = tuple[int, Any, Any]
 
 
 class SocketSet:
@@ -40,23 +45,22 @@ class SocketSet:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        #: descriptor -> inode of every socket added and not yet seen closed.
-        self._open: dict[int, int] = {}
+        #: descriptor -> identity of every socket added and not yet seen closed.
+        self._open: dict[int, _Identity] = {}
         #: Set while a deadline on this set has passed and its caller is still inside it:
         #: a socket opened then (a retry, a redirect) is shut down at once.
         self._expired = False
 
     def add(self, sock: socket.socket) -> None:
         """Record a socket the client just connected (called by its connection hook)."""
-        fd = sock.fileno()
-        if fd < 0:
+        identity = _identity(sock)
+        if identity is None:
             return
-        ino = os.fstat(fd).st_ino
         with self._lock:
             self._prune()
-            self._open[fd] = ino
+            self._open[sock.fileno()] = identity
             if self._expired:
-                _shutdown(fd, ino)
+                _shutdown(sock.fileno(), identity)
 
     def __len__(self) -> int:
         with self._lock:
@@ -65,44 +69,60 @@ class SocketSet:
 
     def _prune(self) -> None:
         """Forget sockets the client has closed (their descriptor is gone or reused)."""
-        for fd, ino in list(self._open.items()):
-            if _inode(fd) != ino:
+        for fd, identity in list(self._open.items()):
+            pinned = _pin(fd)
+            if pinned is None or _identity(pinned) != identity:
                 del self._open[fd]
+            if pinned is not None:
+                pinned.close()
 
     def _expire(self) -> None:
         with self._lock:
             self._expired = True
-            for fd, ino in list(self._open.items()):
-                _shutdown(fd, ino)
+            for fd, identity in list(self._open.items()):
+                _shutdown(fd, identity)
 
     def _reset(self) -> None:
         with self._lock:
             self._expired = False
 
 
-def _inode(fd: int) -> int | None:
+def _identity(sock: socket.socket) -> _Identity | None:
+    """The socket's inode with its two addresses: the inode alone is not enough where the
+    system gives every socket the same one; a live TCP connection's addresses are its own."""
     try:
-        return os.fstat(fd).st_ino
+        return (os.fstat(sock.fileno()).st_ino, sock.getsockname(), sock.getpeername())
     except OSError:
+        return None  # closed or not connected: nothing can block on it
+
+
+def _pin(fd: int) -> socket.socket | None:
+    """A socket object on a duplicate of ``fd``: it keeps whatever ``fd`` names now open,
+    so a check and a shutdown on it act on the same file even if ``fd`` is closed
+    meanwhile. None when ``fd`` is closed or is not a socket."""
+    try:
+        dup = os.dup(fd)
+    except OSError:
+        return None
+    try:
+        return socket.socket(fileno=dup)
+    except OSError:
+        os.close(dup)
         return None
 
 
-def _shutdown(fd: int, ino: int) -> None:
-    """Shut down the socket at ``fd`` if it is still the one with inode ``ino``.
-
-    The duplicate taken first pins whatever ``fd`` names now, so the inode check and the
-    shutdown act on the same open file even if the client closes ``fd`` meanwhile."""
+def _shutdown(fd: int, identity: _Identity) -> None:
+    """Shut down the socket at ``fd`` if it is still the connection the set recorded."""
+    pinned = _pin(fd)
+    if pinned is None:
+        return
     try:
-        dup = socket.socket(fileno=os.dup(fd))
+        if _identity(pinned) == identity:
+            pinned.shutdown(socket.SHUT_RDWR)
     except OSError:
-        return  # closed, or no longer a socket
-    try:
-        if os.fstat(dup.fileno()).st_ino == ino:
-            dup.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # already shut down or not connected: nothing is blocked on it
+        pass  # already shut down or reset: nothing is blocked on it
     finally:
-        dup.close()
+        pinned.close()
 
 
 class Deadline:
