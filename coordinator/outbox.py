@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,11 @@ class RetryPolicy:
     backoff_cap_ms: int = 10 * 60_000
     max_attempts: int = 10
     batch: int = 100
+    #: The longest a worker spends on one calendar's entries in one pass before it goes
+    #: on to the next calendar (one worker serves them all). What is left is offered
+    #: first on the next pass as the same attempt, so a slow receiver or calendar server
+    #: costs the calendars behind it this plus one call per pass, not a batch of timeouts.
+    calendar_budget_seconds: float = 10.0
 
     def retry_wait(self, attempts: int) -> int:
         """How long after its ``attempts``-th try an entry is tried again (ms)."""
@@ -108,6 +114,29 @@ class StreamReader:
                 held.pop(eid, None)
                 ready.append((eid, fields, n))
         return ready, now
+
+    def handle_in_turn(
+        self, stream: str, entries: list[Due], handle: Callable[[str, dict[str, str], int], int]
+    ) -> int:
+        """``handle`` each entry in order, the first always, the rest while the policy's
+        ``calendar_budget_seconds`` lasts; hold what is left (see :meth:`hold`). Returns
+        the sum of what ``handle`` returned."""
+        end = time.monotonic() + self.policy.calendar_budget_seconds
+        total = 0
+        for i, (eid, fields, n) in enumerate(entries):
+            if i and time.monotonic() >= end:
+                self.hold(stream, entries[i:])
+                break
+            total += handle(eid, fields, n)
+        return total
+
+    def hold(self, stream: str, entries: list[Due]) -> None:
+        """Keep entries this worker read but did not get to (its time for the stream ran
+        out): :meth:`past_window` offers them first next time, as the same attempt. A
+        worker that dies meanwhile leaves them pending, for another to reclaim."""
+        held = self._held.setdefault(stream, {})
+        for eid, fields, n in entries:
+            held[eid] = (fields, n)
 
     def reclaim(self, stream: str, skip: frozenset[str] | set[str] = frozenset()) -> Iterator[Due]:
         p = self.policy

@@ -74,9 +74,12 @@ class Pusher:
         if not entries:
             return 0
         targets = [c for c in self.connectors.list(user_id) if c.pushes]
-        return sum(
-            self._handle(user_id, stream, eid, fields, attempt, targets)
-            for eid, fields, attempt in entries
+        return self.reader.handle_in_turn(
+            stream,
+            entries,
+            lambda eid, fields, attempt: self._handle(
+                user_id, stream, eid, fields, attempt, targets
+            ),
         )
 
     def _adapter(self, c: Connector) -> CalendarAdapter:

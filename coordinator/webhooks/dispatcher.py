@@ -123,8 +123,10 @@ class Dispatcher:
         if not entries:
             return 0
         endpoints = self.hooks.list(user_id)
-        return sum(
-            self._handle(user_id, stream, eid, f, n, endpoints, now_ms) for eid, f, n in entries
+        return self.reader.handle_in_turn(
+            stream,
+            entries,
+            lambda eid, f, n: self._handle(user_id, stream, eid, f, n, endpoints, now_ms),
         )
 
     def _handle(

@@ -23,7 +23,7 @@ import pytest
 from coordinator import Conflict, Coordinator
 from coordinator.webhooks import HEADER, WebhookSignatureError, sign, verify_signature
 from coordinator.webhooks.dispatcher import Dispatcher, DispatchSettings
-from tests.support.hostile_http import TricklingServer
+from tests.support.hostile_http import TricklingServer, returns_within
 from tests.support.servers import RedisServer
 
 BASE = datetime(2031, 7, 7, 10, tzinfo=UTC)
@@ -226,6 +226,43 @@ def test_a_receiver_that_trickles_its_answer_is_cut_off_and_other_calendars_are_
         assert slow.hung_up.wait(10), "the dispatcher kept the trickled connection open"
         log = coord.views.deliveries(slow_owner.user_id, slow_ep.endpoint_id)
         assert [(x.status_code, x.error) for x in log] == [(None, "DeadlineExceeded")]
+        d.close()
+
+
+def test_a_slow_receiver_costs_other_calendars_one_budget_per_pass_not_a_batch(
+    coord: Coordinator, receiver: Receiver
+) -> None:
+    """Ten events for a receiver that never answers in time: a pass spends at most its
+    calendar budget on them (plus one delivery), serves the other calendar, and offers
+    the rest first on the next pass as their first attempt, not as a retry."""
+    slow_owner, owner = coord.owners.create(), coord.owners.create()
+    with TricklingServer() as slow:
+        slow_ep = coord.webhooks.register(slow_owner.user_id, slow.url)
+        coord.webhooks.register(owner.user_id, receiver.url)
+        bot = coord.client(coord.agents.create(slow_owner.user_id, name="a", priority=1).api_key)
+        for i in range(10):
+            bot.bookings.commit(start=at(60 * i), end=at(60 * i + 30))
+        other = coord.client(coord.agents.create(owner.user_id, name="b", priority=1).api_key)
+        other.bookings.commit(start=at(0), end=at(30))
+        d = Dispatcher(
+            coord,
+            DispatchSettings(
+                visibility_ms=60_000, http_timeout_seconds=0.5, calendar_budget_seconds=1.0
+            ),
+        )
+
+        def tried() -> list[Any]:
+            return coord.views.deliveries(slow_owner.user_id, slow_ep.endpoint_id)
+
+        assert returns_within(d.run_once, 20) is None
+        assert len(receiver.deliveries) == 1
+        first = tried()
+        assert 1 <= len(first) <= 3, "the pass went on past its budget"
+        assert returns_within(d.run_once, 20) is None
+        later = tried()[: len(tried()) - len(first)]
+        assert later, "the events left over were not offered on the next pass"
+        assert {x.event_id for x in later}.isdisjoint({x.event_id for x in first})
+        assert {x.attempt for x in later} == {1}
         d.close()
 
 
