@@ -224,11 +224,12 @@ class GuardedBackend(httpcore.SyncBackend):
         raise last
 
 
-def read_at_most(response: httpx.Response, limit: int) -> bytes | None:
-    """A streamed response's body, or None once it passes ``limit`` bytes (the rest is
-    never read): an answer from a host the caller does not control may be endless."""
+def read_at_most(chunks: Iterable[bytes], limit: int) -> bytes | None:
+    """A streamed response's body from its chunks (httpx's ``iter_bytes()``, niquests'
+    ``iter_content()``), or None once it passes ``limit`` bytes (the rest is never
+    read): an answer from a host the caller does not control may be endless."""
     body = bytearray()
-    for chunk in response.iter_bytes():
+    for chunk in chunks:
         body += chunk
         if len(body) > limit:
             return None

@@ -222,7 +222,7 @@ def fetch_directory(url: str, *, timeout: float = 10.0) -> Any:
         with guarded_client(lambda: policy, timeout=timeout, sockets=sockets) as client:
             with deadline, client.stream("GET", url) as response:
                 response.raise_for_status()
-                body = read_at_most(response, MAX_DIRECTORY_BYTES)
+                body = read_at_most(response.iter_bytes(), MAX_DIRECTORY_BYTES)
         if body is None:
             raise SignatureInvalid(f"the signature directory is over {MAX_DIRECTORY_BYTES} bytes")
         return json.loads(body)

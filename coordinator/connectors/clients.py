@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from ..deadlines import Deadline, SocketSet
-from ..outbound import guarded_client
+from ..outbound import guarded_client, read_at_most
 from .errors import ConnectorUnreachable, FeedTooLarge
 from .urls import connector_policy
 
@@ -96,16 +96,12 @@ def guarded_session(
         def request(self, *args: Any, **kw: Any) -> Any:
             kw["stream"] = True
             response = super().request(*args, **kw)
-            body = bytearray()
-            for chunk in response.iter_content(_CHUNK):
-                body += chunk
-                if len(body) > max_response_bytes:
-                    response.close()
-                    raise FeedTooLarge(
-                        f"{response.url}: the answer is over {max_response_bytes} bytes"
-                    )
+            body = read_at_most(response.iter_content(_CHUNK), max_response_bytes)
+            if body is None:
+                response.close()
+                raise FeedTooLarge(f"{response.url}: the answer is over {max_response_bytes} bytes")
             # What ``response.content`` returns from now on, as if read without stream.
-            response._content = bytes(body)
+            response._content = body
             response._content_consumed = True
             return response
 

@@ -81,7 +81,7 @@ class ICSFeedAdapter:
         try:
             with self.http.stream("GET", self.url, headers=headers) as resp:
                 self._check_status(resp.status_code)
-                body = read_at_most(resp, MAX_FEED_BYTES)
+                body = read_at_most(resp.iter_bytes(), MAX_FEED_BYTES)
                 if body is None:
                     raise FeedTooLarge(f"{self.url}: the feed is over {MAX_FEED_BYTES} bytes")
                 encoding = resp.encoding or "utf-8"
