@@ -21,6 +21,8 @@ from typing import Any
 
 import redis
 
+from .cooldown import Cooldowns
+
 #: One due entry: (stream entry id, its fields, which attempt this is: 1 = first).
 Due = tuple[str, dict[str, str], int]
 
@@ -39,6 +41,21 @@ class RetryPolicy:
     #: first on the next pass as the same attempt, so a slow receiver or calendar server
     #: costs the calendars behind it this plus one call per pass, not a batch of timeouts.
     calendar_budget_seconds: float = 10.0
+    #: A target (webhook endpoint, calendar connector) that failed without answering is
+    #: not called for this long; each such failure in a row doubles it, up to
+    #: ``backoff_cap_ms``. A calendar whose every target is cooling down is not read
+    #: meanwhile (coordinator/cooldown.py).
+    cooldown_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not self.cooldown_seconds > 0:
+            raise ValueError(f"cooldown_seconds must be above 0, got {self.cooldown_seconds}")
+
+    def cooldowns(self) -> Cooldowns:
+        """A worker's cool-down book for its targets, by this policy."""
+        return Cooldowns(
+            self.cooldown_seconds, max(self.cooldown_seconds, self.backoff_cap_ms / 1000)
+        )
 
     def retry_wait(self, attempts: int) -> int:
         """How long after its ``attempts``-th try an entry is tried again (ms)."""
@@ -116,15 +133,21 @@ class StreamReader:
         return ready, now
 
     def handle_in_turn(
-        self, stream: str, entries: list[Due], handle: Callable[[str, dict[str, str], int], int]
+        self,
+        stream: str,
+        entries: list[Due],
+        handle: Callable[[str, dict[str, str], int], int],
+        *,
+        go_on: Callable[[], bool] = lambda: True,
     ) -> int:
-        """``handle`` each entry in order, the first always, the rest while the policy's
+        """``handle`` entries in order while ``go_on()`` holds (the calendar's targets are
+        not all cooling down), the first whatever the time, the rest while the policy's
         ``calendar_budget_seconds`` lasts; hold what is left (see :meth:`hold`). Returns
         the sum of what ``handle`` returned."""
         end = time.monotonic() + self.policy.calendar_budget_seconds
         total = 0
         for i, (eid, fields, n) in enumerate(entries):
-            if i and time.monotonic() >= end:
+            if not go_on() or (i and time.monotonic() >= end):
                 self.hold(stream, entries[i:])
                 break
             total += handle(eid, fields, n)

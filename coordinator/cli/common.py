@@ -54,6 +54,17 @@ def error_exit(exc: AgentDraftError) -> int:
     return fail(f"{exc.error}: {exc.detail}")
 
 
+def positive_seconds(text: str) -> float:
+    """An argparse type: a number of seconds above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0 seconds, got {text}")
+    return value
+
+
 def json_arg(text: str) -> Any:
     """An option value given as JSON (``'{"mon": ["09:00-17:00"]}'``, ``10``, ``null``)."""
     try:

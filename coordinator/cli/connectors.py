@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 
-from .common import Subparsers, error_exit, fail, open_coordinator, print_json, store_args
+from .common import (
+    Subparsers,
+    error_exit,
+    fail,
+    open_coordinator,
+    positive_seconds,
+    print_json,
+    store_args,
+)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -22,7 +30,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
             coord.bookings,
             coord.connectors,
             pull_interval_seconds=args.pull_interval,
-            push=PushSettings(visibility_ms=args.visibility_ms, backoff_base_ms=args.backoff_ms),
+            push=PushSettings(
+                visibility_ms=args.visibility_ms,
+                backoff_base_ms=args.backoff_ms,
+                cooldown_seconds=args.cooldown_seconds,
+            ),
         )
         if args.once:
             pulls, pushes = worker.run_once()
@@ -94,6 +106,13 @@ def register(sub: Subparsers) -> None:
         "--visibility-ms", type=int, default=30_000, help="reclaim an unacknowledged push after"
     )
     sync.add_argument("--backoff-ms", type=int, default=1_000, help="first push retry delay")
+    sync.add_argument(
+        "--cooldown-seconds",
+        type=positive_seconds,
+        default=30.0,
+        help="leave a server that failed to answer alone this long; doubles per failure "
+        "in a row (default %(default)s)",
+    )
     sync.set_defaults(func=cmd_sync)
 
     add = csub.add_parser("add", help="connect an owner's calendar (validated by a first pull)")

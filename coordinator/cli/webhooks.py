@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import Subparsers, open_coordinator, store_args
+from .common import Subparsers, open_coordinator, positive_seconds, store_args
 
 
 def cmd_webhooks_dispatch(args: argparse.Namespace) -> int:
@@ -18,7 +18,11 @@ def cmd_webhooks_dispatch(args: argparse.Namespace) -> int:
     with open_coordinator(args) as coord:
         d = Dispatcher(
             coord,
-            DispatchSettings(visibility_ms=args.visibility_ms, backoff_base_ms=args.backoff_ms),
+            DispatchSettings(
+                visibility_ms=args.visibility_ms,
+                backoff_base_ms=args.backoff_ms,
+                cooldown_seconds=args.cooldown_seconds,
+            ),
         )
         try:
             d.run_forever(stop)
@@ -45,5 +49,12 @@ def register(sub: Subparsers) -> None:
         type=int,
         default=1_000,
         help="first retry delay in ms; doubles per attempt (default %(default)s)",
+    )
+    dispatch.add_argument(
+        "--cooldown-seconds",
+        type=positive_seconds,
+        default=30.0,
+        help="leave a server that failed to answer alone this long; doubles per failure "
+        "in a row (default %(default)s)",
     )
     dispatch.set_defaults(func=cmd_webhooks_dispatch)

@@ -8,7 +8,10 @@ the booking's CURRENT state: a live commit gets its one VEVENT (UID from the boo
 ``If-None-Match: *``), anything else has it deleted. So a loser never reaches the
 calendar, a retry never makes a second event, and an entry handled twice (a pusher
 killed before it acknowledged) changes nothing the second time. Failures back off
-exponentially; after ``max_attempts`` the entry moves to ``P..'cxoutbox:dead'``.
+exponentially; after ``max_attempts`` the entry moves to ``P..'cxoutbox:dead'``. A
+connector whose server failed to answer cools down (coordinator/cooldown.py): it is
+neither pushed to nor pulled meanwhile, and a calendar whose every push target is
+cooling down is not read.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..bookings import Bookings
+from ..cooldown import Cooldowns
 from ..outbox import RetryPolicy, StreamReader, consumer_name
 from ..store.records import read_booking
 from .adapters.base import CalendarAdapter, RemoteRef
-from .errors import ConnectorError
+from .errors import ConnectorError, ConnectorUnreachable
 from .ical import booking_event, booking_uid
 from .models import Connector
 from .pull import server_now_ms
@@ -31,6 +35,16 @@ from .registry import Connectors
 log = logging.getLogger("coordinator.connectors")
 GROUP = "push"
 _DONE_TTL_SECONDS = 7 * 24 * 3600
+
+
+def note_outcome(cooldowns: Cooldowns, connector_id: str, exc: ConnectorError) -> None:
+    """Cool the connector down if its server did not answer; an answer, even a refusal,
+    ends a cool-down."""
+    if isinstance(exc, ConnectorUnreachable):
+        seconds = cooldowns.failed(connector_id, exc.error)
+        log.info("connector %s is not called again for %g s", connector_id, seconds)
+    else:
+        cooldowns.answered(connector_id)
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,7 @@ class Pusher:
         settings: PushSettings | None = None,
         *,
         consumer: str | None = None,
+        cooldowns: Cooldowns | None = None,
     ) -> None:
         self.bookings = engine
         self.r = engine.redis
@@ -58,6 +73,11 @@ class Pusher:
         self.reader = StreamReader(self.r, GROUP, self.consumer, self.settings)
         #: connector id -> (the connector it was built for, its adapter).
         self._adapters: dict[str, tuple[Connector, CalendarAdapter]] = {}
+        #: Connectors whose server just failed to answer are not called for a while
+        #: (coordinator/cooldown.py); the sync worker's pulls share this book.
+        self.cooldowns = cooldowns or self.settings.cooldowns()
+        #: Per calendar, its push targets' ids when it was last served (see _calendar).
+        self._target_ids: dict[str, list[str]] = {}
 
     def run_once(self) -> int:
         """Handle every due entry of every calendar; returns how many were settled."""
@@ -68,18 +88,22 @@ class Pusher:
         return done
 
     def _calendar(self, user_id: str) -> int:
+        if self.cooldowns.all_cooling(self._target_ids.get(user_id, ())):
+            return 0  # every calendar server it pushes to failed to answer just now
         stream = self.keys.push_outbox(user_id)
         # An entry inside its arbitration window waits in the reader until it is due.
         entries, _ = self.reader.past_window(stream, lambda: server_now_ms(self.bookings, user_id))
         if not entries:
             return 0
         targets = [c for c in self.connectors.list(user_id) if c.pushes]
+        ids = self._target_ids[user_id] = [c.connector_id for c in targets]
         return self.reader.handle_in_turn(
             stream,
             entries,
             lambda eid, fields, attempt: self._handle(
                 user_id, stream, eid, fields, attempt, targets
             ),
+            go_on=lambda: not self.cooldowns.all_cooling(ids),
         )
 
     def _adapter(self, c: Connector) -> CalendarAdapter:
@@ -122,14 +146,19 @@ class Pusher:
         for c in targets:
             if c.connector_id in done:
                 continue
+            if self.cooldowns.remaining(c.connector_id) > 0:
+                ok = False  # it failed to answer just now: a failed attempt, no call made
+                continue
             try:
                 self._converge(c, self._adapter(c), bid, rec if present else None)
             except ConnectorError as exc:
                 self._drop(c.connector_id)  # reconnect next time (the server may be back)
                 log.info("push of %s to %s failed: %s", bid, c.connector_id, exc.detail)
+                note_outcome(self.cooldowns, c.connector_id, exc)
                 self.connectors.record_error(c, exc)
                 ok = False
                 continue
+            self.cooldowns.answered(c.connector_id)
             pipe = self.r.pipeline(transaction=False)
             pipe.sadd(done_key, c.connector_id)
             pipe.expire(done_key, _DONE_TTL_SECONDS)

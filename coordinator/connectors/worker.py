@@ -14,9 +14,10 @@ import time
 from typing import Any
 
 from ..bookings import Bookings
+from ..cooldown import Cooldowns
 from ..outbox import run_rounds
 from .errors import ConnectorError
-from .push import Pusher, PushSettings
+from .push import Pusher, PushSettings, note_outcome
 from .registry import Connectors
 
 log = logging.getLogger("coordinator.connectors")
@@ -33,10 +34,13 @@ class SyncWorker:
         pull_interval_seconds: float = 60.0,
         push: PushSettings | None = None,
         consumer: str | None = None,
+        cooldowns: Cooldowns | None = None,
     ) -> None:
         self.connectors = connectors
         self.pull_interval = pull_interval_seconds
-        self.pusher = Pusher(engine, connectors, push, consumer=consumer)
+        self.pusher = Pusher(engine, connectors, push, consumer=consumer, cooldowns=cooldowns)
+        #: Shared with the pusher: a server that failed a push is not pulled either.
+        self.cooldowns = self.pusher.cooldowns
         self._next_pull: dict[str, float] = {}
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -49,12 +53,17 @@ class SyncWorker:
             for c in self.connectors.list(user_id):
                 if not c.pulls or self._next_pull.get(c.connector_id, 0.0) > now:
                     continue
+                if self.cooldowns.remaining(c.connector_id) > 0:
+                    continue  # its server failed to answer just now (cooldown.py)
                 self._next_pull[c.connector_id] = now + self.pull_interval
                 try:
                     self.connectors.sync(c.connector_id)
                     pulls += 1
                 except ConnectorError as exc:  # recorded in status by sync()
                     log.info("pull of %s failed: %s", c.connector_id, exc.detail)
+                    note_outcome(self.cooldowns, c.connector_id, exc)
+                else:
+                    self.cooldowns.answered(c.connector_id)
         return pulls, self.pusher.run_once()
 
     def run_forever(self, stop: threading.Event, idle_wait_seconds: float = 0.1) -> None:

@@ -8,6 +8,11 @@ it has been idle long enough and delivers it. An event is acknowledged only
 when every subscribed endpoint answered 2xx; the endpoints that already
 answered are remembered so a retry goes only to the others. After
 ``max_attempts`` an event moves to the calendar's dead-letter stream.
+
+An endpoint whose delivery failed without an answer (refused, timed out, cut off at its
+deadline) cools down (coordinator/cooldown.py): while every endpoint of a calendar is
+cooling down, its outbox is not read; while one of several is, its share of an event
+is a failed attempt with no call made (``CoolingDown`` in the delivery log).
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ from typing import Any
 import httpx
 
 from ..buckets import from_ms
+from ..cooldown import Cooldowns
 from ..coordinator import Coordinator
 from ..deadlines import Deadline, SocketSet
+from ..outbound import unsafe_cause
 from ..outbox import RetryPolicy, StreamReader, consumer_name, run_rounds
 from ..store.records import read_booking
 from . import deliveries
@@ -33,6 +40,8 @@ from .urls import guarded_client
 
 log = logging.getLogger("coordinator.webhooks")
 GROUP = "dispatch"
+#: The delivery log's error for an endpoint skipped while it cools down (no call made).
+_COOLING_DOWN = "CoolingDown"
 _DONE_TTL_SECONDS = 7 * 24 * 3600
 
 
@@ -80,6 +89,7 @@ class Dispatcher:
         settings: DispatchSettings | None = None,
         *,
         consumer: str | None = None,
+        cooldowns: Cooldowns | None = None,
     ) -> None:
         self.coord = coord
         self.r = coord.redis
@@ -92,6 +102,11 @@ class Dispatcher:
         self.http = guarded_client(self.settings.http_timeout_seconds, sockets=self._sockets)
         #: Per endpoint, the last ``_post``'s (status code, error), for the delivery log.
         self._outcomes: dict[str, tuple[int | None, str | None]] = {}
+        #: Endpoints that just failed to answer are not called for a while (cooldown.py).
+        self.cooldowns = cooldowns or self.settings.cooldowns()
+        #: Per calendar, its endpoints' ids when it was last served: while every one is
+        #: cooling down the calendar is not read (one registered meanwhile waits too).
+        self._endpoint_ids: dict[str, list[str]] = {}
 
     def close(self) -> None:
         self.http.close()
@@ -115,6 +130,8 @@ class Dispatcher:
         )
 
     def _calendar(self, user_id: str) -> int:
+        if self.cooldowns.all_cooling(self._endpoint_ids.get(user_id, ())):
+            return 0  # every receiver of the calendar failed to answer just now
         stream = self.coord.store.keys.prefix(user_id) + "outbox"
         # The clock that set not_before_ms; an entry inside its window waits in the reader.
         entries, now_ms = self.reader.past_window(
@@ -123,10 +140,12 @@ class Dispatcher:
         if not entries:
             return 0
         endpoints = self.hooks.list(user_id)
+        ids = self._endpoint_ids[user_id] = [ep.endpoint_id for ep in endpoints]
         return self.reader.handle_in_turn(
             stream,
             entries,
             lambda eid, f, n: self._handle(user_id, stream, eid, f, n, endpoints, now_ms),
+            go_on=lambda: not self.cooldowns.all_cooling(ids),
         )
 
     def _handle(
@@ -154,7 +173,12 @@ class Dispatcher:
             if fields.get("only", ep.endpoint_id) != ep.endpoint_id:
                 continue  # a redelivery the owner asked for one endpoint only
             self._outcomes.pop(ep.endpoint_id, None)
-            delivered = self._post(ep, body, fields)
+            if self.cooldowns.remaining(ep.endpoint_id) > 0:
+                # It failed to answer just now: a failed attempt, with no call made.
+                self._outcomes[ep.endpoint_id] = (None, _COOLING_DOWN)
+                delivered = False
+            else:
+                delivered = self._post(ep, body, fields)
             tried.append((ep, delivered))
             if delivered:
                 self.r.sadd(done_key, ep.endpoint_id)
@@ -234,7 +258,11 @@ class Dispatcher:
             error = "DeadlineExceeded" if deadline.expired else type(exc).__name__
             why = f"no answer within {deadline.seconds:g} s" if deadline.expired else exc
             log.info("webhook %s to %s failed: %s", fields["id"], ep.url, why)
+            if unsafe_cause(exc) is None:  # a refusal of our own made no call to wait for
+                seconds = self.cooldowns.failed(ep.endpoint_id, error)
+                log.info("webhook endpoint %s is not called again for %g s", ep.url, seconds)
             self._outcomes[ep.endpoint_id] = (None, error)
             return False
+        self.cooldowns.answered(ep.endpoint_id)
         self._outcomes[ep.endpoint_id] = (status, None)
         return 200 <= status < 300

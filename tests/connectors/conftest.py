@@ -48,6 +48,14 @@ def radicale() -> Iterator[Radicale]:
     server.close()
 
 
+@pytest.fixture
+def own_radicale() -> Iterator[Radicale]:
+    """A Radicale this test may stop and restart (same port, same data)."""
+    server = Radicale()
+    yield server
+    server.close()
+
+
 @pytest.fixture(scope="session")
 def xandikos() -> Iterator[Xandikos]:
     server = Xandikos()

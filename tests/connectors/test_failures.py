@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,14 +25,6 @@ from tests.support.calendars import FeedServer, Radicale
 
 from .conftest import Owner, make_owner, soon, vevent
 from .test_push import FAST, drain, pusher, remote_events
-
-
-@pytest.fixture
-def own_radicale() -> Iterator[Radicale]:
-    """A Radicale this test may stop and restart (same port, same data)."""
-    server = Radicale()
-    yield server
-    server.close()
 
 
 def _wait(condition: Any, what: str, timeout: float = 30.0) -> None:

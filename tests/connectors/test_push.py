@@ -13,7 +13,9 @@ from coordinator.connectors.push import Pusher, PushSettings
 
 from .conftest import Owner, soon, vevent
 
-FAST = PushSettings(visibility_ms=50, backoff_base_ms=50, backoff_cap_ms=200, max_attempts=50)
+FAST = PushSettings(
+    visibility_ms=50, backoff_base_ms=50, backoff_cap_ms=200, max_attempts=50, cooldown_seconds=0.05
+)
 
 
 def pusher(o: Owner, **kw: Any) -> Pusher:

@@ -3,7 +3,8 @@
 ``TricklingServer`` answers every request one byte at a time, each byte well inside any
 read timeout, forever: without a whole-exchange deadline the caller never returns.
 ``BloatedServer`` answers every request with a huge body as fast as loopback allows.
-Both record what they saw, so a test can tell that the caller hung up and when.
+``SlowErrorServer`` answers every request with an error, but only after a while.
+All record what they saw, so a test can tell that the caller hung up and when.
 """
 
 from __future__ import annotations
@@ -159,3 +160,17 @@ class BloatedServer(_Server):
             left -= n
             with self._lock:
                 self.sent += n
+
+
+class SlowErrorServer(_Server):
+    """Answers every request ``503`` after ``delay`` seconds: a receiver that answers, so it
+    is not cooled down, but slowly, so only the pass's budget bounds what it costs."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        super().__init__()
+
+    def answer(self, conn: socket.socket) -> None:
+        if self.closed.wait(self.delay):  # the slowness under test, not a synchronisation
+            return
+        conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")

@@ -21,13 +21,15 @@ from typing import Any
 import pytest
 
 from coordinator import Conflict, Coordinator
+from coordinator.cooldown import Cooldowns
 from coordinator.webhooks import HEADER, WebhookSignatureError, sign, verify_signature
 from coordinator.webhooks.dispatcher import Dispatcher, DispatchSettings
-from tests.support.hostile_http import TricklingServer, returns_within
+from tests.support.clock import ManualClock
+from tests.support.hostile_http import SlowErrorServer, TricklingServer, returns_within
 from tests.support.servers import RedisServer
 
 BASE = datetime(2031, 7, 7, 10, tzinfo=UTC)
-FAST = DispatchSettings(visibility_ms=200, backoff_base_ms=50)
+FAST = DispatchSettings(visibility_ms=200, backoff_base_ms=50, cooldown_seconds=0.05)
 
 
 def at(minutes: int) -> datetime:
@@ -232,11 +234,12 @@ def test_a_receiver_that_trickles_its_answer_is_cut_off_and_other_calendars_are_
 def test_a_slow_receiver_costs_other_calendars_one_budget_per_pass_not_a_batch(
     coord: Coordinator, receiver: Receiver
 ) -> None:
-    """Ten events for a receiver that never answers in time: a pass spends at most its
-    calendar budget on them (plus one delivery), serves the other calendar, and offers
-    the rest first on the next pass as their first attempt, not as a retry."""
+    """Ten events for a receiver that answers each only after 0.5 s (an error, so it is
+    not cooled down): a pass spends at most its calendar budget on them (plus one
+    delivery), serves the other calendar, and offers the rest first on the next pass as
+    their first attempt, not as a retry."""
     slow_owner, owner = coord.owners.create(), coord.owners.create()
-    with TricklingServer() as slow:
+    with SlowErrorServer(0.5) as slow:
         slow_ep = coord.webhooks.register(slow_owner.user_id, slow.url)
         coord.webhooks.register(owner.user_id, receiver.url)
         bot = coord.client(coord.agents.create(slow_owner.user_id, name="a", priority=1).api_key)
@@ -247,7 +250,7 @@ def test_a_slow_receiver_costs_other_calendars_one_budget_per_pass_not_a_batch(
         d = Dispatcher(
             coord,
             DispatchSettings(
-                visibility_ms=60_000, http_timeout_seconds=0.5, calendar_budget_seconds=1.0
+                visibility_ms=60_000, http_timeout_seconds=5.0, calendar_budget_seconds=1.0
             ),
         )
 
@@ -258,11 +261,84 @@ def test_a_slow_receiver_costs_other_calendars_one_budget_per_pass_not_a_batch(
         assert len(receiver.deliveries) == 1
         first = tried()
         assert 1 <= len(first) <= 3, "the pass went on past its budget"
+        assert {(x.status_code, x.error) for x in first} == {(503, None)}
         assert returns_within(d.run_once, 20) is None
         later = tried()[: len(tried()) - len(first)]
         assert later, "the events left over were not offered on the next pass"
         assert {x.event_id for x in later}.isdisjoint({x.event_id for x in first})
         assert {x.attempt for x in later} == {1}
+        d.close()
+
+
+def test_a_receiver_that_does_not_answer_is_left_alone_while_it_cools_down(
+    coord: Coordinator, receiver: Receiver
+) -> None:
+    """A receiver cut off at its deadline is not called again until its cool-down ends.
+    Before, every pass in which its owner had something new spent the whole deadline on
+    it again, and every other calendar waited that long: an owner booking all day on
+    their own calendar, with a receiver that trickles, slowed every delivery."""
+    slow_owner, owner = coord.owners.create(), coord.owners.create()
+    clock = ManualClock()
+    with TricklingServer() as slow:
+        slow_ep = coord.webhooks.register(slow_owner.user_id, slow.url)
+        coord.webhooks.register(owner.user_id, receiver.url)
+        slow_bot = coord.client(
+            coord.agents.create(slow_owner.user_id, name="a", priority=1).api_key
+        )
+        other = coord.client(coord.agents.create(owner.user_id, name="b", priority=1).api_key)
+        for i in range(3):
+            slow_bot.bookings.commit(start=at(60 * i), end=at(60 * i + 30))
+        other.bookings.commit(start=at(0), end=at(30))
+        settings = DispatchSettings(visibility_ms=60_000, http_timeout_seconds=0.5)
+        d = Dispatcher(coord, settings, cooldowns=Cooldowns(30, 600, clock=clock))
+
+        def tried() -> list[Any]:
+            return coord.views.deliveries(slow_owner.user_id, slow_ep.endpoint_id)
+
+        assert returns_within(d.run_once, 20) is None
+        # One delivery was cut off; the other two events were not tried after it.
+        assert (slow.requests, len(receiver.deliveries)) == (1, 1)
+        assert [(x.attempt, x.error) for x in tried()] == [(1, "DeadlineExceeded")]
+        # More news on both calendars: the slow one is left alone, the other served.
+        slow_bot.bookings.commit(start=at(600), end=at(630))
+        other.bookings.commit(start=at(60), end=at(90))
+        assert returns_within(d.run_once, 20) is None
+        assert (slow.connections, slow.requests, len(receiver.deliveries)) == (1, 1, 2)
+        assert len(tried()) == 1, "an attempt was counted for a receiver left alone"
+        # Once the cool-down is over, the held events go out first, as their first attempt.
+        clock.now = 31.0
+        assert returns_within(d.run_once, 20) is None
+        assert slow.requests == 2
+        assert [(x.attempt, x.error) for x in tried()[:1]] == [(1, "DeadlineExceeded")]
+        assert tried()[0].event_id != tried()[1].event_id
+        assert d.cooldowns.remaining(slow_ep.endpoint_id) == 60  # doubled: failed again
+        d.close()
+
+
+def test_an_endpoint_cooling_down_is_skipped_and_the_calendars_other_endpoint_served(
+    coord: Coordinator, receiver: Receiver
+) -> None:
+    """With one of two endpoints cooling down, an event still goes to the other; the one
+    cooling down gets a failed attempt with no call made, retried by the usual backoff."""
+    owner = coord.owners.create()
+    clock = ManualClock()
+    with TricklingServer() as slow:
+        slow_ep = coord.webhooks.register(owner.user_id, slow.url)
+        coord.webhooks.register(owner.user_id, receiver.url)
+        bot = coord.client(coord.agents.create(owner.user_id, name="a", priority=1).api_key)
+        settings = DispatchSettings(visibility_ms=60_000, http_timeout_seconds=0.5)
+        d = Dispatcher(coord, settings, cooldowns=Cooldowns(30, 600, clock=clock))
+        bot.bookings.commit(start=at(0), end=at(30))
+        assert returns_within(d.run_once, 20) is None
+        bot.bookings.commit(start=at(60), end=at(90))
+        assert returns_within(d.run_once, 20) is None
+        assert (slow.requests, len(receiver.deliveries)) == (1, 2)
+        log = coord.views.deliveries(owner.user_id, slow_ep.endpoint_id)
+        assert [(x.error, x.status_code, x.ok) for x in log] == [
+            ("CoolingDown", None, False),
+            ("DeadlineExceeded", None, False),
+        ]
+        assert log[0].next_retry_at is not None
         d.close()
 
 
