@@ -20,6 +20,12 @@ wrapping detaches the socket object the hook saw, and keeping a duplicate descri
 would keep the connection open after the client closes it. At expiry the descriptor is
 duplicated and checked against what was recorded first, so a number the system has
 since reused for another file or connection is never touched.
+
+A name lookup cannot be woken that way: ``getaddrinfo`` asks the system's resolver,
+which waits out its own timeouts (glibc: 5 s per try, two tries per nameserver) and
+cannot be interrupted. :func:`bounded` runs such a call in a thread of its own, and the
+caller stops waiting for it when the deadline passes; the lookup ends in the
+background when the resolver gives up.
 """
 
 from __future__ import annotations
@@ -30,10 +36,13 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["Deadline", "SocketSet"]
+T = TypeVar("T")
+
+__all__ = ["Deadline", "DeadlinePassed", "SocketSet", "bounded"]
 
 
 #: What tells one connection from another: inode, local and peer address.
@@ -50,6 +59,8 @@ class SocketSet:
         #: Set while a deadline on this set has passed and its caller is still inside it:
         #: a socket opened then (a retry, a redirect) is shut down at once.
         self._expired = False
+        #: The deadline the set's client is inside now, if any (for :func:`bounded`).
+        self.deadline: Deadline | None = None
 
     def add(self, sock: socket.socket) -> None:
         """Record a socket the client just connected (called by its connection hook)."""
@@ -144,6 +155,7 @@ class Deadline:
 
     def __enter__(self) -> Deadline:
         self.expires_at = time.monotonic() + self.seconds
+        self.sockets.deadline = self
         _WATCHDOG.add(self)
         return self
 
@@ -155,6 +167,8 @@ class Deadline:
     ) -> None:
         with self._lock:
             self._done = True
+        if self.sockets.deadline is self:
+            self.sockets.deadline = None
         if self.expired:
             self.sockets._reset()
 
@@ -173,6 +187,40 @@ class Deadline:
                 return
             self.sockets._expire()
             self._passed.set()
+
+
+class DeadlinePassed(OSError):
+    """A call :func:`bounded` ran was still going when the deadline passed."""
+
+
+def bounded(sockets: SocketSet | None, call: Callable[[], T], what: str) -> T:
+    """``call()``'s result, or :class:`DeadlinePassed` once the deadline the client of
+    ``sockets`` is inside passes first. For calls a socket shutdown cannot wake (a name
+    lookup); outside a deadline ``call`` simply runs here. When this raises, the
+    deadline has expired (:attr:`Deadline.expired`), so the caller's mapping of a
+    failure after expiry applies."""
+    deadline = None if sockets is None else sockets.deadline
+    if deadline is None:
+        return call()
+    out: dict[str, Any] = {}
+    finished = threading.Event()
+
+    def run() -> None:
+        try:
+            out["value"] = call()
+        except BaseException as exc:
+            out["error"] = exc
+        finally:
+            finished.set()
+
+    threading.Thread(target=run, name="outbound-lookup", daemon=True).start()
+    if not finished.wait(max(0.0, deadline.expires_at - time.monotonic())):
+        deadline.wait()  # due now: the watchdog marks it expired and shuts the sockets
+        raise DeadlinePassed(f"{what} did not finish within {deadline.seconds:g} s")
+    if "error" in out:
+        raise out["error"]
+    value: T = out["value"]
+    return value
 
 
 class _Watchdog:

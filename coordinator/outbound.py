@@ -30,7 +30,7 @@ from urllib.parse import SplitResult, urlsplit
 import httpcore
 import httpx
 
-from .deadlines import SocketSet
+from .deadlines import DeadlinePassed, SocketSet, bounded
 from .errors import ValidationError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -204,9 +204,15 @@ class GuardedBackend(httpcore.SyncBackend):
         socket_options: Any = None,
     ) -> httpcore.NetworkStream:
         try:
-            addresses = self._policy().resolve(host, port)
+            addresses = bounded(
+                self._sockets,
+                lambda: self._policy().resolve(host, port),
+                f"the name lookup of {host}",
+            )
         except UnsafeURL as exc:
             raise httpcore.ConnectError(exc.detail) from exc
+        except DeadlinePassed as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
         if not addresses:
             raise httpcore.ConnectError(f"cannot resolve {host}")
         # Connect to an address just checked, never to a second lookup of the name.

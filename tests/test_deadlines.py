@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 
 import httpx
 import pytest
 
-from coordinator.deadlines import Deadline, SocketSet
+from coordinator.deadlines import Deadline, SocketSet, bounded
 from coordinator.outbound import AddressPolicy, guarded_client
+from tests.support.dns_server import SilentDNS
 from tests.support.hostile_http import TricklingServer, returns_within
 
 LOOPBACK = AddressPolicy.of(["127.0.0.1"])
@@ -99,3 +101,39 @@ def test_a_socket_opened_after_the_deadline_passed_is_shut_down_at_once() -> Non
 def test_a_deadline_needs_a_positive_time() -> None:
     with pytest.raises(ValueError, match="positive"):
         Deadline(0, SocketSet())
+
+
+def test_a_name_lookup_that_never_answers_ends_at_the_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``getaddrinfo`` waits out the system resolver's timeouts and no socket shutdown
+    wakes it, so a receiver's name whose nameserver never answers held the dispatcher
+    past its deadline (glibc: up to 10 s per nameserver)."""
+    with SilentDNS(lifetime=20.0) as dns:
+        monkeypatch.setattr(socket, "getaddrinfo", dns.getaddrinfo)
+        sockets = SocketSet()
+        with guarded_client(
+            lambda: AddressPolicy.of(["hooks.test"]), sockets=sockets, timeout=30.0
+        ) as client:
+
+            def call() -> None:
+                with Deadline(0.5, sockets) as deadline:
+                    try:
+                        client.get("http://hooks.test:8080/")
+                    finally:
+                        assert deadline.expired
+
+            exc = returns_within(call, 10)
+        assert isinstance(exc, httpx.ConnectError)
+        assert str(exc) == "the name lookup of hooks.test did not finish within 0.5 s"
+        assert dns.asked.is_set()
+
+
+def test_a_name_lookup_outside_a_deadline_runs_in_the_callers_thread() -> None:
+    sockets = SocketSet()
+    assert bounded(sockets, threading.current_thread, "a call") is threading.current_thread()
+    with Deadline(5.0, sockets):
+        assert bounded(sockets, lambda: 42, "a call") == 42
+        with pytest.raises(KeyError):  # its own failure comes through as it is
+            bounded(sockets, lambda: {}["x"], "a call")
+    assert sockets.deadline is None

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from ..deadlines import Deadline, SocketSet
+from ..deadlines import Deadline, SocketSet, bounded
 from ..outbound import guarded_client, read_at_most
 from .errors import ConnectorUnreachable, FeedTooLarge
 from .urls import connector_policy
@@ -80,9 +80,13 @@ def guarded_session(
             *,
             quic_upgrade_via_dns_rr: bool = False,
         ) -> Any:
-            infos = super().getaddrinfo(host, port, family, type, proto, flags)
-            if host is not None:
-                name = host.decode("ascii") if isinstance(host, bytes) else host
+            name = host.decode("ascii") if isinstance(host, bytes) else host
+            infos = bounded(
+                sockets,
+                lambda: SystemResolver.getaddrinfo(self, host, port, family, type, proto, flags),
+                f"the name lookup of {name}",
+            )
+            if name is not None:
                 connector_policy().check_infos(name, infos)
             return infos
 

@@ -8,6 +8,7 @@ other owner's pulls and pushes; and caldav read every answer whole, whatever its
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,10 @@ from coordinator.connectors.adapters.base import RemoteRef
 from coordinator.connectors.adapters.caldav import CalDAVAdapter
 from coordinator.connectors.adapters.ics import ICSFeedAdapter
 from coordinator.connectors.clients import MAX_RESPONSE_BYTES
+from coordinator.connectors.urls import ALLOW_HOSTS_ENV
 from coordinator.connectors.worker import SyncWorker
 from tests.support.calendars import Radicale
+from tests.support.dns_server import SilentDNS
 from tests.support.hostile_http import BloatedServer, TricklingServer, returns_within
 
 from .conftest import make_owner, soon, vevent
@@ -57,6 +60,29 @@ def test_a_feed_that_trickles_is_cut_off_at_the_deadline() -> None:
         assert exc.error == "connector_unreachable"
         assert "within 1 s" in exc.detail
         assert server.hung_up.wait(10)
+        adapter.close()
+
+
+@pytest.mark.parametrize("kind", ["caldav", "ics"])
+def test_a_calendar_name_whose_nameserver_never_answers_is_cut_off_at_the_deadline(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name lookup is not a socket the watchdog can shut down: it now runs where the
+    call can stop waiting for it (deadlines.bounded)."""
+    monkeypatch.setenv(ALLOW_HOSTS_ENV, "calendar.test")
+    with SilentDNS(lifetime=30.0) as dns:
+        monkeypatch.setattr(socket, "getaddrinfo", dns.getaddrinfo)
+        url = "http://calendar.test:5232/cal/"
+        adapter = (
+            CalDAVAdapter(url, deadline_seconds=1.0)
+            if kind == "caldav"
+            else ICSFeedAdapter(url + "feed.ics", deadline_seconds=1.0)
+        )
+        exc = returns_within(adapter.check if kind == "caldav" else lambda: adapter.pull(None, {}))
+        assert isinstance(exc, ConnectorError)
+        assert exc.error == "connector_unreachable"
+        assert "within 1 s" in exc.detail
+        assert dns.asked.is_set()
         adapter.close()
 
 

@@ -7,11 +7,14 @@
 recursive resolver, so dkimpy, pyspf and the DMARC lookup all go over the wire.
 Names not in the zone answer NXDOMAIN; a name with records of another type
 answers NOERROR with no data, as an authoritative server does.
+
+``SilentDNS`` takes queries and never answers, for the outbound deadlines' name lookups.
 """
 
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
@@ -133,3 +136,55 @@ def loopback_dns() -> Iterator[LoopbackDNS]:
         yield server
     finally:
         server.stop()
+
+
+class SilentDNS:
+    """A nameserver on 127.0.0.1 that takes every query and never answers, as one behind
+    a dropped route does. :meth:`getaddrinfo` stands in for the system's resolver
+    pointed at it: a real query over UDP that waits out ``lifetime`` seconds, then fails
+    as glibc does (``EAI_AGAIN``)."""
+
+    def __init__(self, lifetime: float = 20.0) -> None:
+        self.lifetime = lifetime
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port: int = self.sock.getsockname()[1]
+        #: Set once a query has arrived (the lookup really went to the nameserver).
+        self.asked = threading.Event()
+        threading.Thread(target=self._swallow, daemon=True).start()
+
+    def _swallow(self) -> None:
+        while True:
+            try:
+                self.sock.recvfrom(4096)
+            except OSError:
+                return
+            self.asked.set()
+
+    def getaddrinfo(self, host: Any, port: Any, *args: Any, **kw: Any) -> list[Any]:
+        import dns.exception
+        import dns.resolver
+
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = ["127.0.0.1"]
+        resolver.port = self.port
+        resolver.lifetime = self.lifetime
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        try:
+            answer = resolver.resolve(name, "A")
+        except dns.exception.DNSException:
+            raise socket.gaierror(
+                socket.EAI_AGAIN, "Temporary failure in name resolution"
+            ) from None
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", (r.address, int(port or 0))) for r in answer
+        ]
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> SilentDNS:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
