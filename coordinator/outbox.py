@@ -21,6 +21,7 @@ from typing import Any
 
 import redis
 
+from .calendar_pool import CalendarPool
 from .cooldown import Cooldowns
 
 #: One due entry: (stream entry id, its fields, which attempt this is: 1 = first).
@@ -46,10 +47,19 @@ class RetryPolicy:
     #: ``backoff_cap_ms``. A calendar whose every target is cooling down is not read
     #: meanwhile (coordinator/cooldown.py).
     cooldown_seconds: float = 30.0
+    #: How many calendars a worker serves at once, one thread each (calendar_pool.py):
+    #: a calendar whose server takes its whole deadline holds one thread, not the pass.
+    calendars_at_once: int = 4
 
     def __post_init__(self) -> None:
         if not self.cooldown_seconds > 0:
             raise ValueError(f"cooldown_seconds must be above 0, got {self.cooldown_seconds}")
+        if not (isinstance(self.calendars_at_once, int) and self.calendars_at_once >= 1):
+            raise ValueError(f"calendars_at_once must be 1 or more, got {self.calendars_at_once}")
+
+    def calendar_pool(self, name: str) -> CalendarPool:
+        """A worker's pool for the calendars of its passes, by this policy."""
+        return CalendarPool(self.calendars_at_once, name)
 
     def cooldowns(self) -> Cooldowns:
         """A worker's cool-down book for its targets, by this policy."""

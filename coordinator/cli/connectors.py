@@ -10,6 +10,7 @@ from .common import (
     error_exit,
     fail,
     open_coordinator,
+    positive_int,
     positive_seconds,
     print_json,
     store_args,
@@ -34,6 +35,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 visibility_ms=args.visibility_ms,
                 backoff_base_ms=args.backoff_ms,
                 cooldown_seconds=args.cooldown_seconds,
+                calendars_at_once=args.calendars_at_once,
             ),
         )
         if args.once:
@@ -112,6 +114,12 @@ def register(sub: Subparsers) -> None:
         default=30.0,
         help="leave a server that failed to answer alone this long; doubles per failure "
         "in a row (default %(default)s)",
+    )
+    sync.add_argument(
+        "--calendars-at-once",
+        type=positive_int,
+        default=4,
+        help="calendars served at once, one thread each (default %(default)s)",
     )
     sync.set_defaults(func=cmd_sync)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import Subparsers, open_coordinator, positive_seconds, store_args
+from .common import Subparsers, open_coordinator, positive_int, positive_seconds, store_args
 
 
 def cmd_webhooks_dispatch(args: argparse.Namespace) -> int:
@@ -22,6 +22,7 @@ def cmd_webhooks_dispatch(args: argparse.Namespace) -> int:
                 visibility_ms=args.visibility_ms,
                 backoff_base_ms=args.backoff_ms,
                 cooldown_seconds=args.cooldown_seconds,
+                calendars_at_once=args.calendars_at_once,
             ),
         )
         try:
@@ -56,5 +57,11 @@ def register(sub: Subparsers) -> None:
         default=30.0,
         help="leave a server that failed to answer alone this long; doubles per failure "
         "in a row (default %(default)s)",
+    )
+    dispatch.add_argument(
+        "--calendars-at-once",
+        type=positive_int,
+        default=4,
+        help="calendars served at once, one thread each (default %(default)s)",
     )
     dispatch.set_defaults(func=cmd_webhooks_dispatch)

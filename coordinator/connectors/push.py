@@ -78,14 +78,14 @@ class Pusher:
         self.cooldowns = cooldowns or self.settings.cooldowns()
         #: Per calendar, its push targets' ids when it was last served (see _calendar).
         self._target_ids: dict[str, list[str]] = {}
+        #: Calendars are served a few at a time (calendar_pool.py); each connector's
+        #: adapter has its own session and sockets, used by one calendar's thread.
+        self.pool = self.settings.calendar_pool("push")
 
     def run_once(self) -> int:
         """Handle every due entry of every calendar; returns how many were settled."""
-        done = 0
-        for user_id in self.connectors.owners():
-            if self.r.exists(self.keys.push_targets(user_id)):
-                done += self._calendar(user_id)
-        return done
+        owners = [u for u in self.connectors.owners() if self.r.exists(self.keys.push_targets(u))]
+        return self.pool.serve(owners, self._calendar)
 
     def _calendar(self, user_id: str) -> int:
         if self.cooldowns.all_cooling(self._target_ids.get(user_id, ())):
@@ -123,7 +123,8 @@ class Pusher:
             cached[1].close()
 
     def close(self) -> None:
-        for _, adapter in self._adapters.values():
+        self.pool.close()
+        for _, adapter in list(self._adapters.values()):
             adapter.close()
         self._adapters.clear()
 

@@ -4,6 +4,8 @@ Run it standalone (``coordinator connectors sync``) or inside ``coordinator serv
 (its lifespan starts one unless switched off). Several workers may run: a pull takes a
 per-connector lease, and pushes share a consumer group. A failing calendar is recorded
 in its connector's status and retried on the next round; it never stops the worker.
+Pulls, like pushes, run a few calendars at once on the pusher's pool
+(coordinator/calendar_pool.py), and a connector cooling down is not pulled.
 """
 
 from __future__ import annotations
@@ -47,8 +49,8 @@ class SyncWorker:
 
     def run_once(self) -> tuple[int, int]:
         """One round: the pulls that are due, then the pushes. Returns (pulls, pushes)."""
-        pulls = 0
         now = time.monotonic()
+        due: list[str] = []
         for user_id in self.connectors.owners():
             for c in self.connectors.list(user_id):
                 if not c.pulls or self._next_pull.get(c.connector_id, 0.0) > now:
@@ -56,15 +58,20 @@ class SyncWorker:
                 if self.cooldowns.remaining(c.connector_id) > 0:
                     continue  # its server failed to answer just now (cooldown.py)
                 self._next_pull[c.connector_id] = now + self.pull_interval
-                try:
-                    self.connectors.sync(c.connector_id)
-                    pulls += 1
-                except ConnectorError as exc:  # recorded in status by sync()
-                    log.info("pull of %s failed: %s", c.connector_id, exc.detail)
-                    note_outcome(self.cooldowns, c.connector_id, exc)
-                else:
-                    self.cooldowns.answered(c.connector_id)
+                due.append(c.connector_id)
+        # A few at a time, on the pusher's pool: a slow calendar holds one thread.
+        pulls = self.pusher.pool.serve(due, self._pull)
         return pulls, self.pusher.run_once()
+
+    def _pull(self, connector_id: str) -> int:
+        try:
+            self.connectors.sync(connector_id)
+        except ConnectorError as exc:  # recorded in status by sync()
+            log.info("pull of %s failed: %s", connector_id, exc.detail)
+            note_outcome(self.cooldowns, connector_id, exc)
+            return 0
+        self.cooldowns.answered(connector_id)
+        return 1
 
     def run_forever(self, stop: threading.Event, idle_wait_seconds: float = 0.1) -> None:
         try:

@@ -12,7 +12,9 @@ answered are remembered so a retry goes only to the others. After
 An endpoint whose delivery failed without an answer (refused, timed out, cut off at its
 deadline) cools down (coordinator/cooldown.py): while every endpoint of a calendar is
 cooling down, its outbox is not read; while one of several is, its share of an event
-is a failed attempt with no call made (``CoolingDown`` in the delivery log).
+is a failed attempt with no call made (``CoolingDown`` in the delivery log). A pass
+serves a few calendars at once (coordinator/calendar_pool.py), so a slow receiver holds
+one thread, not the pass.
 """
 
 from __future__ import annotations
@@ -97,9 +99,12 @@ class Dispatcher:
         self.settings = settings or DispatchSettings()
         self.consumer = consumer or consumer_name(self)
         self.reader = StreamReader(self.r, GROUP, self.consumer, self.settings)
-        # Every connection is checked against the SSRF policy again (DNS rebinding).
-        self._sockets = SocketSet()
-        self.http = guarded_client(self.settings.http_timeout_seconds, sockets=self._sockets)
+        #: Calendars are served a few at a time (calendar_pool.py); each thread has its
+        #: own HTTP client, whose sockets a delivery's deadline may shut down.
+        self.pool = self.settings.calendar_pool("webhooks")
+        self._local = threading.local()
+        self._clients: list[httpx.Client] = []
+        self._clients_lock = threading.Lock()
         #: Per endpoint, the last ``_post``'s (status code, error), for the delivery log.
         self._outcomes: dict[str, tuple[int | None, str | None]] = {}
         #: Endpoints that just failed to answer are not called for a while (cooldown.py).
@@ -109,16 +114,29 @@ class Dispatcher:
         self._endpoint_ids: dict[str, list[str]] = {}
 
     def close(self) -> None:
-        self.http.close()
+        self.pool.close()
+        with self._clients_lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
+
+    def _http(self) -> tuple[httpx.Client, SocketSet]:
+        """This thread's client and its sockets. Every connection is checked against the
+        SSRF policy again when it opens (DNS rebinding)."""
+        pair: tuple[httpx.Client, SocketSet] | None = getattr(self._local, "pair", None)
+        if pair is None:
+            sockets = SocketSet()
+            client = guarded_client(self.settings.http_timeout_seconds, sockets=sockets)
+            pair = self._local.pair = (client, sockets)
+            with self._clients_lock:
+                self._clients.append(client)
+        return pair
 
     # -- one pass ------------------------------------------------------------------------
 
     def run_once(self) -> int:
         """Read new and reclaimable events of every calendar; return deliveries made."""
-        delivered = 0
-        for user_id in self.hooks.owners():
-            delivered += self._calendar(user_id)
-        return delivered
+        return self.pool.serve(list(self.hooks.owners()), self._calendar)
 
     def run_forever(self, stop: threading.Event, idle_wait_seconds: float = 0.2) -> None:
         run_rounds(
@@ -247,12 +265,13 @@ class Dispatcher:
             "X-AgentDraft-Event": fields["type"],
             "X-AgentDraft-Event-Id": fields["id"],
         }
-        deadline = Deadline(self.settings.http_timeout_seconds, self._sockets)
+        http, sockets = self._http()
+        deadline = Deadline(self.settings.http_timeout_seconds, sockets)
         try:
             # Only the status is read: the receiver's body is left unread (the connection
             # is closed), so an endless or huge one costs neither memory nor the time of
             # every delivery queued behind it; the deadline cuts off a trickled answer.
-            with deadline, self.http.stream("POST", ep.url, content=body, headers=headers) as resp:
+            with deadline, http.stream("POST", ep.url, content=body, headers=headers) as resp:
                 status = resp.status_code
         except httpx.HTTPError as exc:
             error = "DeadlineExceeded" if deadline.expired else type(exc).__name__

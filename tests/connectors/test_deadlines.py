@@ -9,6 +9,7 @@ other owner's pulls and pushes; and caldav read every answer whole, whatever its
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from coordinator.connectors.adapters.base import RemoteRef
 from coordinator.connectors.adapters.caldav import CalDAVAdapter
 from coordinator.connectors.adapters.ics import ICSFeedAdapter
 from coordinator.connectors.clients import MAX_RESPONSE_BYTES
+from coordinator.connectors.push import PushSettings
 from coordinator.connectors.urls import ALLOW_HOSTS_ENV
 from coordinator.connectors.worker import SyncWorker
 from tests.support.calendars import Radicale
@@ -123,4 +125,47 @@ def test_one_owners_trickling_calendar_does_not_stop_the_worker_for_the_others(
             "standup"
         ]
         assert server.hung_up.wait(10)
+        worker.pusher.close()
+
+
+def test_pulls_run_a_few_at_once_so_a_trickling_feed_holds_only_its_thread(
+    conn_store: Any, radicale: Radicale, key_file: Path
+) -> None:
+    """Two owners' feeds trickle (each pull could take the whole 60 s deadline); within
+    the same round both pulls are under way and a third owner's Radicale pull lands.
+    One pull after another, the second feed and the Radicale pull would have waited."""
+    slow_owners = [make_owner(conn_store, radicale, key_file) for _ in range(2)]
+    other = make_owner(conn_store, radicale, key_file)
+    servers = [TricklingServer(), TricklingServer()]
+    worker = SyncWorker(
+        other.coord.bookings, other.coord.connectors, push=PushSettings(calendars_at_once=4)
+    )
+    try:
+        for o, server in zip(slow_owners, servers, strict=True):
+            server.healthy = vevent("standup", soon(2, 9), soon(2, 10)).encode()
+            o.coord.connectors.add(o.user_id, "ics", url=server.url)
+            server.healthy = None  # from now on every answer comes a byte at a time
+        before = [server.requests for server in servers]
+        other_conn = other.connect()
+        other.add(vevent("dentist", soon(3, 9), soon(3, 10)))
+        one_round = threading.Thread(target=worker.run_once, daemon=True)
+        one_round.start()
+
+        def landed() -> bool:
+            blocks = other.coord.connectors.blocks(other_conn.connector_id)
+            asked = all(s.requests > n for s, n in zip(servers, before, strict=True))
+            return asked and [b.event_uid for b in blocks] == ["dentist"]
+
+        end = time.monotonic() + 20
+        while not landed():
+            assert time.monotonic() < end, "a pull waited for a trickling one"
+            threading.Event().wait(0.05)  # polling a condition with a deadline
+        assert one_round.is_alive()  # both trickling pulls are still under way
+        for server in servers:
+            server.close()  # they end now, refused
+        one_round.join(30)
+        assert not one_round.is_alive()
+    finally:
+        for server in servers:
+            server.close()
         worker.pusher.close()

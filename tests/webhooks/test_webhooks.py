@@ -342,6 +342,43 @@ def test_an_endpoint_cooling_down_is_skipped_and_the_calendars_other_endpoint_se
         d.close()
 
 
+def test_calendars_are_served_a_few_at_once_so_a_slow_one_holds_only_its_thread(
+    coord: Coordinator,
+) -> None:
+    """Two receivers that take their time (held open until the test lets them answer)
+    and one that answers at once, on three calendars: within one pass the quick one is
+    served and both slow deliveries are under way while neither has answered. Served
+    one after another, the second slow receiver and the quick one would have waited for
+    the first's whole deadline (30 s here)."""
+    slow, quick = [Receiver(), Receiver()], Receiver()
+    try:
+        for r in slow:
+            r.hold.clear()
+        for r in [*slow, quick]:
+            owner = coord.owners.create()
+            coord.webhooks.register(owner.user_id, r.url)
+            bot = coord.client(coord.agents.create(owner.user_id, name="a", priority=1).api_key)
+            bot.bookings.commit(start=at(0), end=at(30))
+        settings = DispatchSettings(
+            visibility_ms=60_000, http_timeout_seconds=30.0, calendars_at_once=4
+        )
+        d = Dispatcher(coord, settings)
+        one_pass = threading.Thread(target=d.run_once, daemon=True)
+        one_pass.start()
+        assert quick.arrived.wait(10), "the quick calendar waited behind a slow one"
+        assert all(r.arrived.wait(10) for r in slow), "one slow calendar waited for the other"
+        assert one_pass.is_alive()  # both slow deliveries are still open
+        for r in slow:
+            r.hold.set()
+        one_pass.join(30)
+        assert not one_pass.is_alive()
+        assert [len(r.deliveries) for r in [*slow, quick]] == [1, 1, 1]
+        d.close()
+    finally:
+        for r in [*slow, quick]:
+            r.close()
+
+
 def test_a_commit_inside_its_window_is_announced_only_if_it_won(
     redis_server, receiver: Receiver
 ) -> None:
