@@ -17,51 +17,60 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 __all__ = ["CalendarPool"]
 
 T = TypeVar("T")
+_END = object()
 
 
 class CalendarPool:
-    """Up to ``at_once`` threads, started when a pass first needs more than one."""
+    """Serves one pass's calendars on up to ``at_once`` threads of its own.
+
+    The threads are daemons started for the pass and gone when it ends: a worker that
+    is stopped, or a process that exits, never waits for a delivery or a pull still
+    under way (a ``ThreadPoolExecutor``'s threads would hold the exit for up to a
+    pull's deadline)."""
 
     def __init__(self, at_once: int, name: str) -> None:
         if at_once < 1:
             raise ValueError(f"at_once must be 1 or more, got {at_once}")
         self.at_once = at_once
         self.name = name
-        self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
 
     def serve(self, items: Sequence[T], one: Callable[[T], int]) -> int:
         """``one(item)`` for every item, ``at_once`` at a time; the sum of what they
-        returned. The first failure is raised once every item has been served."""
+        returned. If any failed, one of their errors is raised once every item has been
+        served."""
         if self.at_once == 1 or len(items) < 2:
             return sum(one(item) for item in items)
-        futures = [self._executor().submit(one, item) for item in items]
-        total = 0
-        failure: BaseException | None = None
-        for future in futures:
-            try:
-                total += future.result()
-            except Exception as exc:
-                failure = failure or exc
-        if failure is not None:
-            raise failure
-        return total
+        lock = threading.Lock()
+        left = iter(items)
+        totals: list[int] = []
+        failures: list[Exception] = []
 
-    def _executor(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.at_once, thread_name_prefix=self.name)
-            return self._pool
+        def work() -> None:
+            while True:
+                with lock:
+                    item = next(left, _END)
+                if item is _END:
+                    return
+                try:
+                    done = one(item)  # type: ignore[arg-type]
+                except Exception as exc:
+                    failures.append(exc)
+                else:
+                    totals.append(done)
 
-    def close(self) -> None:
-        """Let the threads go once the calls under way return (a pass is not cut short)."""
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        threads = [
+            threading.Thread(target=work, name=f"{self.name}-{i}", daemon=True)
+            for i in range(min(self.at_once, len(items)))
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if failures:
+            raise failures[0]
+        return sum(totals)

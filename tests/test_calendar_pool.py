@@ -22,12 +22,10 @@ def test_calendars_are_served_at_once_up_to_the_pools_size() -> None:
         barrier.wait()
         return item
 
-    try:
-        assert pool.serve([1, 2, 3], one) == 6
-        assert len(threads) == 3
-        assert threading.current_thread().name not in threads
-    finally:
-        pool.close()
+    assert pool.serve([1, 2, 3], one) == 6
+    assert len(threads) == 3
+    assert threading.current_thread().name not in threads
+    assert not any(t.name in threads for t in threading.enumerate())  # gone with the pass
 
 
 def test_a_pool_of_one_or_a_single_calendar_runs_in_the_callers_thread() -> None:
@@ -53,12 +51,9 @@ def test_a_failing_calendar_does_not_stop_the_others_and_its_error_comes_after()
         served.append(item)
         return item
 
-    try:
-        with pytest.raises(RuntimeError, match="calendar 1 broke"):
-            pool.serve([1, 2, 3], one)
-        assert sorted(served) == [2, 3]
-    finally:
-        pool.close()
+    with pytest.raises(RuntimeError, match="calendar 1 broke"):
+        pool.serve([1, 2, 3], one)
+    assert sorted(served) == [2, 3]
 
 
 def test_a_pool_needs_at_least_one_thread() -> None:

@@ -123,7 +123,6 @@ class Pusher:
             cached[1].close()
 
     def close(self) -> None:
-        self.pool.close()
         for _, adapter in list(self._adapters.values()):
             adapter.close()
         self._adapters.clear()

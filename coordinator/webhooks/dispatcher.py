@@ -22,6 +22,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -99,11 +101,14 @@ class Dispatcher:
         self.settings = settings or DispatchSettings()
         self.consumer = consumer or consumer_name(self)
         self.reader = StreamReader(self.r, GROUP, self.consumer, self.settings)
-        #: Calendars are served a few at a time (calendar_pool.py); each thread has its
-        #: own HTTP client, whose sockets a delivery's deadline may shut down.
+        #: Calendars are served a few at a time (calendar_pool.py). Each calendar being
+        #: served borrows an HTTP client of its own, since a delivery's deadline shuts
+        #: down every socket of its client; clients are kept between passes (pooled
+        #: connections), at most one per calendar served at once.
         self.pool = self.settings.calendar_pool("webhooks")
         self._local = threading.local()
         self._clients: list[httpx.Client] = []
+        self._idle: list[tuple[httpx.Client, SocketSet]] = []
         self._clients_lock = threading.Lock()
         #: Per endpoint, the last ``_post``'s (status code, error), for the delivery log.
         self._outcomes: dict[str, tuple[int | None, str | None]] = {}
@@ -114,23 +119,31 @@ class Dispatcher:
         self._endpoint_ids: dict[str, list[str]] = {}
 
     def close(self) -> None:
-        self.pool.close()
         with self._clients_lock:
-            clients, self._clients = self._clients, []
+            clients, self._clients, self._idle = self._clients, [], []
         for client in clients:
             client.close()
 
-    def _http(self) -> tuple[httpx.Client, SocketSet]:
-        """This thread's client and its sockets. Every connection is checked against the
-        SSRF policy again when it opens (DNS rebinding)."""
-        pair: tuple[httpx.Client, SocketSet] | None = getattr(self._local, "pair", None)
+    @contextmanager
+    def _client_for_calendar(self) -> Iterator[None]:
+        """Lend this thread a client (and its sockets) while it serves one calendar.
+        Every connection is checked against the SSRF policy again when it opens (DNS
+        rebinding)."""
+        with self._clients_lock:
+            pair = self._idle.pop() if self._idle else None
         if pair is None:
             sockets = SocketSet()
             client = guarded_client(self.settings.http_timeout_seconds, sockets=sockets)
-            pair = self._local.pair = (client, sockets)
+            pair = (client, sockets)
             with self._clients_lock:
                 self._clients.append(client)
-        return pair
+        self._local.pair = pair
+        try:
+            yield
+        finally:
+            self._local.pair = None
+            with self._clients_lock:
+                self._idle.append(pair)
 
     # -- one pass ------------------------------------------------------------------------
 
@@ -159,12 +172,13 @@ class Dispatcher:
             return 0
         endpoints = self.hooks.list(user_id)
         ids = self._endpoint_ids[user_id] = [ep.endpoint_id for ep in endpoints]
-        return self.reader.handle_in_turn(
-            stream,
-            entries,
-            lambda eid, f, n: self._handle(user_id, stream, eid, f, n, endpoints, now_ms),
-            go_on=lambda: not self.cooldowns.all_cooling(ids),
-        )
+        with self._client_for_calendar():
+            return self.reader.handle_in_turn(
+                stream,
+                entries,
+                lambda eid, f, n: self._handle(user_id, stream, eid, f, n, endpoints, now_ms),
+                go_on=lambda: not self.cooldowns.all_cooling(ids),
+            )
 
     def _handle(
         self,
@@ -265,7 +279,7 @@ class Dispatcher:
             "X-AgentDraft-Event": fields["type"],
             "X-AgentDraft-Event-Id": fields["id"],
         }
-        http, sockets = self._http()
+        http, sockets = self._local.pair  # lent by _client_for_calendar
         deadline = Deadline(self.settings.http_timeout_seconds, sockets)
         try:
             # Only the status is read: the receiver's body is left unread (the connection

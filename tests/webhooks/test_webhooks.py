@@ -373,6 +373,9 @@ def test_calendars_are_served_a_few_at_once_so_a_slow_one_holds_only_its_thread(
         one_pass.join(30)
         assert not one_pass.is_alive()
         assert [len(r.deliveries) for r in [*slow, quick]] == [1, 1, 1]
+        d.run_once()
+        # Clients are lent per calendar and kept: no more than calendars served at once.
+        assert 2 <= len(d._clients) <= settings.calendars_at_once
         d.close()
     finally:
         for r in [*slow, quick]:
