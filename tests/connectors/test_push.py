@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from coordinator import Conflict
 from coordinator.connectors.push import Pusher, PushSettings
+from tests.support.calendars import Radicale
+from tests.support.hostile_http import HoldingProxy
 
-from .conftest import Owner, soon, vevent
+from .conftest import Owner, make_owner, soon, vevent
 
 FAST = PushSettings(
     visibility_ms=50, backoff_base_ms=50, backoff_cap_ms=200, max_attempts=50, cooldown_seconds=0.05
@@ -218,3 +222,41 @@ def test_pull_and_push_work_on_every_backend(backend_store: Any, owner_on: Any) 
     drain(o, p)
     assert set(remote_events(o)) == {"every-1"}
     assert o.coord.connectors.status(c.connector_id).backlog == 0
+
+
+def test_pushes_run_a_few_calendars_at_once_so_a_slow_server_holds_only_its_thread(
+    conn_store: Any, radicale: Radicale, key_file: Path
+) -> None:
+    """Two owners' calendar servers take their time (a proxy in front of each holds every
+    new connection unanswered); within the same pass both their pushes are under way and
+    a third owner's booking lands on their calendar. One calendar after another, the
+    second slow push and the third would have waited for the first's whole deadline."""
+    slow = [make_owner(conn_store, radicale, key_file) for _ in range(2)]
+    other = make_owner(conn_store, radicale, key_file)
+    proxies = [HoldingProxy(("127.0.0.1", radicale.port)) for _ in slow]
+    try:
+        for o, proxy in zip(slow, proxies, strict=True):
+            o.connect(url=str(o.calendar.url).replace(f":{radicale.port}/", f":{proxy.port}/"))
+            proxy.hold.clear()  # from now on this owner's server does not answer
+        other.connect()
+        held = [o.agent(1).bookings.commit(start=soon(1, 8), end=soon(1, 9)) for o in slow]
+        landed = other.agent(1).bookings.commit(start=soon(1, 8), end=soon(1, 9))
+        p = pusher(other, settings=PushSettings(visibility_ms=60_000, calendars_at_once=4))
+        one_pass = threading.Thread(target=p.run_once, daemon=True)
+        one_pass.start()
+        assert all(proxy.held.wait(10) for proxy in proxies), "a slow push waited for another"
+        end = time.monotonic() + 20
+        while f"agentdraft-{landed.booking_id}" not in remote_events(other):
+            assert time.monotonic() < end, "the other owner's push waited for a slow one"
+            threading.Event().wait(0.05)  # polling a condition with a deadline
+        assert one_pass.is_alive()  # the slow pushes are still under way
+        for proxy in proxies:
+            proxy.hold.set()
+        one_pass.join(60)
+        assert not one_pass.is_alive()
+        for o, b in zip(slow, held, strict=True):
+            assert f"agentdraft-{b.booking_id}" in remote_events(o)
+        p.close()
+    finally:
+        for proxy in proxies:
+            proxy.close()

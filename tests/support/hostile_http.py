@@ -174,3 +174,48 @@ class SlowErrorServer(_Server):
         if self.closed.wait(self.delay):  # the slowness under test, not a synchronisation
             return
         conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+
+
+class HoldingProxy(_Server):
+    """A TCP proxy on loopback to ``target`` (host, port). While ``hold`` is clear, a new
+    connection is accepted and then left waiting, unanswered, until it is set again:
+    a server that takes its time (the whole deadline) without trickling anything."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.hold = threading.Event()
+        self.hold.set()
+        #: Set once a connection has arrived while held.
+        self.held = threading.Event()
+        super().__init__()
+        self.port: int = self.sock.getsockname()[1]
+
+    def _serve(self, conn: socket.socket) -> None:
+        if not self.hold.is_set():
+            self.held.set()
+            self.hold.wait()
+        try:
+            upstream = socket.create_connection(self.target)
+        except OSError:
+            conn.close()
+            return
+        for a, b in ((conn, upstream), (upstream, conn)):
+            threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+
+    def close(self) -> None:
+        self.hold.set()
+        super().close()
+
+
+def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while chunk := src.recv(65536):
+            dst.sendall(chunk)
+    except OSError:
+        pass
+    finally:
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
