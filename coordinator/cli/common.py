@@ -10,6 +10,7 @@ from typing import Any
 
 from ..coordinator import Coordinator
 from ..errors import AgentDraftError
+from ..outbox import RetryPolicy
 
 #: ``sub.add_parser`` returns this; each command group module adds its commands to it.
 Subparsers = Any
@@ -74,6 +75,31 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, got {text}")
     return value
+
+
+def worker_args(p: argparse.ArgumentParser) -> None:
+    """The flags the outbox workers share (``webhooks dispatch``, ``connectors sync``)."""
+    p.add_argument(
+        "--cooldown-seconds",
+        type=positive_seconds,
+        default=RetryPolicy.cooldown_seconds,
+        help="leave a server that failed to answer alone this long; doubles per failure "
+        "in a row (default %(default)s)",
+    )
+    p.add_argument(
+        "--calendars-at-once",
+        type=positive_int,
+        default=RetryPolicy.calendars_at_once,
+        help="calendars served at once, one thread each (default %(default)s)",
+    )
+
+
+def worker_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """:func:`worker_args`' values as ``RetryPolicy`` keywords."""
+    return {
+        "cooldown_seconds": args.cooldown_seconds,
+        "calendars_at_once": args.calendars_at_once,
+    }
 
 
 def json_arg(text: str) -> Any:

@@ -10,10 +10,10 @@ from .common import (
     error_exit,
     fail,
     open_coordinator,
-    positive_int,
-    positive_seconds,
     print_json,
     store_args,
+    worker_args,
+    worker_settings,
 )
 
 
@@ -34,8 +34,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             push=PushSettings(
                 visibility_ms=args.visibility_ms,
                 backoff_base_ms=args.backoff_ms,
-                cooldown_seconds=args.cooldown_seconds,
-                calendars_at_once=args.calendars_at_once,
+                **worker_settings(args),
             ),
         )
         if args.once:
@@ -108,19 +107,7 @@ def register(sub: Subparsers) -> None:
         "--visibility-ms", type=int, default=30_000, help="reclaim an unacknowledged push after"
     )
     sync.add_argument("--backoff-ms", type=int, default=1_000, help="first push retry delay")
-    sync.add_argument(
-        "--cooldown-seconds",
-        type=positive_seconds,
-        default=30.0,
-        help="leave a server that failed to answer alone this long; doubles per failure "
-        "in a row (default %(default)s)",
-    )
-    sync.add_argument(
-        "--calendars-at-once",
-        type=positive_int,
-        default=4,
-        help="calendars served at once, one thread each (default %(default)s)",
-    )
+    worker_args(sync)
     sync.set_defaults(func=cmd_sync)
 
     add = csub.add_parser("add", help="connect an owner's calendar (validated by a first pull)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import Subparsers, open_coordinator, positive_int, positive_seconds, store_args
+from .common import Subparsers, open_coordinator, store_args, worker_args, worker_settings
 
 
 def cmd_webhooks_dispatch(args: argparse.Namespace) -> int:
@@ -21,8 +21,7 @@ def cmd_webhooks_dispatch(args: argparse.Namespace) -> int:
             DispatchSettings(
                 visibility_ms=args.visibility_ms,
                 backoff_base_ms=args.backoff_ms,
-                cooldown_seconds=args.cooldown_seconds,
-                calendars_at_once=args.calendars_at_once,
+                **worker_settings(args),
             ),
         )
         try:
@@ -51,17 +50,5 @@ def register(sub: Subparsers) -> None:
         default=1_000,
         help="first retry delay in ms; doubles per attempt (default %(default)s)",
     )
-    dispatch.add_argument(
-        "--cooldown-seconds",
-        type=positive_seconds,
-        default=30.0,
-        help="leave a server that failed to answer alone this long; doubles per failure "
-        "in a row (default %(default)s)",
-    )
-    dispatch.add_argument(
-        "--calendars-at-once",
-        type=positive_int,
-        default=4,
-        help="calendars served at once, one thread each (default %(default)s)",
-    )
+    worker_args(dispatch)
     dispatch.set_defaults(func=cmd_webhooks_dispatch)
