@@ -149,6 +149,9 @@ class Deadline:
         self.seconds = seconds
         self.sockets = sockets
         self.expires_at = 0.0
+        #: Set before the sockets are shut down: a read they wake already sees it.
+        self._fired = False
+        #: Set after the sockets are shut down (for :meth:`wait`).
         self._passed = threading.Event()
         self._done = False
         self._lock = threading.Lock()
@@ -175,7 +178,7 @@ class Deadline:
     @property
     def expired(self) -> bool:
         """Whether the deadline passed while the exchange was still inside it."""
-        return self._passed.is_set()
+        return self._fired
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the deadline has passed (and its sockets are shut down)."""
@@ -185,6 +188,7 @@ class Deadline:
         with self._lock:
             if self._done:
                 return
+            self._fired = True  # before the shutdown wakes the caller, who asks next
             self.sockets._expire()
             self._passed.set()
 
