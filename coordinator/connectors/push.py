@@ -89,7 +89,12 @@ class Pusher:
 
     def _calendar(self, user_id: str) -> int:
         if self.cooldowns.all_cooling(self._target_ids.get(user_id, ())):
-            return 0  # every calendar server it pushes to failed to answer just now
+            # Every calendar server it pushed to failed to answer just now. The owner may
+            # have connected another since: its list is one small read, its entries are not.
+            listed = [c.connector_id for c in self.connectors.list(user_id) if c.pushes]
+            self._target_ids[user_id] = listed
+            if self.cooldowns.all_cooling(listed):
+                return 0
         stream = self.keys.push_outbox(user_id)
         # An entry inside its arbitration window waits in the reader until it is due.
         entries, _ = self.reader.past_window(stream, lambda: server_now_ms(self.bookings, user_id))

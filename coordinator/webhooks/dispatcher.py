@@ -114,8 +114,8 @@ class Dispatcher:
         self._outcomes: dict[str, tuple[int | None, str | None]] = {}
         #: Endpoints that just failed to answer are not called for a while (cooldown.py).
         self.cooldowns = cooldowns or self.settings.cooldowns()
-        #: Per calendar, its endpoints' ids when it was last served: while every one is
-        #: cooling down the calendar is not read (one registered meanwhile waits too).
+        #: Per calendar, its endpoints' ids when it was last read: while every one is
+        #: cooling down the calendar's events are not read (see _calendar).
         self._endpoint_ids: dict[str, list[str]] = {}
 
     def close(self) -> None:
@@ -162,7 +162,12 @@ class Dispatcher:
 
     def _calendar(self, user_id: str) -> int:
         if self.cooldowns.all_cooling(self._endpoint_ids.get(user_id, ())):
-            return 0  # every receiver of the calendar failed to answer just now
+            # Every receiver it had failed to answer just now. The owner may have added
+            # (or removed) one since: its list is one small read, its events are not.
+            listed = [ep.endpoint_id for ep in self.hooks.list(user_id)]
+            self._endpoint_ids[user_id] = listed
+            if self.cooldowns.all_cooling(listed):
+                return 0
         stream = self.coord.store.keys.prefix(user_id) + "outbox"
         # The clock that set not_before_ms; an entry inside its window waits in the reader.
         entries, now_ms = self.reader.past_window(

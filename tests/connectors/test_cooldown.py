@@ -23,13 +23,26 @@ from coordinator.cooldown import Cooldowns
 from tests.support.calendars import Radicale
 from tests.support.clock import ManualClock
 
-from .conftest import make_owner, soon
+from .conftest import Owner, make_owner, soon
 from .test_push import remote_events
 
 
 def last_error(o: Any, c: Any) -> str | None:
     """The connector's last error code; a successful pull clears it."""
     return o.coord.connectors.status(c.connector_id).last_error_code
+
+
+def cooling_worker(
+    o: Owner, clock: ManualClock, pull_every: float, push: PushSettings
+) -> SyncWorker:
+    """A sync worker for ``o`` whose cool-downs (30 s, then doubling) run on ``clock``."""
+    return SyncWorker(
+        o.coord.bookings,
+        o.coord.connectors,
+        pull_interval_seconds=pull_every,
+        push=push,
+        cooldowns=Cooldowns(30, 600, clock=clock),
+    )
 
 
 def test_a_server_that_is_down_is_not_pulled_or_pushed_to_until_its_cool_down_ends(
@@ -39,13 +52,8 @@ def test_a_server_that_is_down_is_not_pulled_or_pushed_to_until_its_cool_down_en
     c = o.connect()
     agent = o.agent(1)
     clock = ManualClock()
-    worker = SyncWorker(
-        o.coord.bookings,
-        o.coord.connectors,
-        pull_interval_seconds=0,  # a pull on every round, unless cooling down
-        push=PushSettings(visibility_ms=60_000),
-        cooldowns=Cooldowns(30, 600, clock=clock),
-    )
+    # A pull on every round, unless cooling down.
+    worker = cooling_worker(o, clock, 0, PushSettings(visibility_ms=60_000))
     stream = o.coord.store.keys.push_outbox(o.user_id)
     try:
         own_radicale.stop()
@@ -70,19 +78,43 @@ def test_a_server_that_is_down_is_not_pulled_or_pushed_to_until_its_cool_down_en
         worker.pusher.close()
 
 
+def test_a_calendar_connected_while_the_only_other_cools_down_is_pushed_to_at_once(
+    conn_store: Any, own_radicale: Radicale, radicale: Radicale, key_file: Path
+) -> None:
+    """The owner whose only calendar server stopped answering connects another: the next
+    booking lands there at once, while the first still cools down. Before, the owner's
+    pushes stayed unread until the old server's cool-down ended (up to ten minutes)."""
+    o = make_owner(conn_store, own_radicale, key_file)
+    c = o.connect()
+    agent = o.agent(1)
+    clock = ManualClock()
+    # The first round's pull is the only one due.
+    worker = cooling_worker(o, clock, 3600, PushSettings(visibility_ms=60_000))
+    try:
+        worker.run_once()  # the first pull
+        own_radicale.stop()
+        agent.bookings.commit(start=soon(1, 8), end=soon(1, 9))
+        worker.run_once()  # the push fails: the only target cools down
+        assert worker.cooldowns.why(c.connector_id) == "connector_unreachable"
+        second = Owner(o.coord, o.user_id, radicale.new_calendar(), radicale)
+        c2 = second.connect()
+        booked = agent.bookings.commit(start=soon(1, 10), end=soon(1, 11))
+        worker.run_once()
+        assert set(remote_events(second)) == {f"agentdraft-{booked.booking_id}"}
+        assert worker.cooldowns.remaining(c.connector_id) == 30, "the cooling one was called"
+        assert o.coord.connectors.status(c2.connector_id).last_error_code is None
+    finally:
+        worker.pusher.close()
+
+
 def test_a_push_that_fails_to_answer_cools_the_connector_down_for_its_pulls_too(
     conn_store: Any, own_radicale: Radicale, key_file: Path
 ) -> None:
     o = make_owner(conn_store, own_radicale, key_file)
     c = o.connect()
     clock = ManualClock()
-    worker = SyncWorker(
-        o.coord.bookings,
-        o.coord.connectors,
-        pull_interval_seconds=3600,  # the first round's pull is the only one due
-        push=PushSettings(visibility_ms=50, backoff_base_ms=10),  # a failed push is retried soon
-        cooldowns=Cooldowns(30, 600, clock=clock),
-    )
+    # The first round's pull is the only one due; a failed push is retried soon.
+    worker = cooling_worker(o, clock, 3600, PushSettings(visibility_ms=50, backoff_base_ms=10))
     stream = o.coord.store.keys.push_outbox(o.user_id)
     try:
         worker.run_once()  # the first pull

@@ -315,6 +315,34 @@ def test_a_receiver_that_does_not_answer_is_left_alone_while_it_cools_down(
         d.close()
 
 
+def test_an_endpoint_registered_while_the_only_other_cools_down_is_served_at_once(
+    coord: Coordinator, receiver: Receiver
+) -> None:
+    """The owner whose only receiver stopped answering registers a working one: the next
+    pass delivers the news to it, while the first still cools down. Before, the
+    calendar stayed unread until the old receiver's cool-down ended (up to ten minutes)."""
+    owner = coord.owners.create()
+    clock = ManualClock()
+    with TricklingServer() as slow:
+        slow_ep = coord.webhooks.register(owner.user_id, slow.url)
+        bot = coord.client(coord.agents.create(owner.user_id, name="a", priority=1).api_key)
+        bot.bookings.commit(start=at(0), end=at(30))
+        settings = DispatchSettings(visibility_ms=60_000, http_timeout_seconds=0.5)
+        d = Dispatcher(coord, settings, cooldowns=Cooldowns(30, 600, clock=clock))
+        assert returns_within(d.run_once, 20) is None
+        assert slow.requests == 1 and d.cooldowns.remaining(slow_ep.endpoint_id) > 0
+        later = bot.bookings.commit(start=at(60), end=at(90))
+        coord.webhooks.register(owner.user_id, receiver.url)
+        assert returns_within(d.run_once, 20) is None
+        assert [json.loads(body)["data"]["booking_id"] for _, body in receiver.deliveries] == [
+            later.booking_id
+        ]
+        assert slow.requests == 1, "the receiver cooling down was called"
+        log = coord.views.deliveries(owner.user_id, slow_ep.endpoint_id)
+        assert [x.error for x in log] == ["CoolingDown", "DeadlineExceeded"]
+        d.close()
+
+
 def test_an_endpoint_cooling_down_is_skipped_and_the_calendars_other_endpoint_served(
     coord: Coordinator, receiver: Receiver
 ) -> None:
