@@ -12,12 +12,12 @@ A target (a webhook endpoint, a calendar connector) whose call failed without an
 (refused, timed out, cut off at its deadline) is cooling down: the worker does not call
 it until the cool-down ends. A calendar whose every target is cooling down is not read
 meanwhile (only its list of targets, in case the owner added one), so its entries wait
-where they are and no attempt is counted for them; where
-only one of a calendar's several targets is, its share of an entry is a failed attempt
-with no call made, and the outbox's backoff and dead-lettering apply as they would to a
-receiver that is down. Each failure in a row doubles the cool-down, up to a cap; an
-answer, even an error status, ends it. The state is per worker process and in memory:
-a restarted worker tries each target once more.
+where they are and no attempt is counted for them; where only one of a calendar's
+several targets is, its share of an entry is a failed attempt with no call made, and
+the outbox's backoff and dead-lettering apply as they would to a receiver that is down.
+Each failure in a row doubles the cool-down, up to a cap; an answer, even an error
+status, ends it. The state is per worker process and in memory: a restarted worker
+tries each target once more.
 """
 
 from __future__ import annotations
